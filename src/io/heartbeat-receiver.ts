@@ -1,0 +1,73 @@
+/**
+ * DOC: the heartbeat receiver of one node
+ *
+ * One packet socket per heartbeat interface (kernel-filtered to heartbeats),
+ * each frame run down the full drop ladder (src/wire/heartbeat-verify.ts)
+ * with that interface's context. Keeps the per-interface counters the
+ * heartbeat matrix shows (received, accepted, rejected by reason, last seen)
+ * and hands every verdict to the caller, which turns it into core events.
+ */
+import type { DecodedHeartbeat } from '../wire/heartbeat-frame.js';
+import type { HeartbeatAuth } from '../wire/heartbeat-frame.js';
+import { ReplayMemory, verifyHeartbeat, type RejectionReason } from '../wire/heartbeat-verify.js';
+import type { FrameLink } from './packet-link.js';
+
+export interface ReceiveIface {
+  link: FrameLink;
+  nn: number;
+  isSync: boolean;
+}
+
+export interface ReceiveCounters {
+  received: number;
+  accepted: number;
+  rejected: Partial<Record<RejectionReason, number>>;
+  lastAcceptedNs?: bigint;
+  lastPeerSequence?: bigint;
+}
+
+export interface ReceiverEvents {
+  accepted(ifname: string, frame: DecodedHeartbeat, stampNs: bigint): void;
+  rejected(ifname: string, reason: RejectionReason, stampNs: bigint, nodeId?: number): void;
+  error(ifname: string, err: Error): void;
+}
+
+export class HeartbeatReceiver {
+  private readonly replay = new ReplayMemory();
+  private readonly counters = new Map<string, ReceiveCounters>();
+
+  constructor(
+    private readonly ifaces: ReadonlyMap<string, ReceiveIface>,
+    private readonly identity: { clusterId: number; nodeId: number; auth: HeartbeatAuth },
+    private readonly events: Partial<ReceiverEvents> = {},
+  ) {
+    for (const name of ifaces.keys()) this.counters.set(name, { received: 0, accepted: 0, rejected: {} });
+  }
+
+  start(): void {
+    for (const [name, iface] of this.ifaces) {
+      const ctx = { clusterId: this.identity.clusterId, auth: this.identity.auth, selfNodeId: this.identity.nodeId, nn: iface.nn, isSync: iface.isSync };
+      const c = this.counters.get(name)!;
+      iface.link.receive(
+        (frame, stampNs) => {
+          c.received++;
+          const v = verifyHeartbeat(frame, ctx, this.replay);
+          if (v.ok) {
+            c.accepted++;
+            c.lastAcceptedNs = stampNs;
+            c.lastPeerSequence = v.frame.fields.sequence;
+            this.events.accepted?.(name, v.frame, stampNs);
+          } else {
+            c.rejected[v.reason] = (c.rejected[v.reason] ?? 0) + 1;
+            this.events.rejected?.(name, v.reason, stampNs, v.nodeId);
+          }
+        },
+        (err) => this.events.error?.(name, err),
+      );
+    }
+  }
+
+  stats(): ReadonlyMap<string, ReceiveCounters> {
+    return this.counters;
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * DOC: the heartbeat transmitter
+ *
+ * Walks the slot plan of src/core/heartbeat-plan.ts on a drift-free timer:
+ * one cycle per `intervalMs`, so every data interface sends once an interval
+ * and the sync interface more than twice. Each frame takes the next number of
+ * one node-wide sequence. An interface without carrier is skipped (counted);
+ * a send error is counted and reported, never thrown, so one broken NIC does
+ * not stop the others (the core decides what repeated failures mean).
+ */
+import type { HeartbeatAuth, HeartbeatFields } from '../wire/heartbeat-frame.js';
+import { encodeHeartbeat } from '../wire/heartbeat-frame.js';
+import { heartbeatSlots } from '../core/heartbeat-plan.js';
+import type { FrameLink } from './packet-link.js';
+
+export interface SendIface {
+  link: FrameLink;
+  nn: number;
+  isSync: boolean;
+  heartbeats: boolean;
+  mac: Uint8Array;
+  ipv4: number;
+  broadcast: number;
+}
+
+export interface SendCounters {
+  sent: number;
+  skippedNoLink: number;
+  errors: number;
+  lastError?: string;
+}
+
+/** The fields the node sets; the sender adds per-frame ones (nn, fromSync, sequence). */
+export type NodeFields = Omit<HeartbeatFields, 'nn' | 'fromSync' | 'sequence' | 'intervalMs'>;
+
+export class HeartbeatSender {
+  private readonly slots: string[];
+  private readonly counters = new Map<string, SendCounters>();
+  private sequence = 0n;
+  private slot = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private startedAt = 0;
+  private ticks = 0;
+
+  constructor(
+    private readonly ifaces: ReadonlyMap<string, SendIface>,
+    private fields: NodeFields,
+    private readonly auth: HeartbeatAuth,
+    readonly intervalMs: number,
+    private readonly onError: (ifname: string, err: Error) => void = () => undefined,
+  ) {
+    this.slots = heartbeatSlots([...ifaces].map(([name, i]) => ({ name, isSync: i.isSync, heartbeats: i.heartbeats })));
+    for (const name of ifaces.keys()) this.counters.set(name, { sent: 0, skippedNoLink: 0, errors: 0 });
+  }
+
+  get slotIntervalMs(): number {
+    return this.intervalMs / Math.max(1, this.slots.length);
+  }
+
+  update(fields: Partial<NodeFields>): void {
+    this.fields = { ...this.fields, ...fields };
+  }
+
+  stats(): ReadonlyMap<string, SendCounters> {
+    return this.counters;
+  }
+
+  start(): void {
+    if (this.timer || this.slots.length === 0) return;
+    this.startedAt = performance.now();
+    this.ticks = 0;
+    this.tick();
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Sends the next slot's heartbeat now (also used by the benchmark without a timer). */
+  sendNext(): void {
+    const name = this.slots[this.slot]!;
+    this.slot = (this.slot + 1) % this.slots.length;
+    this.sendOn(name);
+  }
+
+  sendOn(name: string, overrides: Partial<HeartbeatFields> = {}, ttl?: number): Uint8Array | undefined {
+    const iface = this.ifaces.get(name);
+    const c = this.counters.get(name);
+    if (!iface || !c) throw new Error(`no heartbeat interface named ${name}`);
+    try {
+      if (!iface.link.hasCarrier()) {
+        c.skippedNoLink++;
+        return undefined;
+      }
+      this.sequence++;
+      const frame = encodeHeartbeat(
+        { ...this.fields, nn: iface.nn, fromSync: iface.isSync, sequence: this.sequence, intervalMs: this.intervalMs, ...overrides },
+        { srcMac: iface.mac, srcIp: iface.ipv4, broadcastIp: iface.broadcast, ...(ttl === undefined ? {} : { ttl }) },
+        this.auth,
+      );
+      iface.link.send(frame);
+      c.sent++;
+      return frame;
+    } catch (e) {
+      c.errors++;
+      c.lastError = (e as Error).message;
+      this.onError(name, e as Error);
+      return undefined;
+    }
+  }
+
+  private tick = (): void => {
+    this.sendNext();
+    this.ticks++;
+    // Deadline from the start, not from the last tick: timer lateness does not accumulate.
+    const due = this.startedAt + this.ticks * this.slotIntervalMs;
+    this.timer = setTimeout(this.tick, Math.max(0, due - performance.now()));
+  };
+}

@@ -1,0 +1,135 @@
+/**
+ * DOC: the one module that loads the C addon (native/tandem.c) and types it
+ *
+ * Nothing else imports the binding. Every call goes through `sys()`, which
+ * turns the addon's errno errors (.code, .errno, .syscall) into a SystemError
+ * whose message says what failed, on which interface, and what to do.
+ */
+import bindings from 'bindings';
+
+export interface IfaceFacts {
+  index: number;
+  mac: Buffer;
+  mtu: number;
+  /** IFF_* flags (IFF_UP 0x1, IFF_RUNNING 0x40: carrier). */
+  flags: number;
+  ipv4?: string;
+  broadcast?: string;
+  netmask?: string;
+}
+
+/** A wrapped packet socket: an opaque object owned by PacketLink. */
+export type PacketHandle = object & { readonly __packetHandle?: never };
+
+interface Binding {
+  tandem_packet_open(ifname: string, filter: Uint8Array | null, netnsPath: string | null, wrapper: PacketHandle): number;
+  tandem_packet_membership(h: PacketHandle, mac: Uint8Array, add: boolean): void;
+  tandem_packet_send(h: PacketHandle, frame: Uint8Array): number;
+  tandem_packet_start(
+    h: PacketHandle,
+    ring: Buffer,
+    lens: Uint32Array,
+    stamps: BigInt64Array,
+    onFrames: (err: NativeError | null, count: number) => void,
+  ): void;
+  tandem_packet_close(h: PacketHandle): void;
+  tandem_packet_stats(h: PacketHandle): { packets: number; drops: number };
+  tandem_packet_ifflags(h: PacketHandle): number;
+  tandem_iface_info(ifname: string, netnsPath: string | null): IfaceFacts;
+  tandem_clock_monotonic_ns(): bigint;
+}
+
+/** The shape of an error thrown by the addon. */
+export interface NativeError extends Error {
+  code: string;
+  errno: number;
+  syscall: string;
+}
+
+const binding: Binding = bindings('tandem');
+
+/** Error codes that mean "try again later" rather than "this will never work". */
+const TRANSIENT = new Set(['EAGAIN', 'EWOULDBLOCK', 'ENOBUFS', 'EINTR']);
+/** Codes that mean the link is gone or down. */
+const LINK_GONE = new Set(['ENETDOWN', 'ENXIO', 'ENODEV']);
+
+export type ErrorClass = 'transient' | 'link' | 'fatal';
+
+export class SystemError extends Error {
+  readonly code: string;
+  readonly errno: number;
+  readonly syscall: string;
+  readonly kind: ErrorClass;
+
+  constructor(cause: NativeError, where: string) {
+    super(`${where}: ${cause.syscall} failed with ${cause.code}${advice(cause.code, where)}`, { cause });
+    this.name = 'SystemError';
+    this.code = cause.code;
+    this.errno = cause.errno;
+    this.syscall = cause.syscall;
+    this.kind = classify(cause.code);
+  }
+}
+
+export function classify(code: string): ErrorClass {
+  if (TRANSIENT.has(code)) return 'transient';
+  if (LINK_GONE.has(code)) return 'link';
+  return 'fatal';
+}
+
+function advice(code: string, where: string): string {
+  switch (code) {
+    case 'EPERM':
+    case 'EACCES':
+      return ': needs CAP_NET_RAW (and CAP_SYS_ADMIN to enter a namespace): run as root';
+    case 'ENODEV':
+      return `: no such interface (${where}): check the interface name in the board and configuration files`;
+    case 'ENOENT':
+      return `: not found (${where}): does the network namespace exist? (ip netns list)`;
+    case 'ENETDOWN':
+      return ': the interface is down: bring it up (ip link set IFACE up) or check its cable';
+    case 'ENXIO':
+      return ': the interface has no carrier or was removed';
+    case 'EAGAIN':
+    case 'ENOBUFS':
+      return ': the transmit queue is full; the frame was not sent';
+    case 'EMSGSIZE':
+      return ': the frame is larger than the interface MTU';
+    default:
+      return '';
+  }
+}
+
+function isNative(e: unknown): e is NativeError {
+  return e instanceof Error && typeof (e as NativeError).code === 'string' && typeof (e as NativeError).syscall === 'string';
+}
+
+/** Runs one addon call, converting its errno error into a SystemError naming `where`. */
+export function sys<T>(where: string, call: (b: Binding) => T): T {
+  try {
+    return call(binding);
+  } catch (e) {
+    if (isNative(e)) throw new SystemError(e, where);
+    throw e;
+  }
+}
+
+export function wrapNativeError(e: NativeError, where: string): SystemError {
+  return new SystemError(e, where);
+}
+
+export function netnsPath(netns: string | undefined): string | null {
+  return netns === undefined ? null : `/run/netns/${netns}`;
+}
+
+export function ifaceFacts(ifname: string, netns?: string): IfaceFacts {
+  return sys(`interface ${ifname}${netns ? ` in netns ${netns}` : ''}`, (b) => b.tandem_iface_info(ifname, netnsPath(netns)));
+}
+
+export const IFF_UP = 0x1;
+export const IFF_RUNNING = 0x40;
+
+/** The monotonic clock the frame stamps are on (same as process.hrtime.bigint()). */
+export function monotonicNs(): bigint {
+  return binding.tandem_clock_monotonic_ns();
+}

@@ -1,0 +1,347 @@
+/**
+ * DOC: the lab: build, inspect, fault and tear down a cluster in namespaces
+ *
+ * Carries out a LabPlan (topology.ts) with `ip`, `tc` and `nft`, records it in
+ * a state file under /run/tandem/lab so that another process (`tandem lab
+ * status|down`) can find it, and injects the faults the tests and benchmarks
+ * need: a cable cut, a node powered off, heartbeats dropped on a segment, a
+ * mirrored switch port, a foreign host on a segment. Teardown kills only the
+ * processes inside the lab's own namespaces and deletes those namespaces; it
+ * also finds namespaces with the lab prefix whose run died without a state
+ * file.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Board } from '../board/board-file.js';
+import { ipBatch, run } from './run.js';
+import {
+  allNetns,
+  findIface,
+  findNode,
+  findSegment,
+  LAB_NAME,
+  LAB_PREFIX,
+  labName,
+  planLab,
+  type LabIface,
+  type LabPlan,
+} from './topology.js';
+
+export const LAB_STATE_DIR = process.env['TANDEM_LAB_STATE'] ?? '/run/tandem/lab';
+
+interface LabState {
+  plan: LabPlan;
+  created: string;
+  /** Namespaces added after `up` (foreign hosts). */
+  extraNetns: string[];
+}
+
+export class Lab {
+  private constructor(
+    readonly plan: LabPlan,
+    private readonly extraNetns: string[] = [],
+  ) {}
+
+  get name(): string {
+    return this.plan.name;
+  }
+
+  /** Builds the lab; on any failure removes what was built and rethrows. */
+  static async up(board: Board, opts: { nodes?: number; name?: string } = {}): Promise<Lab> {
+    const plan = planLab(board, opts.nodes ?? 2, opts.name ?? labName());
+    const lab = new Lab(plan);
+    lab.save();
+    try {
+      await lab.build();
+    } catch (e) {
+      await lab.down().catch(() => undefined);
+      throw e;
+    }
+    return lab;
+  }
+
+  static load(name: string): Lab {
+    const state = JSON.parse(readFileSync(stateFile(name), 'utf8')) as LabState;
+    return new Lab(state.plan, state.extraNetns);
+  }
+
+  /** Names of the labs with a state file. */
+  static list(): string[] {
+    try {
+      return readdirSync(LAB_STATE_DIR)
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => f.slice(0, -5))
+        .filter((n) => LAB_NAME.test(n));
+    } catch {
+      return [];
+    }
+  }
+
+  private save(): void {
+    mkdirSync(LAB_STATE_DIR, { recursive: true });
+    const state: LabState = { plan: this.plan, created: new Date().toISOString(), extraNetns: this.extraNetns };
+    const tmp = `${stateFile(this.name)}.tmp`;
+    writeFileSync(tmp, JSON.stringify(state, null, 2));
+    renameSync(tmp, stateFile(this.name));
+  }
+
+  private async build(): Promise<void> {
+    const { plan } = this;
+    for (const ns of allNetns(plan)) await run(['ip', 'netns', 'add', ns]);
+    for (const ns of allNetns(plan)) await quietNamespace(ns);
+
+    // A switch forwards frames; it does not judge IPv4. With br_netfilter loaded (the default on many
+    // hosts) bridged IPv4 runs through the IP hooks, which drop the heartbeats' deliberately wrong
+    // header checksum. Per namespace, so this touches the lab switch only.
+    await run(['ip', 'netns', 'exec', plan.switchNs, 'sh', '-c',
+      'for f in /proc/sys/net/bridge/bridge-nf-call-*; do [ -e "$f" ] && echo 0 > "$f"; done; true']);
+    const sw = [`link set lo up`];
+    for (const seg of plan.segments) {
+      // No snooping: heartbeats are link-layer multicast and must reach every port, as on a plain switch.
+      sw.push(`link add ${seg.bridge} type bridge mcast_snooping 0 forward_delay 0`, `link set ${seg.bridge} up`);
+    }
+    await ipBatch(sw, plan.switchNs);
+
+    for (const node of plan.nodes) {
+      await ipBatch(node.ifaces.map((i) => `link add ${i.ifname} type veth peer name ${i.switchPort} netns ${plan.switchNs}`), node.netns);
+      await run(['ip', 'netns', 'exec', node.netns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+      await ipBatch(
+        node.ifaces.flatMap((i) => [`addr add ${i.address} brd + dev ${i.ifname}`, `link set ${i.ifname} up`]).concat('link set lo up'),
+        node.netns,
+      );
+    }
+    for (const host of plan.hosts) {
+      const i = host.iface;
+      await ipBatch([`link add ${i.ifname} type veth peer name ${i.switchPort} netns ${plan.switchNs}`], host.netns);
+      await ipBatch([`addr add ${i.address} brd + dev ${i.ifname}`, `link set ${i.ifname} up`, 'link set lo up', `route add default via ${host.gateway}`], host.netns);
+    }
+    const ports = [...plan.nodes.flatMap((n) => n.ifaces), ...plan.hosts.map((h) => h.iface)];
+    await ipBatch(
+      ports.flatMap((i) => [`link set ${i.switchPort} master ${findSegment(plan, i.segment).bridge}`, `link set ${i.switchPort} up`]),
+      plan.switchNs,
+    );
+    await this.waitCarrier(5_000);
+  }
+
+  /** Waits until every node interface reports LOWER_UP (opening a capture before that loses frames). */
+  async waitCarrier(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const down: string[] = [];
+      for (const node of this.plan.nodes) {
+        const { stdout } = await run(['ip', '-n', node.netns, '-o', 'link', 'show']);
+        for (const i of node.ifaces) {
+          const line = stdout.split('\n').find((l) => l.includes(` ${i.ifname}@`));
+          if (!line || !line.includes('LOWER_UP')) down.push(`${node.name}:${i.ifname}`);
+        }
+      }
+      if (down.length === 0) return;
+      if (Date.now() > deadline) throw new Error(`lab ${this.name}: no carrier after ${timeoutMs} ms on ${down.join(', ')}`);
+      await sleep(50);
+    }
+  }
+
+  netns(): string[] {
+    return [...allNetns(this.plan), ...this.extraNetns];
+  }
+
+  /** Removes everything of this lab; safe to call twice and after a partial build. */
+  async down(): Promise<void> {
+    await removeNetns(this.netns());
+    rmSync(stateFile(this.name), { force: true });
+  }
+
+  // ---- processes ----
+
+  /** Starts a process inside a lab namespace; it ends with the lab at the latest. */
+  spawn(netns: string, argv: readonly string[], opts: { stdio?: 'pipe' | 'inherit' | 'ignore' } = {}): ChildProcess {
+    if (!this.netns().includes(netns)) throw new Error(`${netns} is not a namespace of lab ${this.name}`);
+    return spawn('ip', ['netns', 'exec', netns, ...argv], { stdio: opts.stdio ?? 'pipe' });
+  }
+
+  // ---- faults ----
+
+  /** Pulls the cable of one node interface (carrier lost on the node); a sync cable is cut at both ends. */
+  async cutLink(node: string, ifname: string): Promise<void> {
+    await this.setLinks(this.cablePorts(node, ifname), 'down');
+  }
+
+  async restoreLink(node: string, ifname: string): Promise<void> {
+    await this.setLinks(this.cablePorts(node, ifname), 'up');
+  }
+
+  /** All cables of a node cut in one `ip -batch` (power off as the network sees it). */
+  async powerOff(node: string): Promise<void> {
+    const n = findNode(this.plan, node);
+    await this.setLinks(n.ifaces.flatMap((i) => this.cablePorts(node, i.ifname)), 'down');
+  }
+
+  async powerOn(node: string): Promise<void> {
+    const n = findNode(this.plan, node);
+    await this.setLinks(n.ifaces.flatMap((i) => this.cablePorts(node, i.ifname)), 'up');
+  }
+
+  /** Drops `percent` % of heartbeat frames (11-00-00-00-xx-xx) crossing a segment's switch. */
+  async dropHeartbeats(segment: string, percent: number): Promise<void> {
+    const seg = findSegment(this.plan, segment);
+    if (!(percent >= 0 && percent <= 100)) throw new Error(`drop percentage must be 0..100, not ${percent}`);
+    const table = `tandem_lab_${seg.bridge.replace(/[^a-z0-9]/gi, '_')}`;
+    const rules = [
+      `table bridge ${table} {`,
+      `  chain hbdrop {`,
+      `    type filter hook forward priority 0; policy accept;`,
+      `    meta ibrname "${seg.bridge}" ether daddr & ff:ff:ff:ff:00:00 == 11:00:00:00:00:00 numgen random mod 100 < ${percent} counter drop`,
+      `  }`,
+      `}`,
+    ].join('\n');
+    await this.clearHeartbeatDrops(segment);
+    await run(['ip', 'netns', 'exec', this.plan.switchNs, 'nft', '-f', '-'], { input: rules + '\n' });
+  }
+
+  async clearHeartbeatDrops(segment: string): Promise<void> {
+    const seg = findSegment(this.plan, segment);
+    const table = `tandem_lab_${seg.bridge.replace(/[^a-z0-9]/gi, '_')}`;
+    await run(['ip', 'netns', 'exec', this.plan.switchNs, 'nft', 'delete', 'table', 'bridge', table]).catch(() => undefined);
+  }
+
+  /** Reflects every frame a node sends on an interface back to it (a mis-set mirror port). */
+  async mirrorPort(node: string, ifname: string): Promise<void> {
+    const port = findIface(findNode(this.plan, node), ifname).switchPort;
+    const ns = this.plan.switchNs;
+    await run(['tc', '-n', ns, 'qdisc', 'add', 'dev', port, 'ingress']);
+    await run(['tc', '-n', ns, 'filter', 'add', 'dev', port, 'parent', 'ffff:', 'protocol', 'all', 'u32', 'match', 'u32', '0', '0', 'action', 'mirred', 'egress', 'mirror', 'dev', port]);
+  }
+
+  async unmirrorPort(node: string, ifname: string): Promise<void> {
+    const port = findIface(findNode(this.plan, node), ifname).switchPort;
+    await run(['tc', '-n', this.plan.switchNs, 'qdisc', 'del', 'dev', port, 'ingress']).catch(() => undefined);
+  }
+
+  /**
+   * Adds a foreign host (another appliance, another cluster) on a segment: a
+   * namespace of its own cabled to the segment's switch, address .200+k.
+   */
+  async addForeignHost(segment: string): Promise<{ netns: string; ifname: string; address: string }> {
+    const seg = findSegment(this.plan, segment);
+    const k = this.extraNetns.length;
+    const netns = `${this.name}-fx${k}`;
+    const port = `fx${k}-eth0`;
+    const address = `${seg.subnet.split('.').slice(0, 3).join('.')}.${200 + k}/24`;
+    this.extraNetns.push(netns);
+    this.save();
+    await run(['ip', 'netns', 'add', netns]);
+    await quietNamespace(netns);
+    await ipBatch([`link add eth0 type veth peer name ${port} netns ${this.plan.switchNs}`, `addr add ${address} brd + dev eth0`, 'link set eth0 up', 'link set lo up'], netns);
+    await ipBatch([`link set ${port} master ${seg.bridge}`, `link set ${port} up`], this.plan.switchNs);
+    return { netns, ifname: 'eth0', address };
+  }
+
+  private cablePorts(node: string, ifname: string): string[] {
+    const iface: LabIface = findIface(findNode(this.plan, node), ifname);
+    const seg = findSegment(this.plan, iface.segment);
+    // Two nodes: the sync segment is a cross-over cable, so cutting it takes carrier from both ends.
+    if (seg.role === 'sync' && this.plan.nodes.length === 2) {
+      return this.plan.nodes.map((n) => findIface(n, ifname).switchPort);
+    }
+    return [iface.switchPort];
+  }
+
+  private async setLinks(ports: string[], state: 'up' | 'down'): Promise<void> {
+    await ipBatch(ports.map((p) => `link set ${p} ${state}`), this.plan.switchNs);
+  }
+
+  // ---- status ----
+
+  async status(): Promise<LabStatus> {
+    const existing = new Set(await listNetns());
+    const nodes = [];
+    for (const node of this.plan.nodes) {
+      const links: Record<string, string> = {};
+      if (existing.has(node.netns)) {
+        const { stdout } = await run(['ip', '-n', node.netns, '-o', 'link', 'show']);
+        for (const i of node.ifaces) {
+          const line = stdout.split('\n').find((l) => l.includes(` ${i.ifname}@`)) ?? '';
+          links[i.ifname] = line.includes('LOWER_UP') ? 'up' : line ? 'no-carrier' : 'missing';
+        }
+      }
+      const pids = existing.has(node.netns) ? await netnsPids(node.netns) : [];
+      nodes.push({ name: node.name, netns: node.netns, present: existing.has(node.netns), links, processes: pids.length });
+    }
+    const missing = this.netns().filter((ns) => !existing.has(ns));
+    return { name: this.name, board: this.plan.board, nodes, missing };
+  }
+}
+
+export interface LabStatus {
+  name: string;
+  board: string;
+  nodes: { name: string; netns: string; present: boolean; links: Record<string, string>; processes: number }[];
+  missing: string[];
+}
+
+function stateFile(name: string): string {
+  if (!LAB_NAME.test(name)) throw new Error(`"${name}" is not a lab name (tdm and 5 hex digits)`);
+  return join(LAB_STATE_DIR, `${name}.json`);
+}
+
+/** No IPv6 chatter (router solicitations, DAD) in a lab namespace: frames on the wire are ours. */
+async function quietNamespace(ns: string): Promise<void> {
+  await run(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+}
+
+export async function listNetns(): Promise<string[]> {
+  const { stdout } = await run(['ip', 'netns', 'list']);
+  return stdout
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter((n) => n.length > 0);
+}
+
+async function netnsPids(ns: string): Promise<number[]> {
+  const { stdout } = await run(['ip', 'netns', 'pids', ns]).catch(() => ({ stdout: '' }));
+  return stdout.split('\n').filter(Boolean).map(Number);
+}
+
+/** Kills what runs in each namespace (only processes the lab started live there), then deletes it. */
+async function removeNetns(names: string[]): Promise<void> {
+  const existing = new Set(await listNetns());
+  for (const ns of names) {
+    if (!existing.has(ns)) continue;
+    const deadline = Date.now() + 3_000;
+    for (let pids = await netnsPids(ns); pids.length > 0 && Date.now() < deadline; pids = await netnsPids(ns)) {
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      await sleep(50);
+    }
+    await run(['ip', 'netns', 'delete', ns]);
+  }
+}
+
+/**
+ * Removes every lab: those with a state file and any namespace with the lab
+ * prefix left by a run that died before writing or after losing its state.
+ */
+export async function downAll(): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of Lab.list()) {
+    await Lab.load(name).down();
+    removed.push(name);
+  }
+  const orphans = (await listNetns()).filter((ns) => new RegExp(`^${LAB_PREFIX}[0-9a-f]{5}-`).test(ns));
+  await removeNetns(orphans);
+  for (const ns of orphans) {
+    const name = ns.split('-')[0]!;
+    if (!removed.includes(name)) removed.push(name);
+  }
+  return removed;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
