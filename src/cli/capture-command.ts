@@ -1,0 +1,128 @@
+/**
+ * DOC: `tandem capture IFACE`: a live view of the heartbeats on an interface
+ *
+ * Captures with libpcap (the `cap` package) rather than our own packet
+ * socket so that it sees exactly what is on the wire, independently of the
+ * daemon, and works while the daemon is down. Each heartbeat is decoded with
+ * its sender, sequence, connection count and, when the cluster password is
+ * given, the verdict of the drop ladder (tag, replay, and with --board the
+ * NN check) by the reason's name.
+ */
+import { readFileSync } from 'node:fs';
+import { Cap } from 'cap';
+import { resolveBoard } from '../board/board-file.js';
+import { decodeHeartbeat, readPayload, FRAME_LENGTH, PAYLOAD_OFFSET, type HeartbeatFields } from '../wire/heartbeat-frame.js';
+import { ReplayMemory, type RejectionReason } from '../wire/heartbeat-verify.js';
+import { formatIpv4 } from '../wire/ipv4.js';
+import { formatMac } from '../wire/mac.js';
+import { hmacAuth } from '../io/heartbeat-auth.js';
+import { flag, int, str, UsageError, type Parsed } from './args.js';
+
+export const CAPTURE_USAGE = `tandem capture IFACE [--cluster-id N --password-file FILE] [--board NAME] [--count N] [--seconds N] [--json] [--netns NS]
+  Shows every heartbeat seen on IFACE. With the cluster ID and password each frame gets a verdict
+  (ok, or the reason it would be dropped: bad_ttl, bad_tag, wrong_cluster, replayed, nn_mismatch ...).`;
+
+export interface CaptureLine {
+  time: string;
+  iface: string;
+  srcMac: string;
+  dstMac: string;
+  srcIp: string;
+  dstIp: string;
+  ttl: number;
+  clusterId?: number;
+  node?: string;
+  nodeId?: number;
+  type?: string;
+  state?: string;
+  sequence?: string;
+  bootId?: string;
+  connections?: number;
+  fromSync?: boolean;
+  verdict: 'ok' | RejectionReason | 'unverified';
+}
+
+export async function captureCommand(p: Parsed): Promise<number> {
+  const iface = p.positionals[0];
+  if (!iface) throw new UsageError('capture needs an interface name');
+  const clusterId = int(p, 'cluster-id', 0, 255);
+  const passwordFile = str(p, 'password-file');
+  if ((clusterId === undefined) !== (passwordFile === undefined)) throw new UsageError('--cluster-id and --password-file go together');
+  const auth = passwordFile === undefined || clusterId === undefined ? undefined : hmacAuth(readFileSync(passwordFile, 'utf8').trim(), clusterId);
+  const boardName = str(p, 'board');
+  const nic = boardName ? resolveBoard(boardName).nics.find((n) => n.name === iface) : undefined;
+  if (boardName && !nic) throw new UsageError(`board ${boardName} has no NIC named ${iface}`);
+  const count = int(p, 'count', 1, 1_000_000);
+  const seconds = int(p, 'seconds', 1, 86_400);
+  const json = flag(p, 'json');
+  const replay = new ReplayMemory();
+
+  const cap = new Cap();
+  const buffer = Buffer.alloc(65_535);
+  try {
+    cap.open(iface, 'ether[0:4] = 0x11000000 and ip and udp dst port 999', 1 << 20, buffer);
+  } catch (e) {
+    process.stderr.write(`tandem capture: cannot capture on ${iface}: ${(e as Error).message} (does it exist here? capture needs root)\n`);
+    return 1;
+  }
+  cap.setMinBytes?.(0);
+  process.stderr.write(`capturing heartbeats on ${iface}${auth ? ` (verifying cluster ${clusterId})` : ' (no password: tags not verified)'}\n`);
+  let seen = 0;
+  return new Promise<number>((resolve) => {
+    const finish = () => {
+      cap.close();
+      resolve(0);
+    };
+    const timer = seconds === undefined ? undefined : setTimeout(finish, seconds * 1000);
+    process.once('SIGINT', finish);
+    cap.on('packet', (nbytes) => {
+      const line = describe(iface, buffer.subarray(0, nbytes), auth === undefined || clusterId === undefined ? undefined : { auth, clusterId }, replay, nic?.nn);
+      process.stdout.write(json ? JSON.stringify(line) + '\n' : formatLine(line) + '\n');
+      if (count !== undefined && ++seen >= count) {
+        if (timer) clearTimeout(timer);
+        finish();
+      }
+    });
+  });
+}
+
+export function describe(
+  iface: string,
+  frame: Uint8Array,
+  verify: { auth: ReturnType<typeof hmacAuth>; clusterId: number } | undefined,
+  replay: ReplayMemory,
+  nn: number | undefined,
+): CaptureLine {
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  const line: CaptureLine = {
+    time: new Date().toISOString(),
+    iface,
+    dstMac: formatMac(frame, 0),
+    srcMac: formatMac(frame, 6),
+    srcIp: frame.length >= 34 ? formatIpv4(view.getUint32(26)) : '?',
+    dstIp: frame.length >= 34 ? formatIpv4(view.getUint32(30)) : '?',
+    ttl: frame[22] ?? 0,
+    verdict: 'unverified',
+  };
+  const f: HeartbeatFields | undefined = frame.length >= FRAME_LENGTH ? readPayload(view, frame, PAYLOAD_OFFSET) : undefined;
+  if (f) {
+    Object.assign(line, {
+      clusterId: f.clusterId, node: f.nodeName, nodeId: f.nodeId, type: f.nodeType, state: f.state,
+      sequence: f.sequence.toString(), bootId: f.bootId.toString(), connections: f.connections, fromSync: f.fromSync,
+    });
+  }
+  if (verify) {
+    const d = decodeHeartbeat(frame, verify);
+    if (!d.ok) line.verdict = d.reason;
+    else if (nn !== undefined && (d.frame.macNn !== nn || d.frame.fields.nn !== nn)) line.verdict = 'nn_mismatch';
+    else if (!replay.check(d.frame.fields.nodeId, d.frame.fields.bootId, d.frame.fields.sequence)) line.verdict = 'replayed';
+    else line.verdict = 'ok';
+  }
+  return line;
+}
+
+function formatLine(l: CaptureLine): string {
+  const who = l.node === undefined ? '(unreadable payload)' : `${l.node}#${l.nodeId} ${l.type} ${l.state} cluster ${l.clusterId}`;
+  const body = l.sequence === undefined ? '' : ` seq ${l.sequence} conns ${l.connections}${l.fromSync ? ' [sync]' : ''}`;
+  return `${l.time.slice(11, 23)} ${l.iface} ${l.srcMac} ${l.srcIp} -> ${l.dstMac} ${l.dstIp} ttl ${l.ttl} ${who}${body}  ${l.verdict.toUpperCase()}`;
+}

@@ -1,0 +1,74 @@
+/**
+ * DOC: `tandem`, the administrator's CLI: parse, dispatch, exit status
+ *
+ * 0 success, 1 the command failed (message on stderr), 2 usage error.
+ */
+import { CAPTURE_USAGE, captureCommand } from './capture-command.js';
+import { LAB_USAGE, labCommand } from './lab-command.js';
+import { parseArgs, UsageError } from './args.js';
+
+const USAGE = `usage: tandem COMMAND ...
+
+${CAPTURE_USAGE}
+
+${LAB_USAGE}
+
+tandem version`;
+
+const OPTIONS = {
+  board: 'string', nodes: 'int', json: 'boolean', all: 'boolean', seconds: 'int', count: 'int',
+  'cluster-id': 'int', 'password-file': 'string', netns: 'string', help: 'boolean',
+} as const;
+
+export async function main(argv: readonly string[]): Promise<void> {
+  let code: number;
+  try {
+    const [command, ...rest] = argv;
+    const p = parseArgs(rest, OPTIONS);
+    switch (command) {
+      case 'capture': {
+        const ns = p.options['netns'];
+        // libpcap cannot enter a namespace: run ourselves inside it instead.
+        code = typeof ns === 'string' ? await reexecIn(ns, argv) : await captureCommand(p);
+        break;
+      }
+      case 'lab':
+        code = await labCommand(p);
+        break;
+      case 'version':
+        process.stdout.write(`tandem ${require('../../../package.json').version}\n`);
+        code = 0;
+        break;
+      case undefined:
+      case 'help':
+      case '--help':
+        process.stdout.write(USAGE + '\n');
+        code = 0;
+        break;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`tandem: ${e.message}\n\n${USAGE}\n`);
+      code = 2;
+    } else {
+      process.stderr.write(`tandem: ${(e as Error).message}\n`);
+      code = 1;
+    }
+  }
+  process.exitCode = code;
+}
+
+async function reexecIn(netns: string, argv: readonly string[]): Promise<number> {
+  const { spawn } = await import('node:child_process');
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--netns') i++;
+    else if (!argv[i]!.startsWith('--netns=')) rest.push(argv[i]!);
+  }
+  const child = spawn('ip', ['netns', 'exec', netns, process.execPath, process.argv[1]!, ...rest], { stdio: 'inherit' });
+  const forward = () => child.kill('SIGINT');
+  process.once('SIGINT', forward);
+  return new Promise((resolve) => child.once('exit', (c, sig) => resolve(c ?? (sig ? 128 + 2 : 1))));
+}

@@ -1,0 +1,150 @@
+/**
+ * DOC: a node's heartbeat service: sender, receiver, peers seen, logs
+ *
+ * Opens the heartbeat interfaces of a board (src/io/heartbeat-links.ts),
+ * sends on the slot plan and receives with the full drop ladder; logs every
+ * new peer and every rejection (rate-limited per interface and reason, by
+ * the reason's name, as seed 001 names them) and keeps the per-interface
+ * heartbeat matrix. The failover core (issue 3) consumes the same accepted
+ * heartbeats as events; this module decides nothing about roles.
+ */
+import type { Board } from '../board/board-file.js';
+import type { HeartbeatAuth, NodeType } from '../wire/heartbeat-frame.js';
+import type { RejectionReason } from '../wire/heartbeat-verify.js';
+import { formatIpv4 } from '../wire/ipv4.js';
+import { formatMac } from '../wire/mac.js';
+import { openHeartbeatInterfaces, type HeartbeatIface } from '../io/heartbeat-links.js';
+import { HeartbeatReceiver, type ReceiveCounters } from '../io/heartbeat-receiver.js';
+import { HeartbeatSender, type SendCounters } from '../io/heartbeat-sender.js';
+import { monotonicNs } from '../io/native.js';
+import { RateLimit, type Logger } from './log.js';
+
+export const SOFTWARE_VERSION = { major: 0, minor: 1, patch: 0 } as const;
+
+export interface NodeIdentity {
+  clusterId: number;
+  nodeId: number;
+  nodeName: string;
+  nodeType: NodeType;
+  bootId: bigint;
+}
+
+export interface PeerSeen {
+  nodeId: number;
+  name: string;
+  type: NodeType;
+  state: string;
+  connections: number;
+  lastSeenNs: bigint;
+  lastIface: string;
+}
+
+export interface MatrixRow {
+  iface: string;
+  sync: boolean;
+  sent: SendCounters;
+  received: ReceiveCounters;
+  lastSeenAgoMs: number | null;
+}
+
+export class HeartbeatNode {
+  private readonly ifaces: Map<string, HeartbeatIface>;
+  readonly sender: HeartbeatSender;
+  readonly receiver: HeartbeatReceiver;
+  private readonly peers = new Map<number, PeerSeen>();
+  private readonly limit = new RateLimit(10_000);
+
+  constructor(
+    board: Board,
+    readonly identity: NodeIdentity,
+    auth: HeartbeatAuth,
+    private readonly log: Logger,
+    opts: { netns?: string; intervalMs: number; disabled?: readonly string[] },
+  ) {
+    this.ifaces = openHeartbeatInterfaces(board, {
+      clusterId: identity.clusterId,
+      ...(opts.netns === undefined ? {} : { netns: opts.netns }),
+      ...(opts.disabled === undefined ? {} : { disabled: opts.disabled }),
+    });
+    this.sender = new HeartbeatSender(
+      this.ifaces,
+      {
+        clusterId: identity.clusterId,
+        nodeType: identity.nodeType,
+        state: 'starting',
+        flags: 0,
+        nodeId: identity.nodeId,
+        bootId: identity.bootId,
+        connections: 0,
+        syncStatus: 'unknown',
+        syncSequence: 0n,
+        configGeneration: 0,
+        softwareVersion: SOFTWARE_VERSION,
+        nodeName: identity.nodeName,
+      },
+      auth,
+      opts.intervalMs,
+      (ifname, err) => this.rateLogged('warn', 'heartbeat_send_failed', `send:${ifname}`, { iface: ifname, error: err.message }),
+    );
+    this.receiver = new HeartbeatReceiver(this.ifaces, { clusterId: identity.clusterId, nodeId: identity.nodeId, auth }, {
+      accepted: (ifname, frame, stampNs) => {
+        const f = frame.fields;
+        if (!this.peers.has(f.nodeId)) {
+          this.log.log('info', 'peer_heartbeat_first_seen', {
+            iface: ifname, peer: f.nodeName, peerId: f.nodeId, peerType: f.nodeType, peerState: f.state,
+            srcMac: formatMac(frame.srcMac), srcIp: formatIpv4(frame.srcIp), bootId: f.bootId,
+          });
+        }
+        this.peers.set(f.nodeId, { nodeId: f.nodeId, name: f.nodeName, type: f.nodeType, state: f.state, connections: f.connections, lastSeenNs: stampNs, lastIface: ifname });
+      },
+      rejected: (ifname, reason, _stamp, nodeId) => this.logRejection(ifname, reason, nodeId),
+      error: (ifname, err) => this.rateLogged('warn', 'heartbeat_receive_error', `recv:${ifname}`, { iface: ifname, error: err.message }),
+    });
+  }
+
+  start(): void {
+    this.receiver.start();
+    this.sender.start();
+    this.log.log('info', 'heartbeats_started', {
+      node: this.identity.nodeName, nodeId: this.identity.nodeId, clusterId: this.identity.clusterId,
+      ifaces: [...this.ifaces].map(([name, i]) => ({ name, sync: i.isSync, nn: i.nn, mac: formatMac(i.mac), ip: formatIpv4(i.ipv4) })),
+      intervalMs: this.sender.intervalMs,
+    });
+  }
+
+  stop(): void {
+    this.sender.stop();
+    for (const i of this.ifaces.values()) i.link.close();
+  }
+
+  peersSeen(): PeerSeen[] {
+    return [...this.peers.values()];
+  }
+
+  matrix(): MatrixRow[] {
+    const now = monotonicNs();
+    const sent = this.sender.stats();
+    const recv = this.receiver.stats();
+    return [...this.ifaces].map(([name, i]) => {
+      const r = recv.get(name)!;
+      return {
+        iface: name,
+        sync: i.isSync,
+        sent: { ...sent.get(name)! },
+        received: { ...r, rejected: { ...r.rejected } },
+        lastSeenAgoMs: r.lastAcceptedNs === undefined ? null : Number(now - r.lastAcceptedNs) / 1e6,
+      };
+    });
+  }
+
+  private logRejection(ifname: string, reason: RejectionReason, nodeId?: number): void {
+    // Seed 001: these are the names an administrator searches the logs for.
+    this.rateLogged('warn', reason, `${ifname}:${reason}`, { iface: ifname, ...(nodeId === undefined ? {} : { fromNodeId: nodeId }) });
+  }
+
+  private rateLogged(level: 'warn' | 'info', event: string, key: string, fields: Record<string, unknown>): void {
+    const suppressed = this.limit.pass(key, Number(monotonicNs() / 1_000_000n));
+    if (suppressed === undefined) return;
+    this.log.log(level, event, suppressed > 0 ? { ...fields, suppressed } : fields);
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * DOC: structured logs: one JSON object a line, each with an event name
+ *
+ * `ts` is wall time for the reader; decisions never use it. A RateLimit
+ * keeps a flood about one bad peer (a foreign cluster, a mirrored port) from
+ * burying everything else: the first occurrence of a key is logged at once,
+ * then at most one line per window carrying the count suppressed meanwhile.
+ */
+
+export type Level = 'debug' | 'info' | 'warn' | 'error';
+
+export type LogFields = Record<string, unknown>;
+
+export interface Logger {
+  log(level: Level, event: string, fields?: LogFields): void;
+}
+
+function jsonSafe(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value;
+}
+
+export class JsonLogger implements Logger {
+  constructor(
+    private readonly write: (line: string) => void = (l) => process.stdout.write(l),
+    private readonly base: LogFields = {},
+  ) {}
+
+  log(level: Level, event: string, fields: LogFields = {}): void {
+    this.write(JSON.stringify({ ts: new Date().toISOString(), level, event, ...this.base, ...fields }, jsonSafe) + '\n');
+  }
+}
+
+export class RateLimit {
+  private readonly last = new Map<string, { at: number; suppressed: number }>();
+
+  constructor(private readonly windowMs: number) {}
+
+  /** Returns undefined to suppress, or the number suppressed since the last line. */
+  pass(key: string, nowMs: number): number | undefined {
+    const entry = this.last.get(key);
+    if (entry && nowMs - entry.at < this.windowMs) {
+      entry.suppressed++;
+      return undefined;
+    }
+    const suppressed = entry?.suppressed ?? 0;
+    this.last.set(key, { at: nowMs, suppressed: 0 });
+    return suppressed;
+  }
+}
