@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { resolveBoard } from '../board/board-file.js';
-import { downAll, Lab, sleep } from '../lab/lab.js';
+import { downAll, downByName, Lab, sleep } from '../lab/lab.js';
 import type { MatrixRow, PeerSeen } from '../runtime/heartbeat-node.js';
 import { flag, int, str, UsageError, type Parsed } from './args.js';
 
@@ -53,7 +53,7 @@ export async function labCommand(p: Parsed): Promise<number> {
         const removed = await downAll();
         process.stdout.write(removed.length ? `removed ${removed.join(', ')}\n` : 'nothing to remove\n');
       } else {
-        await Lab.load(name).down();
+        await downByName(name);
         process.stdout.write(`removed ${name}\n`);
       }
       return 0;

@@ -6,6 +6,7 @@
 import { CAPTURE_USAGE, captureCommand } from './capture-command.js';
 import { LAB_USAGE, labCommand } from './lab-command.js';
 import { parseArgs, UsageError } from './args.js';
+import { tool } from '../lab/run.js';
 
 const USAGE = `usage: tandem COMMAND ...
 
@@ -67,7 +68,7 @@ async function reexecIn(netns: string, argv: readonly string[]): Promise<number>
     if (argv[i] === '--netns') i++;
     else if (!argv[i]!.startsWith('--netns=')) rest.push(argv[i]!);
   }
-  const child = spawn('ip', ['netns', 'exec', netns, process.execPath, process.argv[1]!, ...rest], { stdio: 'inherit' });
+  const child = spawn(tool('ip'), ['netns', 'exec', netns, process.execPath, process.argv[1]!, ...rest], { stdio: 'inherit' });
   const forward = () => child.kill('SIGINT');
   process.once('SIGINT', forward);
   return new Promise((resolve) => child.once('exit', (c, sig) => resolve(c ?? (sig ? 128 + 2 : 1))));

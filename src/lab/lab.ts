@@ -14,7 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Board } from '../board/board-file.js';
-import { ipBatch, run } from './run.js';
+import { ipBatch, run, tool } from './run.js';
 import {
   allNetns,
   findIface,
@@ -94,7 +94,7 @@ export class Lab {
     // A switch forwards frames; it does not judge IPv4. With br_netfilter loaded (the default on many
     // hosts) bridged IPv4 runs through the IP hooks, which drop the heartbeats' deliberately wrong
     // header checksum. Per namespace, so this touches the lab switch only.
-    await run(['ip', 'netns', 'exec', plan.switchNs, 'sh', '-c',
+    await run(['ip', 'netns', 'exec', plan.switchNs, tool('sh'), '-c',
       'for f in /proc/sys/net/bridge/bridge-nf-call-*; do [ -e "$f" ] && echo 0 > "$f"; done; true']);
     const sw = [`link set lo up`];
     for (const seg of plan.segments) {
@@ -105,7 +105,7 @@ export class Lab {
 
     for (const node of plan.nodes) {
       await ipBatch(node.ifaces.map((i) => `link add ${i.ifname} type veth peer name ${i.switchPort} netns ${plan.switchNs}`), node.netns);
-      await run(['ip', 'netns', 'exec', node.netns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+      await run(['ip', 'netns', 'exec', node.netns, tool('sysctl'), '-qw', 'net.ipv4.ip_forward=1']);
       await ipBatch(
         node.ifaces.flatMap((i) => [`addr add ${i.address} brd + dev ${i.ifname}`, `link set ${i.ifname} up`]).concat('link set lo up'),
         node.netns,
@@ -157,7 +157,8 @@ export class Lab {
   /** Starts a process inside a lab namespace; it ends with the lab at the latest. */
   spawn(netns: string, argv: readonly string[], opts: { stdio?: 'pipe' | 'inherit' | 'ignore' } = {}): ChildProcess {
     if (!this.netns().includes(netns)) throw new Error(`${netns} is not a namespace of lab ${this.name}`);
-    return spawn('ip', ['netns', 'exec', netns, ...argv], { stdio: opts.stdio ?? 'pipe' });
+    const [cmd, ...args] = argv;
+    return spawn(tool('ip'), ['netns', 'exec', netns, tool(cmd!), ...args], { stdio: opts.stdio ?? 'pipe' });
   }
 
   // ---- faults ----
@@ -186,23 +187,33 @@ export class Lab {
   async dropHeartbeats(segment: string, percent: number): Promise<void> {
     const seg = findSegment(this.plan, segment);
     if (!(percent >= 0 && percent <= 100)) throw new Error(`drop percentage must be 0..100, not ${percent}`);
+    await this.clearHeartbeatDrops(segment);
+    if (percent === 0) return;
+    // nft's numgen range is 0..99: "< 100" is not valid, and dropping all needs no dice.
+    const dice = percent === 100 ? '' : `numgen random mod 100 < ${percent} `;
+    // `meta ibrname` needs nft_meta_bridge, which this kernel lacks: match the bridge's ports instead.
+    const ports = await this.bridgePorts(seg.bridge);
     const table = `tandem_lab_${seg.bridge.replace(/[^a-z0-9]/gi, '_')}`;
     const rules = [
       `table bridge ${table} {`,
       `  chain hbdrop {`,
       `    type filter hook forward priority 0; policy accept;`,
-      `    meta ibrname "${seg.bridge}" ether daddr & ff:ff:ff:ff:00:00 == 11:00:00:00:00:00 numgen random mod 100 < ${percent} counter drop`,
+      `    iifname { ${ports.map((p) => `"${p}"`).join(', ')} } ether daddr & ff:ff:ff:ff:00:00 == 11:00:00:00:00:00 ${dice}counter drop`,
       `  }`,
       `}`,
     ].join('\n');
-    await this.clearHeartbeatDrops(segment);
-    await run(['ip', 'netns', 'exec', this.plan.switchNs, 'nft', '-f', '-'], { input: rules + '\n' });
+    await run(['ip', 'netns', 'exec', this.plan.switchNs, tool('nft'), '-f', '-'], { input: rules + '\n' });
+  }
+
+  private async bridgePorts(bridge: string): Promise<string[]> {
+    const { stdout } = await run(['ip', '-n', this.plan.switchNs, '-o', 'link', 'show', 'master', bridge]);
+    return [...stdout.matchAll(/^\d+: ([^@:]+)[@:]/gm)].map((m) => m[1]!);
   }
 
   async clearHeartbeatDrops(segment: string): Promise<void> {
     const seg = findSegment(this.plan, segment);
     const table = `tandem_lab_${seg.bridge.replace(/[^a-z0-9]/gi, '_')}`;
-    await run(['ip', 'netns', 'exec', this.plan.switchNs, 'nft', 'delete', 'table', 'bridge', table]).catch(() => undefined);
+    await run(['ip', 'netns', 'exec', this.plan.switchNs, tool('nft'), 'delete', 'table', 'bridge', table]).catch(() => undefined);
   }
 
   /** Reflects every frame a node sends on an interface back to it (a mis-set mirror port). */
@@ -287,7 +298,7 @@ function stateFile(name: string): string {
 
 /** No IPv6 chatter (router solicitations, DAD) in a lab namespace: frames on the wire are ours. */
 async function quietNamespace(ns: string): Promise<void> {
-  await run(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+  await run(['ip', 'netns', 'exec', ns, tool('sysctl'), '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
 }
 
 export async function listNetns(): Promise<string[]> {
@@ -321,6 +332,13 @@ async function removeNetns(names: string[]): Promise<void> {
     }
     await run(['ip', 'netns', 'delete', ns]);
   }
+}
+
+/** Removes one lab by name, from its state file or, when that is gone, by its namespaces' prefix. */
+export async function downByName(name: string): Promise<void> {
+  if (Lab.list().includes(name)) return Lab.load(name).down();
+  if (!LAB_NAME.test(name)) throw new Error(`"${name}" is not a lab name (tdm and 5 hex digits)`);
+  await removeNetns((await listNetns()).filter((ns) => ns.startsWith(`${name}-`)));
 }
 
 /**

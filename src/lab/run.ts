@@ -5,6 +5,25 @@
  * stderr in the message, so a broken lab step says which step broke.
  */
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+const SYSTEM_DIRS = ['/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+const resolved = new Map<string, string>();
+
+/**
+ * The system's binary for a tool name. Never found through PATH: under npm
+ * and ava, node_modules/.bin comes first and holds an unrelated `nft`
+ * (@vercel/nft), so a bare name would run the wrong program.
+ */
+export function tool(name: string): string {
+  if (name.includes('/')) return name;
+  let path = resolved.get(name);
+  if (!path) {
+    path = SYSTEM_DIRS.map((d) => `${d}/${name}`).find((p) => existsSync(p)) ?? name;
+    resolved.set(name, path);
+  }
+  return path;
+}
 
 export interface RunResult {
   stdout: string;
@@ -25,7 +44,7 @@ export class CommandError extends Error {
 export function run(argv: readonly string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = execFile(
-      argv[0]!,
+      tool(argv[0]!),
       argv.slice(1),
       { timeout: opts.timeoutMs ?? 20_000, maxBuffer: 16 * 1024 * 1024 },
       (err, stdout, stderr) => {
@@ -44,8 +63,4 @@ export function run(argv: readonly string[], opts: { input?: string; timeoutMs?:
 export function ipBatch(lines: readonly string[], netns?: string): Promise<RunResult> {
   const argv = netns ? ['ip', '-n', netns, '-batch', '-'] : ['ip', '-batch', '-'];
   return run(argv, { input: lines.join('\n') + '\n' });
-}
-
-export function inNetns(netns: string, argv: readonly string[]): string[] {
-  return ['ip', 'netns', 'exec', netns, ...argv];
 }

@@ -14,7 +14,7 @@
  * HMAC.
  */
 import { internetChecksum, wrongChecksum } from './ipv4.js';
-import { heartbeatMac } from './mac.js';
+import { heartbeatMac, isHeartbeatMac } from './mac.js';
 
 export const HEARTBEAT_MAGIC = 0x544e444d; // "TNDM"
 export const HEARTBEAT_VERSION = 1;
@@ -182,14 +182,15 @@ export interface DecodeContext {
 }
 
 /**
- * Drop ladder, in order: truncated, not_heartbeat (not IPv4/UDP 999),
+ * Drop ladder, in order: truncated, not_heartbeat (not to 11-00-00-00-xx-xx,
+ * not IPv4/UDP 999),
  * bad_magic, bad_version, malformed (an enum byte out of range), bad_ttl,
  * wrong_cluster, bad_tag.
  */
 export function decodeHeartbeat(buf: Uint8Array, ctx: DecodeContext): DecodeResult {
   if (buf.length < PAYLOAD_OFFSET) return { ok: false, reason: 'truncated' };
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  if (view.getUint16(12) !== 0x0800) return { ok: false, reason: 'not_heartbeat' };
+  if (!isHeartbeatMac(buf) || view.getUint16(12) !== 0x0800) return { ok: false, reason: 'not_heartbeat' };
   const ip = ETH;
   const ihl = (buf[ip]! & 0x0f) * 4;
   if (buf[ip]! >> 4 !== 4 || ihl < IP || buf[ip + 9] !== 17) return { ok: false, reason: 'not_heartbeat' };

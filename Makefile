@@ -1,0 +1,70 @@
+# tandem: build, test, demo, benchmarks.
+# Every target installs what it needs (Debian packages, npm packages) when missing.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+.DEFAULT_GOAL := all
+
+# node-gyp must use the headers Debian's Node ships, never download them.
+export npm_config_nodedir ?= /usr
+export DEBIAN_FRONTEND := noninteractive
+
+# Binary -> Debian package, for what the build, the lab and the tests run.
+DEB_TOOLS := ip:iproute2 tc:iproute2 nft:nftables tshark:tshark tcpdump:tcpdump ping:iputils-ping \
+             sysctl:procps g++:g++ make:make python3:python3
+DEB_LIBS  := /usr/include/pcap.h:libpcap-dev
+
+TS_SOURCES := $(shell find src test bench -name '*.ts' 2>/dev/null) tsconfig.json
+ADDON := build/Release/tandem.node
+TAP_LOG := .test-output.tap
+
+.PHONY: all deps build test demo lab-down bench-heartbeat clean
+
+all: build
+
+## Debian packages: installed only when a tool or header is missing.
+deps: .deps-ok
+.deps-ok: Makefile
+	@missing=""; \
+	for pair in $(DEB_TOOLS); do bin=$${pair%%:*}; pkg=$${pair##*:}; \
+	  [ -x /usr/sbin/$$bin ] || [ -x /usr/bin/$$bin ] || [ -x /sbin/$$bin ] || [ -x /bin/$$bin ] || missing="$$missing $$pkg"; done; \
+	for pair in $(DEB_LIBS); do f=$${pair%%:*}; pkg=$${pair##*:}; [ -e $$f ] || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@touch $@
+
+node_modules/.package-lock.json: package-lock.json .deps-ok
+	npm ci --no-audit --no-fund
+	@touch $@
+
+$(ADDON): native/tandem.c binding.gyp node_modules/.package-lock.json
+	npm run --silent build:native
+
+dist/.built: $(TS_SOURCES) node_modules/.package-lock.json
+	npx tsc -p .
+	@touch $@
+
+build: $(ADDON) dist/.built
+
+## The tests: every layer, the lab tests in namespaces (root needed). Ends with "N passed, N failed".
+test: build
+	@npx ava --tap 2>&1 | tee $(TAP_LOG); status=$${PIPESTATUS[0]}; \
+	pass=$$(grep -Ec '^ok [0-9]+' $(TAP_LOG) || true); fail=$$(grep -Ec '^not ok [0-9]+' $(TAP_LOG) || true); \
+	skip=$$(grep -Ec '^ok [0-9]+ .*# SKIP' $(TAP_LOG) || true); \
+	ip netns list 2>/dev/null | grep -E '^tdm[0-9a-f]{5}-' && { echo "lab namespaces left behind"; status=1; }; \
+	echo "$$((pass - skip)) passed, $$fail failed, $$skip skipped"; exit $$status
+
+## The main job: a two-node lab with heartbeats on every interface, then teardown.
+demo: build
+	bin/tandem lab demo
+
+lab-down: build
+	bin/tandem lab down --all
+
+bench-heartbeat: build
+	node dist/bench/heartbeat.js
+
+clean:
+	rm -rf build dist .deps-ok $(TAP_LOG)
