@@ -35,3 +35,26 @@ export function heartbeatSlots(ifaces: readonly PlannedIface[]): string[] {
   });
   return slots;
 }
+
+/**
+ * The slots grouped into timer ticks: each run of data slots goes out with
+ * the sync slot after it. Every wakeup of a process costs far more CPU than
+ * the frames it sends, and what needs even spacing is the sync interface's
+ * frames (they alone keep the peer alive when every other cable is gone), so
+ * one tick per sync slot halves the wakeups and keeps that spacing. Without
+ * a sync interface each slot is its own tick.
+ */
+export function heartbeatTicks(slots: readonly string[], syncName: string | undefined): string[][] {
+  if (syncName === undefined) return slots.map((s) => [s]);
+  const ticks: string[][] = [];
+  let pending: string[] = [];
+  for (const s of slots) {
+    pending.push(s);
+    if (s === syncName) {
+      ticks.push(pending);
+      pending = [];
+    }
+  }
+  if (pending.length > 0) ticks.push(pending);
+  return ticks;
+}

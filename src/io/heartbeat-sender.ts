@@ -1,16 +1,17 @@
 /**
  * DOC: the heartbeat transmitter
  *
- * Walks the slot plan of src/core/heartbeat-plan.ts on a drift-free timer:
- * one cycle per `intervalMs`, so every data interface sends once an interval
- * and the sync interface more than twice. Each frame takes the next number of
+ * Walks the slot plan of src/core/heartbeat-plan.ts on a drift-free timer,
+ * a tick per group of slots (heartbeatTicks): one cycle per `intervalMs`, so
+ * every data interface sends once an interval and the sync interface more
+ * than twice, evenly spaced. Each frame takes the next number of
  * one node-wide sequence. An interface without carrier is skipped (counted);
  * a send error is counted and reported, never thrown, so one broken NIC does
  * not stop the others (the core decides what repeated failures mean).
  */
 import type { HeartbeatAuth, HeartbeatFields } from '../wire/heartbeat-frame.js';
-import { encodeHeartbeat } from '../wire/heartbeat-frame.js';
-import { heartbeatSlots } from '../core/heartbeat-plan.js';
+import { encodeHeartbeat, restampHeartbeat } from '../wire/heartbeat-frame.js';
+import { heartbeatSlots, heartbeatTicks } from '../core/heartbeat-plan.js';
 import type { FrameLink } from './packet-link.js';
 
 export interface SendIface {
@@ -35,7 +36,11 @@ export type NodeFields = Omit<HeartbeatFields, 'nn' | 'fromSync' | 'sequence' | 
 
 export class HeartbeatSender {
   private readonly slots: string[];
+  private readonly ticksPlan: string[][];
+  private tickIndex = 0;
   private readonly counters = new Map<string, SendCounters>();
+  /** The last frame encoded per interface, restamped for each send until a field changes. */
+  private readonly templates = new Map<string, Uint8Array>();
   private sequence = 0n;
   private slot = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -50,15 +55,18 @@ export class HeartbeatSender {
     private readonly onError: (ifname: string, err: Error) => void = () => undefined,
   ) {
     this.slots = heartbeatSlots([...ifaces].map(([name, i]) => ({ name, isSync: i.isSync, heartbeats: i.heartbeats })));
+    const sync = [...ifaces].find(([, i]) => i.isSync && i.heartbeats)?.[0];
+    this.ticksPlan = heartbeatTicks(this.slots, sync);
     for (const name of ifaces.keys()) this.counters.set(name, { sent: 0, skippedNoLink: 0, errors: 0 });
   }
 
-  get slotIntervalMs(): number {
-    return this.intervalMs / Math.max(1, this.slots.length);
+  get tickIntervalMs(): number {
+    return this.intervalMs / Math.max(1, this.ticksPlan.length);
   }
 
   update(fields: Partial<NodeFields>): void {
     this.fields = { ...this.fields, ...fields };
+    this.templates.clear();
   }
 
   stats(): ReadonlyMap<string, SendCounters> {
@@ -84,6 +92,11 @@ export class HeartbeatSender {
     this.sendOn(name);
   }
 
+  /**
+   * Sends one heartbeat on `name` now, optionally with changed fields or TTL
+   * (tests and the lab use these to produce bad frames). Returns the frame,
+   * valid until the next send on that interface, or undefined if not sent.
+   */
   sendOn(name: string, overrides: Partial<HeartbeatFields> = {}, ttl?: number): Uint8Array | undefined {
     const iface = this.ifaces.get(name);
     const c = this.counters.get(name);
@@ -94,11 +107,17 @@ export class HeartbeatSender {
         return undefined;
       }
       this.sequence++;
-      const frame = encodeHeartbeat(
-        { ...this.fields, nn: iface.nn, fromSync: iface.isSync, sequence: this.sequence, intervalMs: this.intervalMs, ...overrides },
-        { srcMac: iface.mac, srcIp: iface.ipv4, broadcastIp: iface.broadcast, ...(ttl === undefined ? {} : { ttl }) },
-        this.auth,
-      );
+      const special = ttl !== undefined || Object.keys(overrides).length > 0;
+      let frame = special ? undefined : this.templates.get(name);
+      if (frame) restampHeartbeat(frame, this.sequence, this.auth);
+      else {
+        frame = encodeHeartbeat(
+          { ...this.fields, nn: iface.nn, fromSync: iface.isSync, sequence: this.sequence, intervalMs: this.intervalMs, ...overrides },
+          { srcMac: iface.mac, srcIp: iface.ipv4, broadcastIp: iface.broadcast, ...(ttl === undefined ? {} : { ttl }) },
+          this.auth,
+        );
+        if (!special) this.templates.set(name, frame);
+      }
       iface.link.send(frame);
       c.sent++;
       return frame;
@@ -111,10 +130,11 @@ export class HeartbeatSender {
   }
 
   private tick = (): void => {
-    this.sendNext();
+    for (const name of this.ticksPlan[this.tickIndex]!) this.sendOn(name);
+    this.tickIndex = (this.tickIndex + 1) % this.ticksPlan.length;
     this.ticks++;
     // Deadline from the start, not from the last tick: timer lateness does not accumulate.
-    const due = this.startedAt + this.ticks * this.slotIntervalMs;
+    const due = this.startedAt + this.ticks * this.tickIntervalMs;
     this.timer = setTimeout(this.tick, Math.max(0, due - performance.now()));
   };
 }

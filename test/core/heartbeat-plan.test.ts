@@ -1,5 +1,5 @@
 import test from 'ava';
-import { heartbeatSlots, type PlannedIface } from '../../src/core/heartbeat-plan.js';
+import { heartbeatSlots, heartbeatTicks, type PlannedIface } from '../../src/core/heartbeat-plan.js';
 
 const iface = (name: string, isSync = false, heartbeats = true): PlannedIface => ({ name, isSync, heartbeats });
 
@@ -24,4 +24,13 @@ test('interfaces with heartbeats disabled do not exist for the plan', (t) => {
   t.deepEqual(heartbeatSlots([iface('g1'), iface('g2', false, false), iface('s', true)]), ['g1', 's', 's', 's']);
   t.deepEqual(heartbeatSlots([iface('g1'), iface('s', true, false)]), ['g1']);
   t.deepEqual(heartbeatSlots([]), []);
+});
+
+test('ticks group each run of data slots with the sync slot after it, so sync frames stay evenly spaced', (t) => {
+  t.deepEqual(heartbeatTicks(['g1', 's', 'g2', 's', 'g3', 's'], 's'), [['g1', 's'], ['g2', 's'], ['g3', 's']]);
+  t.deepEqual(heartbeatTicks(['g1', 's', 's', 's'], 's'), [['g1', 's'], ['s'], ['s']]);
+  t.deepEqual(heartbeatTicks(['g1', 'g2'], undefined), [['g1'], ['g2']]);
+  t.deepEqual(heartbeatTicks([], 's'), []);
+  const slots = heartbeatSlots([iface('a'), iface('b'), iface('s', true)]);
+  t.deepEqual(heartbeatTicks(slots, 's').flat(), slots, 'every slot exactly once, in order');
 });

@@ -1,0 +1,168 @@
+/**
+ * DOC: bench/heartbeat: heartbeat throughput and the cost of heartbeats
+ *
+ * Prints one JSON line per result ({name, unit, value, peer}):
+ * - frames/s sent per core and received per core through the addon between
+ *   two lab namespaces: a sender process (real heartbeat frames, HMAC and
+ *   all) and a receiver process (full drop ladder), each timing its own CPU;
+ * - the CPU cost of a real `tandemd` (two run, sending to and receiving from
+ *   each other) with 5 heartbeat interfaces, read from /proc over 10 s: at
+ *   100 heartbeats/s in total (target: under 1 % of a core), and at 100/s on
+ *   every data interface (the sync interface 4x that, per the slot plan).
+ *
+ * Usage: node dist/bench/heartbeat.js [--seconds N]
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseBoard, type Board } from '../src/board/board-file.js';
+import { hmacAuth } from '../src/io/heartbeat-auth.js';
+import { openHeartbeatInterfaces } from '../src/io/heartbeat-links.js';
+import { HeartbeatReceiver } from '../src/io/heartbeat-receiver.js';
+import { HeartbeatSender } from '../src/io/heartbeat-sender.js';
+import { Lab, sleep } from '../src/lab/lab.js';
+import { SOFTWARE_VERSION } from '../src/runtime/heartbeat-node.js';
+
+const CLUSTER = 5;
+const PASSWORD = 'bench-password';
+const TANDEMD = join(__dirname, '..', '..', 'bin', 'tandemd');
+
+/** Five heartbeat interfaces: four data ports and the sync port. */
+const FIVE_PORTS: Board = parseBoard(
+  {
+    name: 'bench-5port',
+    nics: [
+      { name: 'eth0', bus: 0, slot: 1, port: 0, role: 'wan' },
+      { name: 'eth1', bus: 0, slot: 1, port: 1, role: 'lan' },
+      { name: 'eth2', bus: 0, slot: 1, port: 2, role: 'dmz' },
+      { name: 'eth3', bus: 0, slot: 1, port: 3, role: 'data' },
+      { name: 'eth4', bus: 0, slot: 2, port: 0, role: 'sync' },
+    ],
+    watchdog: null,
+    console: null,
+  },
+  'bench-5port',
+);
+
+function emit(name: string, unit: string, value: number): void {
+  process.stdout.write(JSON.stringify({ name, unit, value: Math.round(value * 100) / 100, peer: 'tandem' }) + '\n');
+}
+
+function cpuSeconds(u: NodeJS.CpuUsage): number {
+  return (u.user + u.system) / 1e6;
+}
+
+/** Child role: send real heartbeats on one interface as fast as the socket takes them. */
+async function sendRole(netns: string, seconds: number): Promise<void> {
+  const board = onlyNic(FIVE_PORTS, 'eth4');
+  const ifaces = openHeartbeatInterfaces(board, { clusterId: CLUSTER, netns });
+  const sender = new HeartbeatSender(ifaces, nodeFields(1), hmacAuth(PASSWORD, CLUSTER), 100);
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  while (performance.now() - t0 < seconds * 1000) {
+    for (let i = 0; i < 256; i++) sender.sendNext();
+    await new Promise((r) => setImmediate(r)); // let the loop breathe, as the daemon would
+  }
+  const cpu = cpuSeconds(process.cpuUsage(cpu0));
+  const s = sender.stats().get('eth4')!;
+  process.stdout.write(JSON.stringify({ sent: s.sent, errors: s.errors, cpu, wall: (performance.now() - t0) / 1000 }) + '\n');
+  for (const i of ifaces.values()) i.link.close();
+}
+
+function onlyNic(board: Board, name: string): Board {
+  return { ...board, nics: board.nics.filter((n) => n.name === name) };
+}
+
+function nodeFields(nodeId: number) {
+  return {
+    clusterId: CLUSTER, nodeType: nodeId === 1 ? ('master' as const) : ('slave' as const), state: 'active' as const, flags: 0, nodeId,
+    bootId: BigInt(Date.now()) * 1000n, connections: 0, syncStatus: 'in-sync' as const, syncSequence: 0n, configGeneration: 1,
+    softwareVersion: SOFTWARE_VERSION, nodeName: `bench${nodeId}`,
+  };
+}
+
+async function throughput(lab: Lab, seconds: number): Promise<void> {
+  const [n1, n2] = lab.plan.nodes;
+  const ifaces = openHeartbeatInterfaces(onlyNic(FIVE_PORTS, 'eth4'), { clusterId: CLUSTER, netns: n2!.netns });
+  const receiver = new HeartbeatReceiver(ifaces, { clusterId: CLUSTER, nodeId: 2, auth: hmacAuth(PASSWORD, CLUSTER) });
+  receiver.start();
+  const cpu0 = process.cpuUsage();
+  const child = lab.spawn(n1!.netns, [process.execPath, __filename, '--role', 'send', '--netns', n1!.netns, '--seconds', String(seconds)]);
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
+  await new Promise((r) => child.once('exit', r));
+  await sleep(200);
+  const rxCpu = cpuSeconds(process.cpuUsage(cpu0));
+  const tx = JSON.parse(out) as { sent: number; errors: number; cpu: number; wall: number };
+  const rx = receiver.stats().get('eth4')!;
+  for (const i of ifaces.values()) i.link.close();
+  emit('heartbeat_frames_sent_per_core', 'frames/s', tx.sent / tx.cpu);
+  emit('heartbeat_frames_received_per_core', 'frames/s', rx.accepted / rxCpu);
+  emit('heartbeat_frames_sent_wall', 'frames/s', tx.sent / tx.wall);
+  emit('heartbeat_frames_lost_percent', '%', (100 * (tx.sent - rx.accepted)) / Math.max(1, tx.sent));
+}
+
+function procCpuSeconds(pid: number): number {
+  // /proc/PID/stat fields 14 and 15: utime and stime in clock ticks (100 Hz on Linux).
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * Two tandemd processes at `intervalMs`, CPU of the busier one. With the
+ * bench board's plan (4 data slots, 4 sync slots a cycle) 80 ms gives 100
+ * heartbeats/s in total per node; 10 ms gives 100/s on every data port.
+ */
+async function daemonCost(lab: Lab, seconds: number, intervalMs: number, name: string): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-bench-'));
+  const boardFile = join(dir, 'board.json');
+  writeFileSync(boardFile, JSON.stringify({ ...FIVE_PORTS, nics: FIVE_PORTS.nics.map(({ nn: _nn, ...n }) => n) }));
+  writeFileSync(join(dir, 'password'), PASSWORD);
+  try {
+    const daemons = lab.plan.nodes.map((node) =>
+      lab.spawn(node.netns, [
+        process.execPath, TANDEMD, '--board', boardFile, '--cluster-id', String(CLUSTER), '--node-id', String(node.index),
+        '--type', node.index === 1 ? 'master' : 'slave', '--password-file', join(dir, 'password'), '--interval-ms', String(intervalMs),
+      ], { stdio: 'ignore' }),
+    );
+    await sleep(2000); // start-up (module loading) is not the steady cost
+    const pids = daemons.map((d) => d.pid!);
+    const before = pids.map(procCpuSeconds);
+    const t0 = performance.now();
+    await sleep(seconds * 1000);
+    const wall = (performance.now() - t0) / 1000;
+    const used = pids.map((p, i) => procCpuSeconds(p) - before[i]!);
+    for (const d of daemons) d.kill('SIGTERM');
+    await Promise.all(daemons.map((d) => new Promise((r) => (d.exitCode !== null ? r(null) : d.once('exit', r)))));
+    emit(name, '% of one core', (100 * Math.max(...used)) / wall);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const opt = (name: string) => {
+    const i = args.indexOf(`--${name}`);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const seconds = Number(opt('seconds') ?? 5);
+  if (opt('role') === 'send') return sendRole(opt('netns')!, seconds);
+  const lab = await Lab.up(FIVE_PORTS);
+  const onSignal = () => void lab.down().then(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    await throughput(lab, seconds);
+    await daemonCost(lab, Math.max(10, seconds), 80, 'tandemd_cpu_percent_100_heartbeats_per_s_on_5_ifaces');
+    await daemonCost(lab, Math.max(10, seconds), 10, 'tandemd_cpu_percent_100_per_s_on_each_of_5_ifaces');
+  } finally {
+    await lab.down();
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench/heartbeat: ${(e as Error).stack}\n`);
+  process.exit(1);
+});
