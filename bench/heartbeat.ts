@@ -8,11 +8,12 @@
  * - the CPU cost of a real `tandemd` (two run, sending to and receiving from
  *   each other) with 5 heartbeat interfaces, read from /proc over 10 s: at
  *   100 heartbeats/s in total (target: under 1 % of a core), and at 100/s on
- *   every data interface (the sync interface 4x that, per the slot plan).
+ *   every data interface (the sync interface 4x that, per the slot plan);
+ * - the floor: an empty Node process woken as often as tandemd ticks.
  *
  * Usage: node dist/bench/heartbeat.js [--seconds N]
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseBoard, type Board } from '../src/board/board-file.js';
@@ -103,10 +104,33 @@ async function throughput(lab: Lab, seconds: number): Promise<void> {
   emit('heartbeat_frames_lost_percent', '%', (100 * (tx.sent - rx.accepted)) / Math.max(1, tx.sent));
 }
 
+/** CPU time of every thread of a process, from the scheduler's nanosecond accounting (not tick-sampled). */
 function procCpuSeconds(pid: number): number {
-  // /proc/PID/stat fields 14 and 15: utime and stime in clock ticks (100 Hz on Linux).
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return readdirSync(`/proc/${pid}/task`).reduce((sum, tid) => sum + Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]), 0) / 1e9;
+}
+
+/** CPU share of a set of processes over `seconds`, after `warmupMs`. */
+async function cpuPercent(pids: number[], warmupMs: number, seconds: number): Promise<number[]> {
+  await sleep(warmupMs);
+  const before = pids.map(procCpuSeconds);
+  const t0 = performance.now();
+  await sleep(seconds * 1000);
+  const wall = (performance.now() - t0) / 1000;
+  return pids.map((p, i) => (100 * (procCpuSeconds(p) - before[i]!)) / wall);
+}
+
+/**
+ * The floor: an empty Node process woken by a timer as often as tandemd
+ * ticks (one tick per sync slot: 4 a cycle on this board). What a Node
+ * process costs this machine just to wake, before any heartbeat work.
+ */
+async function wakeupFloor(lab: Lab, seconds: number, intervalMs: number, name: string): Promise<void> {
+  const tickMs = intervalMs / 4;
+  const child = lab.spawn(lab.plan.nodes[0]!.netns, [process.execPath, '-e', `setInterval(() => {}, ${tickMs})`], { stdio: 'ignore' });
+  const [pct] = await cpuPercent([child.pid!], 2000, seconds);
+  child.kill('SIGTERM');
+  await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+  emit(name, '% of one core', pct!);
 }
 
 /**
@@ -126,16 +150,11 @@ async function daemonCost(lab: Lab, seconds: number, intervalMs: number, name: s
         '--type', node.index === 1 ? 'master' : 'slave', '--password-file', join(dir, 'password'), '--interval-ms', String(intervalMs),
       ], { stdio: 'ignore' }),
     );
-    await sleep(2000); // start-up (module loading) is not the steady cost
-    const pids = daemons.map((d) => d.pid!);
-    const before = pids.map(procCpuSeconds);
-    const t0 = performance.now();
-    await sleep(seconds * 1000);
-    const wall = (performance.now() - t0) / 1000;
-    const used = pids.map((p, i) => procCpuSeconds(p) - before[i]!);
+    // Start-up (module loading) is not the steady cost.
+    const used = await cpuPercent(daemons.map((d) => d.pid!), 2000, seconds);
     for (const d of daemons) d.kill('SIGTERM');
     await Promise.all(daemons.map((d) => new Promise((r) => (d.exitCode !== null ? r(null) : d.once('exit', r)))));
-    emit(name, '% of one core', (100 * Math.max(...used)) / wall);
+    emit(name, '% of one core', Math.max(...used));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -157,6 +176,7 @@ async function main(): Promise<void> {
     await throughput(lab, seconds);
     await daemonCost(lab, Math.max(10, seconds), 80, 'tandemd_cpu_percent_100_heartbeats_per_s_on_5_ifaces');
     await daemonCost(lab, Math.max(10, seconds), 10, 'tandemd_cpu_percent_100_per_s_on_each_of_5_ifaces');
+    await wakeupFloor(lab, Math.max(10, seconds), 80, 'node_empty_timer_cpu_percent_same_wakeups_as_100_heartbeats_per_s');
   } finally {
     await lab.down();
   }

@@ -42,6 +42,16 @@
 
 #define MAX_BATCH 64
 
+/* The caller's receive buffers: `batch` slots of `slot_size` bytes, a length
+ * and a monotonic timestamp per slot. */
+struct ring {
+	uint8_t *data;
+	size_t slot_size;
+	uint32_t *lens;
+	int64_t *stamps;
+	uint32_t batch;
+};
+
 struct packet {
 	napi_env env;
 	int fd;
@@ -54,11 +64,7 @@ struct packet {
 	napi_ref self;     /* weak ref to the wrapper; strong while polling */
 	napi_ref on_frames;
 	napi_ref ring_ref, lens_ref, stamps_ref;
-	uint8_t *ring;
-	size_t slot_size;
-	uint32_t *lens;
-	int64_t *stamps;
-	uint32_t batch;
+	struct ring ring;
 	napi_async_context async;
 };
 
@@ -365,19 +371,19 @@ static int64_t ns_of(const struct timespec *t)
 /* One recvmmsg into the caller's ring. Kernel stamps are CLOCK_REALTIME;
  * they are shifted onto CLOCK_MONOTONIC (the clock of process.hrtime) with
  * the offset measured now, because nothing above this file sees wall time. */
-static int read_batch(struct packet *p)
+static int read_batch(struct packet *p, const struct ring *r)
 {
 	struct mmsghdr msgs[MAX_BATCH];
 	struct iovec iov[MAX_BATCH];
 	char ctl[MAX_BATCH][CMSG_SPACE(sizeof(struct timespec))];
 	struct timespec real, mono;
-	uint32_t n = p->batch, i;
+	uint32_t n = r->batch, i;
 	int got;
 
 	memset(msgs, 0, sizeof(msgs[0]) * n);
 	for (i = 0; i < n; i++) {
-		iov[i].iov_base = p->ring + i * p->slot_size;
-		iov[i].iov_len = p->slot_size;
+		iov[i].iov_base = r->data + i * r->slot_size;
+		iov[i].iov_len = r->slot_size;
 		msgs[i].msg_hdr.msg_iov = &iov[i];
 		msgs[i].msg_hdr.msg_iovlen = 1;
 		msgs[i].msg_hdr.msg_control = ctl[i];
@@ -399,8 +405,8 @@ static int read_batch(struct packet *p)
 			}
 		}
 		/* MSG_TRUNC makes msg_len the frame's real length; JS sees truncation. */
-		p->lens[i] = msgs[i].msg_len;
-		p->stamps[i] = stamp;
+		r->lens[i] = msgs[i].msg_len;
+		r->stamps[i] = stamp;
 	}
 	return got;
 }
@@ -450,7 +456,7 @@ static void on_poll(uv_poll_t *h, int status, int events)
 	}
 	/* Bounded: a flood must not starve the rest of the event loop. */
 	for (rounds = 0; rounds < 8 && !p->closing; rounds++) {
-		got = read_batch(p);
+		got = read_batch(p, &p->ring);
 		if (got == -EAGAIN || got == -EWOULDBLOCK || got == 0)
 			return;
 		if (got < 0) {
@@ -461,9 +467,55 @@ static void on_poll(uv_poll_t *h, int status, int events)
 			return;
 		}
 		call_js(p, NULL, got);
-		if ((uint32_t)got < p->batch)
+		if ((uint32_t)got < p->ring.batch)
 			return;
 	}
+}
+
+static int get_ring(napi_env env, napi_value *argv, struct ring *r)
+{
+	size_t ring_len, lens_len, stamps_len;
+	void *data, *lens, *stamps;
+
+	if (get_bytes(env, argv[0], &data, &ring_len) < 0 || get_bytes(env, argv[1], &lens, &lens_len) < 0 ||
+	    get_bytes(env, argv[2], &stamps, &stamps_len) < 0)
+		return -1;
+	r->batch = lens_len / 4;
+	if (r->batch == 0 || r->batch > MAX_BATCH || stamps_len < r->batch * 8 || ring_len < r->batch * 64)
+		return -1;
+	r->data = data;
+	r->slot_size = ring_len / r->batch;
+	r->lens = lens;
+	r->stamps = stamps;
+	return 0;
+}
+
+#define RING_TYPE_ERROR "ring, lens and stamps must be a Buffer, a Uint32Array and a BigInt64Array of 1..64 slots of at least 64 bytes"
+
+/* tandem_packet_read(handle, ring, lens, stamps) -> count: one batch read now,
+ * without polling (0 when nothing is queued). For callers that drain their
+ * sockets on their own tick instead of waking for every frame. */
+static napi_value tandem_packet_read(napi_env env, napi_callback_info info)
+{
+	size_t argc = 4;
+	napi_value argv[4], result;
+	struct packet *p;
+	struct ring r;
+	int got;
+
+	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+	p = argc == 4 ? unwrap(env, argv[0]) : NULL;
+	if (!p || p->closing)
+		return throw_errno(env, "recvmmsg", EBADF);
+	if (get_ring(env, argv + 1, &r) < 0)
+		return throw_type(env, RING_TYPE_ERROR);
+	got = read_batch(p, &r);
+	if (got == -EAGAIN || got == -EWOULDBLOCK)
+		got = 0;
+	if (got < 0)
+		return throw_errno(env, "recvmmsg", -got);
+	napi_create_int32(env, got, &result);
+	return result;
 }
 
 /* tandem_packet_start(handle, ring: Buffer, lens: Uint32Array, stamps: BigInt64Array, onFrames)
@@ -471,11 +523,9 @@ static void on_poll(uv_poll_t *h, int status, int events)
  * keeps before it returns, since the next batch overwrites the ring. */
 static napi_value tandem_packet_start(napi_env env, napi_callback_info info)
 {
-	size_t argc = 5, ring_len, lens_len, stamps_len;
+	size_t argc = 5;
 	napi_value argv[5], name;
 	struct packet *p;
-	void *ring, *lens, *stamps;
-	uint32_t batch;
 	int err;
 
 	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
@@ -484,17 +534,8 @@ static napi_value tandem_packet_start(napi_env env, napi_callback_info info)
 		return throw_errno(env, "poll", EBADF);
 	if (p->on_frames)
 		return throw_errno(env, "poll", EBUSY);
-	if (get_bytes(env, argv[1], &ring, &ring_len) < 0 || get_bytes(env, argv[2], &lens, &lens_len) < 0 ||
-	    get_bytes(env, argv[3], &stamps, &stamps_len) < 0)
-		return throw_type(env, "ring, lens and stamps must be a Buffer, a Uint32Array and a BigInt64Array");
-	batch = lens_len / 4;
-	if (batch == 0 || batch > MAX_BATCH || stamps_len < batch * 8 || ring_len < batch * 64)
-		return throw_type(env, "batch must be 1..64 slots of at least 64 bytes");
-	p->ring = ring;
-	p->slot_size = ring_len / batch;
-	p->lens = lens;
-	p->stamps = stamps;
-	p->batch = batch;
+	if (get_ring(env, argv + 1, &p->ring) < 0)
+		return throw_type(env, RING_TYPE_ERROR);
 	napi_create_reference(env, argv[1], 1, &p->ring_ref);
 	napi_create_reference(env, argv[2], 1, &p->lens_ref);
 	napi_create_reference(env, argv[3], 1, &p->stamps_ref);
@@ -661,6 +702,7 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "tandem_packet_open", NULL, tandem_packet_open, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "tandem_packet_membership", NULL, tandem_packet_membership, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "tandem_packet_send", NULL, tandem_packet_send, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "tandem_packet_read", NULL, tandem_packet_read, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "tandem_packet_start", NULL, tandem_packet_start, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "tandem_packet_close", NULL, tandem_packet_close, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "tandem_packet_stats", NULL, tandem_packet_stats, NULL, NULL, NULL, napi_enumerable, NULL },

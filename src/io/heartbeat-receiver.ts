@@ -2,7 +2,8 @@
  * DOC: the heartbeat receiver of one node
  *
  * One packet socket per heartbeat interface (kernel-filtered to heartbeats),
- * each frame run down the full drop ladder (src/wire/heartbeat-verify.ts)
+ * read either as frames arrive (start) or on the caller's tick (drain), each
+ * frame run down the full drop ladder (src/wire/heartbeat-verify.ts)
  * with that interface's context. Keeps the per-interface counters the
  * heartbeat matrix shows (received, accepted, rejected by reason, last seen)
  * and hands every verdict to the caller, which turns it into core events.
@@ -10,7 +11,7 @@
 import type { DecodedHeartbeat } from '../wire/heartbeat-frame.js';
 import type { HeartbeatAuth } from '../wire/heartbeat-frame.js';
 import { ReplayMemory, verifyHeartbeat, type RejectionReason } from '../wire/heartbeat-verify.js';
-import type { FrameLink } from './packet-link.js';
+import type { ErrorHandler, FrameHandler, FrameLink } from './packet-link.js';
 
 export interface ReceiveIface {
   link: FrameLink;
@@ -44,27 +45,49 @@ export class HeartbeatReceiver {
     for (const name of ifaces.keys()) this.counters.set(name, { received: 0, accepted: 0, rejected: {} });
   }
 
+  private readonly handlers = new Map<string, { frame: FrameHandler; error: ErrorHandler }>();
+
+  /** Receives as frames arrive: one wakeup per frame burst. */
   start(): void {
     for (const [name, iface] of this.ifaces) {
-      const ctx = { clusterId: this.identity.clusterId, auth: this.identity.auth, selfNodeId: this.identity.nodeId, nn: iface.nn, isSync: iface.isSync };
-      const c = this.counters.get(name)!;
-      iface.link.receive(
-        (frame, stampNs) => {
-          c.received++;
-          const v = verifyHeartbeat(frame, ctx, this.replay);
-          if (v.ok) {
-            c.accepted++;
-            c.lastAcceptedNs = stampNs;
-            c.lastPeerSequence = v.frame.fields.sequence;
-            this.events.accepted?.(name, v.frame, stampNs);
-          } else {
-            c.rejected[v.reason] = (c.rejected[v.reason] ?? 0) + 1;
-            this.events.rejected?.(name, v.reason, stampNs, v.nodeId);
-          }
-        },
-        (err) => this.events.error?.(name, err),
-      );
+      const h = this.handler(name, iface);
+      iface.link.receive(h.frame, h.error);
     }
+  }
+
+  /** Reads what every interface has queued now (for a caller that drains on its own tick). */
+  drain(): number {
+    let n = 0;
+    for (const [name, iface] of this.ifaces) {
+      const h = this.handler(name, iface);
+      n += iface.link.drain(h.frame, h.error);
+    }
+    return n;
+  }
+
+  private handler(name: string, iface: ReceiveIface): { frame: FrameHandler; error: ErrorHandler } {
+    const known = this.handlers.get(name);
+    if (known) return known;
+    const ctx = { clusterId: this.identity.clusterId, auth: this.identity.auth, selfNodeId: this.identity.nodeId, nn: iface.nn, isSync: iface.isSync };
+    const c = this.counters.get(name)!;
+    const h = {
+      frame: (frame: Buffer, stampNs: bigint) => {
+        c.received++;
+        const v = verifyHeartbeat(frame, ctx, this.replay);
+        if (v.ok) {
+          c.accepted++;
+          c.lastAcceptedNs = stampNs;
+          c.lastPeerSequence = v.frame.fields.sequence;
+          this.events.accepted?.(name, v.frame, stampNs);
+        } else {
+          c.rejected[v.reason] = (c.rejected[v.reason] ?? 0) + 1;
+          this.events.rejected?.(name, v.reason, stampNs, v.nodeId);
+        }
+      },
+      error: (err: Error) => this.events.error?.(name, err),
+    };
+    this.handlers.set(name, h);
+    return h;
   }
 
   stats(): ReadonlyMap<string, ReceiveCounters> {

@@ -32,6 +32,7 @@ interface Binding {
     stamps: BigInt64Array,
     onFrames: (err: NativeError | null, count: number) => void,
   ): void;
+  tandem_packet_read(h: PacketHandle, ring: Buffer, lens: Uint32Array, stamps: BigInt64Array): number;
   tandem_packet_close(h: PacketHandle): void;
   tandem_packet_stats(h: PacketHandle): { packets: number; drops: number };
   tandem_packet_ifflags(h: PacketHandle): number;

@@ -39,6 +39,14 @@ export interface PeerSeen {
   lastIface: string;
 }
 
+/**
+ * When received heartbeats are read. 'on-tick' (the daemon's default): on
+ * each send tick, so the process wakes once for both directions; a frame
+ * waits at most one tick (interval / sync slots) and keeps its kernel
+ * arrival stamp. 'on-arrival': as each frame arrives.
+ */
+export type ReceiveMode = 'on-tick' | 'on-arrival';
+
 export interface MatrixRow {
   iface: string;
   sync: boolean;
@@ -53,14 +61,16 @@ export class HeartbeatNode {
   readonly receiver: HeartbeatReceiver;
   private readonly peers = new Map<number, PeerSeen>();
   private readonly limit = new RateLimit(10_000);
+  private readonly receiveMode: ReceiveMode;
 
   constructor(
     board: Board,
     readonly identity: NodeIdentity,
     auth: HeartbeatAuth,
     private readonly log: Logger,
-    opts: { netns?: string; intervalMs: number; disabled?: readonly string[] },
+    opts: { netns?: string; intervalMs: number; disabled?: readonly string[]; receive?: ReceiveMode },
   ) {
+    this.receiveMode = opts.receive ?? 'on-tick';
     this.ifaces = openHeartbeatInterfaces(board, {
       clusterId: identity.clusterId,
       ...(opts.netns === undefined ? {} : { netns: opts.netns }),
@@ -85,6 +95,9 @@ export class HeartbeatNode {
       auth,
       opts.intervalMs,
       (ifname, err) => this.rateLogged('warn', 'heartbeat_send_failed', `send:${ifname}`, { iface: ifname, error: err.message }),
+      () => {
+        if (this.receiveMode === 'on-tick') this.receiver.drain();
+      },
     );
     this.receiver = new HeartbeatReceiver(this.ifaces, { clusterId: identity.clusterId, nodeId: identity.nodeId, auth }, {
       accepted: (ifname, frame, stampNs) => {
@@ -103,7 +116,7 @@ export class HeartbeatNode {
   }
 
   start(): void {
-    this.receiver.start();
+    if (this.receiveMode === 'on-arrival') this.receiver.start();
     this.sender.start();
     this.log.log('info', 'heartbeats_started', {
       node: this.identity.nodeName, nodeId: this.identity.nodeId, clusterId: this.identity.clusterId,
