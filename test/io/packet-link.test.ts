@@ -136,3 +136,22 @@ test.serial('the interface going down is reported as a link error and receiving 
   tx.send(frame(3));
   t.true(await eventually(() => n >= 1, 3000), 'frames arrive again');
 });
+
+test.serial('drain reads what is queued without polling, and refuses to mix with receive()', async (t) => {
+  const lab = await labFor(t);
+  const [n1, n2] = lab.plan.nodes;
+  const tx = PacketLink.open({ ifname: 'eth1', netns: n1!.netns });
+  const rx = PacketLink.open({ ifname: 'eth1', netns: n2!.netns });
+  t.teardown(() => [tx, rx].forEach((l) => l.close()));
+  t.is(rx.drain(() => t.fail('nothing queued'), (e) => t.fail(e.message)), 0);
+  for (let i = 0; i < 40; i++) tx.send(frame(i));
+  await new Promise((r) => setTimeout(r, 100));
+  const firsts: number[] = [];
+  t.is(rx.drain((f) => firsts.push(f[11]!), (e) => t.fail(e.message)), 40, 'more than one batch in one call');
+  t.deepEqual(firsts, Array.from({ length: 40 }, (_, i) => i), 'in order');
+  const other = PacketLink.open({ ifname: 'eth1', netns: n2!.netns });
+  other.receive(() => undefined, () => undefined);
+  t.throws(() => other.drain(() => undefined, () => undefined), { message: /drain while receive\(\) is polling/ });
+  other.close();
+  t.throws(() => other.drain(() => undefined, () => undefined), { message: /drain after close/ });
+});
