@@ -77,7 +77,7 @@ function onlyNic(board: Board, name: string): Board {
 function nodeFields(nodeId: number) {
   return {
     clusterId: CLUSTER, nodeType: nodeId === 1 ? ('master' as const) : ('slave' as const), state: 'active' as const, flags: 0, nodeId,
-    bootId: BigInt(Date.now()) * 1000n, connections: 0, syncStatus: 'in-sync' as const, syncSequence: 0n, configGeneration: 1,
+    bootId: BigInt(Date.now()) * 1000n, connections: 0, health: 4, syncStatus: 'in-sync' as const, syncSequence: 0n, configGeneration: 1,
     softwareVersion: SOFTWARE_VERSION, nodeName: `bench${nodeId}`,
   };
 }

@@ -86,6 +86,7 @@ export class HeartbeatNode {
         nodeId: identity.nodeId,
         bootId: identity.bootId,
         connections: 0,
+        health: 0,
         syncStatus: 'unknown',
         syncSequence: 0n,
         configGeneration: 0,

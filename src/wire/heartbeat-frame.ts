@@ -45,6 +45,8 @@ const SYNC_STATUSES: readonly SyncStatus[] = ['unknown', 'in-sync', 'syncing', '
 
 export const FLAG_YIELDING = 0x0001;
 export const FLAG_SYNC_LINK_UP = 0x0002;
+/** Active because the peer went silent (src/core/rank.ts: of two active nodes this one wins). */
+export const FLAG_TOOK_OVER = 0x0004;
 
 /** What a node says about itself in every heartbeat. */
 export interface HeartbeatFields {
@@ -60,6 +62,8 @@ export interface HeartbeatFields {
   bootId: bigint;
   sequence: bigint;
   connections: number;
+  /** Monitored interfaces with link and reachable targets (src/core/rank.ts). */
+  health: number;
   syncStatus: SyncStatus;
   intervalMs: number;
   syncSequence: bigint;
@@ -172,7 +176,7 @@ function writePayload(view: DataView, buf: Uint8Array, p: number, f: HeartbeatFi
   view.setBigUint64(p + 24, f.sequence);
   view.setUint32(p + 32, f.connections);
   buf[p + 36] = SYNC_STATUSES.indexOf(f.syncStatus);
-  buf[p + 37] = 0;
+  buf[p + 37] = f.health;
   view.setUint16(p + 38, f.intervalMs);
   view.setBigUint64(p + 40, f.syncSequence);
   view.setUint32(p + 48, f.configGeneration);
@@ -270,6 +274,7 @@ export function readPayload(view: DataView, buf: Uint8Array, p: number): Heartbe
     bootId: view.getBigUint64(p + 16),
     sequence: view.getBigUint64(p + 24),
     connections: view.getUint32(p + 32),
+    health: buf[p + 37]!,
     syncStatus,
     intervalMs: view.getUint16(p + 38),
     syncSequence: view.getBigUint64(p + 40),

@@ -21,6 +21,7 @@ export function fields(over: Partial<HeartbeatFields> = {}): HeartbeatFields {
     bootId: 1_700_000_000_000_000n,
     sequence: 42n,
     connections: 1234,
+    health: 3,
     syncStatus: 'in-sync',
     intervalMs: 100,
     syncSequence: 99n,

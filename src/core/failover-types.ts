@@ -1,0 +1,146 @@
+/**
+ * DOC: the failover core's vocabulary: configuration, state, inputs, effects
+ *
+ * The core (failover.ts) is a pure function (state, input) -> {state,
+ * effects}. Time is monotonic nanoseconds (bigint) carried by every input;
+ * the core asks for timers as effects and the shell (src/runtime/) feeds
+ * them back as `timer` inputs. Nothing here performs I/O.
+ */
+import type { NodeType } from '../wire/heartbeat-frame.js';
+
+export type Ns = bigint;
+export type Role = 'starting' | 'inactive' | 'active';
+
+export interface FailoverConfig {
+  nodeId: number;
+  nodeType: NodeType;
+  /** The peer is dead when no valid heartbeat arrived on any interface for this long. */
+  failoverTimeMs: number;
+  /** At start, listen this long before going active (two booting nodes never both go active). */
+  initialSilenceMs: number;
+  /** After a role change, comparisons (health, connections) may not change the role again for this long. */
+  holdDownMs: number;
+  /** Heartbeat interfaces; `monitored` ones count towards health. */
+  ifaces: readonly { name: string; isSync: boolean; monitored: boolean }[];
+  /** Fence the peer when taking over from it after it died (bypass relay or STONITH command). */
+  fence: boolean;
+}
+
+/** What the peer last said about itself, and when we heard it where. */
+export interface PeerView {
+  nodeId: number;
+  name: string;
+  nodeType: NodeType;
+  role: Role;
+  connections: number;
+  health: number;
+  yielding: boolean;
+  tookOver: boolean;
+  bootId: bigint;
+  lastHeard: Ns;
+  /** Last valid heartbeat per interface (ours), for the evidence of a takeover. */
+  heardOn: Record<string, Ns>;
+}
+
+export interface Change {
+  from: Role;
+  to: Role;
+  at: Ns;
+  reason: Reason;
+  evidence: Evidence;
+}
+
+export type Reason =
+  | 'initial_silence_over_no_peer'
+  | 'initial_silence_over_peer_active'
+  | 'peer_active_at_start'
+  | 'outranks_peer'
+  | 'peer_outranks_us'
+  | 'peer_dead'
+  | 'peer_yielded'
+  | 'planned_failover'
+  | 'both_active_resolved'
+  | 'health_lower_than_peer'
+  | 'health_higher_than_peer'
+  | 'more_connections_sync_down'
+  | 'fewer_connections_sync_down'
+  | 'peer_took_over'
+  | 'stopping';
+
+export interface Evidence {
+  peerLastHeardMsAgo?: number | null;
+  heardOnMsAgo?: Record<string, number | null>;
+  ourConnections?: number;
+  peerConnections?: number;
+  ourHealth?: number;
+  peerHealth?: number;
+  syncLinkUp?: boolean;
+  peerRole?: Role;
+  peerType?: NodeType;
+  rule?: string;
+}
+
+export interface CoreState {
+  config: FailoverConfig;
+  role: Role;
+  startedAt: Ns;
+  roleSince: Ns;
+  /** Our own carrier per interface. */
+  links: Record<string, boolean>;
+  /** Monitor targets reachable per interface (true when none are configured). */
+  targets: Record<string, boolean>;
+  connections: number;
+  /** Planned failover or stop in progress: heartbeats carry the yielding flag. */
+  yielding: boolean;
+  stopping: boolean;
+  peer: PeerView | undefined;
+  lastChange: Change | undefined;
+  /** When the stall check is due; an input much later means this process was stopped or starved. */
+  stallCheckDue: Ns | undefined;
+  /** Active because the peer died: advertised, so a peer that comes back (stalled, partitioned) yields to us. */
+  tookOver: boolean;
+}
+
+export interface HeartbeatInfo {
+  nodeId: number;
+  name: string;
+  nodeType: NodeType;
+  role: Role;
+  connections: number;
+  health: number;
+  yielding: boolean;
+  tookOver: boolean;
+  bootId: bigint;
+}
+
+export type Input =
+  | { type: 'start'; now: Ns }
+  | { type: 'heartbeat'; now: Ns; iface: string; from: HeartbeatInfo }
+  | { type: 'timer'; now: Ns; name: TimerName }
+  | { type: 'link'; now: Ns; iface: string; up: boolean }
+  | { type: 'targets'; now: Ns; iface: string; reachable: boolean }
+  | { type: 'connections'; now: Ns; count: number }
+  | { type: 'failover'; now: Ns }
+  | { type: 'stop'; now: Ns };
+
+export type TimerName = 'initial-silence' | 'peer-dead' | 'hold-down' | 'sync-silence' | 'stall-check';
+
+export type Effect =
+  | { type: 'role'; role: Role; change: Change }
+  | { type: 'claim-shared' }
+  | { type: 'release-shared' }
+  | { type: 'fence'; peerNodeId: number; peerName: string }
+  | { type: 'advertise'; yielding: boolean; health: number; tookOver: boolean }
+  | { type: 'arm-timer'; name: TimerName; at: Ns }
+  | { type: 'log'; level: 'info' | 'warn'; event: string; fields: Record<string, unknown> };
+
+export interface Transition {
+  state: CoreState;
+  effects: Effect[];
+}
+
+export const MS = 1_000_000n;
+
+export function ms(n: number): Ns {
+  return BigInt(Math.round(n * 1e6));
+}

@@ -1,0 +1,282 @@
+/**
+ * DOC: the failover state machine
+ *
+ * step(state, input) -> {state, effects}: pure, no clock of its own (every
+ * input carries `now`, monotonic ns), no I/O. The shell in src/runtime/
+ * applies the effects (role, shared addresses, fencing, heartbeat flags,
+ * timers, logs) and feeds timers back as inputs. Every role change carries
+ * its reason and evidence, so `tandem why` can always answer.
+ *
+ * The rules (DESIGN.md "Failover rules", seeds 001-003), one case per role:
+ * - starting: listen for the initial silence; a peer already active makes
+ *   us inactive at once; after the silence, no peer -> active, otherwise the
+ *   total order (rank.ts) decides;
+ * - inactive: the peer silent for the failover time -> active (fence it
+ *   first when configured); the peer yielding -> active; we outrank the peer
+ *   (both inactive, or health/connections once the hold-down is over) ->
+ *   active;
+ * - active: yielding and the peer now active -> inactive (planned failover
+ *   completed, make before break); both active and the peer outranks us
+ *   (rank.ts; a peer that took over while we were stalled or cut off
+ *   outranks us) -> inactive. An active node never demotes itself merely because the peer
+ *   outranks it while the peer is still inactive: the peer takes over first
+ *   and the both-active rule then hands over, so the shared addresses are
+ *   never left without an owner.
+ */
+import { weOutrankPeer, type Contender, type Verdict } from './rank.js';
+import {
+  ms,
+  type Change,
+  type CoreState,
+  type Effect,
+  type Evidence,
+  type FailoverConfig,
+  type HeartbeatInfo,
+  type Input,
+  type Ns,
+  type Reason,
+  type Role,
+  type Transition,
+} from './failover-types.js';
+
+export function initialState(config: FailoverConfig, now: Ns): CoreState {
+  const links: Record<string, boolean> = {};
+  const targets: Record<string, boolean> = {};
+  for (const i of config.ifaces) {
+    links[i.name] = true;
+    targets[i.name] = true;
+  }
+  return {
+    config,
+    role: 'starting',
+    startedAt: now,
+    roleSince: now,
+    links,
+    targets,
+    connections: 0,
+    yielding: false,
+    stopping: false,
+    peer: undefined,
+    lastChange: undefined,
+    stallCheckDue: undefined,
+    tookOver: false,
+  };
+}
+
+/** Monitored interfaces with link and reachable monitor targets. */
+export function health(s: CoreState): number {
+  return s.config.ifaces.filter((i) => i.monitored && s.links[i.name] && s.targets[i.name]).length;
+}
+
+export function peerAlive(s: CoreState, now: Ns): boolean {
+  return s.peer !== undefined && now - s.peer.lastHeard < ms(s.config.failoverTimeMs);
+}
+
+/** The sync link is up while it has carrier and the peer was heard on it within the failover time. */
+export function syncLinkUp(s: CoreState, now: Ns): boolean {
+  const sync = s.config.ifaces.find((i) => i.isSync);
+  if (!sync || !s.links[sync.name]) return false;
+  const heard = s.peer?.heardOn[sync.name];
+  return heard !== undefined && now - heard < ms(s.config.failoverTimeMs);
+}
+
+export function step(s0: CoreState, input: Input): Transition {
+  const effects: Effect[] = [];
+  let s = s0;
+  const before = { health: health(s0), yielding: s0.yielding, tookOver: s0.tookOver };
+  s = checkStall(s, input.now, effects);
+  switch (input.type) {
+    case 'start':
+      s = { ...s, startedAt: input.now, roleSince: input.now };
+      effects.push({ type: 'arm-timer', name: 'initial-silence', at: input.now + ms(s.config.initialSilenceMs) });
+      break;
+    case 'heartbeat':
+      s = heard(s, input.now, input.iface, input.from, effects);
+      break;
+    case 'link':
+      s = { ...s, links: { ...s.links, [input.iface]: input.up } };
+      effects.push(log('info', input.up ? 'link_up' : 'link_down', { iface: input.iface }));
+      break;
+    case 'targets':
+      s = { ...s, targets: { ...s.targets, [input.iface]: input.reachable } };
+      effects.push(log(input.reachable ? 'info' : 'warn', input.reachable ? 'monitor_targets_reachable' : 'monitor_targets_lost', { iface: input.iface }));
+      break;
+    case 'connections':
+      s = { ...s, connections: input.count };
+      break;
+    case 'failover':
+      s = plannedFailover(s, input.now, effects);
+      break;
+    case 'stop':
+      s = { ...s, stopping: true, yielding: true };
+      if (s.role === 'active') s = changeRole(s, input.now, 'inactive', 'stopping', evidence(s, input.now), effects);
+      break;
+    case 'timer':
+      break;
+  }
+  if (!s.stopping) s = evaluate(s, input.now, effects);
+  const h = health(s);
+  if (h !== before.health || s.yielding !== before.yielding || s.tookOver !== before.tookOver || s.role !== s0.role) {
+    effects.push({ type: 'advertise', yielding: s.yielding, health: h, tookOver: s.tookOver });
+  }
+  return { state: s, effects };
+}
+
+/**
+ * Seed 001 names CPU stalls as a cause of both-active. The check timer is
+ * re-armed at every input; an input arriving more than the failover time
+ * after the check was due means this process did not run in between, which
+ * is logged as evidence. (What to do about it is rank.ts's "took over" rule:
+ * the peer that took over meanwhile advertises it, and we yield.)
+ */
+function checkStall(s: CoreState, now: Ns, effects: Effect[]): CoreState {
+  const failover = ms(s.config.failoverTimeMs);
+  if (s.stallCheckDue !== undefined && now - s.stallCheckDue > failover) {
+    effects.push(log('warn', 'stall_detected', { stalledMs: Number(now - s.stallCheckDue) / 1e6, role: s.role }));
+  }
+  const due = now + failover / 2n;
+  effects.push({ type: 'arm-timer', name: 'stall-check', at: due });
+  return { ...s, stallCheckDue: due };
+}
+
+function heard(s: CoreState, now: Ns, iface: string, from: HeartbeatInfo, effects: Effect[]): CoreState {
+  const known = s.peer;
+  if (known && known.nodeId !== from.nodeId && peerAlive(s, now)) {
+    // Seed 001: a second cluster with our ID (or a cloned configuration) must not replace the peer.
+    effects.push(log('warn', 'foreign_node_heartbeat', { iface, nodeId: from.nodeId, name: from.name, peerNodeId: known.nodeId }));
+    return s;
+  }
+  const samePeer = known !== undefined && known.nodeId === from.nodeId;
+  if (!samePeer) effects.push(log('info', 'peer_found', { iface, nodeId: from.nodeId, name: from.name, type: from.nodeType, role: from.role }));
+  else if (known.bootId !== from.bootId) effects.push(log('info', 'peer_restarted', { iface, nodeId: from.nodeId }));
+  const heardOn = samePeer ? { ...known.heardOn, [iface]: now } : { [iface]: now };
+  const peer = { ...from, lastHeard: now, heardOn };
+  effects.push({ type: 'arm-timer', name: 'peer-dead', at: now + ms(s.config.failoverTimeMs) });
+  if (s.config.ifaces.find((i) => i.name === iface)?.isSync) {
+    effects.push({ type: 'arm-timer', name: 'sync-silence', at: now + ms(s.config.failoverTimeMs) });
+  }
+  return { ...s, peer };
+}
+
+function plannedFailover(s: CoreState, now: Ns, effects: Effect[]): CoreState {
+  if (s.role !== 'active') {
+    effects.push(log('warn', 'failover_refused', { why: `this node is ${s.role}, not active` }));
+    return s;
+  }
+  if (!peerAlive(s, now)) {
+    effects.push(log('warn', 'failover_refused', { why: 'no live peer to hand over to' }));
+    return s;
+  }
+  effects.push(log('info', 'planned_failover_started', { peer: s.peer!.name }));
+  return { ...s, yielding: true };
+}
+
+function us(s: CoreState): Contender {
+  return { nodeId: s.config.nodeId, nodeType: s.config.nodeType, role: s.role, connections: s.connections, health: health(s), yielding: s.yielding, tookOver: s.tookOver };
+}
+
+function evaluate(s: CoreState, now: Ns, effects: Effect[]): CoreState {
+  const alive = peerAlive(s, now);
+  const peer = s.peer;
+  const verdict = (): Verdict => weOutrankPeer(us(s), peer!, syncLinkUp(s, now));
+  const holdDownOver = now - s.roleSince >= ms(s.config.holdDownMs);
+  const ev = (rule?: string) => evidence(s, now, rule);
+
+  switch (s.role) {
+    case 'starting': {
+      if (alive && peer!.role === 'active' && !peer!.yielding) {
+        return changeRole(s, now, 'inactive', 'peer_active_at_start', ev(), effects);
+      }
+      if (now < s.startedAt + ms(s.config.initialSilenceMs)) return s;
+      if (!alive) return changeRole(s, now, 'active', 'initial_silence_over_no_peer', ev(), effects);
+      const v = verdict();
+      return changeRole(s, now, v.aWins ? 'active' : 'inactive', v.aWins ? 'outranks_peer' : 'peer_outranks_us', ev(v.rule), effects);
+    }
+
+    case 'inactive': {
+      // The peer was heard once and has been silent for the failover time: take over (fence it first).
+      if (!alive) {
+        const next = changeRole(s, now, 'active', 'peer_dead', ev(), effects, peer !== undefined && s.config.fence);
+        return next;
+      }
+      // Planned failover or a stopping peer: take over at once, make before break.
+      if (peer!.yielding && !s.yielding) return changeRole(s, now, 'active', 'peer_yielded', ev(), effects);
+      if (s.yielding) return s;
+      const v = verdict();
+      if (!v.aWins) return s;
+      if (peer!.role !== 'active') return changeRole(s, now, 'active', 'outranks_peer', ev(v.rule), effects);
+      // The peer is active but we outrank it (health, or connections with the sync link down).
+      if (!holdDownOver) {
+        effects.push({ type: 'arm-timer', name: 'hold-down', at: s.roleSince + ms(s.config.holdDownMs) });
+        return s;
+      }
+      const reason: Reason = v.rule === 'health' ? 'health_higher_than_peer' : v.rule === 'connections' ? 'more_connections_sync_down' : 'outranks_peer';
+      return changeRole(s, now, 'active', reason, ev(v.rule), effects);
+    }
+
+    case 'active': {
+      if (!alive) {
+        if (s.yielding) {
+          effects.push(log('warn', 'planned_failover_abandoned', { why: 'the peer went silent' }));
+          return { ...s, yielding: false };
+        }
+        return s;
+      }
+      if (peer!.role !== 'active') return s;
+      if (s.yielding) {
+        const next = changeRole(s, now, 'inactive', 'planned_failover', ev(), effects);
+        return { ...next, yielding: false };
+      }
+      const v = verdict();
+      if (v.aWins) return s;
+      const reason: Reason =
+        v.rule === 'health' ? 'health_lower_than_peer'
+        : v.rule === 'connections' ? 'fewer_connections_sync_down'
+        : v.rule === 'took_over' ? 'peer_took_over'
+        : 'both_active_resolved';
+      return changeRole(s, now, 'inactive', reason, ev(v.rule), effects);
+    }
+  }
+}
+
+function changeRole(s: CoreState, now: Ns, to: Role, reason: Reason, evidence: Evidence, effects: Effect[], fence = false): CoreState {
+  if (s.role === to) return s;
+  const change: Change = { from: s.role, to, at: now, reason, evidence };
+  effects.push({ type: 'role', role: to, change });
+  if (to === 'active') {
+    if (fence && s.peer) effects.push({ type: 'fence', peerNodeId: s.peer.nodeId, peerName: s.peer.name });
+    effects.push({ type: 'claim-shared' });
+  } else if (s.role === 'active') {
+    effects.push({ type: 'release-shared' });
+  }
+  effects.push({ type: 'arm-timer', name: 'hold-down', at: now + ms(s.config.holdDownMs) });
+  return { ...s, role: to, roleSince: now, lastChange: change, tookOver: to === 'active' && reason === 'peer_dead' };
+}
+
+function msAgo(now: Ns, t: Ns | undefined): number | null {
+  return t === undefined ? null : Number(now - t) / 1e6;
+}
+
+function evidence(s: CoreState, now: Ns, rule?: string): Evidence {
+  const heardOnMsAgo: Record<string, number | null> = {};
+  for (const i of s.config.ifaces) heardOnMsAgo[i.name] = msAgo(now, s.peer?.heardOn[i.name]);
+  const e: Evidence = {
+    peerLastHeardMsAgo: msAgo(now, s.peer?.lastHeard),
+    heardOnMsAgo,
+    ourConnections: s.connections,
+    ourHealth: health(s),
+    syncLinkUp: syncLinkUp(s, now),
+  };
+  if (s.peer) {
+    e.peerConnections = s.peer.connections;
+    e.peerHealth = s.peer.health;
+    e.peerRole = s.peer.role;
+    e.peerType = s.peer.nodeType;
+  }
+  if (rule) e.rule = rule;
+  return e;
+}
+
+function log(level: 'info' | 'warn', event: string, fields: Record<string, unknown>): Effect {
+  return { type: 'log', level, event, fields };
+}

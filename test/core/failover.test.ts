@@ -1,0 +1,172 @@
+import test from 'ava';
+import { initialState, step } from '../../src/core/failover.js';
+import { ms, type Change } from '../../src/core/failover-types.js';
+import { config, TwoNodes } from '../helpers/two-nodes.js';
+
+const lastChange = (sim: TwoNodes, i: number): Change | undefined => sim.nodes[i]!.state.lastChange;
+
+test('a lone node goes active only after the initial silence', (t) => {
+  const s0 = initialState(config(1), 0n);
+  let r = step(s0, { type: 'start', now: 0n });
+  t.deepEqual(r.effects.find((e) => e.type === 'arm-timer' && e.name === 'initial-silence'), { type: 'arm-timer', name: 'initial-silence', at: ms(1000) });
+  r = step(r.state, { type: 'timer', now: ms(999), name: 'initial-silence' });
+  t.is(r.state.role, 'starting');
+  r = step(r.state, { type: 'timer', now: ms(1000), name: 'initial-silence' });
+  t.is(r.state.role, 'active');
+  t.is(r.state.lastChange?.reason, 'initial_silence_over_no_peer');
+  t.true(r.effects.some((e) => e.type === 'claim-shared'));
+});
+
+test('simultaneous start: the master wins and the slave stays inactive', (t) => {
+  const sim = new TwoNodes();
+  sim.run(3000);
+  t.deepEqual(sim.roles(), ['active', 'inactive']);
+  t.is(lastChange(sim, 0)?.reason, 'outranks_peer');
+  t.is(lastChange(sim, 0)?.evidence.rule, 'type');
+  t.deepEqual(sim.sharedOwners(), [0]);
+});
+
+test('a node starting next to an active peer goes inactive at once, even if it is the master', (t) => {
+  // The slave (node 2) starts alone and goes active; the master (node 1) starts 5 s later.
+  const sim = new TwoNodes(50, [config(2), config(1)], 5000);
+  sim.run(8000);
+  t.deepEqual(sim.roles(), ['active', 'inactive'], 'no preemption by the master');
+  t.is(lastChange(sim, 1)?.reason, 'peer_active_at_start');
+  t.true(Number(lastChange(sim, 1)!.at) / 1e6 < 5000 + 100, 'at the first heartbeat, not after the initial silence');
+});
+
+test('the active node powered off: the inactive takes over after the failover time, with evidence', (t) => {
+  const sim = new TwoNodes();
+  sim.run(3000);
+  for (const i of ['eth0', 'eth1', 'eth2', 'eth3']) sim.cut(0, i);
+  const cutAt = sim.now;
+  sim.run(4000);
+  t.is(sim.nodes[1].state.role, 'active');
+  const c = lastChange(sim, 1)!;
+  t.is(c.reason, 'peer_dead');
+  const took = Number(c.at - cutAt) / 1e6;
+  t.true(took >= 250 && took <= 350, `took over ${took} ms after the cut (failover time 300, heartbeat 50)`);
+  t.true((c.evidence.peerLastHeardMsAgo ?? 0) >= 300);
+  t.deepEqual(Object.keys(c.evidence.heardOnMsAgo ?? {}), ['eth0', 'eth1', 'eth2', 'eth3']);
+});
+
+test('links down one at a time and all but sync: no failover while any interface carries heartbeats', (t) => {
+  const sim = new TwoNodes();
+  sim.run(3000);
+  for (const iface of ['eth0', 'eth1', 'eth2']) {
+    sim.cut(1, iface); // on the inactive node: no health change for the active one
+    sim.run(Number(sim.now / 1_000_000n) + 1000);
+    t.deepEqual(sim.roles(), ['active', 'inactive'], `after cutting ${iface}`);
+  }
+});
+
+test('only the sync link down: no failover; with more connections on the inactive node, it becomes active', (t) => {
+  const sim = new TwoNodes();
+  sim.run(3000);
+  sim.feed(0, { type: 'connections', now: sim.now, count: 500 });
+  sim.feed(1, { type: 'connections', now: sim.now, count: 10 });
+  sim.cut(0, 'eth3');
+  sim.run(5000);
+  t.deepEqual(sim.roles(), ['active', 'inactive'], 'the node with more connections stays active');
+  // The inactive node now reports more connections (seed 001: the one with the most connections is active).
+  sim.feed(1, { type: 'connections', now: sim.now, count: 900 });
+  sim.run(7000);
+  t.deepEqual(sim.roles(), ['inactive', 'active']);
+  t.is(lastChange(sim, 1)?.reason, 'more_connections_sync_down');
+  t.is(lastChange(sim, 0)?.reason, 'fewer_connections_sync_down');
+  t.deepEqual(sim.sharedOwners(), [1]);
+});
+
+test('with the sync link up, connection counts never move the role', (t) => {
+  const sim = new TwoNodes();
+  sim.run(3000);
+  sim.feed(1, { type: 'connections', now: sim.now, count: 900 });
+  sim.run(6000);
+  t.deepEqual(sim.roles(), ['active', 'inactive']);
+});
+
+test('a monitored link lost by the active node only: the peer takes over, make before break', (t) => {
+  const sim = new TwoNodes();
+  sim.run(3000);
+  sim.cut(0, 'eth1');
+  sim.run(5000);
+  t.deepEqual(sim.roles(), ['inactive', 'active']);
+  t.is(lastChange(sim, 1)?.reason, 'health_higher_than_peer');
+  t.is(lastChange(sim, 0)?.reason, 'health_lower_than_peer');
+  // The new active claimed before the old one released.
+  const claims = sim.log.filter((l) => l.effect.type === 'claim-shared' && l.node === 1);
+  const releases = sim.log.filter((l) => l.effect.type === 'release-shared' && l.node === 0);
+  t.true(claims.at(-1)!.at <= releases.at(-1)!.at);
+});
+
+test('planned failover hands over without waiting for a failover time', (t) => {
+  const sim = new TwoNodes();
+  sim.run(3000);
+  sim.feed(0, { type: 'failover', now: sim.now });
+  const asked = sim.now;
+  sim.run(3500);
+  t.deepEqual(sim.roles(), ['inactive', 'active']);
+  t.is(lastChange(sim, 1)?.reason, 'peer_yielded');
+  t.is(lastChange(sim, 0)?.reason, 'planned_failover');
+  t.true(Number(lastChange(sim, 0)!.at - asked) / 1e6 <= 150, 'within a few heartbeats');
+  t.false(sim.nodes[0].state.yielding);
+  sim.run(8000);
+  t.deepEqual(sim.roles(), ['inactive', 'active'], 'and it stays that way');
+});
+
+test('planned failover is refused on an inactive node and without a live peer', (t) => {
+  const sim = new TwoNodes();
+  sim.run(3000);
+  sim.feed(1, { type: 'failover', now: sim.now });
+  t.true(sim.nodes[1].effects.some((e) => e.effect.type === 'log' && e.effect.event === 'failover_refused'));
+  const lone = step(step(initialState(config(1), 0n), { type: 'start', now: 0n }).state, { type: 'timer', now: ms(1000), name: 'initial-silence' }).state;
+  const r = step(lone, { type: 'failover', now: ms(1100) });
+  t.false(r.state.yielding);
+  t.true(r.effects.some((e) => e.type === 'log' && e.event === 'failover_refused' && String(e.fields['why']).includes('no live peer')));
+});
+
+test('stop releases the shared addresses and the peer takes over at once', (t) => {
+  const sim = new TwoNodes();
+  sim.run(3000);
+  sim.feed(0, { type: 'stop', now: sim.now });
+  t.is(sim.nodes[0].state.role, 'inactive');
+  sim.run(3200);
+  t.is(sim.nodes[1].state.role, 'active');
+  t.is(lastChange(sim, 1)?.reason, 'peer_yielded');
+  t.deepEqual(sim.sharedOwners(), [1]);
+});
+
+test('fencing is requested before the claim when taking over from a dead peer', (t) => {
+  const sim = new TwoNodes(50, [config(1), config(2, { fence: true })]);
+  sim.run(3000);
+  for (const i of ['eth0', 'eth1', 'eth2', 'eth3']) sim.cut(0, i);
+  sim.run(4000);
+  const mine = sim.log.filter((l) => l.node === 1).map((l) => l.effect.type);
+  const fence = mine.lastIndexOf('fence');
+  t.true(fence >= 0);
+  t.true(mine.indexOf('claim-shared', fence) > fence);
+});
+
+test('a frozen active node (SIGSTOP) is replaced; when it thaws exactly one stays active', (t) => {
+  const sim = new TwoNodes();
+  sim.run(3000);
+  sim.nodes[0].frozen = true;
+  sim.run(4000);
+  t.is(sim.nodes[1].state.role, 'active');
+  sim.nodes[0].frozen = false;
+  const thawed = sim.now;
+  sim.run(4500);
+  t.deepEqual(sim.roles(), ['inactive', 'active'], 'the node that took over keeps it: it has the fresher state');
+  t.is(lastChange(sim, 0)?.reason, 'peer_took_over');
+  t.true(lastChange(sim, 0)!.at - thawed <= ms(300), 'within one failover time of the thaw');
+  t.deepEqual(sim.sharedOwners(), [1]);
+  t.true(sim.nodes[0].effects.some((e) => e.effect.type === 'log' && e.effect.event === 'stall_detected'));
+});
+
+test('a heartbeat from a third node does not replace a live peer', (t) => {
+  const sim = new TwoNodes();
+  sim.run(3000);
+  sim.feed(1, { type: 'heartbeat', now: sim.now, iface: 'eth0', from: { nodeId: 77, name: 'x', nodeType: 'master', role: 'active', connections: 0, health: 3, yielding: false, tookOver: false, bootId: 1n } });
+  t.is(sim.nodes[1].state.peer?.nodeId, 1);
+  t.true(sim.nodes[1].effects.some((e) => e.effect.type === 'log' && e.effect.event === 'foreign_node_heartbeat'));
+});
