@@ -53,7 +53,8 @@ export function parseBoard(raw: unknown, source: string): Board {
   const board: Board = {
     name: top.string('name', { pattern: /^[a-z0-9][a-z0-9-]*$/, hint: 'lower-case letters, digits and dashes' }),
     description: top.optionalString('description') ?? '',
-    nics: top.array('nics', { min: 1 }).map((n) => {
+    nics: top.array('nics', { min: 1 }).map((item) => {
+      const n = item.fields();
       const bus = n.int('bus', 0, NN_LIMITS.bus);
       const slot = n.int('slot', 0, NN_LIMITS.slot);
       const port = n.int('port', 0, NN_LIMITS.port);
@@ -69,7 +70,8 @@ export function parseBoard(raw: unknown, source: string): Board {
       if (label !== undefined) nic.label = label;
       return nic;
     }),
-    bypass: (top.optionalArray('bypass') ?? []).map((b) => {
+    bypass: (top.optionalArray('bypass') ?? []).map((item) => {
+      const b = item.fields();
       const ports = b.array('ports', { min: 2, max: 2 }).map((p) => p.self.string());
       const gpio = b.object('gpio');
       return {

@@ -56,6 +56,10 @@ export class Fields {
     return this.value[key];
   }
 
+  has(key: string): boolean {
+    return this.value[key] !== undefined;
+  }
+
   private required(key: string, what: string): unknown {
     const v = this.get(key);
     if (v === undefined) this.fail(this.at(key), `missing; expected ${what}`);
@@ -123,7 +127,7 @@ export class Fields {
   }
 }
 
-/** One element of an array: either an object (use its fields) or a scalar (use `self`). */
+/** One element of an array: an object (use `fields()`) or a scalar (use `self`). */
 export class Item {
   constructor(
     private readonly raw: unknown,
@@ -131,7 +135,7 @@ export class Item {
     private readonly path: string,
   ) {}
 
-  private asObject(): Fields {
+  fields(): Fields {
     if (typeof this.raw !== 'object' || this.raw === null || Array.isArray(this.raw)) {
       throw new ValidationError(this.file, this.path, `expected an object, got ${describe(this.raw)}`);
     }
@@ -148,12 +152,4 @@ export class Item {
       },
     };
   }
-
-  string(key: string, opts?: { pattern?: RegExp; hint?: string }): string { return this.asObject().string(key, opts); }
-  optionalString(key: string): string | undefined { return this.asObject().optionalString(key); }
-  int(key: string, min: number, max: number): number { return this.asObject().int(key, min, max); }
-  bool(key: string): boolean { return this.asObject().bool(key); }
-  oneOf<T extends string | number>(key: string, allowed: readonly T[]): T { return this.asObject().oneOf(key, allowed); }
-  object(key: string): Fields { return this.asObject().object(key); }
-  array(key: string, opts?: { min?: number; max?: number }): Item[] { return this.asObject().array(key, opts); }
 }

@@ -4,11 +4,14 @@
  * 0 success, 1 the command failed (message on stderr), 2 usage error.
  */
 import { CAPTURE_USAGE, captureCommand } from './capture-command.js';
+import { CHECK_USAGE, checkCommand } from './check-command.js';
 import { LAB_USAGE, labCommand } from './lab-command.js';
 import { parseArgs, UsageError } from './args.js';
 import { tool } from '../lab/run.js';
 
 const USAGE = `usage: tandem COMMAND ...
+
+${CHECK_USAGE}
 
 ${CAPTURE_USAGE}
 
@@ -18,7 +21,7 @@ tandem version`;
 
 const OPTIONS = {
   board: 'string', nodes: 'int', json: 'boolean', all: 'boolean', seconds: 'int', count: 'int',
-  'cluster-id': 'int', 'password-file': 'string', netns: 'string', help: 'boolean',
+  'cluster-id': 'int', 'password-file': 'string', netns: 'string', help: 'boolean', config: 'string',
 } as const;
 
 export async function main(argv: readonly string[]): Promise<void> {
@@ -35,6 +38,9 @@ export async function main(argv: readonly string[]): Promise<void> {
       }
       case 'lab':
         code = await labCommand(p);
+        break;
+      case 'check':
+        code = checkCommand(p);
         break;
       case 'version':
         process.stdout.write(`tandem ${require('../../../package.json').version}\n`);

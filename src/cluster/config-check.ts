@@ -1,0 +1,83 @@
+/**
+ * DOC: the pre-flight check of a node configuration against its board
+ *
+ * Pure. Every misconfiguration in seed 001's troubleshooting list is an
+ * error naming the field: both nodes of one type, a shared IP equal to
+ * Master_IP or Slave_IP, no interface able to carry heartbeats, a cluster ID
+ * out of range (caught by the parser); and what would break the cluster in
+ * the same way (interfaces the board lacks, two sync interfaces, a failover
+ * time shorter than three heartbeats). A single heartbeat interface is a
+ * warning: seed 001 calls that cluster "very sensitive".
+ */
+import type { Board } from '../board/board-file.js';
+import type { Cidr, NodeConfig } from './config-file.js';
+
+export interface Finding {
+  field: string;
+  message: string;
+}
+
+export interface CheckResult {
+  errors: Finding[];
+  warnings: Finding[];
+}
+
+const same = (a: Cidr | null, b: Cidr | null) => a !== null && b !== null && a.address === b.address;
+
+function subnet(c: Cidr): string {
+  const n = c.address.split('.').reduce((acc, o) => (acc << 8) | Number(o), 0) >>> 0;
+  const mask = c.prefix === 0 ? 0 : (0xffffffff << (32 - c.prefix)) >>> 0;
+  return `${(n & mask) >>> 0}/${c.prefix}`;
+}
+
+/** This node's own address on an interface: Master_IP on the master, Slave_IP on the slave. */
+export function ownAddress(config: NodeConfig, i: NodeConfig['interfaces'][number]): Cidr | null {
+  return config.node.type === 'master' ? i.masterIp : i.slaveIp;
+}
+
+export function checkConfig(config: NodeConfig, board: Board): CheckResult {
+  const errors: Finding[] = [];
+  const warnings: Finding[] = [];
+  const err = (field: string, message: string) => errors.push({ field, message });
+  const warn = (field: string, message: string) => warnings.push({ field, message });
+
+  if (config.node.type === config.peer.type) {
+    err('peer.type', `this node and its peer are both ${config.node.type}: one must be master and the other slave (seed 001: both set as ${config.node.type} leaves the cluster both active or both inactive)`);
+  }
+  if (config.node.id === config.peer.id) err('peer.id', `the peer has this node's ID ${config.node.id}: every node needs its own (its heartbeats would look like our own: heartbeat_from_myself)`);
+  if (config.node.name === config.peer.name) err('peer.name', `the peer has this node's name "${config.node.name}"`);
+
+  const seen = new Map<string, number>();
+  config.interfaces.forEach((i, k) => {
+    const at = `interfaces[${k}]`;
+    const nic = board.nics.find((n) => n.name === i.name);
+    if (!nic) err(`${at}.name`, `board ${board.name} has no NIC named "${i.name}" (it has ${board.nics.map((n) => n.name).join(', ')})`);
+    if (seen.has(i.name)) err(`${at}.name`, `"${i.name}" is already configured at interfaces[${seen.get(i.name)}]`);
+    seen.set(i.name, k);
+    if (nic && i.sync && nic.role !== 'sync') warn(`${at}.sync`, `${i.name} is the sync interface here but has role "${nic.role}" on board ${board.name}`);
+    // Seed 001: identical Shared, Master_IP and Slave_IP addresses give "very strange problems".
+    if (same(i.sharedIp, i.masterIp)) err(`${at}.sharedIp`, `equals masterIp ${i.masterIp!.address}: the shared address must differ from both node addresses`);
+    if (same(i.sharedIp, i.slaveIp)) err(`${at}.sharedIp`, `equals slaveIp ${i.slaveIp!.address}: the shared address must differ from both node addresses`);
+    if (same(i.masterIp, i.slaveIp)) err(`${at}.slaveIp`, `equals masterIp ${i.masterIp!.address}: each node needs its own address`);
+    const addrs = [i.sharedIp, i.masterIp, i.slaveIp].filter((c): c is Cidr => c !== null);
+    if (new Set(addrs.map(subnet)).size > 1) warn(at, `sharedIp, masterIp and slaveIp of ${i.name} are not in one subnet`);
+    if (i.heartbeats && !ownAddress(config, i)) {
+      warn(`${at}.${config.node.type === 'master' ? 'masterIp' : 'slaveIp'}`, `${i.name} has heartbeats on but no address for this node (${config.node.type}): it cannot send them`);
+    }
+    if (i.monitorTargets.length > 0 && !i.monitor) warn(`${at}.monitorTargets`, `targets are probed but ${i.name} is not monitored (set "monitor": true for their loss to count)`);
+  });
+
+  const syncs = config.interfaces.filter((i) => i.sync);
+  if (syncs.length > 1) err('interfaces', `only one interface can be the sync interface (found ${syncs.map((i) => i.name).join(', ')})`);
+
+  const carriers = config.interfaces.filter((i) => i.heartbeats && ownAddress(config, i) !== null && board.nics.some((n) => n.name === i.name));
+  if (carriers.length === 0) {
+    err('interfaces', 'no interface can carry heartbeats: turn heartbeats on for at least one board interface that has this node\'s address (masterIp/slaveIp)');
+  } else if (carriers.length === 1) {
+    warn('interfaces', `only ${carriers[0]!.name} carries heartbeats: seed 001 calls such a cluster very sensitive; enable heartbeats on as many interfaces as possible`);
+  }
+
+  const { heartbeatIntervalMs: hb, failoverTimeMs: fo } = config.timers;
+  if (fo < 3 * hb) err('timers.failoverTimeMs', `${fo} ms is less than three heartbeat intervals (${hb} ms each): one lost frame would look like a dead peer`);
+  return { errors, warnings };
+}

@@ -1,0 +1,152 @@
+/**
+ * DOC: the node configuration file (docs/configuration.md)
+ *
+ * One JSON file per node: the cluster (ID, password source), this node and
+ * its peer (name, ID, type), the board, the timers, and per interface its
+ * role in the cluster (heartbeats, sync, monitored, shared/Master_IP/Slave_IP
+ * addresses, monitor targets). `parseConfig` checks each field and names the
+ * bad one; `checkConfig` (config-check.ts) then checks the whole against the
+ * board and seed 001's troubleshooting list.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
+import { Fields, ValidationError } from '../board/validate.js';
+import type { NodeType } from '../wire/heartbeat-frame.js';
+
+export interface Cidr {
+  address: string;
+  prefix: number;
+}
+
+export interface IfaceConfig {
+  name: string;
+  heartbeats: boolean;
+  sync: boolean;
+  /** Loss of link (or of all monitor targets) lowers this node's health. */
+  monitor: boolean;
+  sharedIp: Cidr | null;
+  masterIp: Cidr | null;
+  slaveIp: Cidr | null;
+  monitorTargets: string[];
+}
+
+export interface NodeConfig {
+  file: string;
+  cluster: { id: number; passwordFile: string };
+  node: { name: string; id: number; type: NodeType };
+  peer: { name: string; id: number; type: NodeType };
+  board: string;
+  timers: { heartbeatIntervalMs: number; failoverTimeMs: number; initialSilenceMs: number; holdDownMs: number };
+  interfaces: IfaceConfig[];
+  garp: { count: number; intervalMs: number };
+  fence: { command: string | null };
+  stateDir: string;
+  controlSocket: string;
+}
+
+/**
+ * Defaults. Failover time 300 ms with a 50 ms heartbeat: six heartbeats on
+ * every interface per failover time (and the sync interface more), so one
+ * or two lost frames never look like a dead peer, while detection stays at
+ * half of Clavister's 0.6 s. docs/configuration.md gives the reasoning.
+ */
+export const DEFAULTS = {
+  heartbeatIntervalMs: 50,
+  failoverTimeMs: 300,
+  initialSilenceMs: 3000,
+  holdDownMs: 2000,
+  garpCount: 5,
+  garpIntervalMs: 100,
+  stateDir: '/var/lib/tandem',
+  controlSocket: '/run/tandem/tandemd.sock',
+} as const;
+
+const NODE_TYPES = ['master', 'slave'] as const;
+const NAME = { pattern: /^[A-Za-z0-9][A-Za-z0-9_.-]{0,15}$/, hint: 'a name of 1 to 16 letters, digits, "-", "_" or "."' };
+
+function cidr(f: Fields, key: string, path: string): Cidr | null {
+  const text = f.optionalString(key);
+  if (text === undefined) return null;
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(text);
+  if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 32) {
+    f.fail(path, `expected an IPv4 address with prefix length such as 198.18.1.1/24, got "${text}"`);
+  }
+  return { address: m.slice(1, 5).join('.'), prefix: Number(m[5]) };
+}
+
+function optionalBool(f: Fields, key: string, fallback: boolean): boolean {
+  return f.has(key) ? f.bool(key) : fallback;
+}
+
+function optionalInt(f: Fields, key: string, min: number, max: number, fallback: number): number {
+  return f.has(key) ? f.int(key, min, max) : fallback;
+}
+
+export function parseConfig(raw: unknown, file: string): NodeConfig {
+  const top = Fields.root(raw, file);
+  const cluster = top.object('cluster');
+  const node = top.object('node');
+  const peer = top.object('peer');
+  const timers = top.has('timers') ? top.object('timers') : undefined;
+  const garp = top.has('garp') ? top.object('garp') : undefined;
+  const fence = top.has('fence') ? top.object('fence') : undefined;
+  const passwordFile = cluster.string('passwordFile');
+  return {
+    file,
+    cluster: {
+      // Seed 001: MM of the shared MAC; several clusters on one segment need distinct IDs.
+      id: cluster.int('id', 0, 63),
+      passwordFile: isAbsolute(passwordFile) ? passwordFile : join(dirname(file), passwordFile),
+    },
+    node: { name: node.string('name', NAME), id: node.int('id', 1, 0xffffffff), type: node.oneOf('type', NODE_TYPES) },
+    peer: { name: peer.string('name', NAME), id: peer.int('id', 1, 0xffffffff), type: peer.oneOf('type', NODE_TYPES) },
+    board: top.string('board'),
+    timers: {
+      heartbeatIntervalMs: timers ? optionalInt(timers, 'heartbeatIntervalMs', 5, 10_000, DEFAULTS.heartbeatIntervalMs) : DEFAULTS.heartbeatIntervalMs,
+      failoverTimeMs: timers ? optionalInt(timers, 'failoverTimeMs', 15, 60_000, DEFAULTS.failoverTimeMs) : DEFAULTS.failoverTimeMs,
+      initialSilenceMs: timers ? optionalInt(timers, 'initialSilenceMs', 0, 600_000, DEFAULTS.initialSilenceMs) : DEFAULTS.initialSilenceMs,
+      holdDownMs: timers ? optionalInt(timers, 'holdDownMs', 0, 600_000, DEFAULTS.holdDownMs) : DEFAULTS.holdDownMs,
+    },
+    interfaces: top.array('interfaces', { min: 1 }).map((item) => {
+      const f = item.fields();
+      const at = (k: string) => `${f.path}.${k}`;
+      return {
+        name: f.string('name', { pattern: /^[A-Za-z0-9_.-]{1,15}$/, hint: 'an interface name of the board' }),
+        heartbeats: optionalBool(f, 'heartbeats', true),
+        sync: optionalBool(f, 'sync', false),
+        monitor: optionalBool(f, 'monitor', false),
+        sharedIp: cidr(f, 'sharedIp', at('sharedIp')),
+        masterIp: cidr(f, 'masterIp', at('masterIp')),
+        slaveIp: cidr(f, 'slaveIp', at('slaveIp')),
+        monitorTargets: (f.optionalArray('monitorTargets') ?? []).map((t) => {
+          const v = t.self.string();
+          if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(v)) throw new ValidationError(file, at('monitorTargets'), `expected IPv4 addresses, got "${v}"`);
+          return v;
+        }),
+      };
+    }),
+    garp: {
+      count: garp ? optionalInt(garp, 'count', 0, 100, DEFAULTS.garpCount) : DEFAULTS.garpCount,
+      intervalMs: garp ? optionalInt(garp, 'intervalMs', 1, 10_000, DEFAULTS.garpIntervalMs) : DEFAULTS.garpIntervalMs,
+    },
+    fence: { command: fence?.optionalString('command') ?? null },
+    stateDir: top.optionalString('stateDir') ?? DEFAULTS.stateDir,
+    controlSocket: top.optionalString('controlSocket') ?? DEFAULTS.controlSocket,
+  };
+}
+
+export function loadConfig(path: string): NodeConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ValidationError(path, '', `cannot read the configuration file: ${(e as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ValidationError(path, '', `not valid JSON: ${(e as Error).message}`);
+  }
+  return parseConfig(raw, path);
+}

@@ -1,0 +1,49 @@
+/**
+ * DOC: node configuration files for a lab's nodes
+ *
+ * What an appliance builder would write for each node of the lab's cluster:
+ * node n1 is the master, n2 the slave; every board NIC carries heartbeats;
+ * data interfaces are monitored and carry the segment's shared address
+ * (.1); Master_IP and Slave_IP are the nodes' lab addresses.
+ */
+import type { Board } from '../board/board-file.js';
+import type { LabPlan } from './topology.js';
+
+export interface LabConfigOptions {
+  clusterId?: number;
+  passwordFile: string;
+  stateDir: string;
+  controlSocket: string;
+  timers?: Partial<{ heartbeatIntervalMs: number; failoverTimeMs: number; initialSilenceMs: number; holdDownMs: number }>;
+}
+
+/** The raw JSON of node `index` (1-based) of a two-node lab. */
+export function labNodeConfig(plan: LabPlan, board: Board, index: number, opts: LabConfigOptions): Record<string, unknown> {
+  if (plan.nodes.length !== 2) throw new Error('node configurations are written for two-node labs');
+  const me = plan.nodes[index - 1]!;
+  const other = plan.nodes[2 - index]!;
+  const [master, slave] = plan.nodes as [typeof me, typeof me];
+  return {
+    cluster: { id: opts.clusterId ?? 7, passwordFile: opts.passwordFile },
+    node: { name: me.name, id: me.index, type: me === master ? 'master' : 'slave' },
+    peer: { name: other.name, id: other.index, type: other === master ? 'master' : 'slave' },
+    board: board.name,
+    ...(opts.timers ? { timers: opts.timers } : {}),
+    interfaces: board.nics.map((nic) => {
+      const seg = plan.segments.find((s) => s.name === master.ifaces.find((i) => i.ifname === nic.name)!.segment)!;
+      const sync = nic.role === 'sync';
+      const prefix = seg.subnet.split('/')[1];
+      return {
+        name: nic.name,
+        heartbeats: true,
+        sync,
+        monitor: !sync,
+        ...(sync ? {} : { sharedIp: `${seg.sharedIp}/${prefix}` }),
+        masterIp: master.ifaces.find((i) => i.ifname === nic.name)!.address,
+        slaveIp: slave.ifaces.find((i) => i.ifname === nic.name)!.address,
+      };
+    }),
+    stateDir: opts.stateDir,
+    controlSocket: opts.controlSocket,
+  };
+}

@@ -1,0 +1,93 @@
+import test from 'ava';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { resolveBoard } from '../../src/board/board-file.js';
+import { checkConfig } from '../../src/cluster/config-check.js';
+import { DEFAULTS, parseConfig } from '../../src/cluster/config-file.js';
+import { labNodeConfig } from '../../src/lab/lab-config.js';
+import { planLab } from '../../src/lab/topology.js';
+
+const exec = promisify(execFile);
+const TANDEM = join(__dirname, '..', '..', '..', 'bin', 'tandem');
+const board = resolveBoard('sim');
+const plan = planLab(board, 2, 'tdm0c0f1');
+const raw = (index = 1) =>
+  labNodeConfig(plan, board, index, { passwordFile: '/etc/tandem/cluster.key', stateDir: '/tmp/x', controlSocket: '/tmp/x.sock' }) as {
+    cluster: { id: number; passwordFile: string };
+    node: { type: string; id: number };
+    peer: { type: string; id: number };
+    interfaces: Record<string, unknown>[];
+    timers?: Record<string, number>;
+  };
+const check = (r: unknown) => checkConfig(parseConfig(r, 'n1.json'), board);
+
+test('the lab configuration of either node is clean, with the documented defaults', (t) => {
+  for (const i of [1, 2]) t.deepEqual(check(raw(i)), { errors: [], warnings: [] });
+  const c = parseConfig(raw(), 'n1.json');
+  t.is(c.timers.failoverTimeMs, DEFAULTS.failoverTimeMs);
+  t.is(c.timers.heartbeatIntervalMs, DEFAULTS.heartbeatIntervalMs);
+  t.deepEqual(c.interfaces[1]!.sharedIp, { address: '198.18.2.1', prefix: 24 });
+});
+
+type Mutation = [string, (r: ReturnType<typeof raw>) => unknown, string, RegExp];
+const errors: Mutation[] = [
+  ['both nodes master', (r) => ((r.peer.type = 'master'), r), 'peer.type', /both master: one must be master and the other slave/],
+  ['both nodes slave', (r) => ((r.node.type = 'slave'), r), 'peer.type', /both slave/],
+  ['shared IP equal to Master_IP', (r) => ((r.interfaces[0]!['sharedIp'] = r.interfaces[0]!['masterIp']), r), 'interfaces[0].sharedIp', /equals masterIp 198\.18\.1\.11/],
+  ['shared IP equal to Slave_IP', (r) => ((r.interfaces[1]!['sharedIp'] = r.interfaces[1]!['slaveIp']), r), 'interfaces[1].sharedIp', /equals slaveIp 198\.18\.2\.12/],
+  ['no interface able to carry heartbeats', (r) => (r.interfaces.forEach((i) => (i['heartbeats'] = false)), r), 'interfaces', /no interface can carry heartbeats/],
+  ['the same node ID twice', (r) => ((r.peer.id = r.node.id), r), 'peer.id', /heartbeat_from_myself/],
+  ['an interface the board lacks', (r) => ((r.interfaces[2]!['name'] = 'eth7'), r), 'interfaces[2].name', /board sim has no NIC named "eth7"/],
+  ['two sync interfaces', (r) => ((r.interfaces[0]!['sync'] = true), r), 'interfaces', /only one interface can be the sync interface/],
+  ['a failover time under three heartbeats', (r) => ((r.timers = { heartbeatIntervalMs: 100, failoverTimeMs: 250 }), r), 'timers.failoverTimeMs', /less than three heartbeat intervals/],
+];
+for (const [name, mutate, field, message] of errors) {
+  test(`check refuses ${name}, naming ${field}`, (t) => {
+    const r = check(mutate(raw()));
+    const f = r.errors.find((e) => e.field === field);
+    t.truthy(f, JSON.stringify(r.errors));
+    t.regex(f!.message, message);
+  });
+}
+
+test('a cluster ID out of range is refused by the parser with the field path', (t) => {
+  const r = raw();
+  r.cluster.id = 64;
+  t.throws(() => parseConfig(r, 'n1.json'), { message: 'n1.json: cluster.id: expected an integer 0..63, got 64' });
+});
+
+test('a malformed address names its field', (t) => {
+  const r = raw();
+  r.interfaces[1]!['masterIp'] = '198.18.2.300/24';
+  t.throws(() => parseConfig(r, 'n1.json'), { message: /n1\.json: interfaces\[1\]\.masterIp: expected an IPv4 address with prefix length/ });
+});
+
+test('only one interface with heartbeats is a warning, not an error (seed 001: very sensitive)', (t) => {
+  const r = raw();
+  r.interfaces.slice(1).forEach((i) => (i['heartbeats'] = false));
+  const res = check(r);
+  t.deepEqual(res.errors, []);
+  t.regex(res.warnings.find((w) => w.field === 'interfaces')!.message, /only eth0 carries heartbeats/);
+});
+
+test('`tandem check` prints every finding with file and field and exits 1 on errors', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-check-'));
+  writeFileSync(join(dir, 'key'), 'secret\n');
+  const good = raw();
+  good.cluster.passwordFile = 'key';
+  writeFileSync(join(dir, 'good.json'), JSON.stringify(good));
+  const ok = await exec(TANDEM, ['check', '--config', join(dir, 'good.json')]);
+  t.regex(ok.stdout, /good\.json: OK/);
+  const bad = raw();
+  bad.cluster.passwordFile = 'missing-key';
+  bad.peer.type = 'master';
+  writeFileSync(join(dir, 'bad.json'), JSON.stringify(bad));
+  const e = await t.throwsAsync(exec(TANDEM, ['check', '--config', join(dir, 'bad.json')])) as Error & { code: number; stdout: string };
+  t.is(e.code, 1);
+  t.regex(e.stdout, /bad\.json: error: peer\.type: this node and its peer are both master/);
+  t.regex(e.stdout, /bad\.json: error: cluster\.passwordFile: cannot read .*missing-key/);
+  t.regex(e.stdout, /bad\.json: 2 errors/);
+});
