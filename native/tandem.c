@@ -2,8 +2,9 @@
  * DOC: tandem native addon
  *
  * The system calls that TypeScript cannot make, and nothing else: AF_PACKET
- * sockets (classic BPF filter, multicast membership, send, batched receive
- * through uv_poll with a timestamp per frame) and interface facts by ioctl.
+ * sockets (classic BPF filter, multicast membership), netlink sockets, both
+ * with send and batched receive (through uv_poll, or read on demand) with a
+ * timestamp per message, and interface facts by ioctl.
  * Every failing system call becomes a JS Error with .code, .errno and
  * .syscall at one place (throw_errno / make_errno_error); the advice an
  * administrator reads is added in TypeScript (src/io/native.ts), which is
@@ -13,7 +14,7 @@
  * another network namespace: the thread enters it around socket() and
  * returns at once, so the socket belongs to that namespace for its life.
  *
- * Lifetime of a packet handle: JS owns it (a wrapped object). The uv_poll is
+ * Lifetime of a socket handle: JS owns it (a wrapped object). The uv_poll is
  * initialised at open; close() stops it and uv_close()s it; the fd is closed
  * in the uv_close callback. The struct is freed only when both the uv_close
  * callback and the JS finalizer have run.
@@ -28,6 +29,7 @@
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/if_packet.h>
+#include <linux/netlink.h>
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -52,7 +54,7 @@ struct ring {
 	uint32_t batch;
 };
 
-struct packet {
+struct sock {
 	napi_env env;
 	int fd;
 	int ifindex;
@@ -144,9 +146,9 @@ static int get_bytes(napi_env env, napi_value v, void **data, size_t *len)
 	return 0;
 }
 
-static struct packet *unwrap(napi_env env, napi_value v)
+static struct sock *unwrap(napi_env env, napi_value v)
 {
-	struct packet *p = NULL;
+	struct sock *p = NULL;
 	if (napi_unwrap(env, v, (void **)&p) != napi_ok)
 		return NULL;
 	return p;
@@ -183,11 +185,11 @@ out_here:
 	return err;
 }
 
-/* ---- packet sockets ---- */
+/* ---- sockets (packet and netlink share lifetime, send and receive) ---- */
 
 static void on_uv_closed(uv_handle_t *h)
 {
-	struct packet *p = h->data;
+	struct sock *p = h->data;
 	close(p->fd);
 	p->fd = -1;
 	p->uv_closed = 1;
@@ -195,7 +197,7 @@ static void on_uv_closed(uv_handle_t *h)
 		free(p);
 }
 
-static void release_refs(struct packet *p)
+static void release_refs(struct sock *p)
 {
 	napi_ref *refs[] = { &p->on_frames, &p->ring_ref, &p->lens_ref, &p->stamps_ref };
 	for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
@@ -210,7 +212,7 @@ static void release_refs(struct packet *p)
 	}
 }
 
-static void begin_close(struct packet *p)
+static void begin_close(struct sock *p)
 {
 	if (p->closing)
 		return;
@@ -219,9 +221,9 @@ static void begin_close(struct packet *p)
 	uv_close((uv_handle_t *)&p->poll, on_uv_closed);
 }
 
-static void finalize_packet(napi_env env, void *data, void *hint)
+static void finalize_sock(napi_env env, void *data, void *hint)
 {
-	struct packet *p = data;
+	struct sock *p = data;
 	(void)env; (void)hint;
 	p->finalized = 1;
 	release_refs(p);
@@ -232,6 +234,33 @@ static void finalize_packet(napi_env env, void *data, void *hint)
 	begin_close(p);
 	if (p->uv_closed)
 		free(p);
+}
+
+/* Wraps an open fd into the JS wrapper object; on failure closes the fd. */
+static napi_value wrap_sock(napi_env env, napi_value wrapper, int fd, int ifindex, const char *ifname)
+{
+	struct sock *p = calloc(1, sizeof(*p));
+	uv_loop_t *loop;
+
+	if (!p) {
+		close(fd);
+		return throw_errno(env, "calloc", ENOMEM);
+	}
+	p->env = env;
+	p->fd = fd;
+	p->ifindex = ifindex;
+	if (ifname)
+		memcpy(p->ifname, ifname, IF_NAMESIZE);
+	napi_get_uv_event_loop(env, &loop);
+	uv_poll_init(loop, &p->poll, fd);
+	p->poll.data = p;
+	if (napi_wrap(env, wrapper, p, finalize_sock, NULL, &p->self) != napi_ok) {
+		p->finalized = 1; /* nothing in JS will ever finalize it */
+		p->closing = 1;
+		uv_close((uv_handle_t *)&p->poll, on_uv_closed);
+		return throw_type(env, "wrapper must be a plain object not wrapped before");
+	}
+	return wrapper;
 }
 
 /* tandem_packet_open(ifname, filter: Buffer | null, netnsPath: string | null, wrapper: object)
@@ -245,7 +274,6 @@ static napi_value tandem_packet_open(napi_env env, napi_callback_info info)
 	void *filter = NULL;
 	size_t filter_len = 0;
 	const char *syscall;
-	struct packet *p;
 	struct ifreq ifr;
 	struct sockaddr_ll sll;
 	int fd, one = 1;
@@ -288,22 +316,9 @@ static napi_value tandem_packet_open(napi_env env, napi_callback_info info)
 	sll.sll_ifindex = ifr.ifr_ifindex;
 	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) { syscall = "bind"; goto fail; }
 
-	p = calloc(1, sizeof(*p));
-	if (!p) { errno = ENOMEM; syscall = "calloc"; goto fail; }
-	p->env = env;
-	p->fd = fd;
-	p->ifindex = ifr.ifr_ifindex;
-	memcpy(p->ifname, ifr.ifr_name, IF_NAMESIZE);
-	uv_loop_t *loop;
-	napi_get_uv_event_loop(env, &loop);
-	uv_poll_init(loop, &p->poll, fd);
-	p->poll.data = p;
-	if (napi_wrap(env, argv[3], p, finalize_packet, NULL, &p->self) != napi_ok) {
-		uv_close((uv_handle_t *)&p->poll, on_uv_closed);
-		p->finalized = 1; /* nothing in JS will ever finalize it */
-		return throw_type(env, "wrapper must be a plain object not wrapped before");
-	}
-	napi_create_int32(env, p->ifindex, &result);
+	if (!wrap_sock(env, argv[3], fd, ifr.ifr_ifindex, ifr.ifr_name))
+		return NULL;
+	napi_create_int32(env, ifr.ifr_ifindex, &result);
 	return result;
 fail: {
 	int err = errno;
@@ -312,12 +327,75 @@ fail: {
 	}
 }
 
+/* tandem_netlink_open(protocol, groups, netnsPath | null, wrapper) -> port id.
+ * NETLINK_ROUTE for links and addresses, NETLINK_NETFILTER for conntrack;
+ * `groups` is the multicast group bitmask to listen to (0: requests only). */
+static napi_value tandem_netlink_open(napi_env env, napi_callback_info info)
+{
+	size_t argc = 4;
+	napi_value argv[4], result;
+	char nspath[256];
+	const char *syscall;
+	int32_t protocol;
+	uint32_t groups;
+	int fd, one = 1;
+	struct sockaddr_nl sa;
+	socklen_t len = sizeof(sa);
+
+	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+	if (argc < 4 || napi_get_value_int32(env, argv[0], &protocol) != napi_ok ||
+	    napi_get_value_uint32(env, argv[1], &groups) != napi_ok)
+		return throw_type(env, "protocol and groups must be numbers");
+	if (!is_nullish(env, argv[2]) && get_string(env, argv[2], nspath, sizeof(nspath)) < 0)
+		return throw_type(env, "netns path must be a string");
+	fd = socket_in_netns(is_nullish(env, argv[2]) ? NULL : nspath, AF_NETLINK,
+			     SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol, &syscall);
+	if (fd < 0)
+		return throw_errno(env, syscall, -fd);
+	/* Extended acks carry the kernel's own reason for a refused request. */
+	setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	memset(&sa, 0, sizeof(sa));
+	sa.nl_family = AF_NETLINK;
+	sa.nl_groups = groups;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) { syscall = "bind"; goto fail; }
+	if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0) { syscall = "getsockname"; goto fail; }
+	if (!wrap_sock(env, argv[3], fd, 0, NULL))
+		return NULL;
+	napi_create_uint32(env, sa.nl_pid, &result);
+	return result;
+fail: {
+	int err = errno;
+	close(fd);
+	return throw_errno(env, syscall, err);
+	}
+}
+
+/* tandem_sock_rcvbuf(handle, bytes): a large receive buffer for event
+ * sockets (SO_RCVBUFFORCE: root may exceed rmem_max). */
+static napi_value tandem_sock_rcvbuf(napi_env env, napi_callback_info info)
+{
+	size_t argc = 2;
+	napi_value argv[2];
+	struct sock *p;
+	int32_t bytes;
+
+	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+	p = argc == 2 ? unwrap(env, argv[0]) : NULL;
+	if (!p || p->closing)
+		return throw_errno(env, "setsockopt(SO_RCVBUFFORCE)", EBADF);
+	if (napi_get_value_int32(env, argv[1], &bytes) != napi_ok || bytes <= 0)
+		return throw_type(env, "bytes must be a positive number");
+	if (setsockopt(p->fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) < 0)
+		return throw_errno(env, "setsockopt(SO_RCVBUFFORCE)", errno);
+	return NULL;
+}
+
 /* tandem_packet_membership(handle, mac: Buffer(6), add: boolean) */
 static napi_value tandem_packet_membership(napi_env env, napi_callback_info info)
 {
 	size_t argc = 3, len;
 	napi_value argv[3];
-	struct packet *p;
+	struct sock *p;
 	void *mac;
 	bool add;
 	struct packet_mreq mr;
@@ -341,12 +419,12 @@ static napi_value tandem_packet_membership(napi_env env, napi_callback_info info
 	return NULL;
 }
 
-/* tandem_packet_send(handle, frame) -> bytes sent */
-static napi_value tandem_packet_send(napi_env env, napi_callback_info info)
+/* tandem_sock_send(handle, frame) -> bytes sent */
+static napi_value tandem_sock_send(napi_env env, napi_callback_info info)
 {
 	size_t argc = 2, len;
 	napi_value argv[2], result;
-	struct packet *p;
+	struct sock *p;
 	void *data;
 	ssize_t n;
 
@@ -371,7 +449,7 @@ static int64_t ns_of(const struct timespec *t)
 /* One recvmmsg into the caller's ring. Kernel stamps are CLOCK_REALTIME;
  * they are shifted onto CLOCK_MONOTONIC (the clock of process.hrtime) with
  * the offset measured now, because nothing above this file sees wall time. */
-static int read_batch(struct packet *p, const struct ring *r)
+static int read_batch(struct sock *p, const struct ring *r)
 {
 	struct mmsghdr msgs[MAX_BATCH];
 	struct iovec iov[MAX_BATCH];
@@ -411,7 +489,7 @@ static int read_batch(struct packet *p, const struct ring *r)
 	return got;
 }
 
-static void call_js(struct packet *p, napi_value err, int count)
+static void call_js(struct sock *p, napi_value err, int count)
 {
 	napi_env env = p->env;
 	napi_handle_scope scope;
@@ -434,7 +512,7 @@ static void call_js(struct packet *p, napi_value err, int count)
 
 static void on_poll(uv_poll_t *h, int status, int events)
 {
-	struct packet *p = h->data;
+	struct sock *p = h->data;
 	int rounds, got;
 	(void)events;
 
@@ -492,14 +570,14 @@ static int get_ring(napi_env env, napi_value *argv, struct ring *r)
 
 #define RING_TYPE_ERROR "ring, lens and stamps must be a Buffer, a Uint32Array and a BigInt64Array of 1..64 slots of at least 64 bytes"
 
-/* tandem_packet_read(handle, ring, lens, stamps) -> count: one batch read now,
+/* tandem_sock_read(handle, ring, lens, stamps) -> count: one batch read now,
  * without polling (0 when nothing is queued). For callers that drain their
  * sockets on their own tick instead of waking for every frame. */
-static napi_value tandem_packet_read(napi_env env, napi_callback_info info)
+static napi_value tandem_sock_read(napi_env env, napi_callback_info info)
 {
 	size_t argc = 4;
 	napi_value argv[4], result;
-	struct packet *p;
+	struct sock *p;
 	struct ring r;
 	int got;
 
@@ -518,14 +596,14 @@ static napi_value tandem_packet_read(napi_env env, napi_callback_info info)
 	return result;
 }
 
-/* tandem_packet_start(handle, ring: Buffer, lens: Uint32Array, stamps: BigInt64Array, onFrames)
+/* tandem_sock_start(handle, ring: Buffer, lens: Uint32Array, stamps: BigInt64Array, onFrames)
  * The ring holds lens.length slots; onFrames(err, count) must copy what it
  * keeps before it returns, since the next batch overwrites the ring. */
-static napi_value tandem_packet_start(napi_env env, napi_callback_info info)
+static napi_value tandem_sock_start(napi_env env, napi_callback_info info)
 {
 	size_t argc = 5;
 	napi_value argv[5], name;
-	struct packet *p;
+	struct sock *p;
 	int err;
 
 	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
@@ -550,12 +628,12 @@ static napi_value tandem_packet_start(napi_env env, napi_callback_info info)
 	return NULL;
 }
 
-/* tandem_packet_close(handle): idempotent. */
-static napi_value tandem_packet_close(napi_env env, napi_callback_info info)
+/* tandem_sock_close(handle): idempotent. */
+static napi_value tandem_sock_close(napi_env env, napi_callback_info info)
 {
 	size_t argc = 1;
 	napi_value argv[1];
-	struct packet *p;
+	struct sock *p;
 	uint32_t count;
 
 	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
@@ -574,7 +652,7 @@ static napi_value tandem_packet_stats(napi_env env, napi_callback_info info)
 {
 	size_t argc = 1;
 	napi_value argv[1], result, v;
-	struct packet *p;
+	struct sock *p;
 	struct tpacket_stats st;
 	socklen_t len = sizeof(st);
 
@@ -598,7 +676,7 @@ static napi_value tandem_packet_ifflags(napi_env env, napi_callback_info info)
 {
 	size_t argc = 1;
 	napi_value argv[1], result;
-	struct packet *p;
+	struct sock *p;
 	struct ifreq ifr;
 
 	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
@@ -700,11 +778,13 @@ static napi_value init(napi_env env, napi_value exports)
 {
 	napi_property_descriptor table[] = {
 		{ "tandem_packet_open", NULL, tandem_packet_open, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "tandem_netlink_open", NULL, tandem_netlink_open, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "tandem_sock_rcvbuf", NULL, tandem_sock_rcvbuf, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "tandem_packet_membership", NULL, tandem_packet_membership, NULL, NULL, NULL, napi_enumerable, NULL },
-		{ "tandem_packet_send", NULL, tandem_packet_send, NULL, NULL, NULL, napi_enumerable, NULL },
-		{ "tandem_packet_read", NULL, tandem_packet_read, NULL, NULL, NULL, napi_enumerable, NULL },
-		{ "tandem_packet_start", NULL, tandem_packet_start, NULL, NULL, NULL, napi_enumerable, NULL },
-		{ "tandem_packet_close", NULL, tandem_packet_close, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "tandem_sock_send", NULL, tandem_sock_send, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "tandem_sock_read", NULL, tandem_sock_read, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "tandem_sock_start", NULL, tandem_sock_start, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "tandem_sock_close", NULL, tandem_sock_close, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "tandem_packet_stats", NULL, tandem_packet_stats, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "tandem_packet_ifflags", NULL, tandem_packet_ifflags, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "tandem_iface_info", NULL, tandem_iface_info, NULL, NULL, NULL, napi_enumerable, NULL },

@@ -18,24 +18,26 @@ export interface IfaceFacts {
   netmask?: string;
 }
 
-/** A wrapped packet socket: an opaque object owned by PacketLink. */
-export type PacketHandle = object & { readonly __packetHandle?: never };
+/** A wrapped socket (packet or netlink): an opaque object owned by a NativeSocket. */
+export type SockHandle = object & { readonly __sockHandle?: never };
 
 interface Binding {
-  tandem_packet_open(ifname: string, filter: Uint8Array | null, netnsPath: string | null, wrapper: PacketHandle): number;
-  tandem_packet_membership(h: PacketHandle, mac: Uint8Array, add: boolean): void;
-  tandem_packet_send(h: PacketHandle, frame: Uint8Array): number;
-  tandem_packet_start(
-    h: PacketHandle,
+  tandem_packet_open(ifname: string, filter: Uint8Array | null, netnsPath: string | null, wrapper: SockHandle): number;
+  tandem_netlink_open(protocol: number, groups: number, netnsPath: string | null, wrapper: SockHandle): number;
+  tandem_packet_membership(h: SockHandle, mac: Uint8Array, add: boolean): void;
+  tandem_sock_send(h: SockHandle, frame: Uint8Array): number;
+  tandem_sock_rcvbuf(h: SockHandle, bytes: number): void;
+  tandem_sock_start(
+    h: SockHandle,
     ring: Buffer,
     lens: Uint32Array,
     stamps: BigInt64Array,
     onFrames: (err: NativeError | null, count: number) => void,
   ): void;
-  tandem_packet_read(h: PacketHandle, ring: Buffer, lens: Uint32Array, stamps: BigInt64Array): number;
-  tandem_packet_close(h: PacketHandle): void;
-  tandem_packet_stats(h: PacketHandle): { packets: number; drops: number };
-  tandem_packet_ifflags(h: PacketHandle): number;
+  tandem_sock_read(h: SockHandle, ring: Buffer, lens: Uint32Array, stamps: BigInt64Array): number;
+  tandem_sock_close(h: SockHandle): void;
+  tandem_packet_stats(h: SockHandle): { packets: number; drops: number };
+  tandem_packet_ifflags(h: SockHandle): number;
   tandem_iface_info(ifname: string, netnsPath: string | null): IfaceFacts;
   tandem_clock_monotonic_ns(): bigint;
 }
