@@ -1,0 +1,119 @@
+/**
+ * DOC: shared-address takeover: the shared MAC and IPs move with the role
+ *
+ * On claim, for each shared interface: a macvlan `tshNN` on the parent NIC
+ * with the shared MAC 10-00-00-00-NN-MM (seed 001), created up, carrying the
+ * shared IPv4 address; the parent is set to arp_ignore=1/arp_announce=2 so
+ * only the shared MAC ever answers for the shared address; then gratuitous
+ * ARPs (count and interval configurable) so the switches learn the shared
+ * MAC's new port. On release the macvlans are deleted, addresses with them.
+ * Everything goes through rtnetlink; the times of each step are returned so
+ * the daemon can log how long a takeover took.
+ */
+import { gratuitousArp } from '../wire/arp.js';
+import { sharedMac } from '../wire/mac.js';
+import { deleteLinkByName, dumpLinks, newAddress, newMacvlan, NETLINK_ROUTE, parseLink, setArpStrict, setLinkUp } from '../wire/rtnetlink.js';
+import { ifaceFacts, monotonicNs } from './native.js';
+import { NetlinkError, NetlinkSocket } from './netlink-socket.js';
+import { PacketLink } from './packet-link.js';
+
+export interface SharedIface {
+  parent: string;
+  nn: number;
+  address: string;
+  prefix: number;
+}
+
+export interface ClaimReport {
+  /** Monotonic ns when every shared MAC and address was up. */
+  upAt: bigint;
+  /** Monotonic ns when the first gratuitous ARP of every address was sent. */
+  firstGarpAt: bigint;
+  ifaces: string[];
+}
+
+export const SHARED_LINK = /^tsh[0-9a-f]{2}$/;
+
+export function sharedLinkName(nn: number): string {
+  return `tsh${nn.toString(16).padStart(2, '0')}`;
+}
+
+export class SharedAddresses {
+  private readonly nl: NetlinkSocket;
+  private garpTimers: NodeJS.Timeout[] = [];
+  private garpLinks: PacketLink[] = [];
+
+  constructor(
+    private readonly clusterId: number,
+    private readonly ifaces: readonly SharedIface[],
+    private readonly garp: { count: number; intervalMs: number },
+    private readonly netns?: string,
+  ) {
+    this.nl = NetlinkSocket.open(NETLINK_ROUTE, netns === undefined ? {} : { netns });
+  }
+
+  async claim(): Promise<ClaimReport> {
+    for (const i of this.ifaces) {
+      const parent = ifaceFacts(i.parent, this.netns).index;
+      const name = sharedLinkName(i.nn);
+      await this.nl.request(`arp_ignore on ${i.parent}`, (seq) => setArpStrict(seq, parent));
+      await this.ignore('EEXIST', this.nl.request(`create ${name} on ${i.parent}`, (seq) => newMacvlan(seq, name, parent, sharedMac(i.nn, this.clusterId))));
+      const index = ifaceFacts(name, this.netns).index;
+      await this.ignore('EEXIST', this.nl.request(`address ${i.address}/${i.prefix} on ${name}`, (seq) => newAddress(seq, index, i.address, i.prefix)));
+      await this.nl.request(`set ${name} up`, (seq) => setLinkUp(seq, index, true));
+    }
+    const upAt = monotonicNs();
+    this.stopGarps();
+    const links = this.ifaces.map((i) => ({ i, link: PacketLink.open({ ifname: sharedLinkName(i.nn), ...(this.netns === undefined ? {} : { netns: this.netns }) }) }));
+    const frames = links.map(({ i }) => gratuitousArp(sharedMac(i.nn, this.clusterId), i.address));
+    const sendAll = () => links.forEach(({ link }, k) => {
+      try {
+        link.send(frames[k]!);
+      } catch {
+        // the link may be going away (released meanwhile); the next claim sends again
+      }
+    });
+    sendAll();
+    const firstGarpAt = monotonicNs();
+    for (let n = 1; n < this.garp.count; n++) this.garpTimers.push(setTimeout(sendAll, n * this.garp.intervalMs));
+    this.garpLinks = links.map(({ link }) => link);
+    this.garpTimers.push(setTimeout(() => this.stopGarps(), this.garp.count * this.garp.intervalMs + 10));
+    return { upAt, firstGarpAt, ifaces: this.ifaces.map((i) => i.parent) };
+  }
+
+  async release(): Promise<void> {
+    this.stopGarps();
+    for (const i of this.ifaces) {
+      const name = sharedLinkName(i.nn);
+      await this.ignore('ENODEV', this.nl.request(`delete ${name}`, (seq) => deleteLinkByName(seq, name)));
+    }
+  }
+
+  /** Removes shared links a crashed run left behind (their MAC must not stay up on an inactive node). */
+  async removeStale(): Promise<string[]> {
+    const answers = await this.nl.request('list links', (seq) => dumpLinks(seq));
+    const stale = answers.map(parseLink).filter((l) => l !== undefined && SHARED_LINK.test(l.name)).map((l) => l!.name);
+    for (const name of stale) await this.ignore('ENODEV', this.nl.request(`delete ${name}`, (seq) => deleteLinkByName(seq, name)));
+    return stale;
+  }
+
+  close(): void {
+    this.stopGarps();
+    this.nl.close();
+  }
+
+  private stopGarps(): void {
+    for (const t of this.garpTimers) clearTimeout(t);
+    for (const l of this.garpLinks) l.close();
+    this.garpTimers = [];
+    this.garpLinks = [];
+  }
+
+  private async ignore(code: string, p: Promise<unknown>): Promise<void> {
+    try {
+      await p;
+    } catch (e) {
+      if (!(e instanceof NetlinkError && e.code === code)) throw e;
+    }
+  }
+}
