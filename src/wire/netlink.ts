@@ -149,7 +149,7 @@ export function readString(b: Uint8Array | undefined): string | undefined {
 export function decodeError(m: Message): { errno: number; message?: string } | undefined {
   if (m.type !== NLMSG_ERROR || m.body.length < 4) return undefined;
   const view = new DataView(m.body.buffer, m.body.byteOffset, m.body.byteLength);
-  const errno = -view.getInt32(0, true);
+  const errno = -view.getInt32(0, true) || 0; // no -0 for an ack
   const out: { errno: number; message?: string } = { errno };
   if (m.flags & NLM_F_ACK_TLVS && m.body.length >= 4 + HEADER) {
     // The original request's header follows (its payload too unless capped); then the TLVs.
