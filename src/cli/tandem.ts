@@ -5,11 +5,14 @@
  */
 import { CAPTURE_USAGE, captureCommand } from './capture-command.js';
 import { CHECK_USAGE, checkCommand } from './check-command.js';
+import { STATUS_USAGE, statusCommand } from './status-command.js';
 import { LAB_USAGE, labCommand } from './lab-command.js';
 import { parseArgs, UsageError } from './args.js';
 import { tool } from '../lab/run.js';
 
 const USAGE = `usage: tandem COMMAND ...
+
+${STATUS_USAGE}
 
 ${CHECK_USAGE}
 
@@ -21,7 +24,7 @@ tandem version`;
 
 const OPTIONS = {
   board: 'string', nodes: 'int', json: 'boolean', all: 'boolean', seconds: 'int', count: 'int',
-  'cluster-id': 'int', 'password-file': 'string', netns: 'string', help: 'boolean', config: 'string',
+  'cluster-id': 'int', 'password-file': 'string', netns: 'string', help: 'boolean', config: 'string', socket: 'string',
 } as const;
 
 export async function main(argv: readonly string[]): Promise<void> {
@@ -41,6 +44,11 @@ export async function main(argv: readonly string[]): Promise<void> {
         break;
       case 'check':
         code = checkCommand(p);
+        break;
+      case 'status':
+      case 'why':
+      case 'failover':
+        code = await statusCommand(command, p);
         break;
       case 'version':
         process.stdout.write(`tandem ${require('../../../package.json').version}\n`);

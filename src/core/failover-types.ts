@@ -65,6 +65,7 @@ export type Reason =
   | 'more_connections_sync_down'
   | 'fewer_connections_sync_down'
   | 'peer_took_over'
+  | 'isolated'
   | 'stopping';
 
 export interface Evidence {
@@ -99,6 +100,8 @@ export interface CoreState {
   stallCheckDue: Ns | undefined;
   /** Active because the peer died: advertised, so a peer that comes back (stalled, partitioned) yields to us. */
   tookOver: boolean;
+  /** After reconnecting from isolation, silence proves nothing until this time: listen first. */
+  listenUntil: Ns | undefined;
 }
 
 export interface HeartbeatInfo {
@@ -123,7 +126,7 @@ export type Input =
   | { type: 'failover'; now: Ns }
   | { type: 'stop'; now: Ns };
 
-export type TimerName = 'initial-silence' | 'peer-dead' | 'hold-down' | 'sync-silence' | 'stall-check';
+export type TimerName = 'initial-silence' | 'peer-dead' | 'hold-down' | 'sync-silence' | 'stall-check' | 'listen';
 
 export type Effect =
   | { type: 'role'; role: Role; change: Change }

@@ -12,7 +12,8 @@
  *   us inactive at once; after the silence, no peer -> active, otherwise the
  *   total order (rank.ts) decides;
  * - inactive: the peer silent for the failover time -> active (fence it
- *   first when configured); the peer yielding -> active; we outrank the peer
+ *   first when configured), unless every heartbeat cable of ours is out
+ *   (then we are the one cut off); the peer yielding -> active; we outrank the peer
  *   (both inactive, or health/connections once the hold-down is over) ->
  *   active;
  * - active: yielding and the peer now active -> inactive (planned failover
@@ -60,12 +61,18 @@ export function initialState(config: FailoverConfig, now: Ns): CoreState {
     lastChange: undefined,
     stallCheckDue: undefined,
     tookOver: false,
+    listenUntil: undefined,
   };
 }
 
 /** Monitored interfaces with link and reachable monitor targets. */
 export function health(s: CoreState): number {
   return s.config.ifaces.filter((i) => i.monitored && s.links[i.name] && s.targets[i.name]).length;
+}
+
+/** Carrier on at least one heartbeat interface: without any, silence says nothing about the peer. */
+export function anyLink(s: CoreState): boolean {
+  return s.config.ifaces.some((i) => s.links[i.name]);
 }
 
 export function peerAlive(s: CoreState, now: Ns): boolean {
@@ -93,10 +100,19 @@ export function step(s0: CoreState, input: Input): Transition {
     case 'heartbeat':
       s = heard(s, input.now, input.iface, input.from, effects);
       break;
-    case 'link':
+    case 'link': {
+      const hadLink = anyLink(s);
       s = { ...s, links: { ...s.links, [input.iface]: input.up } };
       effects.push(log('info', input.up ? 'link_up' : 'link_down', { iface: input.iface }));
+      if (hadLink && !anyLink(s)) effects.push(log('warn', 'all_heartbeat_links_down', { role: s.role, consequence: 'no takeover while isolated' }));
+      if (!hadLink && anyLink(s)) {
+        // Back from isolation: the peer's silence so far says nothing; hear it for a failover time first.
+        const until = input.now + ms(s.config.failoverTimeMs);
+        s = { ...s, listenUntil: until };
+        effects.push({ type: 'arm-timer', name: 'listen', at: until });
+      }
       break;
+    }
     case 'targets':
       s = { ...s, targets: { ...s.targets, [input.iface]: input.reachable } };
       effects.push(log(input.reachable ? 'info' : 'warn', input.reachable ? 'monitor_targets_reachable' : 'monitor_targets_lost', { iface: input.iface }));
@@ -188,6 +204,7 @@ function evaluate(s: CoreState, now: Ns, effects: Effect[]): CoreState {
         return changeRole(s, now, 'inactive', 'peer_active_at_start', ev(), effects);
       }
       if (now < s.startedAt + ms(s.config.initialSilenceMs)) return s;
+      if (!alive && !anyLink(s)) return changeRole(s, now, 'inactive', 'isolated', ev(), effects);
       if (!alive) return changeRole(s, now, 'active', 'initial_silence_over_no_peer', ev(), effects);
       const v = verdict();
       return changeRole(s, now, v.aWins ? 'active' : 'inactive', v.aWins ? 'outranks_peer' : 'peer_outranks_us', ev(v.rule), effects);
@@ -196,8 +213,10 @@ function evaluate(s: CoreState, now: Ns, effects: Effect[]): CoreState {
     case 'inactive': {
       // The peer was heard once and has been silent for the failover time: take over (fence it first).
       if (!alive) {
-        const next = changeRole(s, now, 'active', 'peer_dead', ev(), effects, peer !== undefined && s.config.fence);
-        return next;
+        // Every cable of ours is out: we are the one cut off, not the peer. Taking over would only add a second active node.
+        if (!anyLink(s)) return s;
+        if (s.listenUntil !== undefined && now < s.listenUntil) return s;
+        return changeRole(s, now, 'active', peer === undefined ? 'initial_silence_over_no_peer' : 'peer_dead', ev(), effects, peer !== undefined && s.config.fence);
       }
       // Planned failover or a stopping peer: take over at once, make before break.
       if (peer!.yielding && !s.yielding) return changeRole(s, now, 'active', 'peer_yielded', ev(), effects);

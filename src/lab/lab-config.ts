@@ -15,6 +15,8 @@ export interface LabConfigOptions {
   stateDir: string;
   controlSocket: string;
   timers?: Partial<{ heartbeatIntervalMs: number; failoverTimeMs: number; initialSilenceMs: number; holdDownMs: number }>;
+  /** How the file names the board (a path for boards that are not shipped). */
+  boardRef?: string;
 }
 
 /** The raw JSON of node `index` (1-based) of a two-node lab. */
@@ -27,7 +29,7 @@ export function labNodeConfig(plan: LabPlan, board: Board, index: number, opts: 
     cluster: { id: opts.clusterId ?? 7, passwordFile: opts.passwordFile },
     node: { name: me.name, id: me.index, type: me === master ? 'master' : 'slave' },
     peer: { name: other.name, id: other.index, type: other === master ? 'master' : 'slave' },
-    board: board.name,
+    board: opts.boardRef ?? board.name,
     ...(opts.timers ? { timers: opts.timers } : {}),
     interfaces: board.nics.map((nic) => {
       const seg = plan.segments.find((s) => s.name === master.ifaces.find((i) => i.ifname === nic.name)!.segment)!;

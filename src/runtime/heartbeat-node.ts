@@ -9,7 +9,7 @@
  * heartbeats as events; this module decides nothing about roles.
  */
 import type { Board } from '../board/board-file.js';
-import type { HeartbeatAuth, NodeType } from '../wire/heartbeat-frame.js';
+import type { DecodedHeartbeat, HeartbeatAuth, NodeType } from '../wire/heartbeat-frame.js';
 import type { RejectionReason } from '../wire/heartbeat-verify.js';
 import { formatIpv4 } from '../wire/ipv4.js';
 import { formatMac } from '../wire/mac.js';
@@ -47,6 +47,9 @@ export interface PeerSeen {
  */
 export type ReceiveMode = 'on-tick' | 'on-arrival';
 
+/** Every accepted heartbeat, for the failover core. */
+export type HeartbeatListener = (ifname: string, frame: DecodedHeartbeat, stampNs: bigint) => void;
+
 export interface MatrixRow {
   iface: string;
   sync: boolean;
@@ -62,14 +65,16 @@ export class HeartbeatNode {
   private readonly peers = new Map<number, PeerSeen>();
   private readonly limit = new RateLimit(10_000);
   private readonly receiveMode: ReceiveMode;
+  private readonly onHeartbeat: HeartbeatListener;
 
   constructor(
     board: Board,
     readonly identity: NodeIdentity,
     auth: HeartbeatAuth,
     private readonly log: Logger,
-    opts: { netns?: string; intervalMs: number; disabled?: readonly string[]; receive?: ReceiveMode },
+    opts: { netns?: string; intervalMs: number; disabled?: readonly string[]; receive?: ReceiveMode; onHeartbeat?: HeartbeatListener },
   ) {
+    this.onHeartbeat = opts.onHeartbeat ?? (() => undefined);
     this.receiveMode = opts.receive ?? 'on-tick';
     this.ifaces = openHeartbeatInterfaces(board, {
       clusterId: identity.clusterId,
@@ -110,6 +115,7 @@ export class HeartbeatNode {
           });
         }
         this.peers.set(f.nodeId, { nodeId: f.nodeId, name: f.nodeName, type: f.nodeType, state: f.state, connections: f.connections, lastSeenNs: stampNs, lastIface: ifname });
+        this.onHeartbeat(ifname, frame, stampNs);
       },
       rejected: (ifname, reason, _stamp, nodeId) => this.logRejection(ifname, reason, nodeId),
       error: (ifname, err) => this.rateLogged('warn', 'heartbeat_receive_error', `recv:${ifname}`, { iface: ifname, error: err.message }),

@@ -23,6 +23,7 @@ const allowed: Record<string, (target: string) => boolean> = {
   core: (t) => t === 'core' || t === 'wire',
   io: (t) => ['io', 'wire', 'core', 'board'].includes(t),
   board: (t) => ['board', 'wire'].includes(t),
+  api: (t) => t === 'api',
   cluster: (t) => ['cluster', 'board', 'wire', 'core'].includes(t),
   runtime: (t) => !['cli', 'lab'].includes(t),
   lab: (t) => !['cli'].includes(t),

@@ -170,3 +170,15 @@ test('a heartbeat from a third node does not replace a live peer', (t) => {
   t.is(sim.nodes[1].state.peer?.nodeId, 1);
   t.true(sim.nodes[1].effects.some((e) => e.effect.type === 'log' && e.effect.event === 'foreign_node_heartbeat'));
 });
+
+test('a node with every cable out does not take over: it is the one cut off', (t) => {
+  const sim = new TwoNodes();
+  sim.run(3000);
+  for (const i of ['eth0', 'eth1', 'eth2', 'eth3']) sim.cut(1, i);
+  sim.run(5000);
+  t.deepEqual(sim.roles(), ['active', 'inactive']);
+  t.true(sim.nodes[1].effects.some((e) => e.effect.type === 'log' && e.effect.event === 'all_heartbeat_links_down'));
+  for (const i of ['eth0', 'eth1', 'eth2', 'eth3']) sim.restore(1, i);
+  sim.run(6000);
+  t.deepEqual(sim.roles(), ['active', 'inactive']);
+});

@@ -1,0 +1,65 @@
+/**
+ * DOC: the local control socket (a Unix socket, mode 0600)
+ *
+ * One JSON request a line, one JSON answer a line: `status`, `why` and
+ * `failover`. The server turns commands into runtime inputs (never direct
+ * adapter calls); the client is what `tandem status|why|failover` use.
+ */
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { createConnection, createServer, type Server } from 'node:net';
+import { dirname } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export type Command = 'status' | 'why' | 'failover';
+export type Handler = (cmd: Command) => unknown;
+
+function jsonSafe(_k: string, v: unknown): unknown {
+  return typeof v === 'bigint' ? v.toString() : v;
+}
+
+export function serveControl(path: string, handle: Handler): Promise<Server> {
+  mkdirSync(dirname(path), { recursive: true });
+  rmSync(path, { force: true }); // a socket file left by a crashed run
+  const server = createServer((conn) => {
+    createInterface({ input: conn }).on('line', (line) => {
+      let answer: unknown;
+      try {
+        const req = JSON.parse(line) as { cmd?: string };
+        if (req.cmd !== 'status' && req.cmd !== 'why' && req.cmd !== 'failover') throw new Error(`unknown command ${JSON.stringify(req.cmd)}`);
+        answer = { ok: true, result: handle(req.cmd) };
+      } catch (e) {
+        answer = { ok: false, error: (e as Error).message };
+      }
+      conn.end(JSON.stringify(answer, jsonSafe) + '\n');
+    });
+    conn.on('error', () => undefined);
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => {
+      chmodSync(path, 0o600);
+      resolve(server);
+    });
+  });
+}
+
+export function askControl(path: string, cmd: Command, timeoutMs = 3000): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const conn = createConnection(path);
+    const timer = setTimeout(() => {
+      conn.destroy();
+      reject(new Error(`tandemd did not answer on ${path} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    conn.on('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(new Error(e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? `tandemd is not running (no control socket at ${path})` : `${path}: ${e.message}`));
+    });
+    conn.write(JSON.stringify({ cmd }) + '\n');
+    createInterface({ input: conn }).once('line', (line) => {
+      clearTimeout(timer);
+      const answer = JSON.parse(line) as { ok: boolean; result?: unknown; error?: string };
+      if (answer.ok) resolve(answer.result);
+      else reject(new Error(`tandemd: ${answer.error}`));
+    });
+  });
+}

@@ -1,0 +1,65 @@
+/**
+ * DOC: `tandem status|why|failover`: the administrator's view of the running node
+ *
+ * Asks tandemd over its control socket (--socket, the one named in
+ * --config, or the default) and prints the answer for a person, or as JSON.
+ */
+import { askControl } from '../api/control-socket.js';
+import { DEFAULTS, loadConfig } from '../cluster/config-file.js';
+import type { Snapshot } from '../runtime/failover-runtime.js';
+import type { Change } from '../core/failover-types.js';
+import { flag, str, type Parsed } from './args.js';
+
+export const STATUS_USAGE = `tandem status [--json] [--socket PATH | --config FILE]
+tandem why [--json] [--socket PATH | --config FILE]
+tandem failover [--socket PATH | --config FILE]`;
+
+function socketPath(p: Parsed): string {
+  const socket = str(p, 'socket');
+  if (socket) return socket;
+  const config = str(p, 'config');
+  return config ? loadConfig(config).controlSocket : DEFAULTS.controlSocket;
+}
+
+const ago = (ms: number | null | undefined) => (ms === null || ms === undefined ? 'never' : ms < 1000 ? `${ms.toFixed(0)} ms ago` : `${(ms / 1000).toFixed(1)} s ago`);
+
+export function formatStatus(s: Snapshot): string {
+  const lines = [
+    `node ${s.node.name} (#${s.node.id}, ${s.node.type}): ${s.role.toUpperCase()} for ${ago(s.roleSinceMsAgo).replace(' ago', '')}` +
+      `${s.yielding ? ', handing over' : ''}; shared addresses ${s.sharedAddresses}; health ${s.health}; connections ${s.connections}; sync link ${s.syncLinkUp ? 'up' : 'DOWN'}`,
+    s.peer
+      ? `peer ${s.peer.name} (#${s.peer.id}, ${s.peer.type}): ${s.peer.alive ? s.peer.role.toUpperCase() : 'DEAD'}, heard ${ago(s.peer.lastHeardMsAgo)}; health ${s.peer.health}; connections ${s.peer.connections}`
+      : 'peer: never heard',
+    s.lastChange ? `last change: ${s.lastChange.from} -> ${s.lastChange.to} because ${s.lastChange.reason} (${ago(s.lastChange.msAgo)}, ${s.lastChange.wallTime})` : 'last change: none',
+    '',
+    'iface  sync   sent  accepted  rejected (by reason)          last heard',
+  ];
+  for (const r of s.matrix) {
+    const rejected = Object.entries(r.received.rejected).map(([k, v]) => `${k}:${v}`).join(' ') || '0';
+    lines.push(`${r.iface.padEnd(6)} ${(r.sync ? 'yes' : '').padEnd(4)} ${String(r.sent.sent).padStart(6)} ${String(r.received.accepted).padStart(9)}  ${rejected.padEnd(28)} ${ago(r.lastSeenAgoMs)}`);
+  }
+  return lines.join('\n');
+}
+
+export function formatWhy(history: (Change & { wallTime: string })[]): string {
+  if (history.length === 0) return 'no role change yet';
+  return history
+    .map((c) => {
+      const e = c.evidence;
+      const heard = Object.entries(e.heardOnMsAgo ?? {}).map(([i, ms]) => `${i} ${ms === null ? 'never' : `${ms.toFixed(0)} ms`}`).join(', ');
+      return `${c.wallTime} ${c.from} -> ${c.to}: ${c.reason}${e.rule ? ` (rule: ${e.rule})` : ''}\n` +
+        `    peer last heard ${e.peerLastHeardMsAgo === null || e.peerLastHeardMsAgo === undefined ? 'never' : `${e.peerLastHeardMsAgo.toFixed(0)} ms`} before; per interface: ${heard || 'n/a'}\n` +
+        `    connections us ${e.ourConnections ?? '?'} / peer ${e.peerConnections ?? '?'}; health us ${e.ourHealth ?? '?'} / peer ${e.peerHealth ?? '?'}; sync link ${e.syncLinkUp ? 'up' : 'down'}`;
+    })
+    .join('\n');
+}
+
+export async function statusCommand(verb: 'status' | 'why' | 'failover', p: Parsed): Promise<number> {
+  const path = socketPath(p);
+  const result = await askControl(path, verb);
+  if (flag(p, 'json')) process.stdout.write(JSON.stringify(result) + '\n');
+  else if (verb === 'status') process.stdout.write(formatStatus(result as Snapshot) + '\n');
+  else if (verb === 'why') process.stdout.write(formatWhy(result as (Change & { wallTime: string })[]) + '\n');
+  else process.stdout.write(`planned failover requested (this node is ${(result as { role: string }).role}); watch it with: tandem status\n`);
+  return 0;
+}

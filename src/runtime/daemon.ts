@@ -1,0 +1,131 @@
+/**
+ * DOC: the daemon's worker: everything a node runs, built from its configuration
+ *
+ * Assembles the adapters (heartbeats, link monitor, shared addresses,
+ * connection count, fence command) around the failover runtime, serves the
+ * control socket, and removes shared links a crashed run left before the
+ * first heartbeat goes out. The supervisor (supervisor.ts) runs this in a
+ * child process.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:net';
+import type { Board } from '../board/board-file.js';
+import { ownAddress } from '../cluster/config-check.js';
+import type { NodeConfig } from '../cluster/config-file.js';
+import type { FailoverConfig } from '../core/failover-types.js';
+import { serveControl } from '../api/control-socket.js';
+import { hmacAuth } from '../io/heartbeat-auth.js';
+import { nextBootId } from '../io/boot-id.js';
+import { LinkMonitor } from '../io/link-monitor.js';
+import { monotonicNs } from '../io/native.js';
+import { SharedAddresses, type SharedIface } from '../io/shared-address.js';
+import { FailoverRuntime } from './failover-runtime.js';
+import { HeartbeatNode } from './heartbeat-node.js';
+import type { Logger } from './log.js';
+
+/** The kernel's count of tracked connections in this network namespace (0 when conntrack is not loaded). */
+export function conntrackCount(): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/netfilter/nf_conntrack_count', 'utf8').trim()) || 0;
+  } catch {
+    return 0;
+  }
+}
+
+export function failoverConfig(config: NodeConfig): FailoverConfig {
+  return {
+    nodeId: config.node.id,
+    nodeType: config.node.type,
+    failoverTimeMs: config.timers.failoverTimeMs,
+    initialSilenceMs: config.timers.initialSilenceMs,
+    holdDownMs: config.timers.holdDownMs,
+    ifaces: config.interfaces.filter((i) => i.heartbeats).map((i) => ({ name: i.name, isSync: i.sync, monitored: i.monitor })),
+    fence: config.fence.command !== null,
+  };
+}
+
+export interface Daemon {
+  runtime: FailoverRuntime;
+  stop(): Promise<void>;
+}
+
+export async function startDaemon(config: NodeConfig, board: Board, log: Logger): Promise<Daemon> {
+  const shared = new SharedAddresses(
+    config.cluster.id,
+    config.interfaces
+      .filter((i) => i.sharedIp !== null)
+      .map((i): SharedIface => ({ parent: i.name, nn: board.nics.find((n) => n.name === i.name)!.nn, address: i.sharedIp!.address, prefix: i.sharedIp!.prefix })),
+    config.garp,
+  );
+  const stale = await shared.removeStale();
+  if (stale.length > 0) log.log('warn', 'stale_shared_links_removed', { links: stale });
+
+  const heartbeatIfaces = config.interfaces.filter((i) => i.heartbeats && ownAddress(config, i) !== null).map((i) => i.name);
+  let runtime: FailoverRuntime | undefined;
+  const heartbeats = new HeartbeatNode(
+    board,
+    { clusterId: config.cluster.id, nodeId: config.node.id, nodeName: config.node.name, nodeType: config.node.type, bootId: nextBootId(config.stateDir) },
+    hmacAuth(readFileSync(config.cluster.passwordFile, 'utf8').trim(), config.cluster.id),
+    log,
+    {
+      intervalMs: config.timers.heartbeatIntervalMs,
+      disabled: board.nics.map((n) => n.name).filter((n) => !heartbeatIfaces.includes(n)),
+      onHeartbeat: (ifname, frame, stamp) => runtime?.heartbeat(ifname, frame, stamp),
+    },
+  );
+  const fenceCommand = config.fence.command;
+  runtime = new FailoverRuntime(failoverConfig(config), config.node.name, {
+    heartbeats,
+    shared,
+    log,
+    ...(fenceCommand === null
+      ? {}
+      : {
+          fence: (peer) =>
+            new Promise<void>((resolve, reject) =>
+              execFile(fenceCommand, [peer.name, String(peer.nodeId)], { timeout: 10_000 }, (err, _o, stderr) =>
+                err ? reject(new Error(`fence command ${fenceCommand} failed: ${stderr || err.message}`)) : resolve(),
+              ),
+            ),
+        }),
+  });
+  const rt = runtime;
+  const links = new LinkMonitor(heartbeatIfaces, (ifname, up) => rt.feed({ type: 'link', now: monotonicNs(), iface: ifname, up }));
+  const initial = await links.start();
+  rt.start();
+  for (const [ifname, up] of initial) if (!up) rt.feed({ type: 'link', now: monotonicNs(), iface: ifname, up: false });
+  heartbeats.start();
+
+  let lastCount = -1;
+  const counter = setInterval(() => {
+    const count = conntrackCount();
+    if (count !== lastCount) rt.feed({ type: 'connections', now: monotonicNs(), count });
+    lastCount = count;
+  }, 1000);
+
+  let server: Server | undefined;
+  try {
+    server = await serveControl(config.controlSocket, (cmd) => {
+      if (cmd === 'status') return rt.snapshot();
+      if (cmd === 'why') return rt.whyHistory();
+      rt.feed({ type: 'failover', now: monotonicNs() });
+      return { requested: true, role: rt.snapshot().role };
+    });
+  } catch (e) {
+    log.log('error', 'control_socket_failed', { path: config.controlSocket, error: (e as Error).message });
+  }
+  log.log('info', 'daemon_started', { node: config.node.name, type: config.node.type, clusterId: config.cluster.id, failoverTimeMs: config.timers.failoverTimeMs });
+
+  return {
+    runtime: rt,
+    async stop() {
+      clearInterval(counter);
+      await rt.stop();
+      heartbeats.stop();
+      links.close();
+      shared.close();
+      server?.close();
+    },
+  };
+}

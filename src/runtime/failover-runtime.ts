@@ -1,0 +1,226 @@
+/**
+ * DOC: the failover runtime: the one choke point between the world and the core
+ *
+ * feed() is the only writer of the core state: it steps the pure core
+ * (src/core/failover.ts) with an input, logs every role change once with
+ * its reason and evidence, and queues the effects. Effects run strictly in
+ * order on one promise chain (fence before claim, claim before anything
+ * after it), because claiming the shared addresses takes netlink round trips.
+ * Timers the core asks for become `timer` inputs. Admin commands (planned
+ * failover, stop) are inputs too, never direct calls into the adapters, so
+ * the shared addresses have a single owner. snapshot() is the read-only view
+ * for the control socket, the CLI and the status page.
+ *
+ * Runs on the Node main loop; I/O lives in the adapters it is given.
+ */
+import { health, initialState, peerAlive, step, syncLinkUp } from '../core/failover.js';
+import type { Change, CoreState, Effect, FailoverConfig, Input, Role, TimerName } from '../core/failover-types.js';
+import { FLAG_SYNC_LINK_UP, FLAG_TOOK_OVER, FLAG_YIELDING, type DecodedHeartbeat } from '../wire/heartbeat-frame.js';
+import { monotonicNs } from '../io/native.js';
+import type { ClaimReport } from '../io/shared-address.js';
+import type { Logger } from './log.js';
+import type { HeartbeatNode, MatrixRow } from './heartbeat-node.js';
+
+/** The adapters the runtime drives; each is swappable in tests. */
+export interface RuntimeDeps {
+  heartbeats: HeartbeatNode;
+  shared: { claim(): Promise<ClaimReport>; release(): Promise<void> };
+  fence?: (peer: { nodeId: number; name: string }) => Promise<void>;
+  log: Logger;
+}
+
+export interface Snapshot {
+  node: { name: string; id: number; type: string };
+  role: Role;
+  roleSinceMsAgo: number;
+  health: number;
+  connections: number;
+  yielding: boolean;
+  syncLinkUp: boolean;
+  peer: null | {
+    name: string;
+    id: number;
+    type: string;
+    role: Role;
+    alive: boolean;
+    connections: number;
+    health: number;
+    lastHeardMsAgo: number;
+  };
+  lastChange: (Omit<Change, 'at'> & { msAgo: number; wallTime: string }) | null;
+  matrix: MatrixRow[];
+  sharedAddresses: 'held' | 'released';
+}
+
+const HISTORY = 50;
+
+export class FailoverRuntime {
+  private state: CoreState;
+  private readonly timers = new Map<TimerName, NodeJS.Timeout>();
+  private queue: Promise<void> = Promise.resolve();
+  private readonly history: (Change & { wallTime: string })[] = [];
+  private shared: 'held' | 'released' = 'released';
+  private stopped = false;
+
+  constructor(
+    config: FailoverConfig,
+    private readonly name: string,
+    private readonly deps: RuntimeDeps,
+  ) {
+    this.state = initialState(config, monotonicNs());
+  }
+
+  start(): void {
+    this.feed({ type: 'start', now: monotonicNs() });
+    this.advertise(); // the first heartbeats already carry our health and role
+  }
+
+  /** The choke point: every input, from every source, passes here. */
+  feed(input: Input): void {
+    if (this.stopped) return;
+    const before = this.state;
+    const { state, effects } = step(before, input);
+    this.state = state;
+    for (const e of effects) this.apply(e, input);
+  }
+
+  heartbeat(ifname: string, frame: DecodedHeartbeat, stampNs: bigint): void {
+    const f = frame.fields;
+    this.feed({
+      type: 'heartbeat',
+      now: stampNs,
+      iface: ifname,
+      from: {
+        nodeId: f.nodeId, name: f.nodeName, nodeType: f.nodeType, role: f.state, connections: f.connections, health: f.health,
+        yielding: (f.flags & FLAG_YIELDING) !== 0, tookOver: (f.flags & FLAG_TOOK_OVER) !== 0, bootId: f.bootId,
+      },
+    });
+  }
+
+  /** Resolves when every effect queued so far has run (tests, shutdown). */
+  settled(): Promise<void> {
+    return this.queue;
+  }
+
+  /** Graceful stop: hand over (yielding heartbeats), release the shared addresses, stop timers. */
+  async stop(): Promise<void> {
+    this.feed({ type: 'stop', now: monotonicNs() });
+    await this.queue;
+    // A few heartbeats with the yielding flag, at once, so the peer takes over without waiting for a failover time.
+    for (let i = 0; i < 3; i++) for (const row of this.deps.heartbeats.matrix()) this.deps.heartbeats.sender.sendOn(row.iface);
+    this.stopped = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  whyHistory(): (Change & { wallTime: string })[] {
+    return [...this.history];
+  }
+
+  snapshot(): Snapshot {
+    const s = this.state;
+    const now = monotonicNs();
+    const msAgo = (t: bigint) => Number(now - t) / 1e6;
+    return {
+      node: { name: this.name, id: s.config.nodeId, type: s.config.nodeType },
+      role: s.role,
+      roleSinceMsAgo: msAgo(s.roleSince),
+      health: health(s),
+      connections: s.connections,
+      yielding: s.yielding,
+      syncLinkUp: syncLinkUp(s, now),
+      peer: s.peer
+        ? {
+            name: s.peer.name, id: s.peer.nodeId, type: s.peer.nodeType, role: s.peer.role, alive: peerAlive(s, now),
+            connections: s.peer.connections, health: s.peer.health, lastHeardMsAgo: msAgo(s.peer.lastHeard),
+          }
+        : null,
+      lastChange: s.lastChange ? { ...s.lastChange, at: undefined, msAgo: msAgo(s.lastChange.at), wallTime: this.history.at(-1)?.wallTime ?? '' } as Snapshot['lastChange'] : null,
+      matrix: this.deps.heartbeats.matrix(),
+      sharedAddresses: this.shared,
+    };
+  }
+
+  private apply(e: Effect, input: Input): void {
+    switch (e.type) {
+      case 'arm-timer': {
+        clearTimeout(this.timers.get(e.name));
+        const delayMs = Math.max(0, Number(e.at - monotonicNs()) / 1e6);
+        this.timers.set(e.name, setTimeout(() => {
+          this.timers.delete(e.name);
+          this.feed({ type: 'timer', now: monotonicNs(), name: e.name });
+        }, delayMs));
+        return;
+      }
+      case 'log':
+        this.deps.log.log(e.level, e.event, e.fields);
+        return;
+      case 'advertise':
+        this.advertise();
+        return;
+      case 'role': {
+        const wallTime = new Date().toISOString();
+        this.history.push({ ...e.change, wallTime });
+        if (this.history.length > HISTORY) this.history.shift();
+        this.deps.log.log('info', 'role_change', { from: e.change.from, to: e.change.to, reason: e.change.reason, evidence: e.change.evidence, input: input.type });
+        this.advertise();
+        return;
+      }
+      case 'fence':
+        this.enqueue('fence', async () => {
+          if (!this.deps.fence) return;
+          const t0 = monotonicNs();
+          await this.deps.fence({ nodeId: e.peerNodeId, name: e.peerName });
+          this.deps.log.log('info', 'peer_fenced', { peer: e.peerName, tookMs: Number(monotonicNs() - t0) / 1e6 });
+        });
+        return;
+      case 'claim-shared': {
+        const change = this.state.lastChange;
+        this.enqueue('claim shared addresses', async () => {
+          const report = await this.deps.shared.claim();
+          this.shared = 'held';
+          this.logTakeover(change, report);
+        });
+        return;
+      }
+      case 'release-shared':
+        this.enqueue('release shared addresses', async () => {
+          await this.deps.shared.release();
+          this.shared = 'released';
+          this.deps.log.log('info', 'shared_addresses_released', {});
+        });
+        return;
+    }
+  }
+
+  /** The daemon measures itself: when the peer was last heard, declared dead, addresses up, ARPs out. */
+  private logTakeover(change: Change | undefined, report: ClaimReport): void {
+    if (!change || change.to !== 'active') return;
+    const rel = (t: bigint) => Number(t - change.at) / 1e6;
+    const lastHeard = change.evidence.peerLastHeardMsAgo;
+    this.deps.log.log('info', 'takeover', {
+      reason: change.reason,
+      peerLastHeardMsBeforeDecision: lastHeard ?? null,
+      decidedAtMs: 0,
+      sharedUpAtMs: rel(report.upAt),
+      firstGarpAtMs: rel(report.firstGarpAt),
+      ifaces: report.ifaces,
+    });
+  }
+
+  private enqueue(what: string, work: () => Promise<void>): void {
+    this.queue = this.queue.then(work).catch((err: Error) => {
+      this.deps.log.log('error', 'effect_failed', { effect: what, error: err.message });
+    });
+  }
+
+  private advertise(): void {
+    const s = this.state;
+    const now = monotonicNs();
+    let flags = 0;
+    if (s.yielding) flags |= FLAG_YIELDING;
+    if (s.tookOver) flags |= FLAG_TOOK_OVER;
+    if (syncLinkUp(s, now)) flags |= FLAG_SYNC_LINK_UP;
+    this.deps.heartbeats.sender.update({ state: s.role, flags, health: health(s), connections: s.connections });
+  }
+}

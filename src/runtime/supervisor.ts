@@ -1,0 +1,73 @@
+/**
+ * DOC: the supervisor: tandemd's parent process
+ *
+ * keepalived's lesson: a killed HA daemon that leaves its shared addresses up
+ * is a split brain, not a failover. The parent does nothing but run the
+ * worker; when the worker dies (kill -9, a crash), the parent removes the
+ * shared links at once, so the node stops answering for the shared
+ * addresses and the peer takes over within the failover time, then starts a
+ * new worker after a back-off. SIGTERM/SIGINT are forwarded to the worker
+ * (which hands over cleanly), and the parent exits 128+signo after it.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import type { NodeConfig } from '../cluster/config-file.js';
+import type { Board } from '../board/board-file.js';
+import { SharedAddresses } from '../io/shared-address.js';
+import type { Logger } from './log.js';
+
+const SIGNALS = { SIGTERM: 15, SIGINT: 2 } as const;
+const BACKOFF_MS = [500, 1000, 2000, 5000];
+
+export function supervise(script: string, argv: readonly string[], config: NodeConfig, board: Board, log: Logger): void {
+  let child: ChildProcess | undefined;
+  let stopping = false;
+  let restarts = 0;
+  let startedAt = 0;
+
+  const cleanup = async () => {
+    const shared = new SharedAddresses(config.cluster.id, config.interfaces.filter((i) => i.sharedIp).map((i) => ({
+      parent: i.name, nn: board.nics.find((n) => n.name === i.name)!.nn, address: i.sharedIp!.address, prefix: i.sharedIp!.prefix,
+    })), config.garp);
+    try {
+      const removed = await shared.removeStale();
+      log.log('warn', 'worker_died_shared_released', { links: removed });
+    } finally {
+      shared.close();
+    }
+  };
+
+  const start = () => {
+    startedAt = Date.now();
+    child = fork(script, ['--worker', ...argv], { stdio: 'inherit' });
+    log.log('info', 'worker_started', { pid: child.pid, restarts });
+    child.once('exit', (code, signal) => {
+      if (stopping) {
+        process.exit(code ?? 1);
+        return;
+      }
+      log.log('error', 'worker_died', { code, signal });
+      // A worker that ran for a while earns a fresh back-off.
+      if (Date.now() - startedAt > 30_000) restarts = 0;
+      const delay = BACKOFF_MS[Math.min(restarts, BACKOFF_MS.length - 1)]!;
+      restarts++;
+      void cleanup()
+        .catch((e: Error) => log.log('error', 'cleanup_failed', { error: e.message }))
+        .then(() => setTimeout(start, delay));
+    });
+  };
+
+  for (const [sig, no] of Object.entries(SIGNALS)) {
+    process.on(sig, () => {
+      if (stopping) return;
+      stopping = true;
+      if (!child || child.exitCode !== null) process.exit(128 + no);
+      child.kill(sig as NodeJS.Signals);
+      setTimeout(() => {
+        child?.kill('SIGKILL');
+        void cleanup().finally(() => process.exit(128 + no));
+      }, 5000).unref();
+      child.once('exit', () => process.exit(128 + no));
+    });
+  }
+  start();
+}
