@@ -55,7 +55,9 @@ export function askControl(path: string, cmd: Command, timeoutMs = 3000): Promis
       reject(new Error(e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? `tandemd is not running (no control socket at ${path})` : `${path}: ${e.message}`));
     });
     conn.write(JSON.stringify({ cmd }) + '\n');
-    createInterface({ input: conn }).once('line', (line) => {
+    const lines = createInterface({ input: conn });
+    lines.on('error', () => undefined); // the socket's own error handler above reports it
+    lines.once('line', (line) => {
       clearTimeout(timer);
       const answer = JSON.parse(line) as { ok: boolean; result?: unknown; error?: string };
       if (answer.ok) resolve(answer.result);

@@ -3,25 +3,21 @@
  *
  * The lab as an appliance builder uses it: bring a cluster up in namespaces,
  * look at it, tear it down (also what a crashed run left), and the demo that
- * the README opens with. The demo runs real `tandemd` processes, one per node
- * namespace, and prints the heartbeat matrix they report.
+ * the README opens with: real `tandemd` processes, one per node namespace,
+ * a client's traffic through the shared addresses, and a power-off.
  */
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { resolveBoard } from '../board/board-file.js';
 import { downAll, downByName, Lab, sleep } from '../lab/lab.js';
-import type { MatrixRow, PeerSeen } from '../runtime/heartbeat-node.js';
+import { LabCluster, Traffic } from '../lab/cluster.js';
+import { formatStatus } from './status-command.js';
+import { DEFAULTS } from '../cluster/config-file.js';
 import { flag, int, str, UsageError, type Parsed } from './args.js';
 
 export const LAB_USAGE = `tandem lab up [--board NAME|FILE] [--nodes N] [--json]
 tandem lab status [NAME] [--json]
 tandem lab down [NAME | --all]
-tandem lab demo [--board NAME|FILE] [--seconds N]`;
+tandem lab demo [--board NAME|FILE] [--seconds N]   (a failover: the active node powered off)`;
 
-const TANDEMD = join(__dirname, '..', '..', '..', 'bin', 'tandemd');
 
 export async function labCommand(p: Parsed): Promise<number> {
   const [verb, name] = p.positionals;
@@ -75,73 +71,55 @@ function printPlan(lab: Lab): void {
   for (const host of plan.hosts) process.stdout.write(`  ${host.name.padEnd(6)} ${host.netns}  ${host.iface.address} via ${host.gateway}\n`);
 }
 
-interface Report {
-  matrix: MatrixRow[];
-  peers: PeerSeen[];
-}
-
-/** The README's main job until the failover daemon lands: two nodes, heartbeats on every interface. */
+/**
+ * The README's main job: two nodes, three segments and a sync link, a client
+ * pinging the server through the shared addresses every 10 ms, the active
+ * node powered off, the outage the client saw, status before and after.
+ */
 async function demo(boardName: string, seconds: number): Promise<number> {
   const board = resolveBoard(boardName);
-  const secretDir = mkdtempSync(join(tmpdir(), 'tandem-demo-'));
-  const passwordFile = join(secretDir, 'password');
-  writeFileSync(passwordFile, 'demo-cluster-password\n', { mode: 0o600 });
   process.stdout.write(`building a two-node lab (board ${board.name}) ...\n`);
   const lab = await Lab.up(board, { nodes: 2 });
-  const children: ChildProcess[] = [];
-  const reports = new Map<string, Report>();
-  const cleanup = async () => {
-    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-    await lab.down();
-    rmSync(secretDir, { recursive: true, force: true });
-  };
-  const onSignal = () => void cleanup().then(() => process.exit(130));
+  let cluster: LabCluster | undefined;
+  let traffic: Traffic | undefined;
+  const onSignal = () => void lab.down().then(() => process.exit(130));
   process.once('SIGINT', onSignal);
   try {
     printPlan(lab);
-    for (const node of lab.plan.nodes) {
-      const child = lab.spawn(node.netns, [
-        process.execPath, TANDEMD, '--board', boardName, '--cluster-id', '7', '--node-id', String(node.index),
-        '--node-name', node.name, '--type', node.index === 1 ? 'master' : 'slave', '--password-file', passwordFile,
-        '--stats-every-ms', '1000',
-      ]);
-      children.push(child);
-      child.stderr?.on('data', (d: Buffer) => process.stderr.write(`[${node.name}] ${d}`));
-      createInterface({ input: child.stdout! }).on('line', (line) => {
-        try {
-          const ev = JSON.parse(line) as { event: string } & Partial<Report> & Record<string, unknown>;
-          if (ev.event === 'heartbeat_matrix' && ev.matrix && ev.peers) reports.set(node.name, { matrix: ev.matrix, peers: ev.peers });
-          else process.stdout.write(`[${node.name}] ${ev.event} ${JSON.stringify({ ...ev, ts: undefined, event: undefined, level: undefined })}\n`);
-        } catch {
-          process.stdout.write(`[${node.name}] ${line}\n`);
+    cluster = await LabCluster.start(lab, board, {
+      timers: { initialSilenceMs: 1000 },
+      onEvent: (node, ev) => {
+        if (['role_change', 'takeover', 'worker_died', 'startup_failed', 'effect_failed'].includes(String(ev['event']))) {
+          const { ts: _ts, level: _level, evidence: _e, ...rest } = ev;
+          process.stdout.write(`  [${node}] ${JSON.stringify(rest)}\n`);
         }
-      });
-    }
-    await sleep(seconds * 1000 + 1200);
-    let ok = true;
-    for (const node of lab.plan.nodes) {
-      const r = reports.get(node.name);
-      if (!r) {
-        process.stdout.write(`\n${node.name}: no report from tandemd\n`);
-        ok = false;
-        continue;
-      }
-      const peer = r.peers.map((x) => `${x.name} (${x.type})`).join(', ') || 'nobody';
-      process.stdout.write(`\n${node.name} hears ${peer}\n  iface sync   sent  accepted  rejected  last heard\n`);
-      for (const row of r.matrix) {
-        const rejected = Object.values(row.received.rejected).reduce((a, b) => a + (b ?? 0), 0);
-        const last = row.lastSeenAgoMs === null ? 'never' : `${row.lastSeenAgoMs.toFixed(0)} ms ago`;
-        process.stdout.write(`  ${row.iface.padEnd(5)} ${(row.sync ? 'yes' : '').padEnd(4)} ${String(row.sent.sent).padStart(6)} ${String(row.received.accepted).padStart(9)} ${String(rejected).padStart(9)}  ${last}\n`);
-        if (row.received.accepted === 0) ok = false;
-      }
-    }
-    process.stdout.write(ok ? '\nheartbeats flow on every interface in both directions\n' : '\nSOME INTERFACES CARRY NO HEARTBEATS\n');
+      },
+    });
+    const before = await cluster.settled(15_000);
+    process.stdout.write(`\n--- before: ${before.active} is active ---\n`);
+    for (const n of cluster.nodes) process.stdout.write(formatStatus(await cluster.status(n.name)) + '\n\n');
+
+    const server = lab.plan.hosts.find((h) => h.name === 'server')!.iface.address.split('/')[0]!;
+    traffic = new Traffic(lab, server, 10, seconds + 10);
+    await sleep(1000);
+    process.stdout.write(`client -> server ${server} every 10 ms through the shared addresses; powering off ${before.active} (all its cables cut at once)\n`);
+    const cutAt = Date.now();
+    await lab.powerOff(before.active);
+    await sleep(Math.max(1, seconds) * 1000);
+    await traffic.stop();
+    const outage = traffic.outageMs(cutAt - 1000);
+    const after = await cluster.status(before.inactive);
+    process.stdout.write(`\n--- after: ${before.inactive} is ${after.role} ---\n${formatStatus(after)}\n\n`);
+    process.stdout.write(`outage seen by the client: ${outage.toFixed(0)} ms (failover time ${DEFAULTS.failoverTimeMs} ms; ${traffic.count} replies)\n`);
+    const ok = after.role === 'active' && traffic.count > 0;
+    process.stdout.write(ok ? `${before.inactive} took over\n` : 'THE TAKEOVER FAILED\n');
     return ok ? 0 : 1;
   } finally {
     process.removeListener('SIGINT', onSignal);
-    await cleanup();
+    await traffic?.stop();
+    await cluster?.stop();
+    await lab.down();
+    if (cluster) process.stdout.write(`logs: ${cluster.dir}\n`);
     process.stdout.write(`lab ${lab.name} removed\n`);
   }
 }
-
-

@@ -143,15 +143,9 @@ export class FailoverRuntime {
 
   private apply(e: Effect, input: Input): void {
     switch (e.type) {
-      case 'arm-timer': {
-        clearTimeout(this.timers.get(e.name));
-        const delayMs = Math.max(0, Number(e.at - monotonicNs()) / 1e6);
-        this.timers.set(e.name, setTimeout(() => {
-          this.timers.delete(e.name);
-          this.feed({ type: 'timer', now: monotonicNs(), name: e.name });
-        }, delayMs));
+      case 'arm-timer':
+        this.arm(e.name, e.at);
         return;
-      }
       case 'log':
         this.deps.log.log(e.level, e.event, e.fields);
         return;
@@ -191,6 +185,23 @@ export class FailoverRuntime {
         });
         return;
     }
+  }
+
+  /**
+   * A core timer fires at `at` or later, never before: libuv measures timers
+   * against a loop time cached at the start of the iteration, so a timer can
+   * run a fraction of a millisecond early; the core would then find the
+   * deadline not yet passed and nothing would wake it again in time.
+   */
+  private arm(name: TimerName, at: bigint): void {
+    clearTimeout(this.timers.get(name));
+    const delayMs = Math.max(0, Math.ceil(Number(at - monotonicNs()) / 1e6));
+    this.timers.set(name, setTimeout(() => {
+      this.timers.delete(name);
+      const now = monotonicNs();
+      if (now < at) this.arm(name, at);
+      else this.feed({ type: 'timer', now, name });
+    }, delayMs));
   }
 
   /** The daemon measures itself: when the peer was last heard, declared dead, addresses up, ARPs out. */

@@ -1,0 +1,158 @@
+/**
+ * DOC: a running cluster in a lab: tandemd on every node, traffic, outage
+ *
+ * Writes each node's configuration (lab-config.ts), starts `tandemd` in the
+ * node namespaces (supervised, as in production), reads their status over
+ * the control sockets, and measures what a client sees: a ping from the
+ * client to the server through the shared addresses every `intervalMs`,
+ * whose longest gap between replies is the outage. Used by the README demo,
+ * the lab tests and the failover benchmark.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Board } from '../board/board-file.js';
+import { askControl } from '../api/control-socket.js';
+import type { Snapshot } from '../runtime/failover-runtime.js';
+import type { Lab } from './lab.js';
+import { sleep } from './lab.js';
+import { labNodeConfig, type LabConfigOptions } from './lab-config.js';
+
+const TANDEMD = join(__dirname, '..', '..', '..', 'bin', 'tandemd');
+
+export interface ClusterNode {
+  name: string;
+  netns: string;
+  config: string;
+  socket: string;
+  process: ChildProcess;
+  events: { event: string; [k: string]: unknown }[];
+}
+
+export class LabCluster {
+  readonly nodes: ClusterNode[] = [];
+  private readonly logs: WriteStream[] = [];
+
+  private constructor(
+    readonly lab: Lab,
+    readonly dir: string,
+  ) {}
+
+  /** Starts tandemd on every node of a two-node lab. */
+  static async start(lab: Lab, board: Board, opts: Partial<Pick<LabConfigOptions, 'timers' | 'boardRef'>> & { onEvent?: (node: string, ev: Record<string, unknown>) => void } = {}): Promise<LabCluster> {
+    const dir = mkdtempSync(join(tmpdir(), `${lab.name}-`));
+    const c = new LabCluster(lab, dir);
+    writeFileSync(join(dir, 'cluster.key'), `${lab.name}-password\n`, { mode: 0o600 });
+    for (const node of lab.plan.nodes) {
+      const config = join(dir, `${node.name}.json`);
+      const socket = join(dir, `${node.name}.sock`);
+      const raw = labNodeConfig(lab.plan, board, node.index, {
+        passwordFile: join(dir, 'cluster.key'),
+        stateDir: join(dir, `${node.name}-state`),
+        controlSocket: socket,
+        ...(opts.timers ? { timers: opts.timers } : {}),
+        ...(opts.boardRef ? { boardRef: opts.boardRef } : {}),
+      });
+      writeFileSync(config, JSON.stringify(raw, null, 2));
+      const proc = lab.spawn(node.netns, [process.execPath, TANDEMD, '--config', config]);
+      const log = createWriteStream(join(dir, `${node.name}.log`));
+      c.logs.push(log);
+      const entry: ClusterNode = { name: node.name, netns: node.netns, config, socket, process: proc, events: [] };
+      proc.stderr?.pipe(log);
+      createInterface({ input: proc.stdout! }).on('line', (line) => {
+        log.write(line + '\n');
+        try {
+          const ev = JSON.parse(line) as ClusterNode['events'][number];
+          entry.events.push(ev);
+          opts.onEvent?.(node.name, ev);
+        } catch {
+          // not JSON: kept in the log file only
+        }
+      });
+      c.nodes.push(entry);
+    }
+    return c;
+  }
+
+  node(name: string): ClusterNode {
+    const n = this.nodes.find((x) => x.name === name);
+    if (!n) throw new Error(`no node ${name} in the cluster`);
+    return n;
+  }
+
+  async status(name: string): Promise<Snapshot> {
+    return (await askControl(this.node(name).socket, 'status')) as Snapshot;
+  }
+
+  /** Waits until exactly one node is active and the other inactive; returns the active one's name. */
+  async settled(timeoutMs: number): Promise<{ active: string; inactive: string }> {
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    while (Date.now() < deadline) {
+      try {
+        const roles = await Promise.all(this.nodes.map(async (n) => [n.name, (await this.status(n.name)).role] as const));
+        last = roles.map(([n, r]) => `${n}:${r}`).join(' ');
+        const active = roles.filter(([, r]) => r === 'active');
+        const inactive = roles.filter(([, r]) => r === 'inactive');
+        if (active.length === 1 && inactive.length === 1) return { active: active[0]![0], inactive: inactive[0]![0] };
+      } catch (e) {
+        last = (e as Error).message;
+      }
+      await sleep(50);
+    }
+    throw new Error(`the cluster did not settle within ${timeoutMs} ms (${last})`);
+  }
+
+  async stop(): Promise<void> {
+    for (const n of this.nodes) {
+      if (n.process.exitCode === null && n.process.signalCode === null) n.process.kill('SIGTERM');
+    }
+    const deadline = Date.now() + 6000;
+    for (const n of this.nodes) {
+      while (n.process.exitCode === null && n.process.signalCode === null && Date.now() < deadline) await sleep(20);
+    }
+    for (const l of this.logs) l.end();
+  }
+
+  /** Removes the configuration directory (keep it to read the logs after a failure). */
+  cleanup(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** A ping from the client to the server every intervalMs; the outage is the longest gap between replies. */
+export class Traffic {
+  private readonly replies: number[] = [];
+  private readonly proc: ChildProcess;
+  private readonly exited: Promise<void>;
+
+  constructor(lab: Lab, target: string, readonly intervalMs = 10, seconds = 30) {
+    const client = lab.plan.hosts.find((h) => h.name === 'client');
+    if (!client) throw new Error('the lab has no client');
+    this.proc = lab.spawn(client.netns, ['ping', '-n', '-D', '-i', String(intervalMs / 1000), '-w', String(seconds), '-W', '1', target]);
+    this.exited = new Promise((r) => this.proc.once('exit', () => r()));
+    createInterface({ input: this.proc.stdout! }).on('line', (line) => {
+      const m = /^\[(\d+\.\d+)\].*icmp_seq=\d+/.exec(line);
+      if (m) this.replies.push(Number(m[1]) * 1000);
+    });
+  }
+
+  get count(): number {
+    return this.replies.length;
+  }
+
+  /** Longest time without a reply, in ms, minus one interval (the outage the client saw). */
+  outageMs(fromMs = 0): number {
+    let worst = 0;
+    const r = this.replies.filter((t) => t >= fromMs);
+    for (let i = 1; i < r.length; i++) worst = Math.max(worst, r[i]! - r[i - 1]!);
+    return Math.max(0, worst - this.intervalMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.proc.exitCode === null) this.proc.kill('SIGINT');
+    await this.exited;
+  }
+}
