@@ -21,12 +21,12 @@ import { hmacAuth } from '../src/io/heartbeat-auth.js';
 import { openHeartbeatInterfaces } from '../src/io/heartbeat-links.js';
 import { HeartbeatReceiver } from '../src/io/heartbeat-receiver.js';
 import { HeartbeatSender } from '../src/io/heartbeat-sender.js';
+import { LabCluster } from '../src/lab/cluster.js';
 import { Lab, sleep } from '../src/lab/lab.js';
 import { SOFTWARE_VERSION } from '../src/runtime/heartbeat-node.js';
 
 const CLUSTER = 5;
 const PASSWORD = 'bench-password';
-const TANDEMD = join(__dirname, '..', '..', 'bin', 'tandemd');
 
 /** Five heartbeat interfaces: four data ports and the sync port. */
 const FIVE_PORTS: Board = parseBoard(
@@ -133,29 +133,32 @@ async function wakeupFloor(lab: Lab, seconds: number, intervalMs: number, name: 
   emit(name, '% of one core', pct!);
 }
 
+/** The worker process a supervised tandemd runs (its only child). */
+function workerOf(pid: number): number {
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  if (children.length !== 1) throw new Error(`tandemd ${pid} has ${children.length} children, expected its worker`);
+  return children[0]!;
+}
+
 /**
- * Two tandemd processes at `intervalMs`, CPU of the busier one. With the
- * bench board's plan (4 data slots, 4 sync slots a cycle) 80 ms gives 100
- * heartbeats/s in total per node; 10 ms gives 100/s on every data port.
+ * Two real tandemd (supervised, from their configuration files) at
+ * `intervalMs`; CPU of the busier worker. With the bench board's plan (4
+ * data slots, 4 sync slots a cycle) 80 ms gives 100 heartbeats/s in total
+ * per node; 10 ms gives 100/s on every data port.
  */
 async function daemonCost(lab: Lab, seconds: number, intervalMs: number, name: string): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tandem-bench-'));
   const boardFile = join(dir, 'board.json');
   writeFileSync(boardFile, JSON.stringify({ ...FIVE_PORTS, nics: FIVE_PORTS.nics.map(({ nn: _nn, ...n }) => n) }));
-  writeFileSync(join(dir, 'password'), PASSWORD);
+  const cluster = await LabCluster.start(lab, FIVE_PORTS, { boardRef: boardFile, timers: { heartbeatIntervalMs: intervalMs, failoverTimeMs: 400, initialSilenceMs: 500 } });
   try {
-    const daemons = lab.plan.nodes.map((node) =>
-      lab.spawn(node.netns, [
-        process.execPath, TANDEMD, '--board', boardFile, '--cluster-id', String(CLUSTER), '--node-id', String(node.index),
-        '--type', node.index === 1 ? 'master' : 'slave', '--password-file', join(dir, 'password'), '--interval-ms', String(intervalMs),
-      ], { stdio: 'ignore' }),
-    );
+    await cluster.settled(10_000);
     // Start-up (module loading) is not the steady cost.
-    const used = await cpuPercent(daemons.map((d) => d.pid!), 2000, seconds);
-    for (const d of daemons) d.kill('SIGTERM');
-    await Promise.all(daemons.map((d) => new Promise((r) => (d.exitCode !== null ? r(null) : d.once('exit', r)))));
+    const used = await cpuPercent(cluster.nodes.map((n) => workerOf(n.process.pid!)), 2000, seconds);
     emit(name, '% of one core', Math.max(...used));
   } finally {
+    await cluster.stop();
+    cluster.cleanup();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -56,7 +56,8 @@ const HISTORY = 50;
 
 export class FailoverRuntime {
   private state: CoreState;
-  private readonly timers = new Map<TimerName, NodeJS.Timeout>();
+  /** Per core timer: the Node timeout, when it is scheduled to fire, and the deadline the core wants now. */
+  private readonly timers = new Map<TimerName, { handle: NodeJS.Timeout; firesAt: bigint; at: bigint }>();
   private queue: Promise<void> = Promise.resolve();
   private readonly history: (Change & { wallTime: string })[] = [];
   private shared: 'held' | 'released' = 'released';
@@ -109,7 +110,7 @@ export class FailoverRuntime {
     // A few heartbeats with the yielding flag, at once, so the peer takes over without waiting for a failover time.
     for (let i = 0; i < 3; i++) for (const row of this.deps.heartbeats.matrix()) this.deps.heartbeats.sender.sendOn(row.iface);
     this.stopped = true;
-    for (const t of this.timers.values()) clearTimeout(t);
+    for (const t of this.timers.values()) clearTimeout(t.handle);
     this.timers.clear();
   }
 
@@ -188,20 +189,37 @@ export class FailoverRuntime {
   }
 
   /**
-   * A core timer fires at `at` or later, never before: libuv measures timers
-   * against a loop time cached at the start of the iteration, so a timer can
-   * run a fraction of a millisecond early; the core would then find the
-   * deadline not yet passed and nothing would wake it again in time.
+   * A core timer fires at its deadline or later, never before: libuv measures
+   * timers against a loop time cached at the start of the iteration, so a
+   * timeout can run a fraction of a millisecond early, and the core would
+   * then find the deadline not yet passed with nothing to wake it again.
+   * Moving a deadline later (every heartbeat moves "peer dead") only records
+   * it; the scheduled timeout re-arms itself when it fires, so a heartbeat
+   * costs no clearTimeout/setTimeout pair.
    */
   private arm(name: TimerName, at: bigint): void {
-    clearTimeout(this.timers.get(name));
+    const existing = this.timers.get(name);
+    if (existing && existing.firesAt <= at) {
+      existing.at = at;
+      return;
+    }
+    if (existing) clearTimeout(existing.handle);
+    this.schedule(name, at);
+  }
+
+  private schedule(name: TimerName, at: bigint): void {
     const delayMs = Math.max(0, Math.ceil(Number(at - monotonicNs()) / 1e6));
-    this.timers.set(name, setTimeout(() => {
-      this.timers.delete(name);
-      const now = monotonicNs();
-      if (now < at) this.arm(name, at);
-      else this.feed({ type: 'timer', now, name });
-    }, delayMs));
+    const entry = {
+      at,
+      firesAt: at,
+      handle: setTimeout(() => {
+        const now = monotonicNs();
+        if (now < entry.at) return this.schedule(name, entry.at);
+        this.timers.delete(name);
+        this.feed({ type: 'timer', now, name });
+      }, delayMs),
+    };
+    this.timers.set(name, entry);
   }
 
   /** The daemon measures itself: when the peer was last heard, declared dead, addresses up, ARPs out. */
