@@ -1,0 +1,170 @@
+import test, { type ExecutionContext } from 'ava';
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { LabCluster, Traffic } from '../../src/lab/cluster.js';
+import { run } from '../../src/lab/run.js';
+import { PacketLink } from '../../src/io/packet-link.js';
+import { ifaceFacts } from '../../src/io/native.js';
+import { hmacAuth } from '../../src/io/heartbeat-auth.js';
+import { encodeHeartbeat } from '../../src/wire/heartbeat-frame.js';
+import { parseIpv4 } from '../../src/wire/ipv4.js';
+import { fields } from '../helpers/frames.js';
+import { board, eventually, labFor, sleep } from '../helpers/lab.js';
+
+const exec = promisify(execFile);
+const TANDEMD = join(__dirname, '..', '..', '..', 'bin', 'tandemd');
+const SERVER = '198.18.1.100';
+
+async function clusterFor(t: ExecutionContext) {
+  const lab = await labFor(t);
+  const cluster = await LabCluster.start(lab, board, { timers: { initialSilenceMs: 800 } });
+  t.teardown(async () => {
+    await cluster.stop();
+    cluster.cleanup();
+  });
+  const roles = await cluster.settled(15_000);
+  return { lab, cluster, ...roles };
+}
+
+async function sharedLinksOn(netns: string): Promise<string[]> {
+  const { stdout } = await run(['ip', '-n', netns, '-o', 'link', 'show']);
+  return [...stdout.matchAll(/^\d+: (tsh[0-9a-f]{2})@/gm)].map((m) => m[1]!);
+}
+
+const roleChanges = (c: LabCluster, node: string) => c.node(node).events.filter((e) => e.event === 'role_change');
+
+test.serial('the active node powered off: the other takes over and the client traffic resumes', async (t) => {
+  const { lab, cluster, active, inactive } = await clusterFor(t);
+  t.is(active, 'n1', 'the master wins a simultaneous start');
+  const traffic = new Traffic(lab, SERVER, 10, 30);
+  t.teardown(() => traffic.stop());
+  t.true(await eventually(() => traffic.count > 20, 5000), 'traffic flows before');
+  const cutAt = Date.now();
+  await lab.powerOff(active);
+  t.true(await eventually(() => roleChanges(cluster, inactive).some((e) => e['to'] === 'active'), 5000));
+  const before = traffic.count;
+  t.true(await eventually(() => traffic.count > before + 20, 5000), 'traffic resumed');
+  const s = await cluster.status(inactive);
+  t.is(s.role, 'active');
+  t.is(s.lastChange?.reason, 'peer_dead');
+  const takeover = cluster.node(inactive).events.find((e) => e.event === 'takeover')!;
+  t.truthy(takeover, 'the takeover is measured');
+  for (const k of ['peerLastHeardMsBeforeDecision', 'sharedUpAtMs', 'firstGarpAtMs']) t.is(typeof takeover[k], 'number', k);
+  t.log(`outage ${traffic.outageMs(cutAt - 500).toFixed(0)} ms; takeover ${JSON.stringify(takeover)}`);
+});
+
+test.serial('links cut one at a time on the standby, then all but sync, then only sync: no failover', async (t) => {
+  const { lab, cluster, active, inactive } = await clusterFor(t);
+  for (const iface of ['eth0', 'eth1', 'eth2']) {
+    await lab.cutLink(inactive, iface);
+    await sleep(700);
+    t.is((await cluster.status(active)).role, 'active', `after cutting ${iface} on the standby`);
+    t.is((await cluster.status(inactive)).role, 'inactive');
+  }
+  for (const iface of ['eth0', 'eth1', 'eth2']) await lab.restoreLink(inactive, iface);
+  await lab.cutLink(inactive, 'eth3');
+  await sleep(1000);
+  t.is((await cluster.status(active)).role, 'active', 'only the sync link down');
+  t.is((await cluster.status(inactive)).role, 'inactive');
+  t.false((await cluster.status(inactive)).syncLinkUp);
+  t.deepEqual(roleChanges(cluster, active).map((e) => e['reason']), ['outranks_peer']);
+});
+
+test.serial('a monitored link lost on the active node only: the peer takes over, then the old active releases', async (t) => {
+  const { lab, cluster, active, inactive } = await clusterFor(t);
+  await lab.cutLink(active, 'eth1');
+  t.true(await eventually(() => roleChanges(cluster, active).some((e) => e['reason'] === 'health_lower_than_peer'), 5000));
+  t.is((await cluster.status(inactive)).role, 'active');
+  t.is((await cluster.status(inactive)).lastChange?.reason, 'health_higher_than_peer');
+  const ns = lab.plan.nodes.find((n) => n.name === active)!.netns;
+  let left: string[] = [];
+  const deadline = Date.now() + 3000;
+  while ((left = await sharedLinksOn(ns)).length > 0 && Date.now() < deadline) await sleep(50);
+  t.deepEqual(left, [], 'the old active released its shared links');
+});
+
+test.serial('a mirrored port reflecting a node its own heartbeats: heartbeat_from_myself, no role change', async (t) => {
+  const { lab, cluster, active, inactive } = await clusterFor(t);
+  await lab.mirrorPort(inactive, 'eth1');
+  await sleep(1500);
+  t.true(cluster.node(inactive).events.some((e) => e.event === 'heartbeat_from_myself'));
+  t.is((await cluster.status(active)).role, 'active');
+  t.is((await cluster.status(inactive)).role, 'inactive');
+  t.is(roleChanges(cluster, inactive).length, 1);
+});
+
+test.serial('a second cluster with the same ID on a segment is reported and changes no role', async (t) => {
+  const { lab, cluster, active, inactive } = await clusterFor(t);
+  const fx = await lab.addForeignHost('lan');
+  const facts = ifaceFacts('eth0', fx.netns);
+  const link = PacketLink.open({ ifname: 'eth0', netns: fx.netns });
+  t.teardown(() => link.close());
+  const addr = { srcMac: facts.mac, srcIp: parseIpv4(facts.ipv4!)!, broadcastIp: parseIpv4(facts.broadcast!)! };
+  // Same cluster ID 7, another password: its frames fail authentication on every node.
+  const other = hmacAuth('the other cluster', 7);
+  for (let i = 1; i <= 40; i++) {
+    link.send(encodeHeartbeat(fields({ clusterId: 7, nodeId: 1, nn: 9, state: 'active', sequence: BigInt(i), bootId: 5n }), addr, other));
+    await sleep(25);
+  }
+  t.true(cluster.node(active).events.some((e) => e.event === 'bad_tag'));
+  t.true(cluster.node(inactive).events.some((e) => e.event === 'bad_tag'));
+  const s = await cluster.status(inactive);
+  t.true((s.matrix.find((r) => r.iface === 'eth1')!.received.rejected.bad_tag ?? 0) >= 30);
+  t.is((await cluster.status(active)).role, 'active');
+  t.is(s.role, 'inactive');
+});
+
+test.serial('the active worker frozen (SIGSTOP) past the failover time, then thawed: one active, shared MAC on it only', async (t) => {
+  const { lab, cluster, active, inactive } = await clusterFor(t);
+  const worker = Number((await run(['cat', `/proc/${cluster.node(active).process.pid}/task/${cluster.node(active).process.pid}/children`])).stdout.trim());
+  process.kill(worker, 'SIGSTOP');
+  t.teardown(() => {
+    try {
+      process.kill(worker, 'SIGCONT');
+    } catch {
+      // gone
+    }
+  });
+  await sleep(1000);
+  t.is((await cluster.status(inactive)).role, 'active');
+  process.kill(worker, 'SIGCONT');
+  await sleep(300); // one failover time
+  const a = await cluster.status(active);
+  const b = await cluster.status(inactive);
+  t.deepEqual([a.role, b.role].sort(), ['active', 'inactive']);
+  t.is(b.role, 'active', 'the node that took over keeps it');
+  t.is(a.lastChange?.reason, 'peer_took_over');
+  t.deepEqual(await sharedLinksOn(lab.plan.nodes.find((n) => n.name === active)!.netns), []);
+  t.is((await sharedLinksOn(lab.plan.nodes.find((n) => n.name === inactive)!.netns)).length, 3);
+});
+
+test.serial('kill -9 of the active worker: the supervisor releases the shared MAC, the peer takes over, the worker restarts inactive', async (t) => {
+  const { lab, cluster, active, inactive } = await clusterFor(t);
+  const activeNs = lab.plan.nodes.find((n) => n.name === active)!.netns;
+  t.is((await sharedLinksOn(activeNs)).length, 3);
+  const pid = cluster.node(active).process.pid!;
+  const worker = Number((await run(['cat', `/proc/${pid}/task/${pid}/children`])).stdout.trim());
+  process.kill(worker, 'SIGKILL');
+  t.true(await eventually(() => cluster.node(active).events.some((e) => e.event === 'worker_died_shared_released'), 3000));
+  t.deepEqual(await sharedLinksOn(activeNs), [], 'the dead node no longer holds the shared MAC');
+  t.true(await eventually(() => roleChanges(cluster, inactive).some((e) => e['to'] === 'active'), 3000));
+  t.true(await eventually(() => cluster.node(active).events.filter((e) => e.event === 'worker_started').length === 2, 5000), 'restarted');
+  t.true(await eventually(() => roleChanges(cluster, active).some((e) => e['reason'] === 'peer_active_at_start'), 5000));
+  t.deepEqual(await sharedLinksOn(activeNs), []);
+});
+
+test.serial('both nodes configured as master: tandemd refuses to start, naming the field', async (t) => {
+  const lab = await labFor(t);
+  const cluster = await LabCluster.start(lab, board, { timers: { initialSilenceMs: 800 } });
+  await cluster.stop();
+  const config = JSON.parse((await run(['cat', cluster.node('n2').config])).stdout) as { node: { type: string } };
+  config.node.type = 'master';
+  const bad = join(cluster.dir, 'both-master.json');
+  writeFileSync(bad, JSON.stringify(config));
+  const e = (await t.throwsAsync(exec(process.execPath, [TANDEMD, '--config', bad]))) as Error & { code: number; stderr: string };
+  t.is(e.code, 1);
+  t.regex(e.stderr, /refusing to start:\n.*both-master\.json: error: peer\.type: this node and its peer are both master/);
+  cluster.cleanup();
+});
