@@ -168,3 +168,20 @@ test.serial('both nodes configured as master: tandemd refuses to start, naming t
   t.regex(e.stderr, /refusing to start:\n.*both-master\.json: error: peer\.type: this node and its peer are both master/);
   cluster.cleanup();
 });
+
+test.serial('`tandem failover` hands over without losing a packet of the client traffic', async (t) => {
+  const { lab, cluster, active, inactive } = await clusterFor(t);
+  const traffic = new Traffic(lab, SERVER, 10, 30);
+  t.teardown(() => traffic.stop());
+  t.true(await eventually(() => traffic.count > 30, 5000));
+  const from = Date.now();
+  const out = await exec(join(__dirname, '..', '..', '..', 'bin', 'tandem'), ['failover', '--socket', cluster.node(active).socket]);
+  t.regex(out.stdout, /planned failover requested/);
+  t.true(await eventually(() => roleChanges(cluster, active).some((e) => e['reason'] === 'planned_failover'), 3000));
+  t.is((await cluster.status(inactive)).lastChange?.reason, 'peer_yielded');
+  await sleep(500);
+  const sent = traffic.count;
+  await traffic.stop();
+  const outage = traffic.outageMs(from - 200);
+  t.true(outage < 10, `longest gap beyond the 10 ms interval: ${outage.toFixed(1)} ms (${sent} replies)`);
+});
