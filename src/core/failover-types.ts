@@ -37,6 +37,7 @@ export interface PeerView {
   yielding: boolean;
   tookOver: boolean;
   bootId: bigint;
+  sequence: bigint;
   lastHeard: Ns;
   /** Last valid heartbeat per interface (ours), for the evidence of a takeover. */
   heardOn: Record<string, Ns>;
@@ -114,6 +115,8 @@ export interface HeartbeatInfo {
   yielding: boolean;
   tookOver: boolean;
   bootId: bigint;
+  /** The sender's node-wide heartbeat sequence: frames reach us over several interfaces out of order. */
+  sequence: bigint;
 }
 
 export type Input =

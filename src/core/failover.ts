@@ -16,7 +16,9 @@
  *   (then we are the one cut off); the peer yielding -> active; we outrank the peer
  *   (both inactive, or health/connections once the hold-down is over) ->
  *   active;
- * - active: yielding and the peer now active -> inactive (planned failover
+ * - active: every heartbeat cable out -> inactive (isolated: release the
+ *   shared addresses rather than compete when the cables return); yielding
+ *   and the peer now active -> inactive (planned failover
  *   completed, make before break); both active and the peer outranks us
  *   (rank.ts; a peer that took over while we were stalled or cut off
  *   outranks us) -> inactive. An active node never demotes itself merely because the peer
@@ -164,14 +166,22 @@ function heard(s: CoreState, now: Ns, iface: string, from: HeartbeatInfo, effect
   }
   const samePeer = known !== undefined && known.nodeId === from.nodeId;
   if (!samePeer) effects.push(log('info', 'peer_found', { iface, nodeId: from.nodeId, name: from.name, type: from.nodeType, role: from.role }));
-  else if (known.bootId !== from.bootId) effects.push(log('info', 'peer_restarted', { iface, nodeId: from.nodeId }));
-  const heardOn = samePeer ? { ...known.heardOn, [iface]: now } : { [iface]: now };
-  const peer = { ...from, lastHeard: now, heardOn };
-  effects.push({ type: 'arm-timer', name: 'peer-dead', at: now + ms(s.config.failoverTimeMs) });
+  else if (from.bootId > known.bootId) effects.push(log('info', 'peer_restarted', { iface, nodeId: from.nodeId }));
+  // Frames of one sender reach us over several interfaces out of order (and are read a batch per
+  // interface): an older frame is proof of life, but what it says about the peer is stale.
+  const stale = samePeer && (from.bootId < known.bootId || (from.bootId === known.bootId && from.sequence <= known.sequence));
+  const heardOn = samePeer ? { ...known.heardOn, [iface]: maxNs(known.heardOn[iface], now) } : { [iface]: now };
+  const lastHeard = samePeer ? maxNs(known.lastHeard, now) : now;
+  const peer = stale ? { ...known, lastHeard, heardOn } : { ...from, lastHeard, heardOn };
+  effects.push({ type: 'arm-timer', name: 'peer-dead', at: lastHeard + ms(s.config.failoverTimeMs) });
   if (s.config.ifaces.find((i) => i.name === iface)?.isSync) {
     effects.push({ type: 'arm-timer', name: 'sync-silence', at: now + ms(s.config.failoverTimeMs) });
   }
   return { ...s, peer };
+}
+
+function maxNs(a: Ns | undefined, b: Ns): Ns {
+  return a === undefined || b > a ? b : a;
 }
 
 function plannedFailover(s: CoreState, now: Ns, effects: Effect[]): CoreState {
@@ -234,6 +244,9 @@ function evaluate(s: CoreState, now: Ns, effects: Effect[]): CoreState {
     }
 
     case 'active': {
+      // Every cable out: we cannot serve, and holding the shared MAC would only
+      // compete with the peer once the cables return. Step down and listen.
+      if (!anyLink(s)) return changeRole(s, now, 'inactive', 'isolated', ev(), effects);
       if (!alive) {
         if (s.yielding) {
           effects.push(log('warn', 'planned_failover_abandoned', { why: 'the peer went silent' }));

@@ -106,6 +106,7 @@ export class LabCluster {
   }
 
   async stop(): Promise<void> {
+    await this.lab.thawAll(); // a powered-off node's processes are frozen; they must run to stop
     for (const n of this.nodes) {
       if (n.process.exitCode === null && n.process.signalCode === null) n.process.kill('SIGTERM');
     }

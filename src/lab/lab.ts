@@ -172,15 +172,28 @@ export class Lab {
     await this.setLinks(this.cablePorts(node, ifname), 'up');
   }
 
-  /** All cables of a node cut in one `ip -batch` (power off as the network sees it). */
+  /**
+   * Power off: every process of the node frozen (SIGSTOP) first, then all its
+   * cables cut in one `ip -batch`. A box without power neither sends nor
+   * reacts; cutting the cables alone would let the node's daemon see its
+   * links fall one by one (the batch takes a few ms) and warn its peer.
+   */
   async powerOff(node: string): Promise<void> {
     const n = findNode(this.plan, node);
+    for (const pid of await netnsPids(n.netns)) signal(pid, 'SIGSTOP');
     await this.setLinks(n.ifaces.flatMap((i) => this.cablePorts(node, i.ifname)), 'down');
   }
 
+  /** Cables back and processes thawed (as after a power cut that froze, not rebooted, the box). */
   async powerOn(node: string): Promise<void> {
     const n = findNode(this.plan, node);
     await this.setLinks(n.ifaces.flatMap((i) => this.cablePorts(node, i.ifname)), 'up');
+    for (const pid of await netnsPids(n.netns)) signal(pid, 'SIGCONT');
+  }
+
+  /** Thaws every process of the lab (before a graceful stop of what runs in it). */
+  async thawAll(): Promise<void> {
+    for (const ns of this.netns()) for (const pid of await netnsPids(ns)) signal(pid, 'SIGCONT');
   }
 
   /** Drops `percent` % of heartbeat frames (11-00-00-00-xx-xx) crossing a segment's switch. */
@@ -299,6 +312,14 @@ function stateFile(name: string): string {
 /** No IPv6 chatter (router solicitations, DAD) in a lab namespace: frames on the wire are ours. */
 async function quietNamespace(ns: string): Promise<void> {
   await run(['ip', 'netns', 'exec', ns, tool('sysctl'), '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // already gone
+  }
 }
 
 export async function listNetns(): Promise<string[]> {

@@ -93,7 +93,7 @@ export class FailoverRuntime {
       iface: ifname,
       from: {
         nodeId: f.nodeId, name: f.nodeName, nodeType: f.nodeType, role: f.state, connections: f.connections, health: f.health,
-        yielding: (f.flags & FLAG_YIELDING) !== 0, tookOver: (f.flags & FLAG_TOOK_OVER) !== 0, bootId: f.bootId,
+        yielding: (f.flags & FLAG_YIELDING) !== 0, tookOver: (f.flags & FLAG_TOOK_OVER) !== 0, bootId: f.bootId, sequence: f.sequence,
       },
     });
   }

@@ -166,7 +166,7 @@ test('a frozen active node (SIGSTOP) is replaced; when it thaws exactly one stay
 test('a heartbeat from a third node does not replace a live peer', (t) => {
   const sim = new TwoNodes();
   sim.run(3000);
-  sim.feed(1, { type: 'heartbeat', now: sim.now, iface: 'eth0', from: { nodeId: 77, name: 'x', nodeType: 'master', role: 'active', connections: 0, health: 3, yielding: false, tookOver: false, bootId: 1n } });
+  sim.feed(1, { type: 'heartbeat', now: sim.now, iface: 'eth0', from: { nodeId: 77, name: 'x', nodeType: 'master', role: 'active', connections: 0, health: 3, yielding: false, tookOver: false, bootId: 1n, sequence: 1n } });
   t.is(sim.nodes[1].state.peer?.nodeId, 1);
   t.true(sim.nodes[1].effects.some((e) => e.effect.type === 'log' && e.effect.event === 'foreign_node_heartbeat'));
 });
@@ -181,4 +181,29 @@ test('a node with every cable out does not take over: it is the one cut off', (t
   for (const i of ['eth0', 'eth1', 'eth2', 'eth3']) sim.restore(1, i);
   sim.run(6000);
   t.deepEqual(sim.roles(), ['active', 'inactive']);
+});
+
+test('an active node that loses every cable steps down and, back, stays inactive next to the new active', (t) => {
+  const sim = new TwoNodes();
+  sim.run(3000);
+  for (const i of ['eth0', 'eth1', 'eth2', 'eth3']) sim.cut(0, i);
+  sim.run(4000);
+  t.deepEqual(sim.roles(), ['inactive', 'active']);
+  t.is(lastChange(sim, 0)?.reason, 'isolated');
+  for (const i of ['eth0', 'eth1', 'eth2', 'eth3']) sim.restore(0, i);
+  sim.run(6000);
+  t.deepEqual(sim.roles(), ['inactive', 'active']);
+  t.deepEqual(sim.sharedOwners(), [1]);
+});
+
+test('an older frame arriving late on another interface proves life but does not roll back what the peer said', (t) => {
+  const sim = new TwoNodes();
+  sim.run(3000);
+  const peer = { nodeId: 1, name: 'n1', nodeType: 'master' as const, connections: 0, health: 3, yielding: false, tookOver: false, bootId: 1n };
+  const now = sim.now + 1_000_000n;
+  sim.feed(1, { type: 'heartbeat', now, iface: 'eth0', from: { ...peer, role: 'active', sequence: 1_000_000n } });
+  sim.feed(1, { type: 'heartbeat', now: now + 1n, iface: 'eth1', from: { ...peer, role: 'inactive', sequence: 999_999n } });
+  t.is(sim.nodes[1].state.peer?.role, 'active', 'the newer frame wins');
+  t.is(sim.nodes[1].state.peer?.heardOn['eth1'], now + 1n, 'the late frame still counts as heard on eth1');
+  t.is(sim.nodes[1].state.role, 'inactive', 'no flap');
 });

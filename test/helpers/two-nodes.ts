@@ -45,6 +45,7 @@ export class TwoNodes {
   readonly dropped = new Set<string>();
   private nextBeat: Ns = 0n;
   readonly log: { at: Ns; node: number; effect: Effect }[] = [];
+  private seq = 0n;
 
   constructor(
     readonly intervalMs = 50,
@@ -165,6 +166,7 @@ export class TwoNodes {
             yielding: adv?.yielding ?? false,
             tookOver: adv?.tookOver ?? false,
             bootId: 1n,
+            sequence: ++this.seq,
           },
         });
       }

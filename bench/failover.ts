@@ -1,0 +1,228 @@
+/**
+ * DOC: bench/failover: the outage a client sees, tandem against keepalived
+ *
+ * The same lab (sim board: WAN, LAN, DMZ, sync), the same client traffic (a
+ * ping to the server through the shared addresses every 5 ms; the outage is
+ * the longest gap between replies less one interval) and the same faults,
+ * first with tandem, then with keepalived (Debian's 2.2.7, VRRPv3, one
+ * instance per segment in a sync group) in the same run:
+ * - power-off: every cable of the active node cut at once;
+ * - link-down: the active node's LAN cable cut.
+ * Each setting runs `--runs` times per fault (default 10) and prints one JSON
+ * line per fault with min/median/max.
+ *
+ * Usage: node dist/bench/failover.js [--runs N] [--only tandem|keepalived]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resolveBoard } from '../src/board/board-file.js';
+import { LabCluster, Traffic } from '../src/lab/cluster.js';
+import { Lab, sleep } from '../src/lab/lab.js';
+import { run, tool } from '../src/lab/run.js';
+import type { LabPlan } from '../src/lab/topology.js';
+
+type Fault = 'power-off' | 'link-down';
+const FAULTS: Fault[] = ['power-off', 'link-down'];
+const SERVER = '198.18.1.100';
+const board = resolveBoard('sim');
+
+interface Setting {
+  peer: 'tandem' | 'keepalived';
+  name: string;
+  /** Starts the cluster; returns who is active now and how to stop. */
+  start(lab: Lab): Promise<Running>;
+}
+
+interface Running {
+  active(): Promise<string>;
+  /** Resolves once a node other than `was` is active (or rejects after timeoutMs). */
+  tookOver(was: string, timeoutMs: number): Promise<void>;
+  settle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function tandem(name: string, timers: { heartbeatIntervalMs: number; failoverTimeMs: number; holdDownMs: number }): Setting {
+  return {
+    peer: 'tandem',
+    name,
+    async start(lab) {
+      const cluster = await LabCluster.start(lab, board, { timers: { ...timers, initialSilenceMs: 1000 } });
+      const active = async () => (await cluster.settled(15_000)).active;
+      return {
+        active,
+        async tookOver(was, timeoutMs) {
+          const other = lab.plan.nodes.find((n) => n.name !== was)!.name;
+          const deadline = Date.now() + timeoutMs;
+          while (Date.now() < deadline) {
+            if ((await cluster.status(other)).role === 'active') return;
+            await sleep(20);
+          }
+          throw new Error(`${other} did not take over within ${timeoutMs} ms`);
+        },
+        async settle() {
+          await cluster.settled(15_000);
+          await sleep(timers.holdDownMs + 500); // comparisons may move roles only after the hold-down
+        },
+        async stop() {
+          await cluster.stop();
+          cluster.cleanup();
+        },
+      };
+    },
+  };
+}
+
+function keepalivedConf(plan: LabPlan, index: number, advertInt: number): string {
+  const data = ['eth0', 'eth1', 'eth2'];
+  const instances = data.map((ifname, k) => {
+    const seg = plan.segments.find((s) => s.name === plan.nodes[0]!.ifaces.find((i) => i.ifname === ifname)!.segment)!;
+    return `vrrp_instance ${seg.name} {
+  state BACKUP
+  interface ${ifname}
+  virtual_router_id ${51 + k}
+  priority ${index === 1 ? 150 : 100}
+  advert_int ${advertInt}
+  virtual_ipaddress {
+    ${seg.sharedIp}/24
+  }
+}`;
+  });
+  return `global_defs {
+  router_id ${plan.nodes[index - 1]!.name}
+  vrrp_version 3
+  vrrp_garp_master_delay 0
+  enable_script_security
+}
+vrrp_sync_group G {
+  group {
+    ${plan.segments.filter((s) => s.role !== 'sync').map((s) => s.name).join('\n    ')}
+  }
+}
+${instances.join('\n')}
+`;
+}
+
+function keepalived(name: string, advertInt: number): Setting {
+  return {
+    peer: 'keepalived',
+    name,
+    async start(lab) {
+      const dir = mkdtempSync(join(tmpdir(), `${lab.name}-ka-`));
+      const procs: ChildProcess[] = [];
+      for (const node of lab.plan.nodes) {
+        const conf = join(dir, `${node.name}.conf`);
+        writeFileSync(conf, keepalivedConf(lab.plan, node.index, advertInt));
+        procs.push(
+          spawn(tool('ip'), ['netns', 'exec', node.netns, tool('keepalived'), '-n', '-l', '-P', '-f', conf,
+            '-p', join(dir, `${node.name}.pid`), '-r', join(dir, `${node.name}-vrrp.pid`)], { stdio: 'ignore' }),
+        );
+      }
+      const holder = async (): Promise<string | undefined> => {
+        for (const node of lab.plan.nodes) {
+          const { stdout } = await run(['ip', '-n', node.netns, '-o', 'addr', 'show', 'dev', 'eth1']);
+          if (stdout.includes('198.18.2.1/24')) return node.name;
+        }
+        return undefined;
+      };
+      const active = async () => {
+        const deadline = Date.now() + 20_000;
+        while (Date.now() < deadline) {
+          const h = await holder();
+          if (h) return h;
+          await sleep(50);
+        }
+        throw new Error('keepalived: nobody holds the virtual address');
+      };
+      return {
+        active,
+        async tookOver(was, timeoutMs) {
+          const deadline = Date.now() + timeoutMs;
+          while (Date.now() < deadline) {
+            const h = await holder();
+            if (h && h !== was) return;
+            await sleep(20);
+          }
+          throw new Error(`keepalived: no takeover within ${timeoutMs} ms`);
+        },
+        async settle() {
+          await active();
+          await sleep(Math.max(1000, advertInt * 4000));
+        },
+        async stop() {
+          for (const p of procs) p.kill('SIGTERM');
+          await sleep(500);
+          for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  };
+}
+
+async function measure(setting: Setting, fault: Fault, runs: number): Promise<number[]> {
+  const lab = await Lab.up(board);
+  const outages: number[] = [];
+  let running: Running | undefined;
+  try {
+    running = await setting.start(lab);
+    await running.settle();
+    for (let i = 0; i < runs; i++) {
+      const active = await running.active();
+      const traffic = new Traffic(lab, SERVER, 5, 60);
+      await sleep(500);
+      const t0 = Date.now();
+      if (fault === 'power-off') await lab.powerOff(active);
+      else await lab.cutLink(active, 'eth1');
+      await running.tookOver(active, 10_000);
+      await sleep(1000);
+      await traffic.stop();
+      outages.push(traffic.outageMs(t0 - 200));
+      if (fault === 'power-off') await lab.powerOn(active);
+      else await lab.restoreLink(active, 'eth1');
+      await lab.waitCarrier(5000);
+      await running.settle();
+    }
+  } finally {
+    await running?.stop();
+    await lab.down();
+  }
+  return outages;
+}
+
+function stats(v: number[]): { min: number; median: number; max: number } {
+  const s = [...v].sort((a, b) => a - b);
+  const mid = s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+  return { min: s[0]!, median: mid, max: s.at(-1)! };
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const opt = (name: string) => {
+    const i = args.indexOf(`--${name}`);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const runs = Number(opt('runs') ?? 10);
+  const only = opt('only');
+  const settings: Setting[] = [
+    tandem('default (heartbeat 50 ms, failover 300 ms)', { heartbeatIntervalMs: 50, failoverTimeMs: 300, holdDownMs: 2000 }),
+    tandem('fastest (heartbeat 5 ms, failover 20 ms)', { heartbeatIntervalMs: 5, failoverTimeMs: 20, holdDownMs: 500 }),
+    keepalived('advert_int 1 s (default)', 1),
+    keepalived('advert_int 0.01 s (fastest)', 0.01),
+  ].filter((s) => !only || s.peer === only);
+  for (const setting of settings) {
+    for (const fault of FAULTS) {
+      const outages = await measure(setting, fault, runs);
+      const st = stats(outages);
+      process.stdout.write(
+        JSON.stringify({ name: `outage_${fault.replace('-', '_')}`, unit: 'ms', value: Math.round(st.median), peer: setting.peer, setting: setting.name, min: Math.round(st.min), max: Math.round(st.max), runs: outages.length, samples: outages.map(Math.round) }) + '\n',
+      );
+    }
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench/failover: ${(e as Error).stack}\n`);
+  process.exit(1);
+});
