@@ -126,6 +126,7 @@ export class LabCluster {
 /** A ping from the client to the server every intervalMs; the outage is the longest gap between replies. */
 export class Traffic {
   private readonly replies: number[] = [];
+  private readonly seqs: number[] = [];
   private readonly proc: ChildProcess;
   private readonly exited: Promise<void>;
 
@@ -135,8 +136,11 @@ export class Traffic {
     this.proc = lab.spawn(client.netns, ['ping', '-n', '-D', '-i', String(intervalMs / 1000), '-w', String(seconds), '-W', '1', target]);
     this.exited = new Promise((r) => this.proc.once('exit', () => r()));
     createInterface({ input: this.proc.stdout! }).on('line', (line) => {
-      const m = /^\[(\d+\.\d+)\].*icmp_seq=\d+/.exec(line);
-      if (m) this.replies.push(Number(m[1]) * 1000);
+      const m = /^\[(\d+\.\d+)\].*icmp_seq=(\d+)/.exec(line);
+      if (m) {
+        this.replies.push(Number(m[1]) * 1000);
+        this.seqs.push(Number(m[2]));
+      }
     });
   }
 
@@ -150,6 +154,13 @@ export class Traffic {
     const r = this.replies.filter((t) => t >= fromMs);
     for (let i = 1; i < r.length; i++) worst = Math.max(worst, r[i]! - r[i - 1]!);
     return Math.max(0, worst - this.intervalMs);
+  }
+
+  /** Requests without a reply among those answered from `fromMs` on (sequence numbers missing). */
+  lost(fromMs = 0): number {
+    const seqs = this.seqs.filter((_, i) => this.replies[i]! >= fromMs).sort((a, b) => a - b);
+    if (seqs.length < 2) return 0;
+    return seqs.at(-1)! - seqs[0]! + 1 - new Set(seqs).size;
   }
 
   async stop(): Promise<void> {
