@@ -5,8 +5,8 @@
  * with the shared MAC 10-00-00-00-NN-MM (seed 001), created up, carrying the
  * shared IPv4 address; the parent is set to arp_ignore=1/arp_announce=2 so
  * only the shared MAC ever answers for the shared address; then gratuitous
- * ARPs (count and interval configurable) so the switches learn the shared
- * MAC's new port. On release the macvlans are deleted, addresses with them.
+ * ARPs from the shared MAC out of the parent NIC (count and interval
+ * configurable) so the switches learn the shared MAC's new port. On release the macvlans are deleted, addresses with them.
  * Everything goes through rtnetlink; the times of each step are returned so
  * the daemon can log how long a takeover took.
  */
@@ -38,18 +38,44 @@ export function sharedLinkName(nn: number): string {
   return `tsh${nn.toString(16).padStart(2, '0')}`;
 }
 
+/** Something that sends a raw frame on a parent NIC (the heartbeat socket of that NIC, usually). */
+export interface FrameSender {
+  send(frame: Uint8Array): void;
+}
+
 export class SharedAddresses {
   private readonly nl: NetlinkSocket;
   private garpTimers: NodeJS.Timeout[] = [];
-  private garpLinks: PacketLink[] = [];
+  /** Sockets opened here for NICs the caller gave none for; kept for the life of the process. */
+  private readonly ownLinks = new Map<string, PacketLink>();
 
+  /**
+   * `senders` are sockets the caller already holds on the parent NICs: the
+   * gratuitous ARPs leave through them (their source MAC is the shared one, so
+   * switches learn it on that port). Opening and closing a packet socket per
+   * takeover is not an option: closing one waits for an RCU grace period in
+   * the kernel (synchronize_net), which stalls the event loop for tens of ms,
+   * longer than the fastest failover time.
+   */
   constructor(
     private readonly clusterId: number,
     private readonly ifaces: readonly SharedIface[],
     private readonly garp: { count: number; intervalMs: number },
     private readonly netns?: string,
+    private readonly senders: ReadonlyMap<string, FrameSender> = new Map(),
   ) {
     this.nl = NetlinkSocket.open(NETLINK_ROUTE, netns === undefined ? {} : { netns });
+  }
+
+  private senderFor(parent: string): FrameSender {
+    const given = this.senders.get(parent);
+    if (given) return given;
+    let own = this.ownLinks.get(parent);
+    if (!own) {
+      own = PacketLink.open({ ifname: parent, ...(this.netns === undefined ? {} : { netns: this.netns }) });
+      this.ownLinks.set(parent, own);
+    }
+    return own;
   }
 
   async claim(): Promise<ClaimReport> {
@@ -64,20 +90,19 @@ export class SharedAddresses {
     }
     const upAt = monotonicNs();
     this.stopGarps();
-    const links = this.ifaces.map((i) => ({ i, link: PacketLink.open({ ifname: sharedLinkName(i.nn), ...(this.netns === undefined ? {} : { netns: this.netns }) }) }));
-    const frames = links.map(({ i }) => gratuitousArp(sharedMac(i.nn, this.clusterId), i.address));
-    const sendAll = () => links.forEach(({ link }, k) => {
-      try {
-        link.send(frames[k]!);
-      } catch {
-        // the link may be going away (released meanwhile); the next claim sends again
+    const out = this.ifaces.map((i) => ({ sender: this.senderFor(i.parent), frame: gratuitousArp(sharedMac(i.nn, this.clusterId), i.address) }));
+    const sendAll = () => {
+      for (const { sender, frame } of out) {
+        try {
+          sender.send(frame);
+        } catch {
+          // a link without carrier: the next gratuitous ARP (or the next claim) tries again
+        }
       }
-    });
-    sendAll();
+    };
+    if (this.garp.count > 0) sendAll();
     const firstGarpAt = monotonicNs();
     for (let n = 1; n < this.garp.count; n++) this.garpTimers.push(setTimeout(sendAll, n * this.garp.intervalMs));
-    this.garpLinks = links.map(({ link }) => link);
-    this.garpTimers.push(setTimeout(() => this.stopGarps(), this.garp.count * this.garp.intervalMs + 10));
     return { upAt, firstGarpAt, ifaces: this.ifaces.map((i) => i.parent) };
   }
 
@@ -99,14 +124,14 @@ export class SharedAddresses {
 
   close(): void {
     this.stopGarps();
+    for (const l of this.ownLinks.values()) l.close();
+    this.ownLinks.clear();
     this.nl.close();
   }
 
   private stopGarps(): void {
     for (const t of this.garpTimers) clearTimeout(t);
-    for (const l of this.garpLinks) l.close();
     this.garpTimers = [];
-    this.garpLinks = [];
   }
 
   private async ignore(code: string, p: Promise<unknown>): Promise<void> {

@@ -51,15 +51,15 @@ export interface Daemon {
 }
 
 export async function startDaemon(config: NodeConfig, board: Board, log: Logger): Promise<Daemon> {
-  const shared = new SharedAddresses(
-    config.cluster.id,
-    config.interfaces
-      .filter((i) => i.sharedIp !== null)
-      .map((i): SharedIface => ({ parent: i.name, nn: board.nics.find((n) => n.name === i.name)!.nn, address: i.sharedIp!.address, prefix: i.sharedIp!.prefix })),
-    config.garp,
-  );
-  const stale = await shared.removeStale();
-  if (stale.length > 0) log.log('warn', 'stale_shared_links_removed', { links: stale });
+  const sharedIfaces = config.interfaces
+    .filter((i) => i.sharedIp !== null)
+    .map((i): SharedIface => ({ parent: i.name, nn: board.nics.find((n) => n.name === i.name)!.nn, address: i.sharedIp!.address, prefix: i.sharedIp!.prefix }));
+  {
+    const cleaner = new SharedAddresses(config.cluster.id, sharedIfaces, config.garp);
+    const stale = await cleaner.removeStale();
+    cleaner.close();
+    if (stale.length > 0) log.log('warn', 'stale_shared_links_removed', { links: stale });
+  }
 
   const heartbeatIfaces = config.interfaces.filter((i) => i.heartbeats && ownAddress(config, i) !== null).map((i) => i.name);
   let runtime: FailoverRuntime | undefined;
@@ -74,6 +74,8 @@ export async function startDaemon(config: NodeConfig, board: Board, log: Logger)
       onHeartbeat: (ifname, frame, stamp) => runtime?.heartbeat(ifname, frame, stamp),
     },
   );
+  // Gratuitous ARPs leave through the heartbeat sockets of the parent NICs (no socket per takeover).
+  const shared = new SharedAddresses(config.cluster.id, sharedIfaces, config.garp, undefined, heartbeats.links());
   const fenceCommand = config.fence.command;
   runtime = new FailoverRuntime(failoverConfig(config), config.node.name, {
     heartbeats,

@@ -137,6 +137,11 @@ export class HeartbeatNode {
     for (const i of this.ifaces.values()) i.link.close();
   }
 
+  /** The open socket of each heartbeat interface (other adapters send through them: gratuitous ARPs). */
+  links(): ReadonlyMap<string, { send(frame: Uint8Array): void }> {
+    return new Map([...this.ifaces].map(([name, i]) => [name, i.link]));
+  }
+
   peersSeen(): PeerSeen[] {
     return [...this.peers.values()];
   }
