@@ -18,7 +18,7 @@ TS_SOURCES := $(shell find src test bench -name '*.ts' 2>/dev/null) tsconfig.jso
 ADDON := build/Release/tandem.node
 TAP_LOG := .test-output.tap
 
-.PHONY: all deps build test demo lab-down bench-heartbeat clean
+.PHONY: all deps bench-deps build test demo lab-down bench-heartbeat bench-failover clean
 
 all: build
 
@@ -65,6 +65,18 @@ lab-down: build
 
 bench-heartbeat: build
 	node dist/bench/heartbeat.js
+
+## The peers the benchmarks run side by side with tandem.
+bench-deps:
+	@missing=""; for pair in keepalived:keepalived stress-ng:stress-ng; do bin=$${pair%%:*}; pkg=$${pair##*:}; \
+	  [ -x /usr/sbin/$$bin ] || [ -x /usr/bin/$$bin ] || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
+
+## Client-visible outage, tandem vs keepalived (10 failures per fault); then false failovers under CPU stress.
+bench-failover: build bench-deps
+	node dist/bench/failover.js --runs 10
+	node dist/bench/failover.js --false-failover-seconds $${FALSE_FAILOVER_SECONDS:-600}
 
 clean:
 	rm -rf build dist .deps-ok $(TAP_LOG)

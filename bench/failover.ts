@@ -11,7 +11,12 @@
  * Each setting runs `--runs` times per fault (default 10) and prints one JSON
  * line per fault with min/median/max.
  *
+ * With --false-failover-seconds S instead: each peer's settings from the
+ * fastest up, left alone for S seconds with both cores loaded by stress-ng,
+ * until one shows no false failover (the issue asks for 600 s).
+ *
  * Usage: node dist/bench/failover.js [--runs N] [--only tandem|keepalived]
+ *        node dist/bench/failover.js --false-failover-seconds 600 [--only ...]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,6 +42,8 @@ interface Setting {
 
 interface Running {
   active(): Promise<string>;
+  /** Role changes (tandem) or VIP owner changes (keepalived) seen so far. */
+  changes(): number;
   /** Resolves once a node other than `was` is active (or rejects after timeoutMs). */
   tookOver(was: string, timeoutMs: number): Promise<void>;
   settle(): Promise<void>;
@@ -52,6 +59,7 @@ function tandem(name: string, timers: { heartbeatIntervalMs: number; failoverTim
       const active = async () => (await cluster.settled(15_000)).active;
       return {
         active,
+        changes: () => cluster.nodes.reduce((n, node) => n + node.events.filter((e) => e.event === 'role_change').length, 0),
         async tookOver(was, timeoutMs) {
           const other = lab.plan.nodes.find((n) => n.name !== was)!.name;
           const deadline = Date.now() + timeoutMs;
@@ -111,43 +119,55 @@ function keepalived(name: string, advertInt: number): Setting {
     async start(lab) {
       const dir = mkdtempSync(join(tmpdir(), `${lab.name}-ka-`));
       const procs: ChildProcess[] = [];
+      let transitions = 0;
       for (const node of lab.plan.nodes) {
         const conf = join(dir, `${node.name}.conf`);
         writeFileSync(conf, keepalivedConf(lab.plan, node.index, advertInt));
         procs.push(
           spawn(tool('ip'), ['netns', 'exec', node.netns, tool('keepalived'), '-n', '-l', '-P', '-f', conf,
-            '-p', join(dir, `${node.name}.pid`), '-r', join(dir, `${node.name}-vrrp.pid`)], { stdio: 'ignore' }),
+            '-p', join(dir, `${node.name}.pid`), '-r', join(dir, `${node.name}-vrrp.pid`)], { stdio: ['ignore', 'pipe', 'pipe'] }),
         );
-      }
-      const holder = async (): Promise<string | undefined> => {
-        for (const node of lab.plan.nodes) {
-          const { stdout } = await run(['ip', '-n', node.netns, '-o', 'addr', 'show', 'dev', 'eth1']);
-          if (stdout.includes('198.18.2.1/24')) return node.name;
+        // keepalived logs "(lan) Entering MASTER STATE" / "Entering BACKUP STATE" on every transition.
+        for (const stream of [procs.at(-1)!.stdout!, procs.at(-1)!.stderr!]) {
+          stream.on('data', (d: Buffer) => (transitions += (d.toString().match(/Entering (MASTER|BACKUP|FAULT) STATE/g) ?? []).length));
         }
-        return undefined;
+      }
+      const holds = async (name: string): Promise<boolean> => {
+        const node = lab.plan.nodes.find((n) => n.name === name)!;
+        const { stdout } = await run(['ip', '-n', node.netns, '-o', 'addr', 'show', 'dev', 'eth1']);
+        return stdout.includes('198.18.2.1/24');
       };
       const active = async () => {
         const deadline = Date.now() + 20_000;
         while (Date.now() < deadline) {
-          const h = await holder();
-          if (h) return h;
+          const holding = [];
+          for (const n of lab.plan.nodes) if (await holds(n.name)) holding.push(n.name);
+          if (holding.length === 1) return holding[0]!;
           await sleep(50);
         }
-        throw new Error('keepalived: nobody holds the virtual address');
+        throw new Error('keepalived: not exactly one node holds the virtual address');
       };
       return {
         active,
+        changes: () => transitions,
         async tookOver(was, timeoutMs) {
+          const other = lab.plan.nodes.find((n) => n.name !== was)!.name;
           const deadline = Date.now() + timeoutMs;
           while (Date.now() < deadline) {
-            const h = await holder();
-            if (h && h !== was) return;
+            if (await holds(other)) return;
             await sleep(20);
           }
           throw new Error(`keepalived: no takeover within ${timeoutMs} ms`);
         },
         async settle() {
-          await active();
+          // Both hold the address right after a frozen node thaws; wait until only one does.
+          const deadline = Date.now() + 20_000;
+          while (Date.now() < deadline) {
+            const holding = [];
+            for (const n of lab.plan.nodes) if (await holds(n.name)) holding.push(n.name);
+            if (holding.length === 1) break;
+            await sleep(100);
+          }
           await sleep(Math.max(1000, advertInt * 4000));
         },
         async stop() {
@@ -191,6 +211,29 @@ async function measure(setting: Setting, fault: Fault, runs: number): Promise<nu
   return outages;
 }
 
+/**
+ * False failovers: the cluster left alone for `seconds` while both cores are
+ * loaded by `stress-ng --cpu 2` (nice 0, like the daemons); every role change
+ * after it settled is a false failover.
+ */
+async function falseFailovers(setting: Setting, seconds: number): Promise<number> {
+  const lab = await Lab.up(board);
+  let running: Running | undefined;
+  let stress: ChildProcess | undefined;
+  try {
+    running = await setting.start(lab);
+    await running.settle();
+    const before = running.changes();
+    stress = spawn(tool('stress-ng'), ['--cpu', '2', '--timeout', `${seconds + 5}s`, '--quiet'], { stdio: 'ignore' });
+    await sleep(seconds * 1000);
+    return running.changes() - before;
+  } finally {
+    if (stress && stress.exitCode === null) stress.kill('SIGTERM');
+    await running?.stop();
+    await lab.down();
+  }
+}
+
 function stats(v: number[]): { min: number; median: number; max: number } {
   const s = [...v].sort((a, b) => a - b);
   const mid = s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
@@ -205,6 +248,8 @@ async function main(): Promise<void> {
   };
   const runs = Number(opt('runs') ?? 10);
   const only = opt('only');
+  const stressSeconds = opt('false-failover-seconds');
+  if (stressSeconds !== undefined) return falseFailoverLadder(Number(stressSeconds), only);
   const settings: Setting[] = [
     tandem('default (heartbeat 50 ms, failover 300 ms)', { heartbeatIntervalMs: 50, failoverTimeMs: 300, holdDownMs: 2000 }),
     tandem('fastest (heartbeat 5 ms, failover 20 ms)', { heartbeatIntervalMs: 5, failoverTimeMs: 20, holdDownMs: 500 }),
@@ -218,6 +263,30 @@ async function main(): Promise<void> {
       process.stdout.write(
         JSON.stringify({ name: `outage_${fault.replace('-', '_')}`, unit: 'ms', value: Math.round(st.median), peer: setting.peer, setting: setting.name, min: Math.round(st.min), max: Math.round(st.max), runs: outages.length, samples: outages.map(Math.round) }) + '\n',
       );
+    }
+  }
+}
+
+/**
+ * From the fastest setting upwards, the first that shows no false failover
+ * under CPU stress for the given time, for tandem and for keepalived.
+ */
+async function falseFailoverLadder(seconds: number, only: string | undefined): Promise<void> {
+  const ladders: [string, Setting[]][] = [
+    ['tandem', [
+      tandem('heartbeat 5 ms, failover 20 ms', { heartbeatIntervalMs: 5, failoverTimeMs: 20, holdDownMs: 500 }),
+      tandem('heartbeat 10 ms, failover 40 ms', { heartbeatIntervalMs: 10, failoverTimeMs: 40, holdDownMs: 500 }),
+      tandem('heartbeat 20 ms, failover 80 ms', { heartbeatIntervalMs: 20, failoverTimeMs: 80, holdDownMs: 1000 }),
+      tandem('heartbeat 50 ms, failover 300 ms', { heartbeatIntervalMs: 50, failoverTimeMs: 300, holdDownMs: 2000 }),
+    ]],
+    ['keepalived', [0.01, 0.02, 0.05, 0.1, 1].map((a) => keepalived(`advert_int ${a} s`, a))],
+  ];
+  for (const [peer, ladder] of ladders) {
+    if (only && only !== peer) continue;
+    for (const setting of ladder) {
+      const n = await falseFailovers(setting, seconds);
+      process.stdout.write(JSON.stringify({ name: 'false_failovers_under_cpu_stress', unit: 'count', value: n, peer, setting: setting.name, seconds }) + '\n');
+      if (n === 0) break;
     }
   }
 }

@@ -36,7 +36,7 @@ export interface NodeConfig {
   node: { name: string; id: number; type: NodeType };
   peer: { name: string; id: number; type: NodeType };
   board: string;
-  timers: { heartbeatIntervalMs: number; failoverTimeMs: number; initialSilenceMs: number; holdDownMs: number };
+  timers: { heartbeatIntervalMs: number; failoverTimeMs: number; initialSilenceMs: number; holdDownMs: number; monitorIntervalMs: number; monitorMisses: number };
   interfaces: IfaceConfig[];
   garp: { count: number; intervalMs: number };
   fence: { command: string | null };
@@ -55,6 +55,8 @@ export const DEFAULTS = {
   failoverTimeMs: 300,
   initialSilenceMs: 3000,
   holdDownMs: 2000,
+  monitorIntervalMs: 500,
+  monitorMisses: 3,
   garpCount: 5,
   garpIntervalMs: 100,
   stateDir: '/var/lib/tandem',
@@ -106,6 +108,8 @@ export function parseConfig(raw: unknown, file: string): NodeConfig {
       failoverTimeMs: timers ? optionalInt(timers, 'failoverTimeMs', 15, 60_000, DEFAULTS.failoverTimeMs) : DEFAULTS.failoverTimeMs,
       initialSilenceMs: timers ? optionalInt(timers, 'initialSilenceMs', 0, 600_000, DEFAULTS.initialSilenceMs) : DEFAULTS.initialSilenceMs,
       holdDownMs: timers ? optionalInt(timers, 'holdDownMs', 0, 600_000, DEFAULTS.holdDownMs) : DEFAULTS.holdDownMs,
+      monitorIntervalMs: timers ? optionalInt(timers, 'monitorIntervalMs', 10, 60_000, DEFAULTS.monitorIntervalMs) : DEFAULTS.monitorIntervalMs,
+      monitorMisses: timers ? optionalInt(timers, 'monitorMisses', 1, 100, DEFAULTS.monitorMisses) : DEFAULTS.monitorMisses,
     },
     interfaces: top.array('interfaces', { min: 1 }).map((item) => {
       const f = item.fields();

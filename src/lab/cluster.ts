@@ -41,7 +41,7 @@ export class LabCluster {
   ) {}
 
   /** Starts tandemd on every node of a two-node lab. */
-  static async start(lab: Lab, board: Board, opts: Partial<Pick<LabConfigOptions, 'timers' | 'boardRef'>> & { onEvent?: (node: string, ev: Record<string, unknown>) => void } = {}): Promise<LabCluster> {
+  static async start(lab: Lab, board: Board, opts: Partial<Pick<LabConfigOptions, 'timers' | 'boardRef' | 'monitorTargets'>> & { onEvent?: (node: string, ev: Record<string, unknown>) => void } = {}): Promise<LabCluster> {
     const dir = mkdtempSync(join(tmpdir(), `${lab.name}-`));
     const c = new LabCluster(lab, dir);
     writeFileSync(join(dir, 'cluster.key'), `${lab.name}-password\n`, { mode: 0o600 });
@@ -54,6 +54,7 @@ export class LabCluster {
         controlSocket: socket,
         ...(opts.timers ? { timers: opts.timers } : {}),
         ...(opts.boardRef ? { boardRef: opts.boardRef } : {}),
+        ...(opts.monitorTargets ? { monitorTargets: opts.monitorTargets } : {}),
       });
       writeFileSync(config, JSON.stringify(raw, null, 2));
       const proc = lab.spawn(node.netns, [process.execPath, TANDEMD, '--config', config]);

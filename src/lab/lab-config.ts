@@ -8,15 +8,18 @@
  */
 import type { Board } from '../board/board-file.js';
 import type { LabPlan } from './topology.js';
+import type { NodeConfig } from '../cluster/config-file.js';
 
 export interface LabConfigOptions {
   clusterId?: number;
   passwordFile: string;
   stateDir: string;
   controlSocket: string;
-  timers?: Partial<{ heartbeatIntervalMs: number; failoverTimeMs: number; initialSilenceMs: number; holdDownMs: number }>;
+  timers?: Partial<NodeConfig['timers']>;
   /** How the file names the board (a path for boards that are not shipped). */
   boardRef?: string;
+  /** Monitor targets per interface name. */
+  monitorTargets?: Record<string, string[]>;
 }
 
 /** The raw JSON of node `index` (1-based) of a two-node lab. */
@@ -41,6 +44,7 @@ export function labNodeConfig(plan: LabPlan, board: Board, index: number, opts: 
         sync,
         monitor: !sync,
         ...(sync ? {} : { sharedIp: `${seg.sharedIp}/${prefix}` }),
+        ...(opts.monitorTargets?.[nic.name] ? { monitorTargets: opts.monitorTargets[nic.name] } : {}),
         masterIp: master.ifaces.find((i) => i.ifname === nic.name)!.address,
         slaveIp: slave.ifaces.find((i) => i.ifname === nic.name)!.address,
       };

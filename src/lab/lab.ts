@@ -15,6 +15,9 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import type { Board } from '../board/board-file.js';
 import { ipBatch, run, tool } from './run.js';
+import { listNetns, netnsPids, quietNamespace, removeNetns, signal, sleep } from './netns.js';
+
+export { listNetns, sleep };
 import {
   allNetns,
   findIface,
@@ -229,6 +232,25 @@ export class Lab {
     await run(['ip', 'netns', 'exec', this.plan.switchNs, tool('nft'), 'delete', 'table', 'bridge', table]).catch(() => undefined);
   }
 
+  /** The switch stops forwarding between two of its ports, both ways (a path broken behind the switch). */
+  async blockPath(portA: string, portB: string): Promise<void> {
+    const rules = [
+      'table bridge tandem_lab_paths {',
+      '  chain block {',
+      '    type filter hook forward priority 0; policy accept;',
+      `    iifname "${portA}" oifname "${portB}" drop`,
+      `    iifname "${portB}" oifname "${portA}" drop`,
+      '  }',
+      '}',
+    ].join('\n');
+    await run(['ip', 'netns', 'exec', this.plan.switchNs, tool('nft'), '-f', '-'], { input: rules + '\n' });
+  }
+
+  /** The switch port of a node interface (for blockPath). */
+  switchPort(node: string, ifname: string): string {
+    return findIface(findNode(this.plan, node), ifname).switchPort;
+  }
+
   /** Reflects every frame a node sends on an interface back to it (a mis-set mirror port). */
   async mirrorPort(node: string, ifname: string): Promise<void> {
     const port = findIface(findNode(this.plan, node), ifname).switchPort;
@@ -246,7 +268,7 @@ export class Lab {
    * Adds a foreign host (another appliance, another cluster) on a segment: a
    * namespace of its own cabled to the segment's switch, address .200+k.
    */
-  async addForeignHost(segment: string): Promise<{ netns: string; ifname: string; address: string }> {
+  async addForeignHost(segment: string): Promise<{ netns: string; ifname: string; address: string; switchPort: string }> {
     const seg = findSegment(this.plan, segment);
     const k = this.extraNetns.length;
     const netns = `${this.name}-fx${k}`;
@@ -258,7 +280,7 @@ export class Lab {
     await quietNamespace(netns);
     await ipBatch([`link add eth0 type veth peer name ${port} netns ${this.plan.switchNs}`, `addr add ${address} brd + dev eth0`, 'link set eth0 up', 'link set lo up'], netns);
     await ipBatch([`link set ${port} master ${seg.bridge}`, `link set ${port} up`], this.plan.switchNs);
-    return { netns, ifname: 'eth0', address };
+    return { netns, ifname: 'eth0', address, switchPort: port };
   }
 
   private cablePorts(node: string, ifname: string): string[] {
@@ -309,51 +331,10 @@ function stateFile(name: string): string {
   return join(LAB_STATE_DIR, `${name}.json`);
 }
 
-/** No IPv6 chatter (router solicitations, DAD) in a lab namespace: frames on the wire are ours. */
-async function quietNamespace(ns: string): Promise<void> {
-  await run(['ip', 'netns', 'exec', ns, tool('sysctl'), '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
-}
 
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // already gone
-  }
-}
 
-export async function listNetns(): Promise<string[]> {
-  const { stdout } = await run(['ip', 'netns', 'list']);
-  return stdout
-    .split('\n')
-    .map((l) => l.split(' ')[0]!)
-    .filter((n) => n.length > 0);
-}
 
-async function netnsPids(ns: string): Promise<number[]> {
-  const { stdout } = await run(['ip', 'netns', 'pids', ns]).catch(() => ({ stdout: '' }));
-  return stdout.split('\n').filter(Boolean).map(Number);
-}
 
-/** Kills what runs in each namespace (only processes the lab started live there), then deletes it. */
-async function removeNetns(names: string[]): Promise<void> {
-  const existing = new Set(await listNetns());
-  for (const ns of names) {
-    if (!existing.has(ns)) continue;
-    const deadline = Date.now() + 3_000;
-    for (let pids = await netnsPids(ns); pids.length > 0 && Date.now() < deadline; pids = await netnsPids(ns)) {
-      for (const pid of pids) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
-      await sleep(50);
-    }
-    await run(['ip', 'netns', 'delete', ns]);
-  }
-}
 
 /** Removes one lab by name, from its state file or, when that is gone, by its namespaces' prefix. */
 export async function downByName(name: string): Promise<void> {
@@ -381,6 +362,3 @@ export async function downAll(): Promise<string[]> {
   return removed;
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}

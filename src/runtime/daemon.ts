@@ -20,6 +20,7 @@ import { nextBootId } from '../io/boot-id.js';
 import { LinkMonitor } from '../io/link-monitor.js';
 import { monotonicNs } from '../io/native.js';
 import { SharedAddresses, type SharedIface } from '../io/shared-address.js';
+import { TargetMonitor } from '../io/target-monitor.js';
 import { FailoverRuntime } from './failover-runtime.js';
 import { HeartbeatNode } from './heartbeat-node.js';
 import type { Logger } from './log.js';
@@ -98,6 +99,12 @@ export async function startDaemon(config: NodeConfig, board: Board, log: Logger)
   rt.start();
   for (const [ifname, up] of initial) if (!up) rt.feed({ type: 'link', now: monotonicNs(), iface: ifname, up: false });
   heartbeats.start();
+  const targets = new TargetMonitor(
+    config.interfaces.filter((i) => i.monitor && i.heartbeats).map((i) => ({ name: i.name, targets: i.monitorTargets })),
+    { intervalMs: config.timers.monitorIntervalMs, misses: config.timers.monitorMisses },
+    (ifname, reachable) => rt.feed({ type: 'targets', now: monotonicNs(), iface: ifname, reachable }),
+  );
+  targets.start();
 
   let lastCount = -1;
   const counter = setInterval(() => {
@@ -124,6 +131,7 @@ export async function startDaemon(config: NodeConfig, board: Board, log: Logger)
     async stop() {
       clearInterval(counter);
       await rt.stop();
+      targets.close();
       heartbeats.stop();
       links.close();
       shared.close();

@@ -29,3 +29,21 @@ export function gratuitousArp(mac: Uint8Array, ip: string): Uint8Array {
   v.setUint32(38, addr);
   return b;
 }
+
+/** An ARP request from `srcMac`/`srcIp` asking who has `targetIp` (a monitor probe). */
+export function arpRequest(srcMac: Uint8Array, srcIp: string, targetIp: string): Uint8Array {
+  const from = parseIpv4(srcIp);
+  const to = parseIpv4(targetIp);
+  if (from === undefined || to === undefined) throw new Error(`not IPv4 addresses: ${srcIp}, ${targetIp}`);
+  const b = gratuitousArp(srcMac, srcIp);
+  new DataView(b.buffer).setUint32(38, to);
+  return b;
+}
+
+/** The sender of an ARP reply (or request: any ARP from a host proves it is there), or undefined. */
+export function arpSender(frame: Uint8Array): { ip: number; mac: Uint8Array; op: number } | undefined {
+  if (frame.length < ARP_FRAME_LENGTH) return undefined;
+  const v = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  if (v.getUint16(12) !== 0x0806 || v.getUint16(14) !== 1 || v.getUint16(16) !== 0x0800 || frame[18] !== 6 || frame[19] !== 4) return undefined;
+  return { op: v.getUint16(20), mac: frame.slice(22, 28), ip: v.getUint32(28) };
+}

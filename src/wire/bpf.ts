@@ -62,3 +62,24 @@ export function heartbeatFilter(clusterId?: number): Uint8Array {
   });
   return out;
 }
+
+/** ARP replies only (EtherType 0x0806, operation 2): the target monitor's socket. */
+export function arpReplyFilter(): Uint8Array {
+  const insns: [number, number, number, number][] = [
+    [LD | H | ABS, 0, 0, 12],
+    [JMP | JEQ | K, 0, 3, 0x0806],
+    [LD | H | ABS, 0, 0, 20],
+    [JMP | JEQ | K, 0, 1, 2],
+    [RET | K, 0, 0, ACCEPT_BYTES],
+    [RET | K, 0, 0, 0],
+  ];
+  const out = new Uint8Array(insns.length * 8);
+  const view = new DataView(out.buffer);
+  insns.forEach(([code, jt, jf, k], i) => {
+    view.setUint16(i * 8, code, true);
+    out[i * 8 + 2] = jt;
+    out[i * 8 + 3] = jf;
+    view.setUint32(i * 8 + 4, k, true);
+  });
+  return out;
+}

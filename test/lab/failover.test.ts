@@ -186,3 +186,29 @@ test.serial('`tandem failover` hands over without losing a packet of the client 
   await traffic.stop();
   t.is(traffic.lost(from - 200), 0, `lost packets (${sent} replies; longest extra gap ${traffic.outageMs(from - 200).toFixed(1)} ms)`);
 });
+
+test.serial('monitor targets: lost by the active node only -> hand over; lost by both -> no change', async (t) => {
+  const lab = await labFor(t);
+  const target = await lab.addForeignHost('lan'); // stands in for the LAN gateway, 198.18.2.200
+  const cluster = await LabCluster.start(lab, board, {
+    timers: { initialSilenceMs: 800, monitorIntervalMs: 100, monitorMisses: 3, holdDownMs: 500 },
+    monitorTargets: { eth1: [target.address.split('/')[0]!] },
+  });
+  t.teardown(async () => {
+    await cluster.stop();
+    cluster.cleanup();
+  });
+  const { active, inactive } = await cluster.settled(15_000);
+  await sleep(800); // a full probe window, and the hold-down
+  await lab.blockPath(lab.switchPort(active, 'eth1'), target.switchPort);
+  t.true(await eventually(() => cluster.node(active).events.some((e) => e.event === 'monitor_targets_lost'), 3000), 'the active node notices');
+  t.true(await eventually(() => roleChanges(cluster, inactive).some((e) => e['reason'] === 'health_higher_than_peer'), 3000), 'the peer takes over');
+  t.true(await eventually(() => roleChanges(cluster, active).some((e) => e['reason'] === 'health_lower_than_peer'), 3000), 'and the old active steps down');
+  // Now the target goes away for everybody: health falls on both sides alike, nobody moves.
+  const changes = roleChanges(cluster, active).length + roleChanges(cluster, inactive).length;
+  await run(['ip', '-n', lab.plan.switchNs, 'link', 'set', target.switchPort, 'down']);
+  t.true(await eventually(() => cluster.node(inactive).events.some((e) => e.event === 'monitor_targets_lost'), 3000));
+  await sleep(1000);
+  t.is(roleChanges(cluster, active).length + roleChanges(cluster, inactive).length, changes);
+  t.is((await cluster.status(inactive)).role, 'active');
+});

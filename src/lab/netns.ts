@@ -1,0 +1,57 @@
+/**
+ * DOC: network namespaces and the processes in them, for the lab
+ *
+ * Listing, quieting (no IPv6 chatter), and removal that first kills what
+ * runs inside: only processes the lab started live in its namespaces.
+ */
+import { run, tool } from './run.js';
+
+/** No IPv6 chatter (router solicitations, DAD) in a lab namespace: frames on the wire are ours. */
+export async function quietNamespace(ns: string): Promise<void> {
+  await run(['ip', 'netns', 'exec', ns, tool('sysctl'), '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+}
+
+export function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // already gone
+  }
+}
+
+export async function listNetns(): Promise<string[]> {
+  const { stdout } = await run(['ip', 'netns', 'list']);
+  return stdout
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter((n) => n.length > 0);
+}
+
+export async function netnsPids(ns: string): Promise<number[]> {
+  const { stdout } = await run(['ip', 'netns', 'pids', ns]).catch(() => ({ stdout: '' }));
+  return stdout.split('\n').filter(Boolean).map(Number);
+}
+
+/** Kills what runs in each namespace (only processes the lab started live there), then deletes it. */
+export async function removeNetns(names: string[]): Promise<void> {
+  const existing = new Set(await listNetns());
+  for (const ns of names) {
+    if (!existing.has(ns)) continue;
+    const deadline = Date.now() + 3_000;
+    for (let pids = await netnsPids(ns); pids.length > 0 && Date.now() < deadline; pids = await netnsPids(ns)) {
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      await sleep(50);
+    }
+    await run(['ip', 'netns', 'delete', ns]);
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
