@@ -7,10 +7,9 @@
  * the console device. `parseBoard` validates and names the bad field with its
  * path; `loadBoard` reads a file. Boards shipped with tandem live in board/.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { interfaceMask, NN_LIMITS } from '../wire/mac.js';
-import { Fields, ValidationError } from './validate.js';
+import { Fields, readJsonFile, ValidationError } from './validate.js';
 
 export const NIC_ROLES = ['wan', 'lan', 'dmz', 'sync', 'mgmt', 'data'] as const;
 export type NicRole = (typeof NIC_ROLES)[number];
@@ -116,19 +115,7 @@ function checkConsistency(board: Board, top: Fields): void {
 }
 
 export function loadBoard(path: string): Board {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new ValidationError(path, '', `cannot read the board file: ${(e as Error).message}`);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new ValidationError(path, '', `not valid JSON: ${(e as Error).message}`);
-  }
-  return parseBoard(raw, path);
+  return parseBoard(readJsonFile(path, 'board file'), path);
 }
 
 /** The directory of the boards shipped with tandem (board/ at the top of the checkout). */

@@ -5,6 +5,7 @@
  * accessor checks one field and, when it is wrong, throws a ValidationError
  * naming the file, the field path (`nics[2].slot`) and what is expected.
  */
+import { readFileSync } from 'node:fs';
 
 export class ValidationError extends Error {
   constructor(
@@ -23,6 +24,21 @@ function describe(v: unknown): string {
   if (typeof v === 'string') return `"${v.length > 40 ? v.slice(0, 40) + '…' : v}"`;
   if (typeof v === 'object') return 'an object';
   return String(v);
+}
+
+/** Reads and parses a JSON file; a missing file or bad JSON is a ValidationError naming the file. */
+export function readJsonFile(path: string, what: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ValidationError(path, '', `cannot read the ${what}: ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new ValidationError(path, '', `not valid JSON: ${(e as Error).message}`);
+  }
 }
 
 export class Fields {

@@ -8,9 +8,8 @@
  * bad one; `checkConfig` (config-check.ts) then checks the whole against the
  * board and seed 001's troubleshooting list.
  */
-import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
-import { Fields, ValidationError } from '../board/validate.js';
+import { Fields, readJsonFile, ValidationError } from '../board/validate.js';
 import type { NodeType } from '../wire/heartbeat-frame.js';
 
 export interface Cidr {
@@ -140,17 +139,5 @@ export function parseConfig(raw: unknown, file: string): NodeConfig {
 }
 
 export function loadConfig(path: string): NodeConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new ValidationError(path, '', `cannot read the configuration file: ${(e as Error).message}`);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new ValidationError(path, '', `not valid JSON: ${(e as Error).message}`);
-  }
-  return parseConfig(raw, path);
+  return parseConfig(readJsonFile(path, 'configuration file'), path);
 }

@@ -26,18 +26,8 @@ export interface FailoverConfig {
   fence: boolean;
 }
 
-/** What the peer last said about itself, and when we heard it where. */
-export interface PeerView {
-  nodeId: number;
-  name: string;
-  nodeType: NodeType;
-  role: Role;
-  connections: number;
-  health: number;
-  yielding: boolean;
-  tookOver: boolean;
-  bootId: bigint;
-  sequence: bigint;
+/** What the peer last said about itself (its newest heartbeat), and when we heard it where. */
+export interface PeerView extends HeartbeatInfo {
   lastHeard: Ns;
   /** Last valid heartbeat per interface (ours), for the evidence of a takeover. */
   heardOn: Record<string, Ns>;
