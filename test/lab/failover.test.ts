@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { LabCluster, Traffic } from '../../src/lab/cluster.js';
-import { run } from '../../src/lab/run.js';
+import { run, tool } from '../../src/lab/run.js';
 import { PacketLink } from '../../src/io/packet-link.js';
 import { ifaceFacts } from '../../src/io/native.js';
 import { hmacAuth } from '../../src/io/heartbeat-auth.js';
@@ -211,4 +211,24 @@ test.serial('monitor targets: lost by the active node only -> hand over; lost by
   await sleep(1000);
   t.is(roleChanges(cluster, active).length + roleChanges(cluster, inactive).length, changes);
   t.is((await cluster.status(inactive)).role, 'active');
+});
+
+test.serial('sync link down: the node with more connections is active (seed 001)', async (t) => {
+  const { lab, cluster, active, inactive } = await clusterFor(t);
+  const standbyNs = lab.plan.nodes.find((n) => n.name === inactive)!.netns;
+  await lab.cutLink(inactive, 'eth3');
+  await sleep(500);
+  t.is((await cluster.status(active)).role, 'active', 'the sync link alone moves nothing');
+  // Real conntrack entries on the standby: a ruleset that tracks, and 60 local UDP flows.
+  await run(['ip', 'netns', 'exec', standbyNs, tool('nft'), '-f', '-'], {
+    input: 'table inet tdmtest {\n chain out {\n  type filter hook output priority 0;\n  ct state new counter\n }\n}\n',
+  });
+  for (let port = 20000; port < 20060; port++) {
+    await run(['ip', 'netns', 'exec', standbyNs, tool('python3'), '-c', `import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'x', ('127.0.0.1', ${port}))`]);
+  }
+  t.true(await eventually(() => roleChanges(cluster, inactive).some((e) => e['reason'] === 'more_connections_sync_down'), 8000), 'the standby, with more connections, takes over');
+  t.true(await eventually(() => roleChanges(cluster, active).some((e) => e['reason'] === 'fewer_connections_sync_down'), 3000));
+  const s = await cluster.status(inactive);
+  t.true(s.connections > (s.peer?.connections ?? 0), `${s.connections} connections here, ${s.peer?.connections} on the peer`);
+  t.false(s.syncLinkUp);
 });
