@@ -19,18 +19,10 @@
  * 6. node type: master wins (seed 001: at a simultaneous start);
  * 7. node ID: the lower wins (a total order even for two masters).
  */
-import type { Role } from './failover-types.js';
-import type { NodeType } from '../wire/heartbeat-frame.js';
+import type { HeartbeatInfo } from './failover-types.js';
 
-export interface Contender {
-  nodeId: number;
-  nodeType: NodeType;
-  role: Role;
-  connections: number;
-  health: number;
-  yielding: boolean;
-  tookOver: boolean;
-}
+/** What the order looks at: the facts a node advertises in its heartbeats. */
+export type Contender = Pick<HeartbeatInfo, 'nodeId' | 'nodeType' | 'role' | 'connections' | 'health' | 'yielding' | 'tookOver'>;
 
 export type RankRule = 'yielding' | 'health' | 'connections' | 'took_over' | 'incumbent' | 'type' | 'node_id';
 
