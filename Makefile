@@ -39,7 +39,7 @@ node_modules/.package-lock.json: package-lock.json .deps-ok
 	npm ci --no-audit --no-fund
 	@touch $@
 
-$(ADDON): native/tandem.c binding.gyp node_modules/.package-lock.json
+$(ADDON): $(wildcard native/*.c native/*.h) binding.gyp node_modules/.package-lock.json
 	npm run --silent build:native
 
 dist/.built: $(TS_SOURCES) node_modules/.package-lock.json
