@@ -52,6 +52,18 @@ test.serial('the active node powered off: the other takes over and the client tr
   const takeover = cluster.node(inactive).events.find((e) => e.event === 'takeover')!;
   t.truthy(takeover, 'the takeover is measured');
   for (const k of ['peerLastHeardMsBeforeDecision', 'sharedUpAtMs', 'firstGarpAtMs']) t.is(typeof takeover[k], 'number', k);
+  // What the administrator sees.
+  const tandem = join(__dirname, '..', '..', '..', 'bin', 'tandem');
+  const status = (await exec(tandem, ['status', '--socket', cluster.node(inactive).socket])).stdout;
+  t.regex(status, new RegExp(`node ${inactive} \\(#\\d, slave\\): ACTIVE`));
+  t.regex(status, /peer n1 \(#1, master\): DEAD/);
+  t.regex(status, /last change: inactive -> active because peer_dead/);
+  t.regex(status, /eth3\s+yes\s+\d+\s+\d+/, 'the per-interface matrix');
+  const json = JSON.parse((await exec(tandem, ['status', '--json', '--config', cluster.node(inactive).config])).stdout) as { role: string; matrix: unknown[] };
+  t.is(json.role, 'active');
+  t.is(json.matrix.length, 4);
+  const why = (await exec(tandem, ['why', '--socket', cluster.node(inactive).socket])).stdout;
+  t.regex(why, /inactive -> active: peer_dead\n\s+peer last heard \d+ ms before; per interface: eth0 \d+ ms, eth1 \d+ ms, eth2 \d+ ms, eth3 \d+ ms/);
   // The loss counter sees the outage (so its zero in the planned-failover test means something).
   t.true(traffic.lost(cutAt - 500) > 5, `lost ${traffic.lost(cutAt - 500)}`);
   t.log(`outage ${traffic.outageMs(cutAt - 500).toFixed(0)} ms, ${traffic.lost(cutAt - 500)} lost; takeover ${JSON.stringify(takeover)}`);
