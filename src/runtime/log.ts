@@ -7,6 +7,8 @@
  * then at most one line per window carrying the count suppressed meanwhile.
  */
 
+import { eventId } from './events.js';
+
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 
 export type LogFields = Record<string, unknown>;
@@ -26,7 +28,7 @@ export class JsonLogger implements Logger {
   ) {}
 
   log(level: Level, event: string, fields: LogFields = {}): void {
-    this.write(JSON.stringify({ ts: new Date().toISOString(), level, event, ...this.base, ...fields }, jsonSafe) + '\n');
+    this.write(JSON.stringify({ ts: new Date().toISOString(), level, id: eventId(event), event, ...this.base, ...fields }, jsonSafe) + '\n');
   }
 }
 

@@ -1,0 +1,71 @@
+/**
+ * DOC: the event catalogue: every event tandem logs, with a stable ID
+ *
+ * An administrator (or a log server's filter) can rely on the ID and the
+ * name of an event across versions: new events get new IDs, IDs are never
+ * reused. Ranges: 1xx lifecycle, 2xx peers and heartbeats, 3xx dropped
+ * heartbeats (the drop ladder's reasons, seed 001's names), 4xx roles and
+ * takeovers, 5xx links and monitoring, 6xx failures. docs/events.md is the
+ * administrator's copy; a test keeps the two and the code in step.
+ */
+
+export interface EventInfo {
+  id: number;
+  summary: string;
+}
+
+export const EVENTS: Readonly<Record<string, EventInfo>> = {
+  daemon_started: { id: 100, summary: 'the worker is up: heartbeats, monitors and control socket running' },
+  worker_started: { id: 101, summary: 'the supervisor started a worker' },
+  stopped: { id: 102, summary: 'the worker stopped (signal, or its supervisor went away)' },
+  config_warning: { id: 103, summary: 'the configuration has a warning from the pre-flight' },
+  stale_shared_links_removed: { id: 104, summary: 'shared links left by a crashed run were removed at start' },
+  heartbeats_started: { id: 105, summary: 'heartbeats are sent on the listed interfaces' },
+
+  peer_heartbeat_first_seen: { id: 200, summary: 'the first valid heartbeat of a node' },
+  peer_found: { id: 201, summary: 'the failover core adopted a node as its peer' },
+  peer_restarted: { id: 202, summary: 'the peer came back with a new boot ID' },
+  foreign_node_heartbeat: { id: 203, summary: 'a valid heartbeat from a third node while the peer is alive (a cloned configuration?)' },
+
+  truncated: { id: 300, summary: 'dropped: shorter than a heartbeat' },
+  not_heartbeat: { id: 301, summary: 'dropped: not to 11-00-00-00-xx-xx, not IPv4/UDP, or not to port 999' },
+  bad_magic: { id: 302, summary: 'dropped: payload magic is not TNDM' },
+  bad_version: { id: 303, summary: 'dropped: unknown payload version' },
+  malformed: { id: 304, summary: 'dropped: a field out of range' },
+  bad_ttl: { id: 305, summary: 'dropped: TTL not 255 (the frame crossed a router)' },
+  wrong_cluster: { id: 306, summary: 'dropped: another cluster ID (another cluster on the segment)' },
+  bad_tag: { id: 307, summary: 'dropped: authentication failed (another password, a forged or corrupted frame)' },
+  heartbeat_from_myself: { id: 308, summary: 'dropped: our own heartbeat (a mirrored port, or our identity configured twice)' },
+  nn_mismatch: { id: 309, summary: 'dropped: sent for another bus/slot/port (the boards differ)' },
+  disallowed_on_sync_iface: { id: 310, summary: 'dropped: a data-interface heartbeat on the sync interface (cabling)' },
+  sync_heartbeat_on_data_iface: { id: 311, summary: 'dropped: a sync-interface heartbeat on a data interface (cabling)' },
+  replayed: { id: 312, summary: 'dropped: seen before, or from an older boot' },
+
+  role_change: { id: 400, summary: 'this node changed role; reason and evidence attached' },
+  takeover: { id: 401, summary: 'the shared addresses are up here; when the peer was last heard, addresses up, first gratuitous ARP' },
+  shared_addresses_released: { id: 402, summary: 'this node no longer holds the shared addresses' },
+  planned_failover_started: { id: 403, summary: 'a planned failover began: heartbeats carry the yielding flag' },
+  planned_failover_abandoned: { id: 404, summary: 'the peer went silent during a planned failover: this node stays active' },
+  failover_refused: { id: 405, summary: 'a planned failover was refused (not active, or no live peer)' },
+  peer_fenced: { id: 406, summary: 'the dead peer was fenced before the takeover' },
+  stall_detected: { id: 407, summary: 'this process did not run for longer than the failover time' },
+  worker_died: { id: 408, summary: 'the worker died; the supervisor restarts it' },
+  worker_died_shared_released: { id: 409, summary: 'the supervisor removed the dead worker\'s shared links' },
+
+  link_up: { id: 500, summary: 'carrier back on a heartbeat interface' },
+  link_down: { id: 501, summary: 'carrier lost on a heartbeat interface' },
+  all_heartbeat_links_down: { id: 502, summary: 'no heartbeat interface has carrier: this node will not take over' },
+  monitor_targets_lost: { id: 503, summary: 'no monitor target of an interface answers' },
+  monitor_targets_reachable: { id: 504, summary: 'a monitor target of an interface answers again' },
+
+  startup_failed: { id: 600, summary: 'the worker could not start' },
+  effect_failed: { id: 601, summary: 'an effect (claim, release, fence) failed' },
+  cleanup_failed: { id: 602, summary: 'the supervisor could not remove a dead worker\'s shared links' },
+  control_socket_failed: { id: 603, summary: 'the control socket could not be served' },
+  heartbeat_send_failed: { id: 604, summary: 'a heartbeat could not be sent on an interface' },
+  heartbeat_receive_error: { id: 605, summary: 'a heartbeat socket reported an error' },
+};
+
+export function eventId(name: string): number | undefined {
+  return EVENTS[name]?.id;
+}
