@@ -33,6 +33,17 @@ async function sharedLinksOn(netns: string): Promise<string[]> {
   return [...stdout.matchAll(/^\d+: (tsh[0-9a-f]{2})@/gm)].map((m) => m[1]!);
 }
 
+/** The shared links of a node once the claim or release in progress has finished (or after 3 s). */
+async function settledSharedLinks(netns: string, want: number): Promise<string[]> {
+  const deadline = Date.now() + 3000;
+  let links = await sharedLinksOn(netns);
+  while (links.length !== want && Date.now() < deadline) {
+    await sleep(50);
+    links = await sharedLinksOn(netns);
+  }
+  return links;
+}
+
 const roleChanges = (c: LabCluster, node: string) => c.node(node).events.filter((e) => e.event === 'role_change');
 
 test.serial('the active node powered off: the other takes over and the client traffic resumes', async (t) => {
@@ -150,14 +161,14 @@ test.serial('the active worker frozen (SIGSTOP) past the failover time, then tha
   t.deepEqual([a.role, b.role].sort(), ['active', 'inactive']);
   t.is(b.role, 'active', 'the node that took over keeps it');
   t.is(a.lastChange?.reason, 'peer_took_over');
-  t.deepEqual(await sharedLinksOn(lab.plan.nodes.find((n) => n.name === active)!.netns), []);
-  t.is((await sharedLinksOn(lab.plan.nodes.find((n) => n.name === inactive)!.netns)).length, 3);
+  t.deepEqual(await settledSharedLinks(lab.plan.nodes.find((n) => n.name === active)!.netns, 0), []);
+  t.is((await settledSharedLinks(lab.plan.nodes.find((n) => n.name === inactive)!.netns, 3)).length, 3);
 });
 
 test.serial('kill -9 of the active worker: the supervisor releases the shared MAC, the peer takes over, the worker restarts inactive', async (t) => {
   const { lab, cluster, active, inactive } = await clusterFor(t);
   const activeNs = lab.plan.nodes.find((n) => n.name === active)!.netns;
-  t.is((await sharedLinksOn(activeNs)).length, 3);
+  t.is((await settledSharedLinks(activeNs, 3)).length, 3);
   const pid = cluster.node(active).process.pid!;
   const worker = Number((await run(['cat', `/proc/${pid}/task/${pid}/children`])).stdout.trim());
   process.kill(worker, 'SIGKILL');
