@@ -24,6 +24,7 @@ const allowed: Record<string, (target: string) => boolean> = {
   io: (t) => ['io', 'wire', 'core', 'board'].includes(t),
   board: (t) => ['board', 'wire'].includes(t),
   api: (t) => t === 'api',
+  sync: (t) => ['sync', 'wire', 'io', 'core', 'cluster'].includes(t),
   cluster: (t) => ['cluster', 'board', 'wire', 'core'].includes(t),
   runtime: (t) => !['cli', 'lab'].includes(t),
   lab: (t) => !['cli'].includes(t),

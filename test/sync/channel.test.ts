@@ -1,0 +1,67 @@
+import test, { type ExecutionContext } from 'ava';
+import { createServer } from 'node:net';
+import type { Server } from 'node:tls';
+import { connectSync, listenSync, portOf, type ChannelFailure, type Identity, type SyncChannel } from '../../src/sync/channel.js';
+
+const me = (nodeId: number, over: Partial<Identity> = {}): Identity => ({ clusterId: 7, nodeId, nodeName: `n${nodeId}`, softwareVersion: '0.1.0', ...over });
+
+async function serve(t: ExecutionContext, password: string, id: Identity) {
+  const channels: SyncChannel[] = [];
+  const failures: ChannelFailure[] = [];
+  const server: Server = await listenSync(password, id, { host: '127.0.0.1', port: 0 }, (c) => channels.push(c), (r) => failures.push(r));
+  t.teardown(() => {
+    for (const c of channels) c.close();
+    server.close();
+  });
+  return { port: portOf(server), channels, failures };
+}
+
+const until = async (f: () => boolean, ms = 3000) => {
+  const end = Date.now() + ms;
+  while (!f() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+  return f();
+};
+
+test('same password: TLS 1.2 ECDHE-PSK-CHACHA20-POLY1305, hellos verified, messages both ways', async (t) => {
+  const s = await serve(t, 'secret', me(1));
+  const c = await connectSync('secret', me(2), { host: '127.0.0.1', port: s.port });
+  t.teardown(() => c.close());
+  t.deepEqual(c.peer, me(1));
+  t.true(await until(() => s.channels.length === 1));
+  const got: unknown[] = [];
+  s.channels[0]!.on('message', (m) => got.push(m));
+  const big = 'x'.repeat(200_000); // crosses many TLS records
+  c.send({ type: 'update', seq: 1, big });
+  c.send({ type: 'update', seq: 2 });
+  t.true(await until(() => got.length === 2));
+  t.deepEqual(got, [{ type: 'update', seq: 1, big }, { type: 'update', seq: 2 }]);
+  const socket = (c as unknown as { socket: { getCipher(): { name: string; version: string } } }).socket;
+  t.like(socket.getCipher(), { name: 'ECDHE-PSK-CHACHA20-POLY1305', version: 'TLSv1.2' });
+});
+
+test('a wrong password fails the handshake, named on both sides', async (t) => {
+  const s = await serve(t, 'secret', me(1));
+  const e = await t.throwsAsync(connectSync('not the secret', me(2), { host: '127.0.0.1', port: s.port }));
+  t.is(e!.message, 'wrong_password');
+  t.true(await until(() => s.failures.length === 1));
+  t.deepEqual(s.failures, ['wrong_password']);
+  t.is(s.channels.length, 0);
+});
+
+test('another software version or cluster is refused after the handshake, named on both sides', async (t) => {
+  const s = await serve(t, 'secret', me(1));
+  const e = await t.throwsAsync(connectSync('secret', me(2, { softwareVersion: '0.2.0' }), { host: '127.0.0.1', port: s.port }));
+  t.is(e!.message, 'software_version_mismatch');
+  t.true(await until(() => s.failures.includes('software_version_mismatch')));
+  t.is(s.channels.length, 0);
+});
+
+test('nobody listening: unreachable', async (t) => {
+  // A port that was just free: listen, note it, close.
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise((r) => probe.close(r));
+  const e = await t.throwsAsync(connectSync('secret', me(2), { host: '127.0.0.1', port }, 1000));
+  t.is(e!.message, 'unreachable');
+});
