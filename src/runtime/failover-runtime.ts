@@ -103,15 +103,31 @@ export class FailoverRuntime {
     return this.queue;
   }
 
-  /** Graceful stop: hand over (yielding heartbeats), release the shared addresses, stop timers. */
+  /**
+   * Graceful stop, make before break: an active node with a live peer first
+   * hands over as in a planned failover (yielding heartbeats at once; the
+   * peer claims, then we step down), and only then stops: the shared
+   * addresses are never without an owner. Bounded by two failover times.
+   */
   async stop(): Promise<void> {
+    const now = monotonicNs();
+    if (this.state.role === 'active' && peerAlive(this.state, now)) {
+      this.feed({ type: 'failover', now });
+      this.sendNow();
+      const deadline = Date.now() + 2 * this.state.config.failoverTimeMs + 100;
+      while (this.state.role === 'active' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    }
     this.feed({ type: 'stop', now: monotonicNs() });
     await this.queue;
     // A few heartbeats with the yielding flag, at once, so the peer takes over without waiting for a failover time.
-    for (let i = 0; i < 3; i++) for (const row of this.deps.heartbeats.matrix()) this.deps.heartbeats.sender.sendOn(row.iface);
+    for (let i = 0; i < 3; i++) this.sendNow();
     this.stopped = true;
     for (const t of this.timers.values()) clearTimeout(t.handle);
     this.timers.clear();
+  }
+
+  private sendNow(): void {
+    for (const row of this.deps.heartbeats.matrix()) this.deps.heartbeats.sender.sendOn(row.iface);
   }
 
   whyHistory(): (Change & { wallTime: string })[] {

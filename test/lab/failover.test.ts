@@ -255,3 +255,19 @@ test.serial('sync link down: the node with more connections is active (seed 001)
   t.true(s.connections > (s.peer?.connections ?? 0), `${s.connections} connections here, ${s.peer?.connections} on the peer`);
   t.false(s.syncLinkUp);
 });
+
+test.serial('SIGTERM of the active daemon hands over first: no packet lost', async (t) => {
+  const { lab, cluster, active, inactive } = await clusterFor(t);
+  const traffic = new Traffic(lab, SERVER, 10, 30);
+  t.teardown(() => traffic.stop());
+  t.true(await eventually(() => traffic.count > 30, 5000));
+  const from = Date.now();
+  cluster.node(active).process.kill('SIGTERM');
+  t.true(await eventually(() => roleChanges(cluster, inactive).some((e) => e['to'] === 'active'), 3000));
+  t.true(await eventually(() => cluster.node(active).process.exitCode !== null, 5000), 'the daemon exited');
+  t.is(cluster.node(active).process.exitCode, 143);
+  t.is(roleChanges(cluster, active).at(-1)?.['reason'], 'planned_failover', 'it stepped down only once the peer was active');
+  await sleep(300);
+  await traffic.stop();
+  t.is(traffic.lost(from - 200), 0);
+});
