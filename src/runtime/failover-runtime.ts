@@ -241,14 +241,24 @@ export class FailoverRuntime {
   /** The daemon measures itself: when the peer was last heard, declared dead, addresses up, ARPs out. */
   private logTakeover(change: Change | undefined, report: ClaimReport): void {
     if (!change || change.to !== 'active') return;
-    const rel = (t: bigint) => Number(t - change.at) / 1e6;
-    const lastHeard = change.evidence.peerLastHeardMsAgo;
+    // Monotonic instants shown as wall time for the reader (decisions never use wall time).
+    const nowMono = monotonicNs();
+    const nowWall = Date.now();
+    const wall = (t: bigint) => new Date(nowWall - Number(nowMono - t) / 1e6).toISOString();
+    const lastHeardMs = change.evidence.peerLastHeardMsAgo;
+    const lastHeard = lastHeardMs === null || lastHeardMs === undefined ? undefined : change.at - BigInt(Math.round(lastHeardMs * 1e6));
+    const sinceHeard = (t: bigint) => (lastHeard === undefined ? null : Number(t - lastHeard) / 1e6);
     this.deps.log.log('info', 'takeover', {
       reason: change.reason,
-      peerLastHeardMsBeforeDecision: lastHeard ?? null,
-      decidedAtMs: 0,
-      sharedUpAtMs: rel(report.upAt),
-      firstGarpAtMs: rel(report.firstGarpAt),
+      peerLastHeardAt: lastHeard === undefined ? null : wall(lastHeard),
+      decidedAt: wall(change.at),
+      sharedUpAt: wall(report.upAt),
+      firstGarpAt: wall(report.firstGarpAt),
+      // The same steps in ms: from the last heartbeat heard to the decision, and from the decision on.
+      peerLastHeardMsBeforeDecision: lastHeardMs ?? null,
+      sharedUpAtMs: Number(report.upAt - change.at) / 1e6,
+      firstGarpAtMs: Number(report.firstGarpAt - change.at) / 1e6,
+      firstGarpMsAfterPeerLastHeard: sinceHeard(report.firstGarpAt),
       ifaces: report.ifaces,
     });
   }

@@ -62,7 +62,9 @@ test.serial('the active node powered off: the other takes over and the client tr
   t.is(s.lastChange?.reason, 'peer_dead');
   const takeover = cluster.node(inactive).events.find((e) => e.event === 'takeover')!;
   t.truthy(takeover, 'the takeover is measured');
-  for (const k of ['peerLastHeardMsBeforeDecision', 'sharedUpAtMs', 'firstGarpAtMs']) t.is(typeof takeover[k], 'number', k);
+  for (const k of ['peerLastHeardMsBeforeDecision', 'sharedUpAtMs', 'firstGarpAtMs', 'firstGarpMsAfterPeerLastHeard']) t.is(typeof takeover[k], 'number', k);
+  const at = (k: string) => Date.parse(String(takeover[k]));
+  t.true(at('peerLastHeardAt') <= at('decidedAt') && at('decidedAt') <= at('sharedUpAt') && at('sharedUpAt') <= at('firstGarpAt'), 'the steps in order');
   // What the administrator sees.
   const tandem = join(__dirname, '..', '..', '..', 'bin', 'tandem');
   const status = (await exec(tandem, ['status', '--socket', cluster.node(inactive).socket])).stdout;
