@@ -1,7 +1,7 @@
 /*
  * DOC: sock.c: what packet and netlink sockets share: the wrapper object and its
  * lifetime, send, batched receive into the caller's ring (uv_poll, or read on
- * demand) with a monotonic timestamp per message, close, receive buffer.
+ * demand) with a monotonic timestamp per message, close.
  */
 #include "tandem.h"
 
@@ -284,7 +284,7 @@ napi_value tandem_sock_start(napi_env env, napi_callback_info info)
 	napi_create_reference(env, argv[2], 1, &p->lens_ref);
 	napi_create_reference(env, argv[3], 1, &p->stamps_ref);
 	napi_create_reference(env, argv[4], 1, &p->on_frames);
-	napi_create_string_utf8(env, "tandem:packet", NAPI_AUTO_LENGTH, &name);
+	napi_create_string_utf8(env, "tandem:sock", NAPI_AUTO_LENGTH, &name);
 	napi_async_init(env, NULL, name, &p->async);
 	/* Strong while polling: a live socket must not be collected. */
 	napi_reference_ref(env, p->self, NULL);
@@ -310,25 +310,5 @@ napi_value tandem_sock_close(napi_env env, napi_callback_info info)
 		napi_reference_unref(env, p->self, &count);
 	release_refs(p);
 	begin_close(p);
-	return NULL;
-}
-
-/* tandem_sock_rcvbuf(handle, bytes): a large receive buffer for event
- * sockets (SO_RCVBUFFORCE: root may exceed rmem_max). */
-napi_value tandem_sock_rcvbuf(napi_env env, napi_callback_info info)
-{
-	size_t argc = 2;
-	napi_value argv[2];
-	struct sock *p;
-	int32_t bytes;
-
-	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-	p = argc == 2 ? unwrap(env, argv[0]) : NULL;
-	if (!p || p->closing)
-		return throw_errno(env, "setsockopt(SO_RCVBUFFORCE)", EBADF);
-	if (napi_get_value_int32(env, argv[1], &bytes) != napi_ok || bytes <= 0)
-		return throw_type(env, "bytes must be a positive number");
-	if (setsockopt(p->fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) < 0)
-		return throw_errno(env, "setsockopt(SO_RCVBUFFORCE)", errno);
 	return NULL;
 }

@@ -29,7 +29,6 @@ static napi_value init(napi_env env, napi_value exports)
 	napi_property_descriptor table[] = {
 		{ "tandem_packet_open", NULL, tandem_packet_open, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "tandem_netlink_open", NULL, tandem_netlink_open, NULL, NULL, NULL, napi_enumerable, NULL },
-		{ "tandem_sock_rcvbuf", NULL, tandem_sock_rcvbuf, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "tandem_packet_membership", NULL, tandem_packet_membership, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "tandem_sock_send", NULL, tandem_sock_send, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "tandem_sock_read", NULL, tandem_sock_read, NULL, NULL, NULL, napi_enumerable, NULL },

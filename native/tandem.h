@@ -56,7 +56,6 @@ napi_value tandem_sock_send(napi_env env, napi_callback_info info);
 napi_value tandem_sock_read(napi_env env, napi_callback_info info);
 napi_value tandem_sock_start(napi_env env, napi_callback_info info);
 napi_value tandem_sock_close(napi_env env, napi_callback_info info);
-napi_value tandem_sock_rcvbuf(napi_env env, napi_callback_info info);
 
 /* packet.c: AF_PACKET */
 napi_value tandem_packet_open(napi_env env, napi_callback_info info);

@@ -26,7 +26,6 @@ interface Binding {
   tandem_netlink_open(protocol: number, groups: number, netnsPath: string | null, wrapper: SockHandle): number;
   tandem_packet_membership(h: SockHandle, mac: Uint8Array, add: boolean): void;
   tandem_sock_send(h: SockHandle, frame: Uint8Array): number;
-  tandem_sock_rcvbuf(h: SockHandle, bytes: number): void;
   tandem_sock_start(
     h: SockHandle,
     ring: Buffer,
