@@ -23,7 +23,7 @@ export type SockHandle = object & { readonly __sockHandle?: never };
 
 interface Binding {
   tandem_packet_open(ifname: string, filter: Uint8Array | null, netnsPath: string | null, wrapper: SockHandle): number;
-  tandem_netlink_open(protocol: number, groups: number, netnsPath: string | null, wrapper: SockHandle): number;
+  tandem_netlink_open(protocol: number, groups: number, netnsPath: string | null, wrapper: SockHandle, rcvbuf?: number): number;
   tandem_packet_membership(h: SockHandle, mac: Uint8Array, add: boolean): void;
   tandem_sock_send(h: SockHandle, frame: Uint8Array): number;
   tandem_sock_start(

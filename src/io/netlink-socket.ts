@@ -26,9 +26,19 @@ export class NetlinkError extends Error {
   }
 }
 
+export interface NetlinkOptions {
+  netns?: string;
+  /** Multicast groups to listen to (a bind() bitmask). */
+  groups?: number;
+  /** Receive buffer in bytes, forced past rmem_max (event sockets). */
+  rcvbuf?: number;
+}
+
 interface Pending {
   what: string;
   answers: Message[];
+  /** Answers go here instead of being kept (large dumps). */
+  onAnswer: ((m: Message) => void) | undefined;
   resolve(m: Message[]): void;
   reject(e: Error): void;
   timer: NodeJS.Timeout;
@@ -39,21 +49,23 @@ export class NetlinkSocket extends NativeSocket {
   private seq = Math.floor(Math.random() * 0x7fffffff);
   private readonly pending = new Map<number, Pending>();
   private onEvent: (m: Message) => void = () => undefined;
+  private onError: (e: Error) => void = () => undefined;
 
-  private constructor(protocol: number, opts: { netns?: string; groups?: number }) {
+  private constructor(protocol: number, opts: NetlinkOptions) {
     super(`netlink${opts.netns ? ` (netns ${opts.netns})` : ''}`, 65536);
-    this.portId = sys(this.where, (b) => b.tandem_netlink_open(protocol, opts.groups ?? 0, netnsPath(opts.netns), this.handle));
+    this.portId = sys(this.where, (b) => b.tandem_netlink_open(protocol, opts.groups ?? 0, netnsPath(opts.netns), this.handle, opts.rcvbuf ?? 0));
     this.receive(
       (data) => this.dispatch(data),
       (err) => {
-        for (const p of this.pending.values()) p.reject(err);
+        for (const p of this.pending.values()) (clearTimeout(p.timer), p.reject(err));
         this.pending.clear();
+        this.onError(err);
       },
       8,
     );
   }
 
-  static open(protocol: number, opts: { netns?: string; groups?: number } = {}): NetlinkSocket {
+  static open(protocol: number, opts: NetlinkOptions = {}): NetlinkSocket {
     return new NetlinkSocket(protocol, opts);
   }
 
@@ -61,7 +73,13 @@ export class NetlinkSocket extends NativeSocket {
     this.onEvent = handler;
   }
 
-  request(what: string, build: (seq: number) => Uint8Array, timeoutMs = 5000): Promise<Message[]> {
+  /** Receive errors (ENOBUFS: the kernel dropped events because we fell behind). */
+  errors(handler: (e: Error) => void): void {
+    this.onError = handler;
+  }
+
+  /** Sends a request; with onAnswer, each answer goes there (valid during the call) and the promise resolves with none. */
+  request(what: string, build: (seq: number) => Uint8Array, timeoutMs = 5000, onAnswer?: (m: Message) => void): Promise<Message[]> {
     this.ensureOpen('request');
     const seq = (this.seq = (this.seq + 1) & 0x7fffffff || 1);
     return new Promise((resolve, reject) => {
@@ -69,7 +87,7 @@ export class NetlinkSocket extends NativeSocket {
         this.pending.delete(seq);
         reject(new Error(`${what}: no answer from the kernel within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.pending.set(seq, { what, answers: [], resolve, reject, timer });
+      this.pending.set(seq, { what, answers: [], onAnswer, resolve, reject, timer });
       try {
         this.send(build(seq));
       } catch (e) {
@@ -97,6 +115,8 @@ export class NetlinkSocket extends NativeSocket {
       } else if (m.type === NLMSG_DONE) {
         this.finish(m.seq);
         p.resolve(p.answers);
+      } else if (p.onAnswer) {
+        p.onAnswer(m);
       } else {
         p.answers.push({ ...m, body: m.body.slice() });
       }

@@ -2,26 +2,29 @@
  * DOC: ctnetlink messages: the kernel's connection tracking table
  * (linux/netfilter/nfnetlink_conntrack.h)
  *
- * Builders for a table dump and for creating an entry (the standby writes
- * the entries it receives), and a total parser for entries from dumps and
- * event groups. Values inside ctnetlink attributes are in network byte
- * order; the attribute headers, like every netlink header, in host order.
+ * A dump request, a total parser from dump answers and events straight into
+ * a 40-byte record (conn-record.ts), and writers from a record back into
+ * create / update / delete requests, written into one caller's buffer so a
+ * whole table goes to the kernel in a few large sendmsg calls. Values inside
+ * ctnetlink attributes are in network byte order; the attribute headers,
+ * like every netlink header, in host (little-endian) order.
+ *
+ * What the standby writes, and why (conntrackd does the same):
+ *  - a NAT entry is created with the untranslated reply tuple plus CTA_NAT_SRC
+ *    / CTA_NAT_DST naming the translation, because the kernel sets the NAT
+ *    status bits and rewrites the reply tuple only through NAT setup (NAT bits
+ *    in CTA_STATUS are ignored);
+ *  - TCP entries carry the "be liberal" flag in both directions, so the
+ *    standby's window tracking, which never saw the handshake, accepts the
+ *    flow mid-stream even with nf_conntrack_tcp_loose=0;
+ *  - an update (the entry exists) carries no NAT attributes: the kernel
+ *    refuses to change a mapping (EOPNOTSUPP).
  * Pure; the socket is src/io/netlink-socket.ts (NETLINK_NETFILTER).
  */
-import { formatIpv4, parseIpv4 } from './ipv4.js';
-import {
-  attrBytes,
-  attrNested,
-  encodeMessage,
-  NLM_F_ACK,
-  NLM_F_CREATE,
-  NLM_F_DUMP,
-  NLM_F_EXCL,
-  NLM_F_REQUEST,
-  parseAttrs,
-  type Attr,
-  type Message,
-} from './netlink.js';
+import { ConnEntry, entryFromRecord, NO_TCP_STATE, putU16, putU32, RECORD_BYTES, REC_DESTROYED, REC_HAS_MARK, recU16, recU32, recordFromEntry, IPPROTO_ICMP } from './conn-record.js';
+import { encodeMessage, NLA_F_NESTED, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, type Message } from './netlink.js';
+
+export { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, type ConnEntry, type Tuple } from './conn-record.js';
 
 export const NETLINK_NETFILTER = 12;
 const NFNL_SUBSYS_CTNETLINK = 1;
@@ -36,9 +39,10 @@ const CTA_TUPLE_ORIG = 1;
 const CTA_TUPLE_REPLY = 2;
 const CTA_STATUS = 3;
 const CTA_PROTOINFO = 4;
+const CTA_NAT_SRC = 6;
 const CTA_TIMEOUT = 7;
 const CTA_MARK = 8;
-const CTA_ID = 12;
+const CTA_NAT_DST = 13;
 const CTA_TUPLE_IP = 1;
 const CTA_TUPLE_PROTO = 2;
 const CTA_IP_V4_SRC = 1;
@@ -51,132 +55,288 @@ const CTA_PROTO_ICMP_TYPE = 5;
 const CTA_PROTO_ICMP_CODE = 6;
 const CTA_PROTOINFO_TCP = 1;
 const CTA_PROTOINFO_TCP_STATE = 1;
+const CTA_PROTOINFO_TCP_FLAGS_ORIGINAL = 4;
+const CTA_PROTOINFO_TCP_FLAGS_REPLY = 5;
+const CTA_NAT_V4_MINIP = 1;
+const CTA_NAT_V4_MAXIP = 2;
+const CTA_NAT_PROTO = 3;
+const CTA_PROTONAT_PORT_MIN = 1;
+const CTA_PROTONAT_PORT_MAX = 2;
 
-export const IPPROTO_ICMP = 1;
-export const IPPROTO_TCP = 6;
-export const IPPROTO_UDP = 17;
+const IPS_SEEN_REPLY = 1 << 1;
+const IPS_ASSURED = 1 << 2;
+/** An entry created through ctnetlink is confirmed at once; the kernel refuses (EBUSY) a status that says otherwise. */
+const IPS_CONFIRMED = 1 << 3;
+const IP_CT_TCP_FLAG_SACK_PERM = 0x02;
+const IP_CT_TCP_FLAG_CLOSE_INIT = 0x04;
+const IP_CT_TCP_FLAG_BE_LIBERAL = 0x08;
+const TCP_CONNTRACK_TIME_WAIT = 7;
+const TCP_CONNTRACK_MAX = 14;
 
-export interface Tuple {
-  src: string;
-  dst: string;
-  proto: number;
-  sport?: number;
-  dport?: number;
-  icmpId?: number;
-  icmpType?: number;
-  icmpCode?: number;
-}
-
-export interface ConnEntry {
-  orig: Tuple;
-  reply: Tuple;
-  status: number;
-  /** Seconds left. */
-  timeout?: number;
-  mark?: number;
-  id?: number;
-  /** TCP conntrack state (TCP_CONNTRACK_*: 3 = ESTABLISHED). */
-  tcpState?: number;
-  /** Which event: new/update (IPCTNL_MSG_CT_NEW) or destroy. */
-  destroyed: boolean;
-}
+/** Room one request can take in a caller's buffer. */
+export const CT_REQUEST_MAX = 320;
 
 const msgType = (msg: number) => (NFNL_SUBSYS_CTNETLINK << 8) | msg;
 
-function nfgenmsg(): Uint8Array {
-  return Uint8Array.of(AF_INET, 0, 0, 0);
-}
-
-function be16(n: number): Uint8Array {
-  return Uint8Array.of((n >>> 8) & 0xff, n & 0xff);
-}
-
-function be32(n: number): Uint8Array {
-  return Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
-}
-
 export function dumpConntrack(seq: number): Uint8Array {
-  return encodeMessage(msgType(IPCTNL_MSG_CT_GET), NLM_F_REQUEST | NLM_F_DUMP, seq, nfgenmsg());
+  return encodeMessage(msgType(IPCTNL_MSG_CT_GET), NLM_F_REQUEST | NLM_F_DUMP, seq, Uint8Array.of(AF_INET, 0, 0, 0));
 }
 
-function tupleAttrs(type: number, t: Tuple): Attr {
-  const src = parseIpv4(t.src);
-  const dst = parseIpv4(t.dst);
-  if (src === undefined || dst === undefined) throw new Error(`not IPv4 addresses: ${t.src} ${t.dst}`);
-  const proto: Attr[] = [{ type: CTA_PROTO_NUM, value: Uint8Array.of(t.proto) }];
-  if (t.sport !== undefined) proto.push(attrBytes(CTA_PROTO_SRC_PORT, be16(t.sport)));
-  if (t.dport !== undefined) proto.push(attrBytes(CTA_PROTO_DST_PORT, be16(t.dport)));
-  if (t.icmpId !== undefined) proto.push(attrBytes(CTA_PROTO_ICMP_ID, be16(t.icmpId)));
-  if (t.icmpType !== undefined) proto.push({ type: CTA_PROTO_ICMP_TYPE, value: Uint8Array.of(t.icmpType) });
-  if (t.icmpCode !== undefined) proto.push({ type: CTA_PROTO_ICMP_CODE, value: Uint8Array.of(t.icmpCode) });
-  return attrNested(type, [attrNested(CTA_TUPLE_IP, [attrBytes(CTA_IP_V4_SRC, be32(src)), attrBytes(CTA_IP_V4_DST, be32(dst))]), attrNested(CTA_TUPLE_PROTO, proto)]);
-}
+// ---- writing ---------------------------------------------------------------
 
-/** IPS_CONFIRMED: an entry created through ctnetlink is confirmed at once, and the kernel refuses (EBUSY) a status that says otherwise. */
-const IPS_CONFIRMED = 1 << 3;
-
-/** Creates an entry (fails with EEXIST if the kernel has it). NAT entries (reply not the inverse of orig) need NAT attributes: not yet. */
-export function newConntrack(seq: number, e: Omit<ConnEntry, 'destroyed' | 'id'>): Uint8Array {
-  const attrs: Attr[] = [tupleAttrs(CTA_TUPLE_ORIG, e.orig), tupleAttrs(CTA_TUPLE_REPLY, e.reply), attrBytes(CTA_STATUS, be32((e.status | IPS_CONFIRMED) >>> 0))];
-  attrs.push(attrBytes(CTA_TIMEOUT, be32(e.timeout ?? 120)));
-  if (e.mark !== undefined) attrs.push(attrBytes(CTA_MARK, be32(e.mark)));
-  if (e.tcpState !== undefined) {
-    attrs.push(attrNested(CTA_PROTOINFO, [attrNested(CTA_PROTOINFO_TCP, [{ type: CTA_PROTOINFO_TCP_STATE, value: Uint8Array.of(e.tcpState) }])]));
+/** A cursor over the caller's buffer; netlink headers little-endian, values big-endian. */
+class Out {
+  at: number;
+  constructor(
+    readonly b: Uint8Array,
+    readonly v: DataView,
+    at: number,
+  ) {
+    this.at = at;
   }
-  return encodeMessage(msgType(IPCTNL_MSG_CT_NEW), NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq, nfgenmsg(), attrs);
+  open(): number {
+    const start = this.at;
+    this.at += 4;
+    return start;
+  }
+  close(start: number, type: number): void {
+    this.v.setUint16(start, this.at - start, true);
+    this.v.setUint16(start + 2, type | NLA_F_NESTED, true);
+  }
+  u32(type: number, value: number): void {
+    this.v.setUint16(this.at, 8, true);
+    this.v.setUint16(this.at + 2, type, true);
+    putU32(this.b, this.at + 4, value >>> 0);
+    this.at += 8;
+  }
+  u16(type: number, value: number): void {
+    this.v.setUint16(this.at, 6, true);
+    this.v.setUint16(this.at + 2, type, true);
+    putU16(this.b, this.at + 4, value);
+    this.b[this.at + 6] = 0;
+    this.b[this.at + 7] = 0;
+    this.at += 8;
+  }
+  u8(type: number, value: number): void {
+    this.v.setUint16(this.at, 5, true);
+    this.v.setUint16(this.at + 2, type, true);
+    this.v.setUint32(this.at + 4, 0);
+    this.b[this.at + 4] = value;
+    this.at += 8;
+  }
+  /** struct nf_ct_tcp_flags { u8 flags; u8 mask; } */
+  flags(type: number, flags: number): void {
+    this.v.setUint16(this.at, 6, true);
+    this.v.setUint16(this.at + 2, type, true);
+    this.v.setUint32(this.at + 4, 0);
+    this.b[this.at + 4] = flags;
+    this.b[this.at + 5] = flags;
+    this.at += 8;
+  }
 }
 
-const u8 = (b: Uint8Array | undefined) => (b && b.length >= 1 ? b[0] : undefined);
-const u16be = (b: Uint8Array | undefined) => (b && b.length >= 2 ? (b[0]! << 8) | b[1]! : undefined);
-const u32be = (b: Uint8Array | undefined) => (b && b.length >= 4 ? ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0 : undefined);
+/** A tuple from the record's bytes at `at` (orig 4, reply 16), or with src/dst and ports given (an inverted tuple). */
+function writeTuple(o: Out, type: number, proto: number, src: number, dst: number, p1: number, p2: number): void {
+  const t = o.open();
+  const ip = o.open();
+  o.u32(CTA_IP_V4_SRC, src);
+  o.u32(CTA_IP_V4_DST, dst);
+  o.close(ip, CTA_TUPLE_IP);
+  const pr = o.open();
+  o.u8(CTA_PROTO_NUM, proto);
+  if (proto === IPPROTO_ICMP) {
+    o.u16(CTA_PROTO_ICMP_ID, p1);
+    o.u8(CTA_PROTO_ICMP_TYPE, p2 >>> 8);
+    o.u8(CTA_PROTO_ICMP_CODE, p2 & 0xff);
+  } else {
+    o.u16(CTA_PROTO_SRC_PORT, p1);
+    o.u16(CTA_PROTO_DST_PORT, p2);
+  }
+  o.close(pr, CTA_TUPLE_PROTO);
+  o.close(t, type);
+}
 
-function parseTuple(b: Uint8Array | undefined): Tuple | undefined {
-  if (!b) return undefined;
-  const t = parseAttrs(b);
-  const ip = t.get(CTA_TUPLE_IP);
-  const proto = t.get(CTA_TUPLE_PROTO);
-  if (!ip || !proto) return undefined;
-  const ips = parseAttrs(ip);
-  const src = u32be(ips.get(CTA_IP_V4_SRC));
-  const dst = u32be(ips.get(CTA_IP_V4_DST));
-  const p = parseAttrs(proto);
-  const num = u8(p.get(CTA_PROTO_NUM));
-  if (src === undefined || dst === undefined || num === undefined) return undefined;
-  const out: Tuple = { src: formatIpv4(src), dst: formatIpv4(dst), proto: num };
-  const fields: [keyof Tuple, number | undefined][] = [
-    ['sport', u16be(p.get(CTA_PROTO_SRC_PORT))],
-    ['dport', u16be(p.get(CTA_PROTO_DST_PORT))],
-    ['icmpId', u16be(p.get(CTA_PROTO_ICMP_ID))],
-    ['icmpType', u8(p.get(CTA_PROTO_ICMP_TYPE))],
-    ['icmpCode', u8(p.get(CTA_PROTO_ICMP_CODE))],
-  ];
-  for (const [k, v] of fields) if (v !== undefined) (out as unknown as Record<string, number>)[k] = v;
+function writeNat(o: Out, type: number, ip: number, port: number): void {
+  const n = o.open();
+  o.u32(CTA_NAT_V4_MINIP, ip);
+  o.u32(CTA_NAT_V4_MAXIP, ip);
+  const p = o.open();
+  o.u16(CTA_PROTONAT_PORT_MIN, port);
+  o.u16(CTA_PROTONAT_PORT_MAX, port);
+  o.close(p, CTA_NAT_PROTO);
+  o.close(n, type);
+}
+
+export type CtWrite = 'create' | 'update' | 'delete';
+
+/** The translations a record's tuples imply: source NAT when the reply is not addressed to the original source, destination NAT when it does not come from the original destination. */
+export function natOf(r: Uint8Array, off = 0): { snat?: { ip: number; port: number }; dnat?: { ip: number; port: number } } {
+  const proto = r[off]!;
+  const out: ReturnType<typeof natOf> = {};
+  const oSrc = recU32(r, off + 4), oDst = recU32(r, off + 8), oP1 = recU16(r, off + 12), oP2 = recU16(r, off + 14);
+  const rSrc = recU32(r, off + 16), rDst = recU32(r, off + 20), rP1 = recU16(r, off + 24), rP2 = recU16(r, off + 26);
+  if (proto === IPPROTO_ICMP) {
+    if (rDst !== oSrc || rP1 !== oP1) out.snat = { ip: rDst, port: rP1 };
+    if (rSrc !== oDst) out.dnat = { ip: rSrc, port: 0 };
+    return out;
+  }
+  if (rDst !== oSrc || rP2 !== oP1) out.snat = { ip: rDst, port: rP2 };
+  if (rSrc !== oDst || rP1 !== oP2) out.dnat = { ip: rSrc, port: rP1 };
   return out;
 }
 
-/** An IPv4 entry from a dump answer or an event; undefined for anything else or anything malformed. */
-export function parseConntrack(m: Message): ConnEntry | undefined {
+/**
+ * Writes one request for the record at r[roff..] into `buf` at `off` and
+ * returns the offset after it. `create` fails with EEXIST when the kernel
+ * has the entry, `update` with ENOENT when it has not (the caller then tries
+ * the other); `delete` with ENOENT when it is already gone. With ack false,
+ * the kernel still answers a refusal.
+ */
+export function writeConntrack(buf: Uint8Array, view: DataView, off: number, seq: number, kind: CtWrite, r: Uint8Array, roff: number, ack: boolean): number {
+  const o = new Out(buf, view, off + 16);
+  buf[o.at] = AF_INET;
+  buf[o.at + 1] = 0;
+  buf[o.at + 2] = 0;
+  buf[o.at + 3] = 0;
+  o.at += 4;
+  const proto = r[roff]!;
+  const oSrc = recU32(r, roff + 4), oDst = recU32(r, roff + 8), oP1 = recU16(r, roff + 12), oP2 = recU16(r, roff + 14);
+  writeTuple(o, CTA_TUPLE_ORIG, proto, oSrc, oDst, oP1, oP2);
+  let flags = NLM_F_REQUEST | (ack ? NLM_F_ACK : 0);
+  let type = msgType(IPCTNL_MSG_CT_NEW);
+  if (kind === 'delete') {
+    type = msgType(IPCTNL_MSG_CT_DELETE);
+  } else {
+    if (kind === 'create') {
+      flags |= NLM_F_CREATE | NLM_F_EXCL;
+      const nat = natOf(r, roff);
+      // The reply tuple as if untranslated (ICMP: the echo reply's type); NAT setup rewrites it.
+      const replyP2 = proto === IPPROTO_ICMP ? recU16(r, roff + 26) : oP1;
+      writeTuple(o, CTA_TUPLE_REPLY, proto, oDst, oSrc, proto === IPPROTO_ICMP ? oP1 : oP2, replyP2);
+      if (nat.snat) writeNat(o, CTA_NAT_SRC, nat.snat.ip, nat.snat.port);
+      if (nat.dnat) writeNat(o, CTA_NAT_DST, nat.dnat.ip, nat.dnat.port);
+    }
+    o.u32(CTA_STATUS, (recU32(r, roff + 28) & (IPS_SEEN_REPLY | IPS_ASSURED)) | IPS_CONFIRMED);
+    o.u32(CTA_TIMEOUT, recU32(r, roff + 32) || 1);
+    if (r[roff + 2]! & REC_HAS_MARK) o.u32(CTA_MARK, recU32(r, roff + 36));
+    const state = r[roff + 1]!;
+    if (proto === 6 && state !== NO_TCP_STATE && state < TCP_CONNTRACK_MAX) {
+      const tcpFlags = IP_CT_TCP_FLAG_BE_LIBERAL | IP_CT_TCP_FLAG_SACK_PERM | (state >= TCP_CONNTRACK_TIME_WAIT ? IP_CT_TCP_FLAG_CLOSE_INIT : 0);
+      const pi = o.open();
+      const tcp = o.open();
+      o.u8(CTA_PROTOINFO_TCP_STATE, state);
+      o.flags(CTA_PROTOINFO_TCP_FLAGS_ORIGINAL, tcpFlags);
+      o.flags(CTA_PROTOINFO_TCP_FLAGS_REPLY, tcpFlags);
+      o.close(tcp, CTA_PROTOINFO_TCP);
+      o.close(pi, CTA_PROTOINFO);
+    }
+  }
+  view.setUint32(off, o.at - off, true);
+  view.setUint16(off + 4, type, true);
+  view.setUint16(off + 6, flags, true);
+  view.setUint32(off + 8, seq >>> 0, true);
+  view.setUint32(off + 12, 0, true);
+  return o.at;
+}
+
+/** One request as its own message (tests, single writes). */
+export function conntrackRequest(seq: number, kind: CtWrite, e: Omit<ConnEntry, 'destroyed'>, ack = true): Uint8Array {
+  const buf = new Uint8Array(CT_REQUEST_MAX);
+  const end = writeConntrack(buf, new DataView(buf.buffer), 0, seq, kind, recordFromEntry(e), 0, ack);
+  return buf.slice(0, end);
+}
+
+/** Creates an entry (EEXIST if the kernel has it). */
+export function newConntrack(seq: number, e: Omit<ConnEntry, 'destroyed'>): Uint8Array {
+  return conntrackRequest(seq, 'create', e);
+}
+
+// ---- reading ---------------------------------------------------------------
+
+/** Walks the attributes in b[from..to), calling visit(type, start, end) for each well-formed one. */
+function walk(b: Uint8Array, from: number, to: number, visit: (type: number, start: number, end: number) => void): void {
+  let at = from;
+  while (at + 4 <= to) {
+    const len = b[at]! | (b[at + 1]! << 8);
+    if (len < 4 || at + len > to) return;
+    visit((b[at + 2]! | (b[at + 3]! << 8)) & 0x3fff, at + 4, at + len);
+    at += (len + 3) & ~3;
+  }
+}
+
+/** Parses a nested tuple into the record at `at`; false when a part is missing or not IPv4. */
+function readTuple(b: Uint8Array, from: number, to: number, out: Uint8Array, at: number): boolean {
+  let ip = 0;
+  let proto = -1;
+  walk(b, from, to, (type, s, e) => {
+    if (type === CTA_TUPLE_IP) {
+      walk(b, s, e, (t, vs, ve) => {
+        if (ve - vs !== 4) return;
+        if (t === CTA_IP_V4_SRC) (out.set(b.subarray(vs, ve), at), (ip |= 1));
+        else if (t === CTA_IP_V4_DST) (out.set(b.subarray(vs, ve), at + 4), (ip |= 2));
+      });
+    } else if (type === CTA_TUPLE_PROTO) {
+      walk(b, s, e, (t, vs, ve) => {
+        const n = ve - vs;
+        if (t === CTA_PROTO_NUM && n >= 1) proto = b[vs]!;
+        else if ((t === CTA_PROTO_SRC_PORT || t === CTA_PROTO_ICMP_ID) && n >= 2) ((out[at + 8] = b[vs]!), (out[at + 9] = b[vs + 1]!));
+        else if (t === CTA_PROTO_DST_PORT && n >= 2) ((out[at + 10] = b[vs]!), (out[at + 11] = b[vs + 1]!));
+        else if (t === CTA_PROTO_ICMP_TYPE && n >= 1) out[at + 10] = b[vs]!;
+        else if (t === CTA_PROTO_ICMP_CODE && n >= 1) out[at + 11] = b[vs]!;
+      });
+    }
+  });
+  if (ip !== 3 || proto < 0) return false;
+  out[0] = proto;
+  return true;
+}
+
+/**
+ * Parses an IPv4 entry from a dump answer or an event into out[off..off+40):
+ * true when it is one, false for anything else or anything malformed.
+ */
+export function parseConntrackInto(m: Message, out: Uint8Array, off: number): boolean {
   const sub = m.type >> 8;
   const msg = m.type & 0xff;
-  if (sub !== NFNL_SUBSYS_CTNETLINK || (msg !== IPCTNL_MSG_CT_NEW && msg !== IPCTNL_MSG_CT_DELETE) || m.body.length < 4) return undefined;
-  if (m.body[0] !== AF_INET) return undefined;
-  const a = parseAttrs(m.body.subarray(4));
-  const orig = parseTuple(a.get(CTA_TUPLE_ORIG));
-  const reply = parseTuple(a.get(CTA_TUPLE_REPLY));
-  const status = u32be(a.get(CTA_STATUS));
-  if (!orig || !reply) return undefined;
-  const e: ConnEntry = { orig, reply, status: status ?? 0, destroyed: msg === IPCTNL_MSG_CT_DELETE };
-  const timeout = u32be(a.get(CTA_TIMEOUT));
-  if (timeout !== undefined) e.timeout = timeout;
-  const mark = u32be(a.get(CTA_MARK));
-  if (mark !== undefined) e.mark = mark;
-  const id = u32be(a.get(CTA_ID));
-  if (id !== undefined) e.id = id;
-  const protoinfo = a.get(CTA_PROTOINFO);
-  if (protoinfo) {
-    const tcp = parseAttrs(protoinfo).get(CTA_PROTOINFO_TCP);
-    const state = tcp ? u8(parseAttrs(tcp).get(CTA_PROTOINFO_TCP_STATE)) : undefined;
-    if (state !== undefined) e.tcpState = state;
-  }
-  return e;
+  if (sub !== NFNL_SUBSYS_CTNETLINK || (msg !== IPCTNL_MSG_CT_NEW && msg !== IPCTNL_MSG_CT_DELETE) || m.body.length < 4) return false;
+  const b = m.body;
+  if (b[0] !== AF_INET) return false;
+  const rec = out.subarray(off, off + RECORD_BYTES);
+  rec.fill(0);
+  rec[1] = NO_TCP_STATE;
+  let ok = 0;
+  const scratch = new Uint8Array(RECORD_BYTES);
+  walk(b, 4, b.length, (type, s, e) => {
+    const n = e - s;
+    if (type === CTA_TUPLE_ORIG) {
+      if (readTuple(b, s, e, rec, 4)) ok |= 1;
+    } else if (type === CTA_TUPLE_REPLY) {
+      if (readTuple(b, s, e, scratch, 16)) {
+        rec.set(scratch.subarray(16, 28), 16);
+        ok |= 2;
+      }
+    } else if (type === CTA_STATUS && n === 4) rec.set(b.subarray(s, e), 28);
+    else if (type === CTA_TIMEOUT && n === 4) rec.set(b.subarray(s, e), 32);
+    else if (type === CTA_MARK && n === 4) {
+      rec.set(b.subarray(s, e), 36);
+      rec[2] = rec[2]! | REC_HAS_MARK;
+    } else if (type === CTA_PROTOINFO) {
+      walk(b, s, e, (t, ps, pe) => {
+        if (t !== CTA_PROTOINFO_TCP) return;
+        walk(b, ps, pe, (tt, vs, ve) => {
+          if (tt === CTA_PROTOINFO_TCP_STATE && ve > vs) rec[1] = b[vs]!;
+        });
+      });
+    }
+  });
+  // The original tuple wrote the protocol into rec[0]; the reply's must agree.
+  if (ok !== 3 || scratch[0] !== rec[0]) return false;
+  if (msg === IPCTNL_MSG_CT_DELETE) rec[2] = rec[2]! | REC_DESTROYED;
+  return true;
+}
+
+/** The readable form (tests, the CLI): undefined for anything that is not an IPv4 entry. */
+export function parseConntrack(m: Message): ConnEntry | undefined {
+  const r = new Uint8Array(RECORD_BYTES);
+  return parseConntrackInto(m, r, 0) ? entryFromRecord(r) : undefined;
 }

@@ -1,0 +1,156 @@
+/**
+ * DOC: the kernel's conntrack table in one network namespace
+ *
+ * dump() reads the table into 40-byte records; ConntrackEvents follows its
+ * changes (new, update, destroy) on an event socket with a large receive
+ * buffer, and reports an overrun (ENOBUFS: the kernel dropped events) so the
+ * caller can dump again; ConntrackWriter writes records back in bulk.
+ *
+ * The writer packs many requests into each sendmsg. ctnetlink handles a
+ * request inside the sender's sendmsg call, so when send() returns the
+ * kernel has done the work and any refusal is already queued on the socket:
+ * the writer drains those right away (no ack for the requests that
+ * succeeded) and retries the ones that met the other case (create of an
+ * entry that exists becomes an update, update of one that is gone a create).
+ */
+import { constants } from 'node:os';
+import { CT_REQUEST_MAX, CONNTRACK_EVENT_GROUPS, dumpConntrack, NETLINK_NETFILTER, parseConntrackInto, writeConntrack, type CtWrite } from '../wire/ctnetlink.js';
+import { RECORD_BYTES } from '../wire/conn-record.js';
+import { decodeError, NLMSG_ERROR, splitMessages, type Message } from '../wire/netlink.js';
+import { netnsPath, sys } from './native.js';
+import { NativeSocket } from './native-socket.js';
+import { NetlinkSocket } from './netlink-socket.js';
+
+/** Reads the whole table; each record is a fresh 40-byte array. */
+export async function dumpTable(netns?: string): Promise<Uint8Array[]> {
+  const nl = NetlinkSocket.open(NETLINK_NETFILTER, netns ? { netns, rcvbuf: 4 << 20 } : { rcvbuf: 4 << 20 });
+  try {
+    const out: Uint8Array[] = [];
+    await nl.request('dump the conntrack table', (seq) => dumpConntrack(seq), 30_000, (m) => {
+      const r = new Uint8Array(RECORD_BYTES);
+      if (parseConntrackInto(m, r, 0)) out.push(r);
+    });
+    return out;
+  } finally {
+    nl.close();
+  }
+}
+
+/** Follows the table's changes; records are handed over in batches of at most one poll's worth. */
+export class ConntrackEvents {
+  private readonly nl: NetlinkSocket;
+
+  constructor(
+    onRecord: (rec: Uint8Array) => void,
+    onOverrun: (err: Error) => void,
+    netns?: string,
+  ) {
+    // 32 MB: a burst of ~200k events between two polls (each event skb costs ~1 KB of buffer).
+    this.nl = NetlinkSocket.open(NETLINK_NETFILTER, { groups: CONNTRACK_EVENT_GROUPS, rcvbuf: 32 << 20, ...(netns ? { netns } : {}) });
+    this.nl.events((m: Message) => {
+      const r = new Uint8Array(RECORD_BYTES);
+      if (parseConntrackInto(m, r, 0)) onRecord(r);
+    });
+    this.nl.errors(onOverrun);
+  }
+
+  close(): void {
+    this.nl.close();
+  }
+}
+
+export interface WriteOp {
+  kind: CtWrite;
+  rec: Uint8Array;
+}
+
+export interface WriteReport {
+  /** Requests the kernel carried out (after retries). */
+  written: number;
+  /** Deletions of entries that were already gone (not a failure). */
+  alreadyGone: number;
+  /** Refusals by errno name, after the retry. */
+  failed: Record<string, number>;
+  /** A sample refusal for the log. */
+  firstError?: string;
+}
+
+const CHUNK = 96 * 1024;
+
+/** Bulk writes into one namespace's table. Synchronous: the kernel works inside send(). */
+export class ConntrackWriter extends NativeSocket {
+  private readonly buf = new Uint8Array(CHUNK + CT_REQUEST_MAX);
+  private readonly view = new DataView(this.buf.buffer);
+  private seq = 1;
+
+  constructor(netns?: string) {
+    super(`conntrack writer${netns ? ` (netns ${netns})` : ''}`, 4096);
+    sys(this.where, (b) => b.tandem_netlink_open(NETLINK_NETFILTER, 0, netnsPath(netns), this.handle, 8 << 20));
+  }
+
+  write(ops: readonly WriteOp[]): WriteReport {
+    const report: WriteReport = { written: 0, alreadyGone: 0, failed: {} };
+    const retry: WriteOp[] = [];
+    this.pass(ops, report, (op, errno) => {
+      if (op.kind === 'create' && (errno === EEXIST || errno === EOPNOTSUPP)) retry.push({ kind: 'update', rec: op.rec });
+      else if (op.kind === 'update' && errno === ENOENT) retry.push({ kind: 'create', rec: op.rec });
+      else return false;
+      return true;
+    });
+    if (retry.length > 0) this.pass(retry, report, () => false);
+    return report;
+  }
+
+  /** One pass: requests in chunks, refusals drained after each; `again` takes the ones worth retrying. */
+  private pass(ops: readonly WriteOp[], report: WriteReport, again: (op: WriteOp, errno: number) => boolean): void {
+    let i = 0;
+    while (i < ops.length) {
+      const base = this.seq;
+      let at = 0;
+      const first = i;
+      while (i < ops.length && at < CHUNK) {
+        at = writeConntrack(this.buf, this.view, at, (base + (i - first)) >>> 0, ops[i]!.kind, ops[i]!.rec, 0, false);
+        i++;
+      }
+      this.seq = (base + (i - first)) >>> 0 || 1;
+      this.send(this.buf.subarray(0, at));
+      let refused = 0;
+      this.drainRefusals((seq, errno, text) => {
+        const idx = first + ((seq - base) >>> 0);
+        const op = ops[idx];
+        if (!op || idx >= i) return;
+        refused++;
+        if (op.kind === 'delete' && errno === ENOENT) return void report.alreadyGone++;
+        if (again(op, errno)) return;
+        const name = ERRNO_NAME[errno] ?? `errno ${errno}`;
+        report.failed[name] = (report.failed[name] ?? 0) + 1;
+        report.firstError ??= `${op.kind} refused with ${name}${text ? ` (${text})` : ''}`;
+      });
+      report.written += i - first - refused;
+    }
+  }
+
+  private drainRefusals(onRefusal: (seq: number, errno: number, text?: string) => void): void {
+    for (;;) {
+      const got = this.drain(
+        (data) => {
+          const split = splitMessages(data);
+          if (!split.ok) return;
+          for (const m of split.messages) {
+            if (m.type !== NLMSG_ERROR) continue;
+            const e = decodeError(m);
+            if (e && e.errno !== 0) onRefusal(m.seq, e.errno, e.message);
+          }
+        },
+        (err) => {
+          throw err;
+        },
+        64,
+      );
+      if (got === 0) return;
+    }
+  }
+}
+
+const { EEXIST, ENOENT, EOPNOTSUPP } = constants.errno;
+const ERRNO_NAME: Record<number, string> = Object.fromEntries(Object.entries(constants.errno).map(([name, no]) => [no, name]));
