@@ -1,8 +1,9 @@
 /**
  * DOC: the local control socket (a Unix socket, mode 0600)
  *
- * One JSON request a line, one JSON answer a line: `status`, `why` and
- * `failover`. The server turns commands into runtime inputs (never direct
+ * One JSON request a line, one JSON answer a line: `status`, `why`,
+ * `failover`, `resync`, and `store-get` / `store-set` for the synchronised
+ * stores (the appliance's services keep sessions there). The server turns commands into runtime inputs (never direct
  * adapter calls); the client is what `tandem status|why|failover` use.
  */
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
@@ -10,8 +11,16 @@ import { createConnection, createServer, type Server } from 'node:net';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 
-export type Command = 'status' | 'why' | 'failover';
-export type Handler = (cmd: Command) => unknown;
+export const COMMANDS = ['status', 'why', 'failover', 'resync', 'store-get', 'store-set'] as const;
+export type Command = (typeof COMMANDS)[number];
+export interface Request {
+  cmd: Command;
+  /** store-get / store-set: which store (config, sessions), which key, what value (null deletes). */
+  store?: string;
+  key?: string;
+  value?: unknown;
+}
+export type Handler = (req: Request) => unknown;
 
 function jsonSafe(_k: string, v: unknown): unknown {
   return typeof v === 'bigint' ? v.toString() : v;
@@ -24,9 +33,9 @@ export function serveControl(path: string, handle: Handler): Promise<Server> {
     createInterface({ input: conn }).on('line', (line) => {
       let answer: unknown;
       try {
-        const req = JSON.parse(line) as { cmd?: string };
-        if (req.cmd !== 'status' && req.cmd !== 'why' && req.cmd !== 'failover') throw new Error(`unknown command ${JSON.stringify(req.cmd)}`);
-        answer = { ok: true, result: handle(req.cmd) };
+        const req = JSON.parse(line) as Partial<Request>;
+        if (!COMMANDS.includes(req.cmd as Command)) throw new Error(`unknown command ${JSON.stringify(req.cmd)} (known: ${COMMANDS.join(', ')})`);
+        answer = { ok: true, result: handle(req as Request) };
       } catch (e) {
         answer = { ok: false, error: (e as Error).message };
       }
@@ -43,7 +52,8 @@ export function serveControl(path: string, handle: Handler): Promise<Server> {
   });
 }
 
-export function askControl(path: string, cmd: Command, timeoutMs = 3000): Promise<unknown> {
+export function askControl(path: string, cmd: Command | Request, timeoutMs = 3000): Promise<unknown> {
+  const req: Request = typeof cmd === 'string' ? { cmd } : cmd;
   return new Promise((resolve, reject) => {
     const conn = createConnection(path);
     const timer = setTimeout(() => {
@@ -54,7 +64,7 @@ export function askControl(path: string, cmd: Command, timeoutMs = 3000): Promis
       clearTimeout(timer);
       reject(new Error(e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? `tandemd is not running (no control socket at ${path})` : `${path}: ${e.message}`));
     });
-    conn.write(JSON.stringify({ cmd }) + '\n');
+    conn.write(JSON.stringify(req) + '\n');
     const lines = createInterface({ input: conn });
     lines.on('error', () => undefined); // the socket's own error handler above reports it
     lines.once('line', (line) => {

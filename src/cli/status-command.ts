@@ -12,7 +12,8 @@ import { flag, str, type Parsed } from './args.js';
 
 export const STATUS_USAGE = `tandem status [--json] [--socket PATH | --config FILE]
 tandem why [--json] [--socket PATH | --config FILE]
-tandem failover [--socket PATH | --config FILE]`;
+tandem failover [--socket PATH | --config FILE]
+tandem resync [--socket PATH | --config FILE]    (a full state transfer: asked by a standby, sent by an active node)`;
 
 function socketPath(p: Parsed): string {
   const socket = str(p, 'socket');
@@ -30,6 +31,7 @@ export function formatStatus(s: Snapshot): string {
     s.peer
       ? `peer ${s.peer.name} (#${s.peer.id}, ${s.peer.type}): ${s.peer.alive ? s.peer.role.toUpperCase() : 'DEAD'}, heard ${ago(s.peer.lastHeardMsAgo)}; health ${s.peer.health}; connections ${s.peer.connections}`
       : 'peer: never heard',
+    ...formatSync(s),
     s.lastChange ? `last change: ${s.lastChange.from} -> ${s.lastChange.to} because ${s.lastChange.reason} (${ago(s.lastChange.msAgo)}, ${s.lastChange.wallTime})` : 'last change: none',
     '',
     'iface  sync   sent  accepted  rejected (by reason)          last heard',
@@ -39,6 +41,25 @@ export function formatStatus(s: Snapshot): string {
     lines.push(`${r.iface.padEnd(6)} ${(r.sync ? 'yes' : '').padEnd(4)} ${String(r.sent.sent).padStart(6)} ${String(r.received.accepted).padStart(9)}  ${rejected.padEnd(28)} ${ago(r.lastSeenAgoMs)}`);
   }
   return lines.join('\n');
+}
+
+function formatSync(s: Snapshot): string[] {
+  const y = s.sync;
+  if (!('role' in y)) return ['sync: off (sync.enabled is false: connections will not survive a failover)'];
+  const peer = s.peer ? `; peer says ${s.peer.syncStatus} at #${s.peer.syncSequence}` : '';
+  const lines = [
+    `sync: ${y.role} ${y.status.toUpperCase()}, channel ${y.channel}${y.peerUnreachable ? ` (peer unreachable: ${y.peerUnreachable})` : ''}; sequence #${y.sequence}, lag ${y.lag}${peer}`,
+  ];
+  for (const [name, p] of Object.entries(y.providers)) {
+    lines.push(`  ${name.padEnd(9)} ${String(p.count).padStart(7)} entries (${p.persistent ? 'persistent' : 'transient'}); sent ${p.sent}, applied ${p.applied}, failed ${p.failed}`);
+  }
+  const f = y.lastFullTransfer;
+  lines.push(f ? `  last full transfer: ${f.direction} ${f.at}, ${f.tookMs} ms, ${Object.entries(f.entries).map(([k, v]) => `${k} ${v}`).join(', ')}` : '  last full transfer: none');
+  if (y.drift) {
+    const bad = Object.entries(y.drift.tables).filter(([, t]) => !t.digestMatch || t.count !== t.peerCount);
+    lines.push(`  table drift (${y.drift.at}): ${bad.length === 0 ? 'none' : bad.map(([k, t]) => `${k} here ${t.count} / peer ${t.peerCount}${t.digestMatch ? '' : ', digests differ'}`).join('; ')}`);
+  }
+  return lines;
 }
 
 export function formatWhy(history: (Change & { wallTime: string })[]): string {
@@ -54,12 +75,16 @@ export function formatWhy(history: (Change & { wallTime: string })[]): string {
     .join('\n');
 }
 
-export async function statusCommand(verb: 'status' | 'why' | 'failover', p: Parsed): Promise<number> {
+export async function statusCommand(verb: 'status' | 'why' | 'failover' | 'resync', p: Parsed): Promise<number> {
   const path = socketPath(p);
   const result = await askControl(path, verb);
   if (flag(p, 'json')) process.stdout.write(JSON.stringify(result) + '\n');
   else if (verb === 'status') process.stdout.write(formatStatus(result as Snapshot) + '\n');
   else if (verb === 'why') process.stdout.write(formatWhy(result as (Change & { wallTime: string })[]) + '\n');
-  else process.stdout.write(`planned failover requested (this node is ${(result as { role: string }).role}); watch it with: tandem status\n`);
+  else if (verb === 'resync') {
+    const r = result as { requested: boolean; why?: string };
+    process.stdout.write(r.requested ? 'full state transfer requested; watch it with: tandem status\n' : `no transfer: ${r.why}\n`);
+    return r.requested ? 0 : 1;
+  } else process.stdout.write(`planned failover requested (this node is ${(result as { role: string }).role}); watch it with: tandem status\n`);
   return 0;
 }

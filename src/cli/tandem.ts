@@ -48,6 +48,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       case 'status':
       case 'why':
       case 'failover':
+      case 'resync':
         code = await statusCommand(command, p);
         break;
       case 'version':

@@ -70,6 +70,18 @@ export function checkConfig(config: NodeConfig, board: Board): CheckResult {
   const syncs = config.interfaces.filter((i) => i.sync);
   if (syncs.length > 1) err('interfaces', `only one interface can be the sync interface (found ${syncs.map((i) => i.name).join(', ')})`);
 
+  if (config.sync.enabled && syncs.length === 0) {
+    err('sync.enabled', 'state synchronisation is on but no interface has "sync": true: name the sync interface, or set sync.enabled to false (connections will then not survive a failover)');
+  } else if (config.sync.enabled && syncs.length === 1) {
+    const k = config.interfaces.indexOf(syncs[0]!);
+    for (const f of ['masterIp', 'slaveIp'] as const) {
+      if (!syncs[0]![f]) err(`interfaces[${k}].${f}`, `the sync interface ${syncs[0]!.name} needs both nodes' addresses: the sync channel runs between masterIp and slaveIp`);
+    }
+  }
+  if (config.sync.enabled && config.sync.timeoutMs < 2 * config.timers.heartbeatIntervalMs) {
+    err('sync.timeoutMs', `${config.sync.timeoutMs} ms is shorter than two heartbeat intervals: the channel would be declared dead while idle`);
+  }
+
   const carriers = config.interfaces.filter((i) => i.heartbeats && ownAddress(config, i) !== null && board.nics.some((n) => n.name === i.name));
   if (carriers.length === 0) {
     err('interfaces', 'no interface can carry heartbeats: turn heartbeats on for at least one board interface that has this node\'s address (masterIp/slaveIp)');

@@ -39,6 +39,8 @@ export interface NodeConfig {
   interfaces: IfaceConfig[];
   garp: { count: number; intervalMs: number };
   fence: { command: string | null };
+  /** State synchronisation over the sync interface (seed 000/002). */
+  sync: { enabled: boolean; port: number; timeoutMs: number };
   stateDir: string;
   controlSocket: string;
 }
@@ -58,6 +60,8 @@ export const DEFAULTS = {
   monitorMisses: 3,
   garpCount: 5,
   garpIntervalMs: 100,
+  syncPort: 4900,
+  syncTimeoutMs: 3000,
   stateDir: '/var/lib/tandem',
   controlSocket: '/run/tandem/tandemd.sock',
 } as const;
@@ -91,6 +95,7 @@ export function parseConfig(raw: unknown, file: string): NodeConfig {
   const timers = top.has('timers') ? top.object('timers') : undefined;
   const garp = top.has('garp') ? top.object('garp') : undefined;
   const fence = top.has('fence') ? top.object('fence') : undefined;
+  const sync = top.has('sync') ? top.object('sync') : undefined;
   const passwordFile = cluster.string('passwordFile');
   return {
     file,
@@ -133,6 +138,11 @@ export function parseConfig(raw: unknown, file: string): NodeConfig {
       intervalMs: garp ? optionalInt(garp, 'intervalMs', 1, 10_000, DEFAULTS.garpIntervalMs) : DEFAULTS.garpIntervalMs,
     },
     fence: { command: fence?.optionalString('command') ?? null },
+    sync: {
+      enabled: sync ? optionalBool(sync, 'enabled', true) : true,
+      port: sync ? optionalInt(sync, 'port', 1, 65535, DEFAULTS.syncPort) : DEFAULTS.syncPort,
+      timeoutMs: sync ? optionalInt(sync, 'timeoutMs', 100, 600_000, DEFAULTS.syncTimeoutMs) : DEFAULTS.syncTimeoutMs,
+    },
     stateDir: top.optionalString('stateDir') ?? DEFAULTS.stateDir,
     controlSocket: top.optionalString('controlSocket') ?? DEFAULTS.controlSocket,
   };

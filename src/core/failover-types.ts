@@ -123,6 +123,7 @@ export type TimerName = 'initial-silence' | 'peer-dead' | 'hold-down' | 'sync-si
 
 export type Effect =
   | { type: 'role'; role: Role; change: Change }
+  | { type: 'commit-state' }
   | { type: 'claim-shared' }
   | { type: 'release-shared' }
   | { type: 'fence'; peerNodeId: number; peerName: string }

@@ -277,6 +277,9 @@ function changeRole(s: CoreState, now: Ns, to: Role, reason: Reason, evidence: E
   effects.push({ type: 'role', role: to, change });
   if (to === 'active') {
     if (fence && s.peer) effects.push({ type: 'fence', peerNodeId: s.peer.nodeId, peerName: s.peer.name });
+    // The synchronised state goes live before the shared MAC moves: no packet of a synced flow
+    // may reach this node before it knows the flow (the window that resets keepalived+conntrackd flows).
+    effects.push({ type: 'commit-state' });
     effects.push({ type: 'claim-shared' });
   } else if (s.role === 'active') {
     effects.push({ type: 'release-shared' });

@@ -8,8 +8,10 @@
  * child process.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
 import type { Server } from 'node:net';
+import { join } from 'node:path';
 import type { Board } from '../board/board-file.js';
 import { ownAddress } from '../cluster/config-check.js';
 import type { NodeConfig } from '../cluster/config-file.js';
@@ -21,8 +23,12 @@ import { LinkMonitor } from '../io/link-monitor.js';
 import { monotonicNs } from '../io/native.js';
 import { SharedAddresses, type SharedIface } from '../io/shared-address.js';
 import { TargetMonitor } from '../io/target-monitor.js';
+import { ConntrackProvider } from '../sync/conntrack-provider.js';
+import { SyncEngine } from '../sync/engine.js';
+import { KvProvider } from '../sync/kv-provider.js';
+import { SyncLink } from '../sync/link.js';
 import { FailoverRuntime } from './failover-runtime.js';
-import { HeartbeatNode } from './heartbeat-node.js';
+import { HeartbeatNode, SOFTWARE_VERSION } from './heartbeat-node.js';
 import type { Logger } from './log.js';
 
 /** The kernel's count of tracked connections in this network namespace (0 when conntrack is not loaded). */
@@ -51,6 +57,45 @@ export interface Daemon {
   stop(): Promise<void>;
 }
 
+/** What both nodes must agree on to share state: who the members are and which addresses they share. */
+export function clusterDefinition(config: NodeConfig): string {
+  const members = [config.node, config.peer].map((n) => `${n.id}:${n.name}:${n.type}`).sort();
+  const shared = config.interfaces.filter((i) => i.sharedIp).map((i) => `${i.name}=${i.sharedIp!.address}/${i.sharedIp!.prefix}`).sort();
+  return createHash('sha256').update(JSON.stringify({ cluster: config.cluster.id, members, shared })).digest('hex').slice(0, 16);
+}
+
+interface SyncParts {
+  engine: SyncEngine;
+  link: SyncLink;
+  config: KvProvider;
+  sessions: KvProvider;
+}
+
+function startSync(config: NodeConfig, password: string, log: Logger): SyncParts | undefined {
+  if (!config.sync.enabled) return undefined;
+  const iface = config.interfaces.find((i) => i.sync)!;
+  const mine = ownAddress(config, iface)!.address;
+  const theirs = (config.node.type === 'master' ? iface.slaveIp : iface.masterIp)!.address;
+  const v = SOFTWARE_VERSION;
+  const link = new SyncLink({
+    password,
+    me: { clusterId: config.cluster.id, nodeId: config.node.id, nodeName: config.node.name, softwareVersion: `${v.major}.${v.minor}.${v.patch}`, definition: clusterDefinition(config), groupMode: 'active-passive' },
+    local: mine,
+    peer: theirs,
+    port: config.sync.port,
+    dial: config.node.id < config.peer.id,
+    timeoutMs: config.sync.timeoutMs,
+    log,
+  });
+  // The nodes' own addresses: their flows (this channel, administration) are not synchronised.
+  const own = config.interfaces.flatMap((i) => [i.masterIp, i.slaveIp]).filter((c) => c !== null).map((c) => c.address);
+  mkdirSync(config.stateDir, { recursive: true });
+  const store = new KvProvider('config', join(config.stateDir, 'system-state.json'));
+  const sessions = new KvProvider('sessions');
+  const engine = new SyncEngine(link, [new ConntrackProvider({ ignore: own }), store, sessions], log);
+  return { engine, link, config: store, sessions };
+}
+
 export async function startDaemon(config: NodeConfig, board: Board, log: Logger): Promise<Daemon> {
   const sharedIfaces = config.interfaces
     .filter((i) => i.sharedIp !== null)
@@ -63,11 +108,13 @@ export async function startDaemon(config: NodeConfig, board: Board, log: Logger)
   }
 
   const heartbeatIfaces = config.interfaces.filter((i) => i.heartbeats && ownAddress(config, i) !== null).map((i) => i.name);
+  const password = readFileSync(config.cluster.passwordFile, 'utf8').trim();
+  const sync = startSync(config, password, log);
   let runtime: FailoverRuntime | undefined;
   const heartbeats = new HeartbeatNode(
     board,
     { clusterId: config.cluster.id, nodeId: config.node.id, nodeName: config.node.name, nodeType: config.node.type, bootId: nextBootId(config.stateDir) },
-    hmacAuth(readFileSync(config.cluster.passwordFile, 'utf8').trim(), config.cluster.id),
+    hmacAuth(password, config.cluster.id),
     log,
     {
       intervalMs: config.timers.heartbeatIntervalMs,
@@ -82,6 +129,7 @@ export async function startDaemon(config: NodeConfig, board: Board, log: Logger)
     heartbeats,
     shared,
     log,
+    ...(sync ? { sync: sync.engine } : {}),
     ...(fenceCommand === null
       ? {}
       : {
@@ -94,6 +142,10 @@ export async function startDaemon(config: NodeConfig, board: Board, log: Logger)
         }),
   });
   const rt = runtime;
+  if (sync) {
+    sync.engine.onChange = () => rt.advertise();
+    await sync.link.start();
+  }
   const links = new LinkMonitor(heartbeatIfaces, (ifname, up) => rt.feed({ type: 'link', now: monotonicNs(), iface: ifname, up }));
   const initial = await links.start();
   rt.start();
@@ -108,18 +160,38 @@ export async function startDaemon(config: NodeConfig, board: Board, log: Logger)
 
   let lastCount = -1;
   const counter = setInterval(() => {
-    const count = conntrackCount();
+    // The standby's kernel holds the active's flows as a copy: they are not connections it carries.
+    const count = Math.max(0, conntrackCount() - (sync?.engine.copiedConnections() ?? 0));
     if (count !== lastCount) rt.feed({ type: 'connections', now: monotonicNs(), count });
     lastCount = count;
   }, 1000);
 
   let server: Server | undefined;
   try {
-    server = await serveControl(config.controlSocket, (cmd) => {
-      if (cmd === 'status') return rt.snapshot();
-      if (cmd === 'why') return rt.whyHistory();
-      rt.feed({ type: 'failover', now: monotonicNs() });
-      return { requested: true, role: rt.snapshot().role };
+    server = await serveControl(config.controlSocket, (req) => {
+      switch (req.cmd) {
+        case 'status':
+          return rt.snapshot();
+        case 'why':
+          return rt.whyHistory();
+        case 'failover':
+          rt.feed({ type: 'failover', now: monotonicNs() });
+          return { requested: true, role: rt.snapshot().role };
+        case 'resync':
+          if (!sync) throw new Error('state synchronisation is off in this node\'s configuration (sync.enabled)');
+          return sync.engine.resync();
+        case 'store-get':
+        case 'store-set': {
+          if (!sync) throw new Error('state synchronisation is off in this node\'s configuration (sync.enabled)');
+          const store = req.store === 'config' ? sync.config : req.store === 'sessions' ? sync.sessions : undefined;
+          if (!store) throw new Error(`no store "${String(req.store)}" (config, sessions)`);
+          if (req.cmd === 'store-get') return req.key === undefined ? store.entries() : (store.get(req.key) ?? null);
+          if (rt.snapshot().role !== 'active') throw new Error(`this node is ${rt.snapshot().role}: write on the active node, which synchronises it here`);
+          if (req.key === undefined) throw new Error('store-set needs a key');
+          store.set(req.key, req.value ?? null);
+          return { stored: true };
+        }
+      }
     });
   } catch (e) {
     log.log('error', 'control_socket_failed', { path: config.controlSocket, error: (e as Error).message });
@@ -131,6 +203,8 @@ export async function startDaemon(config: NodeConfig, board: Board, log: Logger)
     async stop() {
       clearInterval(counter);
       await rt.stop();
+      await sync?.engine.stop();
+      await sync?.link.stop();
       targets.close();
       heartbeats.stop();
       links.close();

@@ -5,7 +5,7 @@
  * name of an event across versions: new events get new IDs, IDs are never
  * reused. Ranges: 1xx lifecycle, 2xx peers and heartbeats, 3xx dropped
  * heartbeats (the drop ladder's reasons, seed 001's names), 4xx roles and
- * takeovers, 5xx links and monitoring, 6xx failures. docs/events.md is the
+ * takeovers, 5xx links and monitoring, 6xx failures, 7xx state synchronisation. docs/events.md is the
  * administrator's copy; a test keeps the two and the code in step.
  */
 
@@ -64,6 +64,23 @@ export const EVENTS: Readonly<Record<string, EventInfo>> = {
   control_socket_failed: { id: 603, summary: 'the control socket could not be served' },
   heartbeat_send_failed: { id: 604, summary: 'a heartbeat could not be sent on an interface' },
   heartbeat_receive_error: { id: 605, summary: 'a heartbeat socket reported an error' },
+
+  sync_channel_up: { id: 700, summary: 'the sync channel to the peer is up (TLS-PSK handshake and hellos verified)' },
+  sync_channel_down: { id: 701, summary: 'the sync channel closed; the reason is attached; the dialling node retries' },
+  hasync_connection_failed_timeout: { id: 702, summary: 'nothing arrived on the sync channel for sync.timeoutMs: the channel is dropped, no failover follows' },
+  sync_peer_unreachable: { id: 703, summary: 'the peer cannot be reached for sync: wrong password, other software version, other cluster definition or group mode, nothing listening' },
+  sync_role: { id: 704, summary: 'this node became the source of state (active) or the sink (standby)' },
+  sync_transfer_started: { id: 705, summary: 'a full state transfer began arriving' },
+  sync_transfer_applied: { id: 706, summary: 'a full state transfer was applied here, with its duration and entry counts' },
+  sync_transfer_sent: { id: 707, summary: 'a full state transfer was sent to the peer' },
+  sync_transfer_abandoned: { id: 708, summary: 'a full transfer was cut or incomplete: the previous copy stays as it was' },
+  sync_out_of_sync: { id: 709, summary: 'the copy on the standby is no longer followed (link lost)' },
+  sync_resumed: { id: 710, summary: 'the standby follows the source again (delta after an outage)' },
+  sync_gap: { id: 711, summary: 'an update arrived out of sequence: a full transfer is requested' },
+  sync_apply_failed: { id: 712, summary: 'entries from the peer could not be written here (the reason from the kernel attached)' },
+  sync_table_drift: { id: 713, summary: 'the periodic digest comparison found the tables differ' },
+  sync_message_refused: { id: 714, summary: 'a sync message could not be handled' },
+  state_committed: { id: 715, summary: 'before the takeover claim: the synchronised state is live here, with how stale it was' },
 };
 
 export function eventId(name: string): number | undefined {

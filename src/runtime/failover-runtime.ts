@@ -18,14 +18,27 @@ import type { Change, CoreState, Effect, FailoverConfig, Input, Role, TimerName 
 import { FLAG_SYNC_LINK_UP, FLAG_TOOK_OVER, FLAG_YIELDING, type DecodedHeartbeat } from '../wire/heartbeat-frame.js';
 import { monotonicNs } from '../io/native.js';
 import type { ClaimReport } from '../io/shared-address.js';
+import type { SyncStatus } from '../wire/heartbeat-frame.js';
+import type { SyncStatusView } from '../sync/engine.js';
 import type { Logger } from './log.js';
 import type { HeartbeatNode, MatrixRow } from './heartbeat-node.js';
+
+/** The state synchronisation as the runtime sees it (src/sync/engine.ts). */
+export interface RuntimeSync {
+  /** Makes the synchronised state live here; runs before the shared addresses are claimed. */
+  commitForTakeover(peerSequence: number): Promise<unknown>;
+  /** Active: this node becomes the source of state; inactive: the sink. */
+  setRole(active: boolean): Promise<void>;
+  heartbeatFields(): { syncStatus: SyncStatus; syncSequence: bigint };
+  status(): SyncStatusView;
+}
 
 /** The adapters the runtime drives; each is swappable in tests. */
 export interface RuntimeDeps {
   heartbeats: HeartbeatNode;
   shared: { claim(): Promise<ClaimReport>; release(): Promise<void> };
   fence?: (peer: { nodeId: number; name: string }) => Promise<void>;
+  sync?: RuntimeSync;
   log: Logger;
 }
 
@@ -46,10 +59,14 @@ export interface Snapshot {
     connections: number;
     health: number;
     lastHeardMsAgo: number;
+    /** What the peer's heartbeats say of its copy of the state. */
+    syncStatus: SyncStatus;
+    syncSequence: string;
   };
   lastChange: (Omit<Change, 'at'> & { msAgo: number; wallTime: string }) | null;
   matrix: MatrixRow[];
   sharedAddresses: 'held' | 'released';
+  sync: SyncStatusView | { enabled: false };
 }
 
 const HISTORY = 50;
@@ -62,6 +79,7 @@ export class FailoverRuntime {
   private readonly history: (Change & { wallTime: string })[] = [];
   private shared: 'held' | 'released' = 'released';
   private stopped = false;
+  private peerSync: { status: SyncStatus; sequence: bigint } = { status: 'unknown', sequence: 0n };
 
   constructor(
     config: FailoverConfig,
@@ -87,6 +105,7 @@ export class FailoverRuntime {
 
   heartbeat(ifname: string, frame: DecodedHeartbeat, stampNs: bigint): void {
     const f = frame.fields;
+    if (!this.state.peer || this.state.peer.nodeId === f.nodeId) this.peerSync = { status: f.syncStatus, sequence: f.syncSequence };
     this.feed({
       type: 'heartbeat',
       now: stampNs,
@@ -150,11 +169,13 @@ export class FailoverRuntime {
         ? {
             name: s.peer.name, id: s.peer.nodeId, type: s.peer.nodeType, role: s.peer.role, alive: peerAlive(s, now),
             connections: s.peer.connections, health: s.peer.health, lastHeardMsAgo: msAgo(s.peer.lastHeard),
+            syncStatus: this.peerSync.status, syncSequence: this.peerSync.sequence.toString(),
           }
         : null,
       lastChange: s.lastChange ? { ...s.lastChange, at: undefined, msAgo: msAgo(s.lastChange.at), wallTime: this.history.at(-1)?.wallTime ?? '' } as Snapshot['lastChange'] : null,
       matrix: this.deps.heartbeats.matrix(),
       sharedAddresses: this.shared,
+      sync: this.deps.sync ? this.deps.sync.status() : { enabled: false },
     };
   }
 
@@ -175,6 +196,10 @@ export class FailoverRuntime {
         if (this.history.length > HISTORY) this.history.shift();
         this.deps.log.log('info', 'role_change', { from: e.change.from, to: e.change.to, reason: e.change.reason, evidence: e.change.evidence, input: input.type });
         this.advertise();
+        if (e.role === 'inactive' && this.deps.sync) {
+          const sync = this.deps.sync;
+          this.enqueue('sync as standby', () => sync.setRole(false));
+        }
         return;
       }
       case 'fence':
@@ -185,6 +210,15 @@ export class FailoverRuntime {
           this.deps.log.log('info', 'peer_fenced', { peer: e.peerName, tookMs: Number(monotonicNs() - t0) / 1e6 });
         });
         return;
+      case 'commit-state': {
+        const sync = this.deps.sync;
+        if (!sync) return;
+        const peerSequence = Number(this.peerSync.sequence);
+        this.enqueue('commit synchronised state', async () => {
+          await sync.commitForTakeover(peerSequence);
+        });
+        return;
+      }
       case 'claim-shared': {
         const change = this.state.lastChange;
         this.enqueue('claim shared addresses', async () => {
@@ -192,6 +226,9 @@ export class FailoverRuntime {
           this.shared = 'held';
           this.logTakeover(change, report);
         });
+        const sync = this.deps.sync;
+        // After the claim: becoming the source (a dump of the table) must not delay the addresses.
+        if (sync) this.enqueue('sync as source', () => sync.setRole(true));
         return;
       }
       case 'release-shared':
@@ -269,13 +306,14 @@ export class FailoverRuntime {
     });
   }
 
-  private advertise(): void {
+  /** Heartbeats say what changed: called by the sync engine when its status or sequence moves. */
+  advertise(): void {
     const s = this.state;
     const now = monotonicNs();
     let flags = 0;
     if (s.yielding) flags |= FLAG_YIELDING;
     if (s.tookOver) flags |= FLAG_TOOK_OVER;
     if (syncLinkUp(s, now)) flags |= FLAG_SYNC_LINK_UP;
-    this.deps.heartbeats.sender.update({ state: s.role, flags, health: health(s), connections: s.connections });
+    this.deps.heartbeats.sender.update({ state: s.role, flags, health: health(s), connections: s.connections, ...(this.deps.sync?.heartbeatFields() ?? {}) });
   }
 }

@@ -24,6 +24,8 @@ export type ChannelFailure =
   | 'cluster_mismatch'
   | 'software_version_mismatch'
   | 'protocol_mismatch'
+  | 'cluster_definition_mismatch'
+  | 'group_mode_mismatch'
   | 'bad_framing'
   | 'unreachable';
 
@@ -32,6 +34,10 @@ export interface Identity {
   nodeId: number;
   nodeName: string;
   softwareVersion: string;
+  /** A fingerprint of the cluster definition both nodes must share (members, shared addresses). */
+  definition?: string;
+  /** active-passive (this issue) or active-active. */
+  groupMode?: string;
 }
 
 export function syncPsk(password: string, clusterId: number): Buffer {
@@ -88,9 +94,34 @@ export class SyncChannel extends EventEmitter {
     });
   }
 
-  send(m: SyncMessage): void {
+  /** False when the socket's buffer is full: wait for drained() before sending more bulk. */
+  send(m: SyncMessage): boolean {
     if (this.closedReason !== null) throw new Error(`sync channel closed (${this.closedReason ?? 'by the peer'})`);
-    this.socket.write(encodeSyncMessage(m));
+    return this.socket.write(encodeSyncMessage(m));
+  }
+
+  get open(): boolean {
+    return this.closedReason === null;
+  }
+
+  /** Resolves when the socket's buffer has room again, or the channel closed. */
+  drained(): Promise<void> {
+    if (!this.socket.writableNeedDrain || this.closedReason !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.socket.off('drain', done);
+        this.off('closed', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.on('closed', done);
+    });
+  }
+
+  /** Ends the channel at once (a silent peer: no TCP goodbye will come). */
+  destroy(): void {
+    this.finish(undefined);
+    this.socket.destroy();
   }
 
   close(): void {
@@ -108,6 +139,8 @@ export class SyncChannel extends EventEmitter {
         return this.fail(verdict);
       }
       this.peer = { clusterId: Number(m['clusterId']), nodeId: Number(m['nodeId']), nodeName: String(m['nodeName']), softwareVersion: String(m['softwareVersion']) };
+      if (typeof m['definition'] === 'string') this.peer.definition = m['definition'];
+      if (typeof m['groupMode'] === 'string') this.peer.groupMode = m['groupMode'];
       this.emit('verified');
       return;
     }
@@ -119,6 +152,8 @@ export class SyncChannel extends EventEmitter {
     if (m['protocol'] !== SYNC_PROTOCOL) return 'protocol_mismatch';
     if (m['clusterId'] !== this.me.clusterId) return 'cluster_mismatch';
     if (m['softwareVersion'] !== this.me.softwareVersion) return 'software_version_mismatch';
+    if (this.me.definition !== undefined && m['definition'] !== this.me.definition) return 'cluster_definition_mismatch';
+    if (this.me.groupMode !== undefined && m['groupMode'] !== this.me.groupMode) return 'group_mode_mismatch';
     return undefined;
   }
 
@@ -151,6 +186,7 @@ export function listenSync(
     pskCallback: (_socket, identity) => (identity === o.identity ? o.psk : null),
   });
   server.on('secureConnection', (socket: tls.TLSSocket) => {
+    socket.setNoDelay(true);
     const c = new SyncChannel(socket, me);
     c.hello().then(
       () => onChannel(c),
@@ -165,12 +201,13 @@ export function listenSync(
 }
 
 /** Connects to the peer and verifies it; rejects with an Error whose message is the failure's name. */
-export function connectSync(password: string, me: Identity, to: { host: string; port: number }, timeoutMs = 5000): Promise<SyncChannel> {
+export function connectSync(password: string, me: Identity, to: { host: string; port: number; localAddress?: string }, timeoutMs = 5000): Promise<SyncChannel> {
   const o = tlsOptions(syncPsk(password, me.clusterId), me.clusterId);
   return new Promise((resolve, reject) => {
     const socket = tls.connect({
       host: to.host,
       port: to.port,
+      ...(to.localAddress ? { localAddress: to.localAddress } : {}),
       ciphers: o.ciphers,
       minVersion: o.minVersion,
       maxVersion: o.maxVersion,
@@ -184,6 +221,7 @@ export function connectSync(password: string, me: Identity, to: { host: string; 
       socket.destroy();
       reject(new Error('unreachable'));
     });
+    socket.setNoDelay(true);
     socket.once('secureConnect', () => {
       socket.off('error', onError);
       socket.setTimeout(0);

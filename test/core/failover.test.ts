@@ -147,6 +147,23 @@ test('fencing is requested before the claim when taking over from a dead peer', 
   t.true(mine.indexOf('claim-shared', fence) > fence);
 });
 
+test('every takeover commits the synchronised state before it claims the shared addresses', (t) => {
+  const sim = new TwoNodes(50, [config(1), config(2, { fence: true })]);
+  sim.run(3000);
+  for (const i of ['eth0', 'eth1', 'eth2', 'eth3']) sim.cut(0, i);
+  sim.run(4000);
+  for (const node of [0, 1]) {
+    const mine = sim.log.filter((l) => l.node === node).map((l) => l.effect.type);
+    const claims = mine.flatMap((e, i) => (e === 'claim-shared' ? [i] : []));
+    t.true(claims.length >= 1, `node ${node} claimed`);
+    for (const c of claims) {
+      const commit = mine.lastIndexOf('commit-state', c);
+      t.true(commit >= 0 && commit < c, `node ${node}: commit-state before claim at ${c}`);
+      t.true(mine.lastIndexOf('fence', c) < commit, 'fence, then commit, then claim');
+    }
+  }
+});
+
 test('a frozen active node (SIGSTOP) is replaced; when it thaws exactly one stays active', (t) => {
   const sim = new TwoNodes();
   sim.run(3000);

@@ -1,0 +1,170 @@
+/**
+ * DOC: the sync link: one verified channel to the peer, kept up, watched for silence
+ *
+ * Both nodes listen on their own address of the sync interface; the node
+ * with the lower ID dials the other (from its own sync address), so there is
+ * exactly one channel, and dials again after a failure (250 ms, then up to
+ * 2 s apart). A channel on which nothing arrived for `timeoutMs` is dead:
+ * the link logs `hasync_connection_failed_timeout`, drops it and reports
+ * the link down; each side pings when it has sent nothing for a third of the
+ * timeout, so an idle channel is never mistaken for a dead one. Why the peer
+ * is unreachable (wrong password, another software version, nothing
+ * listening) is kept for status on both nodes.
+ */
+import { EventEmitter } from 'node:events';
+import type { Server } from 'node:tls';
+import type { SyncMessage } from '../wire/sync-frame.js';
+import { connectSync, listenSync, type ChannelFailure, type Identity, type SyncChannel } from './channel.js';
+
+export interface SyncLog {
+  log(level: 'debug' | 'info' | 'warn' | 'error', event: string, fields?: Record<string, unknown>): void;
+}
+
+export interface SyncLinkOptions {
+  password: string;
+  me: Identity;
+  /** This node's address on the sync interface, and the port both nodes listen on. */
+  local: string;
+  peer: string;
+  port: number;
+  dial: boolean;
+  timeoutMs: number;
+  log: SyncLog;
+}
+
+export class SyncLink extends EventEmitter {
+  private channel: SyncChannel | undefined;
+  private server: Server | undefined;
+  private lastHeard = 0;
+  private lastSent = 0;
+  private watchdog: NodeJS.Timeout | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private backoffMs = 250;
+  private stopped = false;
+  /** Why the peer is unreachable now (null while the channel is up). */
+  unreachable: ChannelFailure | 'timeout' | 'not_started' | null = 'not_started';
+  upSince: number | null = null;
+
+  constructor(private readonly o: SyncLinkOptions) {
+    super();
+  }
+
+  get up(): boolean {
+    return this.channel !== undefined;
+  }
+
+  async start(): Promise<void> {
+    this.server = await listenSync(
+      this.o.password,
+      this.o.me,
+      { host: this.o.local, port: this.o.port },
+      (c) => this.adopt(c),
+      (reason, from) => this.failed(reason, from),
+    );
+    this.watchdog = setInterval(() => this.watch(), Math.max(20, Math.floor(this.o.timeoutMs / 6)));
+    if (this.o.dial) this.dial();
+  }
+
+  private dial(): void {
+    if (this.stopped || this.channel) return;
+    connectSync(this.o.password, this.o.me, { host: this.o.peer, port: this.o.port, localAddress: this.o.local }, Math.min(this.o.timeoutMs, 3000)).then(
+      (c) => {
+        if (this.stopped) return c.close();
+        this.backoffMs = 250;
+        this.adopt(c);
+      },
+      (e: Error) => {
+        this.failed(e.message as ChannelFailure, this.o.peer);
+        this.redial();
+      },
+    );
+  }
+
+  private redial(): void {
+    if (this.stopped || !this.o.dial || this.retry) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      this.dial();
+    }, this.backoffMs);
+    this.backoffMs = Math.min(2000, this.backoffMs * 2);
+  }
+
+  private failed(reason: ChannelFailure, from: string): void {
+    if (this.channel) return; // a stray attempt while a good channel is up
+    if (reason !== this.unreachable) this.o.log.log('warn', 'sync_peer_unreachable', { reason, peer: from });
+    this.unreachable = reason;
+  }
+
+  private adopt(c: SyncChannel): void {
+    const old = this.channel;
+    if (old) {
+      // The peer dialled again: it gave up on the old channel before we noticed.
+      this.channel = undefined;
+      old.destroy();
+      this.emit('down', 'replaced');
+    }
+    this.channel = c;
+    this.unreachable = null;
+    this.upSince = performance.now();
+    this.lastHeard = this.lastSent = performance.now();
+    c.on('message', (m: SyncMessage) => {
+      if (this.channel !== c) return;
+      this.lastHeard = performance.now();
+      if (m.type !== 'ping') this.emit('message', m);
+    });
+    c.once('closed', (reason?: ChannelFailure) => {
+      if (this.channel !== c) return;
+      this.lost(reason ?? 'unreachable');
+    });
+    this.o.log.log('info', 'sync_channel_up', { peer: c.peer?.nodeName, dialled: this.o.dial });
+    this.emit('up');
+  }
+
+  private lost(reason: ChannelFailure | 'timeout'): void {
+    const c = this.channel;
+    this.channel = undefined;
+    this.upSince = null;
+    this.unreachable = reason;
+    c?.destroy();
+    this.o.log.log('warn', 'sync_channel_down', { reason });
+    this.emit('down', reason);
+    this.redial();
+  }
+
+  private watch(): void {
+    const c = this.channel;
+    if (!c) return;
+    const now = performance.now();
+    if (now - this.lastHeard > this.o.timeoutMs) {
+      this.o.log.log('warn', 'hasync_connection_failed_timeout', { silentMs: Math.round(now - this.lastHeard), timeoutMs: this.o.timeoutMs });
+      return this.lost('timeout');
+    }
+    if (now - this.lastSent > this.o.timeoutMs / 3) this.send({ type: 'ping' });
+  }
+
+  /** Sends if the channel is up; false when it is not, or its buffer is full (see drained). */
+  send(m: SyncMessage): boolean {
+    const c = this.channel;
+    if (!c || !c.open) return false;
+    this.lastSent = performance.now();
+    return c.send(m);
+  }
+
+  drained(): Promise<void> {
+    return this.channel?.drained() ?? Promise.resolve();
+  }
+
+  /** The channel a bulk transfer runs on: it must stop when this changes. */
+  get current(): SyncChannel | undefined {
+    return this.channel;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.watchdog) clearInterval(this.watchdog);
+    if (this.retry) clearTimeout(this.retry);
+    this.channel?.close();
+    this.channel = undefined;
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+}
