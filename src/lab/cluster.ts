@@ -16,6 +16,8 @@ import { createInterface } from 'node:readline';
 import type { Board } from '../board/board-file.js';
 import { askControl } from '../api/control-socket.js';
 import type { Snapshot } from '../runtime/failover-runtime.js';
+import type { SyncStatusView } from '../sync/engine.js';
+import type { ConnReport } from './tcp-probe.js';
 import type { Lab } from './lab.js';
 import { sleep } from './lab.js';
 import { labNodeConfig, type LabConfigOptions } from './lab-config.js';
@@ -41,15 +43,19 @@ export class LabCluster {
   ) {}
 
   /** Starts tandemd on every node of a two-node lab. */
-  static async start(lab: Lab, board: Board, opts: Partial<Pick<LabConfigOptions, 'timers' | 'boardRef' | 'monitorTargets'>> & { onEvent?: (node: string, ev: Record<string, unknown>) => void } = {}): Promise<LabCluster> {
+  static async start(lab: Lab, board: Board, opts: Partial<Pick<LabConfigOptions, 'timers' | 'boardRef' | 'monitorTargets' | 'sync'>> & { onEvent?: (node: string, ev: Record<string, unknown>) => void; passwords?: Record<string, string> } = {}): Promise<LabCluster> {
     const dir = mkdtempSync(join(tmpdir(), `${lab.name}-`));
     const c = new LabCluster(lab, dir);
     writeFileSync(join(dir, 'cluster.key'), `${lab.name}-password\n`, { mode: 0o600 });
     for (const node of lab.plan.nodes) {
       const config = join(dir, `${node.name}.json`);
       const socket = join(dir, `${node.name}.sock`);
+      // A node given its own password (tests of a wrong one) gets its own key file.
+      const own = opts.passwords?.[node.name];
+      if (own !== undefined) writeFileSync(join(dir, `${node.name}.key`), `${own}\n`, { mode: 0o600 });
       const raw = labNodeConfig(lab.plan, board, node.index, {
-        passwordFile: join(dir, 'cluster.key'),
+        passwordFile: join(dir, own !== undefined ? `${node.name}.key` : 'cluster.key'),
+        ...(opts.sync ? { sync: opts.sync } : {}),
         stateDir: join(dir, `${node.name}-state`),
         controlSocket: socket,
         ...(opts.timers ? { timers: opts.timers } : {}),
@@ -85,6 +91,38 @@ export class LabCluster {
 
   async status(name: string): Promise<Snapshot> {
     return (await askControl(this.node(name).socket, 'status')) as Snapshot;
+  }
+
+  /** A node's sync status (throws when sync is off). */
+  async sync(name: string): Promise<SyncStatusView> {
+    const s = (await this.status(name)).sync;
+    if (!('role' in s)) throw new Error(`sync is off on ${name}`);
+    return s;
+  }
+
+  /** Restarts a node's daemon (after its process ended) with the same configuration. */
+  restart(name: string, onEvent?: (node: string, ev: Record<string, unknown>) => void): void {
+    const n = this.node(name);
+    const proc = this.lab.spawn(n.netns, [process.execPath, TANDEMD, '--config', n.config]);
+    const log = createWriteStream(join(this.dir, `${name}.log`), { flags: 'a' });
+    this.logs.push(log);
+    proc.stderr?.pipe(log);
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      log.write(line + '\n');
+      try {
+        const ev = JSON.parse(line) as ClusterNode['events'][number];
+        n.events.push(ev);
+        onEvent?.(name, ev);
+      } catch {
+        // not JSON: kept in the log file only
+      }
+    });
+    n.process = proc;
+  }
+
+  /** Events of one name a node logged, in order. */
+  events(node: string, event: string): ClusterNode['events'] {
+    return this.node(node).events.filter((e) => e.event === event);
   }
 
   /** Waits until exactly one node is active and the other inactive; returns the active one's name. */
@@ -167,5 +205,80 @@ export class Traffic {
   async stop(): Promise<void> {
     if (this.proc.exitCode === null) this.proc.kill('SIGINT');
     await this.exited;
+  }
+}
+
+const PROBE = join(__dirname, 'tcp-probe.js');
+
+export interface ProbeReport {
+  final: boolean;
+  at: number;
+  conns: ConnReport[];
+}
+
+/**
+ * Long-lived TCP connections from the client to the server through the
+ * cluster (tcp-probe.ts): an echo server on the server host, N connections
+ * writing every intervalMs from the client, every echoed byte checked.
+ */
+export class TcpProbe {
+  private latest: ProbeReport | undefined;
+  private finalReport: ProbeReport | undefined;
+  private client: ChildProcess | undefined;
+  private clientExit: Promise<void> = Promise.resolve();
+  private readonly serverExit: Promise<void>;
+
+  private constructor(private readonly server: ChildProcess) {
+    this.serverExit = new Promise((r) => server.once('exit', () => r()));
+  }
+
+  /** Starts the echo server, waits until it listens (5 s at most), then the client's connections. */
+  static async start(lab: Lab, opts: { port?: number; connections?: number; intervalMs?: number } = {}): Promise<TcpProbe> {
+    const client = lab.plan.hosts.find((h) => h.name === 'client');
+    const server = lab.plan.hosts.find((h) => h.name === 'server');
+    if (!client || !server) throw new Error('the lab has no client or no server');
+    const port = opts.port ?? 7007;
+    const p = new TcpProbe(lab.spawn(server.netns, [process.execPath, PROBE, 'server', String(port)]));
+    const listening = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 5000);
+      createInterface({ input: p.server.stdout! }).once('line', () => (clearTimeout(timer), resolve(true)));
+      p.server.once('exit', () => (clearTimeout(timer), resolve(false)));
+    });
+    if (!listening) {
+      await p.stop().catch(() => undefined);
+      throw new Error(`the TCP echo server did not listen on ${port} within 5 s`);
+    }
+    const proc = lab.spawn(client.netns, [process.execPath, PROBE, 'client', server.iface.address.split('/')[0]!, String(port), String(opts.connections ?? 50), String(opts.intervalMs ?? 10)]);
+    p.client = proc;
+    p.clientExit = new Promise((r) => proc.once('exit', () => r()));
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      try {
+        const r = JSON.parse(line) as ProbeReport;
+        p.latest = r;
+        if (r.final) p.finalReport = r;
+      } catch {
+        // not a report
+      }
+    });
+    return p;
+  }
+
+  get report(): ProbeReport | undefined {
+    return this.latest;
+  }
+
+  /** Every connection established and echoing within the last 1.5 s. */
+  allFlowing(n: number): boolean {
+    const r = this.latest;
+    return !!r && r.conns.length === n && r.conns.every((c) => c.connected && c.error === null && c.echoed > 0 && r.at - c.lastEchoAt < 1500);
+  }
+
+  async stop(): Promise<ProbeReport> {
+    if (this.client && this.client.exitCode === null) this.client.kill('SIGTERM');
+    await this.clientExit;
+    if (this.server.exitCode === null) this.server.kill('SIGTERM');
+    await this.serverExit;
+    if (!this.finalReport) throw new Error('the TCP probe ended without a report');
+    return this.finalReport;
   }
 }

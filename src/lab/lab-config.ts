@@ -20,6 +20,8 @@ export interface LabConfigOptions {
   boardRef?: string;
   /** Monitor targets per interface name. */
   monitorTargets?: Record<string, string[]>;
+  /** State synchronisation settings (on by default). */
+  sync?: { enabled?: boolean; timeoutMs?: number };
 }
 
 /** The raw JSON of node `index` (1-based) of a two-node lab. */
@@ -49,6 +51,7 @@ export function labNodeConfig(plan: LabPlan, board: Board, index: number, opts: 
         slaveIp: slave.ifaces.find((i) => i.ifname === nic.name)!.address,
       };
     }),
+    ...(opts.sync ? { sync: opts.sync } : {}),
     stateDir: opts.stateDir,
     controlSocket: opts.controlSocket,
   };
