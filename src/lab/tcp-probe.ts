@@ -8,7 +8,8 @@
  * (TCP_NODELAY) from a known byte sequence and checks every echoed byte
  * against it, so a lost, duplicated or corrupted byte is seen, as well as a
  * reset. The client prints one JSON line per second with the connections'
- * state, and a final report on SIGTERM or SIGINT; lab tests and the sync
+ * state, and on SIGTERM or SIGINT stops writing, waits for the echoes in
+ * flight and prints a final report; lab tests and the sync
  * benchmark read these (src/lab/cluster.ts TcpProbe).
  */
 import { createConnection, createServer, type Socket } from 'node:net';
@@ -72,12 +73,18 @@ function client(host: string, port: number, count: number, intervalMs: number): 
       JSON.stringify({ final, at: Date.now(), conns: conns.map(({ socket: _s, ...r }) => r) }) + '\n',
     );
   const every = setInterval(() => report(false), 1000);
+  // At the end: stop writing, let the echoes in flight come back (2 s at most), then report.
   const end = () => {
     clearInterval(tick);
-    clearInterval(every);
-    report(true);
-    for (const c of conns) c.socket.destroy();
-    process.exit(0);
+    const deadline = Date.now() + 2000;
+    const settle = setInterval(() => {
+      if (Date.now() < deadline && conns.some((c) => c.error === null && c.echoed < c.sent)) return;
+      clearInterval(settle);
+      clearInterval(every);
+      report(true);
+      for (const c of conns) c.socket.destroy();
+      process.exit(0);
+    }, 10);
   };
   process.on('SIGTERM', end);
   process.on('SIGINT', end);

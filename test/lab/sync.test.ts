@@ -1,6 +1,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { LabCluster, TcpProbe, type ProbeReport } from '../../src/lab/cluster.js';
 import type { Lab } from '../../src/lab/lab.js';
+import { invalidDrops, statefulGateways } from '../../src/lab/firewall.js';
 import { run } from '../../src/lab/run.js';
 import { board, eventually, labFor, sleep } from '../helpers/lab.js';
 
@@ -8,7 +9,7 @@ const CONNS = 50;
 
 async function statefulCluster(t: ExecutionContext, sync: { enabled?: boolean; timeoutMs?: number } = {}, passwords?: Record<string, string>) {
   const lab = await labFor(t);
-  await lab.statefulGateways();
+  await statefulGateways(lab);
   const cluster = await LabCluster.start(lab, board, { timers: { initialSilenceMs: 800 }, sync, ...(passwords ? { passwords } : {}) });
   t.teardown(async () => {
     await cluster.stop();
@@ -52,7 +53,7 @@ test.serial('power-off of the active node: all 50 TCP connections continue witho
   const r = await probe.stop();
   const ok = survivors(r, failedAt);
   const stall = Math.max(...ok.map((c) => c.maxGapMs));
-  t.log(`survived ${ok.length}/${CONNS}; longest echo gap ${stall} ms; invalid drops on the new active ${await lab.invalidDrops(inactive)}`);
+  t.log(`survived ${ok.length}/${CONNS}; longest echo gap ${stall} ms; invalid drops on the new active ${await invalidDrops(lab, inactive)}`);
   t.is(ok.length, CONNS, JSON.stringify(r.conns.filter((c) => !ok.includes(c)).slice(0, 3)));
   const commit = cluster.events(inactive, 'state_committed')[0];
   t.truthy(commit, 'state committed before the claim');
@@ -85,7 +86,7 @@ test.serial('with sync disabled the same power-off breaks the connections (the s
   await sleep(2500);
   const r = await probe.stop();
   const ok = survivors(r, failedAt);
-  const drops = await lab.invalidDrops(inactive);
+  const drops = await invalidDrops(lab, inactive);
   t.log(`survived ${ok.length}/${CONNS}; invalid drops on the new active ${drops}`);
   t.is(ok.length, 0);
   t.true(drops > 0, 'mid-stream packets met a node without their state');

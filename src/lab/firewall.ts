@@ -1,0 +1,56 @@
+/**
+ * DOC: the lab's gateways as stateful firewalls (what an appliance runs)
+ *
+ * The ruleset the sync tests and benchmark need: without the connection
+ * state, a mid-stream packet is invalid and dropped, so a failover without
+ * sync breaks every connection and one with sync keeps them.
+ */
+import { findNode, findSegment } from './topology.js';
+import type { Lab } from './lab.js';
+import { run, tool } from './run.js';
+
+/**
+ * Makes every node a stateful firewall, as the appliance would be: forward
+ * policy drop, established/related accepted, invalid counted and dropped,
+ * new connections from the client's segment only (TCP only with a SYN),
+ * SNAT to the server segment's shared address (not masquerade, which would
+ * tie every flow to the dying node's own address), and
+ * nf_conntrack_tcp_loose=0 so that a mid-stream packet without state is
+ * invalid, exactly what breaks a connection after a failover without sync.
+ */
+export async function statefulGateways(lab: Lab): Promise<void> {
+  const client = lab.plan.hosts.find((h) => h.name === 'client');
+  const server = lab.plan.hosts.find((h) => h.name === 'server');
+  if (!client || !server) throw new Error('a stateful lab needs a client and a server segment');
+  const lan = findSegment(lab.plan, client.iface.segment);
+  const wan = findSegment(lab.plan, server.iface.segment);
+  const rules = [
+    'table ip tandem_lab {',
+    '  chain forward {',
+    '    type filter hook forward priority filter; policy drop;',
+    '    ct state established,related accept',
+    '    ct state invalid counter name invalid drop',
+    `    ip saddr ${lan.subnet} ip daddr ${wan.subnet} tcp flags & (fin|syn|rst|ack) == syn ct state new accept`,
+    `    ip saddr ${lan.subnet} ip daddr ${wan.subnet} meta l4proto { udp, icmp } ct state new accept`,
+    '    counter name policy_drops',
+    '  }',
+    '  counter invalid { }',
+    '  counter policy_drops { }',
+    '  chain postrouting {',
+    '    type nat hook postrouting priority srcnat; policy accept;',
+    `    ip saddr ${lan.subnet} ip daddr ${wan.subnet} snat ip to ${wan.sharedIp}`,
+    '  }',
+    '}',
+  ].join('\n');
+  for (const node of lab.plan.nodes) {
+    await run(['ip', 'netns', 'exec', node.netns, tool('nft'), '-f', '-'], { input: rules + '\n' });
+    await run(['ip', 'netns', 'exec', node.netns, tool('sysctl'), '-qw', 'net.netfilter.nf_conntrack_tcp_loose=0']);
+  }
+}
+
+/** Packets a node's stateful ruleset dropped as invalid (mid-stream without state). */
+export async function invalidDrops(lab: Lab, node: string): Promise<number> {
+  const { stdout } = await run(['ip', 'netns', 'exec', findNode(lab.plan, node).netns, tool('nft'), 'list', 'counter', 'ip', 'tandem_lab', 'invalid']);
+  return Number(/packets (\d+)/.exec(stdout)?.[1] ?? 0);
+}
+
