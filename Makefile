@@ -11,14 +11,14 @@ export DEBIAN_FRONTEND := noninteractive
 
 # Binary -> Debian package, for what the build, the lab and the tests run.
 DEB_TOOLS := ip:iproute2 tc:iproute2 nft:nftables tshark:tshark tcpdump:tcpdump ping:iputils-ping \
-             sysctl:procps g++:g++ make:make python3:python3
+             sysctl:procps g++:g++ make:make python3:python3 conntrack:conntrack
 DEB_LIBS  := /usr/include/pcap.h:libpcap-dev
 
 TS_SOURCES := $(shell find src test bench -name '*.ts' 2>/dev/null) tsconfig.json
 ADDON := build/Release/tandem.node
 TAP_LOG := .test-output.tap
 
-.PHONY: all deps bench-deps build test demo lab-down bench-heartbeat bench-failover clean
+.PHONY: all deps bench-deps build test demo lab-down bench-heartbeat bench-failover bench-sync clean
 
 all: build
 
@@ -68,7 +68,7 @@ bench-heartbeat: build
 
 ## The peers the benchmarks run side by side with tandem.
 bench-deps:
-	@missing=""; for pair in keepalived:keepalived stress-ng:stress-ng; do bin=$${pair%%:*}; pkg=$${pair##*:}; \
+	@missing=""; for pair in keepalived:keepalived stress-ng:stress-ng conntrackd:conntrackd; do bin=$${pair%%:*}; pkg=$${pair##*:}; \
 	  [ -x /usr/sbin/$$bin ] || [ -x /usr/bin/$$bin ] || missing="$$missing $$pkg"; done; \
 	if [ -n "$$missing" ]; then echo "installing Debian packages:$$missing"; \
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
@@ -77,6 +77,10 @@ bench-deps:
 bench-failover: build bench-deps
 	node dist/bench/failover.js --runs 10
 	node dist/bench/failover.js --false-failover-seconds $${FALSE_FAILOVER_SECONDS:-600}
+
+## Full-table transfer, live updates and TCP survival: tandem vs conntrackd (FTFW) over the same sync link.
+bench-sync: build bench-deps
+	node dist/bench/sync.js
 
 clean:
 	rm -rf build dist .deps-ok $(TAP_LOG)

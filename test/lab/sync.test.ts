@@ -1,4 +1,7 @@
 import test, { type ExecutionContext } from 'ava';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { askControl } from '../../src/api/control-socket.js';
 import { LabCluster, TcpProbe, type ProbeReport } from '../../src/lab/cluster.js';
 import type { Lab } from '../../src/lab/lab.js';
 import { invalidDrops, statefulGateways } from '../../src/lab/firewall.js';
@@ -32,14 +35,21 @@ function survivors(r: ProbeReport, failedAt: number) {
   return r.conns.filter((c) => c.error === null && c.echoed === c.sent && c.lastEchoAt > failedAt + 500);
 }
 
-async function standbyHasFlows(cluster: LabCluster, standby: string, n: number): Promise<boolean> {
-  const deadline = Date.now() + 8000;
+/** Polls an asynchronous check until it holds or `ms` pass. */
+async function until(check: () => Promise<boolean>, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
-    const s = await cluster.sync(standby);
-    if (s.status === 'in-sync' && (s.providers['conntrack']?.count ?? 0) >= n) return true;
+    if (await check()) return true;
     await sleep(100);
   }
-  return false;
+  return check();
+}
+
+async function standbyHasFlows(cluster: LabCluster, standby: string, n: number): Promise<boolean> {
+  return until(async () => {
+    const s = await cluster.sync(standby).catch(() => undefined);
+    return s?.status === 'in-sync' && (s.providers['conntrack']?.count ?? 0) >= n;
+  }, 8000);
 }
 
 test.serial('power-off of the active node: all 50 TCP connections continue without reset or lost byte', async (t) => {
@@ -90,4 +100,94 @@ test.serial('with sync disabled the same power-off breaks the connections (the s
   t.log(`survived ${ok.length}/${CONNS}; invalid drops on the new active ${drops}`);
   t.is(ok.length, 0);
   t.true(drops > 0, 'mid-stream packets met a node without their state');
+});
+
+test.serial('sync link cut for 30 s under traffic: no failover, timeout logged, resync after repair, then a failover keeps every connection', async (t) => {
+  const { lab, cluster, active, inactive } = await statefulCluster(t);
+  const probe = await probeFor(t, lab);
+  t.true(await standbyHasFlows(cluster, inactive, CONNS));
+  await lab.cutLink(active, 'eth3');
+  t.true(await eventually(() => cluster.events(inactive, 'hasync_connection_failed_timeout').length > 0, 6000), 'the standby logged the timeout');
+  t.is((await cluster.sync(inactive)).status, 'out-of-sync');
+  // New connections while the standby cannot hear about them: only a resync can bring them over.
+  const late = await TcpProbe.start(lab, { port: 7008, connections: 10, intervalMs: 10 });
+  t.teardown(() => late.stop().catch(() => undefined));
+  t.true(await eventually(() => late.allFlowing(10), 10_000));
+  await sleep(27_000);
+  t.deepEqual(cluster.events(inactive, 'role_change').map((e) => e['to']), ['inactive'], 'no failover while the sync link is down');
+  t.deepEqual((await cluster.status(active)).role, 'active');
+  const peerView = (await cluster.status(active)).peer;
+  t.is(peerView?.syncStatus, 'out-of-sync', 'the standby says in its heartbeats that it is out of sync');
+  await lab.restoreLink(active, 'eth3');
+  t.true(await standbyHasFlows(cluster, inactive, CONNS + 10), 'the standby caught up after the repair');
+  const resumed = cluster.events(inactive, 'sync_resumed').length + cluster.events(inactive, 'sync_transfer_applied').length;
+  t.true(resumed >= 2, 'it resynchronised by itself');
+  const failedAt = Date.now();
+  await lab.powerOff(active);
+  t.true(await eventually(() => cluster.events(inactive, 'takeover').length > 0, 5000));
+  await sleep(2500);
+  const ok = survivors(await probe.stop(), failedAt).length + survivors(await late.stop(), failedAt).length;
+  t.is(ok, CONNS + 10);
+});
+
+test.serial('a restarted standby asks for and receives the entire state; a failover then keeps every connection', async (t) => {
+  const { lab, cluster, active, inactive } = await statefulCluster(t);
+  const probe = await probeFor(t, lab);
+  t.true(await standbyHasFlows(cluster, inactive, CONNS));
+  const node = cluster.node(inactive);
+  node.process.kill('SIGTERM');
+  t.true(await eventually(() => node.process.exitCode !== null || node.process.signalCode !== null, 8000), 'the standby stopped');
+  // Its kernel forgets everything too, so only the transfer can bring the flows back.
+  await run(['ip', 'netns', 'exec', node.netns, 'conntrack', '-F']).catch(() => undefined);
+  const transfersBefore = cluster.events(inactive, 'sync_transfer_applied').length;
+  cluster.restart(inactive);
+  t.true(await eventually(() => cluster.events(inactive, 'sync_transfer_applied').length > transfersBefore, 10_000), 'a full transfer arrived');
+  const applied = cluster.events(inactive, 'sync_transfer_applied').at(-1)!;
+  t.true(((applied['entries'] as Record<string, number>)['conntrack'] ?? 0) >= CONNS, JSON.stringify(applied));
+  t.true(await standbyHasFlows(cluster, inactive, CONNS));
+  const failedAt = Date.now();
+  await lab.powerOff(active);
+  t.true(await eventually(() => cluster.events(inactive, 'takeover').length > 0, 5000));
+  await sleep(2500);
+  t.is(survivors(await probe.stop(), failedAt).length, CONNS);
+});
+
+test.serial('a wrong password on one node: no state crosses, both nodes name the reason', async (t) => {
+  const lab = await labFor(t);
+  await statefulGateways(lab);
+  const cluster = await LabCluster.start(lab, board, { timers: { initialSilenceMs: 800 }, passwords: { n2: 'not-the-cluster-password' } });
+  t.teardown(async () => {
+    await cluster.stop();
+    cluster.cleanup();
+  });
+  const reason = async (n: string) => {
+    try {
+      return (await cluster.sync(n)).peerUnreachable;
+    } catch {
+      return undefined;
+    }
+  };
+  t.true(await until(async () => (await reason('n1')) === 'wrong_password' && (await reason('n2')) === 'wrong_password', 10_000), `status names the reason on both nodes (n1: ${await reason('n1')}, n2: ${await reason('n2')})`);
+  for (const n of ['n1', 'n2']) {
+    const s = await cluster.sync(n);
+    t.is(s.channel, 'down');
+    t.is(s.lastFullTransfer, null, `${n}: no transfer`);
+    t.is(Object.values(s.providers).reduce((a, p) => a + p.applied, 0), 0, `${n}: nothing applied`);
+  }
+  t.is(cluster.events('n1', 'sync_channel_up').length + cluster.events('n2', 'sync_channel_up').length, 0);
+});
+
+test.serial('stores: written on the active node only, synchronised to the standby; the configuration persists, sessions come back by transfer', async (t) => {
+  const { cluster, active, inactive } = await statefulCluster(t);
+  const ask = (node: string, req: Record<string, unknown>) => askControl(cluster.node(node).socket, req as never);
+  await t.throwsAsync(ask(inactive, { cmd: 'store-set', store: 'sessions', key: 'u1', value: 'x' }), { message: /this node is inactive: write on the active node/ });
+  await ask(active, { cmd: 'store-set', store: 'sessions', key: 'alice', value: { cookie: 'c1' } });
+  await ask(active, { cmd: 'store-set', store: 'config', key: 'hostname', value: 'gw' });
+  t.true(await until(async () => JSON.stringify(await ask(inactive, { cmd: 'store-get', store: 'sessions', key: 'alice' })) === '{"cookie":"c1"}', 5000), 'the session reached the standby');
+  t.is(await ask(inactive, { cmd: 'store-get', store: 'config', key: 'hostname' }), 'gw');
+  const file = JSON.parse(readFileSync(join(cluster.dir, `${inactive}-state`, 'system-state.json'), 'utf8')) as Record<string, unknown>;
+  t.is(file['hostname'], 'gw', 'the configuration is on the standby\'s disk');
+  const st = await cluster.sync(inactive);
+  t.true(st.providers['config']!.persistent);
+  t.false(st.providers['sessions']!.persistent);
 });
