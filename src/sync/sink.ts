@@ -37,6 +37,8 @@ export class Sink {
   private ackTimer: NodeJS.Timeout | undefined;
   private lastAckSent = 0;
   private stopped = false;
+  /** When the last full transfer was asked for (to report request -> applied). */
+  private requestedAt: number | undefined;
 
   constructor(private readonly x: SideContext) {}
 
@@ -46,7 +48,10 @@ export class Sink {
 
   request(full: boolean): void {
     if (!full && this.appliedEpoch !== null) this.x.link.send({ type: 'request', mode: 'resume', epoch: this.appliedEpoch, after: this.applied });
-    else this.x.link.send({ type: 'request', mode: 'full' });
+    else {
+      this.requestedAt = performance.now();
+      this.x.link.send({ type: 'request', mode: 'full' });
+    }
   }
 
   /** The peer said it is the source (epoch, last number): follow it. */
@@ -133,9 +138,13 @@ export class Sink {
     this.applied = s.seq;
     for (const u of s.updates) this.apply(u);
     this.inSync = true;
-    const tookMs = Math.round(performance.now() - s.startedAt);
+    const now = performance.now();
+    const tookMs = Math.round(now - s.startedAt);
+    // From our request to the copy in place (kernel included): what an administrator waits for.
+    const sinceRequestMs = this.requestedAt === undefined ? null : Math.round(now - this.requestedAt);
+    this.requestedAt = undefined;
     this.x.fullTransfer({ at: new Date().toISOString(), tookMs, entries, direction: 'received' });
-    this.x.log.log('info', 'sync_transfer_applied', { epoch: s.epoch, sequence: this.applied, tookMs, entries, failed });
+    this.x.log.log('info', 'sync_transfer_applied', { epoch: s.epoch, sequence: this.applied, tookMs, sinceRequestMs, entries, failed });
     this.sendAck();
     this.x.changed();
   }

@@ -1,0 +1,187 @@
+/**
+ * DOC: bench/sync: state synchronisation, tandem against conntrackd in the same lab
+ *
+ * One lab (sim board, stateful gateways), first tandem, then conntrackd
+ * (Debian's 1.4.7, FTFW over UDP on the same sync link), each measured the
+ * same way:
+ *  - live: N entries written into the active node's kernel at once; the
+ *    time until the standby holds them all (tandem: in its kernel;
+ *    conntrackd: in its external cache) gives entries/s of live updates;
+ *  - full: the standby's copy emptied, then a full transfer asked for; the
+ *    time until all N are in the standby's kernel (conntrackd: resync
+ *    request `-n`, then commit `-c`, each timed);
+ *  - latency: single entries created on the active node every 5 ms; the
+ *    time until each appears in the standby's kernel, p50/p99 (conntrackd
+ *    with DisableExternalCache On, the mode that writes the kernel at once).
+ * One JSON line per result: {name, unit, value, peer}.
+ *
+ * Usage: node dist/bench/sync.js [--entries 100000] [--only tandem|conntrackd]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resolveBoard } from '../src/board/board-file.js';
+import { ConntrackEvents } from '../src/io/conntrack.js';
+import { recordKey } from '../src/wire/conn-record.js';
+import { LabCluster } from '../src/lab/cluster.js';
+import { statefulGateways } from '../src/lab/firewall.js';
+import { Lab, sleep } from '../src/lab/lab.js';
+import { askControl } from '../src/api/control-socket.js';
+import { Conntrackd, flushKernel, kernelCount, loadEntries, syntheticEntries, waitFor } from './sync-lab.js';
+
+const board = resolveBoard('sim');
+const args = process.argv.slice(2);
+const opt = (name: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const N = Number(opt('--entries') ?? 100_000);
+const ONLY = opt('--only');
+const LATENCY_SAMPLES = 400;
+
+function emit(name: string, unit: string, value: number, peer: 'tandem' | 'conntrackd', extra: Record<string, unknown> = {}): void {
+  process.stdout.write(JSON.stringify({ name, unit, value: Math.round(value * 100) / 100, peer, entries: N, ...extra }) + '\n');
+}
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+
+/** Creates one entry every 5 ms on `from` and times its arrival in `to`'s kernel (events there). */
+async function latency(from: string, to: string, first: number): Promise<number[]> {
+  const recs = syntheticEntries(LATENCY_SAMPLES, first);
+  const sentAt = new Map<string, number>();
+  const lat: number[] = [];
+  const ev = new ConntrackEvents(
+    (rec) => {
+      const t = sentAt.get(recordKey(rec));
+      if (t !== undefined && !(rec[2]! & 1)) {
+        lat.push(performance.now() - t);
+        sentAt.delete(recordKey(rec));
+      }
+    },
+    () => undefined,
+    to,
+  );
+  try {
+    for (const rec of recs) {
+      sentAt.set(recordKey(rec), performance.now());
+      loadEntries(from, [rec]);
+      await sleep(5);
+    }
+    await waitFor('latency samples', async () => sentAt.size === 0, performance.now(), 10_000, 20).catch(() => undefined);
+  } finally {
+    ev.close();
+  }
+  if (sentAt.size > 0) process.stderr.write(`latency: ${sentAt.size} of ${LATENCY_SAMPLES} entries never arrived\n`);
+  return lat;
+}
+
+async function benchTandem(lab: Lab): Promise<void> {
+  const cluster = await LabCluster.start(lab, board, { timers: { initialSilenceMs: 800 } });
+  try {
+    const { active, inactive } = await cluster.settled(15_000);
+    const A = lab.plan.nodes.find((n) => n.name === active)!.netns;
+    const B = lab.plan.nodes.find((n) => n.name === inactive)!.netns;
+    await waitFor('standby in sync', async () => (await cluster.sync(inactive)).status === 'in-sync', performance.now(), 10_000, 50);
+    const base = await kernelCount(B);
+
+    // Live: N new entries at once on the active node.
+    const recs = syntheticEntries(N);
+    const t0 = performance.now();
+    const loadMs = loadEntries(A, recs);
+    const liveMs = await waitFor('live sync', async () => (await kernelCount(B)) >= base + N, t0, 60_000);
+    emit('live_sync_all_in_standby_kernel', 'ms', liveMs, 'tandem', { loadMs: Math.round(loadMs) });
+    emit('live_update_rate', 'entries/s', N / (liveMs / 1000), 'tandem');
+
+    // Full: the standby restarts with an empty kernel table and asks for everything.
+    const node = cluster.node(inactive);
+    node.process.kill('SIGTERM');
+    await waitFor('standby stopped', async () => node.process.exitCode !== null || node.process.signalCode !== null, performance.now(), 10_000, 20);
+    await flushKernel(B);
+    const before = cluster.events(inactive, 'sync_transfer_applied').length;
+    cluster.restart(inactive);
+    await waitFor('full transfer', async () => cluster.events(inactive, 'sync_transfer_applied').length > before, performance.now(), 60_000, 20);
+    const applied = cluster.events(inactive, 'sync_transfer_applied').at(-1)!;
+    const inKernel = await kernelCount(B);
+    if (inKernel < N) throw new Error(`after the full transfer the standby's kernel has ${inKernel} entries, not ${N}`);
+    emit('full_transfer_into_standby_kernel', 'ms', Number(applied['sinceRequestMs']), 'tandem', { stagedToAppliedMs: applied['tookMs'], standbyKernelEntries: inKernel });
+
+    // The cost of the choice at takeover (the entries are in the kernel already): the commit before the claim.
+    await waitFor('standby in sync', async () => (await cluster.sync(inactive)).status === 'in-sync', performance.now(), 30_000, 50);
+    const commits = cluster.events(inactive, 'state_committed').length;
+    await askControl(cluster.node(active).socket, 'failover');
+    await waitFor('takeover', async () => cluster.events(inactive, 'state_committed').length > commits, performance.now(), 10_000, 20);
+    emit('commit_at_takeover', 'ms', Number(cluster.events(inactive, 'state_committed').at(-1)!['tookMs']), 'tandem');
+
+    // Latency: roles swapped; once the old active (now standby) follows again, single entries on the new active.
+    await waitFor('new standby in sync', async () => (await cluster.sync(active)).status === 'in-sync', performance.now(), 60_000, 50);
+    const lat = await latency(B, A, N + 10);
+    emit('update_latency_p50', 'ms', pct(lat, 50), 'tandem', { samples: lat.length });
+    emit('update_latency_p99', 'ms', pct(lat, 99), 'tandem', { samples: lat.length });
+  } finally {
+    await cluster.stop();
+    cluster.cleanup();
+  }
+}
+
+async function main(): Promise<void> {
+  const lab = await Lab.up(board);
+  const dir = mkdtempSync(join(tmpdir(), `${lab.name}-sync-`));
+  try {
+    await statefulGateways(lab);
+    const [n1, n2] = lab.plan.nodes.map((n) => n.netns) as [string, string];
+    if (ONLY !== 'conntrackd') await benchTandem(lab);
+    if (ONLY !== 'tandem') {
+      for (const ns of [n1, n2]) await flushKernel(ns);
+      await benchConntrackd(lab, dir, n1, n2);
+    }
+  } finally {
+    await lab.down();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function benchConntrackd(lab: Lab, dir: string, n1: string, n2: string): Promise<void> {
+  // FTFW with the external cache (the default and the reference's setup): live, then resync and commit.
+  let cd = await Conntrackd.start(lab, dir, { externalCache: true });
+  try {
+    const recs = syntheticEntries(N);
+    const t0 = performance.now();
+    const loadMs = loadEntries(n1, recs);
+    const liveMs = await waitFor('conntrackd live sync', async () => (await cd.externalCount('n2')) >= N, t0, 120_000, 10);
+    emit('live_sync_all_in_standby_cache', 'ms', liveMs, 'conntrackd', { loadMs: Math.round(loadMs) });
+    emit('live_update_rate', 'entries/s', N / (liveMs / 1000), 'conntrackd');
+
+    await cd.ctl('n2', ['-f']); // flush the standby's caches
+    await flushKernel(n2);
+    const t1 = performance.now();
+    await cd.ctl('n2', ['-n']); // ask the primary for a resync
+    const resyncMs = await waitFor('conntrackd resync', async () => (await cd.externalCount('n2')) >= N, t1, 120_000, 10);
+    const t2 = performance.now();
+    await cd.ctl('n2', ['-c']); // commit the external cache into the kernel
+    const commitMs = performance.now() - t2;
+    const inKernel = await kernelCount(n2);
+    emit('resync_request_to_standby_cache', 'ms', resyncMs, 'conntrackd');
+    emit('commit_at_takeover', 'ms', commitMs, 'conntrackd', { standbyKernelEntries: inKernel });
+    emit('full_transfer_into_standby_kernel', 'ms', resyncMs + commitMs, 'conntrackd', { note: 'resync request + commit' });
+  } finally {
+    await cd.stop();
+  }
+  // Latency into the standby's kernel: the mode that writes it at once.
+  for (const ns of [n1, n2]) await flushKernel(ns);
+  cd = await Conntrackd.start(lab, dir, { externalCache: false });
+  try {
+    const lat = await latency(n1, n2, N + 10);
+    emit('update_latency_p50', 'ms', pct(lat, 50), 'conntrackd', { samples: lat.length, mode: 'DisableExternalCache On' });
+    emit('update_latency_p99', 'ms', pct(lat, 99), 'conntrackd', { samples: lat.length, mode: 'DisableExternalCache On' });
+  } finally {
+    await cd.stop();
+  }
+}
+
+main().catch((e: Error) => {
+  process.stderr.write(`bench/sync: ${e.stack ?? e.message}\n`);
+  process.exit(1);
+});
