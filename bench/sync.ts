@@ -75,6 +75,7 @@ async function latency(from: string, to: string, first: number): Promise<number[
     ev.close();
   }
   if (sentAt.size > 0) process.stderr.write(`latency: ${sentAt.size} of ${LATENCY_SAMPLES} entries never arrived\n`);
+  if (process.env['SYNC_BENCH_TRACE']) process.stderr.write(`latency samples in order: ${lat.map((x) => x.toFixed(1)).join(' ')}\n`);
   return lat;
 }
 
