@@ -20,7 +20,7 @@ export interface Request {
   key?: string;
   value?: unknown;
 }
-export type Handler = (req: Request) => unknown;
+export type Handler = (req: Request) => unknown | Promise<unknown>;
 
 function jsonSafe(_k: string, v: unknown): unknown {
   return typeof v === 'bigint' ? v.toString() : v;
@@ -30,12 +30,12 @@ export function serveControl(path: string, handle: Handler): Promise<Server> {
   mkdirSync(dirname(path), { recursive: true });
   rmSync(path, { force: true }); // a socket file left by a crashed run
   const server = createServer((conn) => {
-    createInterface({ input: conn }).on('line', (line) => {
+    createInterface({ input: conn }).on('line', async (line) => {
       let answer: unknown;
       try {
         const req = JSON.parse(line) as Partial<Request>;
         if (!COMMANDS.includes(req.cmd as Command)) throw new Error(`unknown command ${JSON.stringify(req.cmd)} (known: ${COMMANDS.join(', ')})`);
-        answer = { ok: true, result: handle(req as Request) };
+        answer = { ok: true, result: await handle(req as Request) };
       } catch (e) {
         answer = { ok: false, error: (e as Error).message };
       }

@@ -45,8 +45,10 @@ export class ConntrackEvents {
     onOverrun: (err: Error) => void,
     netns?: string,
   ) {
-    // 32 MB: a burst of ~200k events between two polls (each event skb costs ~1 KB of buffer).
-    this.nl = NetlinkSocket.open(NETLINK_NETFILTER, { groups: CONNTRACK_EVENT_GROUPS, rcvbuf: 32 << 20, ...(netns ? { netns } : {}) });
+    // 128 MB, as conntrackd's NetlinkBufferSizeMaxGrowth: a kernel creates entries several times
+    // faster than any reader parses their events, and each queued event costs ~1 KB of buffer,
+    // so a burst of 100k new flows must fit. Memory is only used while events wait.
+    this.nl = NetlinkSocket.open(NETLINK_NETFILTER, { groups: CONNTRACK_EVENT_GROUPS, rcvbuf: 128 << 20, ...(netns ? { netns } : {}) });
     this.nl.events((m: Message) => {
       const r = new Uint8Array(RECORD_BYTES);
       if (parseConntrackInto(m, r, 0)) onRecord(r);

@@ -9,9 +9,8 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:net';
-import { join } from 'node:path';
 import type { Board } from '../board/board-file.js';
 import { ownAddress } from '../cluster/config-check.js';
 import type { NodeConfig } from '../cluster/config-file.js';
@@ -23,10 +22,8 @@ import { LinkMonitor } from '../io/link-monitor.js';
 import { monotonicNs } from '../io/native.js';
 import { SharedAddresses, type SharedIface } from '../io/shared-address.js';
 import { TargetMonitor } from '../io/target-monitor.js';
-import { ConntrackProvider } from '../sync/conntrack-provider.js';
-import { SyncEngine } from '../sync/engine.js';
-import { KvProvider } from '../sync/kv-provider.js';
-import { SyncLink } from '../sync/link.js';
+import type { SyncWorkerData } from '../sync/worker.js';
+import { SyncClient } from './sync-client.js';
 import { FailoverRuntime } from './failover-runtime.js';
 import { HeartbeatNode, SOFTWARE_VERSION } from './heartbeat-node.js';
 import type { Logger } from './log.js';
@@ -64,36 +61,24 @@ export function clusterDefinition(config: NodeConfig): string {
   return createHash('sha256').update(JSON.stringify({ cluster: config.cluster.id, members, shared })).digest('hex').slice(0, 16);
 }
 
-interface SyncParts {
-  engine: SyncEngine;
-  link: SyncLink;
-  config: KvProvider;
-  sessions: KvProvider;
-}
-
-function startSync(config: NodeConfig, password: string, log: Logger): SyncParts | undefined {
+/** The sync worker's settings from the configuration (undefined: sync is off). */
+function syncWorkerData(config: NodeConfig, password: string): SyncWorkerData | undefined {
   if (!config.sync.enabled) return undefined;
   const iface = config.interfaces.find((i) => i.sync)!;
-  const mine = ownAddress(config, iface)!.address;
-  const theirs = (config.node.type === 'master' ? iface.slaveIp : iface.masterIp)!.address;
   const v = SOFTWARE_VERSION;
-  const link = new SyncLink({
-    password,
-    me: { clusterId: config.cluster.id, nodeId: config.node.id, nodeName: config.node.name, softwareVersion: `${v.major}.${v.minor}.${v.patch}`, definition: clusterDefinition(config), groupMode: 'active-passive' },
-    local: mine,
-    peer: theirs,
-    port: config.sync.port,
-    dial: config.node.id < config.peer.id,
-    timeoutMs: config.sync.timeoutMs,
-    log,
-  });
-  // The nodes' own addresses: their flows (this channel, administration) are not synchronised.
-  const own = config.interfaces.flatMap((i) => [i.masterIp, i.slaveIp]).filter((c) => c !== null).map((c) => c.address);
-  mkdirSync(config.stateDir, { recursive: true });
-  const store = new KvProvider('config', join(config.stateDir, 'system-state.json'));
-  const sessions = new KvProvider('sessions');
-  const engine = new SyncEngine(link, [new ConntrackProvider({ ignore: own }), store, sessions], log);
-  return { engine, link, config: store, sessions };
+  return {
+    link: {
+      password,
+      me: { clusterId: config.cluster.id, nodeId: config.node.id, nodeName: config.node.name, softwareVersion: `${v.major}.${v.minor}.${v.patch}`, definition: clusterDefinition(config), groupMode: 'active-passive' },
+      local: ownAddress(config, iface)!.address,
+      peer: (config.node.type === 'master' ? iface.slaveIp : iface.masterIp)!.address,
+      port: config.sync.port,
+      dial: config.node.id < config.peer.id,
+      timeoutMs: config.sync.timeoutMs,
+    },
+    ignore: config.interfaces.flatMap((i) => [i.masterIp, i.slaveIp]).filter((c) => c !== null).map((c) => c.address),
+    stateDir: config.stateDir,
+  };
 }
 
 export async function startDaemon(config: NodeConfig, board: Board, log: Logger): Promise<Daemon> {
@@ -109,7 +94,8 @@ export async function startDaemon(config: NodeConfig, board: Board, log: Logger)
 
   const heartbeatIfaces = config.interfaces.filter((i) => i.heartbeats && ownAddress(config, i) !== null).map((i) => i.name);
   const password = readFileSync(config.cluster.passwordFile, 'utf8').trim();
-  const sync = startSync(config, password, log);
+  const syncData = syncWorkerData(config, password);
+  const sync = syncData ? await SyncClient.start(syncData, log) : undefined;
   let runtime: FailoverRuntime | undefined;
   const heartbeats = new HeartbeatNode(
     board,
@@ -129,7 +115,7 @@ export async function startDaemon(config: NodeConfig, board: Board, log: Logger)
     heartbeats,
     shared,
     log,
-    ...(sync ? { sync: sync.engine } : {}),
+    ...(sync ? { sync } : {}),
     ...(fenceCommand === null
       ? {}
       : {
@@ -142,10 +128,7 @@ export async function startDaemon(config: NodeConfig, board: Board, log: Logger)
         }),
   });
   const rt = runtime;
-  if (sync) {
-    sync.engine.onChange = () => rt.advertise();
-    await sync.link.start();
-  }
+  if (sync) sync.onChange = () => rt.advertise();
   const links = new LinkMonitor(heartbeatIfaces, (ifname, up) => rt.feed({ type: 'link', now: monotonicNs(), iface: ifname, up }));
   const initial = await links.start();
   rt.start();
@@ -161,14 +144,14 @@ export async function startDaemon(config: NodeConfig, board: Board, log: Logger)
   let lastCount = -1;
   const counter = setInterval(() => {
     // The standby's kernel holds the active's flows as a copy: they are not connections it carries.
-    const count = Math.max(0, conntrackCount() - (sync?.engine.copiedConnections() ?? 0));
+    const count = Math.max(0, conntrackCount() - (sync?.copiedConnections() ?? 0));
     if (count !== lastCount) rt.feed({ type: 'connections', now: monotonicNs(), count });
     lastCount = count;
   }, 1000);
 
   let server: Server | undefined;
   try {
-    server = await serveControl(config.controlSocket, (req) => {
+    server = await serveControl(config.controlSocket, async (req) => {
       switch (req.cmd) {
         case 'status':
           return rt.snapshot();
@@ -179,17 +162,12 @@ export async function startDaemon(config: NodeConfig, board: Board, log: Logger)
           return { requested: true, role: rt.snapshot().role };
         case 'resync':
           if (!sync) throw new Error('state synchronisation is off in this node\'s configuration (sync.enabled)');
-          return sync.engine.resync();
+          return sync.request({ op: 'resync' });
         case 'store-get':
         case 'store-set': {
           if (!sync) throw new Error('state synchronisation is off in this node\'s configuration (sync.enabled)');
-          const store = req.store === 'config' ? sync.config : req.store === 'sessions' ? sync.sessions : undefined;
-          if (!store) throw new Error(`no store "${String(req.store)}" (config, sessions)`);
-          if (req.cmd === 'store-get') return req.key === undefined ? store.entries() : (store.get(req.key) ?? null);
-          if (rt.snapshot().role !== 'active') throw new Error(`this node is ${rt.snapshot().role}: write on the active node, which synchronises it here`);
-          if (req.key === undefined) throw new Error('store-set needs a key');
-          store.set(req.key, req.value ?? null);
-          return { stored: true };
+          if (req.cmd === 'store-set' && rt.snapshot().role !== 'active') throw new Error(`this node is ${rt.snapshot().role}: write on the active node, which synchronises it here`);
+          return sync.request({ op: req.cmd, ...(req.store !== undefined ? { store: req.store } : {}), ...(req.key !== undefined ? { key: req.key } : {}), value: req.value ?? null });
         }
       }
     });
@@ -203,8 +181,7 @@ export async function startDaemon(config: NodeConfig, board: Board, log: Logger)
     async stop() {
       clearInterval(counter);
       await rt.stop();
-      await sync?.engine.stop();
-      await sync?.link.stop();
+      await sync?.stop();
       targets.close();
       heartbeats.stop();
       links.close();

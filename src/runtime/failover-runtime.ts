@@ -19,7 +19,7 @@ import { FLAG_SYNC_LINK_UP, FLAG_TOOK_OVER, FLAG_YIELDING, type DecodedHeartbeat
 import { monotonicNs } from '../io/native.js';
 import type { ClaimReport } from '../io/shared-address.js';
 import type { SyncStatus } from '../wire/heartbeat-frame.js';
-import type { SyncStatusView } from '../sync/engine.js';
+import type { SyncStatusView } from '../sync/sync-types.js';
 import type { Logger } from './log.js';
 import type { HeartbeatNode, MatrixRow } from './heartbeat-node.js';
 

@@ -18,6 +18,7 @@
 import { ConntrackEvents, ConntrackWriter, dumpTable, type WriteOp } from '../io/conntrack.js';
 import { keyHash, RECORD_BYTES, REC_DESTROYED, recordKey, recU32 } from '../wire/conn-record.js';
 import { parseIpv4 } from '../wire/ipv4.js';
+import type { SyncLog } from './link.js';
 import type { ApplyReport, Chunk, Provider, ProviderCounters } from './provider.js';
 
 const CHUNK_RECORDS = 4096;
@@ -37,6 +38,7 @@ export interface ConntrackProviderOptions {
   ignore: string[];
   netns?: string;
   now?: () => number;
+  log?: SyncLog;
 }
 
 function pack(recs: readonly Uint8Array[]): Uint8Array {
@@ -145,6 +147,7 @@ export class ConntrackProvider implements Provider {
   /** After an overrun: dump again and send what differs (events were lost, so the difference is unknown). */
   private async redump(why: string): Promise<void> {
     this.lastError = why;
+    const t0 = performance.now();
     const fresh = new Map<string, Uint8Array>();
     for (const rec of await dumpTable(this.opts.netns)) if (!this.ignored(rec)) fresh.set(recordKey(rec), rec);
     for (const [key, h] of [...this.table]) {
@@ -158,6 +161,7 @@ export class ConntrackProvider implements Provider {
       this.hold(key, rec);
       this.onEventRecord(rec);
     }
+    this.opts.log?.log('warn', 'conntrack_events_overrun', { why, entries: fresh.size, redumpMs: Math.round(performance.now() - t0) });
   }
 
   private onEventRecord(rec: Uint8Array): void {

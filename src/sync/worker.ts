@@ -1,0 +1,110 @@
+/**
+ * DOC: the sync worker thread: state synchronisation off the failover loop
+ *
+ * Heartbeats and failover decisions run on the main thread, and nothing may
+ * hold it for long: a burst of 100k conntrack events, a table dump or a
+ * full transfer costs hundreds of milliseconds of work, which on the main
+ * loop looked like a dead node to the peer (a false failover, measured).
+ * So the link, the providers and the engine live in this worker; the main
+ * thread (src/runtime/sync-client.ts) sends it roles and commands and gets
+ * back what the heartbeats and status show, pushed when it changes.
+ *
+ * Messages in:  {id, op: setRole|commit|resync|store-get|store-set|stop, ...}
+ * Messages out: {reply: id, ok, result|error}, {type: state, ...}, {type: log, ...}
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parentPort, workerData } from 'node:worker_threads';
+import { ConntrackProvider } from './conntrack-provider.js';
+import { SyncEngine } from './engine.js';
+import { KvProvider } from './kv-provider.js';
+import { SyncLink, type SyncLinkOptions, type SyncLog } from './link.js';
+
+export interface SyncWorkerData {
+  link: Omit<SyncLinkOptions, 'log'>;
+  /** The nodes' own addresses: their flows are not synchronised. */
+  ignore: string[];
+  stateDir: string;
+}
+
+export interface SyncRequest {
+  id: number;
+  op: 'setRole' | 'commit' | 'resync' | 'store-get' | 'store-set' | 'stop';
+  active?: boolean;
+  peerSequence?: number;
+  store?: string;
+  key?: string;
+  value?: unknown;
+}
+
+const PUSH_EVERY_MS = 10;
+
+async function main(): Promise<void> {
+  const port = parentPort!;
+  const data = workerData as SyncWorkerData;
+  const log: SyncLog = { log: (level, event, fields = {}) => port.postMessage({ type: 'log', level, event, fields }) };
+  mkdirSync(data.stateDir, { recursive: true });
+  const link = new SyncLink({ ...data.link, log });
+  const stores = {
+    config: new KvProvider('config', join(data.stateDir, 'system-state.json')),
+    sessions: new KvProvider('sessions'),
+  };
+  const engine = new SyncEngine(link, [new ConntrackProvider({ ignore: data.ignore, log }), stores.config, stores.sessions], log);
+
+  // What the main thread shows and advertises, pushed when it changes (at most every 10 ms).
+  let pushTimer: NodeJS.Timeout | undefined;
+  let lastPush = 0;
+  const push = () => {
+    pushTimer = undefined;
+    lastPush = performance.now();
+    const hb = engine.heartbeatFields();
+    port.postMessage({ type: 'state', syncStatus: hb.syncStatus, syncSequence: hb.syncSequence.toString(), copied: engine.copiedConnections(), status: engine.status() });
+  };
+  const schedulePush = () => {
+    if (pushTimer) return;
+    pushTimer = setTimeout(push, Math.max(0, PUSH_EVERY_MS - (performance.now() - lastPush)));
+  };
+  engine.onChange = schedulePush;
+  setInterval(schedulePush, 500).unref();
+
+  const handle = async (r: SyncRequest): Promise<unknown> => {
+    switch (r.op) {
+      case 'setRole':
+        return engine.setRole(r.active === true);
+      case 'commit':
+        return engine.commitForTakeover(r.peerSequence ?? 0);
+      case 'resync':
+        return engine.resync();
+      case 'store-get':
+      case 'store-set': {
+        const store = r.store === 'config' ? stores.config : r.store === 'sessions' ? stores.sessions : undefined;
+        if (!store) throw new Error(`no store "${String(r.store)}" (config, sessions)`);
+        if (r.op === 'store-get') return r.key === undefined ? store.entries() : (store.get(r.key) ?? null);
+        if (r.key === undefined) throw new Error('store-set needs a key');
+        store.set(r.key, r.value ?? null);
+        return { stored: true };
+      }
+      case 'stop':
+        await engine.stop();
+        await link.stop();
+        return { stopped: true };
+    }
+  };
+  port.on('message', (r: SyncRequest) => {
+    handle(r).then(
+      (result) => {
+        port.postMessage({ reply: r.id, ok: true, result });
+        schedulePush();
+        if (r.op === 'stop') port.close();
+      },
+      (e: Error) => port.postMessage({ reply: r.id, ok: false, error: e.message }),
+    );
+  });
+  await link.start();
+  port.postMessage({ type: 'ready' });
+  push();
+}
+
+main().catch((e: Error) => {
+  parentPort?.postMessage({ type: 'fatal', error: e.message });
+});
