@@ -110,20 +110,27 @@ async function benchTandem(lab: Lab): Promise<void> {
     emit('full_transfer_into_standby_kernel', 'ms', Number(applied['sinceRequestMs']), 'tandem', { stagedToAppliedMs: applied['tookMs'], standbyKernelEntries: inKernel });
 
     // The cost of the choice at takeover (the entries are in the kernel already): the commit before the claim.
-    await waitFor('standby in sync', async () => (await cluster.sync(inactive)).status === 'in-sync', performance.now(), 30_000, 50);
+    await waitFor('standby in sync', async () => {
+      const y = await cluster.sync(inactive);
+      return y.role === 'sink' && y.status === 'in-sync' && y.providers['conntrack']!.count >= N;
+    }, performance.now(), 30_000, 50);
     const commits = cluster.events(inactive, 'state_committed').length;
     await askControl(cluster.node(active).socket, 'failover');
     await waitFor('takeover', async () => cluster.events(inactive, 'state_committed').length > commits, performance.now(), 10_000, 20);
     emit('commit_at_takeover', 'ms', Number(cluster.events(inactive, 'state_committed').at(-1)!['tookMs']), 'tandem');
 
     // Latency: roles swapped; once the old active (now standby) follows again, single entries on the new active.
-    await waitFor('new standby in sync', async () => (await cluster.sync(active)).status === 'in-sync', performance.now(), 60_000, 50);
+    await waitFor('new standby in sync', async () => {
+      const y = await cluster.sync(active);
+      return y.role === 'sink' && y.status === 'in-sync';
+    }, performance.now(), 60_000, 50);
     const lat = await latency(B, A, N + 10);
     emit('update_latency_p50', 'ms', pct(lat, 50), 'tandem', { samples: lat.length });
     emit('update_latency_p99', 'ms', pct(lat, 99), 'tandem', { samples: lat.length });
   } finally {
     await cluster.stop();
-    cluster.cleanup();
+    if (process.env['SYNC_BENCH_KEEP']) process.stderr.write(`tandem logs kept in ${cluster.dir}\n`);
+    else cluster.cleanup();
   }
 }
 

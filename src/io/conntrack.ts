@@ -64,6 +64,8 @@ export class ConntrackEvents {
 export interface WriteOp {
   kind: CtWrite;
   rec: Uint8Array;
+  /** Where the record starts in `rec` (records are often read straight out of a packed body). */
+  off?: number;
 }
 
 export interface WriteReport {
@@ -78,58 +80,93 @@ export interface WriteReport {
 }
 
 const CHUNK = 96 * 1024;
+/** Requests per sendmsg at most (a request is 100-300 bytes). */
+const MAX_IN_CHUNK = 1024;
 
-/** Bulk writes into one namespace's table. Synchronous: the kernel works inside send(). */
+/**
+ * Bulk writes into one namespace's table. Synchronous: the kernel works
+ * inside send(). Records are added one by one (no op objects for a 100k
+ * table) and go out in ~96 KB sendmsg calls; end() flushes and retries.
+ */
 export class ConntrackWriter extends NativeSocket {
   private readonly buf = new Uint8Array(CHUNK + CT_REQUEST_MAX);
   private readonly view = new DataView(this.buf.buffer);
   private seq = 1;
+  // The requests in the buffer now, by position (seq - base), so a refusal finds its record.
+  private readonly kinds: CtWrite[] = [];
+  private readonly recs: Uint8Array[] = [];
+  private readonly offs: number[] = [];
+  private at = 0;
+  private base = 1;
+  private report: WriteReport = { written: 0, alreadyGone: 0, failed: {} };
+  private retry: WriteOp[] = [];
+  /** In the retry pass, a refusal is final. */
+  private retrying = false;
 
   constructor(netns?: string) {
     super(`conntrack writer${netns ? ` (netns ${netns})` : ''}`, 4096);
     sys(this.where, (b) => b.tandem_netlink_open(NETLINK_NETFILTER, 0, netnsPath(netns), this.handle, 8 << 20));
   }
 
-  write(ops: readonly WriteOp[]): WriteReport {
-    const report: WriteReport = { written: 0, alreadyGone: 0, failed: {} };
-    const retry: WriteOp[] = [];
-    this.pass(ops, report, (op, errno) => {
-      if (op.kind === 'create' && (errno === EEXIST || errno === EOPNOTSUPP)) retry.push({ kind: 'update', rec: op.rec });
-      else if (op.kind === 'update' && errno === ENOENT) retry.push({ kind: 'create', rec: op.rec });
-      else return false;
-      return true;
-    });
-    if (retry.length > 0) this.pass(retry, report, () => false);
-    return report;
+  /** Queues one request (sent when the buffer fills, or at end()). */
+  add(kind: CtWrite, rec: Uint8Array, off = 0): void {
+    const n = this.kinds.length;
+    this.kinds.push(kind);
+    this.recs.push(rec);
+    this.offs.push(off);
+    this.at = writeConntrack(this.buf, this.view, this.at, (this.base + n) >>> 0, kind, rec, off, false);
+    if (this.at >= CHUNK || n + 1 >= MAX_IN_CHUNK) this.flush();
   }
 
-  /** One pass: requests in chunks, refusals drained after each; `again` takes the ones worth retrying. */
-  private pass(ops: readonly WriteOp[], report: WriteReport, again: (op: WriteOp, errno: number) => boolean): void {
-    let i = 0;
-    while (i < ops.length) {
-      const base = this.seq;
-      let at = 0;
-      const first = i;
-      while (i < ops.length && at < CHUNK) {
-        at = writeConntrack(this.buf, this.view, at, (base + (i - first)) >>> 0, ops[i]!.kind, ops[i]!.rec, 0, false);
-        i++;
-      }
-      this.seq = (base + (i - first)) >>> 0 || 1;
-      this.send(this.buf.subarray(0, at));
-      let refused = 0;
-      this.drainRefusals((seq, errno, text) => {
-        const idx = first + ((seq - base) >>> 0);
-        const op = ops[idx];
-        if (!op || idx >= i) return;
-        refused++;
-        if (op.kind === 'delete' && errno === ENOENT) return void report.alreadyGone++;
-        if (again(op, errno)) return;
-        const name = ERRNO_NAME[errno] ?? `errno ${errno}`;
-        report.failed[name] = (report.failed[name] ?? 0) + 1;
-        report.firstError ??= `${op.kind} refused with ${name}${text ? ` (${text})` : ''}`;
-      });
-      report.written += i - first - refused;
+  /** Sends what is queued, retries what met the other case (create <-> update) once, and reports. */
+  end(): WriteReport {
+    this.flush();
+    const again = this.retry;
+    this.retry = [];
+    this.retrying = true;
+    try {
+      for (const op of again) this.add(op.kind, op.rec, op.off ?? 0);
+      this.flush();
+    } finally {
+      this.retrying = false;
     }
+    const r = this.report;
+    this.report = { written: 0, alreadyGone: 0, failed: {} };
+    return r;
+  }
+
+  write(ops: readonly WriteOp[]): WriteReport {
+    for (const op of ops) this.add(op.kind, op.rec, op.off ?? 0);
+    return this.end();
+  }
+
+  private flush(): void {
+    const final = this.retrying;
+    const count = this.kinds.length;
+    if (count === 0) return;
+    this.send(this.buf.subarray(0, this.at));
+    let refused = 0;
+    this.drainRefusals((seq, errno, text) => {
+      const idx = (seq - this.base) >>> 0;
+      if (idx >= count) return;
+      refused++;
+      const kind = this.kinds[idx]!;
+      const rec = this.recs[idx]!;
+      const off = this.offs[idx]!;
+      if (kind === 'delete' && errno === ENOENT) return void this.report.alreadyGone++;
+      if (!final && kind === 'create' && (errno === EEXIST || errno === EOPNOTSUPP)) return void this.retry.push({ kind: 'update', rec, off });
+      if (!final && kind === 'update' && errno === ENOENT) return void this.retry.push({ kind: 'create', rec, off });
+      const name = ERRNO_NAME[errno] ?? `errno ${errno}`;
+      this.report.failed[name] = (this.report.failed[name] ?? 0) + 1;
+      this.report.firstError ??= `${kind} refused with ${name}${text ? ` (${text})` : ''}`;
+    });
+    this.report.written += count - refused;
+    this.seq = (this.base + count) >>> 0 || 1;
+    this.base = this.seq;
+    this.at = 0;
+    this.kinds.length = 0;
+    this.recs.length = 0;
+    this.offs.length = 0;
   }
 
   private drainRefusals(onRefusal: (seq: number, errno: number, text?: string) => void): void {

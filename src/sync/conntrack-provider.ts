@@ -15,23 +15,18 @@
  * refreshes them, so the sink rewrites an entry before its timeout runs out,
  * and at commit writes again any entry that may have expired.
  */
-import { ConntrackEvents, ConntrackWriter, dumpTable, type WriteOp } from '../io/conntrack.js';
-import { keyHash, RECORD_BYTES, REC_DESTROYED, recordKey, recU32 } from '../wire/conn-record.js';
+import { ConntrackEvents, ConntrackWriter, dumpTable } from '../io/conntrack.js';
+import { RECORD_BYTES, REC_DESTROYED, recordKey, recU32 } from '../wire/conn-record.js';
+import { ConnTable } from './conn-table.js';
 import { parseIpv4 } from '../wire/ipv4.js';
 import type { SyncLog } from './link.js';
 import type { ApplyReport, Chunk, Provider, ProviderCounters } from './provider.js';
 
 const CHUNK_RECORDS = 4096;
-/** Sink writes go to the kernel in slices, so a big snapshot does not hold the event loop (heartbeats) for long. */
-const SLICE = 8192;
+/** Sink writes go to the kernel in slices, so a big snapshot does not hold the worker for long. */
+const SLICE = 16384;
 const REFRESH_EVERY_MS = 5000;
 const REFRESH_AHEAD_MS = 15_000;
-
-interface Held {
-  rec: Uint8Array;
-  /** Monotonic ms when the kernel's copy runs out, unless rewritten. */
-  expiresAt: number;
-}
 
 export interface ConntrackProviderOptions {
   /** Addresses of the nodes themselves: their flows are not synchronised. */
@@ -47,13 +42,14 @@ function pack(recs: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
+const yieldNow = () => new Promise((r) => setImmediate(r));
+
 export class ConntrackProvider implements Provider {
   readonly name = 'conntrack';
   readonly persistent = false;
   readonly counters: ProviderCounters = { sent: 0, applied: 0, failed: 0 };
-  /** Source: the kernel's table as followed; sink: the copy written into the kernel. */
-  private table = new Map<string, Held>();
-  private xor = 0;
+  /** Source: the kernel's table as followed; sink: the copy written into the kernel, with expiries. */
+  private table = new ConnTable();
   private readonly ignore: Set<number>;
   private readonly now: () => number;
   private events: ConntrackEvents | undefined;
@@ -70,25 +66,16 @@ export class ConntrackProvider implements Provider {
     this.now = opts.now ?? (() => performance.now());
   }
 
-  private ignored(r: Uint8Array): boolean {
+  private ignored(r: Uint8Array, off = 0): boolean {
     for (const at of [4, 8, 16, 20]) {
-      const a = recU32(r, at);
+      const a = recU32(r, off + at);
       if (a >>> 24 === 127 || this.ignore.has(a)) return true;
     }
     return false;
   }
 
-  private hold(key: string, rec: Uint8Array): void {
-    if (!this.table.has(key)) this.xor ^= keyHash(rec);
-    this.table.set(key, { rec, expiresAt: this.now() + recU32(rec, 32) * 1000 });
-  }
-
-  private drop(key: string): boolean {
-    const h = this.table.get(key);
-    if (!h) return false;
-    this.xor ^= keyHash(h.rec);
-    this.table.delete(key);
-    return true;
+  private expiryOf(r: Uint8Array, off: number, now: number): number {
+    return now + recU32(r, off + 32) * 1000;
   }
 
   // ---- source ----
@@ -96,15 +83,15 @@ export class ConntrackProvider implements Provider {
   async startSource(emit: (c: Chunk) => void): Promise<void> {
     this.stopRefresh();
     this.emit = emit;
-    this.table = new Map();
-    this.xor = 0;
+    this.table = new ConnTable();
     // Events first, then the dump: a change between the two is seen twice rather than never.
     this.events = new ConntrackEvents(
       (rec) => this.onEvent(rec),
       (err) => void this.redump(`events overran (${err.message})`),
       this.opts.netns,
     );
-    for (const rec of await dumpTable(this.opts.netns)) if (!this.ignored(rec)) this.hold(recordKey(rec), rec);
+    const now = this.now();
+    for (const rec of await dumpTable(this.opts.netns)) if (!this.ignored(rec)) this.table.put(rec, 0, this.expiryOf(rec, 0, now));
   }
 
   stopSource(): void {
@@ -112,19 +99,21 @@ export class ConntrackProvider implements Provider {
     this.events = undefined;
     this.emit = undefined;
     this.pending = [];
-    // The table becomes the copy a sink replaces: what this node held is in its kernel anyway.
-    this.table = new Map();
-    this.xor = 0;
+    // A sink starts with an empty copy: what this node held as source is in its kernel anyway.
+    this.table = new ConnTable();
   }
 
   private onEvent(rec: Uint8Array): void {
     if (this.ignored(rec)) return;
-    const key = recordKey(rec);
     if (rec[2]! & REC_DESTROYED) {
-      if (!this.drop(key)) return;
+      if (!this.table.remove(recordKey(rec))) return;
     } else {
-      this.hold(key, rec);
+      this.table.put(rec, 0, this.expiryOf(rec, 0, this.now()));
     }
+    this.queue(rec);
+  }
+
+  private queue(rec: Uint8Array): void {
     this.pending.push(rec);
     if (!this.flushing) {
       this.flushing = true;
@@ -150,37 +139,25 @@ export class ConntrackProvider implements Provider {
     const t0 = performance.now();
     const fresh = new Map<string, Uint8Array>();
     for (const rec of await dumpTable(this.opts.netns)) if (!this.ignored(rec)) fresh.set(recordKey(rec), rec);
-    for (const [key, h] of [...this.table]) {
+    const gone: Uint8Array[] = [];
+    for (const [key, slot] of this.table.entries()) {
       if (fresh.has(key)) continue;
-      this.drop(key);
-      const gone = h.rec.slice();
-      gone[2] = gone[2]! | REC_DESTROYED;
-      this.onEventRecord(gone);
+      const rec = this.table.copy(slot);
+      rec[2] = rec[2]! | REC_DESTROYED;
+      gone.push(rec);
     }
+    for (const rec of gone) (this.table.remove(recordKey(rec)), this.queue(rec));
+    const now = this.now();
     for (const [key, rec] of fresh) {
-      this.hold(key, rec);
-      this.onEventRecord(rec);
+      this.table.put(rec, 0, this.expiryOf(rec, 0, now), key);
+      this.queue(rec);
     }
     this.opts.log?.log('warn', 'conntrack_events_overrun', { why, entries: fresh.size, redumpMs: Math.round(performance.now() - t0) });
   }
 
-  private onEventRecord(rec: Uint8Array): void {
-    this.pending.push(rec);
-    if (!this.flushing) {
-      this.flushing = true;
-      setImmediate(() => this.flush());
-    }
-  }
-
   snapshot(): Chunk[] {
-    const recs = [...this.table.values()].map((h) => h.rec);
-    const out: Chunk[] = [];
-    for (let i = 0; i < recs.length; i += CHUNK_RECORDS) {
-      const part = recs.slice(i, i + CHUNK_RECORDS);
-      out.push({ count: part.length, body: pack(part) });
-    }
-    this.counters.sent += recs.length;
-    return out;
+    this.counters.sent += this.table.size;
+    return this.table.pack(CHUNK_RECORDS);
   }
 
   // ---- sink ----
@@ -189,9 +166,8 @@ export class ConntrackProvider implements Provider {
     return (this.writer ??= new ConntrackWriter(this.opts.netns));
   }
 
-  private write(ops: WriteOp[], report: ApplyReport): void {
-    if (ops.length === 0) return;
-    const r = this.kernel().write(ops);
+  private settle(report: ApplyReport): void {
+    const r = this.kernel().end();
     const failed = Object.values(r.failed).reduce((a, b) => a + b, 0);
     report.applied += r.written + r.alreadyGone;
     report.failed += failed;
@@ -204,35 +180,35 @@ export class ConntrackProvider implements Provider {
     return work;
   }
 
+  /**
+   * Writes every entry of the snapshot (create when new to our copy, update
+   * otherwise), then deletes what our copy had and the snapshot has not.
+   * The kernel is written in slices with a yield between them.
+   */
   private async replaceNow(chunks: readonly Chunk[]): Promise<ApplyReport> {
     const report: ApplyReport = { applied: 0, failed: 0 };
-    const next = new Map<string, Uint8Array>();
+    const w = this.kernel();
+    const old = this.table;
+    const total = chunks.reduce((a, c) => a + c.count, 0);
+    const next = new ConnTable(Math.max(1024, total));
+    let queued = 0;
+    const now = this.now();
     for (const c of chunks) {
       const b = c.body ?? new Uint8Array(0);
       for (let at = 0; at + RECORD_BYTES <= b.length; at += RECORD_BYTES) {
-        const rec = b.subarray(at, at + RECORD_BYTES);
-        next.set(recordKey(rec), rec);
+        const key = recordKey(b, at);
+        w.add(old.has(key) ? 'update' : 'create', b, at);
+        next.put(b, at, this.expiryOf(b, at, now), key);
+        if (++queued % SLICE === 0) (this.settle(report), await yieldNow());
       }
     }
-    let ops: WriteOp[] = [];
-    const step = async () => {
-      this.write(ops, report);
-      ops = [];
-      await new Promise((r) => setImmediate(r));
-    };
-    for (const [key, h] of this.table) {
+    for (const [key, slot] of old.entries()) {
       if (next.has(key)) continue;
-      ops.push({ kind: 'delete', rec: h.rec });
-      if (ops.length >= SLICE) await step();
+      w.add('delete', old.bytes, slot * RECORD_BYTES);
+      if (++queued % SLICE === 0) (this.settle(report), await yieldNow());
     }
-    for (const [key, rec] of next) {
-      ops.push({ kind: this.table.has(key) ? 'update' : 'create', rec });
-      if (ops.length >= SLICE) await step();
-    }
-    await step();
-    this.table = new Map();
-    this.xor = 0;
-    for (const [key, rec] of next) this.hold(key, rec);
+    this.settle(report);
+    this.table = next;
     this.counters.applied += report.applied;
     this.counters.failed += report.failed;
     this.startRefresh();
@@ -242,19 +218,19 @@ export class ConntrackProvider implements Provider {
   apply(c: Chunk): ApplyReport {
     const report: ApplyReport = { applied: 0, failed: 0 };
     const b = c.body ?? new Uint8Array(0);
-    const ops: WriteOp[] = [];
+    const w = this.kernel();
+    const now = this.now();
     for (let at = 0; at + RECORD_BYTES <= b.length; at += RECORD_BYTES) {
-      const rec = b.slice(at, at + RECORD_BYTES);
-      const key = recordKey(rec);
-      if (rec[2]! & REC_DESTROYED) {
-        this.drop(key);
-        ops.push({ kind: 'delete', rec });
+      const key = recordKey(b, at);
+      if (b[at + 2]! & REC_DESTROYED) {
+        this.table.remove(key);
+        w.add('delete', b, at);
       } else {
-        ops.push({ kind: this.table.has(key) ? 'update' : 'create', rec });
-        this.hold(key, rec);
+        w.add(this.table.has(key) ? 'update' : 'create', b, at);
+        this.table.put(b, at, this.expiryOf(b, at, now), key);
       }
     }
-    this.write(ops, report);
+    this.settle(report);
     this.counters.applied += report.applied;
     this.counters.failed += report.failed;
     this.startRefresh();
@@ -264,14 +240,16 @@ export class ConntrackProvider implements Provider {
   /** Rewrites, before the kernel ages them out, the entries that expire within `aheadMs`. */
   private refresh(aheadMs: number): ApplyReport {
     const report: ApplyReport = { applied: 0, failed: 0 };
-    const limit = this.now() + aheadMs;
-    const ops: WriteOp[] = [];
-    for (const [key, h] of this.table) {
-      if (h.expiresAt > limit) continue;
-      ops.push({ kind: 'update', rec: h.rec });
-      this.hold(key, h.rec);
+    const now = this.now();
+    const w = this.kernel();
+    const t = this.table;
+    for (const [, slot] of t.entries()) {
+      if (t.expiresAt(slot) > now + aheadMs) continue;
+      const rec = t.copy(slot);
+      w.add('update', rec);
+      t.setExpiry(slot, this.expiryOf(rec, 0, now));
     }
-    this.write(ops, report);
+    this.settle(report);
     return report;
   }
 
@@ -297,7 +275,7 @@ export class ConntrackProvider implements Provider {
   }
 
   digest(): number {
-    return this.xor >>> 0;
+    return this.table.digest;
   }
 
   /** The last trouble worth showing in status. */

@@ -21,6 +21,7 @@ interface Staging {
   epoch: string;
   seq: number;
   startedAt: number;
+  receivedAt?: number;
   chunks: Map<string, Chunk[]>;
   updates: Update[];
 }
@@ -33,6 +34,8 @@ export class Sink {
   /** The highest number the source announced. */
   announced = 0;
   private staging: Staging | undefined;
+  /** A complete transfer being written: updates that arrive meanwhile queue behind it. */
+  private committing: Staging | undefined;
   private replacing: Promise<void> = Promise.resolve();
   private ackTimer: NodeJS.Timeout | undefined;
   private lastAckSent = 0;
@@ -94,7 +97,8 @@ export class Sink {
       case 'update': {
         const u: Update = { seq: Number(m['seq']), provider: String(m['provider']), chunk: chunkOf(m) };
         this.announced = Math.max(this.announced, u.seq);
-        if (this.staging) this.staging.updates.push(u);
+        const behind = this.staging ?? this.committing;
+        if (behind) behind.updates.push(u);
         else this.apply(u);
         return;
       }
@@ -116,9 +120,15 @@ export class Sink {
         return;
       }
     }
-    this.replacing = this.commitSnapshot(s).catch((e: Error) => {
-      this.x.log.log('error', 'sync_apply_failed', { what: 'snapshot', error: e.message });
-    });
+    s.receivedAt = performance.now();
+    this.committing = s;
+    this.replacing = this.commitSnapshot(s)
+      .catch((e: Error) => {
+        this.x.log.log('error', 'sync_apply_failed', { what: 'snapshot', error: e.message });
+      })
+      .finally(() => {
+        if (this.committing === s) this.committing = undefined;
+      });
   }
 
   private async commitSnapshot(s: Staging): Promise<void> {
@@ -136,6 +146,7 @@ export class Sink {
     if (this.stopped) return; // took over meanwhile: the copy is in place, nothing more to follow
     this.appliedEpoch = s.epoch;
     this.applied = s.seq;
+    this.committing = undefined;
     for (const u of s.updates) this.apply(u);
     this.inSync = true;
     const now = performance.now();
@@ -144,7 +155,8 @@ export class Sink {
     const sinceRequestMs = this.requestedAt === undefined ? null : Math.round(now - this.requestedAt);
     this.requestedAt = undefined;
     this.x.fullTransfer({ at: new Date().toISOString(), tookMs, entries, direction: 'received' });
-    this.x.log.log('info', 'sync_transfer_applied', { epoch: s.epoch, sequence: this.applied, tookMs, sinceRequestMs, entries, failed });
+    const receiveMs = Math.round((s.receivedAt ?? now) - s.startedAt);
+    this.x.log.log('info', 'sync_transfer_applied', { epoch: s.epoch, sequence: this.applied, tookMs, sinceRequestMs, receiveMs, applyMs: tookMs - receiveMs, entries, failed });
     this.sendAck();
     this.x.changed();
   }

@@ -1,0 +1,119 @@
+/**
+ * DOC: a table of conntrack records, keyed by original tuple, stored flat
+ *
+ * A synchronised table holds 100k+ entries and is rebuilt whole by a full
+ * transfer, so per-entry objects (a view per record, a box per expiry) cost
+ * more in allocation and garbage collection than the kernel's own work.
+ * Records live in one growable byte slab (40 bytes a slot) with their
+ * expiry in a parallel Float64Array; a Map gives each key its slot; freed
+ * slots are reused. The order-free digest (XOR of key hashes) is kept as
+ * entries come and go.
+ */
+import { keyHash, RECORD_BYTES, recordKey } from '../wire/conn-record.js';
+
+export class ConnTable {
+  private slab: Uint8Array;
+  private expiry: Float64Array;
+  private readonly index = new Map<string, number>();
+  private readonly free: number[] = [];
+  private used = 0;
+  private xor = 0;
+
+  constructor(capacity = 1024) {
+    this.slab = new Uint8Array(capacity * RECORD_BYTES);
+    this.expiry = new Float64Array(capacity);
+  }
+
+  get size(): number {
+    return this.index.size;
+  }
+
+  get digest(): number {
+    return this.xor >>> 0;
+  }
+
+  /** The slab the slots index into (valid until the next put that grows it). */
+  get bytes(): Uint8Array {
+    return this.slab;
+  }
+
+  slotOf(key: string): number | undefined {
+    return this.index.get(key);
+  }
+
+  has(key: string): boolean {
+    return this.index.has(key);
+  }
+
+  private grow(): void {
+    const slab = new Uint8Array(this.slab.length * 2);
+    slab.set(this.slab);
+    const expiry = new Float64Array(this.expiry.length * 2);
+    expiry.set(this.expiry);
+    this.slab = slab;
+    this.expiry = expiry;
+  }
+
+  /** Stores the record at src[off..off+40) under its key (computed if not given); returns the slot. */
+  put(src: Uint8Array, off: number, expiresAt: number, key = recordKey(src, off)): number {
+    let slot = this.index.get(key);
+    if (slot === undefined) {
+      slot = this.free.pop();
+      if (slot === undefined) {
+        if (this.used * RECORD_BYTES >= this.slab.length) this.grow();
+        slot = this.used++;
+      }
+      this.index.set(key, slot);
+      this.xor ^= keyHash(src, off);
+    }
+    const s = this.slab;
+    const at = slot * RECORD_BYTES;
+    for (let i = 0; i < RECORD_BYTES; i++) s[at + i] = src[off + i]!;
+    this.expiry[slot] = expiresAt;
+    return slot;
+  }
+
+  remove(key: string): boolean {
+    const slot = this.index.get(key);
+    if (slot === undefined) return false;
+    this.xor ^= keyHash(this.slab, slot * RECORD_BYTES);
+    this.index.delete(key);
+    this.free.push(slot);
+    return true;
+  }
+
+  /** A copy of a slot's record (safe to keep). */
+  copy(slot: number): Uint8Array {
+    return this.slab.slice(slot * RECORD_BYTES, (slot + 1) * RECORD_BYTES);
+  }
+
+  expiresAt(slot: number): number {
+    return this.expiry[slot]!;
+  }
+
+  setExpiry(slot: number, at: number): void {
+    this.expiry[slot] = at;
+  }
+
+  /** Every (key, slot); do not put or remove while iterating. */
+  entries(): IterableIterator<[string, number]> {
+    return this.index.entries();
+  }
+
+  /** The records packed back to back, in chunks of at most `per` records. */
+  pack(per: number): { count: number; body: Uint8Array }[] {
+    const out: { count: number; body: Uint8Array }[] = [];
+    let body = new Uint8Array(Math.min(this.size, per) * RECORD_BYTES);
+    let n = 0;
+    for (const slot of this.index.values()) {
+      body.set(this.slab.subarray(slot * RECORD_BYTES, (slot + 1) * RECORD_BYTES), n * RECORD_BYTES);
+      if (++n === per) {
+        out.push({ count: n, body });
+        body = new Uint8Array(Math.min(this.size, per) * RECORD_BYTES);
+        n = 0;
+      }
+    }
+    if (n > 0) out.push({ count: n, body: body.subarray(0, n * RECORD_BYTES) });
+    return out;
+  }
+}
