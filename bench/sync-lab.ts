@@ -141,8 +141,8 @@ export class Conntrackd {
 
   /** Entries in a node's external cache (what it holds of the peer's table). */
   async externalCount(node: string): Promise<number> {
-    const out = await this.ctl(node, ['-s', 'ext']);
-    return Number(/current active connections:\s+(\d+)/.exec(out)?.[1] ?? -1);
+    const out = await this.ctl(node, ['-s']);
+    return Number(/cache external:\s*\ncurrent active connections:\s+(\d+)/.exec(out)?.[1] ?? -1);
   }
 
   async stop(): Promise<void> {

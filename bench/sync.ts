@@ -95,6 +95,7 @@ async function benchTandem(lab: Lab): Promise<void> {
     const liveMs = await waitFor('live sync', async () => (await kernelCount(B)) >= base + N, t0, 60_000);
     emit('live_sync_all_in_standby_kernel', 'ms', liveMs, 'tandem', { loadMs: Math.round(loadMs) });
     emit('live_update_rate', 'entries/s', N / (liveMs / 1000), 'tandem');
+    emit('live_update_rate_into_kernel', 'entries/s', N / (liveMs / 1000), 'tandem');
 
     // Full: the standby restarts with an empty kernel table and asks for everything.
     const node = cluster.node(inactive);
@@ -159,8 +160,8 @@ async function benchConntrackd(lab: Lab, dir: string, n1: string, n2: string): P
     const t0 = performance.now();
     const loadMs = loadEntries(n1, recs);
     const liveMs = await waitFor('conntrackd live sync', async () => (await cd.externalCount('n2')) >= N, t0, 120_000, 10);
-    emit('live_sync_all_in_standby_cache', 'ms', liveMs, 'conntrackd', { loadMs: Math.round(loadMs) });
-    emit('live_update_rate', 'entries/s', N / (liveMs / 1000), 'conntrackd');
+    emit('live_sync_all_in_standby_cache', 'ms', liveMs, 'conntrackd', { loadMs: Math.round(loadMs), mode: 'external cache (default)' });
+    emit('live_update_rate', 'entries/s', N / (liveMs / 1000), 'conntrackd', { mode: 'external cache (default): into userspace, not the kernel' });
 
     await cd.ctl('n2', ['-f']); // flush the standby's caches
     await flushKernel(n2);
@@ -181,6 +182,12 @@ async function benchConntrackd(lab: Lab, dir: string, n1: string, n2: string): P
   for (const ns of [n1, n2]) await flushKernel(ns);
   cd = await Conntrackd.start(lab, dir, { externalCache: false });
   try {
+    const base = await kernelCount(n2);
+    const t0 = performance.now();
+    const loadMs = loadEntries(n1, syntheticEntries(N));
+    const liveMs = await waitFor('conntrackd live sync into the kernel', async () => (await kernelCount(n2)) >= base + N, t0, 120_000, 10);
+    emit('live_sync_all_in_standby_kernel', 'ms', liveMs, 'conntrackd', { loadMs: Math.round(loadMs), mode: 'DisableExternalCache On' });
+    emit('live_update_rate_into_kernel', 'entries/s', N / (liveMs / 1000), 'conntrackd', { mode: 'DisableExternalCache On' });
     const lat = await latency(n1, n2, N + 10);
     emit('update_latency_p50', 'ms', pct(lat, 50), 'conntrackd', { samples: lat.length, mode: 'DisableExternalCache On' });
     emit('update_latency_p99', 'ms', pct(lat, 99), 'conntrackd', { samples: lat.length, mode: 'DisableExternalCache On' });

@@ -14,9 +14,9 @@
  * entry that exists becomes an update, update of one that is gone a create).
  */
 import { constants } from 'node:os';
-import { CT_REQUEST_MAX, CONNTRACK_EVENT_GROUPS, dumpConntrack, NETLINK_NETFILTER, parseConntrackInto, writeConntrack, type CtWrite } from '../wire/ctnetlink.js';
+import { CT_REQUEST_MAX, CONNTRACK_EVENT_GROUPS, dumpConntrack, eachConntrack, NETLINK_NETFILTER, parseConntrackInto, writeConntrack, type CtWrite } from '../wire/ctnetlink.js';
 import { RECORD_BYTES } from '../wire/conn-record.js';
-import { decodeError, NLMSG_ERROR, splitMessages, type Message } from '../wire/netlink.js';
+import { decodeError, NLMSG_ERROR, splitMessages } from '../wire/netlink.js';
 import { netnsPath, sys } from './native.js';
 import { NativeSocket } from './native-socket.js';
 import { NetlinkSocket } from './netlink-socket.js';
@@ -36,28 +36,21 @@ export async function dumpTable(netns?: string): Promise<Uint8Array[]> {
   }
 }
 
-/** Follows the table's changes; records are handed over in batches of at most one poll's worth. */
-export class ConntrackEvents {
-  private readonly nl: NetlinkSocket;
+/**
+ * Follows the table's changes. Each entry goes to onRecord as a scratch
+ * record valid only during the call (copy what you keep): a burst of 100k
+ * events is parsed without allocating.
+ */
+export class ConntrackEvents extends NativeSocket {
+  private readonly scratch = new Uint8Array(RECORD_BYTES);
 
-  constructor(
-    onRecord: (rec: Uint8Array) => void,
-    onOverrun: (err: Error) => void,
-    netns?: string,
-  ) {
+  constructor(onRecord: (rec: Uint8Array) => void, onOverrun: (err: Error) => void, netns?: string) {
+    super(`conntrack events${netns ? ` (netns ${netns})` : ''}`, 2048);
     // 128 MB, as conntrackd's NetlinkBufferSizeMaxGrowth: a kernel creates entries several times
     // faster than any reader parses their events, and each queued event costs ~1 KB of buffer,
     // so a burst of 100k new flows must fit. Memory is only used while events wait.
-    this.nl = NetlinkSocket.open(NETLINK_NETFILTER, { groups: CONNTRACK_EVENT_GROUPS, rcvbuf: 128 << 20, ...(netns ? { netns } : {}) });
-    this.nl.events((m: Message) => {
-      const r = new Uint8Array(RECORD_BYTES);
-      if (parseConntrackInto(m, r, 0)) onRecord(r);
-    });
-    this.nl.errors(onOverrun);
-  }
-
-  close(): void {
-    this.nl.close();
+    sys(this.where, (b) => b.tandem_netlink_open(NETLINK_NETFILTER, CONNTRACK_EVENT_GROUPS, netnsPath(netns), this.handle, 128 << 20));
+    this.receive((frame) => void eachConntrack(frame, this.scratch, onRecord), onOverrun, 64);
   }
 }
 

@@ -36,12 +36,6 @@ export interface ConntrackProviderOptions {
   log?: SyncLog;
 }
 
-function pack(recs: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(recs.length * RECORD_BYTES);
-  recs.forEach((r, i) => out.set(r, i * RECORD_BYTES));
-  return out;
-}
-
 const yieldNow = () => new Promise((r) => setImmediate(r));
 
 export class ConntrackProvider implements Provider {
@@ -54,7 +48,9 @@ export class ConntrackProvider implements Provider {
   private readonly now: () => number;
   private events: ConntrackEvents | undefined;
   private writer: ConntrackWriter | undefined;
-  private pending: Uint8Array[] = [];
+  /** Source: changes not yet sent, packed. */
+  private pending = new Uint8Array(CHUNK_RECORDS * RECORD_BYTES);
+  private pendingCount = 0;
   private flushing = false;
   private emit: ((c: Chunk) => void) | undefined;
   private refresher: NodeJS.Timeout | undefined;
@@ -98,7 +94,7 @@ export class ConntrackProvider implements Provider {
     this.events?.close();
     this.events = undefined;
     this.emit = undefined;
-    this.pending = [];
+    this.pendingCount = 0;
     // A sink starts with an empty copy: what this node held as source is in its kernel anyway.
     this.table = new ConnTable();
   }
@@ -113,24 +109,25 @@ export class ConntrackProvider implements Provider {
     this.queue(rec);
   }
 
+  /** Copies the record into the outgoing batch; a full batch goes at once, the rest at the end of the loop turn. */
   private queue(rec: Uint8Array): void {
-    this.pending.push(rec);
-    if (!this.flushing) {
+    this.pending.set(rec, this.pendingCount * RECORD_BYTES);
+    if (++this.pendingCount === CHUNK_RECORDS) this.flush();
+    else if (!this.flushing) {
       this.flushing = true;
       setImmediate(() => this.flush());
     }
   }
 
-  /** Changes go out once per loop turn, so a burst of events becomes a few large messages. */
+  /** Changes go out once per loop turn (or per 4096), so a burst of events becomes a few large messages. */
   private flush(): void {
     this.flushing = false;
-    const recs = this.pending;
-    this.pending = [];
-    for (let i = 0; i < recs.length; i += CHUNK_RECORDS) {
-      const part = recs.slice(i, i + CHUNK_RECORDS);
-      this.counters.sent += part.length;
-      this.emit?.({ count: part.length, body: pack(part) });
-    }
+    const n = this.pendingCount;
+    if (n === 0) return;
+    const body = this.pending.slice(0, n * RECORD_BYTES);
+    this.pendingCount = 0;
+    this.counters.sent += n;
+    this.emit?.({ count: n, body });
   }
 
   /** After an overrun: dump again and send what differs (events were lost, so the difference is unknown). */

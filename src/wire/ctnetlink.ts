@@ -252,86 +252,121 @@ export function newConntrack(seq: number, e: Omit<ConnEntry, 'destroyed'>): Uint
 }
 
 // ---- reading ---------------------------------------------------------------
+// Written without closures or allocations: the source parses every event of a 100k burst.
 
-/** Walks the attributes in b[from..to), calling visit(type, start, end) for each well-formed one. */
-function walk(b: Uint8Array, from: number, to: number, visit: (type: number, start: number, end: number) => void): void {
-  let at = from;
-  while (at + 4 <= to) {
-    const len = b[at]! | (b[at + 1]! << 8);
-    if (len < 4 || at + len > to) return;
-    visit((b[at + 2]! | (b[at + 3]! << 8)) & 0x3fff, at + 4, at + len);
-    at += (len + 3) & ~3;
-  }
-}
+const hdrLen = (b: Uint8Array, at: number) => b[at]! | (b[at + 1]! << 8);
+const hdrType = (b: Uint8Array, at: number) => (b[at + 2]! | (b[at + 3]! << 8)) & 0x3fff;
 
-/** Parses a nested tuple into the record at `at`; false when a part is missing or not IPv4. */
-function readTuple(b: Uint8Array, from: number, to: number, out: Uint8Array, at: number): boolean {
+/** Parses a nested tuple in b[from..to) into out at `at` (12 bytes: src, dst, two ports); returns the protocol, or -1. */
+function readTuple(b: Uint8Array, from: number, to: number, out: Uint8Array, at: number): number {
   let ip = 0;
   let proto = -1;
-  walk(b, from, to, (type, s, e) => {
-    if (type === CTA_TUPLE_IP) {
-      walk(b, s, e, (t, vs, ve) => {
-        if (ve - vs !== 4) return;
-        if (t === CTA_IP_V4_SRC) (out.set(b.subarray(vs, ve), at), (ip |= 1));
-        else if (t === CTA_IP_V4_DST) (out.set(b.subarray(vs, ve), at + 4), (ip |= 2));
-      });
-    } else if (type === CTA_TUPLE_PROTO) {
-      walk(b, s, e, (t, vs, ve) => {
-        const n = ve - vs;
-        if (t === CTA_PROTO_NUM && n >= 1) proto = b[vs]!;
-        else if ((t === CTA_PROTO_SRC_PORT || t === CTA_PROTO_ICMP_ID) && n >= 2) ((out[at + 8] = b[vs]!), (out[at + 9] = b[vs + 1]!));
-        else if (t === CTA_PROTO_DST_PORT && n >= 2) ((out[at + 10] = b[vs]!), (out[at + 11] = b[vs + 1]!));
-        else if (t === CTA_PROTO_ICMP_TYPE && n >= 1) out[at + 10] = b[vs]!;
-        else if (t === CTA_PROTO_ICMP_CODE && n >= 1) out[at + 11] = b[vs]!;
-      });
+  for (let p = from; p + 4 <= to; ) {
+    const len = hdrLen(b, p);
+    if (len < 4 || p + len > to) return -1;
+    const type = hdrType(b, p);
+    const end = p + len;
+    for (let q = p + 4; q + 4 <= end; ) {
+      const l2 = hdrLen(b, q);
+      if (l2 < 4 || q + l2 > end) return -1;
+      const t = hdrType(b, q);
+      const v = q + 4;
+      const n = l2 - 4;
+      if (type === CTA_TUPLE_IP) {
+        if (n === 4 && t === CTA_IP_V4_SRC) {
+          out[at] = b[v]!; out[at + 1] = b[v + 1]!; out[at + 2] = b[v + 2]!; out[at + 3] = b[v + 3]!;
+          ip |= 1;
+        } else if (n === 4 && t === CTA_IP_V4_DST) {
+          out[at + 4] = b[v]!; out[at + 5] = b[v + 1]!; out[at + 6] = b[v + 2]!; out[at + 7] = b[v + 3]!;
+          ip |= 2;
+        }
+      } else if (type === CTA_TUPLE_PROTO) {
+        if (t === CTA_PROTO_NUM && n >= 1) proto = b[v]!;
+        else if ((t === CTA_PROTO_SRC_PORT || t === CTA_PROTO_ICMP_ID) && n >= 2) ((out[at + 8] = b[v]!), (out[at + 9] = b[v + 1]!));
+        else if (t === CTA_PROTO_DST_PORT && n >= 2) ((out[at + 10] = b[v]!), (out[at + 11] = b[v + 1]!));
+        else if (t === CTA_PROTO_ICMP_TYPE && n >= 1) out[at + 10] = b[v]!;
+        else if (t === CTA_PROTO_ICMP_CODE && n >= 1) out[at + 11] = b[v]!;
+      }
+      q += (l2 + 3) & ~3;
     }
-  });
-  if (ip !== 3 || proto < 0) return false;
-  out[0] = proto;
-  return true;
+    p += (len + 3) & ~3;
+  }
+  return ip === 3 ? proto : -1;
+}
+
+/** The TCP state inside CTA_PROTOINFO, or NO_TCP_STATE. */
+function readTcpState(b: Uint8Array, from: number, to: number): number {
+  for (let p = from; p + 4 <= to; ) {
+    const len = hdrLen(b, p);
+    if (len < 4 || p + len > to) break;
+    if (hdrType(b, p) === CTA_PROTOINFO_TCP) {
+      for (let q = p + 4; q + 4 <= p + len; ) {
+        const l2 = hdrLen(b, q);
+        if (l2 < 4 || q + l2 > p + len) break;
+        if (hdrType(b, q) === CTA_PROTOINFO_TCP_STATE && l2 > 4) return b[q + 4]!;
+        q += (l2 + 3) & ~3;
+      }
+    }
+    p += (len + 3) & ~3;
+  }
+  return NO_TCP_STATE;
 }
 
 /**
- * Parses an IPv4 entry from a dump answer or an event into out[off..off+40):
+ * Parses one IPv4 entry from a ctnetlink message of type `type` whose body
+ * (after the 16-byte netlink header) is b[from..to), into out[off..off+40):
  * true when it is one, false for anything else or anything malformed.
  */
+export function parseConntrackAt(type: number, b: Uint8Array, from: number, to: number, out: Uint8Array, off: number): boolean {
+  const sub = type >> 8;
+  const msg = type & 0xff;
+  if (sub !== NFNL_SUBSYS_CTNETLINK || (msg !== IPCTNL_MSG_CT_NEW && msg !== IPCTNL_MSG_CT_DELETE) || to - from < 4) return false;
+  if (b[from] !== AF_INET) return false;
+  out.fill(0, off, off + RECORD_BYTES);
+  out[off + 1] = NO_TCP_STATE;
+  let origProto = -1;
+  let replyProto = -1;
+  for (let p = from + 4; p + 4 <= to; ) {
+    const len = hdrLen(b, p);
+    if (len < 4 || p + len > to) break;
+    const t = hdrType(b, p);
+    const v = p + 4;
+    const n = len - 4;
+    if (t === CTA_TUPLE_ORIG) origProto = readTuple(b, v, p + len, out, off + 4);
+    else if (t === CTA_TUPLE_REPLY) replyProto = readTuple(b, v, p + len, out, off + 16);
+    else if (t === CTA_STATUS && n === 4) out.set(b.subarray(v, v + 4), off + 28);
+    else if (t === CTA_TIMEOUT && n === 4) out.set(b.subarray(v, v + 4), off + 32);
+    else if (t === CTA_MARK && n === 4) {
+      out.set(b.subarray(v, v + 4), off + 36);
+      out[off + 2] = out[off + 2]! | REC_HAS_MARK;
+    } else if (t === CTA_PROTOINFO) out[off + 1] = readTcpState(b, v, p + len);
+    p += (len + 3) & ~3;
+  }
+  if (origProto < 0 || origProto !== replyProto) return false;
+  out[off] = origProto;
+  if (msg === IPCTNL_MSG_CT_DELETE) out[off + 2] = out[off + 2]! | REC_DESTROYED;
+  return true;
+}
+
+/** An entry from a dump answer or an event (a split message) into out[off..off+40). */
 export function parseConntrackInto(m: Message, out: Uint8Array, off: number): boolean {
-  const sub = m.type >> 8;
-  const msg = m.type & 0xff;
-  if (sub !== NFNL_SUBSYS_CTNETLINK || (msg !== IPCTNL_MSG_CT_NEW && msg !== IPCTNL_MSG_CT_DELETE) || m.body.length < 4) return false;
-  const b = m.body;
-  if (b[0] !== AF_INET) return false;
-  const rec = out.subarray(off, off + RECORD_BYTES);
-  rec.fill(0);
-  rec[1] = NO_TCP_STATE;
-  let ok = 0;
-  const scratch = new Uint8Array(RECORD_BYTES);
-  walk(b, 4, b.length, (type, s, e) => {
-    const n = e - s;
-    if (type === CTA_TUPLE_ORIG) {
-      if (readTuple(b, s, e, rec, 4)) ok |= 1;
-    } else if (type === CTA_TUPLE_REPLY) {
-      if (readTuple(b, s, e, scratch, 16)) {
-        rec.set(scratch.subarray(16, 28), 16);
-        ok |= 2;
-      }
-    } else if (type === CTA_STATUS && n === 4) rec.set(b.subarray(s, e), 28);
-    else if (type === CTA_TIMEOUT && n === 4) rec.set(b.subarray(s, e), 32);
-    else if (type === CTA_MARK && n === 4) {
-      rec.set(b.subarray(s, e), 36);
-      rec[2] = rec[2]! | REC_HAS_MARK;
-    } else if (type === CTA_PROTOINFO) {
-      walk(b, s, e, (t, ps, pe) => {
-        if (t !== CTA_PROTOINFO_TCP) return;
-        walk(b, ps, pe, (tt, vs, ve) => {
-          if (tt === CTA_PROTOINFO_TCP_STATE && ve > vs) rec[1] = b[vs]!;
-        });
-      });
-    }
-  });
-  // The original tuple wrote the protocol into rec[0]; the reply's must agree.
-  if (ok !== 3 || scratch[0] !== rec[0]) return false;
-  if (msg === IPCTNL_MSG_CT_DELETE) rec[2] = rec[2]! | REC_DESTROYED;
+  return parseConntrackAt(m.type, m.body, 0, m.body.length, out, off);
+}
+
+/**
+ * Every entry in a datagram of netlink messages (a dump's answer, a batch
+ * of events), without allocating: onEntry gets the scratch record, valid
+ * during the call. Returns false when the datagram is malformed.
+ */
+export function eachConntrack(data: Uint8Array, scratch: Uint8Array, onEntry: (rec: Uint8Array) => void): boolean {
+  let at = 0;
+  while (at + 16 <= data.length) {
+    const len = (data[at]! | (data[at + 1]! << 8) | (data[at + 2]! << 16) | (data[at + 3]! << 24)) >>> 0;
+    if (len < 16 || at + len > data.length) return false;
+    const type = data[at + 4]! | (data[at + 5]! << 8);
+    if (parseConntrackAt(type, data, at + 16, at + len, scratch, 0)) onEntry(scratch);
+    at += (len + 3) & ~3;
+  }
   return true;
 }
 
