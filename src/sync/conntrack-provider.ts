@@ -194,7 +194,7 @@ export class ConntrackProvider implements Provider {
       const b = c.body ?? new Uint8Array(0);
       for (let at = 0; at + RECORD_BYTES <= b.length; at += RECORD_BYTES) {
         const key = recordKey(b, at);
-        w.add(old.has(key) ? 'update' : 'create', b, at);
+        w.add(old.size > 0 && old.has(key) ? 'update' : 'create', b, at);
         next.put(b, at, this.expiryOf(b, at, now), key);
         if (++queued % SLICE === 0) (this.settle(report), await yieldNow());
       }

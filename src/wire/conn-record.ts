@@ -79,13 +79,8 @@ export function recordKey(r: Uint8Array, off = 0): string {
 
 /** A 32-bit FNV-1a hash of the key: the tables' order-free digest is the XOR of these. */
 export function keyHash(r: Uint8Array, off = 0): number {
-  let h = 0x811c9dc5;
-  const mix = (byte: number) => {
-    h ^= byte;
-    h = Math.imul(h, 0x01000193);
-  };
-  mix(r[off]!);
-  for (let i = 4; i < 16; i++) mix(r[off + i]!);
+  let h = Math.imul(0x811c9dc5 ^ r[off]!, 0x01000193);
+  for (let i = 4; i < 16; i++) h = Math.imul(h ^ r[off + i]!, 0x01000193);
   return h >>> 0;
 }
 

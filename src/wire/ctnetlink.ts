@@ -192,8 +192,12 @@ export function natOf(r: Uint8Array, off = 0): { snat?: { ip: number; port: numb
  * the other); `delete` with ENOENT when it is already gone. With ack false,
  * the kernel still answers a refusal.
  */
+let cursor: Out | undefined;
+
 export function writeConntrack(buf: Uint8Array, view: DataView, off: number, seq: number, kind: CtWrite, r: Uint8Array, roff: number, ack: boolean): number {
-  const o = new Out(buf, view, off + 16);
+  // One cursor reused for every request (a table is written 100k requests at a time).
+  const o = cursor && cursor.b === buf ? cursor : (cursor = new Out(buf, view, 0));
+  o.at = off + 16;
   buf[o.at] = AF_INET;
   buf[o.at + 1] = 0;
   buf[o.at + 2] = 0;
@@ -209,12 +213,18 @@ export function writeConntrack(buf: Uint8Array, view: DataView, off: number, seq
   } else {
     if (kind === 'create') {
       flags |= NLM_F_CREATE | NLM_F_EXCL;
-      const nat = natOf(r, roff);
       // The reply tuple as if untranslated (ICMP: the echo reply's type); NAT setup rewrites it.
-      const replyP2 = proto === IPPROTO_ICMP ? recU16(r, roff + 26) : oP1;
-      writeTuple(o, CTA_TUPLE_REPLY, proto, oDst, oSrc, proto === IPPROTO_ICMP ? oP1 : oP2, replyP2);
-      if (nat.snat) writeNat(o, CTA_NAT_SRC, nat.snat.ip, nat.snat.port);
-      if (nat.dnat) writeNat(o, CTA_NAT_DST, nat.dnat.ip, nat.dnat.port);
+      const icmp = proto === IPPROTO_ICMP;
+      writeTuple(o, CTA_TUPLE_REPLY, proto, oDst, oSrc, icmp ? oP1 : oP2, icmp ? recU16(r, roff + 26) : oP1);
+      // The same rules as natOf, inline: no objects per request.
+      const rSrc = recU32(r, roff + 16), rDst = recU32(r, roff + 20), rP1 = recU16(r, roff + 24), rP2 = recU16(r, roff + 26);
+      if (icmp) {
+        if (rDst !== oSrc || rP1 !== oP1) writeNat(o, CTA_NAT_SRC, rDst, rP1);
+        if (rSrc !== oDst) writeNat(o, CTA_NAT_DST, rSrc, 0);
+      } else {
+        if (rDst !== oSrc || rP2 !== oP1) writeNat(o, CTA_NAT_SRC, rDst, rP2);
+        if (rSrc !== oDst || rP1 !== oP2) writeNat(o, CTA_NAT_DST, rSrc, rP1);
+      }
     }
     o.u32(CTA_STATUS, (recU32(r, roff + 28) & (IPS_SEEN_REPLY | IPS_ASSURED)) | IPS_CONFIRMED);
     o.u32(CTA_TIMEOUT, recU32(r, roff + 32) || 1);
