@@ -1,0 +1,43 @@
+import test from 'ava';
+import fc from 'fast-check';
+import { ConnTable } from '../../src/sync/conn-table.js';
+import { keyHash, RECORD_BYTES, recordKey } from '../../src/wire/conn-record.js';
+
+function rec(n: number, timeout = 60): Uint8Array {
+  const r = new Uint8Array(RECORD_BYTES);
+  r[0] = 6;
+  new DataView(r.buffer).setUint32(4, n);
+  new DataView(r.buffer).setUint32(32, timeout);
+  return r;
+}
+
+test('put, replace, remove and reuse slots; the digest is the XOR of the keys held', (t) => {
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 300 })), { maxLength: 400 }), (ops) => {
+      const table = new ConnTable(4);
+      const model = new Map<string, Uint8Array>();
+      for (const [add, n] of ops) {
+        const r = rec(n, n % 7);
+        const key = recordKey(r);
+        if (add) {
+          table.put(r, 0, n);
+          model.set(key, r);
+        } else {
+          table.remove(key);
+          model.delete(key);
+        }
+      }
+      let xor = 0;
+      for (const r of model.values()) xor ^= keyHash(r);
+      if (table.size !== model.size || table.digest !== xor >>> 0) return false;
+      for (const [key, r] of model) {
+        const slot = table.slotOf(key);
+        if (slot === undefined || Buffer.compare(table.copy(slot), r) !== 0) return false;
+      }
+      const packed = table.pack(16);
+      return packed.reduce((a, c) => a + c.count, 0) === model.size && packed.every((c) => c.body.length === c.count * RECORD_BYTES);
+    }),
+    { numRuns: 300 },
+  );
+  t.pass();
+});
