@@ -13,12 +13,15 @@
  *  - latency: single entries created on the active node every 5 ms; the
  *    time until each appears in the standby's kernel, p50/p99 (conntrackd
  *    with DisableExternalCache On, the mode that writes the kernel at once).
+ *  - survival: 20 established TCP connections across a power-off of the
+ *    active node (bench/sync-survival.ts), tandem (default and fastest
+ *    timers) against keepalived at 0.01 s with conntrackd, --trials each.
  * One JSON line per result: {name, unit, value, peer}.
  *
  * The full transfer runs --runs times (default 5) for each peer; the
  * median is the value, every run is listed (the machine is shared and noisy).
  *
- * Usage: node dist/bench/sync.js [--entries 100000] [--runs 5] [--only tandem|conntrackd]
+ * Usage: node dist/bench/sync.js [--entries 100000] [--runs 5] [--trials 3] [--only tandem|conntrackd|survival]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,6 +33,7 @@ import { LabCluster } from '../src/lab/cluster.js';
 import { statefulGateways } from '../src/lab/firewall.js';
 import { Lab, sleep } from '../src/lab/lab.js';
 import { askControl } from '../src/api/control-socket.js';
+import { keepalivedSurvival, tandemSurvival, type Survival } from './sync-survival.js';
 import { Conntrackd, flushKernel, kernelCount, loadEntries, syntheticEntries, waitFor } from './sync-lab.js';
 
 const board = resolveBoard('sim');
@@ -42,6 +46,8 @@ const N = Number(opt('--entries') ?? 100_000);
 const ONLY = opt('--only');
 const LATENCY_SAMPLES = 400;
 const RUNS = Number(opt('--runs') ?? 5);
+const TRIALS = Number(opt('--trials') ?? 3);
+const SURVIVAL_CONNS = 20;
 
 function emit(name: string, unit: string, value: number, peer: 'tandem' | 'conntrackd', extra: Record<string, unknown> = {}): void {
   process.stdout.write(JSON.stringify({ name, unit, value: Math.round(value * 100) / 100, peer, entries: N, ...extra }) + '\n');
@@ -143,7 +149,35 @@ async function benchTandem(lab: Lab): Promise<void> {
   }
 }
 
+/** Each trial in a fresh lab: a power-off leaves frozen processes and cut cables behind. */
+async function survival(): Promise<void> {
+  const settings: { name: string; peer: 'tandem' | 'conntrackd'; run: (lab: Lab, dir: string) => Promise<Survival> }[] = [
+    { name: 'tandem_default', peer: 'tandem', run: (lab) => tandemSurvival(lab, board, SURVIVAL_CONNS, {}) },
+    { name: 'tandem_fastest', peer: 'tandem', run: (lab) => tandemSurvival(lab, board, SURVIVAL_CONNS, { heartbeatIntervalMs: 5, failoverTimeMs: 20 }) },
+    { name: 'keepalived_0.01s_conntrackd', peer: 'conntrackd', run: (lab, dir) => keepalivedSurvival(lab, dir, SURVIVAL_CONNS) },
+  ];
+  for (const s of settings) {
+    const trials: Survival[] = [];
+    for (let i = 0; i < TRIALS; i++) {
+      const lab = await Lab.up(board);
+      const dir = mkdtempSync(join(tmpdir(), `${lab.name}-surv-`));
+      try {
+        await statefulGateways(lab);
+        trials.push(await s.run(lab, dir));
+      } finally {
+        await lab.down();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+    const survived = trials.reduce((a, t) => a + t.survived, 0);
+    const of = trials.reduce((a, t) => a + t.of, 0);
+    emit(`tcp_survival_power_off_${s.name}`, '%', (100 * survived) / of, s.peer, { entries: undefined, survived, of, trials: trials.map((t) => `${t.survived}/${t.of}`) });
+    emit(`tcp_stall_power_off_${s.name}`, 'ms', Math.max(...trials.map((t) => t.stallMs)), s.peer, { entries: undefined, perTrial: trials.map((t) => t.stallMs) });
+  }
+}
+
 async function main(): Promise<void> {
+  if (ONLY === 'survival') return survival();
   const lab = await Lab.up(board);
   const dir = mkdtempSync(join(tmpdir(), `${lab.name}-sync-`));
   try {
@@ -158,6 +192,7 @@ async function main(): Promise<void> {
     await lab.down();
     rmSync(dir, { recursive: true, force: true });
   }
+  if (ONLY === undefined) await survival();
 }
 
 async function benchConntrackd(lab: Lab, dir: string, n1: string, n2: string): Promise<void> {
