@@ -43,6 +43,9 @@ const errors: Mutation[] = [
   ['an interface the board lacks', (r) => ((r.interfaces[2]!['name'] = 'eth7'), r), 'interfaces[2].name', /board sim has no NIC named "eth7"/],
   ['two sync interfaces', (r) => ((r.interfaces[0]!['sync'] = true), r), 'interfaces', /only one interface can be the sync interface/],
   ['a failover time under three heartbeats', (r) => ((r.timers = { heartbeatIntervalMs: 100, failoverTimeMs: 250 }), r), 'timers.failoverTimeMs', /less than three heartbeat intervals/],
+  ['sync on without a sync interface', (r) => (r.interfaces.forEach((i) => (i['sync'] = false)), r), 'sync.enabled', /no interface has "sync": true: name the sync interface, or set sync.enabled to false/],
+  ['a sync interface without the peer\'s address', (r) => (delete r.interfaces[3]!['slaveIp'], r), 'interfaces[3].slaveIp', /the sync channel runs between masterIp and slaveIp/],
+  ['a sync timeout under two heartbeats', (r) => (((r as Record<string, unknown>)['sync'] = { timeoutMs: 100 }), (r.timers = { heartbeatIntervalMs: 100, failoverTimeMs: 300 }), r), 'sync.timeoutMs', /shorter than two heartbeat intervals/],
 ];
 for (const [name, mutate, field, message] of errors) {
   test(`check refuses ${name}, naming ${field}`, (t) => {
@@ -52,6 +55,16 @@ for (const [name, mutate, field, message] of errors) {
     t.regex(f!.message, message);
   });
 }
+
+test('sync defaults, and sync off needs no sync interface', (t) => {
+  const c = parseConfig(raw(), 'n1.json');
+  t.deepEqual(c.sync, { enabled: true, port: 4900, timeoutMs: 3000 });
+  const r = raw();
+  r.interfaces.forEach((i) => (i['sync'] = false));
+  (r as Record<string, unknown>)['sync'] = { enabled: false };
+  t.deepEqual(check(r).errors, []);
+  t.throws(() => parseConfig({ ...raw(), sync: { port: 70000 } }, 'n1.json'), { message: /n1\.json: sync\.port: expected an integer 1\.\.65535, got 70000/ });
+});
 
 test('a cluster ID out of range is refused by the parser with the field path', (t) => {
   const r = raw();

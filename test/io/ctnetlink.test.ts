@@ -1,6 +1,8 @@
 import test from 'ava';
 import fc from 'fast-check';
+import { ConntrackWriter } from '../../src/io/conntrack.js';
 import { NetlinkSocket } from '../../src/io/netlink-socket.js';
+import { recordFromEntry } from '../../src/wire/conn-record.js';
 import { run, tool } from '../../src/lab/run.js';
 import { dumpConntrack, IPPROTO_TCP, IPPROTO_UDP, NETLINK_NETFILTER, newConntrack, parseConntrack } from '../../src/wire/ctnetlink.js';
 import { splitMessages } from '../../src/wire/netlink.js';
@@ -79,3 +81,39 @@ test('the ctnetlink parser never throws on random bytes', (t) => {
   );
   t.pass();
 });
+
+test.serial('the bulk writer keeps NAT translations, turns a create of an existing entry into an update, and deletes', async (t) => {
+  const lab = await labFor(t);
+  const ns = lab.plan.nodes[1]!.netns;
+  await run(['ip', 'netns', 'exec', ns, tool('nft'), '-f', '-'], {
+    input: 'table ip tdmnat {\n chain post {\n  type nat hook postrouting priority srcnat;\n  ip saddr 198.18.2.0/24 snat ip to 198.18.1.1\n }\n}\n',
+  });
+  const w = new ConntrackWriter(ns);
+  t.teardown(() => w.close());
+  const snat = recordFromEntry({
+    orig: { src: '198.18.2.100', dst: '198.18.1.100', proto: IPPROTO_TCP, sport: 40000, dport: 80 },
+    reply: { src: '198.18.1.100', dst: '198.18.1.1', proto: IPPROTO_TCP, sport: 80, dport: 40001 },
+    status: 6, timeout: 300, tcpState: 3,
+  });
+  t.like(w.write([{ kind: 'create', rec: snat }]), { written: 1, failed: {} });
+  const proc = await procTable(ns);
+  t.regex(proc, /ESTABLISHED src=198\.18\.2\.100 dst=198\.18\.1\.100 sport=40000 dport=80 src=198\.18\.1\.100 dst=198\.18\.1\.1 sport=80 dport=40001 \[ASSURED\]/, 'the reply goes to the SNAT address and port');
+  const dumped = (await nl(ns)).find((e) => e.orig.sport === 40000)!;
+  t.true((dumped.status & (1 << 4)) !== 0, 'the kernel set IPS_SRC_NAT: replies will be translated back');
+  // A second create (a standby that already had it) becomes an update; a delete removes it.
+  const later = snat.slice();
+  new DataView(later.buffer).setUint32(32, 9000);
+  t.like(w.write([{ kind: 'create', rec: later }]), { written: 1, failed: {} });
+  t.true(((await nl(ns)).find((e) => e.orig.sport === 40000)!.timeout ?? 0) > 300, 'the update moved the timeout');
+  t.like(w.write([{ kind: 'delete', rec: snat }, { kind: 'delete', rec: snat }]), { written: 1, alreadyGone: 1, failed: {} });
+  t.notRegex(await procTable(ns), /sport=40000/);
+});
+
+async function nl(ns: string) {
+  const s = NetlinkSocket.open(NETLINK_NETFILTER, { netns: ns });
+  try {
+    return (await s.request('dump conntrack', (seq) => dumpConntrack(seq))).map(parseConntrack).filter((e) => e !== undefined);
+  } finally {
+    s.close();
+  }
+}
