@@ -95,6 +95,8 @@ export class ConntrackWriter extends NativeSocket {
   private retry: WriteOp[] = [];
   /** In the retry pass, a refusal is final. */
   private retrying = false;
+  /** Time spent inside the kernel's handling of our requests (sendmsg and reading refusals), ms. */
+  kernelMs = 0;
 
   constructor(netns?: string) {
     super(`conntrack writer${netns ? ` (netns ${netns})` : ''}`, 4096);
@@ -137,6 +139,7 @@ export class ConntrackWriter extends NativeSocket {
     const final = this.retrying;
     const count = this.kinds.length;
     if (count === 0) return;
+    const t0 = performance.now();
     this.send(this.buf.subarray(0, this.at));
     let refused = 0;
     this.drainRefusals((seq, errno, text) => {
@@ -154,6 +157,7 @@ export class ConntrackWriter extends NativeSocket {
       this.report.firstError ??= `${kind} refused with ${name}${text ? ` (${text})` : ''}`;
     });
     this.report.written += count - refused;
+    this.kernelMs += performance.now() - t0;
     this.seq = (this.base + count) >>> 0 || 1;
     this.base = this.seq;
     this.at = 0;

@@ -185,6 +185,7 @@ export class ConntrackProvider implements Provider {
   private async replaceNow(chunks: readonly Chunk[]): Promise<ApplyReport> {
     const report: ApplyReport = { applied: 0, failed: 0 };
     const w = this.kernel();
+    const kernelBefore = w.kernelMs;
     const old = this.table;
     const total = chunks.reduce((a, c) => a + c.count, 0);
     const next = new ConnTable(Math.max(1024, total));
@@ -205,6 +206,7 @@ export class ConntrackProvider implements Provider {
       if (++queued % SLICE === 0) (this.settle(report), await yieldNow());
     }
     this.settle(report);
+    report.kernelMs = Math.round(w.kernelMs - kernelBefore);
     this.table = next;
     this.counters.applied += report.applied;
     this.counters.failed += report.failed;

@@ -18,6 +18,8 @@ export interface Chunk {
 export interface ApplyReport {
   applied: number;
   failed: number;
+  /** Of the time taken, how much the kernel spent (providers that write into it). */
+  kernelMs?: number;
   /** A sample failure for the log. */
   error?: string;
 }

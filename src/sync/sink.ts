@@ -134,9 +134,11 @@ export class Sink {
   private async commitSnapshot(s: Staging): Promise<void> {
     const entries: Record<string, number> = {};
     const failed: Record<string, number> = {};
+    const kernelMs: Record<string, number> = {};
     for (const p of this.x.providers) {
       const chunks = s.chunks.get(p.name) ?? [];
       const r = await p.replace(chunks);
+      if (r.kernelMs !== undefined) kernelMs[p.name] = r.kernelMs;
       entries[p.name] = chunks.reduce((a, c) => a + c.count, 0);
       if (r.failed > 0) {
         failed[p.name] = r.failed;
@@ -156,7 +158,7 @@ export class Sink {
     this.requestedAt = undefined;
     this.x.fullTransfer({ at: new Date().toISOString(), tookMs, entries, direction: 'received' });
     const receiveMs = Math.round((s.receivedAt ?? now) - s.startedAt);
-    this.x.log.log('info', 'sync_transfer_applied', { epoch: s.epoch, sequence: this.applied, tookMs, sinceRequestMs, receiveMs, applyMs: tookMs - receiveMs, entries, failed });
+    this.x.log.log('info', 'sync_transfer_applied', { epoch: s.epoch, sequence: this.applied, tookMs, sinceRequestMs, receiveMs, applyMs: tookMs - receiveMs, kernelMs, entries, failed });
     this.sendAck();
     this.x.changed();
   }
