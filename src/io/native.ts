@@ -64,7 +64,7 @@ export class SystemError extends Error {
   readonly kind: ErrorClass;
 
   constructor(cause: NativeError, where: string) {
-    super(`${where}: ${cause.syscall} failed with ${cause.code}${advice(cause.code, where)}`, { cause });
+    super(`${where}: ${cause.syscall} failed with ${cause.code}${advice(cause.code, where, cause.syscall)}`, { cause });
     this.name = 'SystemError';
     this.code = cause.code;
     this.errno = cause.errno;
@@ -79,7 +79,7 @@ export function classify(code: string): ErrorClass {
   return 'fatal';
 }
 
-function advice(code: string, where: string): string {
+function advice(code: string, where: string, syscall = ''): string {
   switch (code) {
     case 'EPERM':
     case 'EACCES':
@@ -94,6 +94,8 @@ function advice(code: string, where: string): string {
       return ': the interface has no carrier or was removed';
     case 'EAGAIN':
     case 'ENOBUFS':
+      // On a receive (a netlink socket's poll or recvmmsg) it means the kernel dropped messages for us.
+      if (syscall === 'poll' || syscall === 'recvmmsg') return ': the receive buffer overflowed; the kernel dropped messages for this socket';
       return ': the transmit queue is full; the frame was not sent';
     case 'EMSGSIZE':
       return ': the frame is larger than the interface MTU';

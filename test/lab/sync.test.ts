@@ -191,3 +191,26 @@ test.serial('stores: written on the active node only, synchronised to the standb
   t.true(st.providers['config']!.persistent);
   t.false(st.providers['sessions']!.persistent);
 });
+
+test.serial('a standby with a stale copy still takes over from a dead peer and logs how stale it was', async (t) => {
+  const { lab, cluster, active, inactive } = await statefulCluster(t);
+  const probe = await probeFor(t, lab);
+  t.true(await standbyHasFlows(cluster, inactive, CONNS));
+  await lab.cutLink(active, 'eth3');
+  t.true(await eventually(() => cluster.events(inactive, 'hasync_connection_failed_timeout').length > 0, 6000));
+  // Flows the standby never hears of while the sync link is down.
+  const late = await TcpProbe.start(lab, { port: 7008, connections: 10, intervalMs: 10 });
+  t.teardown(() => late.stop().catch(() => undefined));
+  t.true(await eventually(() => late.allFlowing(10), 10_000));
+  await sleep(500);
+  const failedAt = Date.now();
+  await lab.powerOff(active);
+  t.true(await eventually(() => cluster.events(inactive, 'takeover').length > 0, 5000), 'an old copy beats none: it took over');
+  const commit = cluster.events(inactive, 'state_committed').at(-1)!;
+  t.log(JSON.stringify(commit));
+  t.false(commit['inSync'] as boolean);
+  t.true(Number(commit['behindBy']) > 0, 'it says how many updates it missed');
+  await sleep(2500);
+  t.is(survivors(await probe.stop(), failedAt).length, CONNS, 'the flows it knew survive');
+  t.is(survivors(await late.stop(), failedAt).length, 0, 'the flows it never heard of do not');
+});
