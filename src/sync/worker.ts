@@ -54,13 +54,18 @@ async function main(): Promise<void> {
   // What the main thread shows and advertises, pushed when it changes (at most every 10 ms).
   let pushTimer: NodeJS.Timeout | undefined;
   let lastPush = 0;
+  let lastStatus = '';
   const push = () => {
+    if (pushTimer) clearTimeout(pushTimer);
     pushTimer = undefined;
     lastPush = performance.now();
     const hb = engine.heartbeatFields();
+    lastStatus = hb.syncStatus;
     port.postMessage({ type: 'state', syncStatus: hb.syncStatus, syncSequence: hb.syncSequence.toString(), copied: engine.copiedConnections(), status: engine.status() });
   };
   const schedulePush = () => {
+    // A change of status (in sync, out of sync) goes out at once; sequence numbers at most every 10 ms.
+    if (engine.heartbeatFields().syncStatus !== lastStatus) return push();
     if (pushTimer) return;
     pushTimer = setTimeout(push, Math.max(0, PUSH_EVERY_MS - (performance.now() - lastPush)));
   };

@@ -108,7 +108,7 @@ test.serial('sync link cut for 30 s under traffic: no failover, timeout logged, 
   t.true(await standbyHasFlows(cluster, inactive, CONNS));
   await lab.cutLink(active, 'eth3');
   t.true(await eventually(() => cluster.events(inactive, 'hasync_connection_failed_timeout').length > 0, 6000), 'the standby logged the timeout');
-  t.is((await cluster.sync(inactive)).status, 'out-of-sync');
+  t.true(await until(async () => (await cluster.sync(inactive)).status === 'out-of-sync', 2000), 'status says out of sync');
   // New connections while the standby cannot hear about them: only a resync can bring them over.
   const late = await TcpProbe.start(lab, { port: 7008, connections: 10, intervalMs: 10 });
   t.teardown(() => late.stop().catch(() => undefined));
