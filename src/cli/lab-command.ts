@@ -8,7 +8,8 @@
  */
 import { resolveBoard } from '../board/board-file.js';
 import { downAll, downByName, Lab, sleep } from '../lab/lab.js';
-import { LabCluster, Traffic } from '../lab/cluster.js';
+import { LabCluster, TcpProbe, Traffic } from '../lab/cluster.js';
+import { statefulGateways } from '../lab/firewall.js';
 import { formatStatus } from './status-command.js';
 import { DEFAULTS } from '../cluster/config-file.js';
 import { flag, int, str, UsageError, type Parsed } from './args.js';
@@ -72,20 +73,28 @@ function printPlan(lab: Lab): void {
 }
 
 /**
- * The README's main job: two nodes, three segments and a sync link, a client
- * pinging the server through the shared addresses every 10 ms, the active
- * node powered off, the outage the client saw, status before and after.
+ * The README's main job: two nodes as stateful firewalls (SNAT to the WAN
+ * shared address), three segments and a sync link, a client pinging the
+ * server through the shared addresses every 10 ms and holding 20 TCP
+ * connections open, the active node powered off; then the outage the client
+ * saw, how many TCP connections survived (every byte checked), status
+ * before and after.
  */
+const TCP_CONNECTIONS = 20;
+
 async function demo(boardName: string, seconds: number): Promise<number> {
   const board = resolveBoard(boardName);
   process.stdout.write(`building a two-node lab (board ${board.name}) ...\n`);
   const lab = await Lab.up(board, { nodes: 2 });
   let cluster: LabCluster | undefined;
   let traffic: Traffic | undefined;
+  let tcp: TcpProbe | undefined;
   const onSignal = () => void lab.down().then(() => process.exit(130));
   process.once('SIGINT', onSignal);
   try {
     printPlan(lab);
+    await statefulGateways(lab);
+    process.stdout.write('gateways are stateful firewalls: forward policy drop, established/related accepted, SNAT to the WAN shared address, nf_conntrack_tcp_loose=0\n');
     cluster = await LabCluster.start(lab, board, {
       timers: { initialSilenceMs: 1000 },
       onEvent: (node, ev) => {
@@ -101,22 +110,32 @@ async function demo(boardName: string, seconds: number): Promise<number> {
 
     const server = lab.plan.hosts.find((h) => h.name === 'server')!.iface.address.split('/')[0]!;
     traffic = new Traffic(lab, server, 10, seconds + 10);
-    await sleep(1000);
-    process.stdout.write(`client -> server ${server} every 10 ms through the shared addresses; powering off ${before.active} (all its cables cut at once)\n`);
+    tcp = await TcpProbe.start(lab, { connections: TCP_CONNECTIONS, intervalMs: 10 });
+    const flowing = Date.now() + 10_000;
+    while (!tcp.allFlowing(TCP_CONNECTIONS) && Date.now() < flowing) await sleep(50);
+    await sleep(1000); // the standby has every flow by now (status below shows the conntrack count)
+    const standby = await cluster.sync(before.inactive);
+    process.stdout.write(`client -> server ${server}: a ping every 10 ms and ${TCP_CONNECTIONS} TCP connections writing every 10 ms; the standby holds ${standby.providers['conntrack']?.count ?? 0} synchronised connections\n`);
+    process.stdout.write(`powering off ${before.active} (all its cables cut at once)\n`);
     const cutAt = Date.now();
     await lab.powerOff(before.active);
     await sleep(Math.max(1, seconds) * 1000);
     await traffic.stop();
+    const report = await tcp.stop();
+    const survived = report.conns.filter((c) => c.error === null && c.echoed === c.sent && c.lastEchoAt > cutAt + 500);
     const outage = traffic.outageMs(cutAt - 1000);
     const after = await cluster.status(before.inactive);
     process.stdout.write(`\n--- after: ${before.inactive} is ${after.role} ---\n${formatStatus(after)}\n\n`);
     process.stdout.write(`outage seen by the client: ${outage.toFixed(0)} ms (failover time ${DEFAULTS.failoverTimeMs} ms; ${traffic.count} replies)\n`);
-    const ok = after.role === 'active' && traffic.count > 0;
+    const stall = survived.length ? Math.max(...survived.map((c) => c.maxGapMs)) : 0;
+    process.stdout.write(`TCP connections that survived, no reset and no byte lost: ${survived.length}/${TCP_CONNECTIONS} (longest stall ${stall} ms)\n`);
+    const ok = after.role === 'active' && traffic.count > 0 && survived.length === TCP_CONNECTIONS;
     process.stdout.write(ok ? `${before.inactive} took over\n` : 'THE TAKEOVER FAILED\n');
     return ok ? 0 : 1;
   } finally {
     process.removeListener('SIGINT', onSignal);
     await traffic?.stop();
+    await tcp?.stop().catch(() => undefined);
     await cluster?.stop();
     await lab.down();
     if (cluster) process.stdout.write(`logs: ${cluster.dir}\n`);

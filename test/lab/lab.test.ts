@@ -93,7 +93,7 @@ test.serial('heartbeats dropped on a segment by the switch: all, then about half
   t.is(b.node.receiver.stats().get('eth0')!.accepted, 1);
 });
 
-test.serial('`tandem lab demo` fails over from a powered-off active node, prints the outage and cleans up', async (t) => {
+test.serial('`tandem lab demo` fails over from a powered-off active node, keeps every TCP connection, prints the outage and cleans up', async (t) => {
   const before = new Set(await listNetns());
   const { stdout } = await exec(TANDEM, ['lab', 'demo', '--seconds', '2'], { timeout: 60_000 });
   t.regex(stdout, /--- before: n1 is active ---/, 'the master wins the simultaneous start');
@@ -102,6 +102,8 @@ test.serial('`tandem lab demo` fails over from a powered-off active node, prints
   const outage = Number(/outage seen by the client: (\d+) ms/.exec(stdout)?.[1]);
   t.true(outage > 0 && outage < 1000, `outage ${outage} ms`);
   t.regex(stdout, /n2 took over/);
+  t.regex(stdout, /the standby holds [1-9]\d* synchronised connections/);
+  t.regex(stdout, /TCP connections that survived, no reset and no byte lost: 20\/20/);
   const after = (await listNetns()).filter((n) => !before.has(n));
   t.deepEqual(after, []);
   const ps = await run(['ps', '-eo', 'args']);
