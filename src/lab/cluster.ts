@@ -63,24 +63,29 @@ export class LabCluster {
         ...(opts.monitorTargets ? { monitorTargets: opts.monitorTargets } : {}),
       });
       writeFileSync(config, JSON.stringify(raw, null, 2));
-      const proc = lab.spawn(node.netns, [process.execPath, TANDEMD, '--config', config]);
-      const log = createWriteStream(join(dir, `${node.name}.log`));
-      c.logs.push(log);
-      const entry: ClusterNode = { name: node.name, netns: node.netns, config, socket, process: proc, events: [] };
-      proc.stderr?.pipe(log);
-      createInterface({ input: proc.stdout! }).on('line', (line) => {
-        log.write(line + '\n');
-        try {
-          const ev = JSON.parse(line) as ClusterNode['events'][number];
-          entry.events.push(ev);
-          opts.onEvent?.(node.name, ev);
-        } catch {
-          // not JSON: kept in the log file only
-        }
-      });
-      c.nodes.push(entry);
+      const events: ClusterNode['events'] = [];
+      c.nodes.push({ name: node.name, netns: node.netns, config, socket, events, process: c.launch(node.name, node.netns, config, events, opts.onEvent) });
     }
     return c;
+  }
+
+  /** Starts a node's tandemd; its JSON log lines become events, and everything goes to its log file. */
+  private launch(name: string, netns: string, config: string, events: ClusterNode['events'], onEvent?: (node: string, ev: Record<string, unknown>) => void): ChildProcess {
+    const proc = this.lab.spawn(netns, [process.execPath, TANDEMD, '--config', config]);
+    const log = createWriteStream(join(this.dir, `${name}.log`), { flags: 'a' });
+    this.logs.push(log);
+    proc.stderr?.pipe(log);
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      log.write(line + '\n');
+      try {
+        const ev = JSON.parse(line) as ClusterNode['events'][number];
+        events.push(ev);
+        onEvent?.(name, ev);
+      } catch {
+        // not JSON: kept in the log file only
+      }
+    });
+    return proc;
   }
 
   node(name: string): ClusterNode {
@@ -103,21 +108,7 @@ export class LabCluster {
   /** Restarts a node's daemon (after its process ended) with the same configuration. */
   restart(name: string, onEvent?: (node: string, ev: Record<string, unknown>) => void): void {
     const n = this.node(name);
-    const proc = this.lab.spawn(n.netns, [process.execPath, TANDEMD, '--config', n.config]);
-    const log = createWriteStream(join(this.dir, `${name}.log`), { flags: 'a' });
-    this.logs.push(log);
-    proc.stderr?.pipe(log);
-    createInterface({ input: proc.stdout! }).on('line', (line) => {
-      log.write(line + '\n');
-      try {
-        const ev = JSON.parse(line) as ClusterNode['events'][number];
-        n.events.push(ev);
-        onEvent?.(name, ev);
-      } catch {
-        // not JSON: kept in the log file only
-      }
-    });
-    n.process = proc;
+    n.process = this.launch(n.name, n.netns, n.config, n.events, onEvent);
   }
 
   /** Events of one name a node logged, in order. */
