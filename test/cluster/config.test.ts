@@ -8,6 +8,7 @@ import { resolveBoard } from '../../src/board/board-file.js';
 import { checkConfig } from '../../src/cluster/config-check.js';
 import { DEFAULTS, parseConfig } from '../../src/cluster/config-file.js';
 import { labNodeConfig } from '../../src/lab/lab-config.js';
+import { clusterDefinition } from '../../src/runtime/daemon.js';
 import { planLab } from '../../src/lab/topology.js';
 
 const exec = promisify(execFile);
@@ -103,4 +104,12 @@ test('`tandem check` prints every finding with file and field and exits 1 on err
   t.regex(e.stdout, /bad\.json: error: peer\.type: this node and its peer are both master/);
   t.regex(e.stdout, /bad\.json: error: cluster\.passwordFile: cannot read .*missing-key/);
   t.regex(e.stdout, /bad\.json: 2 errors/);
+});
+
+test('both nodes of a cluster compute the same definition fingerprint; a different shared address changes it', (t) => {
+  const one = clusterDefinition(parseConfig(raw(1), 'n1.json'));
+  t.is(clusterDefinition(parseConfig(raw(2), 'n2.json')), one);
+  const r = raw(2);
+  r.interfaces[0]!['sharedIp'] = '198.18.1.2/24';
+  t.not(clusterDefinition(parseConfig(r, 'n2.json')), one);
 });

@@ -56,6 +56,16 @@ test('another software version or cluster is refused after the handshake, named 
   t.is(s.channels.length, 0);
 });
 
+test('another cluster definition or group mode is refused, named on both sides', async (t) => {
+  const s = await serve(t, 'secret', me(1, { definition: 'aaaa', groupMode: 'active-passive' }));
+  const e1 = await t.throwsAsync(connectSync('secret', me(2, { definition: 'bbbb', groupMode: 'active-passive' }), { host: '127.0.0.1', port: s.port }));
+  t.is(e1!.message, 'cluster_definition_mismatch');
+  const e2 = await t.throwsAsync(connectSync('secret', me(2, { definition: 'aaaa', groupMode: 'active-active' }), { host: '127.0.0.1', port: s.port }));
+  t.is(e2!.message, 'group_mode_mismatch');
+  t.true(await until(() => s.failures.includes('cluster_definition_mismatch') && s.failures.includes('group_mode_mismatch')));
+  t.is(s.channels.length, 0);
+});
+
 test('nobody listening: unreachable', async (t) => {
   // A port that was just free: listen, note it, close.
   const probe = createServer();
