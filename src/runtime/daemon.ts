@@ -128,7 +128,12 @@ export async function startDaemon(config: NodeConfig, board: Board, log: Logger)
         }),
   });
   const rt = runtime;
-  if (sync) sync.onChange = () => rt.advertise();
+  if (sync) {
+    sync.onChange = () => rt.advertise();
+    // With sync on, the count that decides who is active while the sync link is down comes from the
+    // worker as it changes: the flows this node carries, not the copies a standby holds nor its own.
+    sync.onConnections = (count) => rt.feed({ type: 'connections', now: monotonicNs(), count });
+  }
   const links = new LinkMonitor(heartbeatIfaces, (ifname, up) => rt.feed({ type: 'link', now: monotonicNs(), iface: ifname, up }));
   const initial = await links.start();
   rt.start();
@@ -143,8 +148,7 @@ export async function startDaemon(config: NodeConfig, board: Board, log: Logger)
 
   let lastCount = -1;
   const counter = setInterval(() => {
-    // The standby's kernel holds the active's flows as a copy: they are not connections it carries.
-    const count = Math.max(0, conntrackCount() - (sync?.copiedConnections() ?? 0));
+    const count = sync ? sync.carriedConnections() : conntrackCount();
     if (count !== lastCount) rt.feed({ type: 'connections', now: monotonicNs(), count });
     lastCount = count;
   }, 1000);

@@ -23,10 +23,12 @@ export class SyncClient implements RuntimeSync {
   private next = 1;
   private hb: { syncStatus: SyncStatus; syncSequence: bigint } = { syncStatus: 'unknown', syncSequence: 0n };
   private last: SyncStatusView | undefined;
-  private copied = 0;
+  private carried = 0;
   private exited = false;
   /** Called when what the heartbeats carry changed. */
   onChange: () => void = () => undefined;
+  /** Called when the count of connections this node carries changed. */
+  onConnections: (count: number) => void = () => undefined;
 
   private constructor(
     data: SyncWorkerData,
@@ -74,8 +76,11 @@ export class SyncClient implements RuntimeSync {
       const changed = seq !== this.hb.syncSequence || m['syncStatus'] !== this.hb.syncStatus;
       this.hb = { syncStatus: m['syncStatus'] as SyncStatus, syncSequence: seq };
       this.last = m['status'] as SyncStatusView;
-      this.copied = Number(m['copied']) || 0;
+      const carried = Number(m['carried']) || 0;
+      const moved = carried !== this.carried;
+      this.carried = carried;
       if (changed) this.onChange();
+      if (moved) this.onConnections(carried);
     }
   }
 
@@ -105,8 +110,9 @@ export class SyncClient implements RuntimeSync {
     return this.last;
   }
 
-  copiedConnections(): number {
-    return this.copied;
+  /** The connections this node carries (see SyncEngine.carriedConnections). */
+  carriedConnections(): number {
+    return this.carried;
   }
 
   async stop(): Promise<void> {

@@ -145,9 +145,14 @@ export class SyncEngine {
     return 'unknown';
   }
 
-  /** Entries held as a copy of the peer's (in the standby's kernel, but not connections it carries). */
-  copiedConnections(): number {
-    return this.sink ? (this.provider('conntrack')?.count() ?? 0) : 0;
+  /**
+   * The connections this node carries for others, the count that decides who
+   * is active while the sync link is down: the source's table (the kernel's,
+   * less the nodes' own flows such as this very channel); a standby carries
+   * none, though its kernel holds the copies.
+   */
+  carriedConnections(): number {
+    return this.source ? (this.provider('conntrack')?.count() ?? 0) : 0;
   }
 
   status(): SyncStatusView {

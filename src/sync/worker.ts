@@ -61,11 +61,13 @@ async function main(): Promise<void> {
     lastPush = performance.now();
     const hb = engine.heartbeatFields();
     lastStatus = hb.syncStatus;
-    port.postMessage({ type: 'state', syncStatus: hb.syncStatus, syncSequence: hb.syncSequence.toString(), copied: engine.copiedConnections(), status: engine.status() });
+    lastCarried = engine.carriedConnections();
+    port.postMessage({ type: 'state', syncStatus: hb.syncStatus, syncSequence: hb.syncSequence.toString(), carried: engine.carriedConnections(), status: engine.status() });
   };
+  let lastCarried = -1;
   const schedulePush = () => {
-    // A change of status (in sync, out of sync) goes out at once; sequence numbers at most every 10 ms.
-    if (engine.heartbeatFields().syncStatus !== lastStatus) return push();
+    // A change of status (in sync, out of sync) or of the connection count goes out at once; sequence numbers at most every 10 ms.
+    if (engine.heartbeatFields().syncStatus !== lastStatus || engine.carriedConnections() !== lastCarried) return push();
     if (pushTimer) return;
     pushTimer = setTimeout(push, Math.max(0, PUSH_EVERY_MS - (performance.now() - lastPush)));
   };
