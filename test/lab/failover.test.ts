@@ -17,9 +17,9 @@ const exec = promisify(execFile);
 const TANDEMD = join(__dirname, '..', '..', '..', 'bin', 'tandemd');
 const SERVER = '198.18.1.100';
 
-async function clusterFor(t: ExecutionContext) {
+async function clusterFor(t: ExecutionContext, sync?: { enabled: boolean }) {
   const lab = await labFor(t);
-  const cluster = await LabCluster.start(lab, board, { timers: { initialSilenceMs: 800 } });
+  const cluster = await LabCluster.start(lab, board, { timers: { initialSilenceMs: 800 }, ...(sync ? { sync } : {}) });
   t.teardown(async () => {
     await cluster.stop();
     cluster.cleanup();
@@ -238,8 +238,11 @@ test.serial('monitor targets: lost by the active node only -> hand over; lost by
   t.is((await cluster.status(inactive)).role, 'active');
 });
 
+// With state sync on, the count is the flows the active node carries and a standby carries none (docs/sync.md),
+// so a standby cannot be made to "have more" by local flows; the rule and the counts in heartbeats are shown
+// here with sync off, where the count is the kernel's table (tests of the sync engine cover the other case).
 test.serial('sync link down: the node with more connections is active (seed 001)', async (t) => {
-  const { lab, cluster, active, inactive } = await clusterFor(t);
+  const { lab, cluster, active, inactive } = await clusterFor(t, { enabled: false });
   const standbyNs = lab.plan.nodes.find((n) => n.name === inactive)!.netns;
   await lab.cutLink(inactive, 'eth3');
   await sleep(500);

@@ -106,6 +106,9 @@ test.serial('sync link cut for 30 s under traffic: no failover, timeout logged, 
   const { lab, cluster, active, inactive } = await statefulCluster(t);
   const probe = await probeFor(t, lab);
   t.true(await standbyHasFlows(cluster, inactive, CONNS));
+  // The count that decides who is active while the sync link is down: the flows each node carries.
+  t.true(await until(async () => (await cluster.status(active)).connections >= CONNS, 3000), 'the active node carries the flows');
+  t.is((await cluster.status(inactive)).connections, 0, 'a standby carries none, though its kernel holds the copies');
   await lab.cutLink(active, 'eth3');
   t.true(await eventually(() => cluster.events(inactive, 'hasync_connection_failed_timeout').length > 0, 6000), 'the standby logged the timeout');
   t.true(await until(async () => (await cluster.sync(inactive)).status === 'out-of-sync', 2000), 'status says out of sync');
