@@ -63,11 +63,10 @@ export class ConntrackProvider implements Provider {
   }
 
   private ignored(r: Uint8Array, off = 0): boolean {
-    for (const at of [4, 8, 16, 20]) {
-      const a = recU32(r, off + at);
-      if (a >>> 24 === 127 || this.ignore.has(a)) return true;
-    }
-    return false;
+    // Every event passes here: no allocation, loopback by its first byte.
+    if (r[off + 4] === 127 || r[off + 8] === 127 || r[off + 16] === 127 || r[off + 20] === 127) return true;
+    const ig = this.ignore;
+    return ig.size > 0 && (ig.has(recU32(r, off + 4)) || ig.has(recU32(r, off + 8)) || ig.has(recU32(r, off + 16)) || ig.has(recU32(r, off + 20)));
   }
 
   private expiryOf(r: Uint8Array, off: number, now: number): number {
