@@ -16,6 +16,8 @@ DEB_LIBS  := /usr/include/pcap.h:libpcap-dev
 
 TS_SOURCES := $(shell find src test bench -name '*.ts' 2>/dev/null) tsconfig.json
 ADDON := build/Release/tandem.node
+# The GPIO/watchdog simulator tests preload (this kernel has neither device).
+HW_SIM := dist/sim/hw-sim.so
 TAP_LOG := .test-output.tap
 
 .PHONY: all deps bench-deps build test demo lab-down bench-heartbeat bench-failover bench-sync clean
@@ -48,8 +50,12 @@ dist/.built: $(TS_SOURCES) node_modules/.package-lock.json
 
 build: $(ADDON) dist/.built
 
+$(HW_SIM): test/sim/hw-sim.c
+	@mkdir -p $(dir $@)
+	cc -shared -fPIC -std=gnu11 -Wall -Wextra -Werror -O2 -o $@ $< -ldl
+
 ## The tests: every layer, the lab tests in namespaces (root needed). Ends with "N passed, N failed".
-test: build
+test: build $(HW_SIM)
 	@npx ava --tap 2>&1 | tee $(TAP_LOG); status=$${PIPESTATUS[0]}; \
 	pass=$$(grep -Ec '^ok [0-9]+' $(TAP_LOG) || true); fail=$$(grep -Ec '^not ok [0-9]+' $(TAP_LOG) || true); \
 	skip=$$(grep -Ec '^ok [0-9]+ .*# SKIP' $(TAP_LOG) || true); \

@@ -4,14 +4,16 @@
  * The system calls that TypeScript cannot make, and nothing else: AF_PACKET
  * sockets (classic BPF filter, multicast membership), netlink sockets, both
  * with send and batched receive (through uv_poll, or read on demand) with a
- * timestamp per message, and interface facts by ioctl.
+ * timestamp per message, interface facts by ioctl, GPIO lines through the
+ * character device (v2 uAPI) and the hardware watchdog.
  * Every failing system call becomes a JS Error with .code, .errno and
  * .syscall at one place (throw_errno / make_errno_error); the advice an
  * administrator reads is added in TypeScript (src/io/native.ts), which is
  * also the only module that loads this file.
  *
  * The files: util.c (errors, arguments, namespaces), sock.c (what every
- * socket shares), packet.c, netlink.c, iface.c, and this table.
+ * socket shares), packet.c, netlink.c, iface.c, gpio.c (GPIO and watchdog),
+ * and this table.
  *
  * Everything runs on the Node main thread. A socket can be opened inside
  * another network namespace: the thread enters it around socket() and
@@ -38,6 +40,15 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "tandem_packet_ifflags", NULL, tandem_packet_ifflags, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "tandem_iface_info", NULL, tandem_iface_info, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "tandem_clock_monotonic_ns", NULL, tandem_clock_monotonic_ns, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "tandem_gpio_chip_info", NULL, tandem_gpio_chip_info, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "tandem_gpio_line_info", NULL, tandem_gpio_line_info, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "tandem_gpio_request", NULL, tandem_gpio_request, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "tandem_gpio_set", NULL, tandem_gpio_set, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "tandem_gpio_get", NULL, tandem_gpio_get, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "tandem_fd_close", NULL, tandem_fd_close, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "tandem_watchdog_open", NULL, tandem_watchdog_open, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "tandem_watchdog_keepalive", NULL, tandem_watchdog_keepalive, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "tandem_watchdog_stop", NULL, tandem_watchdog_stop, NULL, NULL, NULL, napi_enumerable, NULL },
 	};
 	napi_define_properties(env, exports, sizeof(table) / sizeof(table[0]), table);
 	return exports;

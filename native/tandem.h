@@ -70,4 +70,15 @@ napi_value tandem_netlink_open(napi_env env, napi_callback_info info);
 napi_value tandem_iface_info(napi_env env, napi_callback_info info);
 napi_value tandem_clock_monotonic_ns(napi_env env, napi_callback_info info);
 
+/* gpio.c */
+napi_value tandem_gpio_chip_info(napi_env env, napi_callback_info info);
+napi_value tandem_gpio_line_info(napi_env env, napi_callback_info info);
+napi_value tandem_gpio_request(napi_env env, napi_callback_info info);
+napi_value tandem_gpio_set(napi_env env, napi_callback_info info);
+napi_value tandem_gpio_get(napi_env env, napi_callback_info info);
+napi_value tandem_fd_close(napi_env env, napi_callback_info info);
+napi_value tandem_watchdog_open(napi_env env, napi_callback_info info);
+napi_value tandem_watchdog_keepalive(napi_env env, napi_callback_info info);
+napi_value tandem_watchdog_stop(napi_env env, napi_callback_info info);
+
 #endif

@@ -39,6 +39,15 @@ interface Binding {
   tandem_packet_ifflags(h: SockHandle): number;
   tandem_iface_info(ifname: string, netnsPath: string | null): IfaceFacts;
   tandem_clock_monotonic_ns(): bigint;
+  tandem_gpio_chip_info(path: string): { name: string; label: string; lines: number };
+  tandem_gpio_line_info(path: string, offset: number): { name: string; consumer: string; used: boolean; output: boolean; activeLow: boolean };
+  tandem_gpio_request(path: string, offsets: Uint32Array, values: Uint8Array, consumer: string, activeLow: boolean): number;
+  tandem_gpio_set(fd: number, values: Uint8Array): void;
+  tandem_gpio_get(fd: number, values: Uint8Array): void;
+  tandem_fd_close(fd: number): void;
+  tandem_watchdog_open(path: string, timeoutSeconds: number): { fd: number; timeout: number };
+  tandem_watchdog_keepalive(fd: number): void;
+  tandem_watchdog_stop(fd: number): void;
 }
 
 /** The shape of an error thrown by the addon. */
@@ -79,7 +88,27 @@ export function classify(code: string): ErrorClass {
   return 'fatal';
 }
 
+/** What to do about a GPIO or watchdog device error (where starts with "GPIO" or "watchdog"). */
+function deviceAdvice(code: string, where: string): string {
+  switch (code) {
+    case 'ENOENT':
+      return `: no such device (${where}): check gpio.chip / watchdog.device in the board file (ls /dev/gpiochip* /dev/watchdog*)`;
+    case 'EACCES':
+    case 'EPERM':
+      return ': permission denied: run tandemd as root, or give it access to the device node';
+    case 'EBUSY':
+      return ': the line is held by another consumer: see who with gpioinfo, and free it or use another line';
+    case 'EINVAL':
+      return ': the chip refused the request: is the line offset within the chip\'s lines (gpio.line in the board file)?';
+    case 'ENOTTY':
+      return ': the device does not speak this interface (an old kernel without the GPIO v2 uAPI?: the sysfs fallback applies)';
+    default:
+      return '';
+  }
+}
+
 function advice(code: string, where: string, syscall = ''): string {
+  if (where.startsWith('GPIO') || where.startsWith('watchdog')) return deviceAdvice(code, where);
   switch (code) {
     case 'EPERM':
     case 'EACCES':

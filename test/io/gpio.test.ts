@@ -1,0 +1,77 @@
+import test from 'ava';
+import { simDevices } from '../helpers/hw-sim.js';
+
+const CHIP = '/dev/gpiochip7';
+
+test('chip and line info; lines requested as outputs with their initial values and consumer', async (t) => {
+  const sim = simDevices(t, { chips: { 7: 'sim-relays 4' } });
+  const [info, request, line1] = await sim.drive([
+    { op: 'chipInfo', path: CHIP },
+    { op: 'request', path: CHIP, offsets: [1, 3], values: [1, 0], consumer: 'tandem-bypass' },
+    { op: 'lineInfo', path: CHIP, offset: 1 },
+  ]);
+  t.deepEqual(info!.result, { name: 'gpiochip7', label: 'sim-relays', lines: 4 });
+  t.true(request!.ok);
+  t.like(line1!.result, { name: 'line1', consumer: 'tandem-bypass', used: true, output: true });
+});
+
+test('set and get; release hands the line back (and so does the death of the holder)', async (t) => {
+  const sim = simDevices(t, { chips: { 7: 'sim-relays 4' } });
+  const r = await sim.drive([
+    { op: 'request', path: CHIP, offsets: [0, 2], values: [0, 0], consumer: 'relay' },
+    { op: 'set', handle: 0, values: [1, 0] },
+    { op: 'get', handle: 0 },
+    { op: 'set', handle: 0, values: [1, 1] },
+    { op: 'get', handle: 0 },
+    { op: 'release', handle: 0 },
+  ]);
+  t.deepEqual(r.map((x) => x.ok), [true, true, true, true, true, true]);
+  t.deepEqual(r[2]!.result, { values: [1, 0] });
+  t.deepEqual(r[4]!.result, { values: [1, 1] });
+  t.deepEqual(sim.line(7, 2), { held: false, pid: null, consumer: null, value: 1 }, 'released, at its last value');
+  // A holder killed with SIGKILL: no close() ran, yet the line is free, as the kernel would make it.
+  const holder = await sim.spawnDriver([{ op: 'request', path: CHIP, offsets: [3], values: [1], consumer: 'crashy' }, { op: 'hang' }]);
+  t.like(sim.line(7, 3), { held: true, consumer: 'crashy', value: 1 });
+  holder.kill('SIGKILL');
+  await new Promise((res) => holder.once('exit', res));
+  t.like(sim.line(7, 3), { held: false });
+});
+
+test('every error path names the device and says what to do', async (t) => {
+  const sim = simDevices(t, { chips: { 7: 'sim-relays 4', 8: 'locked 2 eacces' } });
+  const holder = await sim.spawnDriver([{ op: 'request', path: CHIP, offsets: [0], values: [0], consumer: 'first' }, { op: 'hang' }]);
+  t.truthy(holder.pid);
+  const r = await sim.drive([
+    { op: 'chipInfo', path: '/dev/gpiochip9' },
+    { op: 'request', path: CHIP, offsets: [0], values: [1], consumer: 'second' },
+    { op: 'request', path: CHIP, offsets: [4], values: [1], consumer: 'tandem' },
+    { op: 'chipInfo', path: '/dev/gpiochip8' },
+  ]);
+  t.like(r[0], { ok: false, code: 'ENOENT' });
+  t.regex(r[0]!.message!, /GPIO chip \/dev\/gpiochip9: open failed with ENOENT: no such device .*check gpio\.chip/);
+  t.like(r[1], { ok: false, code: 'EBUSY' });
+  t.regex(r[1]!.message!, /line 0: ioctl\(GPIO_V2_GET_LINE\) failed with EBUSY: the line is held by another consumer/);
+  t.like(r[2], { ok: false, code: 'EINVAL' });
+  t.regex(r[2]!.message!, /is the line offset within the chip's lines/);
+  t.like(r[3], { ok: false, code: 'EACCES' });
+  t.regex(r[3]!.message!, /permission denied: run tandemd as root/);
+});
+
+test('watchdog: opening starts it, keepalives feed it, the magic close stops it, a close without it lets it fire', async (t) => {
+  const sim = simDevices(t, { watchdogs: [3] });
+  const r = await sim.drive([
+    { op: 'watchdog', path: '/dev/watchdog3', timeout: 1 },
+    { op: 'keepalive', handle: 0 },
+    { op: 'stop', handle: 0 },
+  ]);
+  t.deepEqual(r.map((x) => x.ok), [true, true, true]);
+  t.is(r[0]!.result!['timeout'], 1);
+  t.is(sim.watchdog(3).state, 'disarmed', 'the magic close stopped it');
+  await sim.drive([{ op: 'watchdog', path: '/dev/watchdog3', timeout: 1 }, { op: 'abandon', handle: 0 }]);
+  t.is(sim.watchdog(3).state, 'armed', 'closed without the magic: still running');
+  await new Promise((res) => setTimeout(res, 1200));
+  t.is(sim.watchdog(3).state, 'fired', 'nobody fed it within its timeout');
+  const missing = await sim.drive([{ op: 'watchdog', path: '/dev/watchdog4', timeout: 5 }]);
+  t.like(missing[0], { ok: false, code: 'ENOENT' });
+  t.regex(missing[0]!.message!, /watchdog \/dev\/watchdog4: open failed with ENOENT/);
+});
