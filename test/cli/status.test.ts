@@ -1,0 +1,43 @@
+import test from 'ava';
+import { formatStatus } from '../../src/cli/status-command.js';
+import type { Snapshot } from '../../src/runtime/failover-runtime.js';
+
+const base: Snapshot = {
+  node: { name: 'fw-b', id: 2, type: 'slave' },
+  role: 'inactive',
+  roleSinceMsAgo: 5000,
+  health: 3,
+  connections: 0,
+  yielding: false,
+  syncLinkUp: true,
+  peer: { name: 'fw-a', id: 1, type: 'master', role: 'active', alive: true, connections: 1200, health: 3, lastHeardMsAgo: 12, syncStatus: 'in-sync', syncSequence: '1563' },
+  lastChange: null,
+  matrix: [],
+  sharedAddresses: 'released',
+  sync: {
+    enabled: true, role: 'sink', status: 'in-sync', channel: 'up', peerUnreachable: null, epoch: 'abc', sequence: 1563, lag: 0,
+    lastFullTransfer: { at: '2026-11-22T03:41:14.943Z', tookMs: 577, entries: { conntrack: 100000, config: 1, sessions: 0 }, direction: 'received' },
+    drift: { at: '2026-11-22T03:41:24.950Z', tables: { conntrack: { count: 100000, peerCount: 100000, digestMatch: true } } },
+    providers: { conntrack: { count: 100000, sent: 0, applied: 100000, failed: 0, persistent: false }, config: { count: 1, sent: 0, applied: 1, failed: 0, persistent: true } },
+  },
+};
+
+test('status shows the sync role, state, sequence, lag, what the peer says, per-provider counters, the last transfer and drift', (t) => {
+  const out = formatStatus(base);
+  t.regex(out, /^sync: sink IN-SYNC, channel up; sequence #1563, lag 0; peer says in-sync at #1563$/m);
+  t.regex(out, /^ {2}conntrack +100000 entries \(transient\); sent 0, applied 100000, failed 0$/m);
+  t.regex(out, /^ {2}config +1 entries \(persistent\)/m);
+  t.regex(out, /last full transfer: received 2026-11-22T03:41:14\.943Z, 577 ms, conntrack 100000, config 1, sessions 0/);
+  t.regex(out, /table drift \(2026-11-22T03:41:24\.950Z\): none/);
+});
+
+test('status names why the peer is unreachable and what differs', (t) => {
+  const out = formatStatus({
+    ...base,
+    sync: { ...base.sync as Extract<Snapshot['sync'], { role: string }>, status: 'out-of-sync', channel: 'down', peerUnreachable: 'wrong_password',
+      drift: { at: 'x', tables: { conntrack: { count: 99990, peerCount: 100000, digestMatch: false } } } },
+  });
+  t.regex(out, /sync: sink OUT-OF-SYNC, channel down \(peer unreachable: wrong_password\)/);
+  t.regex(out, /table drift \(x\): conntrack here 99990 \/ peer 100000, digests differ/);
+  t.regex(formatStatus({ ...base, sync: { enabled: false } }), /sync: off \(sync\.enabled is false: connections will not survive a failover\)/);
+});
