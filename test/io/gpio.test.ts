@@ -75,3 +75,26 @@ test('watchdog: opening starts it, keepalives feed it, the magic close stops it,
   t.like(missing[0], { ok: false, code: 'ENOENT' });
   t.regex(missing[0]!.message!, /watchdog \/dev\/watchdog4: open failed with ENOENT/);
 });
+
+test('a board file checked against the chips that are there: unknown chip, line out of range, each with its field', async (t) => {
+  const sim = simDevices(t, { chips: { 0: 'sim-relays 2' } });
+  const nic = (name: string, port: number) => ({ name, bus: 0, slot: 1, port, role: 'data' });
+  const board = {
+    name: 'x',
+    nics: [nic('eth0', 0), nic('eth1', 1), nic('eth2', 2), nic('eth3', 3), nic('eth4', 4), nic('eth5', 5)],
+    bypass: [
+      { name: 'ok', ports: ['eth0', 'eth1'], gpio: { chip: '/dev/gpiochip0', line: 1, activeLow: false }, whenReleased: 'bypass' },
+      { name: 'far', ports: ['eth2', 'eth3'], gpio: { chip: '/dev/gpiochip0', line: 5, activeLow: false }, whenReleased: 'bypass' },
+      { name: 'ghost', ports: ['eth4', 'eth5'], gpio: { chip: '/dev/gpiochip3', line: 0, activeLow: true }, whenReleased: 'disconnect' },
+    ],
+    watchdog: null,
+    console: null,
+  };
+  const [r] = await sim.drive([{ op: 'checkBoard', board }]);
+  const findings = r!.result!['findings'] as { field: string; message: string }[];
+  t.is(findings.length, 2);
+  t.is(findings[0]!.field, 'bypass[1].gpio.line');
+  t.regex(findings[0]!.message, /line 5 is out of range: \/dev\/gpiochip0 \(sim-relays\) has 2 lines, 0\.\.1/);
+  t.is(findings[1]!.field, 'bypass[2].gpio.chip');
+  t.regex(findings[1]!.message, /\/dev\/gpiochip3 cannot be used for segment "ghost": .*ENOENT: no such device/);
+});

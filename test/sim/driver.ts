@@ -4,6 +4,8 @@
  *
  *   node driver.js '[{"op":"request","path":"/dev/gpiochip0","offsets":[0],"values":[1],"consumer":"t"}, ...]'
  */
+import { parseBoard } from '../../src/board/board-file.js';
+import { checkBypassHardware } from '../../src/io/board-hardware.js';
 import { chipInfo, GpioLines, lineInfo } from '../../src/io/gpio.js';
 import { Watchdog } from '../../src/io/watchdog.js';
 
@@ -36,6 +38,8 @@ function run(o: Op): unknown {
       return dogs[Number(o['handle'])]!.stop() ?? { stopped: true };
     case 'abandon':
       return dogs[Number(o['handle'])]!.abandon() ?? { abandoned: true };
+    case 'checkBoard':
+      return { findings: checkBypassHardware(parseBoard(o['board'], 'board.json')) };
     case 'hang':
       // Stay alive holding what was requested, until killed.
       setInterval(() => undefined, 1000);
