@@ -104,6 +104,8 @@ export interface HeartbeatInfo {
   health: number;
   yielding: boolean;
   tookOver: boolean;
+  /** The sender's claim of the shared addresses has finished (absent: taken to follow its role). */
+  holdsShared?: boolean;
   bootId: bigint;
   /** The sender's node-wide heartbeat sequence: frames reach us over several interfaces out of order. */
   sequence: bigint;

@@ -256,6 +256,9 @@ function evaluate(s: CoreState, now: Ns, effects: Effect[]): CoreState {
       }
       if (peer!.role !== 'active') return s;
       if (s.yielding) {
+        // Make before break: step down once the peer holds the shared addresses, not when it
+        // merely decided to be active (its commit and claim take a few milliseconds more).
+        if (peer!.holdsShared === false) return s;
         const next = changeRole(s, now, 'inactive', 'planned_failover', ev(), effects);
         return { ...next, yielding: false };
       }

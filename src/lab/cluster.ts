@@ -40,12 +40,14 @@ export class LabCluster {
   private constructor(
     readonly lab: Lab,
     readonly dir: string,
+    /** Extra environment per node (a simulator preloaded, say). */
+    private readonly env?: (node: string) => Record<string, string>,
   ) {}
 
   /** Starts tandemd on every node of a two-node lab. */
-  static async start(lab: Lab, board: Board, opts: Partial<Pick<LabConfigOptions, 'timers' | 'boardRef' | 'monitorTargets' | 'sync'>> & { onEvent?: (node: string, ev: Record<string, unknown>) => void; passwords?: Record<string, string> } = {}): Promise<LabCluster> {
+  static async start(lab: Lab, board: Board, opts: Partial<Pick<LabConfigOptions, 'timers' | 'boardRef' | 'monitorTargets' | 'sync'>> & { onEvent?: (node: string, ev: Record<string, unknown>) => void; passwords?: Record<string, string>; env?: (node: string) => Record<string, string> } = {}): Promise<LabCluster> {
     const dir = mkdtempSync(join(tmpdir(), `${lab.name}-`));
-    const c = new LabCluster(lab, dir);
+    const c = new LabCluster(lab, dir, opts.env);
     writeFileSync(join(dir, 'cluster.key'), `${lab.name}-password\n`, { mode: 0o600 });
     for (const node of lab.plan.nodes) {
       const config = join(dir, `${node.name}.json`);
@@ -71,7 +73,7 @@ export class LabCluster {
 
   /** Starts a node's tandemd; its JSON log lines become events, and everything goes to its log file. */
   private launch(name: string, netns: string, config: string, events: ClusterNode['events'], onEvent?: (node: string, ev: Record<string, unknown>) => void): ChildProcess {
-    const proc = this.lab.spawn(netns, [process.execPath, TANDEMD, '--config', config]);
+    const proc = this.lab.spawn(netns, [process.execPath, TANDEMD, '--config', config], this.env ? { env: this.env(name) } : {});
     const log = createWriteStream(join(this.dir, `${name}.log`), { flags: 'a' });
     this.logs.push(log);
     proc.stderr?.pipe(log);

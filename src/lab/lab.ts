@@ -158,10 +158,10 @@ export class Lab {
   // ---- processes ----
 
   /** Starts a process inside a lab namespace; it ends with the lab at the latest. */
-  spawn(netns: string, argv: readonly string[], opts: { stdio?: 'pipe' | 'inherit' | 'ignore' } = {}): ChildProcess {
+  spawn(netns: string, argv: readonly string[], opts: { stdio?: 'pipe' | 'inherit' | 'ignore'; env?: Record<string, string> } = {}): ChildProcess {
     if (!this.netns().includes(netns)) throw new Error(`${netns} is not a namespace of lab ${this.name}`);
     const [cmd, ...args] = argv;
-    return spawn(tool('ip'), ['netns', 'exec', netns, tool(cmd!), ...args], { stdio: opts.stdio ?? 'pipe' });
+    return spawn(tool('ip'), ['netns', 'exec', netns, tool(cmd!), ...args], { stdio: opts.stdio ?? 'pipe', ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}) });
   }
 
   // ---- faults ----

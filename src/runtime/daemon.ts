@@ -26,6 +26,7 @@ import type { SyncWorkerData } from '../sync/worker.js';
 import { SyncClient } from './sync-client.js';
 import { FailoverRuntime } from './failover-runtime.js';
 import { HeartbeatNode, SOFTWARE_VERSION } from './heartbeat-node.js';
+import { WatchdogFeeder } from './watchdog-feeder.js';
 import type { Logger } from './log.js';
 
 /** The kernel's count of tracked connections in this network namespace (0 when conntrack is not loaded). */
@@ -92,6 +93,8 @@ export async function startDaemon(config: NodeConfig, board: Board, log: Logger)
     if (stale.length > 0) log.log('warn', 'stale_shared_links_removed', { links: stale });
   }
 
+  // Armed first: from here on, a hung worker lets the hardware act.
+  const watchdog = WatchdogFeeder.start(board, log);
   const heartbeatIfaces = config.interfaces.filter((i) => i.heartbeats && ownAddress(config, i) !== null).map((i) => i.name);
   const password = readFileSync(config.cluster.passwordFile, 'utf8').trim();
   const syncData = syncWorkerData(config, password);
@@ -186,6 +189,7 @@ export async function startDaemon(config: NodeConfig, board: Board, log: Logger)
       clearInterval(counter);
       await rt.stop();
       await sync?.stop();
+      watchdog?.stop();
       targets.close();
       heartbeats.stop();
       links.close();

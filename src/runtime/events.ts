@@ -21,6 +21,8 @@ export const EVENTS: Readonly<Record<string, EventInfo>> = {
   config_warning: { id: 103, summary: 'the configuration has a warning from the pre-flight' },
   stale_shared_links_removed: { id: 104, summary: 'shared links left by a crashed run were removed at start' },
   heartbeats_started: { id: 105, summary: 'heartbeats are sent on the listed interfaces' },
+  watchdog_armed: { id: 106, summary: 'the board\'s hardware watchdog is open and fed from the main loop' },
+  watchdog_stopped: { id: 107, summary: 'clean stop: the watchdog was closed with the magic character and will not act' },
 
   peer_heartbeat_first_seen: { id: 200, summary: 'the first valid heartbeat of a node' },
   peer_found: { id: 201, summary: 'the failover core adopted a node as its peer' },
@@ -64,6 +66,8 @@ export const EVENTS: Readonly<Record<string, EventInfo>> = {
   control_socket_failed: { id: 603, summary: 'the control socket could not be served' },
   heartbeat_send_failed: { id: 604, summary: 'a heartbeat could not be sent on an interface' },
   heartbeat_receive_error: { id: 605, summary: 'a heartbeat socket reported an error' },
+  watchdog_unavailable: { id: 606, summary: 'the board names a watchdog that cannot be opened: a hung daemon will not be caught' },
+  watchdog_keepalive_failed: { id: 607, summary: 'feeding (or stopping) the watchdog failed' },
 
   sync_channel_up: { id: 700, summary: 'the sync channel to the peer is up (TLS-PSK handshake and hellos verified)' },
   sync_channel_down: { id: 701, summary: 'the sync channel closed; the reason is attached; the dialling node retries' },

@@ -15,7 +15,7 @@
  */
 import { health, initialState, peerAlive, step, syncLinkUp } from '../core/failover.js';
 import type { Change, CoreState, Effect, FailoverConfig, Input, Role, TimerName } from '../core/failover-types.js';
-import { FLAG_SYNC_LINK_UP, FLAG_TOOK_OVER, FLAG_YIELDING, type DecodedHeartbeat } from '../wire/heartbeat-frame.js';
+import { FLAG_SHARED_HELD, FLAG_SYNC_LINK_UP, FLAG_TOOK_OVER, FLAG_YIELDING, type DecodedHeartbeat } from '../wire/heartbeat-frame.js';
 import { monotonicNs } from '../io/native.js';
 import type { ClaimReport } from '../io/shared-address.js';
 import type { SyncStatus } from '../wire/heartbeat-frame.js';
@@ -112,7 +112,8 @@ export class FailoverRuntime {
       iface: ifname,
       from: {
         nodeId: f.nodeId, name: f.nodeName, nodeType: f.nodeType, role: f.state, connections: f.connections, health: f.health,
-        yielding: (f.flags & FLAG_YIELDING) !== 0, tookOver: (f.flags & FLAG_TOOK_OVER) !== 0, bootId: f.bootId, sequence: f.sequence,
+        yielding: (f.flags & FLAG_YIELDING) !== 0, tookOver: (f.flags & FLAG_TOOK_OVER) !== 0, holdsShared: (f.flags & FLAG_SHARED_HELD) !== 0,
+        bootId: f.bootId, sequence: f.sequence,
       },
     });
   }
@@ -224,6 +225,9 @@ export class FailoverRuntime {
         this.enqueue('claim shared addresses', async () => {
           const report = await this.deps.shared.claim();
           this.shared = 'held';
+          // Say so at once: a peer handing over steps down only when it hears we hold them.
+          this.advertise();
+          this.sendNow();
           this.logTakeover(change, report);
         });
         const sync = this.deps.sync;
@@ -235,6 +239,7 @@ export class FailoverRuntime {
         this.enqueue('release shared addresses', async () => {
           await this.deps.shared.release();
           this.shared = 'released';
+          this.advertise();
           this.deps.log.log('info', 'shared_addresses_released', {});
         });
         return;
@@ -314,6 +319,7 @@ export class FailoverRuntime {
     if (s.yielding) flags |= FLAG_YIELDING;
     if (s.tookOver) flags |= FLAG_TOOK_OVER;
     if (syncLinkUp(s, now)) flags |= FLAG_SYNC_LINK_UP;
+    if (this.shared === 'held') flags |= FLAG_SHARED_HELD;
     this.deps.heartbeats.sender.update({ state: s.role, flags, health: health(s), connections: s.connections, ...(this.deps.sync?.heartbeatFields() ?? {}) });
   }
 }

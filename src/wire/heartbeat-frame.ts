@@ -47,6 +47,8 @@ export const FLAG_YIELDING = 0x0001;
 export const FLAG_SYNC_LINK_UP = 0x0002;
 /** Active because the peer went silent (src/core/rank.ts: of two active nodes this one wins). */
 export const FLAG_TOOK_OVER = 0x0004;
+/** The sender holds the shared addresses now (its claim finished): a yielding peer may step down. */
+export const FLAG_SHARED_HELD = 0x0008;
 
 /** What a node says about itself in every heartbeat. */
 export interface HeartbeatFields {

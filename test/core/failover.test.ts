@@ -224,3 +224,18 @@ test('an older frame arriving late on another interface proves life but does not
   t.is(sim.nodes[1].state.peer?.heardOn['eth1'], now + 1n, 'the late frame still counts as heard on eth1');
   t.is(sim.nodes[1].state.role, 'inactive', 'no flap');
 });
+
+test('a yielding active node steps down only once the peer holds the shared addresses (make before break)', (t) => {
+  const sim = new TwoNodes();
+  sim.run(3000);
+  t.deepEqual(sim.roles(), ['active', 'inactive']);
+  sim.feed(0, { type: 'failover', now: sim.now });
+  t.true(sim.nodes[0].state.yielding);
+  const peer = { nodeId: 2, name: 'n2', nodeType: 'slave' as const, connections: 0, health: 3, yielding: false, tookOver: false, bootId: 1n };
+  // The peer decided to be active, but its commit and claim are still running.
+  sim.feed(0, { type: 'heartbeat', now: sim.now + 1n, iface: 'eth0', from: { ...peer, role: 'active', holdsShared: false, sequence: 10_000_000n } });
+  t.is(sim.nodes[0].state.role, 'active', 'still holding: nobody else does yet');
+  sim.feed(0, { type: 'heartbeat', now: sim.now + 2n, iface: 'eth1', from: { ...peer, role: 'active', holdsShared: true, sequence: 10_000_001n } });
+  t.is(sim.nodes[0].state.role, 'inactive');
+  t.is(lastChange(sim, 0)?.reason, 'planned_failover');
+});

@@ -165,6 +165,7 @@ export class TwoNodes {
             health: adv?.health ?? from.state.config.ifaces.filter((x) => x.monitored).length,
             yielding: adv?.yielding ?? false,
             tookOver: adv?.tookOver ?? false,
+            holdsShared: this.sharedOwners().includes(i),
             bootId: 1n,
             sequence: ++this.seq,
           },
