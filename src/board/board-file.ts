@@ -29,11 +29,28 @@ export interface Nic {
   nn: number;
 }
 
+export interface GpioLine {
+  chip: string;
+  line: number;
+  activeLow: boolean;
+}
+
+/**
+ * A bypass segment, modelled on bypass NICs (Silicom's bypass and disconnect
+ * controls): `gpio` drives the bypass relay (asserted: the two ports are
+ * coupled, the box is a wire), the optional `disconnectGpio` the disconnect
+ * relay (asserted: both ports are cut); neither asserted is inline. When the
+ * lines are released (process gone, power lost) the hardware does
+ * `whenReleased`, within `releaseMs`.
+ */
 export interface BypassSegment {
   name: string;
   ports: [string, string];
-  gpio: { chip: string; line: number; activeLow: boolean };
+  gpio: GpioLine;
+  disconnectGpio: GpioLine | null;
   whenReleased: ReleasedBehaviour;
+  /** How long the relays take to switch after a change or a release (Silicom: ~0.5 s). */
+  releaseMs: number;
 }
 
 export interface Board {
@@ -72,12 +89,14 @@ export function parseBoard(raw: unknown, source: string): Board {
     bypass: (top.optionalArray('bypass') ?? []).map((item) => {
       const b = item.fields();
       const ports = b.array('ports', { min: 2, max: 2 }).map((p) => p.self.string());
-      const gpio = b.object('gpio');
+      const line = (g: Fields): GpioLine => ({ chip: g.string('chip', { pattern: /^\/dev\//, hint: 'a /dev/gpiochipN path' }), line: g.int('line', 0, 511), activeLow: g.bool('activeLow') });
       return {
         name: b.string('name'),
         ports: [ports[0]!, ports[1]!],
-        gpio: { chip: gpio.string('chip', { pattern: /^\/dev\//, hint: 'a /dev/gpiochipN path' }), line: gpio.int('line', 0, 511), activeLow: gpio.bool('activeLow') },
+        gpio: line(b.object('gpio')),
+        disconnectGpio: b.has('disconnectGpio') ? line(b.object('disconnectGpio')) : null,
         whenReleased: b.oneOf('whenReleased', RELEASED_BEHAVIOURS),
+        releaseMs: b.has('releaseMs') ? b.int('releaseMs', 0, 60_000) : 500,
       };
     }),
     watchdog: top.nullable('watchdog', (w) => ({ device: w.string('device'), timeoutSeconds: w.int('timeoutSeconds', 1, 600) })),
@@ -102,15 +121,18 @@ function checkConsistency(board: Board, top: Fields): void {
   });
   const syncs = board.nics.filter((n) => n.role === 'sync');
   if (syncs.length > 1) top.fail('nics', `only one NIC can have role "sync" (found ${syncs.map((n) => n.name).join(', ')})`);
-  const lines = new Map<string, number>();
+  const lines = new Map<string, string>();
   board.bypass.forEach((seg, i) => {
     seg.ports.forEach((p, j) => {
       if (!names.has(p)) top.fail(`bypass[${i}].ports[${j}]`, `no NIC named "${p}" in nics`);
     });
-    const key = `${seg.gpio.chip}:${seg.gpio.line}`;
-    const other = lines.get(key);
-    if (other !== undefined) top.fail(`bypass[${i}].gpio`, `line ${seg.gpio.line} of ${seg.gpio.chip} already drives bypass[${other}]`);
-    lines.set(key, i);
+    for (const [field, g] of [['gpio', seg.gpio], ['disconnectGpio', seg.disconnectGpio]] as const) {
+      if (!g) continue;
+      const key = `${g.chip}:${g.line}`;
+      const other = lines.get(key);
+      if (other !== undefined) top.fail(`bypass[${i}].${field}`, `line ${g.line} of ${g.chip} already drives ${other}`);
+      lines.set(key, `bypass[${i}].${field}`);
+    }
   });
 }
 

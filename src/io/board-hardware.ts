@@ -18,20 +18,23 @@ export function checkBypassHardware(board: Board, info: (path: string) => ChipIn
   const findings: HardwareFinding[] = [];
   const chips = new Map<string, ChipInfo | Error>();
   board.bypass.forEach((seg, i) => {
-    const at = `bypass[${i}].gpio`;
-    let chip = chips.get(seg.gpio.chip);
-    if (!chip) {
-      try {
-        chip = info(seg.gpio.chip);
-      } catch (e) {
-        chip = e as Error;
+    for (const [field, g] of [['gpio', seg.gpio], ['disconnectGpio', seg.disconnectGpio]] as const) {
+      if (!g) continue;
+      const at = `bypass[${i}].${field}`;
+      let chip = chips.get(g.chip);
+      if (!chip) {
+        try {
+          chip = info(g.chip);
+        } catch (e) {
+          chip = e as Error;
+        }
+        chips.set(g.chip, chip);
       }
-      chips.set(seg.gpio.chip, chip);
-    }
-    if (chip instanceof Error) {
-      findings.push({ field: `${at}.chip`, message: `${seg.gpio.chip} cannot be used for segment "${seg.name}": ${chip.message}` });
-    } else if (seg.gpio.line >= chip.lines) {
-      findings.push({ field: `${at}.line`, message: `line ${seg.gpio.line} is out of range: ${seg.gpio.chip} (${chip.label}) has ${chip.lines} lines, 0..${chip.lines - 1}` });
+      if (chip instanceof Error) {
+        findings.push({ field: `${at}.chip`, message: `${g.chip} cannot be used for segment "${seg.name}": ${chip.message}` });
+      } else if (g.line >= chip.lines) {
+        findings.push({ field: `${at}.line`, message: `line ${g.line} is out of range: ${g.chip} (${chip.label}) has ${chip.lines} lines, 0..${chip.lines - 1}` });
+      }
     }
   });
   return findings;

@@ -24,6 +24,8 @@ export interface SimDevices {
   spawnDriver(ops: Record<string, unknown>[]): Promise<ChildProcess>;
   line(chip: number, offset: number): { held: boolean; pid: number | null; consumer: string | null; value: number } | null;
   watchdog(n: number): { state: 'disarmed' | 'armed' | 'fired' | 'absent'; pid?: number; timeout?: number };
+  /** What a segment's relays do now: its lines' mode while held, the board's whenReleased once released. */
+  segmentMode(seg: { gpio: { chip: string; line: number }; disconnectGpio?: { chip: string; line: number } | null; whenReleased: string }): string;
 }
 
 export function simDevices(t: ExecutionContext, devices: { chips?: Record<number, string>; watchdogs?: number[] } = {}): SimDevices {
@@ -80,6 +82,14 @@ export function simDevices(t: ExecutionContext, devices: { chips?: Record<number
         return alive(pid) ? { held: true, pid, consumer: held[2]!, value: Number(held[3]) } : { held: false, pid: null, consumer: null, value: Number(held[3]) };
       }
       return { held: false, pid: null, consumer: null, value: Number(/^released (\d)/.exec(s)?.[1] ?? 0) };
+    },
+    segmentMode(seg) {
+      const chipNo = (path: string) => Number(/gpiochip(\d+)$/.exec(path)?.[1]);
+      const main = this.line(chipNo(seg.gpio.chip), seg.gpio.line);
+      const disc = seg.disconnectGpio ? this.line(chipNo(seg.disconnectGpio.chip), seg.disconnectGpio.line) : null;
+      if (!main?.held) return seg.whenReleased;
+      if (disc?.held && disc.value === 1) return 'disconnect';
+      return main.value === 1 ? 'bypass' : 'inline';
     },
     watchdog(n) {
       const s = read(`watchdog${n}.state`);

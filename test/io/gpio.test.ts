@@ -98,3 +98,32 @@ test('a board file checked against the chips that are there: unknown chip, line 
   t.is(findings[1]!.field, 'bypass[2].gpio.chip');
   t.regex(findings[1]!.message, /\/dev\/gpiochip3 cannot be used for segment "ghost": .*ENOENT: no such device/);
 });
+
+test('bypass relays: requested at the starting mode, switched, read back, released to what the hardware does', async (t) => {
+  const sim = simDevices(t, { chips: { 0: 'relays 4' } });
+  const nic = (name: string, port: number) => ({ name, bus: 0, slot: 1, port, role: 'data' });
+  const seg = { name: 'wan-lan', ports: ['eth0', 'eth1'], gpio: { chip: '/dev/gpiochip0', line: 0, activeLow: false }, disconnectGpio: { chip: '/dev/gpiochip0', line: 1, activeLow: false }, whenReleased: 'bypass' };
+  const board = { name: 'x', nics: [nic('eth0', 0), nic('eth1', 1)], bypass: [seg], watchdog: null, console: null };
+  const holder = await sim.spawnDriver([
+    { op: 'bypassOpen', board, start: 'bypass' },
+    { op: 'hang' },
+  ]);
+  t.is(sim.segmentMode(seg), 'bypass', 'starts in its failure mode, never passing through inline');
+  t.like(sim.line(0, 0), { held: true, consumer: 'tandem-bypass-wan-lan', value: 1 });
+  holder.kill('SIGKILL');
+  await new Promise((r) => holder.once('exit', r));
+  t.is(sim.segmentMode(seg), 'bypass', 'a crash: the lines are released and the hardware does its whenReleased');
+  const r = await sim.drive([
+    { op: 'bypassOpen', board, start: 'disconnect' },
+    { op: 'bypassSet', segment: 'wan-lan', mode: 'inline' },
+    { op: 'bypassSet', segment: 'wan-lan', mode: 'disconnect' },
+    { op: 'bypassSet', segment: 'wan-lan', mode: 'bypass' },
+    { op: 'bypassSet', segment: 'nope', mode: 'bypass' },
+    { op: 'bypassRelease' },
+  ]);
+  t.deepEqual(r[0]!.result, { modes: { 'wan-lan': 'disconnect' } });
+  t.deepEqual(r.slice(1, 4).map((x) => x.result), [{ read: 'inline' }, { read: 'disconnect' }, { read: 'bypass' }]);
+  t.like(r[4], { ok: false });
+  t.regex(r[4]!.message!, /no bypass segment "nope" \(segments: wan-lan\)/);
+  t.like(sim.line(0, 0), { held: false });
+});

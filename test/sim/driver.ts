@@ -6,6 +6,8 @@
  */
 import { parseBoard } from '../../src/board/board-file.js';
 import { checkBypassHardware } from '../../src/io/board-hardware.js';
+import { BypassRelays } from '../../src/io/bypass-relays.js';
+import type { BypassMode } from '../../src/core/bypass-modes.js';
 import { chipInfo, GpioLines, lineInfo } from '../../src/io/gpio.js';
 import { Watchdog } from '../../src/io/watchdog.js';
 
@@ -13,6 +15,7 @@ type Op = { op: string; [k: string]: unknown };
 
 const lines: GpioLines[] = [];
 const dogs: Watchdog[] = [];
+let relays: BypassRelays | undefined;
 
 function run(o: Op): unknown {
   switch (o.op) {
@@ -40,6 +43,14 @@ function run(o: Op): unknown {
       return dogs[Number(o['handle'])]!.abandon() ?? { abandoned: true };
     case 'checkBoard':
       return { findings: checkBypassHardware(parseBoard(o['board'], 'board.json')) };
+    case 'bypassOpen':
+      relays = BypassRelays.open(parseBoard(o['board'], 'board.json').bypass, () => o['start'] as BypassMode);
+      return { modes: relays.modes() };
+    case 'bypassSet':
+      relays!.set(String(o['segment']), o['mode'] as BypassMode);
+      return { read: relays!.read(String(o['segment'])) };
+    case 'bypassRelease':
+      return relays!.release() ?? { released: true };
     case 'hang':
       // Stay alive holding what was requested, until killed.
       setInterval(() => undefined, 1000);
