@@ -72,6 +72,11 @@ export class Fields {
     return this.value[key];
   }
 
+  /** The keys of this object (for maps keyed by name, such as bypass segments in a configuration). */
+  keys(): string[] {
+    return Object.keys(this.value);
+  }
+
   has(key: string): boolean {
     return this.value[key] !== undefined;
   }

@@ -32,6 +32,7 @@ export function formatStatus(s: Snapshot): string {
       ? `peer ${s.peer.name} (#${s.peer.id}, ${s.peer.type}): ${s.peer.alive ? s.peer.role.toUpperCase() : 'DEAD'}, heard ${ago(s.peer.lastHeardMsAgo)}; health ${s.peer.health}; connections ${s.peer.connections}`
       : 'peer: never heard',
     ...formatSync(s),
+    ...Object.entries(s.bypass ?? {}).map(([name, b]) => `bypass ${name} (${b.ports.join('-')}): ${b.mode.toUpperCase()} (failure mode ${b.failureMode})`),
     s.lastChange ? `last change: ${s.lastChange.from} -> ${s.lastChange.to} because ${s.lastChange.reason} (${ago(s.lastChange.msAgo)}, ${s.lastChange.wallTime})` : 'last change: none',
     '',
     'iface  sync   sent  accepted  rejected (by reason)          last heard',

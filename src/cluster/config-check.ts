@@ -82,6 +82,21 @@ export function checkConfig(config: NodeConfig, board: Board): CheckResult {
     err('sync.timeoutMs', `${config.sync.timeoutMs} ms is shorter than two heartbeat intervals: the channel would be declared dead while idle`);
   }
 
+  for (const name of Object.keys(config.bypass)) {
+    if (!board.bypass.some((s) => s.name === name)) {
+      err(`bypass.${name}`, `board ${board.name} has no bypass segment "${name}" (it has ${board.bypass.map((s) => s.name).join(', ') || 'none'})`);
+    }
+  }
+  for (const seg of board.bypass) {
+    const wanted = config.bypass[seg.name]?.failureMode ?? 'fail-open';
+    const crash = seg.whenReleased === 'bypass' ? 'fail-open' : seg.whenReleased === 'disconnect' ? 'fail-closed' : 'inline';
+    if (wanted === 'fail-closed' && !seg.disconnectGpio) {
+      err(`bypass.${seg.name}.failureMode`, `fail-closed needs a disconnect relay, and segment ${seg.name} of board ${board.name} has none (bypass[].disconnectGpio)`);
+    } else if (crash !== wanted) {
+      warn(`bypass.${seg.name}.failureMode`, `${wanted} is set on a clean stop and at start, but after a crash the hardware does "${seg.whenReleased}" (board whenReleased): the two differ`);
+    }
+  }
+
   const carriers = config.interfaces.filter((i) => i.heartbeats && ownAddress(config, i) !== null && board.nics.some((n) => n.name === i.name));
   if (carriers.length === 0) {
     err('interfaces', 'no interface can carry heartbeats: turn heartbeats on for at least one board interface that has this node\'s address (masterIp/slaveIp)');

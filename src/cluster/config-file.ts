@@ -39,6 +39,8 @@ export interface NodeConfig {
   interfaces: IfaceConfig[];
   garp: { count: number; intervalMs: number };
   fence: { command: string | null };
+  /** Per bypass segment of the board: what the relays do when this node cannot serve. */
+  bypass: Record<string, { failureMode: 'fail-open' | 'fail-closed' }>;
   /** State synchronisation over the sync interface (seed 000/002). */
   sync: { enabled: boolean; port: number; timeoutMs: number };
   stateDir: string;
@@ -138,6 +140,11 @@ export function parseConfig(raw: unknown, file: string): NodeConfig {
       intervalMs: garp ? optionalInt(garp, 'intervalMs', 1, 10_000, DEFAULTS.garpIntervalMs) : DEFAULTS.garpIntervalMs,
     },
     fence: { command: fence?.optionalString('command') ?? null },
+    bypass: top.has('bypass')
+      ? Object.fromEntries(
+          top.object('bypass').keys().map((name) => [name, { failureMode: top.object('bypass').object(name).oneOf('failureMode', ['fail-open', 'fail-closed'] as const) }]),
+        )
+      : {},
     sync: {
       enabled: sync ? optionalBool(sync, 'enabled', true) : true,
       port: sync ? optionalInt(sync, 'port', 1, 65535, DEFAULTS.syncPort) : DEFAULTS.syncPort,

@@ -27,6 +27,7 @@ import { SyncClient } from './sync-client.js';
 import { FailoverRuntime } from './failover-runtime.js';
 import { HeartbeatNode, SOFTWARE_VERSION } from './heartbeat-node.js';
 import { WatchdogFeeder } from './watchdog-feeder.js';
+import { BypassControl } from './bypass-control.js';
 import type { Logger } from './log.js';
 
 /** The kernel's count of tracked connections in this network namespace (0 when conntrack is not loaded). */
@@ -95,6 +96,8 @@ export async function startDaemon(config: NodeConfig, board: Board, log: Logger)
 
   // Armed first: from here on, a hung worker lets the hardware act.
   const watchdog = WatchdogFeeder.start(board, log);
+  // The relays hold their failure mode until the node has decided its role.
+  const bypass = BypassControl.start(board, config, log);
   const heartbeatIfaces = config.interfaces.filter((i) => i.heartbeats && ownAddress(config, i) !== null).map((i) => i.name);
   const password = readFileSync(config.cluster.passwordFile, 'utf8').trim();
   const syncData = syncWorkerData(config, password);
@@ -119,6 +122,7 @@ export async function startDaemon(config: NodeConfig, board: Board, log: Logger)
     shared,
     log,
     ...(sync ? { sync } : {}),
+    ...(bypass ? { onRole: (role: string) => void (role !== 'starting' && bypass.ready()) } : {}),
     ...(fenceCommand === null
       ? {}
       : {
@@ -161,7 +165,7 @@ export async function startDaemon(config: NodeConfig, board: Board, log: Logger)
     server = await serveControl(config.controlSocket, async (req) => {
       switch (req.cmd) {
         case 'status':
-          return rt.snapshot();
+          return bypass ? { ...rt.snapshot(), bypass: bypass.status() } : rt.snapshot();
         case 'why':
           return rt.whyHistory();
         case 'failover':
@@ -189,6 +193,7 @@ export async function startDaemon(config: NodeConfig, board: Board, log: Logger)
       clearInterval(counter);
       await rt.stop();
       await sync?.stop();
+      bypass?.stop();
       watchdog?.stop();
       targets.close();
       heartbeats.stop();

@@ -22,6 +22,8 @@ export const EVENTS: Readonly<Record<string, EventInfo>> = {
   stale_shared_links_removed: { id: 104, summary: 'shared links left by a crashed run were removed at start' },
   heartbeats_started: { id: 105, summary: 'heartbeats are sent on the listed interfaces' },
   watchdog_armed: { id: 106, summary: 'the board\'s hardware watchdog is open and fed from the main loop' },
+  bypass_failure_mode: { id: 108, summary: 'the bypass segments are in their failure modes (starting, or a clean stop)' },
+  bypass_inline: { id: 109, summary: 'the node is ready: every bypass segment is inline' },
   watchdog_stopped: { id: 107, summary: 'clean stop: the watchdog was closed with the magic character and will not act' },
 
   peer_heartbeat_first_seen: { id: 200, summary: 'the first valid heartbeat of a node' },
@@ -67,6 +69,7 @@ export const EVENTS: Readonly<Record<string, EventInfo>> = {
   heartbeat_send_failed: { id: 604, summary: 'a heartbeat could not be sent on an interface' },
   heartbeat_receive_error: { id: 605, summary: 'a heartbeat socket reported an error' },
   watchdog_unavailable: { id: 606, summary: 'the board names a watchdog that cannot be opened: a hung daemon will not be caught' },
+  bypass_unavailable: { id: 608, summary: 'the bypass relays cannot be driven (GPIO chip missing, line busy): the segments are left to the hardware' },
   watchdog_keepalive_failed: { id: 607, summary: 'feeding (or stopping) the watchdog failed' },
 
   sync_channel_up: { id: 700, summary: 'the sync channel to the peer is up (TLS-PSK handshake and hellos verified)' },

@@ -39,6 +39,8 @@ export interface RuntimeDeps {
   shared: { claim(): Promise<ClaimReport>; release(): Promise<void> };
   fence?: (peer: { nodeId: number; name: string }) => Promise<void>;
   sync?: RuntimeSync;
+  /** Told every role change (the bypass goes inline once the node has decided). */
+  onRole?: (role: Role) => void;
   log: Logger;
 }
 
@@ -67,6 +69,8 @@ export interface Snapshot {
   matrix: MatrixRow[];
   sharedAddresses: 'held' | 'released';
   sync: SyncStatusView | { enabled: false };
+  /** Bypass segments (added by the daemon; absent on boards without bypass hardware). */
+  bypass?: Record<string, { mode: string; failureMode: string; ports: [string, string] }>;
 }
 
 const HISTORY = 50;
@@ -197,6 +201,7 @@ export class FailoverRuntime {
         if (this.history.length > HISTORY) this.history.shift();
         this.deps.log.log('info', 'role_change', { from: e.change.from, to: e.change.to, reason: e.change.reason, evidence: e.change.evidence, input: input.type });
         this.advertise();
+        this.deps.onRole?.(e.role);
         if (e.role === 'inactive' && this.deps.sync) {
           const sync = this.deps.sync;
           this.enqueue('sync as standby', () => sync.setRole(false));

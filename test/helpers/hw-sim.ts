@@ -25,7 +25,7 @@ export interface SimDevices {
   line(chip: number, offset: number): { held: boolean; pid: number | null; consumer: string | null; value: number } | null;
   watchdog(n: number): { state: 'disarmed' | 'armed' | 'fired' | 'absent'; pid?: number; timeout?: number };
   /** What a segment's relays do now: its lines' mode while held, the board's whenReleased once released. */
-  segmentMode(seg: { gpio: { chip: string; line: number }; disconnectGpio?: { chip: string; line: number } | null; whenReleased: string }): string;
+  segmentMode(seg: { gpio: { chip: string; line: number }; disconnectGpio?: { chip: string; line: number } | null; whenReleased: string }, watchdog?: number): string;
 }
 
 export function simDevices(t: ExecutionContext, devices: { chips?: Record<number, string>; watchdogs?: number[] } = {}): SimDevices {
@@ -83,7 +83,9 @@ export function simDevices(t: ExecutionContext, devices: { chips?: Record<number
       }
       return { held: false, pid: null, consumer: null, value: Number(/^released (\d)/.exec(s)?.[1] ?? 0) };
     },
-    segmentMode(seg) {
+    segmentMode(seg, watchdog) {
+      // A bypass board whose watchdog fired puts its relays where a release would (Silicom: WDT -> bypass).
+      if (watchdog !== undefined && this.watchdog(watchdog).state === 'fired') return seg.whenReleased;
       const chipNo = (path: string) => Number(/gpiochip(\d+)$/.exec(path)?.[1]);
       const main = this.line(chipNo(seg.gpio.chip), seg.gpio.line);
       const disc = seg.disconnectGpio ? this.line(chipNo(seg.disconnectGpio.chip), seg.disconnectGpio.line) : null;

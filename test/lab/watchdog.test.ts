@@ -58,3 +58,54 @@ test.serial('a board whose watchdog is missing: logged, and the node runs on', a
   t.truthy(ev);
   t.regex(String(ev!['error']), /watchdog \/dev\/watchdog0: open failed with ENOENT: no such device/);
 });
+
+test.serial('bypass relays: failure mode until ready, inline once the node decided; kill -9 releases them to bypass; a hang lets the watchdog put them there; a clean stop sets the failure mode', async (t) => {
+  const lab = await labFor(t);
+  const sims = { n1: simDevices(t, { chips: { 0: 'relays 2' }, watchdogs: [0] }), n2: simDevices(t, { chips: { 0: 'relays 2' }, watchdogs: [0] }) };
+  const raw = JSON.parse(readFileSync(join(BOARD_DIR, 'sim.json'), 'utf8')) as { watchdog: { timeoutSeconds: number }; bypass: Parameters<(typeof sims)['n1']['segmentMode']>[0][] };
+  raw.watchdog.timeoutSeconds = 2;
+  const seg = raw.bypass[0]!;
+  const boardFile = join(sims.n1.dir, 'sim-2s.json');
+  writeFileSync(boardFile, JSON.stringify(raw));
+  const cluster = await LabCluster.start(lab, board, {
+    timers: { initialSilenceMs: 800 },
+    boardRef: boardFile,
+    env: (node) => ({ LD_PRELOAD: SIM_LIB, TANDEM_HW_SIM_DIR: sims[node as 'n1' | 'n2'].dir }),
+  });
+  t.teardown(async () => {
+    await cluster.stop();
+    cluster.cleanup();
+  });
+  const { active, inactive } = await cluster.settled(15_000);
+  const A = sims[active as 'n1' | 'n2'];
+  for (const n of ['n1', 'n2'] as const) {
+    t.true(await eventually(() => sims[n].segmentMode(seg, 0) === 'inline', 3000), `${n} inline once ready`);
+    const order = cluster.node(n).events.map((e) => e.event);
+    t.true(order.indexOf('bypass_failure_mode') < order.indexOf('role_change') && order.indexOf('role_change') < order.indexOf('bypass_inline'), `${n}: failure mode, role decided, then inline`);
+  }
+  t.like(await cluster.status(active), { bypass: { 'wan-lan': { mode: 'inline', failureMode: 'fail-open' } } });
+
+  // kill -9 of the worker: the kernel releases its lines, the hardware couples the ports.
+  const pid = () => cluster.node(active).process.pid!;
+  let worker = Number((await run(['cat', `/proc/${pid()}/task/${pid()}/children`])).stdout.trim());
+  process.kill(worker, 'SIGKILL');
+  const releaseMs = (seg as { releaseMs?: number }).releaseMs ?? 500;
+  t.true(await eventually(() => A.segmentMode(seg) === 'bypass', releaseMs + 500), 'released: bypass within the board\'s release time');
+  t.true(await eventually(() => cluster.events(active, 'worker_started').length === 2, 5000), 'the supervisor restarted the worker');
+  t.true(await eventually(() => A.segmentMode(seg, 0) === 'inline', 5000), 'the new worker took the relays back inline once ready');
+
+  // A hung worker: nobody feeds the watchdog, and the board's relays go to their released position.
+  worker = Number((await run(['cat', `/proc/${pid()}/task/${pid()}/children`])).stdout.trim());
+  process.kill(worker, 'SIGSTOP');
+  try {
+    t.true(await eventually(() => A.segmentMode(seg, 0) === 'bypass', 4000), 'watchdog fired: bypass');
+    t.is(sims[inactive as 'n1' | 'n2'].segmentMode(seg, 0), 'inline', 'the healthy node stays inline');
+  } finally {
+    process.kill(worker, 'SIGCONT');
+  }
+  await cluster.stop();
+  for (const n of ['n1', 'n2'] as const) {
+    t.true(cluster.events(n, 'bypass_failure_mode').some((e) => e['why'] === 'stopping'), `${n}: failure mode set on the clean stop`);
+    t.is(sims[n].segmentMode(seg), 'bypass', `${n}: released to bypass`);
+  }
+});
