@@ -11,7 +11,7 @@ import { createConnection, createServer, type Server } from 'node:net';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 
-export const COMMANDS = ['status', 'why', 'failover', 'resync', 'store-get', 'store-set'] as const;
+export const COMMANDS = ['status', 'why', 'failover', 'resync', 'store-get', 'store-set', 'bypass'] as const;
 export type Command = (typeof COMMANDS)[number];
 export interface Request {
   cmd: Command;
@@ -19,6 +19,10 @@ export interface Request {
   store?: string;
   key?: string;
   value?: unknown;
+  /** bypass: a segment and the mode to put it in (none: status); force to change an active node's. */
+  segment?: string;
+  mode?: string;
+  force?: boolean;
 }
 export type Handler = (req: Request) => unknown | Promise<unknown>;
 

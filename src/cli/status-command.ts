@@ -15,7 +15,7 @@ tandem why [--json] [--socket PATH | --config FILE]
 tandem failover [--socket PATH | --config FILE]
 tandem resync [--socket PATH | --config FILE]    (a full state transfer: asked by a standby, sent by an active node)`;
 
-function socketPath(p: Parsed): string {
+export function socketPath(p: Parsed): string {
   const socket = str(p, 'socket');
   if (socket) return socket;
   const config = str(p, 'config');

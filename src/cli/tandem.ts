@@ -7,12 +7,15 @@ import { CAPTURE_USAGE, captureCommand } from './capture-command.js';
 import { CHECK_USAGE, checkCommand } from './check-command.js';
 import { STATUS_USAGE, statusCommand } from './status-command.js';
 import { LAB_USAGE, labCommand } from './lab-command.js';
+import { BYPASS_USAGE, bypassCommand } from './bypass-command.js';
 import { parseArgs, UsageError } from './args.js';
 import { tool } from '../lab/run.js';
 
 const USAGE = `usage: tandem COMMAND ...
 
 ${STATUS_USAGE}
+
+${BYPASS_USAGE}
 
 ${CHECK_USAGE}
 
@@ -24,7 +27,7 @@ tandem version`;
 
 const OPTIONS = {
   board: 'string', nodes: 'int', json: 'boolean', all: 'boolean', seconds: 'int', count: 'int',
-  'cluster-id': 'int', 'password-file': 'string', netns: 'string', help: 'boolean', config: 'string', socket: 'string',
+  'cluster-id': 'int', 'password-file': 'string', netns: 'string', help: 'boolean', config: 'string', socket: 'string', force: 'boolean',
 } as const;
 
 export async function main(argv: readonly string[]): Promise<void> {
@@ -39,6 +42,9 @@ export async function main(argv: readonly string[]): Promise<void> {
         code = typeof ns === 'string' ? await reexecIn(ns, argv) : await captureCommand(p);
         break;
       }
+      case 'bypass':
+        code = await bypassCommand(p);
+        break;
       case 'lab':
         code = await labCommand(p);
         break;

@@ -65,6 +65,13 @@ export class BypassControl {
     this.log.log('info', event, { why, modes: this.relays.modes() });
   }
 
+  /** An administrator's choice (`tandem bypass MODE SEGMENT`); it holds until the next start or stop. */
+  setByAdmin(segment: string, mode: BypassMode): void {
+    if (!(segment in this.failure)) throw new Error(`no bypass segment "${segment}" (segments: ${Object.keys(this.failure).join(', ')})`);
+    this.relays.set(segment, mode);
+    this.log.log('warn', 'bypass_set_by_admin', { segment, mode });
+  }
+
   status(): BypassStatus {
     const modes = this.relays.modes();
     return Object.fromEntries(Object.keys(this.failure).map((n) => [n, { mode: modes[n]!, failureMode: this.failure[n]!, ports: this.ports[n]! }]));

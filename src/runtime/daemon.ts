@@ -28,6 +28,7 @@ import { FailoverRuntime } from './failover-runtime.js';
 import { HeartbeatNode, SOFTWARE_VERSION } from './heartbeat-node.js';
 import { WatchdogFeeder } from './watchdog-feeder.js';
 import { BypassControl } from './bypass-control.js';
+import { BYPASS_MODES, type BypassMode } from '../core/bypass-modes.js';
 import type { Logger } from './log.js';
 
 /** The kernel's count of tracked connections in this network namespace (0 when conntrack is not loaded). */
@@ -171,6 +172,17 @@ export async function startDaemon(config: NodeConfig, board: Board, log: Logger)
         case 'failover':
           rt.feed({ type: 'failover', now: monotonicNs() });
           return { requested: true, role: rt.snapshot().role };
+        case 'bypass': {
+          if (!bypass) throw new Error(`board ${board.name} has no bypass segments, or their relays cannot be driven (see bypass_unavailable in the log)`);
+          if (req.mode === undefined) return bypass.status();
+          if (!(BYPASS_MODES as readonly string[]).includes(req.mode)) throw new Error(`unknown mode "${req.mode}" (inline, bypass, disconnect)`);
+          const role = rt.snapshot().role;
+          if (role === 'active' && !req.force) {
+            throw new Error(`this node is active: putting ${req.segment} in ${req.mode} would change the path of live traffic; repeat with --force if that is what you want`);
+          }
+          bypass.setByAdmin(String(req.segment), req.mode as BypassMode);
+          return bypass.status();
+        }
         case 'resync':
           if (!sync) throw new Error('state synchronisation is off in this node\'s configuration (sync.enabled)');
           return sync.request({ op: 'resync' });

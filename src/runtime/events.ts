@@ -23,6 +23,7 @@ export const EVENTS: Readonly<Record<string, EventInfo>> = {
   heartbeats_started: { id: 105, summary: 'heartbeats are sent on the listed interfaces' },
   watchdog_armed: { id: 106, summary: 'the board\'s hardware watchdog is open and fed from the main loop' },
   bypass_failure_mode: { id: 108, summary: 'the bypass segments are in their failure modes (starting, or a clean stop)' },
+  bypass_set_by_admin: { id: 110, summary: 'an administrator put a bypass segment in a mode (tandem bypass)' },
   bypass_inline: { id: 109, summary: 'the node is ready: every bypass segment is inline' },
   watchdog_stopped: { id: 107, summary: 'clean stop: the watchdog was closed with the magic character and will not act' },
 

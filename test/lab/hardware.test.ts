@@ -1,11 +1,16 @@
 import test from 'ava';
+import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { LabCluster } from '../../src/lab/cluster.js';
 import { run } from '../../src/lab/run.js';
 import { BOARD_DIR } from '../../src/board/board-file.js';
 import { simDevices, SIM_LIB } from '../helpers/hw-sim.js';
 import { board, eventually, labFor, sleep } from '../helpers/lab.js';
+
+const exec = promisify(execFile);
+const TANDEM = join(__dirname, '..', '..', '..', 'bin', 'tandem');
 
 test.serial('the worker feeds the watchdog; SIGSTOP lets it fire on that node only; a clean stop disarms it', async (t) => {
   const lab = await labFor(t);
@@ -108,4 +113,33 @@ test.serial('bypass relays: failure mode until ready, inline once the node decid
     t.true(cluster.events(n, 'bypass_failure_mode').some((e) => e['why'] === 'stopping'), `${n}: failure mode set on the clean stop`);
     t.is(sims[n].segmentMode(seg), 'bypass', `${n}: released to bypass`);
   }
+});
+
+test.serial('`tandem bypass`: status, a change on the standby, and on the active node only with --force', async (t) => {
+  const lab = await labFor(t);
+  const sims = { n1: simDevices(t, { chips: { 0: 'relays 2' } }), n2: simDevices(t, { chips: { 0: 'relays 2' } }) };
+  const seg = (JSON.parse(readFileSync(join(BOARD_DIR, 'sim.json'), 'utf8')) as { bypass: Parameters<(typeof sims)['n1']['segmentMode']>[0][] }).bypass[0]!;
+  const cluster = await LabCluster.start(lab, board, {
+    timers: { initialSilenceMs: 800 },
+    env: (node) => ({ LD_PRELOAD: SIM_LIB, TANDEM_HW_SIM_DIR: sims[node as 'n1' | 'n2'].dir }),
+  });
+  t.teardown(async () => {
+    await cluster.stop();
+    cluster.cleanup();
+  });
+  const { active, inactive } = await cluster.settled(15_000);
+  const tandem = (node: string, ...args: string[]) => exec(TANDEM, ['bypass', ...args, '--socket', cluster.node(node).socket]);
+  t.true(await eventually(() => sims.n1.segmentMode(seg) === 'inline' && sims.n2.segmentMode(seg) === 'inline', 3000));
+  t.is((await tandem(inactive, 'status')).stdout, 'wan-lan (eth0-eth1): inline (failure mode fail-open)\n');
+  t.is((await tandem(inactive, 'disconnect', 'wan-lan')).stdout, 'wan-lan: disconnect\n');
+  t.is(sims[inactive as 'n1' | 'n2'].segmentMode(seg), 'disconnect');
+  const refused = (await t.throwsAsync(tandem(active, 'bypass', 'wan-lan'))) as Error & { code: number; stderr: string };
+  t.is(refused.code, 1);
+  t.regex(refused.stderr, /this node is active: putting wan-lan in bypass would change the path of live traffic; repeat with --force/);
+  t.is(sims[active as 'n1' | 'n2'].segmentMode(seg), 'inline', 'unchanged');
+  await tandem(active, 'bypass', 'wan-lan', '--force');
+  t.is(sims[active as 'n1' | 'n2'].segmentMode(seg), 'bypass');
+  t.like(cluster.events(active, 'bypass_set_by_admin')[0], { segment: 'wan-lan', mode: 'bypass' });
+  const unknown = (await t.throwsAsync(tandem(inactive, 'inline', 'nope'))) as Error & { stderr: string };
+  t.regex(unknown.stderr, /no bypass segment "nope" \(segments: wan-lan\)/);
 });
