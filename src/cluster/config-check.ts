@@ -82,6 +82,9 @@ export function checkConfig(config: NodeConfig, board: Board): CheckResult {
     err('sync.timeoutMs', `${config.sync.timeoutMs} ms is shorter than two heartbeat intervals: the channel would be declared dead while idle`);
   }
 
+  if (config.fence.bypassSegment !== null && !board.bypass.some((s) => s.name === config.fence.bypassSegment)) {
+    err('fence.bypassSegment', `board ${board.name} has no bypass segment "${config.fence.bypassSegment}" (it has ${board.bypass.map((s) => s.name).join(', ') || 'none'})`);
+  }
   for (const name of Object.keys(config.bypass)) {
     if (!board.bypass.some((s) => s.name === name)) {
       err(`bypass.${name}`, `board ${board.name} has no bypass segment "${name}" (it has ${board.bypass.map((s) => s.name).join(', ') || 'none'})`);

@@ -38,7 +38,11 @@ export interface NodeConfig {
   timers: { heartbeatIntervalMs: number; failoverTimeMs: number; initialSilenceMs: number; holdDownMs: number; monitorIntervalMs: number; monitorMisses: number };
   interfaces: IfaceConfig[];
   garp: { count: number; intervalMs: number };
-  fence: { command: string | null };
+  /**
+   * Fencing a peer declared dead, before the shared addresses come up (seed 003): a bypass segment wired to
+   * cut the peer's path (put in `bypassMode`), an external STONITH command (exit 0: fenced), or both.
+   */
+  fence: { command: string | null; timeoutMs: number; bypassSegment: string | null; bypassMode: 'disconnect' | 'bypass'; onFailure: 'take-over' | 'stay-inactive' };
   /** Per bypass segment of the board: what the relays do when this node cannot serve. */
   bypass: Record<string, { failureMode: 'fail-open' | 'fail-closed' }>;
   /** State synchronisation over the sync interface (seed 000/002). */
@@ -139,7 +143,14 @@ export function parseConfig(raw: unknown, file: string): NodeConfig {
       count: garp ? optionalInt(garp, 'count', 0, 100, DEFAULTS.garpCount) : DEFAULTS.garpCount,
       intervalMs: garp ? optionalInt(garp, 'intervalMs', 1, 10_000, DEFAULTS.garpIntervalMs) : DEFAULTS.garpIntervalMs,
     },
-    fence: { command: fence?.optionalString('command') ?? null },
+    fence: {
+      command: fence?.optionalString('command') ?? null,
+      timeoutMs: fence ? optionalInt(fence, 'timeoutMs', 100, 600_000, 10_000) : 10_000,
+      bypassSegment: fence?.optionalString('bypassSegment') ?? null,
+      bypassMode: fence?.has('bypassMode') ? fence.oneOf('bypassMode', ['disconnect', 'bypass'] as const) : 'disconnect',
+      // Whoever configures a fence wants never two active nodes: a failed fence keeps this node inactive unless told otherwise.
+      onFailure: fence?.has('onFailure') ? fence.oneOf('onFailure', ['take-over', 'stay-inactive'] as const) : 'stay-inactive',
+    },
     bypass: top.has('bypass')
       ? Object.fromEntries(
           top.object('bypass').keys().map((name) => [name, { failureMode: top.object('bypass').object(name).oneOf('failureMode', ['fail-open', 'fail-closed'] as const) }]),

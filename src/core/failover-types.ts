@@ -57,6 +57,7 @@ export type Reason =
   | 'fewer_connections_sync_down'
   | 'peer_took_over'
   | 'isolated'
+  | 'fence_failed'
   | 'stopping';
 
 export interface Evidence {
@@ -93,6 +94,8 @@ export interface CoreState {
   tookOver: boolean;
   /** After reconnecting from isolation, silence proves nothing until this time: listen first. */
   listenUntil: Ns | undefined;
+  /** A fence failed (policy: stay inactive): no takeover from the silent peer until it is heard again. */
+  fenceFailed: boolean;
 }
 
 export interface HeartbeatInfo {
@@ -119,6 +122,8 @@ export type Input =
   | { type: 'targets'; now: Ns; iface: string; reachable: boolean }
   | { type: 'connections'; now: Ns; count: number }
   | { type: 'failover'; now: Ns }
+  /** The fence of a dead peer failed and the policy is to stay inactive rather than risk two active nodes. */
+  | { type: 'fence-failed'; now: Ns }
   | { type: 'stop'; now: Ns };
 
 export type TimerName = 'initial-silence' | 'peer-dead' | 'hold-down' | 'sync-silence' | 'stall-check' | 'listen';

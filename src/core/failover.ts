@@ -64,6 +64,7 @@ export function initialState(config: FailoverConfig, now: Ns): CoreState {
     stallCheckDue: undefined,
     tookOver: false,
     listenUntil: undefined,
+    fenceFailed: false,
   };
 }
 
@@ -101,6 +102,12 @@ export function step(s0: CoreState, input: Input): Transition {
       break;
     case 'heartbeat':
       s = heard(s, input.now, input.iface, input.from, effects);
+      if (s.fenceFailed && s.peer?.nodeId === input.from.nodeId) s = { ...s, fenceFailed: false };
+      break;
+    case 'fence-failed':
+      if (s.role === 'active') s = changeRole(s, input.now, 'inactive', 'fence_failed', evidence(s, input.now), effects);
+      s = { ...s, fenceFailed: true };
+      effects.push(log('warn', 'takeover_withheld', { why: 'the peer could not be fenced; policy: stay inactive until it is heard again' }));
       break;
     case 'link': {
       const hadLink = anyLink(s);
@@ -226,6 +233,7 @@ function evaluate(s: CoreState, now: Ns, effects: Effect[]): CoreState {
         // Every cable of ours is out: we are the one cut off, not the peer. Taking over would only add a second active node.
         if (!anyLink(s)) return s;
         if (s.listenUntil !== undefined && now < s.listenUntil) return s;
+        if (s.fenceFailed) return s;
         return changeRole(s, now, 'active', peer === undefined ? 'initial_silence_over_no_peer' : 'peer_dead', ev(), effects, peer !== undefined && s.config.fence);
       }
       // Planned failover or a stopping peer: take over at once, make before break.

@@ -45,7 +45,7 @@ export class LabCluster {
   ) {}
 
   /** Starts tandemd on every node of a two-node lab. */
-  static async start(lab: Lab, board: Board, opts: Partial<Pick<LabConfigOptions, 'timers' | 'boardRef' | 'monitorTargets' | 'sync'>> & { onEvent?: (node: string, ev: Record<string, unknown>) => void; passwords?: Record<string, string>; env?: (node: string) => Record<string, string> } = {}): Promise<LabCluster> {
+  static async start(lab: Lab, board: Board, opts: Partial<Pick<LabConfigOptions, 'timers' | 'boardRef' | 'monitorTargets' | 'sync'>> & { onEvent?: (node: string, ev: Record<string, unknown>) => void; passwords?: Record<string, string>; env?: (node: string) => Record<string, string>; configFor?: (node: string) => Record<string, unknown> } = {}): Promise<LabCluster> {
     const dir = mkdtempSync(join(tmpdir(), `${lab.name}-`));
     const c = new LabCluster(lab, dir, opts.env);
     writeFileSync(join(dir, 'cluster.key'), `${lab.name}-password\n`, { mode: 0o600 });
@@ -64,7 +64,8 @@ export class LabCluster {
         ...(opts.boardRef ? { boardRef: opts.boardRef } : {}),
         ...(opts.monitorTargets ? { monitorTargets: opts.monitorTargets } : {}),
       });
-      writeFileSync(config, JSON.stringify(raw, null, 2));
+      // Per-node additions (fence, bypass failure modes ...), over what the lab writes.
+      writeFileSync(config, JSON.stringify({ ...raw, ...(opts.configFor?.(node.name) ?? {}) }, null, 2));
       const events: ClusterNode['events'] = [];
       c.nodes.push({ name: node.name, netns: node.netns, config, socket, events, process: c.launch(node.name, node.netns, config, events, opts.onEvent) });
     }

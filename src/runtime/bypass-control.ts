@@ -72,6 +72,12 @@ export class BypassControl {
     this.log.log('warn', 'bypass_set_by_admin', { segment, mode });
   }
 
+  /** Fencing: the segment wired to cut the dead peer's path. */
+  setForFence(segment: string, mode: BypassMode): void {
+    if (!(segment in this.failure)) throw new Error(`no bypass segment "${segment}" (segments: ${Object.keys(this.failure).join(', ')})`);
+    this.relays.set(segment, mode);
+  }
+
   status(): BypassStatus {
     const modes = this.relays.modes();
     return Object.fromEntries(Object.keys(this.failure).map((n) => [n, { mode: modes[n]!, failureMode: this.failure[n]!, ports: this.ports[n]! }]));

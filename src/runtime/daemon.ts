@@ -48,7 +48,7 @@ export function failoverConfig(config: NodeConfig): FailoverConfig {
     initialSilenceMs: config.timers.initialSilenceMs,
     holdDownMs: config.timers.holdDownMs,
     ifaces: config.interfaces.filter((i) => i.heartbeats).map((i) => ({ name: i.name, isSync: i.sync, monitored: i.monitor })),
-    fence: config.fence.command !== null,
+    fence: config.fence.command !== null || config.fence.bypassSegment !== null,
   };
 }
 
@@ -84,6 +84,29 @@ function syncWorkerData(config: NodeConfig, password: string): SyncWorkerData | 
   };
 }
 
+/** Fences a dead peer: the bypass segment wired to cut its path first, then the STONITH command. Resolves with how. */
+export async function fencePeer(fence: NodeConfig['fence'], bypass: BypassControl | undefined, peer: { nodeId: number; name: string }): Promise<string> {
+  const done: string[] = [];
+  if (fence.bypassSegment !== null) {
+    if (!bypass) throw new Error(`fence.bypassSegment ${fence.bypassSegment}: the bypass relays cannot be driven (see bypass_unavailable)`);
+    bypass.setForFence(fence.bypassSegment, fence.bypassMode);
+    done.push(`bypass segment ${fence.bypassSegment} ${fence.bypassMode}`);
+  }
+  if (fence.command !== null) {
+    const command = fence.command;
+    await new Promise<void>((resolve, reject) =>
+      execFile(command, [peer.name, String(peer.nodeId)], { timeout: fence.timeoutMs }, (err, _o, stderr) => {
+        if (!err) return resolve();
+        const e = err as Error & { killed?: boolean; code?: number | string };
+        if (e.killed) return reject(new Error(`fence command ${command} did not finish within ${fence.timeoutMs} ms and was killed`));
+        reject(new Error(`fence command ${command} failed (exit ${String(e.code)}): ${stderr.trim() || e.message}`));
+      }),
+    );
+    done.push(`command ${command}`);
+  }
+  return done.join(', then ');
+}
+
 export async function startDaemon(config: NodeConfig, board: Board, log: Logger): Promise<Daemon> {
   const sharedIfaces = config.interfaces
     .filter((i) => i.sharedIp !== null)
@@ -117,23 +140,14 @@ export async function startDaemon(config: NodeConfig, board: Board, log: Logger)
   );
   // Gratuitous ARPs leave through the heartbeat sockets of the parent NICs (no socket per takeover).
   const shared = new SharedAddresses(config.cluster.id, sharedIfaces, config.garp, undefined, heartbeats.links());
-  const fenceCommand = config.fence.command;
+  const fence = config.fence;
   runtime = new FailoverRuntime(failoverConfig(config), config.node.name, {
     heartbeats,
     shared,
     log,
     ...(sync ? { sync } : {}),
     ...(bypass ? { onRole: (role: string) => void (role !== 'starting' && bypass.ready()) } : {}),
-    ...(fenceCommand === null
-      ? {}
-      : {
-          fence: (peer) =>
-            new Promise<void>((resolve, reject) =>
-              execFile(fenceCommand, [peer.name, String(peer.nodeId)], { timeout: 10_000 }, (err, _o, stderr) =>
-                err ? reject(new Error(`fence command ${fenceCommand} failed: ${stderr || err.message}`)) : resolve(),
-              ),
-            ),
-        }),
+    ...(fence.command === null && fence.bypassSegment === null ? {} : { fence: (peer) => fencePeer(fence, bypass, peer), fenceOnFailure: fence.onFailure }),
   });
   const rt = runtime;
   if (sync) {

@@ -55,6 +55,7 @@ export const EVENTS: Readonly<Record<string, EventInfo>> = {
   peer_fenced: { id: 406, summary: 'the dead peer was fenced before the takeover' },
   stall_detected: { id: 407, summary: 'this process did not run for longer than the failover time' },
   worker_died: { id: 408, summary: 'the worker died; the supervisor restarts it' },
+  takeover_withheld: { id: 410, summary: 'a dead peer could not be fenced and the policy is to stay inactive: no takeover until it is heard again' },
   worker_died_shared_released: { id: 409, summary: 'the supervisor removed the dead worker\'s shared links' },
 
   link_up: { id: 500, summary: 'carrier back on a heartbeat interface' },
@@ -70,6 +71,7 @@ export const EVENTS: Readonly<Record<string, EventInfo>> = {
   heartbeat_send_failed: { id: 604, summary: 'a heartbeat could not be sent on an interface' },
   heartbeat_receive_error: { id: 605, summary: 'a heartbeat socket reported an error' },
   watchdog_unavailable: { id: 606, summary: 'the board names a watchdog that cannot be opened: a hung daemon will not be caught' },
+  fence_failed: { id: 609, summary: 'fencing the dead peer failed (the command failed or timed out, the relay could not be set); the policy decides' },
   bypass_unavailable: { id: 608, summary: 'the bypass relays cannot be driven (GPIO chip missing, line busy): the segments are left to the hardware' },
   watchdog_keepalive_failed: { id: 607, summary: 'feeding (or stopping) the watchdog failed' },
 

@@ -37,7 +37,9 @@ export interface RuntimeSync {
 export interface RuntimeDeps {
   heartbeats: HeartbeatNode;
   shared: { claim(): Promise<ClaimReport>; release(): Promise<void> };
-  fence?: (peer: { nodeId: number; name: string }) => Promise<void>;
+  fence?: (peer: { nodeId: number; name: string }) => Promise<string>;
+  /** What a failed fence means: take over anyway, or stay inactive (the core is told). */
+  fenceOnFailure?: 'take-over' | 'stay-inactive';
   sync?: RuntimeSync;
   /** Told every role change (the bypass goes inline once the node has decided). */
   onRole?: (role: Role) => void;
@@ -212,8 +214,16 @@ export class FailoverRuntime {
         this.enqueue('fence', async () => {
           if (!this.deps.fence) return;
           const t0 = monotonicNs();
-          await this.deps.fence({ nodeId: e.peerNodeId, name: e.peerName });
-          this.deps.log.log('info', 'peer_fenced', { peer: e.peerName, tookMs: Number(monotonicNs() - t0) / 1e6 });
+          const tookMs = () => Number(monotonicNs() - t0) / 1e6;
+          try {
+            const how = await this.deps.fence({ nodeId: e.peerNodeId, name: e.peerName });
+            this.deps.log.log('info', 'peer_fenced', { peer: e.peerName, how, tookMs: tookMs() });
+          } catch (err) {
+            const policy = this.deps.fenceOnFailure ?? 'stay-inactive';
+            this.deps.log.log('error', 'fence_failed', { peer: e.peerName, error: (err as Error).message, policy, tookMs: tookMs() });
+            // Fed now, before the commit and claim queued behind: they then find the node inactive and skip.
+            if (policy === 'stay-inactive') this.feed({ type: 'fence-failed', now: monotonicNs() });
+          }
         });
         return;
       case 'commit-state': {
@@ -221,6 +231,7 @@ export class FailoverRuntime {
         if (!sync) return;
         const peerSequence = Number(this.peerSync.sequence);
         this.enqueue('commit synchronised state', async () => {
+          if (this.state.role !== 'active') return; // stepped down meanwhile (a failed fence)
           await sync.commitForTakeover(peerSequence);
         });
         return;
@@ -228,6 +239,7 @@ export class FailoverRuntime {
       case 'claim-shared': {
         const change = this.state.lastChange;
         this.enqueue('claim shared addresses', async () => {
+          if (this.state.role !== 'active') return; // stepped down meanwhile (a failed fence)
           const report = await this.deps.shared.claim();
           this.shared = 'held';
           // Say so at once: a peer handing over steps down only when it hears we hold them.
@@ -237,7 +249,7 @@ export class FailoverRuntime {
         });
         const sync = this.deps.sync;
         // After the claim: becoming the source (a dump of the table) must not delay the addresses.
-        if (sync) this.enqueue('sync as source', () => sync.setRole(true));
+        if (sync) this.enqueue('sync as source', async () => (this.state.role === 'active' ? sync.setRole(true) : undefined));
         return;
       }
       case 'release-shared':

@@ -239,3 +239,21 @@ test('a yielding active node steps down only once the peer holds the shared addr
   t.is(sim.nodes[0].state.role, 'inactive');
   t.is(lastChange(sim, 0)?.reason, 'planned_failover');
 });
+
+test('a failed fence with policy stay-inactive: back to inactive, and no new takeover until the peer is heard again', (t) => {
+  const sim = new TwoNodes(50, [config(1), config(2, { fence: true })]);
+  sim.run(3000);
+  for (const i of ['eth0', 'eth1', 'eth2', 'eth3']) sim.cut(0, i);
+  sim.run(4000);
+  t.is(sim.nodes[1].state.role, 'active');
+  sim.feed(1, { type: 'fence-failed', now: sim.now });
+  t.is(sim.nodes[1].state.role, 'inactive');
+  t.is(lastChange(sim, 1)?.reason, 'fence_failed');
+  t.true(sim.nodes[1].effects.some((e) => e.effect.type === 'log' && e.effect.event === 'takeover_withheld'));
+  sim.run(7000); // (run takes the absolute time)
+  t.is(sim.nodes[1].state.role, 'inactive', 'the silent peer is not taken over from again');
+  for (const i of ['eth0', 'eth1', 'eth2', 'eth3']) sim.restore(0, i);
+  sim.run(11000);
+  t.false(sim.nodes[1].state.fenceFailed, 'heard again: the refusal is over');
+  t.is(sim.roles().filter((r) => r === 'active').length, 1, 'exactly one active');
+});
