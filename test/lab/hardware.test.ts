@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { LabCluster } from '../../src/lab/cluster.js';
 import { run } from '../../src/lab/run.js';
-import { BOARD_DIR } from '../../src/board/board-file.js';
+import { BOARD_DIR, resolveBoard } from '../../src/board/board-file.js';
+import { RelayWire } from '../../src/lab/relay-wire.js';
 import { simDevices, SIM_LIB } from '../helpers/hw-sim.js';
 import { board, eventually, labFor, sleep } from '../helpers/lab.js';
 
@@ -142,4 +143,44 @@ test.serial('`tandem bypass`: status, a change on the standby, and on the active
   t.like(cluster.events(active, 'bypass_set_by_admin')[0], { segment: 'wan-lan', mode: 'bypass' });
   const unknown = (await t.throwsAsync(tandem(inactive, 'inline', 'nope'))) as Error & { stderr: string };
   t.regex(unknown.stderr, /no bypass segment "nope" \(segments: wan-lan\)/);
+});
+
+test.serial('kill -9 of the whole daemon: its relays go to bypass within the release time and the client\'s traffic flows through the coupled ports', async (t) => {
+  const lab = await labFor(t);
+  const sims = { n1: simDevices(t, { chips: { 0: 'relays 2' } }), n2: simDevices(t, { chips: { 0: 'relays 2' } }) };
+  const sim = resolveBoard('sim');
+  const wire = new RelayWire(lab, sim.bypass, { n1: { dir: sims.n1.dir }, n2: { dir: sims.n2.dir } });
+  wire.start();
+  t.teardown(() => wire.stop());
+  const cluster = await LabCluster.start(lab, board, {
+    timers: { initialSilenceMs: 800 },
+    env: (node) => ({ LD_PRELOAD: SIM_LIB, TANDEM_HW_SIM_DIR: sims[node as 'n1' | 'n2'].dir }),
+  });
+  t.teardown(async () => {
+    await cluster.stop();
+    cluster.cleanup();
+  });
+  const { active } = await cluster.settled(15_000);
+  t.true(await eventually(() => wire.changes.filter((c) => c.mode === 'inline').length === 2, 3000), 'both nodes inline on the wire');
+  // The client also takes an address on the server's segment: only a coupled wire joins the two.
+  const client = lab.plan.hosts.find((h) => h.name === 'client')!;
+  const server = lab.plan.hosts.find((h) => h.name === 'server')!.iface.address.split('/')[0]!;
+  await run(['ip', '-n', client.netns, 'addr', 'add', '198.18.1.200/24', 'dev', 'eth0']);
+  const l2ping = () => run(['ip', 'netns', 'exec', client.netns, 'ping', '-c', '1', '-W', '1', '-I', '198.18.1.200', server]).then(() => true, () => false);
+  t.false(await l2ping(), 'inline: the two segments are apart');
+  const pid = cluster.node(active).process.pid!;
+  const worker = Number((await run(['cat', `/proc/${pid}/task/${pid}/children`])).stdout.trim());
+  const killedAt = Date.now();
+  process.kill(pid, 'SIGKILL'); // the supervisor first, so nothing restarts the worker
+  process.kill(worker, 'SIGKILL');
+  t.true(await eventually(() => wire.changes.some((c) => c.node === active && c.mode === 'bypass'), 2000));
+  const coupledAfter = wire.changes.find((c) => c.node === active && c.mode === 'bypass')!.at - killedAt;
+  const releaseMs = sim.bypass[0]!.releaseMs;
+  t.true(coupledAfter <= releaseMs, `coupled ${coupledAfter} ms after the kill (board release time ${releaseMs} ms)`);
+  // The client remembers the failed ARP from before: forget it, then give the new path a few tries.
+  await run(['ip', '-n', client.netns, 'neigh', 'flush', 'dev', 'eth0']);
+  let reached = false;
+  for (let i = 0; i < 5 && !reached; i++) reached = await l2ping();
+  if (!reached) t.log((await run(['ip', '-n', lab.plan.switchNs, '-d', 'link'])).stdout, (await run(['ip', '-n', client.netns, 'neigh'])).stdout);
+  t.true(reached, 'the client reaches the server through the coupled ports');
 });
