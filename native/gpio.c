@@ -163,47 +163,41 @@ napi_value tandem_gpio_request(napi_env env, napi_callback_info info)
 	return out;
 }
 
-/* tandem_gpio_set(fd, values: Uint8Array) */
-napi_value tandem_gpio_set(napi_env env, napi_callback_info info)
+/* Set (write != 0) or get the values of a line request: values[i] is line i of the request. */
+static napi_value line_values(napi_env env, napi_callback_info info, int write)
 {
 	size_t argc = 2, n, i;
 	napi_value argv[2];
-	void *vals;
+	uint8_t *vals;
 	struct gpio_v2_line_values v = { 0, 0 };
 	int fd;
 
 	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-	if (argc < 2 || (fd = get_fd(env, argv[0])) < 0 || get_bytes(env, argv[1], &vals, &n) < 0 || n == 0 || n > 64)
+	if (argc < 2 || (fd = get_fd(env, argv[0])) < 0 || get_bytes(env, argv[1], (void **)&vals, &n) < 0 || n == 0 || n > 64)
 		return throw_type(env, "a request fd and 1..64 values (Uint8Array)");
 	for (i = 0; i < n; i++) {
 		v.mask |= (__u64)1 << i;
-		if (((uint8_t *)vals)[i])
+		if (write && vals[i])
 			v.bits |= (__u64)1 << i;
 	}
-	if (ioctl(fd, GPIO_V2_LINE_SET_VALUES_IOCTL, &v) < 0)
-		return throw_errno(env, "ioctl(GPIO_V2_LINE_SET_VALUES)", errno);
+	if (ioctl(fd, write ? GPIO_V2_LINE_SET_VALUES_IOCTL : GPIO_V2_LINE_GET_VALUES_IOCTL, &v) < 0)
+		return throw_errno(env, write ? "ioctl(GPIO_V2_LINE_SET_VALUES)" : "ioctl(GPIO_V2_LINE_GET_VALUES)", errno);
+	if (!write)
+		for (i = 0; i < n; i++)
+			vals[i] = (v.bits >> i) & 1;
 	return NULL;
+}
+
+/* tandem_gpio_set(fd, values: Uint8Array) */
+napi_value tandem_gpio_set(napi_env env, napi_callback_info info)
+{
+	return line_values(env, info, 1);
 }
 
 /* tandem_gpio_get(fd, values: Uint8Array) fills values */
 napi_value tandem_gpio_get(napi_env env, napi_callback_info info)
 {
-	size_t argc = 2, n, i;
-	napi_value argv[2];
-	void *vals;
-	struct gpio_v2_line_values v = { 0, 0 };
-	int fd;
-
-	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-	if (argc < 2 || (fd = get_fd(env, argv[0])) < 0 || get_bytes(env, argv[1], &vals, &n) < 0 || n == 0 || n > 64)
-		return throw_type(env, "a request fd and 1..64 values (Uint8Array)");
-	for (i = 0; i < n; i++)
-		v.mask |= (__u64)1 << i;
-	if (ioctl(fd, GPIO_V2_LINE_GET_VALUES_IOCTL, &v) < 0)
-		return throw_errno(env, "ioctl(GPIO_V2_LINE_GET_VALUES)", errno);
-	for (i = 0; i < n; i++)
-		((uint8_t *)vals)[i] = (v.bits >> i) & 1;
-	return NULL;
+	return line_values(env, info, 0);
 }
 
 /* tandem_fd_close(fd): releases GPIO lines; closes the watchdog without the magic (it keeps running). */

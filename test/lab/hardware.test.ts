@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,30 +7,42 @@ import { LabCluster } from '../../src/lab/cluster.js';
 import { run } from '../../src/lab/run.js';
 import { BOARD_DIR, resolveBoard } from '../../src/board/board-file.js';
 import { RelayWire } from '../../src/lab/relay-wire.js';
-import { simDevices, SIM_LIB } from '../helpers/hw-sim.js';
+import { simDevices, SIM_LIB, type SimDevices } from '../helpers/hw-sim.js';
 import { board, eventually, labFor, sleep } from '../helpers/lab.js';
 
 const exec = promisify(execFile);
 const TANDEM = join(__dirname, '..', '..', '..', 'bin', 'tandem');
 
-test.serial('the worker feeds the watchdog; SIGSTOP lets it fire on that node only; a clean stop disarms it', async (t) => {
+type Sims = { n1: SimDevices; n2: SimDevices };
+
+/**
+ * A two-node cluster whose daemons run with the simulator preloaded, each node with its own devices; the
+ * sim board, with a 2 s watchdog when `fastWatchdog` (so a test need not wait the shipped 10 s).
+ */
+async function simCluster(t: ExecutionContext, devices: Parameters<typeof simDevices>[1], fastWatchdog = false) {
   const lab = await labFor(t);
-  const sims = { n1: simDevices(t, { watchdogs: [0] }), n2: simDevices(t, { watchdogs: [0] }) };
-  // The sim board with a 2 s watchdog, so the test need not wait the shipped 10 s.
-  const raw = JSON.parse(readFileSync(join(BOARD_DIR, 'sim.json'), 'utf8')) as { watchdog: { timeoutSeconds: number } };
-  raw.watchdog.timeoutSeconds = 2;
-  const boardFile = join(sims.n1.dir, 'sim-2s.json');
-  writeFileSync(boardFile, JSON.stringify(raw));
+  const sims: Sims = { n1: simDevices(t, devices), n2: simDevices(t, devices) };
+  const raw = JSON.parse(readFileSync(join(BOARD_DIR, 'sim.json'), 'utf8')) as { watchdog: { timeoutSeconds: number }; bypass: Parameters<SimDevices['segmentMode']>[0][] };
+  let boardRef: string | undefined;
+  if (fastWatchdog) {
+    raw.watchdog.timeoutSeconds = 2;
+    boardRef = join(sims.n1.dir, 'sim-2s.json');
+    writeFileSync(boardRef, JSON.stringify(raw));
+  }
   const cluster = await LabCluster.start(lab, board, {
     timers: { initialSilenceMs: 800 },
-    boardRef: boardFile,
-    env: (node) => ({ LD_PRELOAD: SIM_LIB, TANDEM_HW_SIM_DIR: sims[node as 'n1' | 'n2'].dir }),
+    ...(boardRef ? { boardRef } : {}),
+    env: (node) => ({ LD_PRELOAD: SIM_LIB, TANDEM_HW_SIM_DIR: sims[node as keyof Sims].dir }),
   });
   t.teardown(async () => {
     await cluster.stop();
     cluster.cleanup();
   });
-  const { active, inactive } = await cluster.settled(15_000);
+  return { lab, sims, cluster, seg: raw.bypass[0]!, ...(await cluster.settled(15_000)) };
+}
+
+test.serial('the worker feeds the watchdog; SIGSTOP lets it fire on that node only; a clean stop disarms it', async (t) => {
+  const { sims, cluster, active, inactive } = await simCluster(t, { watchdogs: [0] }, true);
   for (const n of ['n1', 'n2']) t.true(await eventually(() => cluster.events(n, 'watchdog_armed').length === 1, 3000), `${n} armed its watchdog`);
   t.like(cluster.events(active, 'watchdog_armed')[0], { device: '/dev/watchdog0', timeoutSeconds: 2 });
   await sleep(2500);
@@ -66,23 +78,7 @@ test.serial('a board whose watchdog is missing: logged, and the node runs on', a
 });
 
 test.serial('bypass relays: failure mode until ready, inline once the node decided; kill -9 releases them to bypass; a hang lets the watchdog put them there; a clean stop sets the failure mode', async (t) => {
-  const lab = await labFor(t);
-  const sims = { n1: simDevices(t, { chips: { 0: 'relays 2' }, watchdogs: [0] }), n2: simDevices(t, { chips: { 0: 'relays 2' }, watchdogs: [0] }) };
-  const raw = JSON.parse(readFileSync(join(BOARD_DIR, 'sim.json'), 'utf8')) as { watchdog: { timeoutSeconds: number }; bypass: Parameters<(typeof sims)['n1']['segmentMode']>[0][] };
-  raw.watchdog.timeoutSeconds = 2;
-  const seg = raw.bypass[0]!;
-  const boardFile = join(sims.n1.dir, 'sim-2s.json');
-  writeFileSync(boardFile, JSON.stringify(raw));
-  const cluster = await LabCluster.start(lab, board, {
-    timers: { initialSilenceMs: 800 },
-    boardRef: boardFile,
-    env: (node) => ({ LD_PRELOAD: SIM_LIB, TANDEM_HW_SIM_DIR: sims[node as 'n1' | 'n2'].dir }),
-  });
-  t.teardown(async () => {
-    await cluster.stop();
-    cluster.cleanup();
-  });
-  const { active, inactive } = await cluster.settled(15_000);
+  const { sims, cluster, seg, active, inactive } = await simCluster(t, { chips: { 0: 'relays 2' }, watchdogs: [0] }, true);
   const A = sims[active as 'n1' | 'n2'];
   for (const n of ['n1', 'n2'] as const) {
     t.true(await eventually(() => sims[n].segmentMode(seg, 0) === 'inline', 3000), `${n} inline once ready`);
@@ -117,18 +113,7 @@ test.serial('bypass relays: failure mode until ready, inline once the node decid
 });
 
 test.serial('`tandem bypass`: status, a change on the standby, and on the active node only with --force', async (t) => {
-  const lab = await labFor(t);
-  const sims = { n1: simDevices(t, { chips: { 0: 'relays 2' } }), n2: simDevices(t, { chips: { 0: 'relays 2' } }) };
-  const seg = (JSON.parse(readFileSync(join(BOARD_DIR, 'sim.json'), 'utf8')) as { bypass: Parameters<(typeof sims)['n1']['segmentMode']>[0][] }).bypass[0]!;
-  const cluster = await LabCluster.start(lab, board, {
-    timers: { initialSilenceMs: 800 },
-    env: (node) => ({ LD_PRELOAD: SIM_LIB, TANDEM_HW_SIM_DIR: sims[node as 'n1' | 'n2'].dir }),
-  });
-  t.teardown(async () => {
-    await cluster.stop();
-    cluster.cleanup();
-  });
-  const { active, inactive } = await cluster.settled(15_000);
+  const { sims, cluster, seg, active, inactive } = await simCluster(t, { chips: { 0: 'relays 2' } });
   const tandem = (node: string, ...args: string[]) => exec(TANDEM, ['bypass', ...args, '--socket', cluster.node(node).socket]);
   t.true(await eventually(() => sims.n1.segmentMode(seg) === 'inline' && sims.n2.segmentMode(seg) === 'inline', 3000));
   t.is((await tandem(inactive, 'status')).stdout, 'wan-lan (eth0-eth1): inline (failure mode fail-open)\n');
