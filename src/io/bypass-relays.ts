@@ -9,12 +9,12 @@
  */
 import type { BypassSegment } from '../board/board-file.js';
 import { linesForMode, modeOfLines, type BypassMode } from '../core/bypass-modes.js';
-import { GpioLines } from './gpio.js';
+import { GpioLines, type OutputLines } from './gpio.js';
 
 interface Held {
   segment: BypassSegment;
   /** Index 0 the bypass relay, 1 the disconnect relay (when the board has one); one request per chip. */
-  requests: { lines: GpioLines; indexes: number[] }[];
+  requests: { lines: OutputLines; indexes: number[] }[];
   mode: BypassMode;
 }
 

@@ -8,7 +8,8 @@
  * whatever the hardware does (the board file says what the relay does then).
  * Errors name the device and say what to do (src/io/native.ts).
  */
-import { sys } from './native.js';
+import { sys, SystemError } from './native.js';
+import { sysfsChip, sysfsChipInfo, SysfsLines } from './gpio-sysfs.js';
 
 export interface ChipInfo {
   name: string;
@@ -24,16 +25,33 @@ export interface LineInfo {
   activeLow: boolean;
 }
 
+/** Through the character device, or sysfs on a kernel without it. */
 export function chipInfo(path: string): ChipInfo {
-  return sys(`GPIO chip ${path}`, (b) => b.tandem_gpio_chip_info(path));
+  try {
+    return sys(`GPIO chip ${path}`, (b) => b.tandem_gpio_chip_info(path));
+  } catch (e) {
+    const old = e instanceof SystemError && (e.code === 'ENOENT' || e.code === 'ENOTTY');
+    const viaSysfs = old ? sysfsChipInfo(path) : undefined;
+    if (viaSysfs) return viaSysfs;
+    throw e;
+  }
 }
 
 export function lineInfo(path: string, offset: number): LineInfo {
   return sys(`GPIO chip ${path} line ${offset}`, (b) => b.tandem_gpio_line_info(path, offset));
 }
 
+/** What both interfaces (the v2 character device, sysfs) offer a requester. */
+export interface OutputLines {
+  readonly path: string;
+  readonly offsets: readonly number[];
+  set(values: readonly number[]): void;
+  get(): number[];
+  release(): void;
+}
+
 /** Lines requested as outputs; values are logical (active-low lines invert on the wire). */
-export class GpioLines {
+export class GpioLines implements OutputLines {
   private fd: number | null;
 
   private constructor(
@@ -44,11 +62,21 @@ export class GpioLines {
     this.fd = fd;
   }
 
-  static request(path: string, offsets: readonly number[], values: readonly number[], consumer: string, activeLow = false): GpioLines {
+  /**
+   * Through the character device; on a kernel without it (no /dev/gpiochipN, or an ioctl it does not
+   * know) but with the chip in /sys/class/gpio, through sysfs instead.
+   */
+  static request(path: string, offsets: readonly number[], values: readonly number[], consumer: string, activeLow = false, sysfsRoot?: string): OutputLines {
     if (offsets.length !== values.length) throw new Error(`GPIO chip ${path}: ${offsets.length} lines but ${values.length} values`);
     const where = `GPIO chip ${path} line${offsets.length > 1 ? 's' : ''} ${offsets.join(',')}`;
-    const fd = sys(where, (b) => b.tandem_gpio_request(path, Uint32Array.from(offsets), Uint8Array.from(values, (v) => (v ? 1 : 0)), consumer, activeLow));
-    return new GpioLines(path, offsets, fd);
+    try {
+      const fd = sys(where, (b) => b.tandem_gpio_request(path, Uint32Array.from(offsets), Uint8Array.from(values, (v) => (v ? 1 : 0)), consumer, activeLow));
+      return new GpioLines(path, offsets, fd);
+    } catch (e) {
+      const old = e instanceof SystemError && (e.code === 'ENOENT' || e.code === 'ENOTTY');
+      if (old && sysfsChip(path, sysfsRoot)) return SysfsLines.request(path, offsets, values, activeLow, sysfsRoot);
+      throw e;
+    }
   }
 
   private where(): string {

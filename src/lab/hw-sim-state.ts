@@ -50,6 +50,9 @@ export function simLine(dir: string, chip: number, offset: number): SimLine | nu
   const s = read(dir, `gpiochip${chip}.line${offset}`);
   if (s === null) return null;
   const held = /^requested (\d+) (\S+) (\d)/.exec(s);
+  const exported = /^exported (\d)/.exec(s);
+  // Through sysfs a line has no owner: exported is held, whoever exported it and whether it still lives.
+  if (exported) return { held: true, pid: null, consumer: 'sysfs', value: Number(exported[1]) };
   if (held) {
     const pid = Number(held[1]);
     return alive(pid) ? { held: true, pid, consumer: held[2]!, value: Number(held[3]) } : { held: false, pid: null, consumer: null, value: Number(held[3]) };

@@ -8,7 +8,7 @@
  */
 import type { ExecutionContext } from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simLine, simSegmentMode, simWatchdog } from '../../src/lab/hw-sim-state.js';
@@ -28,9 +28,21 @@ export interface SimDevices {
   segmentMode(seg: { gpio: { chip: string; line: number }; disconnectGpio?: { chip: string; line: number } | null; whenReleased: string }, watchdog?: number): string;
 }
 
-export function simDevices(t: ExecutionContext, devices: { chips?: Record<number, string>; watchdogs?: number[] } = {}): SimDevices {
+export function simDevices(
+  t: ExecutionContext,
+  devices: { chips?: Record<number, string>; watchdogs?: number[]; sysfsChips?: Record<number, { base: number; ngpio: number; label: string }> } = {},
+): SimDevices {
   const dir = mkdtempSync(join(tmpdir(), 'tdm-hwsim-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  if (devices.sysfsChips) {
+    // An old kernel's /sys/class/gpio: the chips, and the export/unexport files.
+    mkdirSync(join(dir, 'sysfs'));
+    for (const f of ['export', 'unexport']) writeFileSync(join(dir, 'sysfs', f), '');
+    for (const [n, c] of Object.entries(devices.sysfsChips)) {
+      mkdirSync(join(dir, 'sysfs', `gpiochip${n}`));
+      for (const [k, v] of Object.entries(c)) writeFileSync(join(dir, 'sysfs', `gpiochip${n}`, k), `${v}\n`);
+    }
+  }
   for (const [n, def] of Object.entries(devices.chips ?? {})) writeFileSync(join(dir, `gpiochip${n}`), def + '\n');
   for (const n of devices.watchdogs ?? []) writeFileSync(join(dir, `watchdog${n}`), '');
   const env = { ...process.env, LD_PRELOAD: SIM_LIB, TANDEM_HW_SIM_DIR: dir };

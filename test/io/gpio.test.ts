@@ -127,3 +127,27 @@ test('bypass relays: requested at the starting mode, switched, read back, releas
   t.regex(r[4]!.message!, /no bypass segment "nope" \(segments: wan-lan\)/);
   t.like(sim.line(0, 0), { held: false });
 });
+
+test('an old kernel without the character device: the same request goes through /sys/class/gpio; its lines outlive a crash', async (t) => {
+  const sim = simDevices(t, { sysfsChips: { 0: { base: 100, ngpio: 4, label: 'old-relays' } } });
+  const r = await sim.drive([
+    { op: 'request', path: '/dev/gpiochip0', offsets: [1, 2], values: [1, 0], consumer: 'tandem' },
+    { op: 'get', handle: 0 },
+    { op: 'set', handle: 0, values: [0, 1] },
+    { op: 'get', handle: 0 },
+    { op: 'request', path: '/dev/gpiochip0', offsets: [2], values: [1], consumer: 'second' },
+    { op: 'release', handle: 0 },
+  ]);
+  t.deepEqual(r.slice(0, 4).map((x) => x.ok), [true, true, true, true]);
+  t.deepEqual(r[1]!.result, { values: [1, 0] }, 'exported with direction high/low: the initial values');
+  t.deepEqual(r[3]!.result, { values: [0, 1] });
+  t.like(r[4], { ok: false, code: 'EBUSY' });
+  t.regex(r[4]!.message!, /\(sysfs\) lines 2: export of gpio102 failed with EBUSY: the line is exported already/);
+  t.like(sim.line(0, 2), { held: false, value: 1 }, 'unexported at its last value');
+  const [info] = await sim.drive([{ op: 'chipInfo', path: '/dev/gpiochip0' }]);
+  t.deepEqual(info!.result, { name: 'gpiochip0', label: 'old-relays', lines: 4 }, 'chip facts from sysfs too (the board check uses them)');
+  const holder = await sim.spawnDriver([{ op: 'request', path: '/dev/gpiochip0', offsets: [3], values: [1], consumer: 'x' }, { op: 'hang' }]);
+  holder.kill('SIGKILL');
+  await new Promise((res) => holder.once('exit', res));
+  t.like(sim.line(0, 3), { held: true, consumer: 'sysfs', value: 1 }, 'sysfs lines stay exported when their process dies: only the watchdog helps then');
+});

@@ -8,12 +8,12 @@ import { parseBoard } from '../../src/board/board-file.js';
 import { checkBypassHardware } from '../../src/io/board-hardware.js';
 import { BypassRelays } from '../../src/io/bypass-relays.js';
 import type { BypassMode } from '../../src/core/bypass-modes.js';
-import { chipInfo, GpioLines, lineInfo } from '../../src/io/gpio.js';
+import { chipInfo, GpioLines, lineInfo, type OutputLines } from '../../src/io/gpio.js';
 import { Watchdog } from '../../src/io/watchdog.js';
 
 type Op = { op: string; [k: string]: unknown };
 
-const lines: GpioLines[] = [];
+const lines: OutputLines[] = [];
 const dogs: Watchdog[] = [];
 let relays: BypassRelays | undefined;
 

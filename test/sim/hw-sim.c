@@ -13,6 +13,11 @@
  *   gpiochipN.lineK      "requested PID CONSUMER VALUE" or "released VALUE"
  *   watchdogN            present: the device exists
  *   watchdogN.state      "armed PID TIMEOUT LAST_KEEPALIVE_NS" or "disarmed"
+ *   sysfs/               present: /sys/class/gpio is simulated too (the fallback for kernels without
+ *                        the v2 uAPI): sysfs/gpiochipN/{base,ngpio,label} describe a chip; writing N to
+ *                        export creates sysfs/gpioN/{direction,value,active_low} and marks the line
+ *                        "exported VALUE" (sysfs lines have no owner: they stay exported when the
+ *                        process dies, unlike a v2 request); unexport releases it
  * A line whose requesting PID is dead is released, as the kernel releases a
  * line when the process holding the request fd dies: readers apply that
  * rule (test/helpers/hw-sim.ts). The watchdog fires when armed and no
@@ -36,7 +41,7 @@
 #include <unistd.h>
 
 #define MAX_FD 4096
-enum kind { NONE, CHIP, LINES, WATCHDOG };
+enum kind { NONE, CHIP, LINES, WATCHDOG, SYSFS };
 
 struct sim {
 	enum kind kind;
@@ -46,6 +51,8 @@ struct sim {
 	unsigned offsets[GPIO_V2_LINES_MAX];
 	int timeout;		/* WATCHDOG */
 	int magic;
+	char attr[32];		/* SYSFS: "export", "unexport", or the attribute of gpio N */
+	int gpio;
 };
 
 static struct sim fds[MAX_FD];
@@ -133,6 +140,10 @@ static int line_state(int chip, unsigned off, int *value, char *consumer, size_t
 			snprintf(consumer, csize, "%s", who);
 		return pid;
 	}
+	if (sscanf(buf, "exported %d", &v) == 1) {
+		*value = v;
+		return 1; /* held through sysfs: no owner, busy for everyone else */
+	}
 	if (sscanf(buf, "released %d", &v) == 1)
 		*value = v;
 	return -1;
@@ -150,6 +161,139 @@ static void set_line(int chip, unsigned off, const char *consumer, int value, in
 	write_file(name, text);
 }
 
+
+/* ---- /sys/class/gpio ---- */
+
+static int sysfs_enabled(void)
+{
+	char p[512];
+	struct stat st;
+	snprintf(p, sizeof(p), "%s/sysfs", dir());
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The chip and offset of global gpio number n, from sysfs/gpiochipC/{base,ngpio}. */
+static int sysfs_line_of(int n, int *chip, unsigned *offset)
+{
+	char name[64], buf[64];
+	int c, base, count;
+
+	for (c = 0; c < 64; c++) {
+		snprintf(name, sizeof(name), "sysfs/gpiochip%d/base", c);
+		if (read_file(name, buf, sizeof(buf)) < 0 || sscanf(buf, "%d", &base) != 1)
+			continue;
+		snprintf(name, sizeof(name), "sysfs/gpiochip%d/ngpio", c);
+		if (read_file(name, buf, sizeof(buf)) < 0 || sscanf(buf, "%d", &count) != 1)
+			continue;
+		if (n >= base && n < base + count) {
+			*chip = c;
+			*offset = (unsigned)(n - base);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static void sysfs_mark(int n, const char *state, int value)
+{
+	int chip;
+	unsigned off;
+	char name[64], text[64];
+
+	if (sysfs_line_of(n, &chip, &off) < 0)
+		return;
+	snprintf(name, sizeof(name), "gpiochip%d.line%u", chip, off);
+	snprintf(text, sizeof(text), "%s %d\n", state, value);
+	write_file(name, text);
+}
+
+static int sysfs_open(const char *rest)
+{
+	char p[512];
+	int fd, n = -1;
+	char attr[32] = "";
+
+	if (!sysfs_enabled())
+		return -2;
+	snprintf(p, sizeof(p), "%s/sysfs/%s", dir(), rest);
+	if (strcmp(rest, "export") != 0 && strcmp(rest, "unexport") != 0 && sscanf(rest, "gpio%d/%31s", &n, attr) != 2)
+		return real_open(p, O_RDONLY | O_CLOEXEC, 0); /* chip attributes: plain files */
+	fd = real_open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0 || fd >= MAX_FD)
+		return fd;
+	memset(&fds[fd], 0, sizeof(fds[fd]));
+	fds[fd].kind = SYSFS;
+	fds[fd].gpio = n;
+	snprintf(fds[fd].attr, sizeof(fds[fd].attr), "%s", n >= 0 ? attr : rest);
+	return fd;
+}
+
+static ssize_t sysfs_write(struct sim *s, int fd, const char *buf, size_t count)
+{
+	static ssize_t (*fn)(int, const void *, size_t);
+	char text[64], p[512], name[64];
+	int n;
+	size_t len = count < sizeof(text) - 1 ? count : sizeof(text) - 1;
+
+	if (!fn)
+		fn = (ssize_t (*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write");
+	memcpy(text, buf, len);
+	text[len] = 0;
+	if (strcmp(s->attr, "export") == 0 || strcmp(s->attr, "unexport") == 0) {
+		int chip;
+		unsigned off;
+		struct stat st;
+		if (sscanf(text, "%d", &n) != 1 || sysfs_line_of(n, &chip, &off) < 0) {
+			errno = EINVAL;
+			return -1;
+		}
+		snprintf(p, sizeof(p), "%s/sysfs/gpio%d", dir(), n);
+		if (s->attr[0] == 'e') {
+			if (stat(p, &st) == 0) {
+				errno = EBUSY;
+				return -1;
+			}
+			mkdir(p, 0755);
+			snprintf(name, sizeof(name), "sysfs/gpio%d/direction", n);
+			write_file(name, "in\n");
+			snprintf(name, sizeof(name), "sysfs/gpio%d/value", n);
+			write_file(name, "0\n");
+			snprintf(name, sizeof(name), "sysfs/gpio%d/active_low", n);
+			write_file(name, "0\n");
+			sysfs_mark(n, "exported", 0);
+		} else {
+			char f[600];
+			const char *attrs[] = { "direction", "value", "active_low" };
+			unsigned k;
+			if (stat(p, &st) < 0) {
+				errno = EINVAL;
+				return -1;
+			}
+			snprintf(name, sizeof(name), "sysfs/gpio%d/value", n);
+			if (read_file(name, text, sizeof(text)) < 0)
+				text[0] = '0';
+			for (k = 0; k < 3; k++) {
+				snprintf(f, sizeof(f), "%s/%s", p, attrs[k]);
+				unlink(f);
+			}
+			rmdir(p);
+			sysfs_mark(n, "released", text[0] == '1');
+		}
+		return (ssize_t)count;
+	}
+	/* An attribute: kept in its file; direction high/low and value set the line. */
+	if (ftruncate(fd, 0) < 0 || lseek(fd, 0, SEEK_SET) < 0 || fn(fd, buf, count) < 0)
+		return -1;
+	if (strcmp(s->attr, "direction") == 0 && (strncmp(text, "high", 4) == 0 || strncmp(text, "low", 3) == 0)) {
+		snprintf(name, sizeof(name), "sysfs/gpio%d/value", s->gpio);
+		write_file(name, text[0] == 'h' ? "1\n" : "0\n");
+		sysfs_mark(s->gpio, "exported", text[0] == 'h');
+	} else if (strcmp(s->attr, "value") == 0) {
+		sysfs_mark(s->gpio, "exported", text[0] == '1');
+	}
+	return (ssize_t)count;
+}
+
 static int sim_open(const char *path)
 {
 	char name[64], buf[256], label[64] = "";
@@ -159,6 +303,8 @@ static int sim_open(const char *path)
 
 	if (!dir())
 		return -2;
+	if (strncmp(path, "/sys/class/gpio/", 16) == 0)
+		return sysfs_open(path + 16);
 	if (sscanf(path, "/dev/gpiochip%d", &chip) == 1) {
 		snprintf(name, sizeof(name), "gpiochip%d", chip);
 		if (read_file(name, buf, sizeof(buf)) < 0) {
@@ -235,6 +381,21 @@ int open(const char *path, int flags, ...)
 }
 
 int open64(const char *path, int flags, ...) __attribute__((alias("open")));
+
+/* existsSync() and friends ask access(): the simulated sysfs tree answers for /sys/class/gpio. */
+int access(const char *path, int mode)
+{
+	static int (*fn)(const char *, int);
+	char p[512];
+
+	if (!fn)
+		fn = (int (*)(const char *, int))dlsym(RTLD_NEXT, "access");
+	if (dir() && strncmp(path, "/sys/class/gpio/", 16) == 0 && sysfs_enabled()) {
+		snprintf(p, sizeof(p), "%s/sysfs/%s", dir(), path + 16);
+		return fn(p, mode);
+	}
+	return fn(path, mode);
+}
 
 static int request_lines(struct sim *chip, struct gpio_v2_line_request *req)
 {
@@ -371,7 +532,7 @@ int ioctl(int fd, unsigned long request, ...)
 	va_start(ap, request);
 	arg = va_arg(ap, void *);
 	va_end(ap);
-	if (fd >= 0 && fd < MAX_FD && fds[fd].kind != NONE) {
+	if (fd >= 0 && fd < MAX_FD && fds[fd].kind != NONE && fds[fd].kind != SYSFS) {
 		struct sim *s = &fds[fd];
 		r = s->kind == CHIP ? chip_ioctl(s, request, arg) : s->kind == LINES ? line_ioctl(s, request, arg) : wd_ioctl(s, request, arg);
 		if (r < 0) {
@@ -388,6 +549,8 @@ int ioctl(int fd, unsigned long request, ...)
 ssize_t write(int fd, const void *buf, size_t count)
 {
 	static ssize_t (*fn)(int, const void *, size_t);
+	if (fd >= 0 && fd < MAX_FD && fds[fd].kind == SYSFS)
+		return sysfs_write(&fds[fd], fd, buf, count);
 	if (fd >= 0 && fd < MAX_FD && fds[fd].kind == WATCHDOG) {
 		size_t i;
 		for (i = 0; i < count; i++)
