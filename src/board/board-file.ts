@@ -49,6 +49,9 @@ export interface BypassSegment {
   gpio: GpioLine;
   disconnectGpio: GpioLine | null;
   whenReleased: ReleasedBehaviour;
+  /** The other phases of bypass boards (Lanner, Silicom): without power, and at power-up before the OS drives the lines. */
+  atPowerOff: ReleasedBehaviour;
+  atPowerUp: ReleasedBehaviour;
   /** How long the relays take to switch after a change or a release (Silicom: ~0.5 s). */
   releaseMs: number;
 }
@@ -96,6 +99,8 @@ export function parseBoard(raw: unknown, source: string): Board {
         gpio: line(b.object('gpio')),
         disconnectGpio: b.has('disconnectGpio') ? line(b.object('disconnectGpio')) : null,
         whenReleased: b.oneOf('whenReleased', RELEASED_BEHAVIOURS),
+        atPowerOff: b.has('atPowerOff') ? b.oneOf('atPowerOff', RELEASED_BEHAVIOURS) : b.oneOf('whenReleased', RELEASED_BEHAVIOURS),
+        atPowerUp: b.has('atPowerUp') ? b.oneOf('atPowerUp', RELEASED_BEHAVIOURS) : b.oneOf('whenReleased', RELEASED_BEHAVIOURS),
         releaseMs: b.has('releaseMs') ? b.int('releaseMs', 0, 60_000) : 500,
       };
     }),

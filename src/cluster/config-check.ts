@@ -98,6 +98,10 @@ export function checkConfig(config: NodeConfig, board: Board): CheckResult {
     } else if (crash !== wanted) {
       warn(`bypass.${seg.name}.failureMode`, `${wanted} is set on a clean stop and at start, but after a crash the hardware does "${seg.whenReleased}" (board whenReleased): the two differ`);
     }
+    for (const [phase, does] of [['atPowerOff', seg.atPowerOff], ['atPowerUp', seg.atPowerUp]] as const) {
+      const as = does === 'bypass' ? 'fail-open' : does === 'disconnect' ? 'fail-closed' : 'inline';
+      if (as !== wanted && crash === wanted) warn(`bypass.${seg.name}.failureMode`, `${wanted} is configured, but ${phase} the hardware does "${does}" (board ${phase})`);
+    }
   }
 
   const carriers = config.interfaces.filter((i) => i.heartbeats && ownAddress(config, i) !== null && board.nics.some((n) => n.name === i.name));

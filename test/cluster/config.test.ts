@@ -113,3 +113,15 @@ test('both nodes of a cluster compute the same definition fingerprint; a differe
   r.interfaces[0]!['sharedIp'] = '198.18.1.2/24';
   t.not(clusterDefinition(parseConfig(r, 'n2.json')), one);
 });
+
+test('bypass in the pre-flight: an unknown segment is refused; a failure mode the hardware would not keep after a crash is a warning; fail-closed needs a disconnect relay', (t) => {
+  const withBypass = (b: Record<string, unknown>) => ({ ...raw(), bypass: b });
+  t.regex(check(withBypass({ 'wan-dmz': { failureMode: 'fail-open' } })).errors.find((e) => e.field === 'bypass.wan-dmz')!.message, /board sim has no bypass segment "wan-dmz" \(it has wan-lan\)/);
+  const closed = check(withBypass({ 'wan-lan': { failureMode: 'fail-closed' } }));
+  t.deepEqual(closed.errors, []);
+  t.regex(closed.warnings.find((w) => w.field === 'bypass.wan-lan.failureMode')!.message, /after a crash the hardware does "bypass"/);
+  const noDisconnect = { ...board, bypass: board.bypass.map((s) => ({ ...s, disconnectGpio: null })) };
+  const e = checkConfig(parseConfig(withBypass({ 'wan-lan': { failureMode: 'fail-closed' } }), 'n1.json'), noDisconnect).errors;
+  t.regex(e.find((x) => x.field === 'bypass.wan-lan.failureMode')!.message, /fail-closed needs a disconnect relay/);
+  t.deepEqual(check(raw()).warnings, [], 'the lab default (fail-open on a board that bypasses when released) is clean');
+});
