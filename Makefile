@@ -11,7 +11,7 @@ export DEBIAN_FRONTEND := noninteractive
 
 # Binary -> Debian package, for what the build, the lab and the tests run.
 DEB_TOOLS := ip:iproute2 tc:iproute2 nft:nftables tshark:tshark tcpdump:tcpdump ping:iputils-ping \
-             sysctl:procps g++:g++ make:make python3:python3 conntrack:conntrack
+             sysctl:procps g++:g++ cc:gcc make:make python3:python3 conntrack:conntrack
 DEB_LIBS  := /usr/include/pcap.h:libpcap-dev
 
 TS_SOURCES := $(shell find src test bench -name '*.ts' 2>/dev/null) tsconfig.json
