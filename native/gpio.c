@@ -19,13 +19,20 @@
 #include <linux/watchdog.h>
 #include <sys/ioctl.h>
 
-static int open_dev(napi_env env, napi_value v, int flags, char *path, size_t size)
+/* Opens the device named by v; on failure the JS exception is already thrown and -1 returned. */
+static int open_dev(napi_env env, napi_value v, int flags)
 {
-	if (get_string(env, v, path, size) < 0) {
+	char path[256];
+	int fd;
+
+	if (get_string(env, v, path, sizeof(path)) < 0) {
 		throw_type(env, "the device path must be a string");
-		return -2;
+		return -1;
 	}
-	return open(path, flags | O_CLOEXEC);
+	fd = open(path, flags | O_CLOEXEC);
+	if (fd < 0)
+		throw_errno(env, "open", errno);
+	return fd;
 }
 
 static int get_fd(napi_env env, napi_value v)
@@ -55,16 +62,13 @@ napi_value tandem_gpio_chip_info(napi_env env, napi_callback_info info)
 {
 	size_t argc = 1;
 	napi_value argv[1], out;
-	char path[256];
 	struct gpiochip_info ci;
 	int fd, err;
 
 	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-	fd = open_dev(env, argv[0], O_RDONLY, path, sizeof(path));
-	if (fd == -2)
-		return NULL;
+	fd = open_dev(env, argv[0], O_RDONLY);
 	if (fd < 0)
-		return throw_errno(env, "open", errno);
+		return NULL;
 	memset(&ci, 0, sizeof(ci));
 	if (ioctl(fd, GPIO_GET_CHIPINFO_IOCTL, &ci) < 0) {
 		err = errno;
@@ -84,7 +88,6 @@ napi_value tandem_gpio_line_info(napi_env env, napi_callback_info info)
 {
 	size_t argc = 2;
 	napi_value argv[2], out, b;
-	char path[256];
 	struct gpio_v2_line_info li;
 	uint32_t offset;
 	int fd, err;
@@ -92,11 +95,9 @@ napi_value tandem_gpio_line_info(napi_env env, napi_callback_info info)
 	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
 	if (argc < 2 || napi_get_value_uint32(env, argv[1], &offset) != napi_ok)
 		return throw_type(env, "the line offset must be a number");
-	fd = open_dev(env, argv[0], O_RDONLY, path, sizeof(path));
-	if (fd == -2)
-		return NULL;
+	fd = open_dev(env, argv[0], O_RDONLY);
 	if (fd < 0)
-		return throw_errno(env, "open", errno);
+		return NULL;
 	memset(&li, 0, sizeof(li));
 	li.offset = offset;
 	if (ioctl(fd, GPIO_V2_GET_LINEINFO_IOCTL, &li) < 0) {
@@ -122,7 +123,6 @@ napi_value tandem_gpio_request(napi_env env, napi_callback_info info)
 {
 	size_t argc = 5, n_off, n_val, i;
 	napi_value argv[5], out;
-	char path[256];
 	void *offs, *vals;
 	bool active_low = false;
 	struct gpio_v2_line_request req;
@@ -148,11 +148,9 @@ napi_value tandem_gpio_request(napi_env env, napi_callback_info info)
 			req.config.attrs[0].attr.values |= (__u64)1 << i;
 		req.config.attrs[0].mask |= (__u64)1 << i;
 	}
-	fd = open_dev(env, argv[0], O_RDWR, path, sizeof(path));
-	if (fd == -2)
-		return NULL;
+	fd = open_dev(env, argv[0], O_RDWR);
 	if (fd < 0)
-		return throw_errno(env, "open", errno);
+		return NULL;
 	if (ioctl(fd, GPIO_V2_GET_LINE_IOCTL, &req) < 0) {
 		err = errno;
 		close(fd);
@@ -220,18 +218,15 @@ napi_value tandem_watchdog_open(napi_env env, napi_callback_info info)
 {
 	size_t argc = 2;
 	napi_value argv[2], out, v;
-	char path[256];
 	int32_t timeout;
 	int fd, err;
 
 	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
 	if (argc < 2 || napi_get_value_int32(env, argv[1], &timeout) != napi_ok)
 		return throw_type(env, "the timeout must be a number of seconds");
-	fd = open_dev(env, argv[0], O_WRONLY, path, sizeof(path));
-	if (fd == -2)
-		return NULL;
+	fd = open_dev(env, argv[0], O_WRONLY);
 	if (fd < 0)
-		return throw_errno(env, "open", errno);
+		return NULL;
 	if (ioctl(fd, WDIOC_SETTIMEOUT, &timeout) < 0 || ioctl(fd, WDIOC_GETTIMEOUT, &timeout) < 0) {
 		err = errno;
 		/* Stop it again: a watchdog we cannot configure must not fire on us. */

@@ -12,6 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { modeOfLines } from '../core/bypass-modes.js';
 import { monotonicNs } from '../io/native.js';
 
 export interface SimLine {
@@ -78,6 +79,5 @@ export function simSegmentMode(dir: string, seg: SegmentLines, watchdog?: number
   const main = simLine(dir, chipNo(seg.gpio.chip), seg.gpio.line);
   const disc = seg.disconnectGpio ? simLine(dir, chipNo(seg.disconnectGpio.chip), seg.disconnectGpio.line) : null;
   if (!main?.held) return seg.whenReleased;
-  if (disc?.held && disc.value === 1) return 'disconnect';
-  return main.value === 1 ? 'bypass' : 'inline';
+  return modeOfLines(disc?.held ? [main.value, disc.value] : [main.value]);
 }

@@ -55,7 +55,6 @@ export class ConntrackProvider implements Provider {
   private emit: ((c: Chunk) => void) | undefined;
   private refresher: NodeJS.Timeout | undefined;
   private busy: Promise<unknown> = Promise.resolve();
-  private lastError: string | undefined;
 
   constructor(private readonly opts: ConntrackProviderOptions) {
     this.ignore = new Set(opts.ignore.map((a) => parseIpv4(a)).filter((a): a is number => a !== undefined));
@@ -131,7 +130,6 @@ export class ConntrackProvider implements Provider {
 
   /** After an overrun: dump again and send what differs (events were lost, so the difference is unknown). */
   private async redump(why: string): Promise<void> {
-    this.lastError = why;
     const t0 = performance.now();
     const fresh = new Map<string, Uint8Array>();
     for (const rec of await dumpTable(this.opts.netns)) if (!this.ignored(rec)) fresh.set(recordKey(rec), rec);
@@ -274,11 +272,6 @@ export class ConntrackProvider implements Provider {
 
   digest(): number {
     return this.table.digest;
-  }
-
-  /** The last trouble worth showing in status. */
-  get trouble(): string | undefined {
-    return this.lastError;
   }
 
   close(): void {

@@ -169,21 +169,32 @@ function writeNat(o: Out, type: number, ip: number, port: number): void {
 
 export type CtWrite = 'create' | 'update' | 'delete';
 
-/** The translations a record's tuples imply: source NAT when the reply is not addressed to the original source, destination NAT when it does not come from the original destination. */
-export function natOf(r: Uint8Array, off = 0): { snat?: { ip: number; port: number }; dnat?: { ip: number; port: number } } {
-  const proto = r[off]!;
-  const out: ReturnType<typeof natOf> = {};
+/**
+ * The translations a record's tuples imply, each handed to visit: source NAT when the reply is not
+ * addressed to the original source, destination NAT when it does not come from the original destination.
+ */
+function eachNat(r: Uint8Array, off: number, visit: (dnat: boolean, ip: number, port: number) => void): void {
   const oSrc = recU32(r, off + 4), oDst = recU32(r, off + 8), oP1 = recU16(r, off + 12), oP2 = recU16(r, off + 14);
   const rSrc = recU32(r, off + 16), rDst = recU32(r, off + 20), rP1 = recU16(r, off + 24), rP2 = recU16(r, off + 26);
-  if (proto === IPPROTO_ICMP) {
-    if (rDst !== oSrc || rP1 !== oP1) out.snat = { ip: rDst, port: rP1 };
-    if (rSrc !== oDst) out.dnat = { ip: rSrc, port: 0 };
-    return out;
+  if (r[off] === IPPROTO_ICMP) {
+    if (rDst !== oSrc || rP1 !== oP1) visit(false, rDst, rP1);
+    if (rSrc !== oDst) visit(true, rSrc, 0);
+    return;
   }
-  if (rDst !== oSrc || rP2 !== oP1) out.snat = { ip: rDst, port: rP2 };
-  if (rSrc !== oDst || rP1 !== oP2) out.dnat = { ip: rSrc, port: rP1 };
+  if (rDst !== oSrc || rP2 !== oP1) visit(false, rDst, rP2);
+  if (rSrc !== oDst || rP1 !== oP2) visit(true, rSrc, rP1);
+}
+
+export function natOf(r: Uint8Array, off = 0): { snat?: { ip: number; port: number }; dnat?: { ip: number; port: number } } {
+  const out: ReturnType<typeof natOf> = {};
+  eachNat(r, off, (dnat, ip, port) => (out[dnat ? 'dnat' : 'snat'] = { ip, port }));
   return out;
 }
+
+let cursor: Out | undefined;
+
+/** writeConntrack's visitor: one function for every request, writing through the shared cursor. */
+const writeNatAttr = (dnat: boolean, ip: number, port: number) => writeNat(cursor!, dnat ? CTA_NAT_DST : CTA_NAT_SRC, ip, port);
 
 /**
  * Writes one request for the record at r[roff..] into `buf` at `off` and
@@ -192,7 +203,6 @@ export function natOf(r: Uint8Array, off = 0): { snat?: { ip: number; port: numb
  * the other); `delete` with ENOENT when it is already gone. With ack false,
  * the kernel still answers a refusal.
  */
-let cursor: Out | undefined;
 
 export function writeConntrack(buf: Uint8Array, view: DataView, off: number, seq: number, kind: CtWrite, r: Uint8Array, roff: number, ack: boolean): number {
   // One cursor reused for every request (a table is written 100k requests at a time).
@@ -216,15 +226,7 @@ export function writeConntrack(buf: Uint8Array, view: DataView, off: number, seq
       // The reply tuple as if untranslated (ICMP: the echo reply's type); NAT setup rewrites it.
       const icmp = proto === IPPROTO_ICMP;
       writeTuple(o, CTA_TUPLE_REPLY, proto, oDst, oSrc, icmp ? oP1 : oP2, icmp ? recU16(r, roff + 26) : oP1);
-      // The same rules as natOf, inline: no objects per request.
-      const rSrc = recU32(r, roff + 16), rDst = recU32(r, roff + 20), rP1 = recU16(r, roff + 24), rP2 = recU16(r, roff + 26);
-      if (icmp) {
-        if (rDst !== oSrc || rP1 !== oP1) writeNat(o, CTA_NAT_SRC, rDst, rP1);
-        if (rSrc !== oDst) writeNat(o, CTA_NAT_DST, rSrc, 0);
-      } else {
-        if (rDst !== oSrc || rP2 !== oP1) writeNat(o, CTA_NAT_SRC, rDst, rP2);
-        if (rSrc !== oDst || rP1 !== oP2) writeNat(o, CTA_NAT_DST, rSrc, rP1);
-      }
+      eachNat(r, roff, writeNatAttr);
     }
     o.u32(CTA_STATUS, (recU32(r, roff + 28) & (IPS_SEEN_REPLY | IPS_ASSURED)) | IPS_CONFIRMED);
     o.u32(CTA_TIMEOUT, recU32(r, roff + 32) || 1);
