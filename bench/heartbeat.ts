@@ -23,7 +23,7 @@ import { HeartbeatReceiver } from '../src/io/heartbeat-receiver.js';
 import { HeartbeatSender } from '../src/io/heartbeat-sender.js';
 import { LabCluster } from '../src/lab/cluster.js';
 import { Lab, sleep } from '../src/lab/lab.js';
-import { SOFTWARE_VERSION } from '../src/runtime/heartbeat-node.js';
+import { VERSION } from '../src/runtime/version.js';
 
 const CLUSTER = 5;
 const PASSWORD = 'bench-password';
@@ -78,7 +78,7 @@ function nodeFields(nodeId: number) {
   return {
     clusterId: CLUSTER, nodeType: nodeId === 1 ? ('master' as const) : ('slave' as const), state: 'active' as const, flags: 0, nodeId,
     bootId: BigInt(Date.now()) * 1000n, connections: 0, health: 4, syncStatus: 'in-sync' as const, syncSequence: 0n, configGeneration: 1,
-    softwareVersion: SOFTWARE_VERSION, nodeName: `bench${nodeId}`,
+    softwareVersion: { major: VERSION.major, minor: VERSION.minor, patch: VERSION.patch }, nodeName: `bench${nodeId}`,
   };
 }
 

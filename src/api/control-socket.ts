@@ -2,7 +2,8 @@
  * DOC: the local control socket (a Unix socket, mode 0600)
  *
  * One JSON request a line, one JSON answer a line: `status`, `why`,
- * `failover`, `resync`, and `store-get` / `store-set` for the synchronised
+ * `failover`, `resync`, `bypass`, `cluster` (membership operations),
+ * `admin-password`, and `store-get` / `store-set` for the synchronised
  * stores (the appliance's services keep sessions there). The server turns commands into runtime inputs (never direct
  * adapter calls); the client is what `tandem status|why|failover` use.
  */
@@ -11,7 +12,7 @@ import { createConnection, createServer, type Server } from 'node:net';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 
-export const COMMANDS = ['status', 'why', 'failover', 'resync', 'store-get', 'store-set', 'bypass'] as const;
+export const COMMANDS = ['status', 'why', 'failover', 'resync', 'store-get', 'store-set', 'bypass', 'cluster', 'admin-password'] as const;
 export type Command = (typeof COMMANDS)[number];
 export interface Request {
   cmd: Command;
@@ -23,6 +24,9 @@ export interface Request {
   segment?: string;
   mode?: string;
   force?: boolean;
+  /** cluster: the operation (create, join, add-member ...) and its arguments; admin-password: {password}. */
+  op?: string;
+  args?: Record<string, unknown>;
 }
 export type Handler = (req: Request) => unknown | Promise<unknown>;
 

@@ -2,28 +2,39 @@
  * DOC: `tandem check --config FILE`: the pre-flight an administrator runs
  * before starting tandemd (which runs the same check and refuses to start).
  */
-import { readFileSync } from 'node:fs';
 import { resolveBoard } from '../board/board-file.js';
+import { clusterSecret } from '../cluster/cluster-key.js';
 import { checkConfig, type CheckResult } from '../cluster/config-check.js';
-import { loadConfig, type NodeConfig } from '../cluster/config-file.js';
+import { loadNode, type Loaded } from '../cluster/config-file.js';
 import { str, UsageError, type Parsed } from './args.js';
 
 export const CHECK_USAGE = `tandem check --config FILE [--json]
   Checks a node configuration against its board and seed 001's list of cluster misconfigurations.`;
 
-/** Loads, validates and checks; the board and the password file are read too. Throws on a bad file. */
-export function preflight(path: string): { config: NodeConfig; result: CheckResult } {
-  const config = loadConfig(path);
-  const board = resolveBoard(config.board);
+/**
+ * Loads, validates and checks; the board, the password file or the cluster store are read too. Throws on
+ * a bad file. A standalone node (managed, no cluster yet) is checked for what it has: board, interfaces.
+ */
+export function preflight(path: string): { loaded: Loaded; result: CheckResult } {
+  const loaded = loadNode(path);
+  const board = resolveBoard(loaded.config.board);
+  if (loaded.kind === 'standalone') {
+    const result: CheckResult = { errors: [], warnings: [] };
+    const c = loaded.config;
+    c.interfaces.forEach((i, k) => {
+      if (!board.nics.some((n) => n.name === i.name)) result.errors.push({ field: `interfaces[${k}].name`, message: `board ${board.name} has no NIC named "${i.name}" (it has ${board.nics.map((n) => n.name).join(', ')})` });
+    });
+    if (!c.interfaces.some((i) => i.sync && i.address)) result.warnings.push({ field: 'interfaces', message: 'no sync interface with this node\'s address: the node cannot create or join a cluster' });
+    return { loaded, result };
+  }
+  const config = loaded.config;
   const result = checkConfig(config, board);
   try {
-    if (readFileSync(config.cluster.passwordFile, 'utf8').trim().length === 0) {
-      result.errors.push({ field: 'cluster.passwordFile', message: `${config.cluster.passwordFile} is empty: it must hold the cluster password` });
-    }
+    clusterSecret(config.cluster);
   } catch (e) {
-    result.errors.push({ field: 'cluster.passwordFile', message: `cannot read ${config.cluster.passwordFile}: ${(e as Error).message}` });
+    result.errors.push({ field: config.cluster.managed ? 'cluster store' : 'cluster.passwordFile', message: (e as Error).message });
   }
-  return { config, result };
+  return { loaded, result };
 }
 
 export function formatFindings(file: string, result: CheckResult): string {

@@ -5,8 +5,9 @@
  * --config, or the default) and prints the answer for a person, or as JSON.
  */
 import { askControl } from '../api/control-socket.js';
-import { DEFAULTS, loadConfig } from '../cluster/config-file.js';
+import { DEFAULTS, loadLocal } from '../cluster/config-file.js';
 import type { Snapshot } from '../runtime/failover-runtime.js';
+import type { StatusDoc } from '../api/status-page.js';
 import type { Change } from '../core/failover-types.js';
 import { flag, str, type Parsed } from './args.js';
 
@@ -19,13 +20,42 @@ export function socketPath(p: Parsed): string {
   const socket = str(p, 'socket');
   if (socket) return socket;
   const config = str(p, 'config');
-  return config ? loadConfig(config).controlSocket : DEFAULTS.controlSocket;
+  return config ? loadLocal(config).controlSocket : DEFAULTS.controlSocket;
 }
 
 const ago = (ms: number | null | undefined) => (ms === null || ms === undefined ? 'never' : ms < 1000 ? `${ms.toFixed(0)} ms ago` : `${(ms / 1000).toFixed(1)} s ago`);
 
-export function formatStatus(s: Snapshot): string {
+/** What `status` answers on a clustered node: the runtime's snapshot and the cluster view. */
+export type NodeStatus = Snapshot & { cluster?: StatusDoc['cluster']; healthCheck?: StatusDoc['health']; softwareVersion?: string };
+export interface StandaloneStatus {
+  standalone: true;
+  hex: string;
+  words: string[];
+  softwareVersion: string;
+  stores: { config: number; sessions: number };
+}
+
+export function formatCluster(c: NonNullable<StatusDoc['cluster']>, h: StatusDoc['health'] | undefined): string[] {
   const lines = [
+    `cluster ${c.name} (${c.mode}), revision ${c.revision}, leader ${c.leader ?? 'none (election)'}${h ? `; health check: ${h.ok ? '200' : '500'} ${h.text}` : ''}`,
+    'member            address          role       status   meaning',
+  ];
+  for (const m of c.members) {
+    const why = m.unreachable ? ` [unreachable: ${m.unreachable}]` : '';
+    lines.push(`${(m.name + (m.self ? ' *' : '')).padEnd(17)} ${m.address.padEnd(16)} ${m.role.padEnd(10)} ${m.hex}  ${m.words.join(', ')}${why}${m.softwareVersion && !m.self ? ` (version ${m.softwareVersion})` : ''}`);
+  }
+  return [...lines, ''];
+}
+
+export function formatStatus(status: NodeStatus | StandaloneStatus): string {
+  if ('standalone' in status) {
+    return `this node is standalone (status ${status.hex}: ${status.words.join(', ')}), software ${status.softwareVersion}; system state ${status.stores.config} keys, ${status.stores.sessions} sessions
+` +
+      'next: tandem cluster create --name NAME --node NODE, or tandem cluster join --member ADDRESS';
+  }
+  const s = status;
+  const lines = [
+    ...(s.cluster ? formatCluster(s.cluster, s.healthCheck) : []),
     `node ${s.node.name} (#${s.node.id}, ${s.node.type}): ${s.role.toUpperCase()} for ${ago(s.roleSinceMsAgo).replace(' ago', '')}` +
       `${s.yielding ? ', handing over' : ''}; shared addresses ${s.sharedAddresses}; health ${s.health}; connections ${s.connections}; sync link ${s.syncLinkUp ? 'up' : 'DOWN'}`,
     s.peer
@@ -80,7 +110,7 @@ export async function statusCommand(verb: 'status' | 'why' | 'failover' | 'resyn
   const path = socketPath(p);
   const result = await askControl(path, verb);
   if (flag(p, 'json')) process.stdout.write(JSON.stringify(result) + '\n');
-  else if (verb === 'status') process.stdout.write(formatStatus(result as Snapshot) + '\n');
+  else if (verb === 'status') process.stdout.write(formatStatus(result as NodeStatus | StandaloneStatus) + '\n');
   else if (verb === 'why') process.stdout.write(formatWhy(result as (Change & { wallTime: string })[]) + '\n');
   else if (verb === 'resync') {
     const r = result as { requested: boolean; why?: string };

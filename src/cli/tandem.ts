@@ -8,6 +8,7 @@ import { CHECK_USAGE, checkCommand } from './check-command.js';
 import { STATUS_USAGE, statusCommand } from './status-command.js';
 import { LAB_USAGE, labCommand } from './lab-command.js';
 import { BYPASS_USAGE, bypassCommand } from './bypass-command.js';
+import { adminPasswordCommand, CLUSTER_USAGE, clusterCommand, restartCommand } from './cluster-command.js';
 import { parseArgs, UsageError } from './args.js';
 import { tool } from '../lab/run.js';
 
@@ -16,6 +17,8 @@ const USAGE = `usage: tandem COMMAND ...
 ${STATUS_USAGE}
 
 ${BYPASS_USAGE}
+
+${CLUSTER_USAGE}
 
 ${CHECK_USAGE}
 
@@ -28,6 +31,7 @@ tandem version`;
 const OPTIONS = {
   board: 'string', nodes: 'int', json: 'boolean', all: 'boolean', seconds: 'int', count: 'int',
   'cluster-id': 'int', 'password-file': 'string', netns: 'string', help: 'boolean', config: 'string', socket: 'string', force: 'boolean',
+  name: 'string', node: 'string', mode: 'string', member: 'string', yes: 'boolean', 'password-fd': 'int', 'only-this': 'boolean',
 } as const;
 
 export async function main(argv: readonly string[]): Promise<void> {
@@ -44,6 +48,15 @@ export async function main(argv: readonly string[]): Promise<void> {
       }
       case 'bypass':
         code = await bypassCommand(p);
+        break;
+      case 'cluster':
+        code = await clusterCommand(p);
+        break;
+      case 'restart':
+        code = await restartCommand(p);
+        break;
+      case 'admin-password':
+        code = await adminPasswordCommand(p);
         break;
       case 'lab':
         code = await labCommand(p);

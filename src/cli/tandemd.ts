@@ -10,7 +10,8 @@
 import { resolveBoard } from '../board/board-file.js';
 import { startDaemon } from '../runtime/daemon.js';
 import { JsonLogger } from '../runtime/log.js';
-import { supervise } from '../runtime/supervisor.js';
+import { RESTART_EXIT, supervise } from '../runtime/supervisor.js';
+import { startStandalone } from '../runtime/standalone.js';
 import { flag, parseArgs, str, UsageError } from './args.js';
 import { formatFindings, preflight } from './check-command.js';
 
@@ -43,21 +44,29 @@ export function main(argv: readonly string[]): void {
     process.stderr.write(`tandemd: ${(e as Error).message}\n`);
     process.exit(1);
   }
-  const { config, result } = checked;
+  const { loaded, result } = checked;
   if (result.errors.length > 0) {
     process.stderr.write(`tandemd: refusing to start:\n${formatFindings(path, result)}\n`);
     process.exit(1);
   }
   for (const w of result.warnings) log.log('warn', 'config_warning', { field: w.field, message: w.message });
-  const board = resolveBoard(config.board);
+  for (const r of loaded.store?.recovered ?? []) log.log('warn', 'cluster_store_recovered', { what: r });
+  const board = resolveBoard(loaded.config.board);
   if (!flag(p, 'worker') && !flag(p, 'no-supervisor')) {
-    supervise(process.argv[1]!, ['--config', path], config, board, log);
+    supervise(process.argv[1]!, ['--config', path], path, board, log);
     return;
   }
-  void startDaemon(config, board, log).then(
+  let shutdown: (why: string, code: number) => void = (why, code) => {
+    log.log('info', 'stopped', { why });
+    process.exit(code);
+  };
+  // A new membership (create, join, leave ...): end with RESTART_EXIT, the supervisor starts us again at once.
+  const restart = (why: string) => shutdown(why, RESTART_EXIT);
+  const started = loaded.kind === 'standalone' ? startStandalone(loaded.config, loaded.store, board, log, restart) : startDaemon(loaded.config, board, log, { store: loaded.store, restart });
+  void started.then(
     (daemon) => {
       let stopping = false;
-      const shutdown = (why: string, code: number) => {
+      shutdown = (why: string, code: number) => {
         if (stopping) return;
         stopping = true;
         void daemon.stop().finally(() => {

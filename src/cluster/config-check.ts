@@ -32,7 +32,15 @@ function subnet(c: Cidr): string {
 
 /** This node's own address on an interface: Master_IP on the master, Slave_IP on the slave. */
 export function ownAddress(config: NodeConfig, i: NodeConfig['interfaces'][number]): Cidr | null {
-  return config.node.type === 'master' ? i.masterIp : i.slaveIp;
+  return i.address ?? (config.node.type === 'master' ? i.masterIp : i.slaveIp);
+}
+
+/** The peer's address on the sync interface: the member's (managed) or the other of Master_IP/Slave_IP (static). */
+export function peerSyncAddress(config: NodeConfig): string | null {
+  if (!config.peer) return null;
+  if (config.peer.address) return config.peer.address;
+  const sync = config.interfaces.find((i) => i.sync);
+  return (config.node.type === 'master' ? sync?.slaveIp : sync?.masterIp)?.address ?? null;
 }
 
 export function checkConfig(config: NodeConfig, board: Board): CheckResult {
@@ -41,11 +49,22 @@ export function checkConfig(config: NodeConfig, board: Board): CheckResult {
   const err = (field: string, message: string) => errors.push({ field, message });
   const warn = (field: string, message: string) => warnings.push({ field, message });
 
-  if (config.node.type === config.peer.type) {
+  const peer = config.peer;
+  if (peer && config.node.type === peer.type) {
     err('peer.type', `this node and its peer are both ${config.node.type}: one must be master and the other slave (seed 001: both set as ${config.node.type} leaves the cluster both active or both inactive)`);
   }
-  if (config.node.id === config.peer.id) err('peer.id', `the peer has this node's ID ${config.node.id}: every node needs its own (its heartbeats would look like our own: heartbeat_from_myself)`);
-  if (config.node.name === config.peer.name) err('peer.name', `the peer has this node's name "${config.node.name}"`);
+  if (peer && config.node.id === peer.id) err('peer.id', `the peer has this node's ID ${config.node.id}: every node needs its own (its heartbeats would look like our own: heartbeat_from_myself)`);
+  if (peer && config.node.name === peer.name) err('peer.name', `the peer has this node's name "${config.node.name}"`);
+  if (config.cluster.mode === 'active-active') {
+    config.interfaces.forEach((i, k) => {
+      if (i.sharedIp) err(`interfaces[${k}].sharedIp`, `the cluster is active/active: the load balancer holds the service address and both members serve on their own; remove the shared address of ${i.name}`);
+    });
+  }
+  if (config.management && !board.nics.some((n) => n.name === config.management!.interface)) {
+    err('management.interface', `board ${board.name} has no NIC named "${config.management.interface}" (it has ${board.nics.map((n) => n.name).join(', ')})`);
+  } else if (config.management && !config.interfaces.some((i) => i.name === config.management!.interface && ownAddress(config, i))) {
+    err('management.interface', `${config.management.interface} has no address of this node in interfaces[]: the status page binds to that address only`);
+  }
 
   const seen = new Map<string, number>();
   config.interfaces.forEach((i, k) => {
@@ -58,11 +77,12 @@ export function checkConfig(config: NodeConfig, board: Board): CheckResult {
     // Seed 001: identical Shared, Master_IP and Slave_IP addresses give "very strange problems".
     if (same(i.sharedIp, i.masterIp)) err(`${at}.sharedIp`, `equals masterIp ${i.masterIp!.address}: the shared address must differ from both node addresses`);
     if (same(i.sharedIp, i.slaveIp)) err(`${at}.sharedIp`, `equals slaveIp ${i.slaveIp!.address}: the shared address must differ from both node addresses`);
+    if (same(i.sharedIp, i.address)) err(`${at}.sharedIp`, `equals this node's address ${i.address!.address}: the shared address must differ from the nodes' own`);
     if (same(i.masterIp, i.slaveIp)) err(`${at}.slaveIp`, `equals masterIp ${i.masterIp!.address}: each node needs its own address`);
     const addrs = [i.sharedIp, i.masterIp, i.slaveIp].filter((c): c is Cidr => c !== null);
     if (new Set(addrs.map(subnet)).size > 1) warn(at, `sharedIp, masterIp and slaveIp of ${i.name} are not in one subnet`);
     if (i.heartbeats && !ownAddress(config, i)) {
-      warn(`${at}.${config.node.type === 'master' ? 'masterIp' : 'slaveIp'}`, `${i.name} has heartbeats on but no address for this node (${config.node.type}): it cannot send them`);
+      warn(`${at}.${config.cluster.managed ? 'address' : config.node.type === 'master' ? 'masterIp' : 'slaveIp'}`, `${i.name} has heartbeats on but no address for this node (${config.node.type}): it cannot send them`);
     }
     if (i.monitorTargets.length > 0 && !i.monitor) warn(`${at}.monitorTargets`, `targets are probed but ${i.name} is not monitored (set "monitor": true for their loss to count)`);
   });
@@ -72,11 +92,13 @@ export function checkConfig(config: NodeConfig, board: Board): CheckResult {
 
   if (config.sync.enabled && syncs.length === 0) {
     err('sync.enabled', 'state synchronisation is on but no interface has "sync": true: name the sync interface, or set sync.enabled to false (connections will then not survive a failover)');
-  } else if (config.sync.enabled && syncs.length === 1) {
+  } else if (config.sync.enabled && syncs.length === 1 && !config.cluster.managed) {
     const k = config.interfaces.indexOf(syncs[0]!);
     for (const f of ['masterIp', 'slaveIp'] as const) {
       if (!syncs[0]![f]) err(`interfaces[${k}].${f}`, `the sync interface ${syncs[0]!.name} needs both nodes' addresses: the sync channel runs between masterIp and slaveIp`);
     }
+  } else if (syncs.length === 1 && config.cluster.managed && !ownAddress(config, syncs[0]!)) {
+    err(`interfaces[${config.interfaces.indexOf(syncs[0]!)}].address`, `the sync interface ${syncs[0]!.name} needs this node's address: members reach each other there`);
   }
   if (config.sync.enabled && config.sync.timeoutMs < 2 * config.timers.heartbeatIntervalMs) {
     err('sync.timeoutMs', `${config.sync.timeoutMs} ms is shorter than two heartbeat intervals: the channel would be declared dead while idle`);

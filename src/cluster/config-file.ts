@@ -1,16 +1,23 @@
 /**
  * DOC: the node configuration file (docs/configuration.md)
  *
- * One JSON file per node: the cluster (ID, password source), this node and
- * its peer (name, ID, type), the board, the timers, and per interface its
- * role in the cluster (heartbeats, sync, monitored, shared/Master_IP/Slave_IP
- * addresses, monitor targets). `parseConfig` checks each field and names the
- * bad one; `checkConfig` (config-check.ts) then checks the whole against the
- * board and seed 001's troubleshooting list.
+ * One JSON file per node: the board, the timers, and per interface its role
+ * in the cluster (heartbeats, sync, monitored, this node's address, shared
+ * address, monitor targets). The cluster itself comes from one of two places:
+ * - static: the file names the cluster (ID, password file), this node and
+ *   its peer (name, ID, type), and Master_IP/Slave_IP per interface;
+ * - managed: the file has no `cluster`; `tandem cluster create|join` put the
+ *   membership in the cluster store (store.ts), and this file gives each
+ *   interface this node's own `address`. Without a cluster in the store the
+ *   node is standalone.
+ * `parseLocal`/`parseConfig` check each field and name the bad one;
+ * `checkConfig` (config-check.ts) then checks the whole against the board and
+ * seed 001's troubleshooting list.
  */
 import { dirname, isAbsolute, join } from 'node:path';
 import { Fields, readJsonFile, ValidationError } from '../board/validate.js';
 import type { NodeType } from '../wire/heartbeat-frame.js';
+import { ClusterStore, type GroupMode, type Member, type StoreContent } from './store.js';
 
 export interface Cidr {
   address: string;
@@ -27,13 +34,13 @@ export interface IfaceConfig {
   masterIp: Cidr | null;
   slaveIp: Cidr | null;
   monitorTargets: string[];
+  /** This node's own address here (managed clusters; static ones use masterIp/slaveIp). */
+  address: Cidr | null;
 }
 
-export interface NodeConfig {
+/** Everything of the file that belongs to this node alone. */
+export interface LocalConfig {
   file: string;
-  cluster: { id: number; passwordFile: string };
-  node: { name: string; id: number; type: NodeType };
-  peer: { name: string; id: number; type: NodeType };
   board: string;
   timers: { heartbeatIntervalMs: number; failoverTimeMs: number; initialSilenceMs: number; holdDownMs: number; monitorIntervalMs: number; monitorMisses: number };
   interfaces: IfaceConfig[];
@@ -49,6 +56,38 @@ export interface NodeConfig {
   sync: { enabled: boolean; port: number; timeoutMs: number };
   stateDir: string;
   controlSocket: string;
+  /** The status page, health check and metrics: served on this node's address of one interface only. */
+  management: { interface: string; port: number } | null;
+}
+
+export interface PeerRef {
+  name: string;
+  id: number;
+  type: NodeType;
+  /** Its sync address (managed clusters); static ones take it from masterIp/slaveIp. */
+  address?: string;
+}
+
+export interface NodeConfig extends LocalConfig {
+  cluster: {
+    id: number;
+    name: string;
+    mode: GroupMode;
+    /** Static: the file holding the password. Managed: null, the key is in the store. */
+    passwordFile: string | null;
+    /** Managed: the derived key (hex). */
+    key: string | null;
+    managed: boolean;
+  };
+  node: { name: string; id: number; type: NodeType };
+  /** null: a cluster of one (created, nobody joined yet). */
+  peer: PeerRef | null;
+  /** This member's standing (managed clusters; a static node is always enabled). */
+  member: { enabled: boolean; draining: boolean };
+  /** Every member, this node included (static: the two nodes of the file). */
+  members: Member[];
+  /** The store's generation: heartbeats carry it, the leader is the member with the newest state. */
+  generation: number;
 }
 
 /**
@@ -70,6 +109,7 @@ export const DEFAULTS = {
   syncTimeoutMs: 3000,
   stateDir: '/var/lib/tandem',
   controlSocket: '/run/tandem/tandemd.sock',
+  managementPort: 8080,
 } as const;
 
 const NODE_TYPES = ['master', 'slave'] as const;
@@ -93,25 +133,15 @@ function optionalInt(f: Fields, key: string, min: number, max: number, fallback:
   return f.has(key) ? f.int(key, min, max) : fallback;
 }
 
-export function parseConfig(raw: unknown, file: string): NodeConfig {
+export function parseLocal(raw: unknown, file: string): LocalConfig {
   const top = Fields.root(raw, file);
-  const cluster = top.object('cluster');
-  const node = top.object('node');
-  const peer = top.object('peer');
   const timers = top.has('timers') ? top.object('timers') : undefined;
   const garp = top.has('garp') ? top.object('garp') : undefined;
   const fence = top.has('fence') ? top.object('fence') : undefined;
   const sync = top.has('sync') ? top.object('sync') : undefined;
-  const passwordFile = cluster.string('passwordFile');
+  const management = top.has('management') ? top.object('management') : undefined;
   return {
     file,
-    cluster: {
-      // Seed 001: MM of the shared MAC; several clusters on one segment need distinct IDs.
-      id: cluster.int('id', 0, 63),
-      passwordFile: isAbsolute(passwordFile) ? passwordFile : join(dirname(file), passwordFile),
-    },
-    node: { name: node.string('name', NAME), id: node.int('id', 1, 0xffffffff), type: node.oneOf('type', NODE_TYPES) },
-    peer: { name: peer.string('name', NAME), id: peer.int('id', 1, 0xffffffff), type: peer.oneOf('type', NODE_TYPES) },
     board: top.string('board'),
     timers: {
       heartbeatIntervalMs: timers ? optionalInt(timers, 'heartbeatIntervalMs', 5, 10_000, DEFAULTS.heartbeatIntervalMs) : DEFAULTS.heartbeatIntervalMs,
@@ -132,6 +162,7 @@ export function parseConfig(raw: unknown, file: string): NodeConfig {
         sharedIp: cidr(f, 'sharedIp', at('sharedIp')),
         masterIp: cidr(f, 'masterIp', at('masterIp')),
         slaveIp: cidr(f, 'slaveIp', at('slaveIp')),
+        address: cidr(f, 'address', at('address')),
         monitorTargets: (f.optionalArray('monitorTargets') ?? []).map((t) => {
           const v = t.self.string();
           if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(v)) throw new ValidationError(file, at('monitorTargets'), `expected IPv4 addresses, got "${v}"`);
@@ -163,9 +194,82 @@ export function parseConfig(raw: unknown, file: string): NodeConfig {
     },
     stateDir: top.optionalString('stateDir') ?? DEFAULTS.stateDir,
     controlSocket: top.optionalString('controlSocket') ?? DEFAULTS.controlSocket,
+    management: management
+      ? { interface: management.string('interface', { pattern: /^[A-Za-z0-9_.-]{1,15}$/, hint: 'an interface name of the board' }), port: optionalInt(management, 'port', 1, 65535, DEFAULTS.managementPort) }
+      : null,
   };
 }
 
+/** A static configuration: the file names the cluster, this node and its peer. */
+export function parseConfig(raw: unknown, file: string): NodeConfig {
+  const local = parseLocal(raw, file);
+  const top = Fields.root(raw, file);
+  const cluster = top.object('cluster');
+  const node = top.object('node');
+  const peer = top.object('peer');
+  const passwordFile = cluster.string('passwordFile');
+  const me = { name: node.string('name', NAME), id: node.int('id', 1, 0xffffffff), type: node.oneOf('type', NODE_TYPES) };
+  const other = { name: peer.string('name', NAME), id: peer.int('id', 1, 0xffffffff), type: peer.oneOf('type', NODE_TYPES) };
+  const member = (m: typeof me): Member => ({ ...m, address: '', enabled: true, draining: false, joined: true });
+  return {
+    ...local,
+    cluster: {
+      // Seed 001: MM of the shared MAC; several clusters on one segment need distinct IDs.
+      id: cluster.int('id', 0, 63),
+      name: cluster.optionalString('name') ?? `cluster-${cluster.int('id', 0, 63)}`,
+      mode: 'active-passive',
+      passwordFile: isAbsolute(passwordFile) ? passwordFile : join(dirname(file), passwordFile),
+      key: null,
+      managed: false,
+    },
+    node: me,
+    peer: other,
+    member: { enabled: true, draining: false },
+    members: [member(me), member(other)],
+    generation: 0,
+  };
+}
+
+/** A managed configuration: the node's file plus the membership in its cluster store. */
+export function managedConfig(local: LocalConfig, store: StoreContent): NodeConfig {
+  const c = store.cluster;
+  const me = c?.members.find((m) => m.name === store.me);
+  if (!c || !me || !store.key) throw new Error(`${local.file}: this node is standalone (no cluster in ${join(local.stateDir, 'cluster.json')}): run tandem cluster create or join`);
+  const peer = c.members.find((m) => m.name !== me.name);
+  return {
+    ...local,
+    cluster: { id: c.id, name: c.name, mode: c.properties.mode, passwordFile: null, key: store.key, managed: true },
+    node: { name: me.name, id: me.id, type: me.type },
+    peer: peer ? { name: peer.name, id: peer.id, type: peer.type, address: peer.address } : null,
+    member: { enabled: me.enabled, draining: me.draining },
+    members: c.members,
+    // The definition's revision orders members by how recent their view of the cluster is.
+    generation: c.revision,
+    sync: { ...local.sync, enabled: local.sync.enabled && c.properties.sync },
+  };
+}
+
+export type Loaded =
+  | { kind: 'cluster'; config: NodeConfig; store: ClusterStore | null }
+  | { kind: 'standalone'; config: LocalConfig; store: ClusterStore };
+
+/** Reads a node's file and, for a managed node, its cluster store. */
+export function loadNode(path: string): Loaded {
+  const raw = readJsonFile(path, 'configuration file');
+  const top = Fields.root(raw, path);
+  if (top.has('cluster') || top.has('node') || top.has('peer')) return { kind: 'cluster', config: parseConfig(raw, path), store: null };
+  const local = parseLocal(raw, path);
+  const store = new ClusterStore(local.stateDir);
+  if (!store.value.cluster) return { kind: 'standalone', config: local, store };
+  return { kind: 'cluster', config: managedConfig(local, store.value), store };
+}
+
+/** The static configuration of a file (throws for a managed one: use loadNode). */
 export function loadConfig(path: string): NodeConfig {
   return parseConfig(readJsonFile(path, 'configuration file'), path);
+}
+
+/** The fields every node has, static or managed (for the CLI: where the control socket is). */
+export function loadLocal(path: string): LocalConfig {
+  return parseLocal(readJsonFile(path, 'configuration file'), path);
 }

@@ -24,6 +24,13 @@ export interface FailoverConfig {
   ifaces: readonly { name: string; isSync: boolean; monitored: boolean }[];
   /** Fence the peer when taking over from it after it died (bypass relay or STONITH command). */
   fence: boolean;
+  /**
+   * active-passive (default): one node active, the rules below. active-active: every enabled member
+   * with a link serves (an external load balancer spreads the load); there is nothing to take over.
+   */
+  groupMode?: 'active-passive' | 'active-active';
+  /** Disabled in the cluster at start (seed 000): the node never goes active. */
+  disabled?: boolean;
 }
 
 /** What the peer last said about itself (its newest heartbeat), and when we heard it where. */
@@ -58,6 +65,8 @@ export type Reason =
   | 'peer_took_over'
   | 'isolated'
   | 'fence_failed'
+  | 'disabled'
+  | 'enabled_active_active'
   | 'stopping';
 
 export interface Evidence {
@@ -96,6 +105,8 @@ export interface CoreState {
   listenUntil: Ns | undefined;
   /** A fence failed (policy: stay inactive): no takeover from the silent peer until it is heard again. */
   fenceFailed: boolean;
+  /** Disabled by the administrator: never active, and heartbeats say yielding so the peer serves. */
+  disabled: boolean;
 }
 
 export interface HeartbeatInfo {
@@ -124,6 +135,8 @@ export type Input =
   | { type: 'failover'; now: Ns }
   /** The fence of a dead peer failed and the policy is to stay inactive rather than risk two active nodes. */
   | { type: 'fence-failed'; now: Ns }
+  /** `tandem cluster enable|disable` of this node. */
+  | { type: 'enable'; now: Ns; enabled: boolean }
   | { type: 'stop'; now: Ns };
 
 export type TimerName = 'initial-silence' | 'peer-dead' | 'hold-down' | 'sync-silence' | 'stall-check' | 'listen';

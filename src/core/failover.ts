@@ -57,7 +57,6 @@ export function initialState(config: FailoverConfig, now: Ns): CoreState {
     links,
     targets,
     connections: 0,
-    yielding: false,
     stopping: false,
     peer: undefined,
     lastChange: undefined,
@@ -65,6 +64,8 @@ export function initialState(config: FailoverConfig, now: Ns): CoreState {
     tookOver: false,
     listenUntil: undefined,
     fenceFailed: false,
+    disabled: config.disabled === true,
+    yielding: config.disabled === true,
   };
 }
 
@@ -128,6 +129,12 @@ export function step(s0: CoreState, input: Input): Transition {
       break;
     case 'connections':
       s = { ...s, connections: input.count };
+      break;
+    case 'enable':
+      if (s.disabled === !input.enabled) break;
+      // Disabled: yielding for good, so an active node hands over as in a planned failover.
+      s = { ...s, disabled: !input.enabled, yielding: !input.enabled || s.stopping };
+      effects.push(log('info', input.enabled ? 'member_enabled' : 'member_disabled', { role: s.role }));
       break;
     case 'failover':
       s = plannedFailover(s, input.now, effects);
@@ -215,6 +222,14 @@ function evaluate(s: CoreState, now: Ns, effects: Effect[]): CoreState {
   const holdDownOver = now - s.roleSince >= ms(s.config.holdDownMs);
   const ev = (rule?: string) => evidence(s, now, rule);
 
+  if (s.config.groupMode === 'active-active') {
+    // Every member serves; the load balancer moves the load. Only a disabled or cut-off member stops.
+    if (s.disabled) return changeRole(s, now, 'inactive', 'disabled', ev(), effects);
+    if (!anyLink(s)) return s.role === 'starting' ? s : changeRole(s, now, 'inactive', 'isolated', ev(), effects);
+    return changeRole(s, now, 'active', 'enabled_active_active', ev(), effects);
+  }
+  if (s.disabled && s.role !== 'active') return s.role === 'starting' ? changeRole(s, now, 'inactive', 'disabled', ev(), effects) : s;
+
   switch (s.role) {
     case 'starting': {
       if (alive && peer!.role === 'active' && !peer!.yielding) {
@@ -255,6 +270,8 @@ function evaluate(s: CoreState, now: Ns, effects: Effect[]): CoreState {
       // Every cable out: we cannot serve, and holding the shared MAC would only
       // compete with the peer once the cables return. Step down and listen.
       if (!anyLink(s)) return changeRole(s, now, 'inactive', 'isolated', ev(), effects);
+      // Disabled with nobody to hand over to: the administrator asked this node to stop serving.
+      if (s.disabled && (!alive || peer!.yielding)) return changeRole(s, now, 'inactive', 'disabled', ev(), effects);
       if (!alive) {
         if (s.yielding) {
           effects.push(log('warn', 'planned_failover_abandoned', { why: 'the peer went silent' }));
@@ -267,8 +284,8 @@ function evaluate(s: CoreState, now: Ns, effects: Effect[]): CoreState {
         // Make before break: step down once the peer holds the shared addresses, not when it
         // merely decided to be active (its commit and claim take a few milliseconds more).
         if (peer!.holdsShared === false) return s;
-        const next = changeRole(s, now, 'inactive', 'planned_failover', ev(), effects);
-        return { ...next, yielding: false };
+        const next = changeRole(s, now, 'inactive', s.disabled ? 'disabled' : 'planned_failover', ev(), effects);
+        return { ...next, yielding: s.disabled };
       }
       const v = verdict();
       if (v.aWins) return s;

@@ -2,9 +2,9 @@
  * DOC: heartbeat authentication key
  *
  * The tag is HMAC-SHA256 (RFC 2104) truncated to 16 bytes, keyed with
- * HKDF-SHA256 of the cluster password (salt "tandem heartbeat v1", info the
- * cluster ID), so the password itself never keys anything directly and each
- * cluster ID gets its own key. Implements wire's HeartbeatAuth; node:crypto
+ * HKDF-SHA256 of the cluster key (src/cluster/cluster-key.ts; salt "tandem
+ * heartbeat v1", info the cluster ID), so the key itself never keys
+ * anything directly and each cluster ID gets its own. Implements wire's HeartbeatAuth; node:crypto
  * lives here, not in src/wire.
  *
  * HMAC is computed as H(K^opad || H(K^ipad || m)) with two one-shot
@@ -19,9 +19,10 @@ import type { HeartbeatAuth } from '../wire/heartbeat-frame.js';
 const BLOCK = 64;
 const DIGEST = 32;
 
-export function heartbeatKey(password: string, clusterId: number): Buffer {
-  if (password.length === 0) throw new Error('the cluster password is empty: set one (it keys the heartbeat tags)');
-  return Buffer.from(hkdfSync('sha256', password, 'tandem heartbeat v1', Uint8Array.of(clusterId & 0xff), 32));
+/** `secret`: the cluster key (a password's bytes in a static configuration). */
+export function heartbeatKey(secret: string | Uint8Array, clusterId: number): Buffer {
+  if (secret.length === 0) throw new Error('the cluster password is empty: set one (it keys the heartbeat tags)');
+  return Buffer.from(hkdfSync('sha256', secret, 'tandem heartbeat v1', Uint8Array.of(clusterId & 0xff), 32));
 }
 
 /** HMAC-SHA256 for messages of at most `maxLength` bytes. */
@@ -45,7 +46,7 @@ export function hmacSha256(key: Uint8Array, maxLength: number): (data: Uint8Arra
   };
 }
 
-export function hmacAuth(password: string, clusterId: number): HeartbeatAuth {
-  const sign = hmacSha256(heartbeatKey(password, clusterId), 128);
+export function hmacAuth(secret: string | Uint8Array, clusterId: number): HeartbeatAuth {
+  const sign = hmacSha256(heartbeatKey(secret, clusterId), 128);
   return { sign };
 }

@@ -20,7 +20,16 @@ import type { SyncStatusView } from '../sync/engine.js';
 import type { ConnReport } from './tcp-probe.js';
 import type { Lab } from './lab.js';
 import { sleep } from './lab.js';
-import { labNodeConfig, type LabConfigOptions } from './lab-config.js';
+import { labManagedConfig, labNodeConfig, type LabConfigOptions } from './lab-config.js';
+
+export type LabClusterOptions = Partial<Pick<LabConfigOptions, 'timers' | 'boardRef' | 'monitorTargets' | 'sync'>> & {
+  onEvent?: (node: string, ev: Record<string, unknown>) => void;
+  passwords?: Record<string, string>;
+  env?: (node: string) => Record<string, string>;
+  configFor?: (node: string) => Record<string, unknown>;
+  /** Managed nodes (no cluster in their files, formed with `tandem cluster`); `shared`: data segments' .1 as shared addresses. */
+  managed?: { shared: boolean };
+};
 
 const TANDEMD = join(__dirname, '..', '..', '..', 'bin', 'tandemd');
 
@@ -45,7 +54,7 @@ export class LabCluster {
   ) {}
 
   /** Starts tandemd on every node of a two-node lab. */
-  static async start(lab: Lab, board: Board, opts: Partial<Pick<LabConfigOptions, 'timers' | 'boardRef' | 'monitorTargets' | 'sync'>> & { onEvent?: (node: string, ev: Record<string, unknown>) => void; passwords?: Record<string, string>; env?: (node: string) => Record<string, string>; configFor?: (node: string) => Record<string, unknown> } = {}): Promise<LabCluster> {
+  static async start(lab: Lab, board: Board, opts: LabClusterOptions = {}): Promise<LabCluster> {
     const dir = mkdtempSync(join(tmpdir(), `${lab.name}-`));
     const c = new LabCluster(lab, dir, opts.env);
     writeFileSync(join(dir, 'cluster.key'), `${lab.name}-password\n`, { mode: 0o600 });
@@ -55,15 +64,18 @@ export class LabCluster {
       // A node given its own password (tests of a wrong one) gets its own key file.
       const own = opts.passwords?.[node.name];
       if (own !== undefined) writeFileSync(join(dir, `${node.name}.key`), `${own}\n`, { mode: 0o600 });
-      const raw = labNodeConfig(lab.plan, board, node.index, {
-        passwordFile: join(dir, own !== undefined ? `${node.name}.key` : 'cluster.key'),
+      const common = {
         ...(opts.sync ? { sync: opts.sync } : {}),
         stateDir: join(dir, `${node.name}-state`),
         controlSocket: socket,
         ...(opts.timers ? { timers: opts.timers } : {}),
         ...(opts.boardRef ? { boardRef: opts.boardRef } : {}),
         ...(opts.monitorTargets ? { monitorTargets: opts.monitorTargets } : {}),
-      });
+      };
+      // Managed nodes start standalone: the test forms the cluster with `tandem cluster`.
+      const raw = opts.managed
+        ? labManagedConfig(lab.plan, board, node.index, { ...common, shared: opts.managed.shared })
+        : labNodeConfig(lab.plan, board, node.index, { ...common, passwordFile: join(dir, own !== undefined ? `${node.name}.key` : 'cluster.key') });
       // Per-node additions (fence, bypass failure modes ...), over what the lab writes.
       writeFileSync(config, JSON.stringify({ ...raw, ...(opts.configFor?.(node.name) ?? {}) }, null, 2));
       const events: ClusterNode['events'] = [];

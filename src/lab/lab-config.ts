@@ -56,3 +56,37 @@ export function labNodeConfig(plan: LabPlan, board: Board, index: number, opts: 
     controlSocket: opts.controlSocket,
   };
 }
+
+/**
+ * A managed node's file (docs/cluster.md): no cluster in it, each interface
+ * with this node's own address; the cluster is made with `tandem cluster`.
+ * Active/passive members share the data segments' .1; active/active ones
+ * share nothing (the load balancer holds the service address). The LAN is
+ * the management network (status page, health check).
+ */
+export function labManagedConfig(plan: LabPlan, board: Board, index: number, opts: Omit<LabConfigOptions, 'passwordFile' | 'clusterId'> & { shared: boolean; managementPort?: number }): Record<string, unknown> {
+  const me = plan.nodes[index - 1]!;
+  const lan = board.nics.find((n) => n.role === 'lan') ?? board.nics[0]!;
+  return {
+    board: opts.boardRef ?? board.name,
+    ...(opts.timers ? { timers: opts.timers } : {}),
+    interfaces: board.nics.map((nic) => {
+      const own = me.ifaces.find((i) => i.ifname === nic.name)!;
+      const seg = plan.segments.find((s) => s.name === own.segment)!;
+      const sync = nic.role === 'sync';
+      return {
+        name: nic.name,
+        heartbeats: true,
+        sync,
+        monitor: !sync,
+        address: own.address,
+        ...(!sync && opts.shared ? { sharedIp: `${seg.sharedIp}/${seg.subnet.split('/')[1]}` } : {}),
+        ...(opts.monitorTargets?.[nic.name] ? { monitorTargets: opts.monitorTargets[nic.name] } : {}),
+      };
+    }),
+    ...(opts.sync ? { sync: opts.sync } : {}),
+    management: { interface: lan.name, port: opts.managementPort ?? 8080 },
+    stateDir: opts.stateDir,
+    controlSocket: opts.controlSocket,
+  };
+}

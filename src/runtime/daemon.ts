@@ -10,12 +10,11 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Server } from 'node:net';
 import type { Board } from '../board/board-file.js';
-import { ownAddress } from '../cluster/config-check.js';
+import { ownAddress, peerSyncAddress } from '../cluster/config-check.js';
+import { clusterSecret } from '../cluster/cluster-key.js';
 import type { NodeConfig } from '../cluster/config-file.js';
 import type { FailoverConfig } from '../core/failover-types.js';
-import { serveControl } from '../api/control-socket.js';
 import { hmacAuth } from '../io/heartbeat-auth.js';
 import { nextBootId } from '../io/boot-id.js';
 import { LinkMonitor } from '../io/link-monitor.js';
@@ -25,11 +24,13 @@ import { TargetMonitor } from '../io/target-monitor.js';
 import type { SyncWorkerData } from '../sync/worker.js';
 import { SyncClient } from './sync-client.js';
 import { FailoverRuntime } from './failover-runtime.js';
-import { HeartbeatNode, SOFTWARE_VERSION } from './heartbeat-node.js';
+import { HeartbeatNode } from './heartbeat-node.js';
+import { VERSION } from './version.js';
 import { WatchdogFeeder } from './watchdog-feeder.js';
 import { BypassControl } from './bypass-control.js';
-import { BYPASS_MODES, type BypassMode } from '../core/bypass-modes.js';
 import type { Logger } from './log.js';
+import type { ClusterStore } from '../cluster/store.js';
+import { ClusterNode } from './cluster-node.js';
 
 /** The kernel's count of tracked connections in this network namespace (0 when conntrack is not loaded). */
 export function conntrackCount(): number {
@@ -49,6 +50,8 @@ export function failoverConfig(config: NodeConfig): FailoverConfig {
     holdDownMs: config.timers.holdDownMs,
     ifaces: config.interfaces.filter((i) => i.heartbeats).map((i) => ({ name: i.name, isSync: i.sync, monitored: i.monitor })),
     fence: config.fence.command !== null || config.fence.bypassSegment !== null,
+    groupMode: config.cluster.mode,
+    disabled: !config.member.enabled,
   };
 }
 
@@ -59,27 +62,27 @@ export interface Daemon {
 
 /** What both nodes must agree on to share state: who the members are and which addresses they share. */
 export function clusterDefinition(config: NodeConfig): string {
-  const members = [config.node, config.peer].map((n) => `${n.id}:${n.name}:${n.type}`).sort();
+  const members = config.members.map((n) => `${n.id}:${n.name}:${n.type}`).sort();
   const shared = config.interfaces.filter((i) => i.sharedIp).map((i) => `${i.name}=${i.sharedIp!.address}/${i.sharedIp!.prefix}`).sort();
   return createHash('sha256').update(JSON.stringify({ cluster: config.cluster.id, members, shared })).digest('hex').slice(0, 16);
 }
 
 /** The sync worker's settings from the configuration (undefined: sync is off). */
-function syncWorkerData(config: NodeConfig, password: string): SyncWorkerData | undefined {
-  if (!config.sync.enabled) return undefined;
+function syncWorkerData(config: NodeConfig, secret: Uint8Array): SyncWorkerData | undefined {
+  const peer = peerSyncAddress(config);
+  if (!config.sync.enabled || !config.peer || !peer) return undefined;
   const iface = config.interfaces.find((i) => i.sync)!;
-  const v = SOFTWARE_VERSION;
   return {
     link: {
-      password,
-      me: { clusterId: config.cluster.id, nodeId: config.node.id, nodeName: config.node.name, softwareVersion: `${v.major}.${v.minor}.${v.patch}`, definition: clusterDefinition(config), groupMode: 'active-passive' },
+      secret,
+      me: { clusterId: config.cluster.id, nodeId: config.node.id, nodeName: config.node.name, softwareVersion: VERSION.text, definition: clusterDefinition(config), groupMode: config.cluster.mode },
       local: ownAddress(config, iface)!.address,
-      peer: (config.node.type === 'master' ? iface.slaveIp : iface.masterIp)!.address,
+      peer,
       port: config.sync.port,
       dial: config.node.id < config.peer.id,
       timeoutMs: config.sync.timeoutMs,
     },
-    ignore: config.interfaces.flatMap((i) => [i.masterIp, i.slaveIp]).filter((c) => c !== null).map((c) => c.address),
+    ignore: [...config.interfaces.flatMap((i) => [i.masterIp, i.slaveIp, i.address]).filter((c) => c !== null).map((c) => c.address), ...config.members.map((m) => m.address).filter((a) => a !== '')],
     stateDir: config.stateDir,
   };
 }
@@ -107,7 +110,14 @@ export async function fencePeer(fence: NodeConfig['fence'], bypass: BypassContro
   return done.join(', then ');
 }
 
-export async function startDaemon(config: NodeConfig, board: Board, log: Logger): Promise<Daemon> {
+export interface DaemonOptions {
+  /** The cluster store of a managed node (null: the cluster is in the configuration file). */
+  store: ClusterStore | null;
+  /** Ends this process so that the supervisor starts the node again with the new membership. */
+  restart: (why: string) => void;
+}
+
+export async function startDaemon(config: NodeConfig, board: Board, log: Logger, opts: DaemonOptions = { store: null, restart: () => undefined }): Promise<Daemon> {
   const sharedIfaces = config.interfaces
     .filter((i) => i.sharedIp !== null)
     .map((i): SharedIface => ({ parent: i.name, nn: board.nics.find((n) => n.name === i.name)!.nn, address: i.sharedIp!.address, prefix: i.sharedIp!.prefix }));
@@ -123,14 +133,15 @@ export async function startDaemon(config: NodeConfig, board: Board, log: Logger)
   // The relays hold their failure mode until the node has decided its role.
   const bypass = BypassControl.start(board, config, log);
   const heartbeatIfaces = config.interfaces.filter((i) => i.heartbeats && ownAddress(config, i) !== null).map((i) => i.name);
-  const password = readFileSync(config.cluster.passwordFile, 'utf8').trim();
-  const syncData = syncWorkerData(config, password);
+  const secret = clusterSecret(config.cluster);
+  const syncData = syncWorkerData(config, secret);
   const sync = syncData ? await SyncClient.start(syncData, log) : undefined;
   let runtime: FailoverRuntime | undefined;
+  let cluster: ClusterNode | undefined;
   const heartbeats = new HeartbeatNode(
     board,
     { clusterId: config.cluster.id, nodeId: config.node.id, nodeName: config.node.name, nodeType: config.node.type, bootId: nextBootId(config.stateDir) },
-    hmacAuth(password, config.cluster.id),
+    hmacAuth(secret, config.cluster.id),
     log,
     {
       intervalMs: config.timers.heartbeatIntervalMs,
@@ -138,6 +149,7 @@ export async function startDaemon(config: NodeConfig, board: Board, log: Logger)
       onHeartbeat: (ifname, frame, stamp) => runtime?.heartbeat(ifname, frame, stamp),
     },
   );
+  heartbeats.sender.update({ configGeneration: config.generation });
   // Gratuitous ARPs leave through the heartbeat sockets of the parent NICs (no socket per takeover).
   const shared = new SharedAddresses(config.cluster.id, sharedIfaces, config.garp, undefined, heartbeats.links());
   const fence = config.fence;
@@ -145,6 +157,7 @@ export async function startDaemon(config: NodeConfig, board: Board, log: Logger)
     heartbeats,
     shared,
     log,
+    flags: () => cluster?.flags() ?? 0,
     ...(sync ? { sync } : {}),
     ...(bypass ? { onRole: (role: string) => void (role !== 'starting' && bypass.ready()) } : {}),
     ...(fence.command === null && fence.bypassSegment === null ? {} : { fence: (peer) => fencePeer(fence, bypass, peer), fenceOnFailure: fence.onFailure }),
@@ -175,43 +188,8 @@ export async function startDaemon(config: NodeConfig, board: Board, log: Logger)
     lastCount = count;
   }, 1000);
 
-  let server: Server | undefined;
-  try {
-    server = await serveControl(config.controlSocket, async (req) => {
-      switch (req.cmd) {
-        case 'status':
-          return bypass ? { ...rt.snapshot(), bypass: bypass.status() } : rt.snapshot();
-        case 'why':
-          return rt.whyHistory();
-        case 'failover':
-          rt.feed({ type: 'failover', now: monotonicNs() });
-          return { requested: true, role: rt.snapshot().role };
-        case 'bypass': {
-          if (!bypass) throw new Error(`board ${board.name} has no bypass segments, or their relays cannot be driven (see bypass_unavailable in the log)`);
-          if (req.mode === undefined) return bypass.status();
-          if (!(BYPASS_MODES as readonly string[]).includes(req.mode)) throw new Error(`unknown mode "${req.mode}" (inline, bypass, disconnect)`);
-          const role = rt.snapshot().role;
-          if (role === 'active' && !req.force) {
-            throw new Error(`this node is active: putting ${req.segment} in ${req.mode} would change the path of live traffic; repeat with --force if that is what you want`);
-          }
-          bypass.setByAdmin(String(req.segment), req.mode as BypassMode);
-          return bypass.status();
-        }
-        case 'resync':
-          if (!sync) throw new Error('state synchronisation is off in this node\'s configuration (sync.enabled)');
-          return sync.request({ op: 'resync' });
-        case 'store-get':
-        case 'store-set': {
-          if (!sync) throw new Error('state synchronisation is off in this node\'s configuration (sync.enabled)');
-          if (req.cmd === 'store-set' && rt.snapshot().role !== 'active') throw new Error(`this node is ${rt.snapshot().role}: write on the active node, which synchronises it here`);
-          return sync.request({ op: req.cmd, ...(req.store !== undefined ? { store: req.store } : {}), ...(req.key !== undefined ? { key: req.key } : {}), value: req.value ?? null });
-        }
-      }
-    });
-  } catch (e) {
-    log.log('error', 'control_socket_failed', { path: config.controlSocket, error: (e as Error).message });
-  }
-  log.log('info', 'daemon_started', { node: config.node.name, type: config.node.type, clusterId: config.cluster.id, failoverTimeMs: config.timers.failoverTimeMs });
+  cluster = await ClusterNode.start(config, opts.store, board, log, { runtime: rt, sync, bypass, restart: opts.restart });
+  log.log('info', 'daemon_started', { node: config.node.name, type: config.node.type, clusterId: config.cluster.id, cluster: config.cluster.name, mode: config.cluster.mode, failoverTimeMs: config.timers.failoverTimeMs });
 
   return {
     runtime: rt,
@@ -225,7 +203,7 @@ export async function startDaemon(config: NodeConfig, board: Board, log: Logger)
       heartbeats.stop();
       links.close();
       shared.close();
-      server?.close();
+      cluster?.stop();
     },
   };
 }

@@ -5,7 +5,7 @@
  * name of an event across versions: new events get new IDs, IDs are never
  * reused. Ranges: 1xx lifecycle, 2xx peers and heartbeats, 3xx dropped
  * heartbeats (the drop ladder's reasons, seed 001's names), 4xx roles and
- * takeovers, 5xx links and monitoring, 6xx failures, 7xx state synchronisation. docs/events.md is the
+ * takeovers, 5xx links and monitoring, 6xx failures, 7xx state synchronisation, 8xx cluster management. docs/events.md is the
  * administrator's copy; a test keeps the two and the code in step.
  */
 
@@ -93,6 +93,27 @@ export const EVENTS: Readonly<Record<string, EventInfo>> = {
   conntrack_events_overrun: { id: 716, summary: 'the kernel dropped conntrack events (the reader fell behind): the table was dumped again and the difference sent' },
   sync_worker_failed: { id: 717, summary: 'the sync worker thread failed: state synchronisation stopped on this node (failover goes on)' },
   state_committed: { id: 715, summary: 'before the takeover claim: the synchronised state is live here, with how stale it was' },
+
+  standalone_started: { id: 111, summary: 'the node runs standalone (factory state, or after leaving): no heartbeats, waiting for cluster create or join' },
+  worker_restarting: { id: 112, summary: 'the worker ended to run a new membership (create, join, leave, members or mode changed) and starts again at once' },
+  cluster_service_failed: { id: 610, summary: 'the cluster service (join, definition updates, restarts; sync port + 1) could not listen' },
+  management_http_failed: { id: 611, summary: 'the management HTTP server (health check, status page) could not listen on the management address' },
+  cluster_store_written: { id: 800, summary: 'the cluster store was written (atomically), with its new generation and why' },
+  cluster_store_recovered: { id: 801, summary: 'at start the cluster store needed repair: a cut write removed, or a damaged file set aside for the previous generation' },
+  member_joined: { id: 802, summary: 'a member named by add-member joined from its own console; it receives the system state' },
+  member_left: { id: 803, summary: 'a member left the cluster (or was removed)' },
+  cluster_joined: { id: 804, summary: "this node joined a cluster: its system state was replaced by the member's" },
+  member_enabled: { id: 805, summary: 'this member was enabled: it serves again' },
+  member_disabled: { id: 806, summary: 'this member was disabled: it hands over and serves nothing until enabled' },
+  member_draining: { id: 807, summary: 'this member drains: the health check answers 500, existing sessions go on' },
+  member_drain_ended: { id: 808, summary: 'this member takes new sessions again' },
+  leader_role_taken: { id: 809, summary: 'this member holds the leader role (status bit 0x8000; the log-server leader)' },
+  leader_role_released: { id: 810, summary: 'this member let the leader role go (a better placed member, or it stops)' },
+  cluster_peer_not_told: { id: 811, summary: 'a cluster change could not be sent to a member; it gets it when it is reachable again' },
+  cluster_request_refused: { id: 812, summary: 'a request to the cluster service was refused (wrong password or unknown node)' },
+  cluster_restart_requested: { id: 813, summary: 'another member restarts the cluster: this enabled member restarts its service too (seed 000)' },
+  management_http_started: { id: 814, summary: 'the health check, status page, status.json and metrics are served on the management address' },
+  admin_password_set: { id: 815, summary: 'the administrator password of the status page was set' },
 };
 
 export function eventId(name: string): number | undefined {

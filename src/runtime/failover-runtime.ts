@@ -15,7 +15,7 @@
  */
 import { health, initialState, peerAlive, step, syncLinkUp } from '../core/failover.js';
 import type { Change, CoreState, Effect, FailoverConfig, Input, Role, TimerName } from '../core/failover-types.js';
-import { FLAG_SHARED_HELD, FLAG_SYNC_LINK_UP, FLAG_TOOK_OVER, FLAG_YIELDING, type DecodedHeartbeat } from '../wire/heartbeat-frame.js';
+import { FLAG_DISABLED, FLAG_SHARED_HELD, FLAG_SYNC_LINK_UP, FLAG_TOOK_OVER, FLAG_YIELDING, type DecodedHeartbeat, type HeartbeatFields } from '../wire/heartbeat-frame.js';
 import { monotonicNs } from '../io/native.js';
 import type { ClaimReport } from '../io/shared-address.js';
 import type { SyncStatus } from '../wire/heartbeat-frame.js';
@@ -43,6 +43,8 @@ export interface RuntimeDeps {
   sync?: RuntimeSync;
   /** Told every role change (the bypass goes inline once the node has decided). */
   onRole?: (role: Role) => void;
+  /** Flags the cluster layer adds to every heartbeat (draining, leader). */
+  flags?: () => number;
   log: Logger;
 }
 
@@ -66,7 +68,14 @@ export interface Snapshot {
     /** What the peer's heartbeats say of its copy of the state. */
     syncStatus: SyncStatus;
     syncSequence: string;
+    /** The flags of its newest heartbeat (disabled, draining, leader ...). */
+    flags: number;
+    configGeneration: number;
+    softwareVersion: string;
   };
+  disabled: boolean;
+  /** Carrier and monitor targets per heartbeat interface (status bits 0x800/0x1000, 0x20000/0x40000). */
+  links: { name: string; up: boolean; targetsReachable: boolean; monitored: boolean }[];
   lastChange: (Omit<Change, 'at'> & { msAgo: number; wallTime: string }) | null;
   matrix: MatrixRow[];
   sharedAddresses: 'held' | 'released';
@@ -86,6 +95,7 @@ export class FailoverRuntime {
   private shared: 'held' | 'released' = 'released';
   private stopped = false;
   private peerSync: { status: SyncStatus; sequence: bigint } = { status: 'unknown', sequence: 0n };
+  private peerFields: Pick<HeartbeatFields, 'flags' | 'configGeneration' | 'softwareVersion'> = { flags: 0, configGeneration: 0, softwareVersion: { major: 0, minor: 0, patch: 0 } };
 
   constructor(
     config: FailoverConfig,
@@ -111,7 +121,10 @@ export class FailoverRuntime {
 
   heartbeat(ifname: string, frame: DecodedHeartbeat, stampNs: bigint): void {
     const f = frame.fields;
-    if (!this.state.peer || this.state.peer.nodeId === f.nodeId) this.peerSync = { status: f.syncStatus, sequence: f.syncSequence };
+    if (!this.state.peer || this.state.peer.nodeId === f.nodeId) {
+      this.peerSync = { status: f.syncStatus, sequence: f.syncSequence };
+      this.peerFields = { flags: f.flags, configGeneration: f.configGeneration, softwareVersion: f.softwareVersion };
+    }
     this.feed({
       type: 'heartbeat',
       now: stampNs,
@@ -177,8 +190,12 @@ export class FailoverRuntime {
             name: s.peer.name, id: s.peer.nodeId, type: s.peer.nodeType, role: s.peer.role, alive: peerAlive(s, now),
             connections: s.peer.connections, health: s.peer.health, lastHeardMsAgo: msAgo(s.peer.lastHeard),
             syncStatus: this.peerSync.status, syncSequence: this.peerSync.sequence.toString(),
+            flags: this.peerFields.flags, configGeneration: this.peerFields.configGeneration,
+            softwareVersion: `${this.peerFields.softwareVersion.major}.${this.peerFields.softwareVersion.minor}.${this.peerFields.softwareVersion.patch}`,
           }
         : null,
+      disabled: s.disabled,
+      links: s.config.ifaces.map((i) => ({ name: i.name, up: s.links[i.name] !== false, targetsReachable: s.targets[i.name] !== false, monitored: i.monitored })),
       lastChange: s.lastChange ? { ...s.lastChange, at: undefined, msAgo: msAgo(s.lastChange.at), wallTime: this.history.at(-1)?.wallTime ?? '' } as Snapshot['lastChange'] : null,
       matrix: this.deps.heartbeats.matrix(),
       sharedAddresses: this.shared,
@@ -337,6 +354,8 @@ export class FailoverRuntime {
     if (s.tookOver) flags |= FLAG_TOOK_OVER;
     if (syncLinkUp(s, now)) flags |= FLAG_SYNC_LINK_UP;
     if (this.shared === 'held') flags |= FLAG_SHARED_HELD;
+    if (s.disabled) flags |= FLAG_DISABLED;
+    flags |= this.deps.flags?.() ?? 0;
     this.deps.heartbeats.sender.update({ state: s.role, flags, health: health(s), connections: s.connections, ...(this.deps.sync?.heartbeatFields() ?? {}) });
   }
 }

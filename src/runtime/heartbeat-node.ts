@@ -18,8 +18,9 @@ import { HeartbeatReceiver, type ReceiveCounters } from '../io/heartbeat-receive
 import { HeartbeatSender, type SendCounters } from '../io/heartbeat-sender.js';
 import { monotonicNs } from '../io/native.js';
 import { RateLimit, type Logger } from './log.js';
+import { VERSION } from './version.js';
 
-export const SOFTWARE_VERSION = { major: 0, minor: 1, patch: 0 } as const;
+const SOFTWARE_VERSION = { major: VERSION.major, minor: VERSION.minor, patch: VERSION.patch };
 
 export interface NodeIdentity {
   clusterId: number;

@@ -6,25 +6,33 @@
  * worker; when the worker dies (kill -9, a crash), the parent removes the
  * shared links at once, so the node stops answering for the shared
  * addresses and the peer takes over within the failover time, then starts a
- * new worker after a back-off. SIGTERM/SIGINT are forwarded to the worker
- * (which hands over cleanly), and the parent exits 128+signo after it.
+ * new worker after a back-off. A worker that ends with RESTART_EXIT asked
+ * for it (a new cluster membership): it starts again at once. SIGTERM/SIGINT
+ * are forwarded to the worker (which hands over cleanly), and the parent
+ * exits 128+signo after it. The configuration is read again before each
+ * clean-up: the shared addresses belong to the membership of the moment.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import type { NodeConfig } from '../cluster/config-file.js';
+import { loadNode } from '../cluster/config-file.js';
 import type { Board } from '../board/board-file.js';
 import { SharedAddresses } from '../io/shared-address.js';
 import type { Logger } from './log.js';
 
 const SIGNALS = { SIGTERM: 15, SIGINT: 2 } as const;
 const BACKOFF_MS = [500, 1000, 2000, 5000];
+/** EX_TEMPFAIL: the worker asks to be started again (its membership changed). */
+export const RESTART_EXIT = 75;
 
-export function supervise(script: string, argv: readonly string[], config: NodeConfig, board: Board, log: Logger): void {
+export function supervise(script: string, argv: readonly string[], configPath: string, board: Board, log: Logger): void {
   let child: ChildProcess | undefined;
   let stopping = false;
   let restarts = 0;
   let startedAt = 0;
 
   const cleanup = async () => {
+    const loaded = loadNode(configPath);
+    if (loaded.kind === 'standalone') return;
+    const config = loaded.config;
     const shared = new SharedAddresses(config.cluster.id, config.interfaces.filter((i) => i.sharedIp).map((i) => ({
       parent: i.name, nn: board.nics.find((n) => n.name === i.name)!.nn, address: i.sharedIp!.address, prefix: i.sharedIp!.prefix,
     })), config.garp);
@@ -43,6 +51,14 @@ export function supervise(script: string, argv: readonly string[], config: NodeC
     child.once('exit', (code, signal) => {
       if (stopping) {
         process.exit(code ?? 1);
+        return;
+      }
+      if (code === RESTART_EXIT) {
+        log.log('info', 'worker_restarting', { why: 'membership changed' });
+        restarts = 0;
+        void cleanup()
+          .catch((e: Error) => log.log('error', 'cleanup_failed', { error: e.message }))
+          .then(() => start());
         return;
       }
       log.log('error', 'worker_died', { code, signal });

@@ -1,9 +1,10 @@
 /**
  * DOC: the sync channel: TLS 1.2 ECDHE-PSK-CHACHA20-POLY1305 between the two nodes
  *
- * The pre-shared key is derived from the cluster password with scrypt (salt
- * "tandem sync v1" + the cluster ID), so the password never crosses the wire
- * and is never synchronised (seed 000); a wrong password fails the handshake.
+ * The pre-shared key is derived from the cluster key (src/cluster/cluster-key.ts)
+ * with scrypt (salt "tandem sync v1" + the cluster ID), so neither the
+ * password nor the key crosses the wire or is synchronised (seed 000); a
+ * wrong password fails the handshake.
  * After the handshake both sides exchange a `hello` (cluster ID, node,
  * software version, protocol version); a mismatch closes the channel with a
  * named reason that status shows as the peer's unreachable reason. Messages
@@ -40,9 +41,10 @@ export interface Identity {
   groupMode?: string;
 }
 
-export function syncPsk(password: string, clusterId: number): Buffer {
-  if (password.length === 0) throw new Error('the cluster password is empty: set one (it keys the sync channel)');
-  return scryptSync(password, `tandem sync v1 ${clusterId}`, 32, { N: 1 << 14, r: 8, p: 1 });
+/** `secret`: the cluster key (a password's bytes in a static configuration). */
+export function syncPsk(secret: string | Uint8Array, clusterId: number): Buffer {
+  if (secret.length === 0) throw new Error('the cluster password is empty: set one (it keys the sync channel)');
+  return scryptSync(secret, `tandem sync v1 ${clusterId}`, 32, { N: 1 << 14, r: 8, p: 1 });
 }
 
 function tlsOptions(psk: Buffer, clusterId: number) {
@@ -171,13 +173,13 @@ export class SyncChannel extends EventEmitter {
 
 /** Listens for the peer; each verified channel goes to onChannel, each failure to onFailure. */
 export function listenSync(
-  password: string,
+  secret: string | Uint8Array,
   me: Identity,
   address: { host: string; port: number },
   onChannel: (c: SyncChannel) => void,
   onFailure: (reason: ChannelFailure, from: string) => void,
 ): Promise<tls.Server> {
-  const o = tlsOptions(syncPsk(password, me.clusterId), me.clusterId);
+  const o = tlsOptions(syncPsk(secret, me.clusterId), me.clusterId);
   const server = tls.createServer({
     // On the TCP socket itself: the TLS socket's setNoDelay does not reach it, and Nagle with
     // delayed ACKs held small updates back by up to 200 ms.
@@ -203,8 +205,8 @@ export function listenSync(
 }
 
 /** Connects to the peer and verifies it; rejects with an Error whose message is the failure's name. */
-export function connectSync(password: string, me: Identity, to: { host: string; port: number; localAddress?: string }, timeoutMs = 5000): Promise<SyncChannel> {
-  const o = tlsOptions(syncPsk(password, me.clusterId), me.clusterId);
+export function connectSync(secret: string | Uint8Array, me: Identity, to: { host: string; port: number; localAddress?: string }, timeoutMs = 5000): Promise<SyncChannel> {
+  const o = tlsOptions(syncPsk(secret, me.clusterId), me.clusterId);
   return new Promise((resolve, reject) => {
     const socket = tls.connect({
       host: to.host,

@@ -168,6 +168,7 @@ export class SyncEngine {
       sequence: s ? s.seq : (k?.applied ?? 0),
       lag: s ? s.seq - s.peerApplied : k ? Math.max(0, k.announced - k.applied) : 0,
       lastFullTransfer: this.lastFull,
+      sendingFull: s?.sending ?? false,
       drift: this.lastDrift,
       providers: Object.fromEntries(this.providers.map((p) => [p.name, { count: p.count(), ...p.counters, persistent: p.persistent }])),
     };

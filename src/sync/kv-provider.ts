@@ -10,7 +10,8 @@
  * or changed by updates, never written locally. The cluster password is
  * never a key here: it stays in its own file on each node.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../cluster/atomic-file.js';
 import type { ApplyReport, Chunk, Provider, ProviderCounters } from './provider.js';
 
 type Pair = [string, unknown];
@@ -22,19 +23,6 @@ function hashPair(key: string, value: unknown): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
   return h >>> 0;
-}
-
-/** Writes a file so that a reader sees the old or the new content, never a part. */
-export function writeFileAtomic(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
 }
 
 export class KvProvider implements Provider {

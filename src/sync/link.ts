@@ -21,7 +21,8 @@ export interface SyncLog {
 }
 
 export interface SyncLinkOptions {
-  password: string;
+  /** The cluster key (src/cluster/cluster-key.ts). */
+  secret: string | Uint8Array;
   me: Identity;
   /** This node's address on the sync interface, and the port both nodes listen on. */
   local: string;
@@ -55,7 +56,7 @@ export class SyncLink extends EventEmitter {
 
   async start(): Promise<void> {
     this.server = await listenSync(
-      this.o.password,
+      this.o.secret,
       this.o.me,
       { host: this.o.local, port: this.o.port },
       (c) => this.adopt(c),
@@ -67,7 +68,7 @@ export class SyncLink extends EventEmitter {
 
   private dial(): void {
     if (this.stopped || this.channel) return;
-    connectSync(this.o.password, this.o.me, { host: this.o.peer, port: this.o.port, localAddress: this.o.local }, Math.min(this.o.timeoutMs, 3000)).then(
+    connectSync(this.o.secret, this.o.me, { host: this.o.peer, port: this.o.port, localAddress: this.o.local }, Math.min(this.o.timeoutMs, 3000)).then(
       (c) => {
         if (this.stopped) return c.close();
         this.backoffMs = 250;

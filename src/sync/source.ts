@@ -80,7 +80,20 @@ export class Source {
     return true;
   }
 
+  /** A full transfer is on its way to the sink (status bit 0x2000). */
+  sending = false;
+
   async sendFull(): Promise<void> {
+    this.sending = true;
+    try {
+      await this.sendFullNow();
+    } finally {
+      this.sending = false;
+      this.x.changed();
+    }
+  }
+
+  private async sendFullNow(): Promise<void> {
     const id = randomBytes(4).toString('hex');
     const transfer = ++this.transfer;
     const t0 = performance.now();

@@ -35,6 +35,8 @@ export interface SyncStatusView {
   /** Source: updates the sink has not acknowledged; sink: updates the source announced that are not here yet. */
   lag: number;
   lastFullTransfer: FullTransfer | null;
+  /** A full transfer to the peer is under way (the receiving side says status "syncing"). */
+  sendingFull: boolean;
   drift: null | { at: string; tables: DriftTables };
   providers: Record<string, { count: number; sent: number; applied: number; failed: number; persistent: boolean }>;
 }

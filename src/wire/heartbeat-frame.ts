@@ -49,6 +49,12 @@ export const FLAG_SYNC_LINK_UP = 0x0002;
 export const FLAG_TOOK_OVER = 0x0004;
 /** The sender holds the shared addresses now (its claim finished): a yielding peer may step down. */
 export const FLAG_SHARED_HELD = 0x0008;
+/** Disabled in the cluster by the administrator (seed 000 status bit 0x2). */
+export const FLAG_DISABLED = 0x0010;
+/** Drained: the health check answers 500, existing sessions go on. */
+export const FLAG_DRAINING = 0x0020;
+/** The sender holds the cluster's leader role (seed 000 status bit 0x8000; src/core/leader.ts). */
+export const FLAG_LEADER = 0x0040;
 
 /** What a node says about itself in every heartbeat. */
 export interface HeartbeatFields {

@@ -30,7 +30,7 @@ async function pair(t: ExecutionContext) {
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const node = (id: number, local: string, peer: string) => {
     const log = new Log();
-    const link = new SyncLink({ password: 'pw', me: { clusterId: 7, nodeId: id, nodeName: `n${id}`, softwareVersion: '0.1.0' }, local, peer, port, dial: id === 1, timeoutMs: 1000, log });
+    const link = new SyncLink({ secret: 'pw', me: { clusterId: 7, nodeId: id, nodeName: `n${id}`, softwareVersion: '0.1.0' }, local, peer, port, dial: id === 1, timeoutMs: 1000, log });
     const store = new KvProvider('config', join(dir, `n${id}.json`));
     const engine = new SyncEngine(link, [store], log);
     t.teardown(async () => {
@@ -90,8 +90,8 @@ test.serial('a wrong password: no channel, nothing crosses, both sides name the 
   const port = 20000 + Math.floor(Math.random() * 20000);
   const logs = [new Log(), new Log()];
   const links = [
-    new SyncLink({ password: 'right', me: { clusterId: 7, nodeId: 1, nodeName: 'n1', softwareVersion: '0.1.0' }, local: '127.0.0.1', peer: '127.0.0.2', port, dial: true, timeoutMs: 1000, log: logs[0]! }),
-    new SyncLink({ password: 'wrong', me: { clusterId: 7, nodeId: 2, nodeName: 'n2', softwareVersion: '0.1.0' }, local: '127.0.0.2', peer: '127.0.0.1', port, dial: false, timeoutMs: 1000, log: logs[1]! }),
+    new SyncLink({ secret: 'right', me: { clusterId: 7, nodeId: 1, nodeName: 'n1', softwareVersion: '0.1.0' }, local: '127.0.0.1', peer: '127.0.0.2', port, dial: true, timeoutMs: 1000, log: logs[0]! }),
+    new SyncLink({ secret: 'wrong', me: { clusterId: 7, nodeId: 2, nodeName: 'n2', softwareVersion: '0.1.0' }, local: '127.0.0.2', peer: '127.0.0.1', port, dial: false, timeoutMs: 1000, log: logs[1]! }),
   ];
   t.teardown(async () => {
     for (const l of links) await l.stop();

@@ -1,0 +1,75 @@
+/**
+ * DOC: the management HTTP server: health check, status page, status.json, metrics
+ *
+ * Bound to this node's address on the management interface only (never to
+ * every address: the data interfaces face the networks the gateway
+ * protects). Routes:
+ *   GET /dana-na/healthcheck/healthcheck.cgi   200 "Cluster Enabled" or 500 with the reason (seed 000);
+ *                                             no password: load balancers ask it every few seconds
+ *   GET /status.json, GET /metrics, GET /      the administrator's views, behind HTTP Basic
+ *                                             authentication with the admin password
+ * Read-only: every other method is 405; unknown paths 404.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export const HEALTH_PATH = '/dana-na/healthcheck/healthcheck.cgi';
+
+export interface HttpViews {
+  health(): { ok: boolean; text: string };
+  statusJson(): unknown;
+  metrics(): string;
+  page(): string;
+  /** True when the Basic credentials are the administrator's (user "admin"). */
+  authorised(user: string, password: string): boolean;
+  /** Whether an admin password is set at all (none: the pages say how to set one). */
+  hasAdminPassword(): boolean;
+}
+
+function send(res: ServerResponse, code: number, type: string, body: string, extra: Record<string, string> = {}): void {
+  res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...extra });
+  res.end(body);
+}
+
+function credentials(req: IncomingMessage): { user: string; password: string } | null {
+  const h = req.headers.authorization;
+  if (!h || !h.startsWith('Basic ')) return null;
+  const text = Buffer.from(h.slice(6), 'base64').toString('utf8');
+  const colon = text.indexOf(':');
+  return colon < 0 ? null : { user: text.slice(0, colon), password: text.slice(colon + 1) };
+}
+
+export function serveHttp(host: string, port: number, v: HttpViews): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'read-only\n', { allow: 'GET, HEAD' });
+    if (path === HEALTH_PATH) {
+      const h = v.health();
+      return send(res, h.ok ? 200 : 500, 'text/plain', h.text);
+    }
+    if (path !== '/' && path !== '/status.json' && path !== '/metrics') return send(res, 404, 'text/plain', 'not found\n');
+    if (!v.hasAdminPassword()) return send(res, 403, 'text/plain', 'no administrator password is set: run "tandem admin-password" on this node\n');
+    const c = credentials(req);
+    if (!c || c.user !== 'admin' || !v.authorised(c.user, c.password)) {
+      return send(res, 401, 'text/plain', 'the administrator password is needed (user admin)\n', { 'www-authenticate': 'Basic realm="tandem", charset="UTF-8"' });
+    }
+    try {
+      if (path === '/status.json') return send(res, 200, 'application/json', JSON.stringify(v.statusJson(), (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x), 1));
+      if (path === '/metrics') return send(res, 200, 'text/plain; version=0.0.4', v.metrics());
+      return send(res, 200, 'text/html; charset=utf-8', v.page(), { 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'" });
+    } catch (e) {
+      return send(res, 500, 'text/plain', `status unavailable: ${(e as Error).message}\n`);
+    }
+  });
+  // A load balancer keeps connections open; a dead one must not hold sockets for ever.
+  server.keepAliveTimeout = 5000;
+  server.headersTimeout = 10_000;
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}
+
+export function httpPort(server: Server): number {
+  return (server.address() as AddressInfo).port;
+}

@@ -1,0 +1,104 @@
+/**
+ * DOC: the status page and the Prometheus metrics, rendered from one status document
+ *
+ * Pure. The page is plain HTML with no script (the server's CSP forbids
+ * it) and refreshes itself every 2 s: the members with their status bits
+ * in hex and in words, the heartbeat matrix per interface, and the last
+ * role changes with their reasons. The same document is /status.json.
+ */
+
+export interface StatusMember {
+  name: string;
+  id: number;
+  address: string;
+  self: boolean;
+  enabled: boolean;
+  draining: boolean;
+  role: string;
+  leader: boolean;
+  unreachable: string | null;
+  hex: string;
+  bits: number;
+  words: string[];
+  softwareVersion: string | null;
+}
+
+export interface StatusDoc {
+  node: { name: string; role: string; standalone: boolean; softwareVersion: string };
+  cluster: null | { name: string; mode: string; revision: number; leader: string | null; members: StatusMember[] };
+  health: { ok: boolean; text: string };
+  matrix: { iface: string; sync: boolean; sent: number; accepted: number; rejected: Record<string, number>; lastSeenAgoMs: number | null }[];
+  changes: { wallTime: string; from: string; to: string; reason: string }[];
+  connections: number;
+  sync: null | { status: string; channel: string; lag: number; sequence: number };
+}
+
+const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+export function renderPage(d: StatusDoc): string {
+  const members = d.cluster?.members ?? [];
+  const rows = members
+    .map((m) => `<tr data-member="${esc(m.name)}"><td>${esc(m.name)}${m.self ? ' (this node)' : ''}</td><td>${esc(m.address)}</td><td class="role">${esc(m.role)}</td>` +
+      `<td class="state">${m.enabled ? (m.draining ? 'draining' : 'enabled') : 'disabled'}${m.leader ? ', leader' : ''}</td>` +
+      `<td class="bits" title="${esc(m.words.join(', '))}">${esc(m.hex)}</td><td class="words">${esc(m.words.join(', '))}</td>` +
+      `<td class="unreachable">${esc(m.unreachable ?? '')}</td><td>${esc(m.softwareVersion ?? '?')}</td></tr>`)
+    .join('\n');
+  const matrix = d.matrix
+    .map((r) => `<tr><td>${esc(r.iface)}${r.sync ? ' (sync)' : ''}</td><td>${r.sent}</td><td>${r.accepted}</td><td>${esc(Object.entries(r.rejected).map(([k, v]) => `${k} ${v}`).join(', ') || '0')}</td><td>${r.lastSeenAgoMs === null ? 'never' : `${Math.round(r.lastSeenAgoMs)} ms ago`}</td></tr>`)
+    .join('\n');
+  const changes = d.changes
+    .slice(-10)
+    .reverse()
+    .map((c) => `<tr><td>${esc(c.wallTime)}</td><td>${esc(c.from)} &rarr; ${esc(c.to)}</td><td>${esc(c.reason)}</td></tr>`)
+    .join('\n');
+  const title = d.cluster ? `cluster ${d.cluster.name} (${d.cluster.mode})` : 'standalone';
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="2"><title>tandem: ${esc(d.node.name)}</title>
+<style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;margin-bottom:1.5em}td,th{border:1px solid #999;padding:.2em .6em;text-align:left}
+.ok{color:#060}.bad{color:#a00}</style></head><body>
+<h1>${esc(d.node.name)}: <span id="role">${esc(d.node.role)}</span></h1>
+<p id="cluster">${esc(title)}${d.cluster ? `, revision ${d.cluster.revision}, leader <b id="leader">${esc(d.cluster.leader ?? 'none')}</b>` : ''}; software ${esc(d.node.softwareVersion)};
+health check: <span id="health" class="${d.health.ok ? 'ok' : 'bad'}">${esc(d.health.text)}</span>; connections ${d.connections}${d.sync ? `; sync ${esc(d.sync.status)} (channel ${esc(d.sync.channel)}, lag ${d.sync.lag})` : ''}</p>
+<h2>Members</h2>
+<table id="members"><tr><th>member</th><th>address</th><th>role</th><th>state</th><th>status</th><th>meaning</th><th>unreachable because</th><th>version</th></tr>
+${rows}
+</table>
+<h2>Heartbeats (this node)</h2>
+<table id="matrix"><tr><th>interface</th><th>sent</th><th>accepted</th><th>rejected</th><th>peer last heard</th></tr>
+${matrix}
+</table>
+<h2>Last role changes</h2>
+<table id="changes"><tr><th>when</th><th>change</th><th>why</th></tr>
+${changes || '<tr><td colspan="3">none yet</td></tr>'}
+</table>
+</body></html>
+`;
+}
+
+/** The Prometheus text exposition format (0.0.4). */
+export function renderMetrics(d: StatusDoc): string {
+  const out: string[] = [];
+  const metric = (name: string, help: string, type: 'gauge' | 'counter', samples: [Record<string, string>, number][]) => {
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [labels, v] of samples) {
+      const l = Object.entries(labels).map(([k, x]) => `${k}="${x.replace(/["\\\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`))}"`).join(',');
+      out.push(`${name}${l ? `{${l}}` : ''} ${v}`);
+    }
+  };
+  metric('tandem_up', 'Always 1 while tandemd answers.', 'gauge', [[{ node: d.node.name }, 1]]);
+  metric('tandem_active', '1 while this node serves (role active).', 'gauge', [[{ node: d.node.name }, d.node.role === 'active' ? 1 : 0]]);
+  metric('tandem_health_check_ok', '1 while the health check answers 200 "Cluster Enabled".', 'gauge', [[{ node: d.node.name }, d.health.ok ? 1 : 0]]);
+  metric('tandem_connections', 'Connections this node carries.', 'gauge', [[{ node: d.node.name }, d.connections]]);
+  metric('tandem_member_status_bits', 'Seed 000 status bit mask of each member, as this node sees it.', 'gauge', (d.cluster?.members ?? []).map((m) => [{ member: m.name }, m.bits]));
+  metric('tandem_member_leader', '1 for the member that holds the leader role.', 'gauge', (d.cluster?.members ?? []).map((m) => [{ member: m.name }, m.leader ? 1 : 0]));
+  metric('tandem_member_reachable', '0 while a member is unreachable.', 'gauge', (d.cluster?.members ?? []).map((m) => [{ member: m.name }, m.unreachable === null ? 1 : 0]));
+  metric('tandem_heartbeats_sent_total', 'Heartbeats sent per interface.', 'counter', d.matrix.map((r) => [{ iface: r.iface }, r.sent]));
+  metric('tandem_heartbeats_accepted_total', 'Valid heartbeats received per interface.', 'counter', d.matrix.map((r) => [{ iface: r.iface }, r.accepted]));
+  metric('tandem_heartbeats_rejected_total', 'Heartbeats dropped per interface and reason.', 'counter', d.matrix.flatMap((r) => Object.entries(r.rejected).map(([reason, n]): [Record<string, string>, number] => [{ iface: r.iface, reason }, n])));
+  metric('tandem_role_changes_total', 'Role changes since the daemon started (the last 50 are kept).', 'counter', [[{}, d.changes.length]]);
+  if (d.sync) {
+    metric('tandem_sync_lag', 'State updates not yet acknowledged (source) or not yet applied (standby).', 'gauge', [[{}, d.sync.lag]]);
+    metric('tandem_sync_channel_up', '1 while the sync channel is up.', 'gauge', [[{}, d.sync.channel === 'up' ? 1 : 0]]);
+  }
+  return out.join('\n') + '\n';
+}

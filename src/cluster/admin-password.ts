@@ -1,0 +1,63 @@
+/**
+ * DOC: the administrator's password for the status page
+ *
+ * Kept per node as scrypt(password, random salt) in `stateDir/admin.json`
+ * (0600, written atomically); checked in constant time. Never synchronised:
+ * like the cluster password, each node is given it by its administrator.
+ */
+import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from './atomic-file.js';
+
+interface Record_ {
+  salt: string;
+  hash: string;
+}
+
+const file = (stateDir: string) => join(stateDir, 'admin.json');
+const derive = (password: string, salt: string) => scryptSync(password, `tandem admin v1 ${salt}`, 32, { N: 1 << 14, r: 8, p: 1 });
+
+export function setAdminPassword(stateDir: string, password: string): void {
+  if (password.length < 8) throw new Error('the administrator password needs at least 8 characters');
+  const salt = randomBytes(16).toString('hex');
+  writeFileAtomic(file(stateDir), JSON.stringify({ salt, hash: derive(password, salt).toString('hex') }) + '\n');
+}
+
+export class AdminPassword {
+  private record: Record_ | null = null;
+  private readAt = 0;
+  /** Checked passwords, so that a browser's every request does not cost a scrypt. */
+  private readonly ok = new Map<string, boolean>();
+
+  constructor(private readonly stateDir: string) {}
+
+  private load(): Record_ | null {
+    // Re-read at most once a second: `tandem admin-password` may have changed it.
+    if (performance.now() - this.readAt < 1000) return this.record;
+    this.readAt = performance.now();
+    try {
+      const r = JSON.parse(readFileSync(file(this.stateDir), 'utf8')) as Record_;
+      if (r.hash !== this.record?.hash) this.ok.clear();
+      this.record = r;
+    } catch {
+      this.record = null;
+    }
+    return this.record;
+  }
+
+  get set(): boolean {
+    return this.load() !== null;
+  }
+
+  check(password: string): boolean {
+    const r = this.load();
+    if (!r) return false;
+    const cached = this.ok.get(password);
+    if (cached !== undefined) return cached;
+    const good = timingSafeEqual(derive(password, r.salt), Buffer.from(r.hash, 'hex'));
+    if (this.ok.size > 16) this.ok.clear();
+    this.ok.set(password, good);
+    return good;
+  }
+}

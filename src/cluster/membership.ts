@@ -1,0 +1,151 @@
+/**
+ * DOC: cluster membership operations (docs/cluster.md)
+ *
+ * Pure functions from the store's content to the next content: create,
+ * add/remove a member, enable/disable, drain, properties, and adopting a
+ * newer definition from another member. Each refuses a change that makes
+ * no sense with an error that says what to do instead; none touches a file
+ * (store.ts writes) or the network (cluster-service.ts).
+ */
+import { createHash } from 'node:crypto';
+import { DEFAULT_PROPERTIES, GROUP_MODES, type ClusterDefinition, type ClusterProperties, type Member, type StoreContent } from './store.js';
+
+export const MEMBER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,15}$/;
+export const CLUSTER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
+const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
+/** Two members may run together in this issue; more come with Corosync. */
+export const MAX_MEMBERS = 2;
+
+export class MembershipError extends Error {
+  override name = 'MembershipError';
+}
+
+function fail(message: string): never {
+  throw new MembershipError(message);
+}
+
+export function checkAddress(address: string, what: string): string {
+  const m = IPV4.exec(address);
+  if (!m || m.slice(1).some((o) => Number(o) > 255)) fail(`${what}: expected an IPv4 address such as 198.19.255.12, got "${address}"`);
+  return address;
+}
+
+/** The default cluster ID (the MM byte of the MACs) for a name: stable, so every member derives the same. */
+export function clusterIdFor(name: string): number {
+  return createHash('sha256').update(name).digest()[0]! & 63;
+}
+
+export function create(s: StoreContent, o: { name: string; node: string; address: string; key: string; salt: string; id?: number; mode?: ClusterProperties['mode'] }): StoreContent {
+  if (s.cluster) fail(`this node is already member ${s.me} of cluster ${s.cluster.name}: run "tandem cluster leave" first`);
+  if (!CLUSTER_NAME.test(o.name)) fail(`cluster name "${o.name}": 1 to 32 letters, digits, "-", "_" or "."`);
+  if (!MEMBER_NAME.test(o.node)) fail(`node name "${o.node}": 1 to 16 letters, digits, "-", "_" or "."`);
+  checkAddress(o.address, 'this node\'s sync address');
+  const id = o.id ?? clusterIdFor(o.name);
+  if (!Number.isInteger(id) || id < 0 || id > 63) fail(`cluster ID ${id}: 0..63`);
+  const member: Member = { name: o.node, id: 1, address: o.address, type: 'master', enabled: true, draining: false, joined: true };
+  const cluster: ClusterDefinition = {
+    name: o.name, id, salt: o.salt, revision: 1, members: [member],
+    properties: { ...DEFAULT_PROPERTIES, ...(o.mode ? { mode: o.mode } : {}) },
+  };
+  return { ...s, cluster, me: o.node, key: o.key };
+}
+
+function cluster(s: StoreContent): ClusterDefinition {
+  if (!s.cluster) fail('this node is standalone: run "tandem cluster create" or "tandem cluster join" first');
+  return s.cluster;
+}
+
+function member(c: ClusterDefinition, name: string): Member {
+  const m = c.members.find((x) => x.name === name);
+  if (!m) fail(`cluster ${c.name} has no member "${name}" (members: ${c.members.map((x) => x.name).join(', ')})`);
+  return m;
+}
+
+function revise(s: StoreContent, c: ClusterDefinition): StoreContent {
+  return { ...s, cluster: { ...c, revision: c.revision + 1 } };
+}
+
+export function addMember(s: StoreContent, name: string, address: string): StoreContent {
+  const c = cluster(s);
+  if (!MEMBER_NAME.test(name)) fail(`member name "${name}": 1 to 16 letters, digits, "-", "_" or "."`);
+  checkAddress(address, `address of ${name}`);
+  if (c.members.some((m) => m.name === name)) fail(`cluster ${c.name} already has a member named ${name}`);
+  if (c.members.some((m) => m.address === address)) fail(`${address} is already the address of ${c.members.find((m) => m.address === address)!.name}`);
+  if (c.members.length >= MAX_MEMBERS) fail(`cluster ${c.name} has ${c.members.length} members, the most this version runs (clusters of more members run on Corosync, not yet here)`);
+  const id = Math.max(...c.members.map((m) => m.id)) + 1;
+  const type = c.members.some((m) => m.type === 'master') ? 'slave' : 'master';
+  return revise(s, { ...c, members: [...c.members, { name, id, address, type, enabled: true, draining: false, joined: false }] });
+}
+
+export function removeMember(s: StoreContent, name: string): StoreContent {
+  const c = cluster(s);
+  member(c, name);
+  if (name === s.me) fail(`${name} is this node: run "tandem cluster leave" to take it out of the cluster`);
+  return revise(s, { ...c, members: c.members.filter((m) => m.name !== name) });
+}
+
+/** A joining member was accepted: it is a member in full from now on. */
+export function markJoined(s: StoreContent, name: string): StoreContent {
+  const c = cluster(s);
+  member(c, name);
+  return revise(s, { ...c, members: c.members.map((m) => (m.name === name ? { ...m, joined: true } : m)) });
+}
+
+export function setEnabled(s: StoreContent, name: string, enabled: boolean): StoreContent {
+  const c = cluster(s);
+  const m = member(c, name);
+  if (m.enabled === enabled && !m.draining) fail(`${name} is already ${enabled ? 'enabled' : 'disabled'}`);
+  return revise(s, { ...c, members: c.members.map((x) => (x.name === name ? { ...x, enabled, draining: false } : x)) });
+}
+
+export function setDraining(s: StoreContent, name: string, draining: boolean): StoreContent {
+  const c = cluster(s);
+  const m = member(c, name);
+  if (!m.enabled) fail(`${name} is disabled: it serves nothing to drain; "tandem cluster enable ${name}" brings it back`);
+  if (m.draining === draining) fail(`${name} is ${draining ? 'already draining' : 'not draining'}`);
+  return revise(s, { ...c, members: c.members.map((x) => (x.name === name ? { ...x, draining } : x)) });
+}
+
+/** `tandem cluster properties --set key=value`: the cluster's name and the properties. */
+export function setProperty(s: StoreContent, key: string, value: string): StoreContent {
+  const c = cluster(s);
+  const bool = (): boolean => (value === 'on' || value === 'true' ? true : value === 'off' || value === 'false' ? false : fail(`${key}: on or off, not "${value}"`));
+  switch (key) {
+    case 'name':
+      if (!CLUSTER_NAME.test(value)) fail(`cluster name "${value}": 1 to 32 letters, digits, "-", "_" or "."`);
+      return revise(s, { ...c, name: value });
+    case 'mode':
+      if (!(GROUP_MODES as readonly string[]).includes(value)) fail(`mode: ${GROUP_MODES.join(' or ')}, not "${value}"`);
+      return revise(s, { ...c, properties: { ...c.properties, mode: value as ClusterProperties['mode'] } });
+    case 'sync':
+    case 'logSync':
+    case 'healthCheckFailsWhileSyncing':
+      return revise(s, { ...c, properties: { ...c.properties, [key]: bool() } });
+    default:
+      return fail(`no property "${key}" (name, mode, sync, logSync, healthCheckFailsWhileSyncing)`);
+  }
+}
+
+/**
+ * Another member's definition, newer than ours (a higher revision), replaces
+ * ours; this node must still be in it. Equal revisions that differ are
+ * settled by the digest, so both members keep the same one.
+ */
+export function adopt(s: StoreContent, theirs: ClusterDefinition): StoreContent | null {
+  const ours = cluster(s);
+  if (theirs.salt !== ours.salt) fail('the other member belongs to another cluster (its salt differs)');
+  const newer = theirs.revision > ours.revision || (theirs.revision === ours.revision && digest(theirs) > digest(ours));
+  if (!newer) return null;
+  if (!theirs.members.some((m) => m.name === s.me)) fail(`the newer definition (revision ${theirs.revision}) no longer has member ${s.me}: it was removed; run "tandem cluster leave" here`);
+  return { ...s, cluster: theirs };
+}
+
+export function digest(c: ClusterDefinition): string {
+  return createHash('sha256').update(JSON.stringify(c)).digest('hex');
+}
+
+/** What must match on every member for them to run together: the members and who they are, and the group mode. */
+export function topology(c: ClusterDefinition): string {
+  return c.members.map((m) => `${m.id}:${m.name}:${m.type}:${m.address}`).sort().join(',');
+}

@@ -1,0 +1,323 @@
+/**
+ * DOC: cluster management on a node: the `tandem cluster` commands and the cluster service's answers
+ *
+ * The one writer of the cluster store (store.ts) in a running node. A
+ * command changes the store through membership.ts, tells the other member
+ * (cluster-service.ts), and then either applies the change to the running
+ * node (enable, disable, drain: no restart) or restarts this node's service
+ * (create, join, leave, members or mode changed), which the supervisor does
+ * at once. A static configuration (cluster in the node's file) has no
+ * store: the commands say so.
+ *
+ * Members converge on the newest definition: every heartbeat carries its
+ * revision, and a member that sees another revision from its live peer
+ * exchanges definitions with it (the newer wins on both).
+ */
+import { deriveClusterKey, newSalt } from '../cluster/cluster-key.js';
+import { ownAddress } from '../cluster/config-check.js';
+import type { LocalConfig, NodeConfig } from '../cluster/config-file.js';
+import * as M from '../cluster/membership.js';
+import { GROUP_MODES, self, type ClusterDefinition, type ClusterStore, type GroupMode, type StoreContent } from '../cluster/store.js';
+import { askMember, refuse, RefusedError, serveCluster, type ServiceHandlers } from './cluster-service.js';
+import type { Logger } from './log.js';
+import { VERSION } from './version.js';
+
+export interface ControlHooks {
+  /** Restarts this node's service to run the new membership (the supervisor starts it again at once). */
+  restart(why: string): void;
+  /** Applies this member's enabled/draining to the running node. */
+  live(me: { enabled: boolean; draining: boolean }): void;
+  /** The system state a joining member receives (the config store's entries). */
+  systemState(): Promise<Record<string, unknown>>;
+  /** Replaces this node's system state (a join) before the restart. */
+  replaceSystemState(entries: Record<string, unknown>): void;
+  /** What a join would overwrite here, for the warning. */
+  localState(): Promise<{ systemKeys: number; sessions: number }>;
+  /** The peer's newest heartbeat: alive, and the revision it carries. */
+  peer(): { alive: boolean; revision: number } | null;
+}
+
+export type ClusterArgs = Record<string, unknown>;
+
+const str = (a: ClusterArgs, k: string): string => {
+  const v = a[k];
+  if (typeof v !== 'string' || v.length === 0) throw new Error(`missing ${k}`);
+  return v;
+};
+
+/** The address a node's cluster service listens on: its sync address, sync port + 1. */
+export function servicePort(local: LocalConfig): number {
+  return local.sync.port + 1;
+}
+
+export function ownSyncAddress(local: LocalConfig, config: NodeConfig | null): string {
+  const sync = local.interfaces.find((i) => i.sync);
+  const a = sync && (config ? ownAddress(config, sync) : sync.address);
+  if (!sync || !a) throw new Error(`${local.file}: no sync interface with this node's address (interfaces[].sync and .address): members reach each other there`);
+  return a.address;
+}
+
+export class ClusterControl {
+  private server: { close(cb?: () => void): unknown } | undefined;
+  private reconcile: NodeJS.Timeout | undefined;
+  private lastExchange = 0;
+  private restarting = false;
+
+  constructor(
+    private readonly local: LocalConfig,
+    private config: NodeConfig | null,
+    private readonly store: ClusterStore | null,
+    private readonly log: Logger,
+    private readonly hooks: ControlHooks,
+  ) {}
+
+  /** The store's content now (null for a static configuration). */
+  get content(): StoreContent | null {
+    return this.store?.value ?? null;
+  }
+
+  get members(): NodeConfig['members'] {
+    return this.store?.value.cluster?.members ?? this.config?.members ?? [];
+  }
+
+  async start(): Promise<void> {
+    const s = this.store?.value;
+    if (!this.store || !s?.cluster || !s.key) return;
+    const host = ownSyncAddress(this.local, this.config);
+    this.server = await serveCluster({ clusterId: s.cluster.id, salt: s.cluster.salt, key: Buffer.from(s.key, 'hex') }, { host, port: servicePort(this.local) }, this.handlers(), (e, from) =>
+      this.log.log('warn', 'cluster_request_refused', { from, error: e.message }),
+    );
+    this.reconcile = setInterval(() => void this.converge(), 500);
+  }
+
+  stop(): void {
+    if (this.reconcile) clearInterval(this.reconcile);
+    this.server?.close();
+  }
+
+  private managed(): ClusterStore {
+    if (!this.store) throw new Error(`${this.local.file} defines the cluster itself (static configuration): edit the file on both nodes, or remove cluster/node/peer from it to manage the cluster with "tandem cluster"`);
+    return this.store;
+  }
+
+  private write(why: string, change: (s: StoreContent) => StoreContent): StoreContent {
+    const next = this.managed().write(change);
+    this.log.log('info', 'cluster_store_written', { why, generation: next.generation, revision: next.cluster?.revision ?? null });
+    return next;
+  }
+
+  private restartSoon(why: string): void {
+    if (this.restarting) return;
+    this.restarting = true;
+    // After the answer has gone out.
+    setTimeout(() => this.hooks.restart(why), 100);
+  }
+
+  /** The other members' cluster services (address, port). */
+  private peers(): { name: string; host: string; port: number }[] {
+    const s = this.store?.value;
+    return (s?.cluster?.members ?? []).filter((m) => m.name !== s?.me && m.joined).map((m) => ({ name: m.name, host: m.address, port: servicePort(this.local) }));
+  }
+
+  private key(): Buffer {
+    const k = this.store?.value.key;
+    if (!k) throw new Error('this node holds no cluster key');
+    return Buffer.from(k, 'hex');
+  }
+
+  private async tell(request: Record<string, unknown> & { type: string }): Promise<string[]> {
+    const failed: string[] = [];
+    for (const p of this.peers()) {
+      try {
+        const answer = await askMember({ host: p.host, port: p.port, localAddress: ownSyncAddress(this.local, this.config) }, { key: this.key() }, request);
+        if (answer.type === 'definition') this.adopt(answer['cluster'] as ClusterDefinition);
+      } catch (e) {
+        failed.push(`${p.name}: ${(e as Error).message}`);
+      }
+    }
+    if (failed.length > 0) this.log.log('warn', 'cluster_peer_not_told', { request: request.type, failed });
+    return failed;
+  }
+
+  /** A newer definition from another member: stored, then applied live or by a restart. */
+  private adopt(theirs: ClusterDefinition): void {
+    const before = this.store!.value;
+    const next = M.adopt(before, theirs);
+    if (!next) return;
+    this.write('newer definition from a member', () => next);
+    this.applied(before, next);
+  }
+
+  private applied(before: StoreContent, after: StoreContent): void {
+    const b = before.cluster;
+    const a = after.cluster;
+    const restartNeeded = !b || !a || M.topology(b) !== M.topology(a) || b.properties.mode !== a.properties.mode || b.properties.sync !== a.properties.sync;
+    if (restartNeeded) return this.restartSoon('the cluster definition changed');
+    const me = self(after);
+    this.hooks.live({ enabled: me.enabled, draining: me.draining });
+  }
+
+  /** Exchanges definitions with the live peer when its heartbeats carry another revision. */
+  private async converge(): Promise<void> {
+    const p = this.hooks.peer();
+    const ours = this.store?.value.cluster?.revision;
+    if (!p || !p.alive || ours === undefined || p.revision === ours || performance.now() - this.lastExchange < 2000) return;
+    this.lastExchange = performance.now();
+    await this.tell({ type: 'definition', cluster: this.store!.value.cluster });
+  }
+
+  private handlers(): ServiceHandlers {
+    return {
+      join: async (req) => {
+        const s = this.managed().value;
+        const c = s.cluster!;
+        const m = c.members.find((x) => x.address === req.address);
+        if (!m) refuse('unknown_member', `cluster ${c.name} has no member with address ${req.address}: run "tandem cluster add-member NAME ${req.address}" on ${s.me} first`);
+        if (m.name === s.me) refuse('address_mismatch', `${req.address} is the address of ${s.me} itself`);
+        if (req.softwareVersion !== VERSION.text) refuse('software_version_mismatch', `${s.me} runs ${VERSION.text}, the joining node ${req.softwareVersion}: upgrade one of them first`);
+        const next = m.joined ? s : this.write(`${m.name} joined`, (x) => M.markJoined(x, m.name));
+        this.log.log('info', 'member_joined', { member: m.name, from: req.from });
+        return { cluster: next.cluster!, name: m.name, systemState: await this.hooks.systemState() };
+      },
+      definition: (theirs) => {
+        this.adopt(theirs);
+        return this.managed().value.cluster!;
+      },
+      leave: (name) => {
+        const before = this.managed().value;
+        if (!before.cluster?.members.some((m) => m.name === name)) return;
+        const after = this.write(`${name} left`, (x) => M.removeMember(x, name));
+        this.log.log('info', 'member_left', { member: name });
+        this.applied(before, after);
+      },
+      restart: (from) => {
+        const me = self(this.managed().value);
+        if (!me.enabled) refuse('disabled', `${me.name} is disabled: it does not restart with the cluster`);
+        this.log.log('warn', 'cluster_restart_requested', { from });
+        this.restartSoon(`cluster restart requested by ${from}`);
+      },
+    };
+  }
+
+  /** `tandem cluster OP ...` over the control socket. */
+  async handle(op: string, a: ClusterArgs): Promise<unknown> {
+    switch (op) {
+      case 'create': {
+        const salt = newSalt();
+        const mode = a['mode'] === undefined ? undefined : String(a['mode']);
+        if (mode !== undefined && !(GROUP_MODES as readonly string[]).includes(mode)) throw new Error(`mode: ${GROUP_MODES.join(' or ')}, not "${mode}"`);
+        const next = this.write('cluster created', (s) =>
+          M.create(s, {
+            name: str(a, 'name'), node: str(a, 'node'), address: ownSyncAddress(this.local, null), salt,
+            key: deriveClusterKey(str(a, 'password'), salt).toString('hex'),
+            ...(typeof a['clusterId'] === 'number' ? { id: a['clusterId'] } : {}), ...(mode ? { mode: mode as GroupMode } : {}),
+          }),
+        );
+        this.restartSoon('cluster created');
+        return { created: next.cluster!.name, clusterId: next.cluster!.id, member: next.me, restarting: true };
+      }
+      case 'add-member': {
+        const next = this.write('member added', (s) => M.addMember(s, str(a, 'name'), str(a, 'address')));
+        this.restartSoon(`member ${str(a, 'name')} added`);
+        return { added: str(a, 'name'), members: next.cluster!.members.map((m) => m.name), restarting: true, next: `on ${str(a, 'name')}: tandem cluster join --member ${ownSyncAddress(this.local, this.config)}` };
+      }
+      case 'remove-member': {
+        const before = this.managed().value;
+        const after = this.write('member removed', (s) => M.removeMember(s, str(a, 'name')));
+        this.applied(before, after);
+        return { removed: str(a, 'name') };
+      }
+      case 'join-preview':
+        return this.hooks.localState();
+      case 'join':
+        return this.join(str(a, 'member'), str(a, 'password'));
+      case 'leave': {
+        const s = this.managed().value;
+        self(s);
+        const failed = await this.tell({ type: 'leave', name: s.me });
+        this.write('left the cluster', (x) => ({ ...x, cluster: null, me: null, key: null }));
+        this.restartSoon('left the cluster');
+        return { left: s.cluster!.name, standalone: true, notTold: failed };
+      }
+      case 'enable':
+      case 'disable':
+      case 'drain':
+      case 'undrain': {
+        const name = str(a, 'node');
+        const before = this.managed().value;
+        const after = this.write(`${op} ${name}`, (s) => (op === 'enable' || op === 'disable' ? M.setEnabled(s, name, op === 'enable') : M.setDraining(s, name, op === 'drain')));
+        this.applied(before, after);
+        const notTold = name === after.me ? await this.tell({ type: 'definition', cluster: after.cluster }) : await this.tellOrFail(name, after);
+        return { [op === 'undrain' ? 'undrained' : `${op}d`]: name, notTold };
+      }
+      case 'properties': {
+        const set = (a['set'] ?? []) as [string, string][];
+        if (set.length === 0) return this.managed().value.cluster ?? this.config?.cluster ?? null;
+        const before = this.managed().value;
+        let after = before;
+        for (const [k, v] of set) after = this.write(`property ${k}`, (s) => M.setProperty(s, k, v));
+        this.applied(before, after);
+        await this.tell({ type: 'definition', cluster: after.cluster });
+        return after.cluster;
+      }
+      case 'restart':
+        return this.restartCluster(a['only'] === true);
+      default:
+        throw new Error(`unknown cluster operation "${op}"`);
+    }
+  }
+
+  /** The peer must learn about a change made to it (it applies its own enabled/draining). */
+  private async tellOrFail(name: string, after: StoreContent): Promise<string[]> {
+    const failed = await this.tell({ type: 'definition', cluster: after.cluster });
+    if (failed.some((f) => f.startsWith(`${name}:`))) this.log.log('warn', 'cluster_peer_not_told', { member: name, note: 'it applies the change when it is reachable again' });
+    return failed;
+  }
+
+  private async join(address: string, password: string): Promise<unknown> {
+    const s = this.store?.value;
+    if (!this.store) this.managed();
+    if (s?.cluster) throw new Error(`this node is already member ${s.me} of cluster ${s.cluster.name}: run "tandem cluster leave" first`);
+    M.checkAddress(address, '--member');
+    const mine = ownSyncAddress(this.local, null);
+    let answer;
+    // The member may be restarting its service (it just added us): nothing listening is retried for a while.
+    const deadline = performance.now() + 10_000;
+    for (;;) {
+      try {
+        answer = await askMember({ host: address, port: servicePort(this.local), localAddress: mine }, { password }, { type: 'join', address: mine, softwareVersion: VERSION.text }, 10_000);
+        break;
+      } catch (e) {
+        if (e instanceof RefusedError && e.reason === 'unreachable' && performance.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 500));
+          continue;
+        }
+        if (e instanceof RefusedError) throw new Error(`join refused by ${address} (${e.reason}): ${e.message}`);
+        throw e;
+      }
+    }
+    const hint = answer['hint'] as { clusterId: number; salt: string };
+    const cluster = answer['cluster'] as ClusterDefinition;
+    const name = String(answer['name']);
+    // The member's state overwrites ours (seed 000): the system state now, the rest after the restart.
+    this.hooks.replaceSystemState((answer['systemState'] ?? {}) as Record<string, unknown>);
+    this.write(`joined cluster ${cluster.name} from ${address}`, (x) => ({ ...x, cluster, me: name, key: deriveClusterKey(password, hint.salt).toString('hex') }));
+    this.log.log('info', 'cluster_joined', { cluster: cluster.name, member: name, from: address });
+    this.restartSoon(`joined cluster ${cluster.name}`);
+    return { joined: cluster.name, as: name, members: cluster.members.map((m) => m.name), restarting: true };
+  }
+
+  /** Seed 000: restarting an enabled member restarts the cluster's service on every enabled member. */
+  private async restartCluster(only: boolean): Promise<unknown> {
+    const s = this.store?.value;
+    const enabled = s?.cluster ? self(s).enabled : this.config?.member.enabled ?? true;
+    const clustered = (s?.cluster?.members.length ?? this.config?.members.length ?? 1) > 1;
+    if (clustered && enabled && !only) {
+      const failed = this.store ? await this.tell({ type: 'restart', from: s!.me }) : [];
+      this.restartSoon('cluster restart');
+      return { restarting: 'cluster', notReached: failed };
+    }
+    this.restartSoon('restart of this member');
+    return { restarting: 'this member' };
+  }
+}

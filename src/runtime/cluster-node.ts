@@ -1,0 +1,162 @@
+/**
+ * DOC: a member's cluster layer: the leader role, drain, status bits, the health check, and its commands
+ *
+ * Sits beside the failover runtime of a clustered node: ticks the leader
+ * decision (cluster-view.ts) and puts it, with draining, into the
+ * heartbeats; applies enable/disable/drain from the cluster control
+ * without a restart; builds the status document for `tandem status`, the
+ * status page, /status.json and /metrics; and serves the control socket's
+ * node commands (status, why, failover, resync, bypass, stores).
+ */
+import { ownAddress } from '../cluster/config-check.js';
+import type { NodeConfig } from '../cluster/config-file.js';
+import type { ClusterStore } from '../cluster/store.js';
+import type { StatusDoc } from '../api/status-page.js';
+import type { Request } from '../api/control-socket.js';
+import type { Board } from '../board/board-file.js';
+import { BYPASS_MODES, type BypassMode } from '../core/bypass-modes.js';
+import { FLAG_DRAINING, FLAG_LEADER } from '../wire/heartbeat-frame.js';
+import { monotonicNs } from '../io/native.js';
+import type { BypassControl } from './bypass-control.js';
+import { ClusterControl } from './cluster-control.js';
+import { clusterView, health, LeaderRole, type ClusterView } from './cluster-view.js';
+import type { FailoverRuntime } from './failover-runtime.js';
+import type { Logger } from './log.js';
+import { startServices, type Services } from './node-services.js';
+import type { SyncClient } from './sync-client.js';
+import { VERSION } from './version.js';
+
+export interface ClusterNodeDeps {
+  runtime: FailoverRuntime;
+  sync: SyncClient | undefined;
+  bypass: BypassControl | undefined;
+  restart: (why: string) => void;
+}
+
+export class ClusterNode {
+  private draining: boolean;
+  private readonly leader: LeaderRole;
+  private services: Services | undefined;
+  private ticker: NodeJS.Timeout | undefined;
+  readonly control: ClusterControl;
+
+  private constructor(
+    private readonly config: NodeConfig,
+    private readonly board: Board,
+    private readonly log: Logger,
+    private readonly d: ClusterNodeDeps,
+    store: ClusterStore | null,
+  ) {
+    this.draining = config.member.draining;
+    // A member just started has not heard a live leader yet: it listens for two failover times first.
+    this.leader = new LeaderRole(2 * config.timers.failoverTimeMs);
+    this.control = new ClusterControl(config, config, store, log, {
+      restart: d.restart,
+      live: (me) => this.live(me),
+      systemState: async () => (d.sync ? ((await d.sync.request({ op: 'store-get', store: 'config' })) as Record<string, unknown>) : {}),
+      replaceSystemState: () => {
+        throw new Error('only a standalone node joins');
+      },
+      localState: async () => ({ systemKeys: 0, sessions: 0 }),
+      peer: () => {
+        const p = d.runtime.snapshot().peer;
+        return p ? { alive: p.alive, revision: p.configGeneration } : null;
+      },
+    });
+  }
+
+  static async start(config: NodeConfig, store: ClusterStore | null, board: Board, log: Logger, d: ClusterNodeDeps): Promise<ClusterNode> {
+    const n = new ClusterNode(config, board, log, d, store);
+    const mgmt = config.management && config.interfaces.find((i) => i.name === config.management!.interface);
+    n.services = await startServices({
+      local: config, log, control: n.control, managementHost: mgmt ? (ownAddress(config, mgmt)?.address ?? null) : null,
+      statusDoc: () => n.statusDoc(), commands: (req) => n.command(req),
+    });
+    await n.control.start().catch((e: Error) => log.log('error', 'cluster_service_failed', { error: e.message }));
+    n.ticker = setInterval(() => n.tick(), Math.max(20, Math.floor(config.timers.failoverTimeMs / 3)));
+    return n;
+  }
+
+  stop(): void {
+    if (this.ticker) clearInterval(this.ticker);
+    this.control.stop();
+    this.services?.stop();
+  }
+
+  flags(): number {
+    return (this.leader.holding ? FLAG_LEADER : 0) | (this.draining ? FLAG_DRAINING : 0);
+  }
+
+  private tick(): void {
+    if (this.leader.tick(this.d.runtime.snapshot(), this.config)) {
+      this.log.log('info', this.leader.holding ? 'leader_role_taken' : 'leader_role_released', { member: this.config.node.name });
+      this.d.runtime.advertise();
+    }
+  }
+
+  private live(me: { enabled: boolean; draining: boolean }): void {
+    if (me.draining !== this.draining) {
+      this.draining = me.draining;
+      this.log.log('info', me.draining ? 'member_draining' : 'member_drain_ended', { member: this.config.node.name });
+      this.d.runtime.advertise();
+    }
+    if (me.enabled === this.d.runtime.snapshot().disabled) this.d.runtime.feed({ type: 'enable', now: monotonicNs(), enabled: me.enabled });
+  }
+
+  view(): ClusterView {
+    const members = this.control.members;
+    return clusterView(this.d.runtime.snapshot(), { ...this.config, members }, this.leader, VERSION.text, { draining: this.draining });
+  }
+
+  statusDoc(): StatusDoc {
+    const s = this.d.runtime.snapshot();
+    const view = this.view();
+    const props = this.control.content?.cluster?.properties;
+    const sync = 'role' in s.sync ? { status: s.sync.status, channel: s.sync.channel, lag: s.sync.lag, sequence: s.sync.sequence } : null;
+    return {
+      node: { name: s.node.name, role: s.role, standalone: false, softwareVersion: VERSION.text },
+      cluster: { ...view },
+      health: health(s, view, { draining: this.draining, failWhileSyncing: props?.healthCheckFailsWhileSyncing ?? true }),
+      matrix: s.matrix.map((r) => ({ iface: r.iface, sync: r.sync, sent: r.sent.sent, accepted: r.received.accepted, rejected: r.received.rejected, lastSeenAgoMs: r.lastSeenAgoMs })),
+      changes: this.d.runtime.whyHistory().map((c) => ({ wallTime: c.wallTime, from: c.from, to: c.to, reason: c.reason })),
+      connections: s.connections,
+      sync,
+    };
+  }
+
+  private async command(req: Request): Promise<unknown> {
+    const { runtime: rt, sync, bypass } = this.d;
+    switch (req.cmd) {
+      case 'status': {
+        const doc = this.statusDoc();
+        return { ...rt.snapshot(), ...(bypass ? { bypass: bypass.status() } : {}), cluster: doc.cluster, healthCheck: doc.health, softwareVersion: VERSION.text };
+      }
+      case 'why':
+        return rt.whyHistory();
+      case 'failover':
+        rt.feed({ type: 'failover', now: monotonicNs() });
+        return { requested: true, role: rt.snapshot().role };
+      case 'bypass': {
+        if (!bypass) throw new Error(`board ${this.board.name} has no bypass segments, or their relays cannot be driven (see bypass_unavailable in the log)`);
+        if (req.mode === undefined) return bypass.status();
+        if (!(BYPASS_MODES as readonly string[]).includes(req.mode)) throw new Error(`unknown mode "${req.mode}" (inline, bypass, disconnect)`);
+        if (rt.snapshot().role === 'active' && !req.force) {
+          throw new Error(`this node is active: putting ${req.segment} in ${req.mode} would change the path of live traffic; repeat with --force if that is what you want`);
+        }
+        bypass.setByAdmin(String(req.segment), req.mode as BypassMode);
+        return bypass.status();
+      }
+      case 'resync':
+        if (!sync) throw new Error("state synchronisation is off in this node's configuration (sync.enabled)");
+        return sync.request({ op: 'resync' });
+      case 'store-get':
+      case 'store-set': {
+        if (!sync) throw new Error("state synchronisation is off in this node's configuration (sync.enabled)");
+        if (req.cmd === 'store-set' && rt.snapshot().role !== 'active') throw new Error(`this node is ${rt.snapshot().role}: write on the active node, which synchronises it here`);
+        return sync.request({ op: req.cmd, ...(req.store !== undefined ? { store: req.store } : {}), ...(req.key !== undefined ? { key: req.key } : {}), value: req.value ?? null });
+      }
+      default:
+        throw new Error(`unknown command ${req.cmd}`);
+    }
+  }
+}

@@ -1,0 +1,82 @@
+import test, { type ExecutionContext } from 'ava';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { askControl } from '../../src/api/control-socket.js';
+import { LabCluster } from '../../src/lab/cluster.js';
+import type { NodeStatus } from '../../src/cli/status-command.js';
+import { tandem } from '../helpers/cli.js';
+import { board, labFor, until } from '../helpers/lab.js';
+
+const SYNC_ADDR = { n1: '198.19.255.11', n2: '198.19.255.12' } as const;
+
+async function managedPair(t: ExecutionContext, shared = true) {
+  const lab = await labFor(t);
+  const cluster = await LabCluster.start(lab, board, { timers: { initialSilenceMs: 800 }, managed: { shared } });
+  t.teardown(async () => {
+    await cluster.stop();
+    if (!t.passed) t.log(`logs kept in ${cluster.dir}`);
+    else cluster.cleanup();
+  });
+  const pw = join(cluster.dir, 'password');
+  writeFileSync(pw, 'lab cluster password\n', { mode: 0o600 });
+  const sock = (n: string) => cluster.node(n).socket;
+  const cli = (n: string, ...args: string[]) => tandem([...args, '--socket', sock(n)]);
+  const status = (n: string) => askControl(sock(n), 'status').catch(() => null) as Promise<(NodeStatus & { standalone?: boolean }) | null>;
+  return { lab, cluster, pw, sock, cli, status };
+}
+
+test.serial('create, add-member, join: the joining node gets the member\'s system state field by field and loses its own sessions', async (t) => {
+  const { pw, sock, cli, status } = await managedPair(t);
+  t.true(await until(async () => (await status('n1'))?.standalone === true && (await status('n2'))?.standalone === true, 10_000), 'both start standalone');
+
+  // Each node has system state of its own before the cluster exists.
+  const set = (n: string, store: string, key: string, value: unknown) => askControl(sock(n), { cmd: 'store-set', store, key, value });
+  await set('n1', 'config', 'dns', { servers: ['198.18.1.53'] });
+  await set('n1', 'config', 'auth.radius', { host: '198.18.2.20', port: 1812 });
+  await set('n2', 'config', 'dns', { servers: ['198.18.9.9'] });
+  await set('n2', 'config', 'only-on-n2', true);
+  await set('n2', 'sessions', 'cookie-1', { user: 'alice' });
+
+  let r = await cli('n1', 'cluster', 'create', '--name', 'labc', '--node', 'fw-a', '--password-file', pw);
+  t.is(r.code, 0, r.stderr);
+  t.true(await until(async () => (await status('n1'))?.role === 'active', 15_000), 'fw-a serves as a cluster of one');
+
+  r = await cli('n1', 'cluster', 'add-member', 'fw-b', SYNC_ADDR.n2);
+  t.is(r.code, 0, r.stderr);
+  // Added on one side, never joined from the other: unreachable, and why.
+  t.true(await until(async () => (await status('n1'))?.cluster?.members.find((m) => m.name === 'fw-b')?.unreachable === 'never_joined', 15_000));
+  const b = (await status('n1'))!.cluster!.members.find((m) => m.name === 'fw-b')!;
+  t.true((b.bits & 0x8) !== 0, `unreachable bit set in ${b.hex}`);
+
+  // The CLI refuses to overwrite without a confirmation it cannot ask for.
+  r = await cli('n2', 'cluster', 'join', '--member', SYNC_ADDR.n1, '--password-file', pw);
+  t.not(r.code, 0);
+  t.regex(r.stderr, /overwrites this node's \(2 keys here\) and this node's 1 sessions end[\s\S]*--yes/);
+
+  r = await cli('n2', 'cluster', 'join', '--member', SYNC_ADDR.n1, '--password-file', pw, '--yes');
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /joined cluster labc as fw-b/);
+
+  t.true(await until(async () => {
+    const s = await status('n2');
+    return s?.cluster?.members.length === 2 && s.role === 'inactive' && 'role' in s.sync && s.sync.status === 'in-sync';
+  }, 20_000), 'fw-b runs as the standby, in sync');
+  const config = (await askControl(sock('n2'), { cmd: 'store-get', store: 'config' })) as Record<string, unknown>;
+  t.deepEqual(config, { dns: { servers: ['198.18.1.53'] }, 'auth.radius': { host: '198.18.2.20', port: 1812 } }, 'fw-b holds fw-a\'s system state and nothing of its own');
+  t.deepEqual(await askControl(sock('n2'), { cmd: 'store-get', store: 'sessions' }), {}, 'fw-b\'s own sessions are gone');
+
+  // Both see both members, reachable; exactly one leader.
+  t.true(await until(async () => {
+    const [s1, s2] = [await status('n1'), await status('n2')];
+    const ok = (s: typeof s1) => s?.cluster?.members.every((m) => m.unreachable === null) && s.cluster.members.filter((m) => m.leader).length === 1;
+    return ok(s1) && ok(s2) && s1!.cluster!.leader === s2!.cluster!.leader;
+  }, 15_000), 'both members reachable and agree on one leader');
+  const s1 = (await status('n1'))!;
+  const leader = s1.cluster!.members.find((m) => m.leader)!;
+  const other = s1.cluster!.members.find((m) => !m.leader)!;
+  t.is(leader.bits, 0x18004, `the leader shows seed 000's good state (${leader.hex})`);
+  t.is(other.bits, 0x10004, `the other member too (${other.hex})`);
+  const text = (await tandem(['status', '--socket', sock('n1')])).stdout;
+  t.regex(text, /cluster labc \(active-passive\)/);
+  t.regex(text, new RegExp(`${leader.name}.*0x18004  enabled, leader, cluster service connected`));
+});
