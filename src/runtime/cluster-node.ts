@@ -38,6 +38,7 @@ export class ClusterNode {
   private readonly leader: LeaderRole;
   private services: Services | undefined;
   private ticker: NodeJS.Timeout | undefined;
+  private toldLeader: boolean | null | undefined;
   readonly control: ClusterControl;
 
   private constructor(
@@ -88,9 +89,16 @@ export class ClusterNode {
   }
 
   private tick(): void {
-    if (this.leader.tick(this.d.runtime.snapshot(), this.config)) {
+    const s = this.d.runtime.snapshot();
+    if (this.leader.tick(s, this.config)) {
       this.log.log('info', this.leader.holding ? 'leader_role_taken' : 'leader_role_released', { member: this.config.node.name });
       this.d.runtime.advertise();
+    }
+    // Active/Active: the sync engine lets the leader's state win when the channel comes up.
+    const lead = this.leader.holding ? true : s.peer?.alive && (s.peer.flags & FLAG_LEADER) !== 0 ? false : null;
+    if (this.config.cluster.mode === 'active-active' && lead !== this.toldLeader) {
+      this.toldLeader = lead;
+      this.d.sync?.setLeader(lead);
     }
   }
 

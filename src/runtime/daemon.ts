@@ -84,6 +84,7 @@ function syncWorkerData(config: NodeConfig, secret: Uint8Array): SyncWorkerData 
     },
     ignore: [...config.interfaces.flatMap((i) => [i.masterIp, i.slaveIp, i.address]).filter((c) => c !== null).map((c) => c.address), ...config.members.map((m) => m.address).filter((a) => a !== '')],
     stateDir: config.stateDir,
+    mode: config.cluster.mode,
   };
 }
 
@@ -163,11 +164,13 @@ export async function startDaemon(config: NodeConfig, board: Board, log: Logger,
     ...(fence.command === null && fence.bypassSegment === null ? {} : { fence: (peer) => fencePeer(fence, bypass, peer), fenceOnFailure: fence.onFailure }),
   });
   const rt = runtime;
+  const activeActive = config.cluster.mode === 'active-active';
   if (sync) {
     sync.onChange = () => rt.advertise();
     // With sync on, the count that decides who is active while the sync link is down comes from the
     // worker as it changes: the flows this node carries, not the copies a standby holds nor its own.
-    sync.onConnections = (count) => rt.feed({ type: 'connections', now: monotonicNs(), count });
+    // (Active/Active carries nothing for the peer: the kernel's own count, below.)
+    if (!activeActive) sync.onConnections = (count) => rt.feed({ type: 'connections', now: monotonicNs(), count });
   }
   const links = new LinkMonitor(heartbeatIfaces, (ifname, up) => rt.feed({ type: 'link', now: monotonicNs(), iface: ifname, up }));
   const initial = await links.start();
@@ -183,7 +186,7 @@ export async function startDaemon(config: NodeConfig, board: Board, log: Logger,
 
   let lastCount = -1;
   const counter = setInterval(() => {
-    const count = sync ? sync.carriedConnections() : conntrackCount();
+    const count = sync && !activeActive ? sync.carriedConnections() : conntrackCount();
     if (count !== lastCount) rt.feed({ type: 'connections', now: monotonicNs(), count });
     lastCount = count;
   }, 1000);

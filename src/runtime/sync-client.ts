@@ -97,6 +97,11 @@ export class SyncClient implements RuntimeSync {
     return this.request({ op: 'commit', peerSequence });
   }
 
+  /** Active/Active: whether this member leads (null: not known), which decides who overwrites whom. */
+  setLeader(leader: boolean | null): void {
+    this.request({ op: 'setLeader', leader }).catch(() => undefined);
+  }
+
   async setRole(active: boolean): Promise<void> {
     await this.request({ op: 'setRole', active });
   }

@@ -17,6 +17,15 @@
  * The engine routes messages to the side that matches the role, keeps what
  * status shows across role changes, and answers the runtime (commit before
  * a takeover, heartbeat fields).
+ *
+ * Active/Active (seed 000: both members serve and synchronise both ways):
+ * a serving member runs a source and a sink at once ("dual"), for the
+ * system state and the sessions; messages go to the side their type is
+ * for. Who overwrites whom when the channel comes up is the leader's call
+ * (the member with the most recent state, src/core/leader.ts): the other
+ * member asks the leader for everything, the leader follows the other from
+ * its current number on. The kernel's connection table is not synchronised
+ * in this mode: each member carries its own flows (docs/cluster.md).
  */
 import type { SyncStatus } from '../wire/heartbeat-frame.js';
 import type { SyncMessage } from '../wire/sync-frame.js';
@@ -28,10 +37,15 @@ import type { DriftTables, FullTransfer, SideContext, SyncRole, SyncStatusView }
 
 export type { SyncRole, SyncStatusView } from './sync-types.js';
 
+const TO_SINK = new Set(['snapshot-begin', 'snapshot-chunk', 'snapshot-end', 'update', 'digest']);
+
 export class SyncEngine {
   private source: Source | undefined;
   private sink: Sink | undefined;
   private peer: { role: SyncRole; epoch: unknown; seq: number } | null = null;
+  /** Active/Active: whether this member leads (null: not known yet; the sink waits for it). */
+  private leader: boolean | null = null;
+  private readonly dualCtx: SideContext | undefined;
   private lastFull: FullTransfer | null = null;
   private lastDrift: SyncStatusView['drift'] = null;
   private readonly ctx: SideContext;
@@ -42,6 +56,7 @@ export class SyncEngine {
     private readonly link: SyncLink,
     private readonly providers: Provider[],
     private readonly log: SyncLog,
+    mode: 'active-passive' | 'active-active' = 'active-passive',
   ) {
     this.ctx = {
       link,
@@ -51,6 +66,8 @@ export class SyncEngine {
       fullTransfer: (t: FullTransfer) => (this.lastFull = t),
       drift: (tables: DriftTables) => (this.lastDrift = { at: new Date().toISOString(), tables }),
     };
+    // Each member carries its own flows in Active/Active: the connection table is not exchanged.
+    if (mode === 'active-active') this.dualCtx = { ...this.ctx, providers: providers.filter((p) => p.name !== 'conntrack') };
     link.on('up', () => {
       this.peer = null;
       this.announce();
@@ -66,15 +83,16 @@ export class SyncEngine {
   }
 
   get role(): SyncRole {
-    return this.source ? 'source' : this.sink ? 'sink' : 'idle';
+    return this.source && this.sink ? 'dual' : this.source ? 'source' : this.sink ? 'sink' : 'idle';
   }
 
   provider(name: string): Provider | undefined {
     return this.providers.find((p) => p.name === name);
   }
 
-  /** The failover runtime's role: active -> source, inactive -> sink. */
+  /** The failover runtime's role: active -> source, inactive -> sink (Active/Active: active -> both). */
   async setRole(active: boolean): Promise<void> {
+    if (this.dualCtx) return this.setDual(active);
     if (active && !this.source) {
       await this.sink?.stop();
       this.sink = undefined;
@@ -92,6 +110,43 @@ export class SyncEngine {
     }
     this.announce();
     this.onChange();
+  }
+
+  private async setDual(active: boolean): Promise<void> {
+    const ctx = this.dualCtx!;
+    if (!this.sink) {
+      this.sink = new Sink(ctx);
+      this.log.log('info', 'sync_role', { role: 'sink' });
+    }
+    if (active && !this.source) {
+      this.source = new Source(ctx);
+      await this.source.start();
+    } else if (!active && this.source) {
+      this.source.stop();
+      this.source = undefined;
+    } else return;
+    this.announce();
+    this.followPeer();
+    this.onChange();
+  }
+
+  /** Active/Active: the cluster layer says whether this member leads. */
+  setLeader(leader: boolean | null): void {
+    if (this.leader === leader) return;
+    this.leader = leader;
+    this.followPeer();
+  }
+
+  /** Starts following the peer's source: A/P always; A/A once it is known who leads. */
+  private followPeer(): void {
+    const p = this.peer;
+    const k = this.sink;
+    if (!p || !k || (p.role !== 'source' && p.role !== 'dual')) return;
+    if (!this.dualCtx) return k.follow(p.epoch, p.seq);
+    if (k.appliedEpoch === p.epoch && (k.inSync || k.receiving)) return;
+    if (this.leader === null) return;
+    if (this.leader) k.startFrom(p.epoch, p.seq);
+    else k.follow(p.epoch, p.seq);
   }
 
   /** Before the claim of the shared addresses (the runtime's commit-state effect). */
@@ -124,10 +179,13 @@ export class SyncEngine {
     try {
       if (m.type === 'state') {
         this.peer = { role: m['role'] as SyncRole, epoch: m['epoch'], seq: Number(m['seq']) || 0 };
-        if (this.peer.role === 'source') this.sink?.follow(this.peer.epoch, this.peer.seq);
+        this.followPeer();
         return;
       }
-      if (this.source) this.source.handle(m);
+      if (this.source && this.sink) {
+        if (TO_SINK.has(m.type)) this.sink.handle(m);
+        else this.source.handle(m);
+      } else if (this.source) this.source.handle(m);
       else if (this.sink) this.sink.handle(m);
     } catch (e) {
       this.log.log('error', 'sync_message_refused', { type: m.type, error: (e as Error).message });
@@ -140,6 +198,7 @@ export class SyncEngine {
   }
 
   private syncStatus(): SyncStatus {
+    if (this.source && this.sink) return this.sink.status(this.link.up);
     if (this.source) return this.link.up ? 'in-sync' : 'out-of-sync';
     if (this.sink) return this.sink.status(this.link.up);
     return 'unknown';

@@ -57,6 +57,16 @@ export class Sink {
     }
   }
 
+  /** Active/Active, as the leader: follow the peer's updates from `seq` on, without its earlier state. */
+  startFrom(epoch: unknown, seq: number): void {
+    this.appliedEpoch = String(epoch);
+    this.applied = seq;
+    this.announced = Math.max(this.announced, seq);
+    this.inSync = true;
+    this.x.log.log('info', 'sync_resumed', { from: seq, to: seq, updates: 0, leader: true });
+    this.x.changed();
+  }
+
   /** The peer said it is the source (epoch, last number): follow it. */
   follow(epoch: unknown, seq: number): void {
     this.announced = Math.max(this.announced, seq);

@@ -6,7 +6,8 @@ import type { SyncMessage } from '../wire/sync-frame.js';
 import type { SyncLink, SyncLog } from './link.js';
 import type { Chunk, Provider } from './provider.js';
 
-export type SyncRole = 'source' | 'sink' | 'idle';
+/** dual: Active/Active, both at once. */
+export type SyncRole = 'source' | 'sink' | 'dual' | 'idle';
 
 export interface Update {
   seq: number;

@@ -25,12 +25,15 @@ export interface SyncWorkerData {
   /** The nodes' own addresses: their flows are not synchronised. */
   ignore: string[];
   stateDir: string;
+  /** Active/Active: both members serve and synchronise both ways (engine.ts). */
+  mode?: 'active-passive' | 'active-active';
 }
 
 export interface SyncRequest {
   id: number;
-  op: 'setRole' | 'commit' | 'resync' | 'store-get' | 'store-set' | 'stop';
+  op: 'setRole' | 'setLeader' | 'commit' | 'resync' | 'store-get' | 'store-set' | 'stop';
   active?: boolean;
+  leader?: boolean | null;
   peerSequence?: number;
   store?: string;
   key?: string;
@@ -49,7 +52,10 @@ async function main(): Promise<void> {
     config: new KvProvider('config', join(data.stateDir, 'system-state.json')),
     sessions: new KvProvider('sessions'),
   };
-  const engine = new SyncEngine(link, [new ConntrackProvider({ ignore: data.ignore, log }), stores.config, stores.sessions], log);
+  const mode = data.mode ?? 'active-passive';
+  // Active/Active exchanges no connection table: no conntrack follower at all.
+  const providers = mode === 'active-active' ? [stores.config, stores.sessions] : [new ConntrackProvider({ ignore: data.ignore, log }), stores.config, stores.sessions];
+  const engine = new SyncEngine(link, providers, log, mode);
 
   // What the main thread shows and advertises, pushed when it changes (at most every 10 ms).
   let pushTimer: NodeJS.Timeout | undefined;
@@ -78,6 +84,8 @@ async function main(): Promise<void> {
     switch (r.op) {
       case 'setRole':
         return engine.setRole(r.active === true);
+      case 'setLeader':
+        return engine.setLeader(r.leader ?? null);
       case 'commit':
         return engine.commitForTakeover(r.peerSequence ?? 0);
       case 'resync':

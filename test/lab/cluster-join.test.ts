@@ -1,29 +1,8 @@
-import test, { type ExecutionContext } from 'ava';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import test from 'ava';
 import { askControl } from '../../src/api/control-socket.js';
-import { LabCluster } from '../../src/lab/cluster.js';
-import type { NodeStatus } from '../../src/cli/status-command.js';
 import { tandem } from '../helpers/cli.js';
-import { board, labFor, until } from '../helpers/lab.js';
-
-const SYNC_ADDR = { n1: '198.19.255.11', n2: '198.19.255.12' } as const;
-
-async function managedPair(t: ExecutionContext, shared = true) {
-  const lab = await labFor(t);
-  const cluster = await LabCluster.start(lab, board, { timers: { initialSilenceMs: 800 }, managed: { shared } });
-  t.teardown(async () => {
-    await cluster.stop();
-    if (!t.passed) t.log(`logs kept in ${cluster.dir}`);
-    else cluster.cleanup();
-  });
-  const pw = join(cluster.dir, 'password');
-  writeFileSync(pw, 'lab cluster password\n', { mode: 0o600 });
-  const sock = (n: string) => cluster.node(n).socket;
-  const cli = (n: string, ...args: string[]) => tandem([...args, '--socket', sock(n)]);
-  const status = (n: string) => askControl(sock(n), 'status').catch(() => null) as Promise<(NodeStatus & { standalone?: boolean }) | null>;
-  return { lab, cluster, pw, sock, cli, status };
-}
+import { until } from '../helpers/lab.js';
+import { managedPair, SYNC_ADDR } from '../helpers/managed.js';
 
 test.serial('create, add-member, join: the joining node gets the member\'s system state field by field and loses its own sessions', async (t) => {
   const { pw, sock, cli, status } = await managedPair(t);
