@@ -13,6 +13,8 @@ export DEBIAN_FRONTEND := noninteractive
 DEB_TOOLS := ip:iproute2 tc:iproute2 nft:nftables tshark:tshark tcpdump:tcpdump ping:iputils-ping \
              sysctl:procps g++:g++ cc:gcc make:make python3:python3 conntrack:conntrack
 DEB_LIBS  := /usr/include/pcap.h:libpcap-dev
+# What only the tests run: the load balancer in front of Active/Active members, the browser of the status page test.
+TEST_DEB_TOOLS := haproxy:haproxy chromium:chromium
 
 TS_SOURCES := $(shell find src test bench -name '*.ts' 2>/dev/null) tsconfig.json
 ADDON := build/Release/tandem.node
@@ -25,16 +27,24 @@ TAP_LOG := .test-output.tap
 all: build
 
 ## Debian packages: installed only when a tool or header is missing.
-deps: .deps-ok
-.deps-ok: Makefile
+define install_missing
 	@missing=""; \
-	for pair in $(DEB_TOOLS); do bin=$${pair%%:*}; pkg=$${pair##*:}; \
+	for pair in $(1); do bin=$${pair%%:*}; pkg=$${pair##*:}; \
 	  [ -x /usr/sbin/$$bin ] || [ -x /usr/bin/$$bin ] || [ -x /sbin/$$bin ] || [ -x /bin/$$bin ] || missing="$$missing $$pkg"; done; \
-	for pair in $(DEB_LIBS); do f=$${pair%%:*}; pkg=$${pair##*:}; [ -e $$f ] || missing="$$missing $$pkg"; done; \
+	for pair in $(2); do f=$${pair%%:*}; pkg=$${pair##*:}; [ -e $$f ] || missing="$$missing $$pkg"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+endef
+
+deps: .deps-ok
+.deps-ok: Makefile
+	$(call install_missing,$(DEB_TOOLS),$(DEB_LIBS))
+	@touch $@
+
+.test-deps-ok: Makefile
+	$(call install_missing,$(TEST_DEB_TOOLS),)
 	@touch $@
 
 node_modules/.package-lock.json: package-lock.json .deps-ok
@@ -55,7 +65,7 @@ $(HW_SIM): test/sim/hw-sim.c
 	cc -shared -fPIC -std=gnu11 -Wall -Wextra -Werror -O2 -o $@ $< -ldl
 
 ## The tests: every layer, the lab tests in namespaces (root needed). Ends with "N passed, N failed".
-test: build $(HW_SIM)
+test: build $(HW_SIM) .test-deps-ok
 	@npx ava --tap 2>&1 | tee $(TAP_LOG); status=$${PIPESTATUS[0]}; \
 	pass=$$(grep -Ec '^ok [0-9]+' $(TAP_LOG) || true); fail=$$(grep -Ec '^not ok [0-9]+' $(TAP_LOG) || true); \
 	skip=$$(grep -Ec '^ok [0-9]+ .*# SKIP' $(TAP_LOG) || true); \
@@ -89,4 +99,4 @@ bench-sync: build bench-deps
 	node dist/bench/sync.js
 
 clean:
-	rm -rf build dist .deps-ok $(TAP_LOG)
+	rm -rf build dist .deps-ok .test-deps-ok $(TAP_LOG)
