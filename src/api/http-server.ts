@@ -11,7 +11,6 @@
  * Read-only: every other method is 405; unknown paths 404.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 
 export const HEALTH_PATH = '/dana-na/healthcheck/healthcheck.cgi';
 
@@ -21,7 +20,7 @@ export interface HttpViews {
   metrics(): string;
   page(): string;
   /** True when the Basic credentials are the administrator's (user "admin"). */
-  authorised(user: string, password: string): boolean;
+  authorised(user: string, password: string): Promise<boolean>;
   /** Whether an admin password is set at all (none: the pages say how to set one). */
   hasAdminPassword(): boolean;
 }
@@ -40,27 +39,7 @@ function credentials(req: IncomingMessage): { user: string; password: string } |
 }
 
 export function serveHttp(host: string, port: number, v: HttpViews): Promise<Server> {
-  const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'read-only\n', { allow: 'GET, HEAD' });
-    if (path === HEALTH_PATH) {
-      const h = v.health();
-      return send(res, h.ok ? 200 : 500, 'text/plain', h.text);
-    }
-    if (path !== '/' && path !== '/status.json' && path !== '/metrics') return send(res, 404, 'text/plain', 'not found\n');
-    if (!v.hasAdminPassword()) return send(res, 403, 'text/plain', 'no administrator password is set: run "tandem admin-password" on this node\n');
-    const c = credentials(req);
-    if (!c || c.user !== 'admin' || !v.authorised(c.user, c.password)) {
-      return send(res, 401, 'text/plain', 'the administrator password is needed (user admin)\n', { 'www-authenticate': 'Basic realm="tandem", charset="UTF-8"' });
-    }
-    try {
-      if (path === '/status.json') return send(res, 200, 'application/json', JSON.stringify(v.statusJson(), (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x), 1));
-      if (path === '/metrics') return send(res, 200, 'text/plain; version=0.0.4', v.metrics());
-      return send(res, 200, 'text/html; charset=utf-8', v.page(), { 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'" });
-    } catch (e) {
-      return send(res, 500, 'text/plain', `status unavailable: ${(e as Error).message}\n`);
-    }
-  });
+  const server = createServer((req, res) => void route(req, res, v));
   // A load balancer keeps connections open; a dead one must not hold sockets for ever.
   server.keepAliveTimeout = 5000;
   server.headersTimeout = 10_000;
@@ -70,6 +49,24 @@ export function serveHttp(host: string, port: number, v: HttpViews): Promise<Ser
   });
 }
 
-export function httpPort(server: Server): number {
-  return (server.address() as AddressInfo).port;
+async function route(req: IncomingMessage, res: ServerResponse, v: HttpViews): Promise<void> {
+  const path = (req.url ?? '/').split('?')[0];
+  if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'read-only\n', { allow: 'GET, HEAD' });
+  if (path === HEALTH_PATH) {
+    const h = v.health();
+    return send(res, h.ok ? 200 : 500, 'text/plain', h.text);
+  }
+  if (path !== '/' && path !== '/status.json' && path !== '/metrics') return send(res, 404, 'text/plain', 'not found\n');
+  if (!v.hasAdminPassword()) return send(res, 403, 'text/plain', 'no administrator password is set: run "tandem admin-password" on this node\n');
+  const c = credentials(req);
+  if (!c || c.user !== 'admin' || !(await v.authorised(c.user, c.password))) {
+    return send(res, 401, 'text/plain', 'the administrator password is needed (user admin)\n', { 'www-authenticate': 'Basic realm="tandem", charset="UTF-8"' });
+  }
+  try {
+    if (path === '/status.json') return send(res, 200, 'application/json', JSON.stringify(v.statusJson(), (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x), 1));
+    if (path === '/metrics') return send(res, 200, 'text/plain; version=0.0.4', v.metrics());
+    return send(res, 200, 'text/html; charset=utf-8', v.page(), { 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'" });
+  } catch (e) {
+    return send(res, 500, 'text/plain', `status unavailable: ${(e as Error).message}\n`);
+  }
 }

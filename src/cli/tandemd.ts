@@ -7,6 +7,7 @@
  * builds the node (src/runtime/daemon.ts), installs signal handlers behind a
  * shutdown guard and exits 128+signo after handing over.
  */
+import { setPriority } from 'node:os';
 import { resolveBoard } from '../board/board-file.js';
 import { startDaemon } from '../runtime/daemon.js';
 import { JsonLogger } from '../runtime/log.js';
@@ -52,6 +53,12 @@ export function main(argv: readonly string[]): void {
   for (const w of result.warnings) log.log('warn', 'config_warning', { field: w.field, message: w.message });
   for (const r of loaded.store?.recovered ?? []) log.log('warn', 'cluster_store_recovered', { what: r });
   const board = resolveBoard(loaded.config.board);
+  // Before any thread starts (threads inherit it): heartbeats outrank the appliance's own bulk work.
+  try {
+    setPriority(loaded.config.nice);
+  } catch (e) {
+    log.log('warn', 'priority_not_set', { nice: loaded.config.nice, error: (e as Error).message });
+  }
   if (!flag(p, 'worker') && !flag(p, 'no-supervisor')) {
     supervise(process.argv[1]!, ['--config', path], path, board, log);
     return;

@@ -5,7 +5,7 @@
  * (0600, written atomically); checked in constant time. Never synchronised:
  * like the cluster password, each node is given it by its administrator.
  */
-import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
@@ -16,12 +16,15 @@ interface Record_ {
 }
 
 const file = (stateDir: string) => join(stateDir, 'admin.json');
-const derive = (password: string, salt: string) => scryptSync(password, `tandem admin v1 ${salt}`, 32, { N: 1 << 14, r: 8, p: 1 });
+const PARAMS = { N: 1 << 14, r: 8, p: 1 };
+/** Off the main loop (libuv's pool): ~50 ms of hashing must not delay a heartbeat. */
+const deriveAsync = (password: string, salt: string) =>
+  new Promise<Buffer>((resolve, reject) => scrypt(password, `tandem admin v1 ${salt}`, 32, PARAMS, (e, k) => (e ? reject(e) : resolve(k))));
 
-export function setAdminPassword(stateDir: string, password: string): void {
+export async function setAdminPassword(stateDir: string, password: string): Promise<void> {
   if (password.length < 8) throw new Error('the administrator password needs at least 8 characters');
   const salt = randomBytes(16).toString('hex');
-  writeFileAtomic(file(stateDir), JSON.stringify({ salt, hash: derive(password, salt).toString('hex') }) + '\n');
+  writeFileAtomic(file(stateDir), JSON.stringify({ salt, hash: (await deriveAsync(password, salt)).toString('hex') }) + '\n');
 }
 
 export class AdminPassword {
@@ -50,12 +53,12 @@ export class AdminPassword {
     return this.load() !== null;
   }
 
-  check(password: string): boolean {
+  async check(password: string): Promise<boolean> {
     const r = this.load();
     if (!r) return false;
     const cached = this.ok.get(password);
     if (cached !== undefined) return cached;
-    const good = timingSafeEqual(derive(password, r.salt), Buffer.from(r.hash, 'hex'));
+    const good = timingSafeEqual(await deriveAsync(password, r.salt), Buffer.from(r.hash, 'hex'));
     if (this.ok.size > 16) this.ok.clear();
     this.ok.set(password, good);
     return good;

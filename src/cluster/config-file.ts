@@ -58,6 +58,8 @@ export interface LocalConfig {
   controlSocket: string;
   /** The status page, health check and metrics: served on this node's address of one interface only. */
   management: { interface: string; port: number } | null;
+  /** Scheduling priority of tandemd: a busy box must not starve the heartbeats (keepalived's realtime option). */
+  nice: number;
 }
 
 export interface PeerRef {
@@ -110,6 +112,7 @@ export const DEFAULTS = {
   stateDir: '/var/lib/tandem',
   controlSocket: '/run/tandem/tandemd.sock',
   managementPort: 8080,
+  nice: -15,
 } as const;
 
 const NODE_TYPES = ['master', 'slave'] as const;
@@ -194,6 +197,7 @@ export function parseLocal(raw: unknown, file: string): LocalConfig {
     },
     stateDir: top.optionalString('stateDir') ?? DEFAULTS.stateDir,
     controlSocket: top.optionalString('controlSocket') ?? DEFAULTS.controlSocket,
+    nice: top.has('nice') ? top.int('nice', -20, 19) : DEFAULTS.nice,
     management: management
       ? { interface: management.string('interface', { pattern: /^[A-Za-z0-9_.-]{1,15}$/, hint: 'an interface name of the board' }), port: optionalInt(management, 'port', 1, 65535, DEFAULTS.managementPort) }
       : null,

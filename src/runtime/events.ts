@@ -114,6 +114,7 @@ export const EVENTS: Readonly<Record<string, EventInfo>> = {
   cluster_restart_requested: { id: 813, summary: 'another member restarts the cluster: this enabled member restarts its service too (seed 000)' },
   management_http_started: { id: 814, summary: 'the health check, status page, status.json and metrics are served on the management address' },
   admin_password_set: { id: 815, summary: 'the administrator password of the status page was set' },
+  priority_not_set: { id: 612, summary: 'tandemd could not raise its scheduling priority (config nice): under load its heartbeats may be late' },
 };
 
 export function eventId(name: string): number | undefined {

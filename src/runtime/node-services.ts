@@ -39,7 +39,7 @@ export async function startServices(ctx: ServicesContext): Promise<Services> {
     control = await serveControl(ctx.local.controlSocket, async (req) => {
       if (req.cmd === 'cluster') return ctx.control.handle(String(req.op ?? ''), req.args ?? {});
       if (req.cmd === 'admin-password') {
-        setAdminPassword(ctx.local.stateDir, String(req.args?.['password'] ?? ''));
+        await setAdminPassword(ctx.local.stateDir, String(req.args?.['password'] ?? ''));
         ctx.log.log('info', 'admin_password_set', {});
         return { set: true };
       }
