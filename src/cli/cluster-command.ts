@@ -16,6 +16,7 @@ tandem cluster join --member ADDRESS [--password-file F | --password-fd N] [--ye
                                               (this node's system state and sessions are replaced by the cluster's)
 tandem cluster leave [--yes] | remove-member NAME
 tandem cluster enable|disable|drain|undrain NODE [--yes]
+tandem cluster password [--password-file F | --password-fd N]    (this member only: not synchronised)
 tandem cluster properties [KEY=VALUE ...]    (name, mode, sync, logSync, healthCheckFailsWhileSyncing)
 tandem restart [--only-this] [--yes]          (seed 000: an enabled member restarts the whole cluster)
 tandem admin-password [--password-file F | --password-fd N]    (the status page's password, user admin)
@@ -93,6 +94,12 @@ export async function clusterCommand(p: Parsed, ask: Asker = terminal): Promise<
       const r = (await cluster(p, op, { node })) as Record<string, unknown>;
       const notTold = r['notTold'] as string[];
       print(p, r, `${node}: ${op === 'undrain' ? 'drain ended' : `${op}d`}${notTold.length ? ` (not told yet: ${notTold.join('; ')})` : ''}`);
+      return 0;
+    }
+    case 'password': {
+      const password = await ask.password('new cluster password', { ...passwordSource(p), confirm: true });
+      const r = (await cluster(p, 'password', { password })) as Record<string, unknown>;
+      print(p, r, `cluster password changed on this member; ${String(r['note'])}`);
       return 0;
     }
     case 'properties': {

@@ -85,8 +85,8 @@ export class LabCluster {
   }
 
   /** Starts a node's tandemd; its JSON log lines become events, and everything goes to its log file. */
-  private launch(name: string, netns: string, config: string, events: ClusterNode['events'], onEvent?: (node: string, ev: Record<string, unknown>) => void): ChildProcess {
-    const proc = this.lab.spawn(netns, [process.execPath, TANDEMD, '--config', config], this.env ? { env: this.env(name) } : {});
+  private launch(name: string, netns: string, config: string, events: ClusterNode['events'], onEvent?: (node: string, ev: Record<string, unknown>) => void, bin = TANDEMD): ChildProcess {
+    const proc = this.lab.spawn(netns, [process.execPath, bin, '--config', config], this.env ? { env: this.env(name) } : {});
     const log = createWriteStream(join(this.dir, `${name}.log`), { flags: 'a' });
     this.logs.push(log);
     proc.stderr?.pipe(log);
@@ -120,10 +120,10 @@ export class LabCluster {
     return s;
   }
 
-  /** Restarts a node's daemon (after its process ended) with the same configuration. */
-  restart(name: string, onEvent?: (node: string, ev: Record<string, unknown>) => void): void {
+  /** Restarts a node's daemon (after its process ended) with the same configuration; `bin`: another tandemd (an upgrade). */
+  restart(name: string, onEvent?: (node: string, ev: Record<string, unknown>) => void, bin?: string): void {
     const n = this.node(name);
-    n.process = this.launch(n.name, n.netns, n.config, n.events, onEvent);
+    n.process = this.launch(n.name, n.netns, n.config, n.events, onEvent, bin);
   }
 
   /** Events of one name a node logged, in order. */

@@ -262,6 +262,14 @@ export class ClusterControl {
       }
       case 'restart':
         return this.restartCluster(a['only'] === true);
+      case 'password': {
+        // Seed 000: the password is not synchronised; each member is given the new one by its administrator.
+        const s = this.managed().value;
+        self(s);
+        this.write('cluster password changed', (x) => ({ ...x, key: deriveClusterKey(str(a, 'password'), x.cluster!.salt).toString('hex') }));
+        this.restartSoon('cluster password changed');
+        return { changed: true, note: 'set the same password on every other member: until then they cannot reach this one (wrong_password)' };
+      }
       default:
         throw new Error(`unknown cluster operation "${op}"`);
     }
