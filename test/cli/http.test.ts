@@ -1,0 +1,76 @@
+import test from 'ava';
+import { request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HEALTH_PATH, serveHttp, type HttpViews } from '../../src/api/http-server.js';
+import { renderMetrics, renderPage, type StatusDoc } from '../../src/api/status-page.js';
+
+const doc: StatusDoc = {
+  node: { name: 'fw-a', role: 'active', standalone: false, softwareVersion: '0.1.0' },
+  cluster: { name: 'labc', mode: 'active-active', revision: 4, leader: 'fw-a', members: [
+    { name: 'fw-a', id: 1, address: '198.19.255.11', self: true, enabled: true, draining: false, role: 'active', leader: true, unreachable: null, hex: '0x18004', bits: 0x18004, words: ['enabled', 'leader'], softwareVersion: '0.1.0' },
+    { name: 'fw-b', id: 2, address: '198.19.255.12', self: false, enabled: true, draining: false, role: 'unknown', leader: false, unreachable: 'wrong_password', hex: '0x0000c', bits: 0xc, words: ['enabled', 'unreachable'], softwareVersion: null },
+  ] },
+  health: { ok: true, text: 'Cluster Enabled' },
+  matrix: [{ iface: 'eth0', sync: false, sent: 10, accepted: 9, rejected: { bad_tag: 2 }, lastSeenAgoMs: 12 }],
+  changes: [{ wallTime: '2026-11-22T06:00:00.000Z', from: 'starting', to: 'active', reason: 'enabled_active_active' }],
+  connections: 3,
+  sync: { status: 'in-sync', channel: 'up', lag: 0, sequence: 5 },
+};
+
+function get(port: number, path: string, opts: { method?: string; auth?: string } = {}): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method: opts.method ?? 'GET', headers: opts.auth ? { authorization: `Basic ${Buffer.from(opts.auth).toString('base64')}` } : {} }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode!, body, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('routes: the health check without a password, the admin views behind it, read-only, nothing else', async (t) => {
+  let healthy = true;
+  let hasPassword = false;
+  const views: HttpViews = {
+    health: () => (healthy ? { ok: true, text: 'Cluster Enabled' } : { ok: false, text: 'Draining: ...' }),
+    statusJson: () => doc, metrics: () => renderMetrics(doc), page: () => renderPage(doc),
+    authorised: async (_u, p) => p === 'right one', hasAdminPassword: () => hasPassword,
+  };
+  const server = await serveHttp('127.0.0.1', 0, views);
+  t.teardown(() => server.close());
+  const port = (server.address() as AddressInfo).port;
+  t.deepEqual(await get(port, HEALTH_PATH).then((r) => [r.status, r.body]), [200, 'Cluster Enabled']);
+  healthy = false;
+  t.is((await get(port, HEALTH_PATH)).status, 500);
+  t.regex((await get(port, '/')).body, /no administrator password is set: run "tandem admin-password"/);
+  hasPassword = true;
+  const denied = await get(port, '/');
+  t.is(denied.status, 401);
+  t.is(denied.headers['www-authenticate'], 'Basic realm="tandem", charset="UTF-8"');
+  t.is((await get(port, '/', { auth: 'admin:wrong' })).status, 401);
+  t.is((await get(port, '/', { auth: 'root:right one' })).status, 401, 'the user is admin');
+  const page = await get(port, '/', { auth: 'admin:right one' });
+  t.is(page.status, 200);
+  t.regex(String(page.headers['content-security-policy']), /default-src 'none'/);
+  t.is((await get(port, '/status.json', { auth: 'admin:right one' })).status, 200);
+  t.is((await get(port, '/nope', { auth: 'admin:right one' })).status, 404);
+  t.is((await get(port, '/', { method: 'POST', auth: 'admin:right one' })).status, 405);
+});
+
+test('the page shows members, bits, words, reasons; its text is escaped', (t) => {
+  const html = renderPage({ ...doc, node: { ...doc.node, name: '<fw-a>' } });
+  t.regex(html, /<tr data-member="fw-b">.*<td class="bits" title="enabled, unreachable">0x0000c<\/td>.*<td class="unreachable">wrong_password<\/td>/);
+  t.regex(html, /leader <b id="leader">fw-a<\/b>/);
+  t.false(html.includes('<fw-a>'));
+  t.true(html.includes('&#60;fw-a&#62;'));
+});
+
+test('metrics are the Prometheus text format: HELP, TYPE, labelled samples', (t) => {
+  const m = renderMetrics(doc);
+  t.regex(m, /^# HELP tandem_member_status_bits .+\n# TYPE tandem_member_status_bits gauge\ntandem_member_status_bits\{member="fw-a"\} 98308\ntandem_member_status_bits\{member="fw-b"\} 12$/m);
+  t.regex(m, /^tandem_heartbeats_rejected_total\{iface="eth0",reason="bad_tag"\} 2$/m);
+  t.regex(m, /^tandem_member_reachable\{member="fw-b"\} 0$/m);
+  t.regex(m, /^tandem_health_check_ok\{node="fw-a"\} 1$/m);
+  for (const line of m.trim().split('\n')) t.regex(line, /^(# (HELP|TYPE) \w+ .+|\w+(\{[^}]*\})? -?\d+(\.\d+)?)$/);
+});
