@@ -5,7 +5,7 @@
  * fsync of the directory (so the rename itself is on disk). Mode 0600: the
  * files written this way hold state that is root's alone.
  */
-import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export function fsyncDir(dir: string): void {
@@ -17,7 +17,8 @@ export function fsyncDir(dir: string): void {
   }
 }
 
-export function writeFileAtomic(path: string, text: string): void {
+/** `keepPrevious`: the file being replaced stays reachable as PATH.prev (a hard link), for a reader to fall back on. */
+export function writeFileAtomic(path: string, text: string, opts: { keepPrevious?: boolean } = {}): void {
   const tmp = `${path}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w', 0o600);
   try {
@@ -25,6 +26,14 @@ export function writeFileAtomic(path: string, text: string): void {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
+  }
+  if (opts.keepPrevious) {
+    rmSync(`${path}.prev`, { force: true });
+    try {
+      linkSync(path, `${path}.prev`);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; // the first write: nothing to keep
+    }
   }
   renameSync(tmp, path);
   fsyncDir(dirname(path));

@@ -17,9 +17,9 @@
  * and the sync channel.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fsyncDir } from './atomic-file.js';
+import { writeFileAtomic } from './atomic-file.js';
 
 export type GroupMode = 'active-passive' | 'active-active';
 export const GROUP_MODES: readonly GroupMode[] = ['active-passive', 'active-active'];
@@ -159,31 +159,10 @@ export class ClusterStore {
   /** Writes `next` as the next generation (atomic, durable); returns it. */
   write(change: (current: StoreContent) => StoreContent): StoreContent {
     const next = { ...change(this.value), generation: this.content.generation + 1 };
-    const text = JSON.stringify({ body: next, sha256: checksum(next) }, null, 1) + '\n';
-    const tmp = `${this.file}.tmp-${process.pid}`;
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
     // The current file stays reachable as .prev: a damaged new file falls back to it.
-    rmSync(`${this.file}.prev`, { force: true });
-    if (exists(this.file)) linkSync(this.file, `${this.file}.prev`);
-    renameSync(tmp, this.file);
-    fsyncDir(this.dir);
+    writeFileAtomic(this.file, JSON.stringify({ body: next, sha256: checksum(next) }, null, 1) + '\n', { keepPrevious: true });
     this.content = next;
     return structuredClone(next);
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    statSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -14,23 +14,10 @@ import type { NodeConfig } from '../cluster/config-file.js';
 import type { Member } from '../cluster/store.js';
 import { FLAG_DISABLED, FLAG_DRAINING, FLAG_LEADER, FLAG_YIELDING } from '../wire/heartbeat-frame.js';
 import type { Snapshot } from './failover-runtime.js';
+import type { StatusMember } from '../api/status-page.js';
 
-export interface MemberView {
-  name: string;
-  id: number;
-  address: string;
-  self: boolean;
-  enabled: boolean;
-  draining: boolean;
-  role: string;
-  leader: boolean;
-  /** Why the member cannot be reached (seed 000's list), or null. */
-  unreachable: string | null;
-  bits: number;
-  hex: string;
-  words: string[];
-  softwareVersion: string | null;
-}
+/** A member as this node sees it: the status page's row (src/api/status-page.ts). */
+export type MemberView = StatusMember;
 
 export interface ClusterView {
   name: string;

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Board } from '../board/board-file.js';
 import type { LocalConfig } from '../cluster/config-file.js';
 import type { ClusterStore } from '../cluster/store.js';
-import { KvProvider } from '../sync/kv-provider.js';
+import { KvProvider, storeCommand } from '../sync/kv-provider.js';
 import { ClusterControl } from './cluster-control.js';
 import type { Daemon } from './daemon.js';
 import type { Logger } from './log.js';
@@ -46,14 +46,8 @@ export async function startStandalone(local: LocalConfig, store: ClusterStore, _
         case 'status':
           return { standalone: true, bits: 1, hex: '0x00001', words: ['standalone'], softwareVersion: VERSION.text, stores: { config: stores.config.count(), sessions: stores.sessions.count() } };
         case 'store-get':
-        case 'store-set': {
-          const s = req.store === 'config' ? stores.config : req.store === 'sessions' ? stores.sessions : undefined;
-          if (!s) throw new Error(`no store "${String(req.store)}" (config, sessions)`);
-          if (req.cmd === 'store-get') return req.key === undefined ? s.entries() : (s.get(req.key) ?? null);
-          if (req.key === undefined) throw new Error('store-set needs a key');
-          s.set(req.key, req.value ?? null);
-          return { stored: true };
-        }
+        case 'store-set':
+          return storeCommand(stores, { op: req.cmd, store: req.store, key: req.key, value: req.value });
         default:
           throw new Error(`this node is standalone: "${req.cmd}" needs a cluster (tandem cluster create, or tandem cluster join --member ADDRESS)`);
       }

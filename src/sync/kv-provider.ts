@@ -142,3 +142,13 @@ export class KvProvider implements Provider {
     this.emit = undefined;
   }
 }
+
+/** `store-get` / `store-set` on a node's two stores (the sync worker's, or a standalone node's own). */
+export function storeCommand(stores: { config: KvProvider; sessions: KvProvider }, r: { op: 'store-get' | 'store-set'; store?: string | undefined; key?: string | undefined; value?: unknown }): unknown {
+  const store = r.store === 'config' ? stores.config : r.store === 'sessions' ? stores.sessions : undefined;
+  if (!store) throw new Error(`no store "${String(r.store)}" (config, sessions)`);
+  if (r.op === 'store-get') return r.key === undefined ? store.entries() : (store.get(r.key) ?? null);
+  if (r.key === undefined) throw new Error('store-set needs a key');
+  store.set(r.key, r.value ?? null);
+  return { stored: true };
+}

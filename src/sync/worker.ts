@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ConntrackProvider } from './conntrack-provider.js';
 import { SyncEngine } from './engine.js';
-import { KvProvider } from './kv-provider.js';
+import { KvProvider, storeCommand } from './kv-provider.js';
 import { SyncLink, type SyncLinkOptions, type SyncLog } from './link.js';
 
 export interface SyncWorkerData {
@@ -91,14 +91,8 @@ async function main(): Promise<void> {
       case 'resync':
         return engine.resync();
       case 'store-get':
-      case 'store-set': {
-        const store = r.store === 'config' ? stores.config : r.store === 'sessions' ? stores.sessions : undefined;
-        if (!store) throw new Error(`no store "${String(r.store)}" (config, sessions)`);
-        if (r.op === 'store-get') return r.key === undefined ? store.entries() : (store.get(r.key) ?? null);
-        if (r.key === undefined) throw new Error('store-set needs a key');
-        store.set(r.key, r.value ?? null);
-        return { stored: true };
-      }
+      case 'store-set':
+        return storeCommand(stores, { op: r.op, store: r.store, key: r.key, value: r.value });
       case 'stop':
         await engine.stop();
         await link.stop();
