@@ -157,11 +157,16 @@ export class ClusterControl {
     this.hooks.live({ enabled: me.enabled, draining: me.draining });
   }
 
-  /** Exchanges definitions with the live peer when its heartbeats carry another revision. */
+  /**
+   * Exchanges definitions with the live peer when its heartbeats carry another revision, and every 30 s
+   * anyway: two changes made at once on both members have the same revision and differ (the digest settles it).
+   */
   private async converge(): Promise<void> {
     const p = this.hooks.peer();
     const ours = this.store?.value.cluster?.revision;
-    if (!p || !p.alive || ours === undefined || p.revision === ours || performance.now() - this.lastExchange < 2000) return;
+    if (!p || !p.alive || ours === undefined) return;
+    const since = performance.now() - this.lastExchange;
+    if (since < 2000 || (p.revision === ours && since < 30_000)) return;
     this.lastExchange = performance.now();
     await this.tell({ type: 'definition', cluster: this.store!.value.cluster });
   }

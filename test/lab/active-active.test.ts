@@ -51,9 +51,19 @@ test.serial('Active/Active behind a real HAProxy: both serve; drain, disable, ki
   const afterDrain = web.between(Date.now() - 800, Date.now() - 100);
   t.true(afterDrain.length > 10 && afterDrain.every((x) => x.servedBy === '198.18.1.12'), 'after the drain only fw-b gets new requests');
 
-  // Disable, from the other member: the change travels to fw-a, which stops serving.
+  // Undrain: back in rotation.
+  t0 = Date.now();
+  r = await p.cli('n1', 'cluster', 'undrain', 'fw-a');
+  t.is(r.code, 0, r.stderr);
+  const undrainMs = await rotationChange('fw-a', true, t0, 2 * INTERVAL + 1500);
+  t.log(`undrain: back in rotation after ${undrainMs} ms`);
+
+  // Disable, from the other member: the change travels to fw-a, which stops serving, and HAProxy takes it out.
+  t0 = Date.now();
   r = await p.cli('n2', 'cluster', 'disable', 'fw-a', '--yes');
   t.is(r.code, 0, r.stderr);
+  const disableMs = await rotationChange('fw-a', false, t0, 2 * INTERVAL + 400);
+  t.log(`disable (from fw-b): out of rotation after ${disableMs} ms`);
   t.true(await until(async () => (await p.status('n1'))?.role === 'inactive' && (await p.status('n1'))?.disabled === true, 5000), 'fw-a learnt it is disabled and stopped serving');
   const aSeenByB = async () => (await p.status('n2'))!.cluster!.members.find((m) => m.name === 'fw-a')!;
   t.true(await until(async () => ((await aSeenByB()).bits & 0x6) === 0x2, 2000), 'fw-b shows fw-a disabled');
