@@ -9,6 +9,7 @@ import { STATUS_USAGE, statusCommand } from './status-command.js';
 import { LAB_USAGE, labCommand } from './lab-command.js';
 import { BYPASS_USAGE, bypassCommand } from './bypass-command.js';
 import { adminPasswordCommand, CLUSTER_USAGE, clusterCommand, restartCommand } from './cluster-command.js';
+import { CONSOLE_USAGE, consoleCommand } from './console-command.js';
 import { parseArgs, UsageError } from './args.js';
 import { tool } from '../lab/run.js';
 
@@ -19,6 +20,8 @@ ${STATUS_USAGE}
 ${BYPASS_USAGE}
 
 ${CLUSTER_USAGE}
+
+${CONSOLE_USAGE}
 
 ${CHECK_USAGE}
 
@@ -32,6 +35,7 @@ const OPTIONS = {
   board: 'string', nodes: 'int', json: 'boolean', all: 'boolean', seconds: 'int', count: 'int',
   'cluster-id': 'int', 'password-file': 'string', netns: 'string', help: 'boolean', config: 'string', socket: 'string', force: 'boolean',
   name: 'string', node: 'string', mode: 'string', member: 'string', yes: 'boolean', 'password-fd': 'int', 'only-this': 'boolean',
+  serial: 'boolean', device: 'string', 'reboot-command': 'string', 'poweroff-command': 'string',
 } as const;
 
 export async function main(argv: readonly string[]): Promise<void> {
@@ -54,6 +58,9 @@ export async function main(argv: readonly string[]): Promise<void> {
         break;
       case 'restart':
         code = await restartCommand(p);
+        break;
+      case 'console':
+        code = await consoleCommand(p);
         break;
       case 'admin-password':
         code = await adminPasswordCommand(p);

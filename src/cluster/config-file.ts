@@ -57,7 +57,7 @@ export interface LocalConfig {
   stateDir: string;
   controlSocket: string;
   /** The status page, health check and metrics: served on this node's address of one interface only. */
-  management: { interface: string; port: number } | null;
+  management: { interface: string; port: number; gateway: string | null } | null;
   /** Scheduling priority of tandemd: a busy box must not starve the heartbeats (keepalived's realtime option). */
   nice: number;
 }
@@ -199,7 +199,11 @@ export function parseLocal(raw: unknown, file: string): LocalConfig {
     controlSocket: top.optionalString('controlSocket') ?? DEFAULTS.controlSocket,
     nice: top.has('nice') ? top.int('nice', -20, 19) : DEFAULTS.nice,
     management: management
-      ? { interface: management.string('interface', { pattern: /^[A-Za-z0-9_.-]{1,15}$/, hint: 'an interface name of the board' }), port: optionalInt(management, 'port', 1, 65535, DEFAULTS.managementPort) }
+      ? {
+          interface: management.string('interface', { pattern: /^[A-Za-z0-9_.-]{1,15}$/, hint: 'an interface name of the board' }),
+          port: optionalInt(management, 'port', 1, 65535, DEFAULTS.managementPort),
+          gateway: management.optionalString('gateway') ?? null,
+        }
       : null,
   };
 }

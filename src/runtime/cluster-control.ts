@@ -176,6 +176,7 @@ export class ClusterControl {
       join: async (req) => {
         const s = this.managed().value;
         const c = s.cluster!;
+        if (req.cluster !== undefined && req.cluster !== c.name) refuse('cluster_mismatch', `this is cluster ${c.name}, not ${req.cluster}: check the cluster name and the member's address`);
         const m = c.members.find((x) => x.address === req.address);
         if (!m) refuse('unknown_member', `cluster ${c.name} has no member with address ${req.address}: run "tandem cluster add-member NAME ${req.address}" on ${s.me} first`);
         if (m.name === s.me) refuse('address_mismatch', `${req.address} is the address of ${s.me} itself`);
@@ -235,7 +236,7 @@ export class ClusterControl {
       case 'join-preview':
         return this.hooks.localState();
       case 'join':
-        return this.join(str(a, 'member'), str(a, 'password'));
+        return this.join(str(a, 'member'), str(a, 'password'), typeof a['cluster'] === 'string' ? a['cluster'] : undefined);
       case 'leave': {
         const s = this.managed().value;
         self(s);
@@ -287,7 +288,8 @@ export class ClusterControl {
     return failed;
   }
 
-  private async join(address: string, password: string): Promise<unknown> {
+  /** `cluster`: the name the administrator expects (the console asks it): a member of another cluster refuses. */
+  private async join(address: string, password: string, cluster?: string): Promise<unknown> {
     const s = this.store?.value;
     if (!this.store) this.managed();
     if (s?.cluster) throw new Error(`this node is already member ${s.me} of cluster ${s.cluster.name}: run "tandem cluster leave" first`);
@@ -298,7 +300,7 @@ export class ClusterControl {
     const deadline = performance.now() + 10_000;
     for (;;) {
       try {
-        answer = await askMember({ host: address, port: servicePort(this.local), localAddress: mine }, { password }, { type: 'join', address: mine, softwareVersion: VERSION.text }, 10_000);
+        answer = await askMember({ host: address, port: servicePort(this.local), localAddress: mine }, { password }, { type: 'join', address: mine, softwareVersion: VERSION.text, ...(cluster ? { cluster } : {}) }, 10_000);
         break;
       } catch (e) {
         if (e instanceof RefusedError && e.reason === 'unreachable' && performance.now() < deadline) {
@@ -310,14 +312,14 @@ export class ClusterControl {
       }
     }
     const hint = answer['hint'] as { clusterId: number; salt: string };
-    const cluster = answer['cluster'] as ClusterDefinition;
+    const def = answer['cluster'] as ClusterDefinition;
     const name = String(answer['name']);
     // The member's state overwrites ours (seed 000): the system state now, the rest after the restart.
     this.hooks.replaceSystemState((answer['systemState'] ?? {}) as Record<string, unknown>);
-    this.write(`joined cluster ${cluster.name} from ${address}`, (x) => ({ ...x, cluster, me: name, key: deriveClusterKey(password, hint.salt).toString('hex') }));
-    this.log.log('info', 'cluster_joined', { cluster: cluster.name, member: name, from: address });
-    this.restartSoon(`joined cluster ${cluster.name}`);
-    return { joined: cluster.name, as: name, members: cluster.members.map((m) => m.name), restarting: true };
+    this.write(`joined cluster ${def.name} from ${address}`, (x) => ({ ...x, cluster: def, me: name, key: deriveClusterKey(password, hint.salt).toString('hex') }));
+    this.log.log('info', 'cluster_joined', { cluster: def.name, member: name, from: address });
+    this.restartSoon(`joined cluster ${def.name}`);
+    return { joined: def.name, as: name, members: def.members.map((m) => m.name), restarting: true };
   }
 
   /** Seed 000: restarting an enabled member restarts the cluster's service on every enabled member. */

@@ -9,7 +9,7 @@
  * handshake, and nothing is said to a peer that does not hold the key.
  * One request and one answer per connection, framed as sync messages:
  *
- *   join {address, softwareVersion}        -> welcome {cluster, name, systemState} | refused {reason, message}
+ *   join {address, softwareVersion, cluster?} -> welcome {cluster, name, systemState} | refused {reason, message}
  *   definition {cluster}                   -> definition {cluster}   (the newer one wins on both)
  *   leave {name}                           -> done
  *   restart {from}                         -> done | refused          (seed 000: one member restarts them all)
@@ -23,7 +23,7 @@ import { encodeSyncMessage, SyncDecoder, type SyncMessage } from '../wire/sync-f
 const CIPHER = 'ECDHE-PSK-CHACHA20-POLY1305';
 const HINT = /^tandem-cluster (\d{1,2}) ([0-9a-f]{32})$/;
 
-export type Refusal = 'unknown_member' | 'address_mismatch' | 'software_version_mismatch' | 'not_a_member' | 'disabled' | 'busy';
+export type Refusal = 'unknown_member' | 'address_mismatch' | 'software_version_mismatch' | 'cluster_mismatch' | 'not_a_member' | 'disabled' | 'busy';
 
 export class RefusedError extends Error {
   constructor(
@@ -36,7 +36,7 @@ export class RefusedError extends Error {
 }
 
 export interface ServiceHandlers {
-  join(req: { address: string; softwareVersion: string; from: string }): Promise<{ cluster: ClusterDefinition; name: string; systemState: Record<string, unknown> }>;
+  join(req: { address: string; softwareVersion: string; from: string; cluster?: string }): Promise<{ cluster: ClusterDefinition; name: string; systemState: Record<string, unknown> }>;
   definition(theirs: ClusterDefinition): ClusterDefinition;
   leave(name: string): void;
   restart(from: string): void;
@@ -82,7 +82,7 @@ async function answer(m: SyncMessage, from: string, h: ServiceHandlers): Promise
   try {
     switch (m.type) {
       case 'join':
-        return { type: 'welcome', ...(await h.join({ address: String(m['address']), softwareVersion: String(m['softwareVersion']), from })) };
+        return { type: 'welcome', ...(await h.join({ address: String(m['address']), softwareVersion: String(m['softwareVersion']), from, ...(typeof m['cluster'] === 'string' ? { cluster: m['cluster'] } : {}) })) };
       case 'definition':
         return { type: 'definition', cluster: h.definition(m['cluster'] as ClusterDefinition) };
       case 'leave':

@@ -28,6 +28,7 @@ const allowed: Record<string, (target: string) => boolean> = {
   cluster: (t) => ['cluster', 'board', 'wire', 'core'].includes(t),
   runtime: (t) => !['cli', 'lab'].includes(t),
   lab: (t) => !['cli'].includes(t),
+  console: (t) => ['console', 'api', 'cluster', 'board', 'wire', 'core'].includes(t),
   cli: () => true,
   types: () => false,
 };

@@ -1,0 +1,214 @@
+/**
+ * DOC: the serial-console setup menu (docs/console.md)
+ *
+ * What an administrator sees on the appliance's serial line. A node in
+ * factory state (standalone) offers: network setup, create a cluster, join a
+ * cluster, status, bypass test, restart/reboot/shut down. A member offers:
+ * status, leave, disable/enable, bypass test, restart/reboot/shut down.
+ * Every change is shown as a summary and applied only after "yes"; Ctrl-C
+ * at any prompt backs out to the menu with nothing changed; a failed action
+ * shows why and changes nothing more.
+ */
+import { CLUSTER_NAME, MEMBER_NAME } from '../cluster/membership.js';
+import type { NodeAccess } from './node-access.js';
+import { ask, checks, confirm, pause } from './prompts.js';
+import { statusScreen } from './status-screen.js';
+import type { ConsoleIo } from './terminal.js';
+
+const RULE = '='.repeat(80);
+
+interface Entry {
+  label: string;
+  run: () => Promise<void>;
+}
+
+export class ConsoleMenu {
+  constructor(
+    private readonly io: ConsoleIo,
+    private readonly node: NodeAccess,
+    private readonly version: string,
+  ) {}
+
+  private header(title: string, node: string): string[] {
+    const left = `tandem ${this.version} serial console: ${title}`;
+    return [left + `node ${node}`.padStart(80 - left.length), RULE];
+  }
+
+  /** The menu, for ever (the serial console is always there); returns only when `once` says so (tests). */
+  async run(once = false): Promise<void> {
+    do {
+      await this.main().catch((e: Error) => this.io.say(`error: ${e.message}`));
+    } while (!once);
+  }
+
+  private async main(): Promise<void> {
+    let s: Record<string, unknown>;
+    try {
+      s = await this.node.status();
+    } catch (e) {
+      this.io.screen([...this.header('main menu', '?'), '', `tandemd does not answer: ${(e as Error).message}`, '', 'It is started by the system at boot; wait for it, then press Enter.']);
+      await this.io.ask('Press Enter to try again: ');
+      return;
+    }
+    const standalone = s['standalone'] === true;
+    const me = standalone ? '(factory state)' : String((s['node'] as { name: string }).name);
+    const entries: Entry[] = standalone
+      ? [
+          { label: 'Configure the network (management and cluster interfaces)', run: () => this.network() },
+          { label: 'Create a new cluster', run: () => this.create() },
+          { label: 'Join an existing cluster', run: () => this.join() },
+          { label: 'Show status', run: () => this.status() },
+          { label: 'Bypass segment test', run: () => this.bypass() },
+          { label: 'Restart, reboot or shut down this node', run: () => this.power(false) },
+        ]
+      : [
+          { label: 'Show status', run: () => this.status() },
+          { label: 'Leave the cluster', run: () => this.leave() },
+          { label: s['disabled'] === true ? 'Enable this member' : 'Disable this member', run: () => this.enable(s['disabled'] === true, me) },
+          { label: 'Bypass segment test', run: () => this.bypass() },
+          { label: 'Restart, reboot or shut down this node', run: () => this.power(s['disabled'] !== true) },
+        ];
+    const intro = standalone
+      ? ['This node is in factory state: it is not a member of a cluster.', 'Configure the network first, then create a cluster or join one.']
+      : [`Member ${me} of cluster ${String((s['cluster'] as { name: string } | undefined)?.name ?? '?')}, ${String(s['role'])}${s['disabled'] === true ? ', disabled' : ''}.`];
+    this.io.screen([...this.header('main menu', me), '', ...intro, '', ...entries.map((e, i) => `  ${i + 1}  ${e.label}`), '', 'Ctrl-C at any question goes back here without changing anything.']);
+    const pick = await ask(this.io, { label: 'Choose', hint: `1-${entries.length}`, fallback: standalone ? '1' : '1', check: checks.choice(entries.length) });
+    if (pick === null) return;
+    await entries[pick - 1]!.run();
+  }
+
+  private async status(): Promise<void> {
+    const s = await this.node.status();
+    this.io.screen([...this.header('status', s['standalone'] === true ? '(factory state)' : String((s['node'] as { name: string }).name)), ...statusScreen(s)]);
+    await pause(this.io);
+  }
+
+  private async network(): Promise<void> {
+    const local = this.node.local();
+    const nics = this.node.board.nics;
+    const names = nics.map((n) => n.name);
+    const current = (name: string | undefined) => local.interfaces.find((i) => i.name === name)?.address;
+    const mgmtDefault = local.management?.interface ?? nics.find((n) => n.role === 'lan')?.name ?? names[0]!;
+    const syncDefault = nics.find((n) => n.role === 'sync')?.name ?? names.at(-1)!;
+    this.io.screen([...this.header('network', '(factory state)'), '', 'The management interface carries the status page and the health check;',
+      'the cluster interface carries heartbeats and state synchronisation.', '', `Interfaces of board ${this.node.board.name}: ${nics.map((n) => `${n.name} (${n.label})`).join(', ')}`, '']);
+    const mIface = await ask(this.io, { label: 'Management interface', hint: names.join('/'), fallback: mgmtDefault, check: checks.oneOf(names) });
+    if (mIface === null) return;
+    const c = current(mIface);
+    const m = await ask(this.io, { label: 'Management address', hint: 'a.b.c.d/prefix', ...(c ? { fallback: `${c.address}/${c.prefix}` } : {}), check: checks.cidr });
+    if (m === null) return;
+    const gw = await ask(this.io, { label: 'Default gateway', hint: 'a.b.c.d or none', fallback: 'none', check: checks.optionalIpv4 });
+    if (gw === null) return;
+    const sIface = await ask(this.io, { label: 'Cluster (sync) interface', hint: names.filter((n) => n !== mIface).join('/'), fallback: syncDefault, check: (a) => (a === mIface ? { ok: false, why: 'it must differ from the management interface' } : checks.oneOf(names)(a)) });
+    if (sIface === null) return;
+    const sc = current(sIface);
+    const y = await ask(this.io, { label: 'Cluster address', hint: 'a.b.c.d/prefix', ...(sc ? { fallback: `${sc.address}/${sc.prefix}` } : {}), check: checks.cidr });
+    if (y === null) return;
+    this.io.screen([...this.header('network: summary', '(factory state)'), '',
+      `  management  ${mIface}  ${m.address}/${m.prefix}  gateway ${gw ?? 'none'}`,
+      `  cluster     ${sIface}  ${y.address}/${y.prefix}`, '',
+      'Applying sets these addresses at once and restarts the tandem service.', '']);
+    if (!(await confirm(this.io, 'Apply these settings?'))) return this.backed();
+    await this.node.applyNetwork({ management: { iface: mIface, address: m.address, prefix: m.prefix, gateway: gw }, sync: { iface: sIface, address: y.address, prefix: y.prefix } });
+    await this.node.cluster('restart', { only: true });
+    await this.done('Network settings applied; the service restarts.');
+  }
+
+  private async create(): Promise<void> {
+    this.io.screen([...this.header('create a cluster', '(factory state)'), '', 'This node becomes the first member. Name the others afterwards on the', 'status page or with "tandem cluster add-member"; each then joins from its own', 'console.', '']);
+    const name = await ask(this.io, { label: 'Cluster name', hint: '1-32 letters, digits, - _ .', check: checks.name('cluster name', CLUSTER_NAME, 32) });
+    if (name === null) return;
+    const node = await ask(this.io, { label: 'This member\'s name', hint: '1-16 letters, digits, - _ .', check: checks.name('member name', MEMBER_NAME, 16) });
+    if (node === null) return;
+    const mode = await ask(this.io, { label: 'Mode', hint: 'active-passive or active-active', fallback: 'active-passive', check: checks.oneOf(['active-passive', 'active-active'] as const) });
+    if (mode === null) return;
+    const password = await this.newPassword();
+    if (password === null) return;
+    this.io.screen([...this.header('create a cluster: summary', '(factory state)'), '', `  cluster  ${name} (${mode})`, `  member   ${node}`, '  password (set, not shown)', '']);
+    if (!(await confirm(this.io, 'Create this cluster?'))) return this.backed();
+    const r = await this.node.cluster('create', { name, node, mode, password });
+    await this.done(`Cluster ${String(r['created'])} created; this node is member ${String(r['member'])}.`);
+  }
+
+  private async newPassword(): Promise<string | null> {
+    for (;;) {
+      const a = await ask(this.io, { label: 'Cluster password', hint: 'at least 8 characters, not shown', check: checks.password, secret: true });
+      if (a === null) return null;
+      const b = await ask(this.io, { label: 'The same again', hint: 'not shown', check: checks.password, secret: true });
+      if (b === null) return null;
+      if (a === b) return a;
+      this.io.say('  the two passwords differ: type them again');
+    }
+  }
+
+  private async join(): Promise<void> {
+    const here = (await this.node.cluster('join-preview')) as { systemKeys: number; sessions: number };
+    this.io.screen([...this.header('join a cluster', '(factory state)'), '', 'An existing member must have named this node first (add-member with this', 'node\'s cluster address).', '']);
+    const cluster = await ask(this.io, { label: 'Cluster name', hint: '1-32 letters, digits, - _ .', check: checks.name('cluster name', CLUSTER_NAME, 32) });
+    if (cluster === null) return;
+    const member = await ask(this.io, { label: 'Address of an existing member', hint: 'its cluster address a.b.c.d', check: checks.ipv4 });
+    if (member === null) return;
+    const password = await ask(this.io, { label: 'Cluster password', hint: 'not shown', check: checks.password, secret: true });
+    if (password === null) return;
+    this.io.screen([...this.header('join a cluster: summary', '(factory state)'), '', `  cluster  ${cluster}`, `  member   ${member}`, '',
+      'WARNING: joining overwrites this node\'s state with the member\'s:',
+      `  its system state (${here.systemKeys} keys here) is replaced, and its ${here.sessions} sessions end.`, '']);
+    if (!(await confirm(this.io, 'Join and overwrite this node\'s state?'))) return this.backed();
+    const r = await this.node.cluster('join', { member, password, cluster });
+    await this.done(`Joined cluster ${String(r['joined'])} as ${String(r['as'])}; the service restarts as a member.`);
+  }
+
+  private async leave(): Promise<void> {
+    this.io.screen([...this.header('leave the cluster', ''), '', 'This node stops taking part in the cluster and becomes standalone.', 'It keeps its system state.', '']);
+    if (!(await confirm(this.io, 'Leave the cluster?'))) return this.backed();
+    await this.node.cluster('leave');
+    await this.done('Left the cluster; the service restarts standalone.');
+  }
+
+  private async enable(disabled: boolean, me: string): Promise<void> {
+    const verb = disabled ? 'enable' : 'disable';
+    this.io.screen([...this.header(`${verb} this member`, me), '', disabled ? 'The member serves again.' : 'The member hands over and serves nothing until enabled again.', '']);
+    if (!(await confirm(this.io, `${disabled ? 'Enable' : 'Disable'} ${me}?`))) return this.backed();
+    await this.node.cluster(verb, { node: me });
+    await this.done(`${me} ${verb}d.`);
+  }
+
+  private async bypass(): Promise<void> {
+    let segs: Awaited<ReturnType<NodeAccess['bypass']>>;
+    try {
+      segs = await this.node.bypass();
+    } catch (e) {
+      return this.done(`No bypass test here: ${(e as Error).message}`);
+    }
+    const names = Object.keys(segs);
+    this.io.screen([...this.header('bypass segment test', ''), '', ...names.map((n) => `  ${n.padEnd(12)} ports ${segs[n]!.ports.join('-')}  now ${segs[n]!.mode.toUpperCase()}  (failure mode ${segs[n]!.failureMode})`), '']);
+    const seg = await ask(this.io, { label: 'Segment', hint: names.join('/'), fallback: names[0]!, check: checks.oneOf(names) });
+    if (seg === null) return;
+    const mode = await ask(this.io, { label: 'Put it in', hint: 'inline, bypass or disconnect', check: checks.oneOf(['inline', 'bypass', 'disconnect'] as const) });
+    if (mode === null) return;
+    this.io.say(`  ${seg}: ${segs[seg]!.mode} -> ${mode}. This changes the path of live traffic.`);
+    if (!(await confirm(this.io, 'Set the relays?'))) return this.backed();
+    const after = await this.node.bypass(seg, mode);
+    await this.done(`${seg} is now ${after[seg]!.mode.toUpperCase()}.`);
+  }
+
+  private async power(enabledMember: boolean): Promise<void> {
+    this.io.screen([...this.header('restart, reboot or shut down', ''), '', '  restart   the tandem service', '  reboot    the appliance', '  shutdown  the appliance (power off)', '',
+      ...(enabledMember ? ['NOTE: this member is enabled in its cluster: restarting or rebooting it restarts', 'the service on EVERY member (seed 000). To act on this node alone, disable it', 'first (main menu), then come back here.', ''] : [])]);
+    const what = await ask(this.io, { label: 'Action', hint: 'restart, reboot or shutdown', check: checks.oneOf(['restart', 'reboot', 'shutdown'] as const) });
+    if (what === null) return;
+    if (!(await confirm(this.io, `${what === 'restart' ? 'Restart the service' : what === 'reboot' ? 'Reboot' : 'Shut down'}${enabledMember ? ' (the whole cluster restarts)' : ''}?`))) return this.backed();
+    if (what === 'restart' || enabledMember) await this.node.cluster('restart', { only: !enabledMember });
+    if (what !== 'restart') await this.node.power(what === 'reboot' ? 'reboot' : 'poweroff');
+    await this.done(what === 'restart' ? 'The service restarts.' : `The appliance ${what === 'reboot' ? 'reboots' : 'shuts down'}.`);
+  }
+
+  private async backed(): Promise<void> {
+    await this.done('Nothing was changed.');
+  }
+
+  private async done(message: string): Promise<void> {
+    this.io.say(message);
+    await pause(this.io);
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * DOC: the console's status screen: the facts of `tandem status`, fitted to a 80x24 terminal
+ *
+ * Pure: from the control socket's status answer to at most 20 lines. The
+ * member table, role, health check and sync line come first; the
+ * per-interface matrix is summed up in one line per interface at most.
+ */
+
+interface Member {
+  name: string;
+  address: string;
+  role: string;
+  hex: string;
+  words: string[];
+  unreachable: string | null;
+  self: boolean;
+}
+
+const cut = (s: string) => (s.length > 80 ? s.slice(0, 77) + '...' : s);
+
+export function statusScreen(s: Record<string, unknown>): string[] {
+  if (s['standalone'] === true) {
+    const stores = s['stores'] as { config: number; sessions: number };
+    return ['', `Factory state (standalone), status ${String(s['hex'])}: ${(s['words'] as string[]).join(', ')}`, `Software ${String(s['softwareVersion'])}`,
+      `System state: ${stores.config} keys; sessions: ${stores.sessions}`, '', 'Configure the network, then create a cluster or join one.'];
+  }
+  const node = s['node'] as { name: string; id: number; type: string };
+  const cluster = s['cluster'] as { name: string; mode: string; leader: string | null; members: Member[] } | undefined;
+  const health = s['healthCheck'] as { ok: boolean; text: string } | undefined;
+  const sync = s['sync'] as { role?: string; status?: string; channel?: string; peerUnreachable?: string | null; lag?: number };
+  const lines = [
+    '',
+    cut(`${node.name}: ${String(s['role']).toUpperCase()}${s['disabled'] === true ? ' (disabled)' : ''}, connections ${String(s['connections'])}, software ${String(s['softwareVersion'] ?? '?')}`),
+  ];
+  if (cluster) {
+    lines.push(cut(`Cluster ${cluster.name} (${cluster.mode}), leader ${cluster.leader ?? 'none (election)'}`));
+    if (health) lines.push(cut(`Health check: ${health.ok ? '200' : '500'} ${health.text}`));
+    lines.push('', 'member            address          role       status   meaning');
+    for (const m of cluster.members.slice(0, 6)) {
+      lines.push(cut(`${(m.name + (m.self ? ' *' : '')).padEnd(17)} ${m.address.padEnd(16)} ${m.role.padEnd(10)} ${m.hex}  ${m.words.join(', ')}`));
+      if (m.unreachable) lines.push(cut(`${''.padEnd(17)} unreachable: ${m.unreachable}`));
+    }
+  }
+  lines.push('');
+  lines.push(sync.role ? cut(`Sync: ${sync.role} ${String(sync.status).toUpperCase()}, channel ${String(sync.channel)}${sync.peerUnreachable ? ` (${sync.peerUnreachable})` : ''}, lag ${String(sync.lag)}`) : 'Sync: off');
+  const matrix = (s['matrix'] as { iface: string; received: { accepted: number }; lastSeenAgoMs: number | null }[] | undefined) ?? [];
+  if (matrix.length > 0) lines.push(cut(`Heartbeats heard: ${matrix.map((r) => `${r.iface} ${r.lastSeenAgoMs === null ? 'never' : `${Math.round(r.lastSeenAgoMs)} ms ago`}`).join(', ')}`));
+  const bypass = s['bypass'] as Record<string, { mode: string }> | undefined;
+  if (bypass) lines.push(cut(`Bypass: ${Object.entries(bypass).map(([k, v]) => `${k} ${v.mode}`).join(', ')}`));
+  const last = s['lastChange'] as { from: string; to: string; reason: string; wallTime: string } | null;
+  lines.push(cut(last ? `Last change: ${last.from} -> ${last.to} (${last.reason}) at ${last.wallTime}` : 'Last change: none'));
+  return lines.slice(0, 20);
+}
