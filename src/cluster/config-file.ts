@@ -244,8 +244,17 @@ export function managedConfig(local: LocalConfig, store: StoreContent): NodeConf
   const me = c?.members.find((m) => m.name === store.me);
   if (!c || !me || !store.key) throw new Error(`${local.file}: this node is standalone (no cluster in ${join(local.stateDir, 'cluster.json')}): run tandem cluster create or join`);
   const peer = c.members.find((m) => m.name !== me.name);
+  // The cluster's shared addresses replace what the node's file says: every member must carry the same.
+  const shared = c.shared ?? {};
+  const interfaces = local.interfaces.map((i) => {
+    const text = shared[i.name];
+    if (text === undefined) return { ...i, sharedIp: null };
+    const [address, prefix] = text.split('/');
+    return { ...i, sharedIp: { address: address!, prefix: Number(prefix) } };
+  });
   return {
     ...local,
+    interfaces,
     cluster: { id: c.id, name: c.name, mode: c.properties.mode, passwordFile: null, key: store.key, managed: true },
     node: { name: me.name, id: me.id, type: me.type },
     peer: peer ? { name: peer.name, id: peer.id, type: peer.type, address: peer.address } : null,

@@ -36,7 +36,7 @@ export function clusterIdFor(name: string): number {
   return createHash('sha256').update(name).digest()[0]! & 63;
 }
 
-export function create(s: StoreContent, o: { name: string; node: string; address: string; key: string; salt: string; id?: number; mode?: ClusterProperties['mode'] }): StoreContent {
+export function create(s: StoreContent, o: { name: string; node: string; address: string; key: string; salt: string; id?: number; mode?: ClusterProperties['mode']; shared?: Record<string, string> }): StoreContent {
   if (s.cluster) fail(`this node is already member ${s.me} of cluster ${s.cluster.name}: run "tandem cluster leave" first`);
   if (!CLUSTER_NAME.test(o.name)) fail(`cluster name "${o.name}": 1 to 32 letters, digits, "-", "_" or "."`);
   if (!MEMBER_NAME.test(o.node)) fail(`node name "${o.node}": 1 to 16 letters, digits, "-", "_" or "."`);
@@ -45,7 +45,7 @@ export function create(s: StoreContent, o: { name: string; node: string; address
   if (!Number.isInteger(id) || id < 0 || id > 63) fail(`cluster ID ${id}: 0..63`);
   const member: Member = { name: o.node, id: 1, address: o.address, type: 'master', enabled: true, draining: false, joined: true };
   const cluster: ClusterDefinition = {
-    name: o.name, id, salt: o.salt, revision: 1, members: [member],
+    name: o.name, id, salt: o.salt, revision: 1, members: [member], shared: o.mode === 'active-active' ? {} : { ...(o.shared ?? {}) },
     properties: { ...DEFAULT_PROPERTIES, ...(o.mode ? { mode: o.mode } : {}) },
   };
   return { ...s, cluster, me: o.node, key: o.key };
@@ -111,6 +111,16 @@ export function setDraining(s: StoreContent, name: string, draining: boolean): S
 export function setProperty(s: StoreContent, key: string, value: string): StoreContent {
   const c = cluster(s);
   const bool = (): boolean => (value === 'on' || value === 'true' ? true : value === 'off' || value === 'false' ? false : fail(`${key}: on or off, not "${value}"`));
+  if (key.startsWith('shared.')) {
+    const iface = key.slice('shared.'.length);
+    if (!/^[A-Za-z0-9_.-]{1,15}$/.test(iface)) fail(`${key}: shared.IFACE with an interface name of the board`);
+    if (value !== 'none' && !/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(value)) fail(`${key}: an address with its prefix length such as 198.18.1.1/24, or none`);
+    if (value !== 'none' && c.properties.mode === 'active-active') fail(`${key}: an active/active cluster has no shared addresses (the load balancer holds the service address)`);
+    const shared = { ...c.shared };
+    if (value === 'none') delete shared[iface];
+    else shared[iface] = value;
+    return revise(s, { ...c, shared });
+  }
   switch (key) {
     case 'name':
       if (!CLUSTER_NAME.test(value)) fail(`cluster name "${value}": 1 to 32 letters, digits, "-", "_" or "."`);
@@ -123,7 +133,7 @@ export function setProperty(s: StoreContent, key: string, value: string): StoreC
     case 'healthCheckFailsWhileSyncing':
       return revise(s, { ...c, properties: { ...c.properties, [key]: bool() } });
     default:
-      return fail(`no property "${key}" (name, mode, sync, logSync, healthCheckFailsWhileSyncing)`);
+      return fail(`no property "${key}" (name, mode, sync, logSync, healthCheckFailsWhileSyncing, shared.IFACE)`);
   }
 }
 
@@ -147,5 +157,6 @@ export function digest(c: ClusterDefinition): string {
 
 /** What must match on every member for them to run together: the members and who they are, and the group mode. */
 export function topology(c: ClusterDefinition): string {
-  return c.members.map((m) => `${m.id}:${m.name}:${m.type}:${m.address}`).sort().join(',');
+  const shared = Object.entries(c.shared ?? {}).map(([k, v]) => `${k}=${v}`).sort().join(',');
+  return c.members.map((m) => `${m.id}:${m.name}:${m.type}:${m.address}`).sort().join(',') + `|${shared}`;
 }

@@ -57,6 +57,11 @@ export interface ClusterDefinition {
   /** Random, made at create: salts the key derivation so one password gives each cluster its own key. */
   salt: string;
   properties: ClusterProperties;
+  /**
+   * The shared addresses, per interface name (Active/Passive): cluster-wide, so a joining member gets them
+   * with the definition. Taken from the creating node's file at create; changed with properties shared.IFACE.
+   */
+  shared: Record<string, string>;
   members: Member[];
   /** Bumped by every change of the definition (properties, members); the newer one wins between members. */
   revision: number;

@@ -37,7 +37,14 @@ export class ConsoleMenu {
   /** The menu, for ever (the serial console is always there); returns only when `once` says so (tests). */
   async run(once = false): Promise<void> {
     do {
-      await this.main().catch((e: Error) => this.io.say(`error: ${e.message}`));
+      try {
+        await this.main();
+      } catch (e) {
+        // Shown until the administrator has read it: the next screen would clear it.
+        this.io.say(`FAILED: ${(e as Error).message.replace(/^tandemd: /, '')}`);
+        this.io.say('Nothing more was changed.');
+        await pause(this.io);
+      }
     } while (!once);
   }
 
@@ -105,13 +112,13 @@ export class ConsoleMenu {
     const y = await ask(this.io, { label: 'Cluster address', hint: 'a.b.c.d/prefix', ...(sc ? { fallback: `${sc.address}/${sc.prefix}` } : {}), check: checks.cidr });
     if (y === null) return;
     this.io.screen([...this.header('network: summary', '(factory state)'), '',
-      `  management  ${mIface}  ${m.address}/${m.prefix}  gateway ${gw ?? 'none'}`,
+      `  management  ${mIface}  ${m.address}/${m.prefix}  gateway ${gw}`,
       `  cluster     ${sIface}  ${y.address}/${y.prefix}`, '',
       'Applying sets these addresses at once and restarts the tandem service.', '']);
     if (!(await confirm(this.io, 'Apply these settings?'))) return this.backed();
-    await this.node.applyNetwork({ management: { iface: mIface, address: m.address, prefix: m.prefix, gateway: gw }, sync: { iface: sIface, address: y.address, prefix: y.prefix } });
-    await this.node.cluster('restart', { only: true });
-    await this.done('Network settings applied; the service restarts.');
+    await this.node.applyNetwork({ management: { iface: mIface, address: m.address, prefix: m.prefix, gateway: gw === 'none' ? null : gw }, sync: { iface: sIface, address: y.address, prefix: y.prefix } });
+    await this.node.restarting(() => this.node.cluster('restart', { only: true }), () => this.io.say('Network settings applied; waiting for the service to restart...'));
+    await this.done('The service runs with the new settings.');
   }
 
   private async create(): Promise<void> {
@@ -126,7 +133,7 @@ export class ConsoleMenu {
     if (password === null) return;
     this.io.screen([...this.header('create a cluster: summary', '(factory state)'), '', `  cluster  ${name} (${mode})`, `  member   ${node}`, '  password (set, not shown)', '']);
     if (!(await confirm(this.io, 'Create this cluster?'))) return this.backed();
-    const r = await this.node.cluster('create', { name, node, mode, password });
+    const r = await this.node.restarting(() => this.node.cluster('create', { name, node, mode, password }), () => this.io.say('Created; waiting for the service to restart as a member...'));
     await this.done(`Cluster ${String(r['created'])} created; this node is member ${String(r['member'])}.`);
   }
 
@@ -154,15 +161,15 @@ export class ConsoleMenu {
       'WARNING: joining overwrites this node\'s state with the member\'s:',
       `  its system state (${here.systemKeys} keys here) is replaced, and its ${here.sessions} sessions end.`, '']);
     if (!(await confirm(this.io, 'Join and overwrite this node\'s state?'))) return this.backed();
-    const r = await this.node.cluster('join', { member, password, cluster });
-    await this.done(`Joined cluster ${String(r['joined'])} as ${String(r['as'])}; the service restarts as a member.`);
+    const r = await this.node.restarting(() => this.node.cluster('join', { member, password, cluster }), () => this.io.say('Joined; waiting for the service to restart as a member...'));
+    await this.done(`Joined cluster ${String(r['joined'])} as ${String(r['as'])}; the service runs as a member.`);
   }
 
   private async leave(): Promise<void> {
     this.io.screen([...this.header('leave the cluster', ''), '', 'This node stops taking part in the cluster and becomes standalone.', 'It keeps its system state.', '']);
     if (!(await confirm(this.io, 'Leave the cluster?'))) return this.backed();
-    await this.node.cluster('leave');
-    await this.done('Left the cluster; the service restarts standalone.');
+    await this.node.restarting(() => this.node.cluster('leave'), () => this.io.say('Left; waiting for the service to restart standalone...'));
+    await this.done('This node is standalone.');
   }
 
   private async enable(disabled: boolean, me: string): Promise<void> {

@@ -26,6 +26,8 @@ export interface NodeAccess {
   cluster(op: string, args?: Record<string, unknown>): Promise<Record<string, unknown>>;
   bypass(segment?: string, mode?: string): Promise<Record<string, { mode: string; failureMode: string; ports: [string, string] }>>;
   applyNetwork(n: NetworkSettings): Promise<void>;
+  /** Runs a change after which tandemd restarts, and waits (30 s at most) until the new one answers. */
+  restarting<T>(change: () => Promise<T>, onWait: () => void): Promise<T>;
   /** `systemctl reboot` / `systemctl poweroff` on the appliance (configurable: the lab has no init). */
   power(what: 'reboot' | 'poweroff'): Promise<void>;
 }
@@ -64,6 +66,19 @@ export function nodeAccess(o: { configFile: string; board: Board; loadLocal: () 
         await run('ip', ['link', 'set', iface, 'up']);
       }
       if (n.management.gateway) await run('ip', ['route', 'replace', 'default', 'via', n.management.gateway, 'dev', n.management.iface]);
+    },
+    async restarting(change, onWait) {
+      const pidOf = () => ask({ cmd: 'status' }, 2000).then((s) => Number(s['pid']), () => null);
+      const before = await pidOf();
+      const result = await change();
+      onWait();
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline) {
+        const now = await pidOf();
+        if (now !== null && now !== before) return result;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw new Error('the tandem service did not come back within 30 s: see its log (journalctl -u tandemd)');
     },
     async power(what) {
       const [cmd, ...args] = (what === 'reboot' ? o.reboot : o.poweroff).split(' ');

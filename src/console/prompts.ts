@@ -57,8 +57,8 @@ export const checks = {
     if (Number(m[2]) < 8) return { ok: false, why: 'a prefix length of 8 to 32' };
     return { ok: true, value: { address: m[1]!, prefix: Number(m[2]) } };
   }) as Check<{ address: string; prefix: number }>,
-  /** An address, or "none". */
-  optionalIpv4: ((a: string) => (a === 'none' ? { ok: true, value: null } : checks.ipv4(a))) as Check<string | null>,
+  /** An address, or "none" (kept as the word: null is what Ctrl-C returns). */
+  optionalIpv4: ((a: string) => (a === 'none' ? { ok: true, value: 'none' } : checks.ipv4(a))) as Check<string>,
   name: (what: string, pattern: RegExp, max: number): Check<string> => (a) => (pattern.test(a) ? { ok: true, value: a } : { ok: false, why: `${what}: 1 to ${max} letters, digits, "-", "_" or ".", starting with a letter or digit` }),
   password: ((a: string) => (a.length >= 8 ? { ok: true, value: a } : { ok: false, why: 'at least 8 characters' })) as Check<string>,
 };

@@ -28,7 +28,7 @@ export type LabClusterOptions = Partial<Pick<LabConfigOptions, 'timers' | 'board
   env?: (node: string) => Record<string, string>;
   configFor?: (node: string) => Record<string, unknown>;
   /** Managed nodes (no cluster in their files, formed with `tandem cluster`); `shared`: data segments' .1 as shared addresses. */
-  managed?: { shared: boolean };
+  managed?: { shared: boolean; factory?: string[] };
 };
 
 const TANDEMD = join(__dirname, '..', '..', '..', 'bin', 'tandemd');
@@ -74,7 +74,7 @@ export class LabCluster {
       };
       // Managed nodes start standalone: the test forms the cluster with `tandem cluster`.
       const raw = opts.managed
-        ? labManagedConfig(lab.plan, board, node.index, { ...common, shared: opts.managed.shared })
+        ? labManagedConfig(lab.plan, board, node.index, { ...common, shared: opts.managed.shared, factory: opts.managed.factory?.includes(node.name) ?? false })
         : labNodeConfig(lab.plan, board, node.index, { ...common, passwordFile: join(dir, own !== undefined ? `${node.name}.key` : 'cluster.key') });
       // Per-node additions (fence, bypass failure modes ...), over what the lab writes.
       writeFileSync(config, JSON.stringify({ ...raw, ...(opts.configFor?.(node.name) ?? {}) }, null, 2));

@@ -217,6 +217,8 @@ export class ClusterControl {
             name: str(a, 'name'), node: str(a, 'node'), address: ownSyncAddress(this.local, null), salt,
             key: deriveClusterKey(str(a, 'password'), salt).toString('hex'),
             ...(typeof a['clusterId'] === 'number' ? { id: a['clusterId'] } : {}), ...(mode ? { mode: mode as GroupMode } : {}),
+            // The creating node's shared addresses become the cluster's (a joining member gets them).
+            shared: Object.fromEntries(this.local.interfaces.filter((i) => i.sharedIp).map((i) => [i.name, `${i.sharedIp!.address}/${i.sharedIp!.prefix}`])),
           }),
         );
         this.restartSoon('cluster created');

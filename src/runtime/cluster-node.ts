@@ -137,7 +137,7 @@ export class ClusterNode {
     switch (req.cmd) {
       case 'status': {
         const doc = this.statusDoc();
-        return { ...rt.snapshot(), ...(bypass ? { bypass: bypass.status() } : {}), cluster: doc.cluster, healthCheck: doc.health, softwareVersion: VERSION.text };
+        return { ...rt.snapshot(), ...(bypass ? { bypass: bypass.status() } : {}), cluster: doc.cluster, healthCheck: doc.health, softwareVersion: VERSION.text, pid: process.pid };
       }
       case 'why':
         return rt.whyHistory();

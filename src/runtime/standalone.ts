@@ -44,7 +44,7 @@ export async function startStandalone(local: LocalConfig, store: ClusterStore, _
     commands: (req) => {
       switch (req.cmd) {
         case 'status':
-          return { standalone: true, bits: 1, hex: '0x00001', words: ['standalone'], softwareVersion: VERSION.text, stores: { config: stores.config.count(), sessions: stores.sessions.count() } };
+          return { standalone: true, pid: process.pid, bits: 1, hex: '0x00001', words: ['standalone'], softwareVersion: VERSION.text, stores: { config: stores.config.count(), sessions: stores.sessions.count() } };
         case 'store-get':
         case 'store-set':
           return storeCommand(stores, { op: req.cmd, store: req.store, key: req.key, value: req.value });

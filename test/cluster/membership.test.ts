@@ -60,3 +60,16 @@ test('status bits: seed 000\'s good state, and each sub-state in its bit with wo
   // Seed 000: the leader is the member whose fourth hex digit is 8..e.
   t.regex(hex(statusBits(facts({ leader: true, syncingTo: true }))), /^0x1[8-9a-e]/);
 });
+
+test('shared addresses are the cluster\'s: taken at create, changed as properties, part of what members must agree on', (t) => {
+  const s = M.create(emptyStore(), { name: 'labc', node: 'fw-a', address: '198.19.255.11', key: 'k', salt: 's'.repeat(32), shared: { eth0: '198.18.1.1/24' } });
+  t.deepEqual(s.cluster!.shared, { eth0: '198.18.1.1/24' });
+  const more = M.setProperty(s, 'shared.eth1', '198.18.2.1/24');
+  t.deepEqual(more.cluster!.shared, { eth0: '198.18.1.1/24', eth1: '198.18.2.1/24' });
+  t.not(M.topology(more.cluster!), M.topology(s.cluster!), 'a change of shared addresses restarts the service');
+  t.deepEqual(M.setProperty(more, 'shared.eth0', 'none').cluster!.shared, { eth1: '198.18.2.1/24' });
+  t.throws(() => M.setProperty(s, 'shared.eth1', '198.18.2.1'), { message: /shared\.eth1: an address with its prefix length/ });
+  const aa = M.create(emptyStore(), { name: 'aa', node: 'fw-a', address: '198.19.255.11', key: 'k', salt: 's', mode: 'active-active', shared: { eth0: '198.18.1.1/24' } });
+  t.deepEqual(aa.cluster!.shared, {}, 'active/active has none');
+  t.throws(() => M.setProperty(aa, 'shared.eth0', '198.18.1.1/24'), { message: /active\/active cluster has no shared addresses/ });
+});

@@ -12,7 +12,7 @@ for (;;) {
     ...s,
     me: `g${s.generation + 1}`,
     key: padding,
-    cluster: { name: `g${s.generation + 1}`, id: 7, salt: '0'.repeat(32), revision: s.generation + 1, members: [], properties: { mode: 'active-passive', sync: true, logSync: true, healthCheckFailsWhileSyncing: true } },
+    cluster: { name: `g${s.generation + 1}`, id: 7, salt: '0'.repeat(32), revision: s.generation + 1, members: [], shared: {}, properties: { mode: 'active-passive', sync: true, logSync: true, healthCheckFailsWhileSyncing: true } },
   }));
   process.stdout.write(`${next.generation}\n`);
 }
