@@ -81,4 +81,7 @@ napi_value tandem_watchdog_open(napi_env env, napi_callback_info info);
 napi_value tandem_watchdog_keepalive(napi_env env, napi_callback_info info);
 napi_value tandem_watchdog_stop(napi_env env, napi_callback_info info);
 
+/* notify.c: systemd's notification socket */
+napi_value tandem_sd_notify(napi_env env, napi_callback_info info);
+
 #endif

@@ -13,6 +13,7 @@ import { startDaemon } from '../runtime/daemon.js';
 import { JsonLogger } from '../runtime/log.js';
 import { RESTART_EXIT, supervise } from '../runtime/supervisor.js';
 import { startStandalone } from '../runtime/standalone.js';
+import { SdNotify } from '../io/sd-notify.js';
 import { flag, parseArgs, str, UsageError } from './args.js';
 import { formatFindings, preflight } from './check-command.js';
 
@@ -70,12 +71,15 @@ export function main(argv: readonly string[]): void {
   // A new membership (create, join, leave ...): end with RESTART_EXIT, the supervisor starts us again at once.
   const restart = (why: string) => shutdown(why, RESTART_EXIT);
   const started = loaded.kind === 'standalone' ? startStandalone(loaded.config, loaded.store, board, log, restart) : startDaemon(loaded.config, board, log, { store: loaded.store, restart });
+  const systemd = new SdNotify();
   void started.then(
     (daemon) => {
+      systemd.ready(loaded.kind === 'standalone' ? 'standalone (factory state)' : `member ${loaded.config.node.name} of cluster ${loaded.config.cluster.name}`);
       let stopping = false;
       shutdown = (why: string, code: number) => {
         if (stopping) return;
         stopping = true;
+        systemd.stopping();
         void daemon.stop().finally(() => {
           log.log('info', 'stopped', { why });
           process.exit(code);

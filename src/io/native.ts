@@ -48,6 +48,7 @@ interface Binding {
   tandem_watchdog_open(path: string, timeoutSeconds: number): { fd: number; timeout: number };
   tandem_watchdog_keepalive(fd: number): void;
   tandem_watchdog_stop(fd: number): void;
+  tandem_sd_notify(path: string, text: string): void;
 }
 
 /** The shape of an error thrown by the addon. */
@@ -165,4 +166,9 @@ export const IFF_RUNNING = 0x40;
 /** The monotonic clock the frame stamps are on (same as process.hrtime.bigint()). */
 export function monotonicNs(): bigint {
   return binding.tandem_clock_monotonic_ns();
+}
+
+/** One notification datagram to systemd (src/io/sd-notify.ts decides what and when). */
+export function sdNotifyDatagram(path: string, text: string): void {
+  sys(`sd_notify ${path}`, (b) => b.tandem_sd_notify(path, text));
 }
