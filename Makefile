@@ -22,7 +22,7 @@ ADDON := build/Release/tandem.node
 HW_SIM := dist/sim/hw-sim.so
 TAP_LOG := .test-output.tap
 
-.PHONY: all deps bench-deps build test demo lab-down bench-heartbeat bench-failover bench-sync clean
+.PHONY: all deps bench-deps build test demo lab-down bench-heartbeat bench-failover bench-sync clean image install
 
 all: build
 
@@ -72,6 +72,15 @@ test: build $(HW_SIM) .test-deps-ok
 	ip netns list 2>/dev/null | grep -E '^tdm[0-9a-f]{5}-' && { echo "lab namespaces left behind"; status=1; }; \
 	echo "$$((pass - skip)) passed, $$fail failed, $$skip skipped"; exit $$status
 
+## The appliance overlay (docs/appliance-image.md): image/tandem-VERSION-ARCH.tar.gz, or installed into DESTDIR.
+BOARD ?= generic-x86
+image: build
+	node dist/src/image/build-image.js --out image --board $(BOARD)
+
+install: build
+	@test -n "$(DESTDIR)" || { echo "make install needs DESTDIR=/path/to/the/image/root"; exit 2; }
+	node dist/src/image/build-image.js --destdir $(DESTDIR) --board $(BOARD)
+
 ## The main job: a two-node lab with heartbeats on every interface, then teardown.
 demo: build
 	bin/tandem lab demo
@@ -99,4 +108,4 @@ bench-sync: build bench-deps
 	node dist/bench/sync.js
 
 clean:
-	rm -rf build dist .deps-ok .test-deps-ok $(TAP_LOG)
+	rm -rf build dist image .deps-ok .test-deps-ok $(TAP_LOG)

@@ -27,6 +27,8 @@ export type LabClusterOptions = Partial<Pick<LabConfigOptions, 'timers' | 'board
   passwords?: Record<string, string>;
   env?: (node: string) => Record<string, string>;
   configFor?: (node: string) => Record<string, unknown>;
+  /** Another tandemd than this checkout's (the one an image installed). */
+  tandemd?: string;
   /** Managed nodes (no cluster in their files, formed with `tandem cluster`); `shared`: data segments' .1 as shared addresses. */
   managed?: { shared: boolean; factory?: string[] };
 };
@@ -79,7 +81,7 @@ export class LabCluster {
       // Per-node additions (fence, bypass failure modes ...), over what the lab writes.
       writeFileSync(config, JSON.stringify({ ...raw, ...(opts.configFor?.(node.name) ?? {}) }, null, 2));
       const events: ClusterNode['events'] = [];
-      c.nodes.push({ name: node.name, netns: node.netns, config, socket, events, process: c.launch(node.name, node.netns, config, events, opts.onEvent) });
+      c.nodes.push({ name: node.name, netns: node.netns, config, socket, events, process: c.launch(node.name, node.netns, config, events, opts.onEvent, opts.tandemd) });
     }
     return c;
   }

@@ -29,6 +29,7 @@ const allowed: Record<string, (target: string) => boolean> = {
   runtime: (t) => !['cli', 'lab'].includes(t),
   lab: (t) => !['cli'].includes(t),
   console: (t) => ['console', 'api', 'cluster', 'board', 'wire', 'core'].includes(t),
+  image: (t) => ['image', 'board', 'cluster', 'runtime'].includes(t),
   cli: () => true,
   types: () => false,
 };
