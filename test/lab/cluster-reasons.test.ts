@@ -1,25 +1,10 @@
 import test from 'ava';
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tandem } from '../helpers/cli.js';
 import { sleep, until } from '../helpers/lab.js';
 import { form, managedPair, type AnyStatus } from '../helpers/managed.js';
-
-const ROOT = join(__dirname, '..', '..', '..');
-
-/** A copy of this build that says it is another version (what an upgraded member runs). */
-function otherVersion(version: string): { bin: string; dir: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'tandem-v'));
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ ...pkg, version }));
-  cpSync(join(ROOT, 'dist'), join(dir, 'dist'), { recursive: true });
-  cpSync(join(ROOT, 'bin'), join(dir, 'bin'), { recursive: true });
-  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
-  symlinkSync(join(ROOT, 'build'), join(dir, 'build'));
-  symlinkSync(join(ROOT, 'board'), join(dir, 'board'));
-  return { bin: join(dir, 'bin', 'tandemd'), dir };
-}
+import { otherVersion } from '../helpers/other-version.js';
 
 const peerOf = (s: AnyStatus | null, name: string) => s?.cluster?.members.find((m) => m.name === name);
 
