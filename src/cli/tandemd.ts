@@ -14,6 +14,7 @@ import { JsonLogger } from '../runtime/log.js';
 import { RESTART_EXIT, supervise } from '../runtime/supervisor.js';
 import { startStandalone } from '../runtime/standalone.js';
 import { SdNotify } from '../io/sd-notify.js';
+import { ensureAddresses } from '../io/node-addresses.js';
 import { flag, parseArgs, str, UsageError } from './args.js';
 import { formatFindings, preflight } from './check-command.js';
 
@@ -70,7 +71,13 @@ export function main(argv: readonly string[]): void {
   };
   // A new membership (create, join, leave ...): end with RESTART_EXIT, the supervisor starts us again at once.
   const restart = (why: string) => shutdown(why, RESTART_EXIT);
-  const started = loaded.kind === 'standalone' ? startStandalone(loaded.config, loaded.store, board, log, restart) : startDaemon(loaded.config, board, log, { store: loaded.store, restart });
+  // The node's own addresses first (after a reboot only the file remembers what the console set).
+  const started = ensureAddresses(loaded.config)
+    .then(
+      (added) => added.length > 0 && log.log('info', 'node_addresses_set', { added }),
+      (e: Error) => log.log('error', 'node_addresses_failed', { error: e.message }),
+    )
+    .then(() => (loaded.kind === 'standalone' ? startStandalone(loaded.config, loaded.store, board, log, restart) : startDaemon(loaded.config, board, log, { store: loaded.store, restart })));
   const systemd = new SdNotify();
   void started.then(
     (daemon) => {

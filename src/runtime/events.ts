@@ -115,6 +115,8 @@ export const EVENTS: Readonly<Record<string, EventInfo>> = {
   management_http_started: { id: 814, summary: 'the health check, status page, status.json and metrics are served on the management address' },
   admin_password_set: { id: 815, summary: 'the administrator password of the status page was set' },
   priority_not_set: { id: 612, summary: 'tandemd could not raise its scheduling priority (config nice): under load its heartbeats may be late' },
+  node_addresses_set: { id: 113, summary: 'at start, the addresses the node file names (set on the console) were put back on the interfaces' },
+  node_addresses_failed: { id: 613, summary: 'the node file\'s own addresses could not be put on the interfaces (the error from iproute2 attached)' },
 };
 
 export function eventId(name: string): number | undefined {

@@ -71,9 +71,9 @@ test.serial('a factory-state node is set up and joined to a running cluster thro
   await pane.type('yes');
   await pane.waitFor(/Joined cluster labc as fw-b; the service runs as a member\./, 30_000);
 
+  const member = (s: Awaited<ReturnType<typeof p.status>>) => s?.cluster?.members.find((m) => m.name === 'fw-b');
   t.true(await until(async () => {
-    const s = await p.status('n1');
-    const b = s?.cluster?.members.find((m) => m.name === 'fw-b');
+    const b = member(await p.status('n1'));
     return b?.unreachable === null && (b.bits & 0x4) !== 0;
   }, 30_000), 'fw-a shows fw-b as an enabled, reachable member');
   const text = (await run([process.execPath, TANDEM, 'status', '--socket', p.sock('n1')])).stdout;
@@ -81,6 +81,17 @@ test.serial('a factory-state node is set up and joined to a running cluster thro
 
   await pane.type('');
   await pane.waitFor(/Member fw-b of cluster labc/);
+
+  // A "reboot" of fw-b (its addresses gone with the box's state): tandemd puts back what the console set.
+  await pane.kill();
+  const node = p.cluster.node('n2');
+  node.process.kill('SIGTERM');
+  t.true(await until(async () => node.process.exitCode !== null || node.process.signalCode !== null, 10_000));
+  for (const i of ['eth1', 'eth3']) await run(['ip', 'netns', 'exec', n2.netns, tool('ip'), 'addr', 'flush', 'dev', i, 'scope', 'global']);
+  p.cluster.restart('n2');
+  t.true(await until(async () => member(await p.status('n1'))?.unreachable === null, 30_000), 'fw-b is back in the cluster after the restart');
+  t.regex((await run(['ip', 'netns', 'exec', n2.netns, tool('ip'), '-br', 'addr'])).stdout, /eth3\S*\s+UP\s+198\.19\.255\.12\/24/);
+  t.true(p.cluster.events('n2', 'node_addresses_set').length > 0, 'it logged what it put back');
 
   // Every screen the test saw fits 80x24: 24 rows, none wider than 80, the header still on top.
   for (const s of pane.screens) {

@@ -1,0 +1,44 @@
+/**
+ * DOC: the node's own addresses, as its file names them, put on the interfaces at start
+ *
+ * An appliance owns its network settings: the console writes them into the
+ * node file (interfaces[].address, management.gateway) and applies them at
+ * once; after a reboot tandemd puts them back before anything else runs.
+ * Only what is missing is added (an address already there, or put there by
+ * the base system, is left alone), through iproute2.
+ */
+import { execFile } from 'node:child_process';
+import type { LocalConfig } from '../cluster/config-file.js';
+
+function ip(args: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile('ip', args, { timeout: 5000 }, (e, out, err) => (e ? reject(new Error(`ip ${args.join(' ')}: ${err.trim() || e.message}`)) : resolve(out))),
+  );
+}
+
+/** What was added, for the log. */
+export async function ensureAddresses(local: LocalConfig): Promise<string[]> {
+  const added: string[] = [];
+  for (const i of local.interfaces) {
+    if (!i.address) continue;
+    const info = JSON.parse(await ip(['-j', 'addr', 'show', 'dev', i.name])) as { operstate?: string; flags?: string[]; addr_info?: { local: string; prefixlen: number }[] }[];
+    const has = info[0]?.addr_info?.some((a) => a.local === i.address!.address && a.prefixlen === i.address!.prefix);
+    if (!has) {
+      await ip(['addr', 'add', `${i.address.address}/${i.address.prefix}`, 'dev', i.name]);
+      added.push(`${i.name} ${i.address.address}/${i.address.prefix}`);
+    }
+    if (!info[0]?.flags?.includes('UP')) {
+      await ip(['link', 'set', i.name, 'up']);
+      added.push(`${i.name} up`);
+    }
+  }
+  const gw = local.management?.gateway;
+  if (gw && local.management) {
+    const routes = JSON.parse(await ip(['-j', 'route', 'show', 'default'])) as unknown[];
+    if (routes.length === 0) {
+      await ip(['route', 'add', 'default', 'via', gw, 'dev', local.management.interface]);
+      added.push(`default via ${gw}`);
+    }
+  }
+  return added;
+}
