@@ -8,7 +8,12 @@
  * the base system, is left alone), through iproute2.
  */
 import { execFile } from 'node:child_process';
-import type { LocalConfig } from '../cluster/config-file.js';
+
+/** What of the node file this needs (a LocalConfig fits). */
+export interface OwnAddresses {
+  interfaces: readonly { name: string; address: { address: string; prefix: number } | null }[];
+  management: { interface: string; gateway: string | null } | null;
+}
 
 function ip(args: readonly string[]): Promise<string> {
   return new Promise((resolve, reject) =>
@@ -17,7 +22,7 @@ function ip(args: readonly string[]): Promise<string> {
 }
 
 /** What was added, for the log. */
-export async function ensureAddresses(local: LocalConfig): Promise<string[]> {
+export async function ensureAddresses(local: OwnAddresses): Promise<string[]> {
   const added: string[] = [];
   for (const i of local.interfaces) {
     if (!i.address) continue;
