@@ -1,6 +1,8 @@
 /*
  * DOC: sd_notify without libsystemd: one datagram to $NOTIFY_SOCKET
  *
+ * (mlockall was tried here to keep tandemd's pages resident under disk load:
+ * V8 then aborts, its mprotect and madvise on locked pages fail. Not used.)
  * systemd's notification protocol is a text datagram ("READY=1",
  * "WATCHDOG=1", "STATUS=...") on an AF_UNIX socket whose path comes from the
  * environment; a leading '@' is the abstract namespace. Node has no Unix
@@ -48,3 +50,4 @@ napi_value tandem_sd_notify(napi_env env, napi_callback_info info)
 	close(fd);
 	return NULL;
 }
+

@@ -20,7 +20,7 @@ import { flag, int, str, UsageError, type Parsed } from './args.js';
 
 export const CAPTURE_USAGE = `tandem capture IFACE [--cluster-id N --password-file FILE] [--board NAME] [--count N] [--seconds N] [--json] [--netns NS]
   Shows every heartbeat seen on IFACE. With the cluster ID and password each frame gets a verdict
-  (ok, or the reason it would be dropped: bad_ttl, bad_tag, wrong_cluster, replayed, nn_mismatch ...).`;
+  (ok, or the reason it would be dropped: ttl_too_low, bad_tag, wrong_cluster, replayed, nn_mismatch ...).`;
 
 export interface CaptureLine {
   time: string;

@@ -172,3 +172,4 @@ export function monotonicNs(): bigint {
 export function sdNotifyDatagram(path: string, text: string): void {
   sys(`sd_notify ${path}`, (b) => b.tandem_sd_notify(path, text));
 }
+

@@ -48,7 +48,7 @@ export class LeaderRole {
       peer: p
         ? {
             nodeId: p.id, alive: p.alive, holding: (p.flags & FLAG_LEADER) !== 0, enabled: (p.flags & FLAG_DISABLED) === 0,
-            stateComplete: p.syncStatus !== 'syncing' && p.syncStatus !== 'out-of-sync', generation: p.configGeneration,
+            stateComplete: p.syncStatus === 'in-sync' || !('role' in s.sync), generation: p.configGeneration,
           }
         : null,
     });
@@ -56,9 +56,10 @@ export class LeaderRole {
   }
 }
 
+/** A copy known to be whole: in sync with the peer (a node that just started, or lost its channel, is not yet). */
 function stateComplete(s: Snapshot): boolean {
-  if (!('role' in s.sync)) return true;
-  return s.sync.role === 'source' || s.sync.status === 'in-sync';
+  if (!('role' in s.sync)) return true; // nothing is synchronised: every member is as complete as the other
+  return s.sync.status === 'in-sync';
 }
 
 /** Why the peer member is unreachable, or null (seed 000's FAQ 1). */

@@ -86,6 +86,15 @@ export interface Snapshot {
 
 const HISTORY = 50;
 
+/** The commercial firewalls' names for these role changes (Clavister/NetDefendOS log reference), logged beside role_change. */
+const SEED_EVENTS: Partial<Record<Change['reason'], string>> = {
+  peer_dead: 'peer_gone',
+  both_active_resolved: 'conflict_both_peers_active',
+  peer_took_over: 'conflict_both_peers_active',
+  fewer_connections_sync_down: 'peer_has_more_connections',
+  more_connections_sync_down: 'peer_has_fewer_connections',
+};
+
 export class FailoverRuntime {
   private state: CoreState;
   /** Per core timer: the Node timeout, when it is scheduled to fire, and the deadline the core wants now. */
@@ -219,6 +228,8 @@ export class FailoverRuntime {
         this.history.push({ ...e.change, wallTime });
         if (this.history.length > HISTORY) this.history.shift();
         this.deps.log.log('info', 'role_change', { from: e.change.from, to: e.change.to, reason: e.change.reason, evidence: e.change.evidence, input: input.type });
+        const seed = SEED_EVENTS[e.change.reason];
+        if (seed) this.deps.log.log('warn', seed, { role: e.change.to, peerConnections: e.change.evidence.peerConnections, ourConnections: e.change.evidence.ourConnections, peerLastHeardMsAgo: e.change.evidence.peerLastHeardMsAgo });
         this.advertise();
         this.deps.onRole?.(e.role);
         if (e.role === 'inactive' && this.deps.sync) {

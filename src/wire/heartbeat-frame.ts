@@ -100,7 +100,7 @@ export type FrameRejection =
   | 'bad_magic'
   | 'bad_version'
   | 'malformed'
-  | 'bad_ttl'
+  | 'ttl_too_low'
   | 'wrong_cluster'
   | 'bad_tag';
 
@@ -217,7 +217,7 @@ export interface DecodeContext {
 /**
  * Drop ladder, in order: truncated, not_heartbeat (not to 11-00-00-00-xx-xx,
  * not IPv4/UDP 999),
- * bad_magic, bad_version, malformed (an enum byte out of range), bad_ttl,
+ * bad_magic, bad_version, malformed (an enum byte out of range), ttl_too_low,
  * wrong_cluster, bad_tag.
  */
 export function decodeHeartbeat(buf: Uint8Array, ctx: DecodeContext): DecodeResult {
@@ -240,7 +240,7 @@ export function decodeHeartbeat(buf: Uint8Array, ctx: DecodeContext): DecodeResu
   if (!fields) return { ok: false, reason: 'malformed' };
   const ttl = buf[ip + 8]!;
   // Seed 001: any other TTL means the frame crossed a router and cannot be trusted.
-  if (ttl !== HEARTBEAT_TTL) return { ok: false, reason: 'bad_ttl', partial: fields };
+  if (ttl !== HEARTBEAT_TTL) return { ok: false, reason: 'ttl_too_low', partial: fields };
   const macCluster = buf[5]!;
   if (fields.clusterId !== ctx.clusterId || macCluster !== ctx.clusterId) {
     return { ok: false, reason: 'wrong_cluster', partial: fields };

@@ -31,7 +31,7 @@ export const REJECTION_REASONS: readonly RejectionReason[] = [
   'bad_magic',
   'bad_version',
   'malformed',
-  'bad_ttl',
+  'ttl_too_low',
   'wrong_cluster',
   'bad_tag',
   'heartbeat_from_myself',

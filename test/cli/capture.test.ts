@@ -47,7 +47,7 @@ test.serial('tandem capture decodes sender, sequence and connections and gives e
   });
   t.is(lines.length, 3);
   t.like(lines[0], { iface: 'eth1', node: 'n1', nodeId: 1, type: 'master', state: 'active', connections: 4321, ttl: 255, srcIp: '198.18.2.11', dstIp: '198.18.2.255', verdict: 'ok' });
-  t.like(lines[1], { ttl: 254, verdict: 'bad_ttl' });
+  t.like(lines[1], { ttl: 254, verdict: 'ttl_too_low' });
   t.is(lines[2]!.verdict, 'ok');
   t.is(BigInt(lines[2]!.sequence!), BigInt(lines[0]!.sequence!) + 2n);
 });

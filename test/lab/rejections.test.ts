@@ -17,7 +17,7 @@ test.serial('every drop reason is produced by a real frame, counted per interfac
 
   // TTL 254: as if it had crossed a router.
   for (let i = 0; i < 3; i++) a.node.sender.sendOn('eth1', {}, 254);
-  t.true(await eventually(() => rejected('eth1', 'bad_ttl') === 3, 2000), 'bad_ttl');
+  t.true(await eventually(() => rejected('eth1', 'ttl_too_low') === 3, 2000), 'ttl_too_low');
 
   // A data-interface heartbeat arriving on the sync interface.
   a.node.sender.sendOn('eth3', { fromSync: false });
@@ -48,8 +48,8 @@ test.serial('every drop reason is produced by a real frame, counted per interfac
   fxLink.send(genuine);
   t.true(await eventually(() => rejected('eth1', 'replayed') === 1, 2000), 'replayed');
 
-  // Logged by the reason's name, rate-limited: three bad_ttl frames give one line.
-  for (const reason of ['bad_ttl', 'disallowed_on_sync_iface', 'nn_mismatch', 'wrong_cluster', 'bad_tag', 'replayed']) {
+  // Logged by the reason's name, rate-limited: three ttl_too_low frames give one line.
+  for (const reason of ['ttl_too_low', 'disallowed_on_sync_iface', 'nn_mismatch', 'wrong_cluster', 'bad_tag', 'replayed']) {
     t.is(b.log.events(reason).length, 1, `one ${reason} log line`);
   }
   t.is(b.log.events('wrong_cluster')[0]!.fields['fromNodeId'], 900);

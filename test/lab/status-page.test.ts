@@ -15,6 +15,14 @@ async function httpGet(netns: string, url: string, headers: Record<string, strin
 
 test.serial('a headless Chromium opens the status page with the admin password and sees the members, their states and status bits', async (t) => {
   const p = await managedPair(t, true);
+  // The browser runs where an administrator's would: on the management network (the client's namespace).
+  // Started before the cluster is formed: its start-up (a burst of disk reads) is not what this test is about.
+  const client = p.lab.plan.hosts.find((h) => h.name === 'client')!;
+  const wrapper = join(p.cluster.dir, 'chromium-in-lab');
+  writeFileSync(wrapper, `#!/bin/sh\nexec ${tool('ip')} netns exec ${client.netns} /usr/bin/chromium "$@"\n`);
+  chmodSync(wrapper, 0o755);
+  const browser = await chromium.launch({ executablePath: wrapper, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'], timeout: 30_000 });
+  t.teardown(() => browser.close());
   await form(t, p, 'active-passive');
   const adminPw = join(p.cluster.dir, 'admin-password');
   writeFileSync(adminPw, 'status page secret\n', { mode: 0o600 });
@@ -26,13 +34,6 @@ test.serial('a headless Chromium opens the status page with the admin password a
   }, 10_000));
   const truth = (await p.status('n1'))!;
 
-  // The browser runs where an administrator's would: on the management network (the client's namespace).
-  const client = p.lab.plan.hosts.find((h) => h.name === 'client')!;
-  const wrapper = join(p.cluster.dir, 'chromium-in-lab');
-  writeFileSync(wrapper, `#!/bin/sh\nexec ${tool('ip')} netns exec ${client.netns} /usr/bin/chromium "$@"\n`);
-  chmodSync(wrapper, 0o755);
-  const browser = await chromium.launch({ executablePath: wrapper, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'], timeout: 30_000 });
-  t.teardown(() => browser.close());
   const url = 'http://198.18.2.11:8080/';
 
   // Without the password, or with a wrong one, the browser is refused (headless, it cannot ask the user).

@@ -41,5 +41,5 @@ test('frames of an older boot are replays; a newer boot is accepted', (t) => {
 test('rejections before authentication carry the claimed node id when readable', (t) => {
   const buf = encodeHeartbeat(fields({ nodeId: 77 }), link, auth);
   buf[22] = 254;
-  t.deepEqual(verifyHeartbeat(buf, ctx, new ReplayMemory()), { ok: false, reason: 'bad_ttl', nodeId: 77 });
+  t.deepEqual(verifyHeartbeat(buf, ctx, new ReplayMemory()), { ok: false, reason: 'ttl_too_low', nodeId: 77 });
 });
