@@ -10,6 +10,7 @@ import { LAB_USAGE, labCommand } from './lab-command.js';
 import { BYPASS_USAGE, bypassCommand } from './bypass-command.js';
 import { adminPasswordCommand, CLUSTER_USAGE, clusterCommand, restartCommand } from './cluster-command.js';
 import { CONSOLE_USAGE, consoleCommand } from './console-command.js';
+import { EVENTS_USAGE, eventsCommand } from './events-command.js';
 import { parseArgs, UsageError } from './args.js';
 import { tool } from '../lab/run.js';
 
@@ -23,6 +24,8 @@ ${CLUSTER_USAGE}
 
 ${CONSOLE_USAGE}
 
+${EVENTS_USAGE}
+
 ${CHECK_USAGE}
 
 ${CAPTURE_USAGE}
@@ -35,10 +38,15 @@ const OPTIONS = {
   board: 'string', nodes: 'int', json: 'boolean', all: 'boolean', seconds: 'int', count: 'int',
   'cluster-id': 'int', 'password-file': 'string', netns: 'string', help: 'boolean', config: 'string', socket: 'string', force: 'boolean',
   name: 'string', node: 'string', mode: 'string', member: 'string', yes: 'boolean', 'password-fd': 'int', 'only-this': 'boolean',
-  serial: 'boolean', device: 'string', 'reboot-command': 'string', 'poweroff-command': 'string',
+  markdown: 'boolean', serial: 'boolean', device: 'string', 'reboot-command': 'string', 'poweroff-command': 'string',
 } as const;
 
 export async function main(argv: readonly string[]): Promise<void> {
+  // `tandem events | head`: a reader that went away ends the output, not with a stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   let code: number;
   try {
     const [command, ...rest] = argv;
@@ -58,6 +66,9 @@ export async function main(argv: readonly string[]): Promise<void> {
         break;
       case 'restart':
         code = await restartCommand(p);
+        break;
+      case 'events':
+        code = eventsCommand(p);
         break;
       case 'console':
         code = await consoleCommand(p);

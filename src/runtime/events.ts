@@ -5,7 +5,7 @@
  * name of an event across versions: new events get new IDs, IDs are never
  * reused. Ranges: 1xx lifecycle, 2xx peers and heartbeats, 3xx dropped
  * heartbeats (the drop ladder's reasons, seed 001's names), 4xx roles and
- * takeovers, 5xx links and monitoring, 6xx failures, 7xx state synchronisation, 8xx cluster management. docs/events.md is the
+ * takeovers, 5xx links and monitoring, 6xx failures, 7xx state synchronisation, 8xx cluster management. docs/log-events.md is the
  * administrator's copy; a test keeps the two and the code in step.
  */
 

@@ -2,6 +2,7 @@ import test from 'ava';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { EVENTS } from '../../src/runtime/events.js';
+import { GUIDE, renderEventCatalogue } from '../../src/runtime/event-guide.js';
 import { REJECTION_REASONS } from '../../src/wire/heartbeat-verify.js';
 import { JsonLogger } from '../../src/runtime/log.js';
 
@@ -38,9 +39,15 @@ test('event IDs are unique', (t) => {
   t.is(new Set(ids).size, ids.length);
 });
 
-test('docs/events.md lists every event with its ID', (t) => {
-  const doc = readFileSync(join(ROOT, 'docs', 'events.md'), 'utf8');
+test('docs/log-events.md is the catalogue as `tandem events --markdown` prints it; every event has a severity and an action', (t) => {
+  const doc = readFileSync(join(ROOT, 'docs', 'log-events.md'), 'utf8');
+  t.is(doc, renderEventCatalogue(EVENTS), 'regenerate with: bin/tandem events --markdown > docs/log-events.md');
   for (const [name, e] of Object.entries(EVENTS)) t.true(doc.includes(`| ${e.id} | \`${name}\` |`), name);
+  t.deepEqual(Object.keys(EVENTS).filter((n) => !(n in GUIDE)), [], 'every event has a severity and what to do');
+  t.deepEqual(Object.keys(GUIDE).filter((n) => !(n in EVENTS)), [], 'no guide for an event that does not exist');
+  for (const n of ['peer_gone', 'conflict_both_peers_active', 'peer_has_more_connections', 'ttl_too_low', 'heartbeat_from_myself', 'disallowed_on_sync_iface', 'hasync_connection_failed_timeout']) {
+    t.true(n in EVENTS, `the commercial firewalls' name ${n}`);
+  }
 });
 
 test('log lines carry the event ID', (t) => {

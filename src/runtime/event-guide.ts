@@ -1,0 +1,146 @@
+/**
+ * DOC: what each event means for the administrator: its severity and what to do (docs/log-events.md)
+ *
+ * The severity is the event's syslog severity (RFC 5424); the
+ * action is the line docs/log-events.md prints beside it. A test keeps this,
+ * the catalogue (events.ts) and the page in step.
+ */
+export type Severity = 'critical' | 'error' | 'warning' | 'notice' | 'info' | 'debug';
+
+/** RFC 5424 severity numbers. */
+export const SEVERITY_CODE: Record<Severity, number> = { critical: 2, error: 3, warning: 4, notice: 5, info: 6, debug: 7 };
+
+export const GUIDE: Readonly<Record<string, { severity: Severity; action: string }>> = {
+  daemon_started: { severity: 'info', action: "none: informational" },
+  worker_started: { severity: 'info', action: "none: informational" },
+  stopped: { severity: 'info', action: "none after a planned stop; otherwise see the lines before it for why the worker stopped" },
+  config_warning: { severity: 'warning', action: "read the field and message; fix the configuration when the warning applies (tandem check shows it)" },
+  stale_shared_links_removed: { severity: 'warning', action: "none: a crashed run left shared links, now gone; look for the crash (worker_died) before it" },
+  heartbeats_started: { severity: 'info', action: "none: informational" },
+  watchdog_armed: { severity: 'info', action: "none: informational" },
+  watchdog_stopped: { severity: 'info', action: "none: informational" },
+  bypass_failure_mode: { severity: 'info', action: "none while the node starts or stops; if it stays, see bypass_unavailable or the role" },
+  bypass_inline: { severity: 'info', action: "none: informational" },
+  bypass_set_by_admin: { severity: 'warning', action: "make sure the segment is put back inline after the test (tandem bypass inline SEGMENT)" },
+  standalone_started: { severity: 'info', action: "configure the node on its console, then create or join a cluster" },
+  worker_restarting: { severity: 'info', action: "none: the membership changed (create, join, leave, members, mode)" },
+  node_addresses_set: { severity: 'info', action: "none: the addresses set on the console were put back after a restart" },
+  peer_heartbeat_first_seen: { severity: 'info', action: "none: informational" },
+  peer_found: { severity: 'info', action: "none: informational" },
+  peer_restarted: { severity: 'info', action: "none; if it repeats, look at the peer's log for worker_died or startup_failed" },
+  foreign_node_heartbeat: { severity: 'warning', action: "another node with our cluster ID and password is on the segment: a cloned configuration or a third box; give each cluster its own ID and password" },
+  truncated: { severity: 'warning', action: "a device on the segment mangles frames; check cabling and switches" },
+  not_heartbeat: { severity: 'warning', action: "a frame to the heartbeat address that is not one: check for another product using the same MAC range" },
+  bad_magic: { severity: 'warning', action: "not a tandem heartbeat: another product on the heartbeat multicast address" },
+  bad_version: { severity: 'warning', action: "a member runs another heartbeat format: upgrade the members to one version" },
+  malformed: { severity: 'warning', action: "a corrupted frame or another implementation: check the sender" },
+  ttl_too_low: { severity: 'warning', action: "the frame crossed a router: heartbeat interfaces must share a segment; remove the routing between them" },
+  wrong_cluster: { severity: 'warning', action: "another cluster shares this segment: give each cluster its own ID (cluster.id / create --cluster-id)" },
+  bad_tag: { severity: 'warning', action: "the sender has another cluster password (or the frame was forged): set the same password on every member" },
+  heartbeat_from_myself: { severity: 'warning', action: "a switch port mirrors our own frames back, or two nodes share an identity or addresses: check port mirroring and that Shared, Master_IP and Slave_IP differ" },
+  nn_mismatch: { severity: 'warning', action: "the two boards differ (bus/slot/port of this interface): give both members the same hardware settings" },
+  disallowed_on_sync_iface: { severity: 'warning', action: "a data interface is cabled to the sync segment, or the hardware settings differ: check the cabling" },
+  sync_heartbeat_on_data_iface: { severity: 'warning', action: "the sync cable is on a data segment: check the cabling" },
+  replayed: { severity: 'warning', action: "a replayed or duplicated frame; repeated bursts mean a loop or a replay attack on the segment" },
+  role_change: { severity: 'notice', action: "read the reason and evidence (tandem why); act if the reason is unexpected" },
+  takeover: { severity: 'notice', action: "check that the old active node is really gone or fenced; see peer_gone and the evidence" },
+  shared_addresses_released: { severity: 'info', action: "none: informational" },
+  planned_failover_started: { severity: 'info', action: "none: informational" },
+  planned_failover_abandoned: { severity: 'warning', action: "the peer went silent while taking over: check it; this node keeps serving" },
+  failover_refused: { severity: 'warning', action: "a planned failover needs an active node with a live peer: check the roles (tandem status)" },
+  peer_fenced: { severity: 'notice', action: "the dead peer was cut off: repair it and bring it back (it rejoins as standby)" },
+  stall_detected: { severity: 'warning', action: "this process was not scheduled for longer than the failover time: check CPU load, I/O stalls, or a paused VM; consider a longer failover time" },
+  worker_died: { severity: 'error', action: "look at the lines before it (crash, out of memory); the supervisor restarts it; report repeated ones" },
+  worker_died_shared_released: { severity: 'warning', action: "none: the dead worker's shared addresses were removed so the peer could take over" },
+  takeover_withheld: { severity: 'error', action: "the peer could not be fenced: check the fence command or relay, then the peer; no node serves until one is heard or fenced" },
+  peer_gone: { severity: 'warning', action: "the peer stopped sending heartbeats on every interface: check its power, cables and log" },
+  conflict_both_peers_active: { severity: 'error', action: "both nodes were active (split brain, resolved): check the heartbeat paths between them (VLANs, switches, cables)" },
+  peer_has_more_connections: { severity: 'warning', action: "the sync link is down and the peer carries more connections, so it serves: repair the sync link" },
+  peer_has_fewer_connections: { severity: 'warning', action: "the sync link is down and this node carries more connections, so it serves: repair the sync link" },
+  link_up: { severity: 'info', action: "none: informational" },
+  link_down: { severity: 'warning', action: "check the cable and the switch port of the interface" },
+  all_heartbeat_links_down: { severity: 'error', action: "this node is cut off: check its cables; it will not take over while isolated" },
+  monitor_targets_lost: { severity: 'warning', action: "the gateway or targets beyond this interface do not answer: check them and the path" },
+  monitor_targets_reachable: { severity: 'info', action: "none: informational" },
+  startup_failed: { severity: 'critical', action: "read the error: configuration, permissions (run as root), missing interface; the service restarts and fails again until fixed" },
+  effect_failed: { severity: 'error', action: "an address claim, release or fence failed: read the error (netlink, interface); the node may not serve" },
+  cleanup_failed: { severity: 'error', action: "the shared addresses of a dead worker could not be removed: remove the tdm links by hand (ip link) and check netlink" },
+  control_socket_failed: { severity: 'error', action: "the CLI cannot reach the daemon: check the controlSocket path and its directory" },
+  heartbeat_send_failed: { severity: 'warning', action: "check the interface (down, no address); persistent failures on every interface look like a dead node to the peer" },
+  heartbeat_receive_error: { severity: 'warning', action: "check the interface; persistent errors make the peer look dead" },
+  watchdog_unavailable: { severity: 'warning', action: "a hung daemon will not be caught by the hardware: check the board's watchdog device" },
+  watchdog_keepalive_failed: { severity: 'error', action: "the hardware watchdog may reset the box: check the watchdog driver" },
+  bypass_unavailable: { severity: 'error', action: "the relays cannot be driven: check the board's GPIO chip and lines (gpio.chip) and that nothing else holds them" },
+  fence_failed: { severity: 'error', action: "read the error (command exit, timeout, relay); fix the fence before the next failover" },
+  cluster_service_failed: { severity: 'error', action: "joins and changes from other members cannot reach this node: check the sync address and port + 1" },
+  management_http_failed: { severity: 'error', action: "the health check and status page are not served: check management.interface, its address and port" },
+  priority_not_set: { severity: 'warning', action: "run tandemd as root (CAP_SYS_NICE) so heartbeats keep their priority under load" },
+  node_addresses_failed: { severity: 'error', action: "the addresses set on the console could not be applied: read the iproute2 error; fix them on the console" },
+  sync_channel_up: { severity: 'info', action: "none: informational" },
+  sync_channel_down: { severity: 'warning', action: "the channel is retried; if it stays down, see sync_peer_unreachable for why" },
+  hasync_connection_failed_timeout: { severity: 'warning', action: "the sync link is silent: check the sync cable and the peer; no failover follows, resync is automatic" },
+  sync_peer_unreachable: { severity: 'warning', action: "act on the reason: wrong_password (same password everywhere), software_version_mismatch (upgrade), cluster_definition_mismatch (same members and shared addresses), unreachable (cable, peer down)" },
+  sync_role: { severity: 'info', action: "none: informational" },
+  sync_transfer_started: { severity: 'info', action: "none: informational" },
+  sync_transfer_applied: { severity: 'info', action: "none: informational" },
+  sync_transfer_sent: { severity: 'info', action: "none: informational" },
+  sync_transfer_abandoned: { severity: 'warning', action: "a transfer was cut: the previous copy stays; it is asked again when the channel is back" },
+  sync_out_of_sync: { severity: 'warning', action: "the standby's copy is not followed: repair the sync link; it resumes by itself" },
+  sync_resumed: { severity: 'info', action: "none: informational" },
+  sync_gap: { severity: 'warning', action: "an update was lost: a full transfer follows by itself; repeated gaps mean a faulty sync path" },
+  sync_apply_failed: { severity: 'error', action: "entries could not be written here: read the kernel's reason (conntrack table full? nf_conntrack_max)" },
+  sync_table_drift: { severity: 'warning', action: "the copies differ: tandem resync on the standby; report if it persists" },
+  sync_message_refused: { severity: 'error', action: "a sync message could not be handled: check that both members run one version" },
+  state_committed: { severity: 'notice', action: "read how stale the copy was (behindBy): a non-zero value means the last changes were lost in this takeover" },
+  conntrack_events_overrun: { severity: 'warning', action: "the kernel dropped connection events under load: the table was dumped again; consider a faster box or fewer short connections" },
+  sync_worker_failed: { severity: 'critical', action: "state synchronisation stopped on this node: connections will not survive a failover; restart the service and report the error" },
+  cluster_store_written: { severity: 'info', action: "none: informational" },
+  cluster_store_recovered: { severity: 'warning', action: "the cluster store was repaired at start: check the disk; the previous generation is in use" },
+  member_joined: { severity: 'notice', action: "none: informational" },
+  member_left: { severity: 'notice', action: "none: informational" },
+  cluster_joined: { severity: 'notice', action: "none: this node's state was replaced by the cluster's" },
+  member_enabled: { severity: 'notice', action: "none: informational" },
+  member_disabled: { severity: 'notice', action: "the member serves nothing until enabled (tandem cluster enable)" },
+  member_draining: { severity: 'notice', action: "wait until its sessions end, then disable or restart it" },
+  member_drain_ended: { severity: 'notice', action: "none: informational" },
+  leader_role_taken: { severity: 'info', action: "none: informational" },
+  leader_role_released: { severity: 'info', action: "none: informational" },
+  cluster_peer_not_told: { severity: 'warning', action: "the other member gets the change when it is reachable again; check it if it stays unreachable" },
+  cluster_request_refused: { severity: 'warning', action: "a node with another password or unknown to the cluster tried to talk to it: check who" },
+  cluster_restart_requested: { severity: 'notice', action: "none: another member restarted the cluster (seed 000's rule)" },
+  management_http_started: { severity: 'info', action: "none: informational" },
+  admin_password_set: { severity: 'notice', action: "none: informational" },
+};
+
+const RANGES: [number, string][] = [
+  [100, 'Lifecycle'], [200, 'Peers and heartbeats'], [300, 'Dropped heartbeats (the receiver\'s drop ladder)'], [400, 'Roles and takeovers'],
+  [500, 'Links and monitoring'], [600, 'Failures'], [700, 'State synchronisation'], [800, 'Cluster management'],
+];
+
+/** docs/log-events.md, from the catalogue and this guide (`tandem events --markdown` prints it). */
+export function renderEventCatalogue(events: Readonly<Record<string, { id: number; summary: string }>>): string {
+  const out = [
+    '# Log events',
+    '',
+    'Every line tandemd logs is one JSON object with `ts`, `level`, `id` and `event`, and the evidence as further',
+    'fields. The severity below is the syslog (RFC 5424) severity of the event (syslog forwarding itself comes',
+    'with the logging issue). IDs and names are stable: new events get new IDs, an ID is never reused. Where the',
+    'commercial firewalls have a name for the same thing (Clavister/NetDefendOS: `peer_gone`,',
+    '`conflict_both_peers_active`, `peer_has_more_connections`, `ttl_too_low`, `heartbeat_from_myself`,',
+    '`disallowed_on_sync_iface`, `hasync_connection_failed_timeout`) tandem uses it. Dropped heartbeats are',
+    'rate-limited: the first at once, then one line per 10 s per interface and reason with the number',
+    'suppressed. Generated from `src/runtime/events.ts` and `src/runtime/event-guide.ts` by',
+    '`tandem events --markdown`; a test keeps them in step.',
+  ];
+  const entries = Object.entries(events).sort((a, b) => a[1].id - b[1].id);
+  for (const [start, title] of RANGES) {
+    const rows = entries.filter(([, e]) => e.id >= start && e.id < start + 100);
+    if (rows.length === 0) continue;
+    out.push('', `## ${start / 100}xx ${title}`, '', '| id | event | severity | meaning | what to do |', '|---|---|---|---|---|');
+    for (const [name, e] of rows) {
+      const g = GUIDE[name];
+      out.push(`| ${e.id} | \`${name}\` | ${g?.severity ?? '?'} | ${e.summary} | ${g?.action ?? '?'} |`);
+    }
+  }
+  return out.join('\n') + '\n';
+}
