@@ -37,7 +37,9 @@ function link(path: string, target: string): void {
 
 /** The production packages as npm resolves them (paths under node_modules). */
 function productionPackages(): string[] {
-  const out = execFileSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: ROOT, encoding: 'utf8' });
+  // Without the Makefile's npm_config_nodedir (a node-gyp setting npm itself warns about).
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.toLowerCase() !== 'npm_config_nodedir'));
+  const out = execFileSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: ROOT, encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'ignore'] });
   return out.split('\n').map((l) => l.trim()).filter((l) => l.startsWith(join(ROOT, 'node_modules') + '/')).map((l) => relative(ROOT, l));
 }
 

@@ -1,0 +1,100 @@
+/**
+ * DOC: sending syslog messages to a server: UDP (RFC 5426) or TCP with octet counting (RFC 6587)
+ *
+ * One message per datagram over UDP; over TCP a connection kept open and
+ * reopened after a failure (250 ms, then up to 5 s apart). Messages wait in
+ * a bounded queue while the server cannot be reached; when the bound is
+ * hit the oldest are dropped, counted, and the count is reported once the
+ * server takes messages again, so a loss is never silent.
+ */
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createConnection, type Socket } from 'node:net';
+import { octetCounted } from '../wire/syslog.js';
+
+export interface SyslogTarget {
+  host: string;
+  port: number;
+  transport: 'udp' | 'tcp';
+  /** Messages kept while the server is unreachable. */
+  queueMax: number;
+}
+
+export class SyslogSender {
+  private readonly queue: string[] = [];
+  private dropped = 0;
+  private tcp: Socket | undefined;
+  private connected = false;
+  private udp: UdpSocket | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private backoffMs = 250;
+  private closed = false;
+  /** Called with the number dropped when the server takes messages again. */
+  onDropped: (count: number) => void = () => undefined;
+
+  constructor(private readonly t: SyslogTarget) {
+    if (t.transport === 'udp') {
+      this.udp = createSocket('udp4');
+      this.udp.on('error', () => undefined); // ICMP unreachable and the like: UDP syslog is best effort
+      this.connected = true;
+    } else this.connect();
+  }
+
+  get stats(): { queued: number; dropped: number; connected: boolean } {
+    return { queued: this.queue.length, dropped: this.dropped, connected: this.connected };
+  }
+
+  send(message: string): void {
+    if (this.closed) return;
+    this.queue.push(message);
+    if (this.queue.length > this.t.queueMax) {
+      this.queue.shift();
+      this.dropped++;
+    }
+    this.flush();
+  }
+
+  private flush(): void {
+    if (!this.connected) return;
+    if (this.dropped > 0) {
+      const n = this.dropped;
+      this.dropped = 0;
+      this.onDropped(n);
+    }
+    while (this.queue.length > 0 && this.connected) {
+      const m = this.queue.shift()!;
+      if (this.udp) this.udp.send(m, this.t.port, this.t.host);
+      else if (this.tcp && !this.tcp.write(octetCounted(m))) break; // the socket buffers it; wait for drain
+    }
+  }
+
+  private connect(): void {
+    if (this.closed) return;
+    const s = createConnection({ host: this.t.host, port: this.t.port });
+    s.setNoDelay(true);
+    s.on('connect', () => {
+      this.tcp = s;
+      this.connected = true;
+      this.backoffMs = 250;
+      this.flush();
+    });
+    s.on('drain', () => this.flush());
+    s.on('error', () => undefined);
+    s.on('close', () => {
+      if (this.tcp === s) this.tcp = undefined;
+      this.connected = false;
+      if (this.closed || this.retry) return;
+      this.retry = setTimeout(() => {
+        this.retry = undefined;
+        this.connect();
+      }, this.backoffMs);
+      this.backoffMs = Math.min(5000, this.backoffMs * 2);
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.retry) clearTimeout(this.retry);
+    this.tcp?.end();
+    this.udp?.close();
+  }
+}
