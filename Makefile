@@ -14,7 +14,7 @@ DEB_TOOLS := ip:iproute2 tc:iproute2 nft:nftables tshark:tshark tcpdump:tcpdump 
              sysctl:procps g++:g++ cc:gcc make:make python3:python3 conntrack:conntrack
 DEB_LIBS  := /usr/include/pcap.h:libpcap-dev
 # What only the tests run: the load balancer in front of Active/Active members, the browser of the status page test.
-TEST_DEB_TOOLS := haproxy:haproxy chromium:chromium tmux:tmux
+TEST_DEB_TOOLS := haproxy:haproxy chromium:chromium tmux:tmux rsyslogd:rsyslog
 
 TS_SOURCES := $(shell find src test bench -name '*.ts' 2>/dev/null) tsconfig.json
 ADDON := build/Release/tandem.node

@@ -10,7 +10,8 @@
 import { setPriority } from 'node:os';
 import { resolveBoard } from '../board/board-file.js';
 import { startDaemon } from '../runtime/daemon.js';
-import { JsonLogger } from '../runtime/log.js';
+import { JsonLogger, type Logger } from '../runtime/log.js';
+import { SyslogLogger } from '../runtime/syslog-logger.js';
 import { RESTART_EXIT, supervise } from '../runtime/supervisor.js';
 import { startStandalone } from '../runtime/standalone.js';
 import { SdNotify } from '../io/sd-notify.js';
@@ -25,7 +26,7 @@ export const TANDEMD_USAGE = `tandemd --config FILE [--no-supervisor]
 const SIGNALS = { SIGTERM: 15, SIGINT: 2 } as const;
 
 export function main(argv: readonly string[]): void {
-  const log = new JsonLogger();
+  let log: Logger = new JsonLogger();
   let p;
   try {
     p = parseArgs(argv, { config: 'string', worker: 'boolean', 'no-supervisor': 'boolean', help: 'boolean', version: 'boolean' });
@@ -52,6 +53,11 @@ export function main(argv: readonly string[]): void {
     process.stderr.write(`tandemd: refusing to start:\n${formatFindings(path, result)}\n`);
     process.exit(1);
   }
+  const syslog = loaded.config.syslog;
+  if (syslog) {
+    const who = loaded.kind === 'cluster' ? { node: loaded.config.node.name, cluster: loaded.config.cluster.name } : { node: '(standalone)', cluster: null };
+    log = new SyslogLogger(log, syslog, who);
+  }
   for (const w of result.warnings) log.log('warn', 'config_warning', { field: w.field, message: w.message });
   for (const r of loaded.store?.recovered ?? []) log.log('warn', 'cluster_store_recovered', { what: r });
   const board = resolveBoard(loaded.config.board);
@@ -65,9 +71,11 @@ export function main(argv: readonly string[]): void {
     supervise(process.argv[1]!, ['--config', path], path, board, log);
     return;
   }
+  // The last lines (stopped) must reach the syslog server before the process ends.
+  const exit = (code: number) => void (log instanceof SyslogLogger ? log.flush() : Promise.resolve()).finally(() => process.exit(code));
   let shutdown: (why: string, code: number) => void = (why, code) => {
     log.log('info', 'stopped', { why });
-    process.exit(code);
+    exit(code);
   };
   // A new membership (create, join, leave ...): end with RESTART_EXIT, the supervisor starts us again at once.
   const restart = (why: string) => shutdown(why, RESTART_EXIT);
@@ -89,7 +97,7 @@ export function main(argv: readonly string[]): void {
         systemd.stopping();
         void daemon.stop().finally(() => {
           log.log('info', 'stopped', { why });
-          process.exit(code);
+          exit(code);
         });
       };
       for (const [sig, no] of Object.entries(SIGNALS)) process.on(sig, () => shutdown(sig, 128 + no));

@@ -60,6 +60,8 @@ export interface LocalConfig {
   management: { interface: string; port: number; gateway: string | null } | null;
   /** Scheduling priority of tandemd: a busy box must not starve the heartbeats (keepalived's realtime option). */
   nice: number;
+  /** A syslog server that receives every event (RFC 5424). */
+  syslog: { host: string; port: number; transport: 'udp' | 'tcp'; facility: number; queueMax: number } | null;
 }
 
 export interface PeerRef {
@@ -198,6 +200,7 @@ export function parseLocal(raw: unknown, file: string): LocalConfig {
     stateDir: top.optionalString('stateDir') ?? DEFAULTS.stateDir,
     controlSocket: top.optionalString('controlSocket') ?? DEFAULTS.controlSocket,
     nice: top.has('nice') ? top.int('nice', -20, 19) : DEFAULTS.nice,
+    syslog: top.has('syslog') ? syslogSettings(top.object('syslog')) : null,
     management: management
       ? {
           interface: management.string('interface', { pattern: /^[A-Za-z0-9_.-]{1,15}$/, hint: 'an interface name of the board' }),
@@ -206,6 +209,15 @@ export function parseLocal(raw: unknown, file: string): LocalConfig {
         }
       : null,
   };
+}
+
+function syslogSettings(f: Fields): NonNullable<LocalConfig['syslog']> {
+  const server = f.string('server', { pattern: /^\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?$/, hint: 'an IPv4 address and optional port, such as 198.18.3.100:514' });
+  const [host, port] = server.split(':');
+  const transport = f.has('transport') ? f.oneOf('transport', ['udp', 'tcp'] as const) : 'udp';
+  const facilities = ['local0', 'local1', 'local2', 'local3', 'local4', 'local5', 'local6', 'local7'] as const;
+  const facility = f.has('facility') ? 16 + facilities.indexOf(f.oneOf('facility', facilities)) : 16;
+  return { host: host!, port: port ? Number(port) : 514, transport, facility, queueMax: optionalInt(f, 'queueMax', 10, 1_000_000, 10_000) };
 }
 
 /** A static configuration: the file names the cluster, this node and its peer. */

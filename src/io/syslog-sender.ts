@@ -28,6 +28,8 @@ export class SyslogSender {
   private retry: NodeJS.Timeout | undefined;
   private backoffMs = 250;
   private closed = false;
+  /** UDP datagrams handed to the kernel but not yet sent. */
+  private inFlight = 0;
   /** Called with the number dropped when the server takes messages again. */
   onDropped: (count: number) => void = () => undefined;
 
@@ -50,10 +52,10 @@ export class SyslogSender {
       this.queue.shift();
       this.dropped++;
     }
-    this.flush();
+    this.pump();
   }
 
-  private flush(): void {
+  private pump(): void {
     if (!this.connected) return;
     if (this.dropped > 0) {
       const n = this.dropped;
@@ -62,7 +64,10 @@ export class SyslogSender {
     }
     while (this.queue.length > 0 && this.connected) {
       const m = this.queue.shift()!;
-      if (this.udp) this.udp.send(m, this.t.port, this.t.host);
+      if (this.udp) {
+        this.inFlight++;
+        this.udp.send(m, this.t.port, this.t.host, () => this.inFlight--);
+      }
       else if (this.tcp && !this.tcp.write(octetCounted(m))) break; // the socket buffers it; wait for drain
     }
   }
@@ -75,9 +80,9 @@ export class SyslogSender {
       this.tcp = s;
       this.connected = true;
       this.backoffMs = 250;
-      this.flush();
+      this.pump();
     });
-    s.on('drain', () => this.flush());
+    s.on('drain', () => this.pump());
     s.on('error', () => undefined);
     s.on('close', () => {
       if (this.tcp === s) this.tcp = undefined;
@@ -88,6 +93,20 @@ export class SyslogSender {
         this.connect();
       }, this.backoffMs);
       this.backoffMs = Math.min(5000, this.backoffMs * 2);
+    });
+  }
+
+  /** Resolves once what was sent has left (before the process exits), or after `timeoutMs`. */
+  flush(timeoutMs = 1000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    return new Promise((resolve) => {
+      const check = () => {
+        const tcpIdle = !this.tcp || this.tcp.writableLength === 0;
+        if ((this.queue.length === 0 || !this.connected) && this.inFlight === 0 && tcpIdle) return resolve();
+        if (Date.now() >= deadline) return resolve();
+        setTimeout(check, 5);
+      };
+      check();
     });
   }
 

@@ -55,7 +55,8 @@ export function simDevices(
         let out = '';
         p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
         p.once('error', reject);
-        p.once('exit', () => resolve(out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as never)));
+        // 'close', not 'exit': the process can be gone before its stdout has been read to the end.
+        p.once('close', () => resolve(out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as never)));
       });
     },
     spawnDriver(ops) {
