@@ -122,6 +122,7 @@ export const EVENTS: Readonly<Record<string, EventInfo>> = {
   node_addresses_set: { id: 113, summary: 'at start, the addresses the node file names (set on the console) were put back on the interfaces' },
   node_addresses_failed: { id: 613, summary: 'the node file\'s own addresses could not be put on the interfaces (the error from iproute2 attached)' },
   syslog_messages_dropped: { id: 615, summary: 'the syslog server could not be reached for so long that the oldest queued messages were dropped (the count attached)' },
+  sync_packet_on_nonsync_iface: { id: 718, summary: 'a sync channel arrived from an address that is not the peer\'s sync address (another interface or a route): refused' },
 };
 
 export function eventId(name: string): number | undefined {

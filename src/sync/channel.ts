@@ -176,7 +176,7 @@ export function listenSync(
   secret: string | Uint8Array,
   me: Identity,
   address: { host: string; port: number },
-  onChannel: (c: SyncChannel) => void,
+  onChannel: (c: SyncChannel, from: string) => void,
   onFailure: (reason: ChannelFailure, from: string) => void,
 ): Promise<tls.Server> {
   const o = tlsOptions(syncPsk(secret, me.clusterId), me.clusterId);
@@ -193,7 +193,7 @@ export function listenSync(
   server.on('secureConnection', (socket: tls.TLSSocket) => {
     const c = new SyncChannel(socket, me);
     c.hello().then(
-      () => onChannel(c),
+      () => onChannel(c, (socket.remoteAddress ?? '?').replace(/^::ffff:/, '')),
       (e: Error) => onFailure(e.message as ChannelFailure, socket.remoteAddress ?? '?'),
     );
   });

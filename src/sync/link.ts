@@ -59,7 +59,15 @@ export class SyncLink extends EventEmitter {
       this.o.secret,
       this.o.me,
       { host: this.o.local, port: this.o.port },
-      (c) => this.adopt(c),
+      (c, from) => {
+        // State sync belongs on the sync network: a channel from any other address of the peer (a data
+        // interface, a route) is refused and named, as Clavister drops sync packets on other interfaces.
+        if (from !== this.o.peer) {
+          this.o.log.log('warn', 'sync_packet_on_nonsync_iface', { from, expected: this.o.peer });
+          return c.destroy();
+        }
+        this.adopt(c);
+      },
       (reason, from) => this.failed(reason, from),
     );
     this.watchdog = setInterval(() => this.watch(), Math.max(20, Math.floor(this.o.timeoutMs / 6)));

@@ -45,7 +45,7 @@ test('docs/log-events.md is the catalogue as `tandem events --markdown` prints i
   for (const [name, e] of Object.entries(EVENTS)) t.true(doc.includes(`| ${e.id} | \`${name}\` |`), name);
   t.deepEqual(Object.keys(EVENTS).filter((n) => !(n in GUIDE)), [], 'every event has a severity and what to do');
   t.deepEqual(Object.keys(GUIDE).filter((n) => !(n in EVENTS)), [], 'no guide for an event that does not exist');
-  for (const n of ['peer_gone', 'conflict_both_peers_active', 'peer_has_more_connections', 'ttl_too_low', 'heartbeat_from_myself', 'disallowed_on_sync_iface', 'hasync_connection_failed_timeout']) {
+  for (const n of ['peer_gone', 'conflict_both_peers_active', 'peer_has_more_connections', 'ttl_too_low', 'heartbeat_from_myself', 'disallowed_on_sync_iface', 'sync_packet_on_nonsync_iface', 'hasync_connection_failed_timeout']) {
     t.true(n in EVENTS, `the commercial firewalls' name ${n}`);
   }
 });

@@ -107,3 +107,19 @@ test.serial('a wrong password: no channel, nothing crosses, both sides name the 
   t.is(stores[1]!.count(), 0);
   t.is(engines[1]!.status().peerUnreachable, 'wrong_password');
 });
+
+test.serial('a sync channel from an address that is not the peer\'s sync address is refused and named (sync_packet_on_nonsync_iface)', async (t) => {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const logs = [new Log(), new Log()];
+  const listener = new SyncLink({ secret: 'pw', me: { clusterId: 7, nodeId: 2, nodeName: 'n2', softwareVersion: '0.1.0' }, local: '127.0.0.2', peer: '127.0.0.1', port, dial: false, timeoutMs: 1000, log: logs[1]! });
+  // The peer dials from another of its addresses (not its sync address 127.0.0.1).
+  const dialer = new SyncLink({ secret: 'pw', me: { clusterId: 7, nodeId: 1, nodeName: 'n1', softwareVersion: '0.1.0' }, local: '127.0.0.3', peer: '127.0.0.2', port, dial: true, timeoutMs: 1000, log: logs[0]! });
+  t.teardown(async () => {
+    await dialer.stop();
+    await listener.stop();
+  });
+  await listener.start();
+  await dialer.start();
+  t.true(await until(() => logs[1]!.lines.some((l) => l.event === 'sync_packet_on_nonsync_iface' && l.fields['from'] === '127.0.0.3' && l.fields['expected'] === '127.0.0.1')));
+  t.false(listener.up, 'no channel');
+});
