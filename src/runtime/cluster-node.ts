@@ -39,6 +39,7 @@ export class ClusterNode {
   private services: Services | undefined;
   private ticker: NodeJS.Timeout | undefined;
   private toldLeader: boolean | null | undefined;
+  private advertisedGeneration = -1;
   readonly control: ClusterControl;
 
   private constructor(
@@ -84,13 +85,23 @@ export class ClusterNode {
     this.services?.stop();
   }
 
+  /** The live revision of the cluster definition (the store changes while the node runs). */
+  generation(): number {
+    return this.control.content?.cluster?.revision ?? this.config.generation;
+  }
+
   flags(): number {
     return (this.leader.holding ? FLAG_LEADER : 0) | (this.draining ? FLAG_DRAINING : 0);
   }
 
   private tick(): void {
     const s = this.d.runtime.snapshot();
-    if (this.leader.tick(s, this.config)) {
+    const generation = this.generation();
+    if (generation !== this.advertisedGeneration) {
+      this.advertisedGeneration = generation;
+      this.d.runtime.advertise();
+    }
+    if (this.leader.tick(s, { ...this.config, generation })) {
       this.log.log('info', this.leader.holding ? 'leader_role_taken' : 'leader_role_released', { member: this.config.node.name });
       this.d.runtime.advertise();
     }

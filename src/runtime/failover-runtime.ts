@@ -45,6 +45,8 @@ export interface RuntimeDeps {
   onRole?: (role: Role) => void;
   /** Flags the cluster layer adds to every heartbeat (draining, leader). */
   flags?: () => number;
+  /** The revision of the cluster definition now (it changes while the node runs: joins, enable, drain ...). */
+  generation?: () => number;
   log: Logger;
 }
 
@@ -367,6 +369,9 @@ export class FailoverRuntime {
     if (this.shared === 'held') flags |= FLAG_SHARED_HELD;
     if (s.disabled) flags |= FLAG_DISABLED;
     flags |= this.deps.flags?.() ?? 0;
-    this.deps.heartbeats.sender.update({ state: s.role, flags, health: health(s), connections: s.connections, ...(this.deps.sync?.heartbeatFields() ?? {}) });
+    this.deps.heartbeats.sender.update({
+      state: s.role, flags, health: health(s), connections: s.connections, ...(this.deps.sync?.heartbeatFields() ?? {}),
+      ...(this.deps.generation ? { configGeneration: this.deps.generation() } : {}),
+    });
   }
 }

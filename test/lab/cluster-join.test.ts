@@ -50,11 +50,14 @@ test.serial('create, add-member, join: the joining node gets the member\'s syste
     const ok = (s: typeof s1) => s?.cluster?.members.every((m) => m.unreachable === null) && s.cluster.members.filter((m) => m.leader).length === 1;
     return ok(s1) && ok(s2) && s1!.cluster!.leader === s2!.cluster!.leader;
   }, 15_000), 'both members reachable and agree on one leader');
-  // One reading: the leader shows seed 000's good state 0x18004, the other member 0x10004.
-  const text = (await tandem(['status', '--socket', sock('n1')])).stdout;
+  // One reading shows the settled cluster: the leader with seed 000's good state 0x18004, the other member 0x10004.
+  let text = '';
+  const good = async () => {
+    text = (await tandem(['status', '--socket', sock('n1')])).stdout;
+    const rows = text.split('\n').filter((l) => /^fw-[ab]/.test(l));
+    return rows.length === 2 && rows.filter((l) => / 0x18004  enabled, leader, cluster service connected/.test(l)).length === 1 &&
+      rows.filter((l) => / 0x10004  enabled, cluster service connected/.test(l)).length === 1;
+  };
+  t.true(await until(good, 10_000), text);
   t.regex(text, /cluster labc \(active-passive\)/);
-  const rows = text.split('\n').filter((l) => /^fw-[ab]/.test(l));
-  t.is(rows.length, 2, text);
-  t.is(rows.filter((l) => / 0x18004  enabled, leader, cluster service connected/.test(l)).length, 1, text);
-  t.is(rows.filter((l) => / 0x10004  enabled, cluster service connected/.test(l)).length, 1, text);
 });
