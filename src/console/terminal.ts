@@ -35,8 +35,6 @@ export function fit(lines: readonly string[]): string[] {
 export class TtyConsole implements ConsoleIo {
   private buffered = '';
   private waiting: (() => void) | undefined;
-  /** Everything painted, for a transcript (tests read the terminal itself through tmux). */
-  private readonly lines: string[] = [];
 
   constructor(
     private readonly input: ReadStream,
@@ -62,10 +60,7 @@ export class TtyConsole implements ConsoleIo {
   }
 
   screen(lines: readonly string[]): void {
-    const ok = fit(lines);
-    this.lines.length = 0;
-    this.lines.push(...ok);
-    this.write(CLEAR + ok.join('\n') + '\n');
+    this.write(CLEAR + fit(lines).join('\n') + '\n');
   }
 
   say(line: string): void {

@@ -255,7 +255,8 @@ export class ClusterControl {
         const before = this.managed().value;
         const after = this.write(`${op} ${name}`, (s) => (op === 'enable' || op === 'disable' ? M.setEnabled(s, name, op === 'enable') : M.setDraining(s, name, op === 'drain')));
         this.applied(before, after);
-        const notTold = name === after.me ? await this.tell({ type: 'definition', cluster: after.cluster }) : await this.tellOrFail(name, after);
+        // The member concerned applies its own enabled/draining when it hears of it (now, or once reachable).
+        const notTold = await this.tell({ type: 'definition', cluster: after.cluster });
         return { [op === 'undrain' ? 'undrained' : `${op}d`]: name, notTold };
       }
       case 'properties': {
@@ -283,14 +284,6 @@ export class ClusterControl {
     }
   }
 
-  /** The peer must learn about a change made to it (it applies its own enabled/draining). */
-  private async tellOrFail(name: string, after: StoreContent): Promise<string[]> {
-    const failed = await this.tell({ type: 'definition', cluster: after.cluster });
-    if (failed.some((f) => f.startsWith(`${name}:`))) this.log.log('warn', 'cluster_peer_not_told', { member: name, note: 'it applies the change when it is reachable again' });
-    return failed;
-  }
-
-  /** `cluster`: the name the administrator expects (the console asks it): a member of another cluster refuses. */
   private async join(address: string, password: string, cluster?: string): Promise<unknown> {
     const s = this.store?.value;
     if (!this.store) this.managed();

@@ -52,8 +52,24 @@ export function refuse(reason: Refusal, message: string): never {
   throw new RefusedError(reason, message);
 }
 
+/**
+ * The PSK of a cluster key, derived once: scrypt costs ~50 ms of the main loop (the heartbeats' loop), and
+ * members ask each other again and again (definition exchanges).
+ */
+const pskCache = new Map<string, Buffer>();
+function pskOf(key: Buffer, clusterId: number): Buffer {
+  const id = `${clusterId}:${key.toString('hex')}`;
+  let psk = pskCache.get(id);
+  if (!psk) {
+    psk = syncPsk(key, clusterId);
+    pskCache.clear(); // one cluster key at a time: a password change replaces it
+    pskCache.set(id, psk);
+  }
+  return psk;
+}
+
 export function serveCluster(k: ServiceKey, at: { host: string; port: number }, h: ServiceHandlers, onError: (e: Error, from: string) => void): Promise<tls.Server> {
-  const psk = syncPsk(k.key, k.clusterId);
+  const psk = pskOf(k.key, k.clusterId);
   const identity = `tandem-cluster-${k.clusterId}`;
   const server = tls.createServer({
     ciphers: CIPHER, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2',
@@ -129,8 +145,9 @@ export function askMember(to: { host: string; port: number; localAddress?: strin
         const m = HINT.exec(hint ?? '');
         if (!m) return null;
         hinted = { clusterId: Number(m[1]), salt: m[2]! };
-        const key = 'key' in secret ? secret.key : deriveClusterKey(secret.password, hinted.salt);
-        return { psk: syncPsk(key, hinted.clusterId), identity: `tandem-cluster-${hinted.clusterId}` };
+        // A member's key: its PSK is cached; a joining node's password: derived once, for this one join.
+        const psk = 'key' in secret ? pskOf(secret.key, hinted.clusterId) : syncPsk(deriveClusterKey(secret.password, hinted.salt), hinted.clusterId);
+        return { psk, identity: `tandem-cluster-${hinted.clusterId}` };
       },
     });
     const timer = setTimeout(() => {
