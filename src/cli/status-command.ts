@@ -8,11 +8,10 @@ import { askControl } from '../api/control-socket.js';
 import { DEFAULTS, loadLocal } from '../cluster/config-file.js';
 import type { Snapshot } from '../runtime/failover-runtime.js';
 import type { StatusDoc } from '../api/status-page.js';
-import type { Change } from '../core/failover-types.js';
 import { flag, str, type Parsed } from './args.js';
 
 export const STATUS_USAGE = `tandem status [--json] [--socket PATH | --config FILE]
-tandem why [--json] [--socket PATH | --config FILE]
+tandem why [--list] [--json] [--socket PATH | --config FILE]   (the last role change explained; --list: the last 20)
 tandem failover [--socket PATH | --config FILE]
 tandem resync [--socket PATH | --config FILE]    (a full state transfer: asked by a standby, sent by an active node)`;
 
@@ -93,25 +92,11 @@ function formatSync(s: Snapshot): string[] {
   return lines;
 }
 
-export function formatWhy(history: (Change & { wallTime: string })[]): string {
-  if (history.length === 0) return 'no role change yet';
-  return history
-    .map((c) => {
-      const e = c.evidence;
-      const heard = Object.entries(e.heardOnMsAgo ?? {}).map(([i, ms]) => `${i} ${ms === null ? 'never' : `${ms.toFixed(0)} ms`}`).join(', ');
-      return `${c.wallTime} ${c.from} -> ${c.to}: ${c.reason}${e.rule ? ` (rule: ${e.rule})` : ''}\n` +
-        `    peer last heard ${e.peerLastHeardMsAgo === null || e.peerLastHeardMsAgo === undefined ? 'never' : `${e.peerLastHeardMsAgo.toFixed(0)} ms`} before; per interface: ${heard || 'n/a'}\n` +
-        `    connections us ${e.ourConnections ?? '?'} / peer ${e.peerConnections ?? '?'}; health us ${e.ourHealth ?? '?'} / peer ${e.peerHealth ?? '?'}; sync link ${e.syncLinkUp ? 'up' : 'down'}`;
-    })
-    .join('\n');
-}
-
-export async function statusCommand(verb: 'status' | 'why' | 'failover' | 'resync', p: Parsed): Promise<number> {
+export async function statusCommand(verb: 'status' | 'failover' | 'resync', p: Parsed): Promise<number> {
   const path = socketPath(p);
   const result = await askControl(path, verb);
   if (flag(p, 'json')) process.stdout.write(JSON.stringify(result) + '\n');
   else if (verb === 'status') process.stdout.write(formatStatus(result as NodeStatus | StandaloneStatus) + '\n');
-  else if (verb === 'why') process.stdout.write(formatWhy(result as (Change & { wallTime: string })[]) + '\n');
   else if (verb === 'resync') {
     const r = result as { requested: boolean; why?: string };
     process.stdout.write(r.requested ? 'full state transfer requested; watch it with: tandem status\n' : `no transfer: ${r.why}\n`);

@@ -6,6 +6,7 @@
 import { CAPTURE_USAGE, captureCommand } from './capture-command.js';
 import { CHECK_USAGE, checkCommand } from './check-command.js';
 import { STATUS_USAGE, statusCommand } from './status-command.js';
+import { whyCommand } from './why-command.js';
 import { LAB_USAGE, labCommand } from './lab-command.js';
 import { BYPASS_USAGE, bypassCommand } from './bypass-command.js';
 import { adminPasswordCommand, CLUSTER_USAGE, clusterCommand, restartCommand } from './cluster-command.js';
@@ -82,11 +83,13 @@ export async function main(argv: readonly string[]): Promise<void> {
       case 'check':
         code = checkCommand(p);
         break;
-      case 'status':
       case 'why':
+        code = await whyCommand(p);
+        break;
+      case 'status':
       case 'failover':
       case 'resync':
-        code = await statusCommand(command, p);
+        code = await statusCommand(command as 'status' | 'failover' | 'resync', p);
         break;
       case 'version':
         process.stdout.write(`tandem ${require('../../../package.json').version}\n`);

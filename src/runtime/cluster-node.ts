@@ -25,6 +25,7 @@ import type { Logger } from './log.js';
 import { startServices, type Services } from './node-services.js';
 import type { SyncClient } from './sync-client.js';
 import { VERSION } from './version.js';
+import { readRecords, recorderDir } from './flight-recorder.js';
 
 export interface ClusterNodeDeps {
   runtime: FailoverRuntime;
@@ -150,8 +151,10 @@ export class ClusterNode {
         const doc = this.statusDoc();
         return { ...rt.snapshot(), ...(bypass ? { bypass: bypass.status() } : {}), cluster: doc.cluster, healthCheck: doc.health, softwareVersion: VERSION.text, pid: process.pid };
       }
-      case 'why':
-        return rt.whyHistory();
+      case 'why': {
+        const dir = recorderDir(this.config.stateDir);
+        return { dir, records: await readRecords(dir) };
+      }
       case 'failover':
         rt.feed({ type: 'failover', now: monotonicNs() });
         return { requested: true, role: rt.snapshot().role };

@@ -31,6 +31,7 @@ import { BypassControl } from './bypass-control.js';
 import type { Logger } from './log.js';
 import type { ClusterStore } from '../cluster/store.js';
 import { ClusterNode } from './cluster-node.js';
+import { FlightRecorder, recorderDir } from './flight-recorder.js';
 
 /** The kernel's count of tracked connections in this network namespace (0 when conntrack is not loaded). */
 export function conntrackCount(): number {
@@ -118,7 +119,14 @@ export interface DaemonOptions {
   restart: (why: string) => void;
 }
 
-export async function startDaemon(config: NodeConfig, board: Board, log: Logger, opts: DaemonOptions = { store: null, restart: () => undefined }): Promise<Daemon> {
+export async function startDaemon(config: NodeConfig, board: Board, baseLog: Logger, opts: DaemonOptions = { store: null, restart: () => undefined }): Promise<Daemon> {
+  const fo = failoverConfig(config);
+  const recorder = new FlightRecorder({
+    node: config.node.name, dir: recorderDir(config.stateDir), failoverTimeMs: fo.failoverTimeMs, heartbeatIntervalMs: config.timers.heartbeatIntervalMs, holdDownMs: fo.holdDownMs,
+    ifaces: fo.ifaces.map((i) => ({ ...i })), mono: monotonicNs, onWriteFailed: (error) => baseLog.log('error', 'flight_record_failed', { dir: recorderDir(config.stateDir), error }),
+  });
+  // Everything the node logs also goes into the flight recorder's ring.
+  const log = recorder.tap(baseLog);
   const sharedIfaces = config.interfaces
     .filter((i) => i.sharedIp !== null)
     .map((i): SharedIface => ({ parent: i.name, nn: board.nics.find((n) => n.name === i.name)!.nn, address: i.sharedIp!.address, prefix: i.sharedIp!.prefix }));
@@ -154,10 +162,11 @@ export async function startDaemon(config: NodeConfig, board: Board, log: Logger,
   // Gratuitous ARPs leave through the heartbeat sockets of the parent NICs (no socket per takeover).
   const shared = new SharedAddresses(config.cluster.id, sharedIfaces, config.garp, undefined, heartbeats.links());
   const fence = config.fence;
-  runtime = new FailoverRuntime(failoverConfig(config), config.node.name, {
+  runtime = new FailoverRuntime(fo, config.node.name, {
     heartbeats,
     shared,
     log,
+    recorder,
     flags: () => cluster?.flags() ?? 0,
     generation: () => cluster?.generation() ?? config.generation,
     ...(sync ? { sync } : {}),
@@ -200,6 +209,7 @@ export async function startDaemon(config: NodeConfig, board: Board, log: Logger,
     async stop() {
       clearInterval(counter);
       await rt.stop();
+      await recorder.flushed();
       await sync?.stop();
       bypass?.stop();
       watchdog?.stop();

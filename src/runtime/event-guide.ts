@@ -110,6 +110,7 @@ export const GUIDE: Readonly<Record<string, { severity: Severity; action: string
   cluster_request_refused: { severity: 'warning', action: "a node with another password or unknown to the cluster tried to talk to it: check who" },
   cluster_restart_requested: { severity: 'notice', action: "none: another member restarted the cluster (seed 000's rule)" },
   management_http_started: { severity: 'info', action: "none: informational" },
+  flight_record_failed: { severity: 'warning', action: "check the state directory's disk (space, permissions); tandem why lacks this role change, the log still has it" },
   syslog_messages_dropped: { severity: 'error', action: "check the syslog server and the path to it; the count says how many messages it will never see" },
   admin_password_set: { severity: 'notice', action: "none: informational" },
 };

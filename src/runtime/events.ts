@@ -121,6 +121,7 @@ export const EVENTS: Readonly<Record<string, EventInfo>> = {
   priority_not_set: { id: 612, summary: 'tandemd could not raise its scheduling priority (config nice): under load its heartbeats may be late' },
   node_addresses_set: { id: 113, summary: 'at start, the addresses the node file names (set on the console) were put back on the interfaces' },
   node_addresses_failed: { id: 613, summary: 'the node file\'s own addresses could not be put on the interfaces (the error from iproute2 attached)' },
+  flight_record_failed: { id: 616, summary: 'a flight record (what the node saw before a role change) could not be written to disk' },
   syslog_messages_dropped: { id: 615, summary: 'the syslog server could not be reached for so long that the oldest queued messages were dropped (the count attached)' },
   sync_packet_on_nonsync_iface: { id: 718, summary: 'a sync channel arrived from an address that is not the peer\'s sync address (another interface or a route): refused' },
 };

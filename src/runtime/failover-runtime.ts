@@ -22,6 +22,7 @@ import type { SyncStatus } from '../wire/heartbeat-frame.js';
 import type { SyncStatusView } from '../sync/sync-types.js';
 import type { Logger } from './log.js';
 import type { HeartbeatNode, MatrixRow } from './heartbeat-node.js';
+import type { FlightRecorder } from './flight-recorder.js';
 
 /** The state synchronisation as the runtime sees it (src/sync/engine.ts). */
 export interface RuntimeSync {
@@ -47,6 +48,8 @@ export interface RuntimeDeps {
   flags?: () => number;
   /** The revision of the cluster definition now (it changes while the node runs: joins, enable, drain ...). */
   generation?: () => number;
+  /** Sees every input, and freezes what it saw at every role change (tandem why). */
+  recorder?: FlightRecorder;
   log: Logger;
 }
 
@@ -124,6 +127,7 @@ export class FailoverRuntime {
   /** The choke point: every input, from every source, passes here. */
   feed(input: Input): void {
     if (this.stopped) return;
+    this.deps.recorder?.input(input);
     const before = this.state;
     const { state, effects } = step(before, input);
     this.state = state;
@@ -229,6 +233,7 @@ export class FailoverRuntime {
         const wallTime = new Date().toISOString();
         this.history.push({ ...e.change, wallTime });
         if (this.history.length > HISTORY) this.history.shift();
+        this.deps.recorder?.freeze(e.change);
         this.deps.log.log('info', 'role_change', { from: e.change.from, to: e.change.to, reason: e.change.reason, evidence: e.change.evidence, input: input.type });
         const seed = SEED_EVENTS[e.change.reason];
         if (seed) this.deps.log.log('warn', seed, { role: e.change.to, peerConnections: e.change.evidence.peerConnections, ourConnections: e.change.evidence.ourConnections, peerLastHeardMsAgo: e.change.evidence.peerLastHeardMsAgo });

@@ -11,7 +11,9 @@ import { hmacAuth } from '../../src/io/heartbeat-auth.js';
 import { encodeHeartbeat } from '../../src/wire/heartbeat-frame.js';
 import { parseIpv4 } from '../../src/wire/ipv4.js';
 import { fields } from '../helpers/frames.js';
-import { board, eventually, labFor, sleep } from '../helpers/lab.js';
+import { board, eventually, labFor, sleep, until } from '../helpers/lab.js';
+import type { FlightRecord } from '../../src/runtime/flight-recorder.js';
+import { clock, type Explanation } from '../../src/runtime/why.js';
 
 const exec = promisify(execFile);
 const TANDEMD = join(__dirname, '..', '..', '..', 'bin', 'tandemd');
@@ -45,6 +47,18 @@ async function settledSharedLinks(netns: string, want: number): Promise<string[]
 }
 
 const roleChanges = (c: LabCluster, node: string) => c.node(node).events.filter((e) => e.event === 'role_change');
+const TANDEM = join(__dirname, '..', '..', '..', 'bin', 'tandem');
+
+/** `tandem why --json` on a node: the explanation of its last role change (once its record is on disk). */
+async function whyOf(c: LabCluster, node: string, reason: string): Promise<Explanation & { text: string }> {
+  let last: (Explanation & { change?: unknown; record: FlightRecord })[] = [];
+  const found = await until(async () => {
+    last = JSON.parse((await exec(TANDEM, ['why', '--json', '--socket', c.node(node).socket])).stdout) as typeof last;
+    return last[0]?.record.change.reason === reason;
+  }, 3000, 50);
+  if (!found) throw new Error(`${node}: no flight record of ${reason}; the last: ${JSON.stringify(last[0]?.headline)}`);
+  return last[0]!;
+}
 
 test.serial('the active node powered off: the other takes over and the client traffic resumes', async (t) => {
   const { lab, cluster, active, inactive } = await clusterFor(t);
@@ -76,7 +90,7 @@ test.serial('the active node powered off: the other takes over and the client tr
   t.is(json.role, 'active');
   t.is(json.matrix.length, 4);
   const why = (await exec(tandem, ['why', '--socket', cluster.node(inactive).socket])).stdout;
-  t.regex(why, /inactive -> active: peer_dead\n\s+peer last heard \d+ ms before; per interface: eth0 \d+ ms, eth1 \d+ ms, eth2 \d+ ms, eth3 \d+ ms/);
+  t.regex(why, /UTC n2: inactive -> active \(peer_dead\)\n\s+n2 stopped hearing n1 on all 4 interfaces at \d\d:\d\d:\d\d\.\d{3} \(last heartbeat: eth0 [\d:.]+, eth1 [\d:.]+, eth2 [\d:.]+, eth3 [\d:.]+\); n2 had \d+ connections, n1 \d+; n2 took over at [\d:.]+, \d+ ms after the last heartbeat \(failover time 300 ms\)\./);
   // The loss counter sees the outage (so its zero in the planned-failover test means something).
   t.true(traffic.lost(cutAt - 500) > 5, `lost ${traffic.lost(cutAt - 500)}`);
   t.log(`outage ${traffic.outageMs(cutAt - 500).toFixed(0)} ms, ${traffic.lost(cutAt - 500)} lost; takeover ${JSON.stringify(takeover)}`);
@@ -101,8 +115,19 @@ test.serial('links cut one at a time on the standby, then all but sync, then onl
 
 test.serial('a monitored link lost on the active node only: the peer takes over, then the old active releases', async (t) => {
   const { lab, cluster, active, inactive } = await clusterFor(t);
+  const cutFrom = Date.now();
   await lab.cutLink(active, 'eth1');
+  const cutTo = Date.now();
   t.true(await eventually(() => roleChanges(cluster, active).some((e) => e['reason'] === 'health_lower_than_peer'), 5000));
+  // tandem why on both, against the lab's record of the cut.
+  const demoted = await whyOf(cluster, active, 'health_lower_than_peer');
+  t.is(demoted.facts.lostIface, 'eth1');
+  t.true(demoted.facts.lostAtMs! >= cutFrom - 1 && demoted.facts.lostAtMs! <= cutTo + 50, `carrier loss recorded ${demoted.facts.lostAtMs! - cutFrom} ms after the cut began (the cut took ${cutTo - cutFrom} ms)`);
+  t.true(demoted.text.startsWith(`eth1 lost carrier at ${clock(demoted.facts.lostAtMs!)} (a monitored interface); ${active}'s health was`), demoted.text);
+  const promoted = await whyOf(cluster, inactive, 'health_higher_than_peer');
+  t.true(promoted.facts.peerHealthFellAtMs! >= cutFrom && promoted.facts.peerHealthFellAtMs! <= cutTo + 200, `the peer's lower health heard ${promoted.facts.peerHealthFellAtMs! - cutFrom} ms after the cut`);
+  t.true(promoted.facts.ourHealth! > promoted.facts.peerHealth!);
+  t.log(`why on ${active}: ${demoted.text}\nwhy on ${inactive}: ${promoted.text}`);
   t.is((await cluster.status(inactive)).role, 'active');
   t.is((await cluster.status(inactive)).lastChange?.reason, 'health_higher_than_peer');
   const ns = lab.plan.nodes.find((n) => n.name === active)!.netns;
@@ -173,6 +198,7 @@ test.serial('kill -9 of the active worker: the supervisor releases the shared MA
   t.is((await settledSharedLinks(activeNs, 3)).length, 3);
   const pid = cluster.node(active).process.pid!;
   const worker = Number((await run(['cat', `/proc/${pid}/task/${pid}/children`])).stdout.trim());
+  const killedAt = Date.now();
   process.kill(worker, 'SIGKILL');
   t.true(await eventually(() => cluster.node(active).events.some((e) => e.event === 'worker_died_shared_released'), 3000));
   t.deepEqual(await sharedLinksOn(activeNs), [], 'the dead node no longer holds the shared MAC');
@@ -180,6 +206,17 @@ test.serial('kill -9 of the active worker: the supervisor releases the shared MA
   t.true(await eventually(() => cluster.node(active).events.filter((e) => e.event === 'worker_started').length === 2, 5000), 'restarted');
   t.true(await eventually(() => roleChanges(cluster, active).some((e) => e['reason'] === 'peer_active_at_start'), 5000));
   t.deepEqual(await sharedLinksOn(activeNs), []);
+  // tandem why on the survivor, against the instant the lab killed the worker: the last heartbeat came at most
+  // a couple of intervals (50 ms) before, none after, and the decision one failover time (300 ms) after it.
+  const why = await whyOf(cluster, inactive, 'peer_dead');
+  const f = why.facts;
+  t.deepEqual(f.heardOn, ['eth0', 'eth1', 'eth2', 'eth3']);
+  t.true(f.lastHeardAtMs! <= killedAt + 5 && f.lastHeardAtMs! >= killedAt - 120, `last heard ${f.lastHeardAtMs! - killedAt} ms after the kill`);
+  const waited = f.decidedAtMs - f.lastHeardAtMs!;
+  t.true(waited >= 300 && waited < 300 + 150, `decided ${waited} ms after the last heartbeat`);
+  t.true(why.text.includes(`stopped hearing ${active} on all 4 interfaces at ${clock(f.lastHeardAtMs!)}`), why.text);
+  t.true(why.text.includes(`took over at ${clock(f.decidedAtMs)}`), why.text);
+  t.log(`why: ${why.text}`);
 });
 
 test.serial('both nodes configured as master: tandemd refuses to start, naming the field', async (t) => {
@@ -244,7 +281,9 @@ test.serial('monitor targets: lost by the active node only -> hand over; lost by
 test.serial('sync link down: the node with more connections is active (seed 001)', async (t) => {
   const { lab, cluster, active, inactive } = await clusterFor(t, { enabled: false });
   const standbyNs = lab.plan.nodes.find((n) => n.name === inactive)!.netns;
+  const cutFrom = Date.now();
   await lab.cutLink(inactive, 'eth3');
+  const cutTo = Date.now();
   await sleep(500);
   t.is((await cluster.status(active)).role, 'active', 'the sync link alone moves nothing');
   // Real conntrack entries on the standby: a ruleset that tracks, and 60 local UDP flows.
@@ -259,6 +298,18 @@ test.serial('sync link down: the node with more connections is active (seed 001)
   const s = await cluster.status(inactive);
   t.true(s.connections > (s.peer?.connections ?? 0), `${s.connections} connections here, ${s.peer?.connections} on the peer`);
   t.false(s.syncLinkUp);
+  // tandem why on both: the sync interface's silence since the cut, the carrier lost on the cut side, the counts.
+  for (const [node, reason] of [[inactive, 'more_connections_sync_down'], [active, 'fewer_connections_sync_down']] as const) {
+    const why = await whyOf(cluster, node, reason);
+    const f = why.facts;
+    t.true(f.syncSilentSinceMs! >= cutFrom - 120 && f.syncSilentSinceMs! <= cutTo + 5, `${node}: sync silent since ${f.syncSilentSinceMs! - cutFrom} ms after the cut began`);
+    t.true(why.text.startsWith(`the sync interface eth3 had been silent since ${clock(f.syncSilentSinceMs!)}`), why.text);
+    if (node === inactive) t.true(f.lostAtMs! >= cutFrom - 1 && f.lostAtMs! <= cutTo + 50 && why.text.includes(`eth3 lost carrier here at ${clock(f.lostAtMs!)}`), why.text);
+    const [mine, theirs] = node === inactive ? [f.ourConnections!, f.peerConnections!] : [f.peerConnections!, f.ourConnections!];
+    t.true(mine > theirs, `${node}: the standby's ${mine} connections against ${theirs}`);
+    t.regex(why.text, /with the sync link down, the node carrying more connections serves: n\d had \d+ connections, n\d \d+/);
+    t.log(`why on ${node}: ${why.text}`);
+  }
 });
 
 test.serial('SIGTERM of the active daemon hands over first: no packet lost', async (t) => {

@@ -1,0 +1,191 @@
+/**
+ * DOC: `tandem why`: a flight record (flight-recorder.ts) told in plain words, with the instants that matter
+ *
+ * Pure: a record in, an explanation out. The words follow the rule that
+ * decided (the core's reason): a dead peer is explained by when its
+ * heartbeats stopped on each interface, a sync-link election by when the
+ * sync interface fell silent and the two connection counts, a demotion by
+ * the link or monitor targets that were lost and the two health values.
+ * `facts` carries the same instants as numbers (epoch ms) for scripts and
+ * tests. Times are UTC, to the millisecond.
+ */
+import type { FlightRecord, FrozenArrival, Happening } from './flight-recorder.js';
+
+export interface Explanation {
+  seq: number;
+  /** One line: when, who, what, why. */
+  headline: string;
+  /** The explanation, a sentence per cause. */
+  text: string;
+  facts: {
+    decidedAtMs: number;
+    /** The peer's last heartbeat on any interface before the decision. */
+    lastHeardAtMs?: number;
+    heardOn?: string[];
+    syncIface?: string;
+    /** The sync interface's last heartbeat, when it fell silent before the others. */
+    syncSilentSinceMs?: number;
+    /** A carrier or monitor-target loss on this node that the decision follows. */
+    lostAtMs?: number;
+    lostIface?: string;
+    ourConnections?: number;
+    peerConnections?: number;
+    ourHealth?: number;
+    peerHealth?: number;
+    /** When the peer's heartbeats first carried the lower health (the peer's loss). */
+    peerHealthFellAtMs?: number;
+  };
+}
+
+export const clock = (ms: number) => new Date(ms).toISOString().slice(11, 23);
+const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+function lastBefore(list: FrozenArrival[] | undefined, atMs: number): FrozenArrival | undefined {
+  if (!list) return undefined;
+  for (let i = list.length - 1; i >= 0; i--) if (list[i]!.atMs <= atMs) return list[i];
+  return undefined;
+}
+
+function lastLoss(r: FlightRecord): Happening | undefined {
+  return [...r.before].reverse().find((h) => (h.kind === 'link' && h.fields?.['up'] === false) || (h.kind === 'targets' && h.fields?.['reachable'] === false));
+}
+
+export function explain(r: FlightRecord): Explanation {
+  const c = r.change;
+  const ev = c.evidence;
+  const me = r.node;
+  const peer = r.peer ?? 'the peer';
+  const facts: Explanation['facts'] = { decidedAtMs: c.atMs };
+  const sentences: string[] = [];
+  const sync = r.config.ifaces.find((i) => i.isSync);
+  const lastPer = r.config.ifaces.map((i) => ({ iface: i.name, last: lastBefore(r.heartbeats[i.name], c.atMs) }));
+  const heard = lastPer.filter((x) => x.last);
+  const newest = heard.reduce<FrozenArrival | undefined>((m, x) => (!m || x.last!.atMs > m.atMs ? x.last : m), undefined);
+  if (newest) {
+    facts.lastHeardAtMs = newest.atMs;
+    facts.heardOn = heard.map((x) => x.iface);
+  }
+  const interval = r.config.heartbeatIntervalMs;
+  const syncLast = sync ? lastBefore(r.heartbeats[sync.name], c.atMs) : undefined;
+  if (sync) facts.syncIface = sync.name;
+  // The sync interface fell silent before the rest: more than a couple of intervals before the newest heartbeat, or never heard.
+  const syncSilent = sync && newest && (!syncLast || newest.atMs - syncLast.atMs > 2.5 * interval);
+  if (syncSilent && syncLast) facts.syncSilentSinceMs = syncLast.atMs;
+  const syncSentence = () => {
+    if (!sync) return;
+    const ownLoss = [...r.before].reverse().find((h) => h.kind === 'link' && h.fields?.['iface'] === sync.name && h.fields?.['up'] === false);
+    if (ownLoss) {
+      facts.lostAtMs = ownLoss.atMs;
+      facts.lostIface = sync.name;
+    }
+    const since = syncLast ? `had been silent since ${clock(syncLast.atMs)}` : 'had carried no heartbeat';
+    sentences.push(`the sync interface ${sync.name} ${since}${ownLoss ? ` (${sync.name} lost carrier here at ${clock(ownLoss.atMs)})` : ''}`);
+  };
+  const counts = () => {
+    facts.ourConnections = ev.ourConnections;
+    facts.peerConnections = ev.peerConnections;
+    return `${me} had ${ev.ourConnections ?? '?'} connections, ${peer} ${ev.peerConnections ?? '?'}`;
+  };
+  const healths = () => {
+    facts.ourHealth = ev.ourHealth;
+    facts.peerHealth = ev.peerHealth;
+    return `${me}'s health was ${ev.ourHealth ?? '?'}, ${peer}'s ${ev.peerHealth ?? '?'}`;
+  };
+  /** A comparison that waited for the hold-down after the previous change says so (else the delay is unexplained). */
+  const holdDown = (causeAtMs: number | undefined) => {
+    const prev = r.previousChangeAtMs;
+    if (prev === null || causeAtMs === undefined || c.atMs - causeAtMs < 3 * interval) return;
+    if (causeAtMs - prev < r.config.holdDownMs && c.atMs - prev >= r.config.holdDownMs - interval) {
+      sentences.push(`the change waited for the hold-down: no comparison moves the role within ${r.config.holdDownMs} ms of the previous change (at ${clock(prev)})`);
+    }
+  };
+  const verb = c.to === 'active' ? (c.from === 'inactive' ? 'took over' : 'went active') : c.to === 'inactive' ? (c.from === 'active' ? 'handed over' : 'went inactive') : `became ${c.to}`;
+
+  switch (c.reason) {
+    case 'peer_dead': {
+      if (newest) {
+        const all = heard.length === r.config.ifaces.length ? `all ${heard.length} interfaces` : `${heard.map((x) => x.iface).join(', ')} (the only interfaces it had been heard on)`;
+        sentences.push(`${me} stopped hearing ${peer} on ${all} at ${clock(newest.atMs)} (last heartbeat: ${heard.map((x) => `${x.iface} ${clock(x.last!.atMs)}`).join(', ')})`);
+        if (syncSilent) syncSentence();
+        sentences.push(counts());
+        sentences.push(`${me} ${verb} at ${clock(c.atMs)}, ${Math.round(c.atMs - newest.atMs)} ms after the last heartbeat (failover time ${r.config.failoverTimeMs} ms)`);
+      } else sentences.push(`${me} had not heard ${peer} at all; ${me} ${verb} at ${clock(c.atMs)}`);
+      break;
+    }
+    case 'more_connections_sync_down':
+    case 'fewer_connections_sync_down': {
+      syncSentence();
+      const others = heard.filter((x) => x.iface !== sync?.name);
+      if (others.length > 0) sentences.push(`${peer} was still heard on ${others.map((x) => `${x.iface} (last ${clock(x.last!.atMs)})`).join(', ')}`);
+      sentences.push(`with the sync link down, the node carrying more connections serves: ${counts()}`);
+      holdDown(syncLast?.atMs);
+      sentences.push(`${me} ${verb} at ${clock(c.atMs)}`);
+      break;
+    }
+    case 'health_lower_than_peer':
+    case 'isolated': {
+      const loss = lastLoss(r);
+      if (loss) {
+        facts.lostAtMs = loss.atMs;
+        facts.lostIface = String(loss.fields?.['iface']);
+        sentences.push(`${loss.what} at ${clock(loss.atMs)}${r.config.ifaces.find((i) => i.name === facts.lostIface)?.monitored ? ' (a monitored interface)' : ''}`);
+      }
+      sentences.push(c.reason === 'isolated' ? `${me} had no link left to serve on` : `${healths()}: the healthier node serves`);
+      holdDown(loss?.atMs);
+      // The healthier peer takes over first (make before break); the active side steps down on hearing it.
+      let took: FrozenArrival | undefined;
+      if (c.from === 'active') {
+        for (const a of Object.values(r.heartbeats).flat().filter((x) => x.atMs <= c.atMs).sort((x, y) => x.atMs - y.atMs)) took = a.role !== 'active' ? undefined : (took ?? a);
+      }
+      if (took) sentences.push(`${peer} took over first (its heartbeat at ${clock(took.atMs)} said active)`);
+      sentences.push(`${me} ${verb} at ${clock(c.atMs)}`);
+      break;
+    }
+    case 'health_higher_than_peer': {
+      const arrivals = Object.values(r.heartbeats).flat().filter((a) => a.atMs <= c.atMs).sort((a, b) => a.atMs - b.atMs);
+      let fell: FrozenArrival | undefined;
+      let prev: FrozenArrival | undefined;
+      for (const a of arrivals) {
+        if (prev && a.health < prev.health) fell = a;
+        prev = a;
+      }
+      if (fell) {
+        facts.peerHealthFellAtMs = fell.atMs;
+        sentences.push(`${peer}'s heartbeats reported a lower health (${fell.health}) from ${clock(fell.atMs)}`);
+      }
+      sentences.push(`${healths()}: the healthier node serves`);
+      holdDown(fell?.atMs);
+      sentences.push(`${me} ${verb} at ${clock(c.atMs)}`);
+      break;
+    }
+    case 'planned_failover': {
+      const asked = [...r.before].reverse().find((h) => h.kind === 'admin' && h.what === 'planned failover requested');
+      sentences.push(`a planned failover was requested on ${me}${asked ? ` at ${clock(asked.atMs)}` : ''}; ${peer} claimed the shared addresses and ${me} ${verb} at ${clock(c.atMs)}`);
+      break;
+    }
+    case 'peer_yielded':
+      sentences.push(`${peer} yielded (a planned failover, a stop or a disable)${newest ? `; its heartbeat at ${clock(newest.atMs)} said so` : ''}; ${me} ${verb} at ${clock(c.atMs)}`);
+      break;
+    default:
+      sentences.push(`${me} ${verb} at ${clock(c.atMs)} because ${c.reason.replace(/_/g, ' ')}${ev.rule ? ` (rule: ${ev.rule})` : ''}`);
+      if (ev.ourConnections !== undefined) sentences.push(counts());
+  }
+  return {
+    seq: r.seq,
+    headline: `#${r.seq} ${day(c.atMs)} ${clock(c.atMs)} UTC ${me}: ${c.from} -> ${c.to} (${c.reason})`,
+    text: sentences.join('; ') + '.',
+    facts,
+  };
+}
+
+/** What followed the change (the claim of the shared addresses, the release), from the record's `after`. */
+export function aftermath(r: FlightRecord): string[] {
+  const out: string[] = [];
+  for (const h of r.after) {
+    if (h.what === 'takeover') out.push(`the shared addresses were up at ${clock(Date.parse(String(h.fields?.['sharedUpAt'])))} and announced at ${clock(Date.parse(String(h.fields?.['firstGarpAt'])))}`);
+    else if (h.what === 'shared_addresses_released') out.push(`the shared addresses were released at ${clock(h.atMs)}`);
+    else if (h.what === 'effect_failed' || h.what === 'fence_failed') out.push(`${h.what} at ${clock(h.atMs)}: ${String(h.fields?.['error'] ?? '')}`);
+    else if (h.what === 'peer_fenced') out.push(`the peer was fenced (${String(h.fields?.['how'])}) at ${clock(h.atMs)}`);
+  }
+  return out;
+}
