@@ -12,7 +12,7 @@ import { createConnection, createServer, type Server } from 'node:net';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 
-export const COMMANDS = ['status', 'why', 'failover', 'resync', 'store-get', 'store-set', 'bypass', 'cluster', 'admin-password'] as const;
+export const COMMANDS = ['status', 'why', 'failover', 'resync', 'store-get', 'store-set', 'bypass', 'cluster', 'admin-password', 'maintenance'] as const;
 export type Command = (typeof COMMANDS)[number];
 export interface Request {
   cmd: Command;
@@ -24,7 +24,7 @@ export interface Request {
   segment?: string;
   mode?: string;
   force?: boolean;
-  /** cluster: the operation (create, join, add-member ...) and its arguments; admin-password: {password}. */
+  /** cluster: the operation (create, join, add-member ...) and its arguments; admin-password: {password}; maintenance: the step. */
   op?: string;
   args?: Record<string, unknown>;
 }

@@ -25,7 +25,7 @@ export function socketPath(p: Parsed): string {
 const ago = (ms: number | null | undefined) => (ms === null || ms === undefined ? 'never' : ms < 1000 ? `${ms.toFixed(0)} ms ago` : `${(ms / 1000).toFixed(1)} s ago`);
 
 /** What `status` answers on a clustered node: the runtime's snapshot and the cluster view. */
-export type NodeStatus = Snapshot & { cluster?: StatusDoc['cluster']; healthCheck?: StatusDoc['health']; softwareVersion?: string };
+export type NodeStatus = Snapshot & { cluster?: StatusDoc['cluster']; healthCheck?: StatusDoc['health']; softwareVersion?: string; pid?: number };
 export interface StandaloneStatus {
   standalone: true;
   hex: string;

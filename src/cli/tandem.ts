@@ -7,6 +7,7 @@ import { CAPTURE_USAGE, captureCommand } from './capture-command.js';
 import { CHECK_USAGE, checkCommand } from './check-command.js';
 import { STATUS_USAGE, statusCommand } from './status-command.js';
 import { whyCommand } from './why-command.js';
+import { MAINTENANCE_USAGE, maintenanceCommand } from './maintenance-command.js';
 import { LAB_USAGE, labCommand } from './lab-command.js';
 import { BYPASS_USAGE, bypassCommand } from './bypass-command.js';
 import { adminPasswordCommand, CLUSTER_USAGE, clusterCommand, restartCommand } from './cluster-command.js';
@@ -18,6 +19,8 @@ import { tool } from '../lab/run.js';
 const USAGE = `usage: tandem COMMAND ...
 
 ${STATUS_USAGE}
+
+${MAINTENANCE_USAGE}
 
 ${BYPASS_USAGE}
 
@@ -39,7 +42,7 @@ const OPTIONS = {
   board: 'string', nodes: 'int', json: 'boolean', all: 'boolean', seconds: 'int', count: 'int',
   'cluster-id': 'int', 'password-file': 'string', netns: 'string', help: 'boolean', config: 'string', socket: 'string', force: 'boolean',
   name: 'string', node: 'string', mode: 'string', member: 'string', yes: 'boolean', 'password-fd': 'int', 'only-this': 'boolean',
-  markdown: 'boolean', serial: 'boolean', device: 'string', 'reboot-command': 'string', 'poweroff-command': 'string',
+  markdown: 'boolean', serial: 'boolean', device: 'string', 'reboot-command': 'string', 'poweroff-command': 'string', list: 'boolean',
 } as const;
 
 export async function main(argv: readonly string[]): Promise<void> {
@@ -85,6 +88,10 @@ export async function main(argv: readonly string[]): Promise<void> {
         break;
       case 'why':
         code = await whyCommand(p);
+        break;
+      case 'update':
+      case 'upgrade':
+        code = await maintenanceCommand(command, p);
         break;
       case 'status':
       case 'failover':

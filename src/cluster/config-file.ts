@@ -62,6 +62,11 @@ export interface LocalConfig {
   nice: number;
   /** A syslog server that receives every event (RFC 5424). */
   syslog: { host: string; port: number; transport: 'udp' | 'tcp'; facility: number; queueMax: number } | null;
+  /**
+   * Maintenance with planned failovers (seed 002, `tandem update|upgrade`): the command that applies a
+   * distributed file here (called as COMMAND FILE KIND), and how long it may take.
+   */
+  maintenance: { updateCommand: string | null; upgradeCommand: string | null; timeoutMs: number };
 }
 
 export interface PeerRef {
@@ -201,6 +206,7 @@ export function parseLocal(raw: unknown, file: string): LocalConfig {
     controlSocket: top.optionalString('controlSocket') ?? DEFAULTS.controlSocket,
     nice: top.has('nice') ? top.int('nice', -20, 19) : DEFAULTS.nice,
     syslog: top.has('syslog') ? syslogSettings(top.object('syslog')) : null,
+    maintenance: maintenanceSettings(top.has('maintenance') ? top.object('maintenance') : undefined),
     management: management
       ? {
           interface: management.string('interface', { pattern: /^[A-Za-z0-9_.-]{1,15}$/, hint: 'an interface name of the board' }),
@@ -209,6 +215,11 @@ export function parseLocal(raw: unknown, file: string): LocalConfig {
         }
       : null,
   };
+}
+
+function maintenanceSettings(f: Fields | undefined): LocalConfig['maintenance'] {
+  const command = (key: string) => (f?.has(key) ? f.string(key, { pattern: /^\/\S+$/, hint: 'an absolute path to an executable (it is called as COMMAND FILE KIND)' }) : null);
+  return { updateCommand: command('updateCommand'), upgradeCommand: command('upgradeCommand'), timeoutMs: f ? optionalInt(f, 'timeoutMs', 1000, 3_600_000, 600_000) : 600_000 };
 }
 
 function syslogSettings(f: Fields): NonNullable<LocalConfig['syslog']> {

@@ -20,6 +20,7 @@ import * as M from '../cluster/membership.js';
 import { GROUP_MODES, self, type ClusterDefinition, type ClusterStore, type GroupMode, type StoreContent } from '../cluster/store.js';
 import { askMember, refuse, RefusedError, serveCluster, type ServiceHandlers } from './cluster-service.js';
 import type { Logger } from './log.js';
+import type { SyncMessage } from '../wire/sync-frame.js';
 import { VERSION } from './version.js';
 
 export interface ControlHooks {
@@ -35,6 +36,8 @@ export interface ControlHooks {
   localState(): Promise<{ systemKeys: number; sessions: number }>;
   /** The peer's newest heartbeat: alive, and the revision it carries. */
   peer(): { alive: boolean; revision: number } | null;
+  /** Answers the other member's maintenance requests (maintenance.ts). */
+  maintenance(m: SyncMessage): Promise<SyncMessage>;
 }
 
 export type ClusterArgs = Record<string, unknown>;
@@ -202,7 +205,17 @@ export class ClusterControl {
         this.log.log('warn', 'cluster_restart_requested', { from });
         this.restartSoon(`cluster restart requested by ${from}`);
       },
+      maintenance: (m) => this.hooks.maintenance(m),
     };
+  }
+
+  /** One request to the other member (a pair has one); refusals and failures are thrown with their reason. */
+  async askPeer(request: SyncMessage, timeoutMs = 5000): Promise<{ name: string; answer: SyncMessage }> {
+    if (!this.store) throw new Error(`${this.local.file} defines the cluster itself (static configuration): maintenance with planned failovers needs a managed cluster (tandem cluster)`);
+    const p = this.peers()[0];
+    if (!p) throw new Error('this cluster has no other member that has joined');
+    const answer = await askMember({ host: p.host, port: p.port, localAddress: ownSyncAddress(this.local, this.config) }, { key: this.key() }, request, timeoutMs);
+    return { name: p.name, answer };
   }
 
   /** `tandem cluster OP ...` over the control socket. */

@@ -26,6 +26,7 @@ import { startServices, type Services } from './node-services.js';
 import type { SyncClient } from './sync-client.js';
 import { VERSION } from './version.js';
 import { readRecords, recorderDir } from './flight-recorder.js';
+import { Maintenance } from './maintenance.js';
 
 export interface ClusterNodeDeps {
   runtime: FailoverRuntime;
@@ -42,6 +43,7 @@ export class ClusterNode {
   private toldLeader: boolean | null | undefined;
   private advertisedGeneration = -1;
   readonly control: ClusterControl;
+  private readonly maintenance: Maintenance;
 
   private constructor(
     private readonly config: NodeConfig,
@@ -65,6 +67,13 @@ export class ClusterNode {
         const p = d.runtime.snapshot().peer;
         return p ? { alive: p.alive, revision: p.configGeneration } : null;
       },
+      maintenance: (m) => this.maintenance.serve(m),
+    });
+    this.maintenance = new Maintenance({
+      local: config, node: config.node.name, log, role: () => d.runtime.snapshot().role,
+      failover: () => d.runtime.feed({ type: 'failover', now: monotonicNs() }),
+      askPeer: (m, timeoutMs) => this.control.askPeer(m, timeoutMs),
+      restart: d.restart,
     });
   }
 
@@ -155,6 +164,8 @@ export class ClusterNode {
         const dir = recorderDir(this.config.stateDir);
         return { dir, records: await readRecords(dir) };
       }
+      case 'maintenance':
+        return this.maintenance.control(String(req.op), req.args ?? {});
       case 'failover':
         rt.feed({ type: 'failover', now: monotonicNs() });
         return { requested: true, role: rt.snapshot().role };

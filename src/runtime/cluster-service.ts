@@ -13,6 +13,10 @@
  *   definition {cluster}                   -> definition {cluster}   (the newer one wins on both)
  *   leave {name}                           -> done
  *   restart {from}                         -> done | refused          (seed 000: one member restarts them all)
+ *   maintenance-* {...}                    -> see maintenance.ts      (tandem update|upgrade)
+ *
+ * A request is read within 5 s; a maintenance request may then take as
+ * long as its handler allows (an apply command has its own time limit).
  */
 import * as tls from 'node:tls';
 import { deriveClusterKey } from '../cluster/cluster-key.js';
@@ -40,6 +44,7 @@ export interface ServiceHandlers {
   definition(theirs: ClusterDefinition): ClusterDefinition;
   leave(name: string): void;
   restart(from: string): void;
+  maintenance(m: SyncMessage): Promise<SyncMessage>;
 }
 
 export interface ServiceKey {
@@ -80,7 +85,10 @@ export function serveCluster(k: ServiceKey, at: { host: string; port: number }, 
     const from = socket.remoteAddress ?? '?';
     socket.setTimeout(5000, () => socket.destroy());
     readOne(socket)
-      .then((m) => answer(m, from, h))
+      .then((m) => {
+        if (m.type.startsWith('maintenance-')) socket.setTimeout(0);
+        return answer(m, from, h);
+      })
       .then(
         (reply) => socket.end(encodeSyncMessage(reply)),
         () => socket.destroy(),
@@ -108,6 +116,7 @@ async function answer(m: SyncMessage, from: string, h: ServiceHandlers): Promise
         h.restart(String(m['from']));
         return { type: 'done' };
       default:
+        if (m.type.startsWith('maintenance-')) return await h.maintenance(m);
         return { type: 'refused', reason: 'busy', message: `unknown request ${m.type}` };
     }
   } catch (e) {

@@ -28,6 +28,7 @@ export async function startStandalone(local: LocalConfig, store: ClusterStore, _
     replaceSystemState: (entries) => void stores.config.replace([{ count: Object.keys(entries).length, data: Object.entries(entries) }]),
     localState: async () => ({ systemKeys: stores.config.count(), sessions: stores.sessions.count() }),
     peer: () => null,
+    maintenance: () => Promise.reject(new Error('this node is standalone: it takes part in no maintenance sequence')),
   });
   const mgmt = local.management && local.interfaces.find((i) => i.name === local.management!.interface)?.address;
   const doc = () => ({

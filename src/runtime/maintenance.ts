@@ -1,0 +1,237 @@
+/**
+ * DOC: maintenance with planned failovers on a member (seed 002): files distributed, applied, confirmed
+ *
+ * `tandem update FILE` and `tandem upgrade IMAGE` (src/cli/maintenance-command.ts)
+ * drive the sequence from the active node, one step per request:
+ *
+ *   send         the active node keeps a copy and sends the file to the inactive one in chunks
+ *                over the cluster service; the receiver checks the SHA-256 and renames it in
+ *   apply-peer   the inactive node runs its configured command on the file (COMMAND FILE KIND)
+ *   (failover)   planned failover: the inactive node takes over, no connection lost
+ *   apply-local  the former active node, now inactive, runs the command on its copy
+ *   failover-peer  the peer hands back: a planned failover the other way
+ *
+ * Every step is logged on the node it runs on. An upgrade restarts the
+ * node's service after its command succeeded (the new software starts as
+ * inactive and receives the state). The files live in
+ * `stateDir/maintenance/KIND-SHA256` (the newest per kind is kept).
+ */
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { LocalConfig } from '../cluster/config-file.js';
+import type { Role } from '../core/failover-types.js';
+import type { SyncMessage } from '../wire/sync-frame.js';
+import type { Logger } from './log.js';
+
+export const KINDS = ['update', 'upgrade'] as const;
+export type Kind = (typeof KINDS)[number];
+const CHUNK = 4 * 1024 * 1024;
+
+export interface MaintenanceDeps {
+  local: LocalConfig;
+  node: string;
+  log: Logger;
+  role(): Role;
+  /** A planned failover of this node (the runtime's input). */
+  failover(): void;
+  askPeer(m: SyncMessage, timeoutMs?: number): Promise<{ name: string; answer: SyncMessage }>;
+  restart(why: string): void;
+}
+
+function kindOf(v: unknown): Kind {
+  if (!(KINDS as readonly unknown[]).includes(v)) throw new Error(`kind: update or upgrade, not ${JSON.stringify(v)}`);
+  return v as Kind;
+}
+
+function shaOf(v: unknown): string {
+  if (typeof v !== 'string' || !/^[0-9a-f]{64}$/.test(v)) throw new Error(`sha256: 64 hex digits, not ${JSON.stringify(v)}`);
+  return v;
+}
+
+export class Maintenance {
+  private applying: string | null = null;
+  private readonly dir: string;
+
+  constructor(private readonly d: MaintenanceDeps) {
+    this.dir = join(d.local.stateDir, 'maintenance');
+  }
+
+  private command(kind: Kind): string | null {
+    return kind === 'update' ? this.d.local.maintenance.updateCommand : this.d.local.maintenance.upgradeCommand;
+  }
+
+  private fileFor(kind: Kind, sha: string): string {
+    return join(this.dir, `${kind}-${sha}`);
+  }
+
+  /** What the other member asks (over the cluster service). */
+  async serve(m: SyncMessage): Promise<SyncMessage> {
+    switch (m.type) {
+      case 'maintenance-check': {
+        const kind = kindOf(m['kind']);
+        return { type: 'maintenance-ready', node: this.d.node, role: this.d.role(), command: this.command(kind), pid: process.pid, applying: this.applying };
+      }
+      case 'maintenance-chunk':
+        return this.receive(m);
+      case 'maintenance-apply': {
+        const kind = kindOf(m['kind']);
+        const sha = shaOf(m['sha256']);
+        const r = await this.apply(kind, sha, String(m['id'] ?? ''));
+        return { type: 'maintenance-applied', ...r };
+      }
+      case 'maintenance-failover':
+        this.d.log.log('info', 'maintenance_step', { id: m['id'], step: 'fail back', node: this.d.node, role: this.d.role(), requestedBy: m['from'] });
+        this.d.failover();
+        return { type: 'done', role: this.d.role() };
+      default:
+        throw new Error(`unknown maintenance request ${m.type}`);
+    }
+  }
+
+  /** What `tandem update|upgrade` asks its local node (over the control socket). */
+  async control(op: string, a: Record<string, unknown>): Promise<unknown> {
+    const id = String(a['id'] ?? '');
+    switch (op) {
+      case 'check': {
+        const kind = kindOf(a['kind']);
+        const { name, answer } = await this.d.askPeer({ type: 'maintenance-check', kind });
+        return { me: { node: this.d.node, role: this.d.role(), command: this.command(kind), pid: process.pid }, peer: { ...answer, node: name } };
+      }
+      case 'send':
+        return this.send(kindOf(a['kind']), String(a['path']), id);
+      case 'apply-peer': {
+        const { name, answer } = await this.d.askPeer({ type: 'maintenance-apply', kind: kindOf(a['kind']), sha256: shaOf(a['sha256']), id }, this.d.local.maintenance.timeoutMs + 15_000);
+        return { ...answer, node: name };
+      }
+      case 'apply-local':
+        return { ...(await this.apply(kindOf(a['kind']), shaOf(a['sha256']), id)), node: this.d.node };
+      case 'failover-peer': {
+        const { name, answer } = await this.d.askPeer({ type: 'maintenance-failover', id, from: this.d.node });
+        return { ...answer, node: name };
+      }
+      case 'report': {
+        const done = a['outcome'] === 'done';
+        this.d.log.log(done ? 'info' : 'error', done ? 'maintenance_done' : 'maintenance_stopped', {
+          id, kind: a['kind'], ...(done ? {} : { step: a['step'], error: a['error'], serving: a['serving'] }), totalMs: a['totalMs'],
+        });
+        return { logged: true };
+      }
+      default:
+        throw new Error(`unknown maintenance operation ${op} (check, send, apply-peer, apply-local, failover-peer, report)`);
+    }
+  }
+
+  /** Keeps a copy here (the file the administrator named may change afterwards) and sends it in chunks. */
+  private async send(kind: Kind, path: string, id: string): Promise<unknown> {
+    const t0 = performance.now();
+    if (this.d.role() !== 'active') throw new Error(`this node is ${this.d.role()}: run tandem ${kind} on the active node`);
+    const data = await readFile(path).catch((e: Error) => {
+      throw new Error(`${path}: ${e.message}`);
+    });
+    const sha256 = createHash('sha256').update(data).digest('hex');
+    await this.store(kind, sha256, data);
+    let peer = '';
+    for (let offset = 0; offset < data.length || offset === 0; offset += CHUNK) {
+      const body = data.subarray(offset, offset + CHUNK);
+      peer = (await this.d.askPeer({ type: 'maintenance-chunk', kind, sha256, offset, total: data.length, name: path.split('/').pop(), id, body }, 30_000)).name;
+      if (data.length === 0) break;
+    }
+    const ms = performance.now() - t0;
+    this.d.log.log('info', 'maintenance_step', { id, kind, step: 'file sent', node: this.d.node, to: peer, file: path, bytes: data.length, sha256, ms });
+    return { sha256, bytes: data.length, peer, ms };
+  }
+
+  private async store(kind: Kind, sha256: string, data: Uint8Array): Promise<void> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const tmp = `${this.fileFor(kind, sha256)}.part`;
+    const fh = await open(tmp, 'w', 0o600);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, this.fileFor(kind, sha256));
+    await this.prune(kind, sha256);
+  }
+
+  private async prune(kind: Kind, keep: string): Promise<void> {
+    for (const f of await readdir(this.dir)) {
+      if (f.startsWith(`${kind}-`) && f !== `${kind}-${keep}` && !f.endsWith('.part')) await unlink(join(this.dir, f)).catch(() => undefined);
+    }
+  }
+
+  /** A chunk from the active node: appended at its offset; the last one is checked and renamed in. */
+  private async receive(m: SyncMessage): Promise<SyncMessage> {
+    const kind = kindOf(m['kind']);
+    const sha256 = shaOf(m['sha256']);
+    const offset = Number(m['offset']);
+    const total = Number(m['total']);
+    const body = m.body ?? new Uint8Array();
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const part = `${this.fileFor(kind, sha256)}.part`;
+    if (offset !== 0) {
+      const have = await stat(part).then((s) => s.size, () => -1);
+      if (have !== offset) throw new Error(`chunk at ${offset} of ${kind} ${sha256.slice(0, 12)}: ${have < 0 ? 'no transfer in progress' : `${have} bytes received so far`}; send the file again`);
+    }
+    const fh = await open(part, offset === 0 ? 'w' : 'a', 0o600);
+    try {
+      await fh.write(body);
+      if (offset + body.length >= total) await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    if (offset + body.length < total) return { type: 'done', received: offset + body.length };
+    const got = createHash('sha256').update(await readFile(part)).digest('hex');
+    if (got !== sha256) {
+      await unlink(part).catch(() => undefined);
+      throw new Error(`${kind} file damaged in transfer: SHA-256 ${got}, expected ${sha256}`);
+    }
+    await rename(part, this.fileFor(kind, sha256));
+    await this.prune(kind, sha256);
+    this.d.log.log('info', 'maintenance_step', { id: m['id'], kind, step: 'file received', node: this.d.node, name: m['name'], bytes: total, sha256 });
+    return { type: 'done', received: total };
+  }
+
+  /** Runs the configured command on the stored file; an upgrade then restarts this node's service. */
+  private async apply(kind: Kind, sha256: string, id: string): Promise<{ ok: true; ms: number; output: string; restarting: boolean }> {
+    const command = this.command(kind);
+    const file = this.fileFor(kind, sha256);
+    if (!command) throw new Error(`${this.d.local.file}: maintenance.${kind}Command is not set on ${this.d.node}: nothing can apply the ${kind}`);
+    if (this.applying) throw new Error(`${this.d.node} is already applying ${this.applying}`);
+    await stat(file).catch(() => {
+      throw new Error(`${this.d.node} has no ${kind} file with SHA-256 ${sha256.slice(0, 12)}...: send it first`);
+    });
+    this.applying = `${kind} ${sha256.slice(0, 12)}`;
+    const t0 = performance.now();
+    const role = this.d.role();
+    try {
+      const output = await run(command, [file, kind], this.d.local.maintenance.timeoutMs, { TANDEM_NODE: this.d.node, TANDEM_ROLE: role, TANDEM_KIND: kind });
+      const ms = performance.now() - t0;
+      this.d.log.log('info', 'maintenance_step', { id, kind, step: 'applied', node: this.d.node, role, command, ms, output: output.slice(-500) });
+      if (kind === 'upgrade') {
+        // After the answer has gone out: the new software starts inactive and receives the state.
+        setTimeout(() => this.d.restart(`${kind} applied`), 200);
+      }
+      return { ok: true, ms, output: output.slice(-2000), restarting: kind === 'upgrade' };
+    } catch (e) {
+      this.d.log.log('error', 'maintenance_apply_failed', { id, kind, node: this.d.node, role, command, error: (e as Error).message, ms: performance.now() - t0 });
+      throw e;
+    } finally {
+      this.applying = null;
+    }
+  }
+}
+
+function run(command: string, args: string[], timeoutMs: number, env: Record<string, string>): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile(command, args, { timeout: timeoutMs, env: { ...process.env, ...env }, maxBuffer: 1024 * 1024 }, (err, stdout, stderr) => {
+      if (!err) return resolve(`${stdout}${stderr}`.trim());
+      const e = err as Error & { killed?: boolean; code?: number | string };
+      if (e.killed) return reject(new Error(`${command} did not finish within ${timeoutMs} ms and was killed`));
+      reject(new Error(`${command} failed (exit ${String(e.code)}): ${`${stderr}`.trim().slice(-500) || e.message}`));
+    }),
+  );
+}
