@@ -12,7 +12,7 @@ import { createConnection, createServer, type Server } from 'node:net';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 
-export const COMMANDS = ['status', 'why', 'failover', 'resync', 'store-get', 'store-set', 'bypass', 'cluster', 'admin-password', 'maintenance'] as const;
+export const COMMANDS = ['status', 'why', 'failover', 'resync', 'store-get', 'store-set', 'bypass', 'cluster', 'admin-password', 'maintenance', 'note'] as const;
 export type Command = (typeof COMMANDS)[number];
 export interface Request {
   cmd: Command;
@@ -27,6 +27,8 @@ export interface Request {
   /** cluster: the operation (create, join, add-member ...) and its arguments; admin-password: {password}; maintenance: the step. */
   op?: string;
   args?: Record<string, unknown>;
+  /** note: the administrator's text for the log. */
+  text?: string;
 }
 export type Handler = (req: Request) => unknown | Promise<unknown>;
 

@@ -13,6 +13,7 @@ import { flag, str, type Parsed } from './args.js';
 export const STATUS_USAGE = `tandem status [--json] [--socket PATH | --config FILE]
 tandem why [--list] [--json] [--socket PATH | --config FILE]   (the last role change explained; --list: the last 20)
 tandem failover [--socket PATH | --config FILE]
+tandem note TEXT... [--socket PATH | --config FILE]   (a note into the cluster log: a change window, a ticket)
 tandem resync [--socket PATH | --config FILE]    (a full state transfer: asked by a standby, sent by an active node)`;
 
 export function socketPath(p: Parsed): string {
@@ -92,8 +93,12 @@ function formatSync(s: Snapshot): string[] {
   return lines;
 }
 
-export async function statusCommand(verb: 'status' | 'failover' | 'resync', p: Parsed): Promise<number> {
+export async function statusCommand(verb: 'status' | 'failover' | 'resync' | 'note', p: Parsed): Promise<number> {
   const path = socketPath(p);
+  if (verb === 'note') {
+    await askControl(path, { cmd: 'note', text: p.positionals.join(' ') });
+    return 0;
+  }
   const result = await askControl(path, verb);
   if (flag(p, 'json')) process.stdout.write(JSON.stringify(result) + '\n');
   else if (verb === 'status') process.stdout.write(formatStatus(result as NodeStatus | StandaloneStatus) + '\n');

@@ -94,9 +94,10 @@ export async function main(argv: readonly string[]): Promise<void> {
         code = await maintenanceCommand(command, p);
         break;
       case 'status':
+      case 'note':
       case 'failover':
       case 'resync':
-        code = await statusCommand(command as 'status' | 'failover' | 'resync', p);
+        code = await statusCommand(command as 'status' | 'failover' | 'resync' | 'note', p);
         break;
       case 'version':
         process.stdout.write(`tandem ${require('../../../package.json').version}\n`);

@@ -54,7 +54,8 @@ export function main(argv: readonly string[]): void {
     process.exit(1);
   }
   const syslog = loaded.config.syslog;
-  if (syslog) {
+  // A managed member without a server of its own may still hand its messages to the log-server leader (log sync).
+  if (syslog || (loaded.kind === 'cluster' && loaded.store)) {
     const who = loaded.kind === 'cluster' ? { node: loaded.config.node.name, cluster: loaded.config.cluster.name } : { node: '(standalone)', cluster: null };
     log = new SyslogLogger(log, syslog, who);
   }
@@ -85,7 +86,7 @@ export function main(argv: readonly string[]): void {
       (added) => added.length > 0 && log.log('info', 'node_addresses_set', { added }),
       (e: Error) => log.log('error', 'node_addresses_failed', { error: e.message }),
     )
-    .then(() => (loaded.kind === 'standalone' ? startStandalone(loaded.config, loaded.store, board, log, restart) : startDaemon(loaded.config, board, log, { store: loaded.store, restart })));
+    .then(() => (loaded.kind === 'standalone' ? startStandalone(loaded.config, loaded.store, board, log, restart) : startDaemon(loaded.config, board, log, { store: loaded.store, restart, ...(log instanceof SyslogLogger ? { syslog: log } : {}) })));
   const systemd = new SdNotify();
   void started.then(
     (daemon) => {

@@ -38,6 +38,8 @@ export interface ControlHooks {
   peer(): { alive: boolean; revision: number } | null;
   /** Answers the other member's maintenance requests (maintenance.ts). */
   maintenance(m: SyncMessage): Promise<SyncMessage>;
+  /** Sends another member's log messages to the syslog server (this member is the log-server leader). */
+  logBatch(messages: string[], from: string): number;
 }
 
 export type ClusterArgs = Record<string, unknown>;
@@ -206,6 +208,7 @@ export class ClusterControl {
         this.restartSoon(`cluster restart requested by ${from}`);
       },
       maintenance: (m) => this.hooks.maintenance(m),
+      logBatch: (messages, from) => this.hooks.logBatch(messages, from),
     };
   }
 

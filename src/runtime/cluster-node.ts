@@ -27,12 +27,16 @@ import type { SyncClient } from './sync-client.js';
 import { VERSION } from './version.js';
 import { readRecords, recorderDir } from './flight-recorder.js';
 import { Maintenance } from './maintenance.js';
+import { LogForwarder, type LeaderNow } from './log-forwarder.js';
+import { refuse } from './cluster-service.js';
+import type { SyslogLogger } from './syslog-logger.js';
 
 export interface ClusterNodeDeps {
   runtime: FailoverRuntime;
   sync: SyncClient | undefined;
   bypass: BypassControl | undefined;
   restart: (why: string) => void;
+  syslog?: SyslogLogger;
 }
 
 export class ClusterNode {
@@ -44,6 +48,7 @@ export class ClusterNode {
   private advertisedGeneration = -1;
   readonly control: ClusterControl;
   private readonly maintenance: Maintenance;
+  private forwarder: LogForwarder | undefined;
 
   private constructor(
     private readonly config: NodeConfig,
@@ -68,6 +73,13 @@ export class ClusterNode {
         return p ? { alive: p.alive, revision: p.configGeneration } : null;
       },
       maintenance: (m) => this.maintenance.serve(m),
+      logBatch: (messages, from) => {
+        if (!this.leader.holding) refuse('busy', `${config.node.name} is not the log-server leader`);
+        let sent = 0;
+        for (const m of messages) if (d.syslog?.direct(m)) sent++;
+        if (sent < messages.length) log.log('error', 'log_sync_no_server', { count: messages.length - sent, from });
+        return sent;
+      },
     });
     this.maintenance = new Maintenance({
       local: config, node: config.node.name, log, role: () => d.runtime.snapshot().role,
@@ -79,6 +91,17 @@ export class ClusterNode {
 
   static async start(config: NodeConfig, store: ClusterStore | null, board: Board, log: Logger, d: ClusterNodeDeps): Promise<ClusterNode> {
     const n = new ClusterNode(config, board, log, d, store);
+    const syslog = d.syslog;
+    if (syslog && store) {
+      n.forwarder = new LogForwarder({
+        enabled: () => n.control.content?.cluster?.properties.logSync ?? false,
+        leader: () => n.logServer(),
+        forward: async (batch) => void (await n.control.askPeer({ type: 'log-batch', messages: batch }, 5000)),
+        direct: (m) => syslog.direct(m),
+        log, queueMax: config.syslog?.queueMax ?? 10_000,
+      });
+      syslog.route = n.forwarder;
+    }
     const mgmt = config.management && config.interfaces.find((i) => i.name === config.management!.interface);
     n.services = await startServices({
       local: config, log, control: n.control, managementHost: mgmt ? (ownAddress(config, mgmt)?.address ?? null) : null,
@@ -91,6 +114,7 @@ export class ClusterNode {
 
   stop(): void {
     if (this.ticker) clearInterval(this.ticker);
+    this.forwarder?.close();
     this.control.stop();
     this.services?.stop();
   }
@@ -98,6 +122,13 @@ export class ClusterNode {
   /** The live revision of the cluster definition (the store changes while the node runs). */
   generation(): number {
     return this.control.content?.cluster?.revision ?? this.config.generation;
+  }
+
+  /** Who sends to the syslog server under log sync: this member, the other one, or nobody known yet. */
+  logServer(): LeaderNow {
+    if (this.leader.holding) return 'self';
+    const p = this.d.runtime.snapshot().peer;
+    return p?.alive && (p.flags & FLAG_LEADER) !== 0 ? 'other' : null;
   }
 
   flags(): number {
@@ -166,6 +197,12 @@ export class ClusterNode {
       }
       case 'maintenance':
         return this.maintenance.control(String(req.op), req.args ?? {});
+      case 'note': {
+        const text = String(req.text ?? '').trim();
+        if (text.length === 0 || text.length > 1000) throw new Error('a note is 1 to 1000 characters of text');
+        this.log.log('info', 'admin_note', { text });
+        return { logged: true };
+      }
       case 'failover':
         rt.feed({ type: 'failover', now: monotonicNs() });
         return { requested: true, role: rt.snapshot().role };

@@ -14,6 +14,7 @@
  *   leave {name}                           -> done
  *   restart {from}                         -> done | refused          (seed 000: one member restarts them all)
  *   maintenance-* {...}                    -> see maintenance.ts      (tandem update|upgrade)
+ *   log-batch {messages}                   -> done {sent} | refused   (log sync: to the log-server leader)
  *
  * A request is read within 5 s; a maintenance request may then take as
  * long as its handler allows (an apply command has its own time limit).
@@ -45,6 +46,8 @@ export interface ServiceHandlers {
   leave(name: string): void;
   restart(from: string): void;
   maintenance(m: SyncMessage): Promise<SyncMessage>;
+  /** Log sync: messages of another member for the syslog server; refused unless this member is the leader. */
+  logBatch(messages: string[], from: string): number;
 }
 
 export interface ServiceKey {
@@ -115,6 +118,11 @@ async function answer(m: SyncMessage, from: string, h: ServiceHandlers): Promise
       case 'restart':
         h.restart(String(m['from']));
         return { type: 'done' };
+      case 'log-batch': {
+        const messages = m['messages'];
+        if (!Array.isArray(messages) || !messages.every((x) => typeof x === 'string')) return { type: 'refused', reason: 'busy', message: 'log-batch: messages must be strings' };
+        return { type: 'done', sent: h.logBatch(messages as string[], from) };
+      }
       default:
         if (m.type.startsWith('maintenance-')) return await h.maintenance(m);
         return { type: 'refused', reason: 'busy', message: `unknown request ${m.type}` };

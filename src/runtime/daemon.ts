@@ -32,6 +32,7 @@ import type { Logger } from './log.js';
 import type { ClusterStore } from '../cluster/store.js';
 import { ClusterNode } from './cluster-node.js';
 import { FlightRecorder, recorderDir } from './flight-recorder.js';
+import type { SyslogLogger } from './syslog-logger.js';
 
 /** The kernel's count of tracked connections in this network namespace (0 when conntrack is not loaded). */
 export function conntrackCount(): number {
@@ -117,6 +118,8 @@ export interface DaemonOptions {
   store: ClusterStore | null;
   /** Ends this process so that the supervisor starts the node again with the new membership. */
   restart: (why: string) => void;
+  /** The syslog side of the log (log sync routes it through the log-server leader). */
+  syslog?: SyslogLogger;
 }
 
 export async function startDaemon(config: NodeConfig, board: Board, baseLog: Logger, opts: DaemonOptions = { store: null, restart: () => undefined }): Promise<Daemon> {
@@ -201,7 +204,7 @@ export async function startDaemon(config: NodeConfig, board: Board, baseLog: Log
     lastCount = count;
   }, 1000);
 
-  cluster = await ClusterNode.start(config, opts.store, board, log, { runtime: rt, sync, bypass, restart: opts.restart });
+  cluster = await ClusterNode.start(config, opts.store, board, log, { runtime: rt, sync, bypass, restart: opts.restart, ...(opts.syslog ? { syslog: opts.syslog } : {}) });
   log.log('info', 'daemon_started', { node: config.node.name, type: config.node.type, clusterId: config.cluster.id, cluster: config.cluster.name, mode: config.cluster.mode, failoverTimeMs: config.timers.failoverTimeMs });
 
   return {

@@ -13,6 +13,7 @@ import type { Board } from '../board/board-file.js';
 import type { LocalConfig } from '../cluster/config-file.js';
 import type { ClusterStore } from '../cluster/store.js';
 import { KvProvider, storeCommand } from '../sync/kv-provider.js';
+import { refuse } from './cluster-service.js';
 import { ClusterControl } from './cluster-control.js';
 import type { Daemon } from './daemon.js';
 import type { Logger } from './log.js';
@@ -29,6 +30,7 @@ export async function startStandalone(local: LocalConfig, store: ClusterStore, _
     localState: async () => ({ systemKeys: stores.config.count(), sessions: stores.sessions.count() }),
     peer: () => null,
     maintenance: () => Promise.reject(new Error('this node is standalone: it takes part in no maintenance sequence')),
+    logBatch: () => refuse('not_a_member', 'this node is standalone: it is no log-server leader'),
   });
   const mgmt = local.management && local.interfaces.find((i) => i.name === local.management!.interface)?.address;
   const doc = () => ({
