@@ -18,7 +18,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LocalConfig } from '../cluster/config-file.js';
 import type { Role } from '../core/failover-types.js';
@@ -123,38 +123,51 @@ export class Maintenance {
     }
   }
 
-  /** Keeps a copy here (the file the administrator named may change afterwards) and sends it in chunks. */
+  /**
+   * Keeps a copy here (the file the administrator named may change afterwards) and sends it in chunks. Read,
+   * hashed and sent a chunk at a time: a large image must not hold the main loop (the heartbeats) for long.
+   */
   private async send(kind: Kind, path: string, id: string): Promise<unknown> {
     const t0 = performance.now();
     if (this.d.role() !== 'active') throw new Error(`this node is ${this.d.role()}: run tandem ${kind} on the active node`);
-    const data = await readFile(path).catch((e: Error) => {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const tmp = join(this.dir, `${kind}-sending.part`);
+    const hash = createHash('sha256');
+    let bytes = 0;
+    const src = await open(path, 'r').catch((e: Error) => {
       throw new Error(`${path}: ${e.message}`);
     });
-    const sha256 = createHash('sha256').update(data).digest('hex');
-    await this.store(kind, sha256, data);
-    let peer = '';
-    for (let offset = 0; offset < data.length || offset === 0; offset += CHUNK) {
-      const body = data.subarray(offset, offset + CHUNK);
-      peer = (await this.d.askPeer({ type: 'maintenance-chunk', kind, sha256, offset, total: data.length, name: path.split('/').pop(), id, body }, 30_000)).name;
-      if (data.length === 0) break;
-    }
-    const ms = performance.now() - t0;
-    this.d.log.log('info', 'maintenance_step', { id, kind, step: 'file sent', node: this.d.node, to: peer, file: path, bytes: data.length, sha256, ms });
-    return { sha256, bytes: data.length, peer, ms };
-  }
-
-  private async store(kind: Kind, sha256: string, data: Uint8Array): Promise<void> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const tmp = `${this.fileFor(kind, sha256)}.part`;
-    const fh = await open(tmp, 'w', 0o600);
+    const copy = await open(tmp, 'w', 0o600);
     try {
-      await fh.writeFile(data);
-      await fh.sync();
+      for await (const chunk of chunks(src)) {
+        hash.update(chunk);
+        await copy.write(chunk);
+        bytes += chunk.length;
+      }
+      await copy.sync();
+    } finally {
+      await src.close();
+      await copy.close();
+    }
+    const sha256 = hash.digest('hex');
+    await rename(tmp, this.fileFor(kind, sha256));
+    await this.prune(kind, sha256);
+    const name = path.split('/').pop();
+    let peer = '';
+    const fh = await open(this.fileFor(kind, sha256), 'r');
+    try {
+      let offset = 0;
+      for await (const body of chunks(fh, CHUNK)) {
+        peer = (await this.d.askPeer({ type: 'maintenance-chunk', kind, sha256, offset, total: bytes, name, id, body }, 30_000)).name;
+        offset += body.length;
+      }
+      if (bytes === 0) peer = (await this.d.askPeer({ type: 'maintenance-chunk', kind, sha256, offset: 0, total: 0, name, id }, 30_000)).name;
     } finally {
       await fh.close();
     }
-    await rename(tmp, this.fileFor(kind, sha256));
-    await this.prune(kind, sha256);
+    const ms = performance.now() - t0;
+    this.d.log.log('info', 'maintenance_step', { id, kind, step: 'file sent', node: this.d.node, to: peer, file: path, bytes, sha256, ms });
+    return { sha256, bytes, peer, ms };
   }
 
   private async prune(kind: Kind, keep: string): Promise<void> {
@@ -184,7 +197,14 @@ export class Maintenance {
       await fh.close();
     }
     if (offset + body.length < total) return { type: 'done', received: offset + body.length };
-    const got = createHash('sha256').update(await readFile(part)).digest('hex');
+    const hash = createHash('sha256');
+    const check = await open(part, 'r');
+    try {
+      for await (const chunk of chunks(check)) hash.update(chunk);
+    } finally {
+      await check.close();
+    }
+    const got = hash.digest('hex');
     if (got !== sha256) {
       await unlink(part).catch(() => undefined);
       throw new Error(`${kind} file damaged in transfer: SHA-256 ${got}, expected ${sha256}`);
@@ -222,6 +242,16 @@ export class Maintenance {
     } finally {
       this.applying = null;
     }
+  }
+}
+
+/** A file's content in pieces (1 MiB by default), each read and handed out on its own turn of the loop. */
+async function* chunks(fh: FileHandle, size = 1024 * 1024): AsyncGenerator<Uint8Array> {
+  for (;;) {
+    const buf = Buffer.allocUnsafe(size);
+    const { bytesRead } = await fh.read(buf, 0, size, null);
+    if (bytesRead === 0) return;
+    yield buf.subarray(0, bytesRead);
   }
 }
 
