@@ -6,6 +6,7 @@
  * files written this way hold state that is root's alone.
  */
 import { closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 export function fsyncDir(dir: string): void {
@@ -37,4 +38,23 @@ export function writeFileAtomic(path: string, text: string, opts: { keepPrevious
   }
   renameSync(tmp, path);
   fsyncDir(dirname(path));
+}
+
+/** The same off the main loop (libuv's thread pool): for writes that must not delay the heartbeats (flight records). */
+export async function writeFileAtomicAsync(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fh = await open(tmp, 'w', 0o600);
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
+  const dir = await open(dirname(path), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
 }

@@ -7,7 +7,7 @@
  * first heartbeat goes out. The supervisor (supervisor.ts) runs this in a
  * child process.
  */
-import { execFile } from 'node:child_process';
+import { runCommand } from './run-command.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Board } from '../board/board-file.js';
@@ -100,14 +100,7 @@ export async function fencePeer(fence: NodeConfig['fence'], bypass: BypassContro
   }
   if (fence.command !== null) {
     const command = fence.command;
-    await new Promise<void>((resolve, reject) =>
-      execFile(command, [peer.name, String(peer.nodeId)], { timeout: fence.timeoutMs }, (err, _o, stderr) => {
-        if (!err) return resolve();
-        const e = err as Error & { killed?: boolean; code?: number | string };
-        if (e.killed) return reject(new Error(`fence command ${command} did not finish within ${fence.timeoutMs} ms and was killed`));
-        reject(new Error(`fence command ${command} failed (exit ${String(e.code)}): ${stderr.trim() || e.message}`));
-      }),
-    );
+    await runCommand(command, [peer.name, String(peer.nodeId)], { timeoutMs: fence.timeoutMs, label: `fence command ${command}` });
     done.push(`command ${command}`);
   }
   return done.join(', then ');

@@ -6,7 +6,7 @@
  * happenings (link and monitor-target changes, admin commands, and every
  * logged event: sync channel, peers, decisions). At a role change the rings
  * are frozen into a record (monotonic instants turned into wall time once,
- * at the freeze) and written atomically into `stateDir/flight-recorder/`;
+ * at the freeze) and written atomically (cluster/atomic-file.ts) into `stateDir/flight-recorder/`;
  * a second write a moment later adds what followed (the claim, the
  * release). The newest RECORDS_KEPT records are kept. `tandem why` reads
  * them (why.ts explains one in plain words).
@@ -14,7 +14,8 @@
  * Recording a heartbeat costs a few stores into a preallocated ring: it
  * runs for every accepted heartbeat on the main loop.
  */
-import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
+import { writeFileAtomicAsync } from '../cluster/atomic-file.js';
 import { join } from 'node:path';
 import type { Change, Input } from '../core/failover-types.js';
 import type { Level, LogFields, Logger } from './log.js';
@@ -188,16 +189,7 @@ export class FlightRecorder {
 
   private async write(record: FlightRecord): Promise<void> {
     await mkdir(this.o.dir, { recursive: true, mode: 0o700 });
-    const name = join(this.o.dir, fileName(record.seq));
-    const tmp = `${name}.tmp`;
-    const fh = await open(tmp, 'w', 0o600);
-    try {
-      await fh.writeFile(JSON.stringify(record, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, name);
+    await writeFileAtomicAsync(join(this.o.dir, fileName(record.seq)), JSON.stringify(record, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
     for (const old of (await recordFiles(this.o.dir)).slice(0, -RECORDS_KEPT)) await unlink(join(this.o.dir, old.name)).catch(() => undefined);
   }
 }

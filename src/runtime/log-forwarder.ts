@@ -20,7 +20,7 @@
  * leader. Every message carries its origin's run and sequence number
  * (`[tandem@32473 ... run=R seq=N]`), so a receiver can drop such a copy.
  */
-import type { Logger } from './log.js';
+import { RateLimit, type Logger } from './log.js';
 
 export type LeaderNow = 'self' | 'other' | null;
 
@@ -46,9 +46,9 @@ export class LogForwarder {
   private inFlight: string[] | null = null;
   private dropped = 0;
   private undeliverable = 0;
-  private failures = 0;
-  private lastReport = 0;
-  private lastNoServer = 0;
+  private readonly failureReports = new RateLimit(REPORT_MS);
+  // This report is itself a message the missing server cannot take: once a minute at most.
+  private readonly noServerReports = new RateLimit(60_000);
   private retryAt = 0;
   private scheduled = false;
   private readonly timer: NodeJS.Timeout;
@@ -102,7 +102,6 @@ export class LogForwarder {
     this.d.forward(batch).then(
       () => {
         this.inFlight = null;
-        this.failures = 0;
         if (this.queue.length > 0) this.pump();
       },
       (e: Error) => {
@@ -110,10 +109,8 @@ export class LogForwarder {
         this.queue.unshift(...batch);
         this.inFlight = null;
         this.retryAt = Date.now() + RETRY_MS;
-        if (this.failures++ === 0 || Date.now() - this.lastReport > REPORT_MS) {
-          this.lastReport = Date.now();
-          this.d.log.log('warn', 'log_forward_failed', { error: e.message, queued: this.queue.length, retryMs: RETRY_MS });
-        }
+        const suppressed = this.failureReports.pass('forward', Date.now());
+        if (suppressed !== undefined) this.d.log.log('warn', 'log_forward_failed', { error: e.message, queued: this.queue.length, retryMs: RETRY_MS, suppressed });
       },
     );
   }
@@ -124,9 +121,7 @@ export class LogForwarder {
       this.dropped = 0;
       this.d.log.log('warn', 'syslog_messages_dropped', { count, queueMax: this.d.queueMax, queue: 'log sync: waiting for the log-server leader' });
     }
-    // Rate-limited: this report is itself a message the missing server cannot take.
-    if (this.undeliverable > 0 && Date.now() - this.lastNoServer > 60_000) {
-      this.lastNoServer = Date.now();
+    if (this.undeliverable > 0 && this.noServerReports.pass('no server', Date.now()) !== undefined) {
       const count = this.undeliverable;
       this.undeliverable = 0;
       this.d.log.log('error', 'log_sync_no_server', { count });

@@ -16,7 +16,6 @@
  * inactive and receives the state). The files live in
  * `stateDir/maintenance/KIND-SHA256` (the newest per kind is kept).
  */
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -24,6 +23,7 @@ import type { LocalConfig } from '../cluster/config-file.js';
 import type { Role } from '../core/failover-types.js';
 import type { SyncMessage } from '../wire/sync-frame.js';
 import type { Logger } from './log.js';
+import { runCommand } from './run-command.js';
 
 export const KINDS = ['update', 'upgrade'] as const;
 export type Kind = (typeof KINDS)[number];
@@ -228,7 +228,7 @@ export class Maintenance {
     const t0 = performance.now();
     const role = this.d.role();
     try {
-      const output = await run(command, [file, kind], this.d.local.maintenance.timeoutMs, { TANDEM_NODE: this.d.node, TANDEM_ROLE: role, TANDEM_KIND: kind });
+      const output = await runCommand(command, [file, kind], { timeoutMs: this.d.local.maintenance.timeoutMs, env: { TANDEM_NODE: this.d.node, TANDEM_ROLE: role, TANDEM_KIND: kind } });
       const ms = performance.now() - t0;
       this.d.log.log('info', 'maintenance_step', { id, kind, step: 'applied', node: this.d.node, role, command, ms, output: output.slice(-500) });
       if (kind === 'upgrade') {
@@ -253,15 +253,4 @@ async function* chunks(fh: FileHandle, size = 1024 * 1024): AsyncGenerator<Uint8
     if (bytesRead === 0) return;
     yield buf.subarray(0, bytesRead);
   }
-}
-
-function run(command: string, args: string[], timeoutMs: number, env: Record<string, string>): Promise<string> {
-  return new Promise((resolve, reject) =>
-    execFile(command, args, { timeout: timeoutMs, env: { ...process.env, ...env }, maxBuffer: 1024 * 1024 }, (err, stdout, stderr) => {
-      if (!err) return resolve(`${stdout}${stderr}`.trim());
-      const e = err as Error & { killed?: boolean; code?: number | string };
-      if (e.killed) return reject(new Error(`${command} did not finish within ${timeoutMs} ms and was killed`));
-      reject(new Error(`${command} failed (exit ${String(e.code)}): ${`${stderr}`.trim().slice(-500) || e.message}`));
-    }),
-  );
 }
