@@ -11,8 +11,10 @@ export DEBIAN_FRONTEND := noninteractive
 
 # Binary -> Debian package, for what the build, the lab and the tests run.
 DEB_TOOLS := ip:iproute2 tc:iproute2 nft:nftables tshark:tshark tcpdump:tcpdump ping:iputils-ping \
-             sysctl:procps g++:g++ cc:gcc make:make python3:python3 conntrack:conntrack
-DEB_LIBS  := /usr/include/pcap.h:libpcap-dev
+             sysctl:procps g++:g++ cc:gcc make:make python3:python3 conntrack:conntrack \
+             corosync:corosync corosync-quorumtool:corosync corosync-cfgtool:corosync
+# libcpg-dev: the addon links Corosync's CPG (clusters of three and more members).
+DEB_LIBS  := /usr/include/pcap.h:libpcap-dev /usr/include/corosync/cpg.h:libcpg-dev
 # What only the tests run: the load balancer in front of Active/Active members, the browser of the status page test.
 TEST_DEB_TOOLS := haproxy:haproxy chromium:chromium tmux:tmux rsyslogd:rsyslog
 

@@ -6,7 +6,7 @@
  * with send and batched receive (through uv_poll, or read on demand) with a
  * timestamp per message, interface facts by ioctl, GPIO lines through the
  * character device (v2 uAPI), the hardware watchdog, and systemd's
- * notification datagram.
+ * notification datagram, and Corosync's process groups (libcpg).
  * Every failing system call becomes a JS Error with .code, .errno and
  * .syscall at one place (throw_errno / make_errno_error); the advice an
  * administrator reads is added in TypeScript (src/io/native.ts), which is
@@ -14,7 +14,7 @@
  *
  * The files: util.c (errors, arguments, namespaces), sock.c (what every
  * socket shares), packet.c, netlink.c, iface.c, gpio.c (GPIO and watchdog),
- * notify.c (sd_notify), and this table.
+ * notify.c (sd_notify), cpg.c (Corosync CPG), and this table.
  *
  * Everything runs on the Node main thread. A socket can be opened inside
  * another network namespace: the thread enters it around socket() and
@@ -51,6 +51,9 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "tandem_watchdog_keepalive", NULL, tandem_watchdog_keepalive, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "tandem_watchdog_stop", NULL, tandem_watchdog_stop, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "tandem_sd_notify", NULL, tandem_sd_notify, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "tandem_cpg_open", NULL, tandem_cpg_open, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "tandem_cpg_mcast", NULL, tandem_cpg_mcast, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "tandem_cpg_close", NULL, tandem_cpg_close, NULL, NULL, NULL, napi_enumerable, NULL },
 	};
 	napi_define_properties(env, exports, sizeof(table) / sizeof(table[0]), table);
 	return exports;

@@ -81,6 +81,11 @@ napi_value tandem_watchdog_open(napi_env env, napi_callback_info info);
 napi_value tandem_watchdog_keepalive(napi_env env, napi_callback_info info);
 napi_value tandem_watchdog_stop(napi_env env, napi_callback_info info);
 
+/* cpg.c: Corosync's closed process groups */
+napi_value tandem_cpg_open(napi_env env, napi_callback_info info);
+napi_value tandem_cpg_mcast(napi_env env, napi_callback_info info);
+napi_value tandem_cpg_close(napi_env env, napi_callback_info info);
+
 /* notify.c: systemd's notification socket */
 napi_value tandem_sd_notify(napi_env env, napi_callback_info info);
 

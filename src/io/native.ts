@@ -49,7 +49,24 @@ interface Binding {
   tandem_watchdog_keepalive(fd: number): void;
   tandem_watchdog_stop(fd: number): void;
   tandem_sd_notify(path: string, text: string): void;
+  tandem_cpg_open(group: string, wrapper: object, onEvent: (ev: CpgEvent) => void): number;
+  tandem_cpg_mcast(h: object, message: Uint8Array): void;
+  tandem_cpg_close(h: object): void;
 }
+
+export interface CpgAddress {
+  nodeid: number;
+  pid: number;
+  /** CPG_REASON_*: 1 join, 2 leave, 3 node down, 4 node up, 5 process down. */
+  reason: number;
+}
+
+/** What the addon hands over after each cpg_dispatch, in Corosync's delivery order. */
+export type CpgEvent =
+  | { type: 'deliver'; nodeid: number; pid: number; data: Buffer }
+  | { type: 'confchg'; members: CpgAddress[]; left: CpgAddress[]; joined: CpgAddress[] }
+  | { type: 'totem'; ringNodeid: number; ringSeq: number; nodes: number[] }
+  | { type: 'error'; error: NativeError };
 
 /** The shape of an error thrown by the addon. */
 export interface NativeError extends Error {
@@ -108,8 +125,25 @@ function deviceAdvice(code: string, where: string): string {
   }
 }
 
+/** What to do about a Corosync CPG error (the syscall is a cpg_ call). */
+function corosyncAdvice(code: string): string {
+  switch (code) {
+    case 'ECONNREFUSED':
+      return ': no Corosync runs in this network namespace (or it is still starting): see corosync.log in the state directory, or "corosync-cfgtool -s"';
+    case 'EACCES':
+      return ': Corosync refused the connection: run tandemd as root (or in Corosync\'s uidgid.d)';
+    case 'EAGAIN':
+      return ': the Corosync ring is congested (flow control); the message is retried';
+    case 'EMSGSIZE':
+      return ': the message is larger than Corosync accepts; it must be split';
+    default:
+      return '';
+  }
+}
+
 function advice(code: string, where: string, syscall = ''): string {
   if (where.startsWith('GPIO') || where.startsWith('watchdog')) return deviceAdvice(code, where);
+  if (syscall.startsWith('cpg_')) return corosyncAdvice(code);
   switch (code) {
     case 'EPERM':
     case 'EACCES':
