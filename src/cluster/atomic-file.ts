@@ -19,11 +19,11 @@ export function fsyncDir(dir: string): void {
 }
 
 /** `keepPrevious`: the file being replaced stays reachable as PATH.prev (a hard link), for a reader to fall back on. */
-export function writeFileAtomic(path: string, text: string, opts: { keepPrevious?: boolean } = {}): void {
+export function writeFileAtomic(path: string, text: string | Uint8Array, opts: { keepPrevious?: boolean } = {}): void {
   const tmp = `${path}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w', 0o600);
   try {
-    writeSync(fd, text);
+    writeSync(fd, typeof text === 'string' ? Buffer.from(text) : text);
     fsyncSync(fd);
   } finally {
     closeSync(fd);

@@ -120,11 +120,14 @@ export const GUIDE: Readonly<Record<string, { severity: Severity; action: string
   flight_record_failed: { severity: 'warning', action: "check the state directory's disk (space, permissions); tandem why lacks this role change, the log still has it" },
   syslog_messages_dropped: { severity: 'error', action: "check the syslog server and the path to it; the count says how many messages it will never see" },
   admin_password_set: { severity: 'notice', action: "none: informational" },
+  corosync_started: { severity: 'info', action: "none: informational" },
+  corosync_exited: { severity: 'error', action: "read stderr and corosync.log in the state directory's corosync folder (a wrong sync address, a port in use, the corosync package missing); the member does not serve until its Corosync is back" },
 };
 
 const RANGES: [number, string][] = [
   [100, 'Lifecycle'], [200, 'Peers and heartbeats'], [300, 'Dropped heartbeats (the receiver\'s drop ladder)'], [400, 'Roles and takeovers'],
   [500, 'Links and monitoring'], [600, 'Failures'], [700, 'State synchronisation'], [800, 'Cluster management'],
+  [900, 'Clusters on Corosync'],
 ];
 
 /** docs/log-events.md, from the catalogue and this guide (`tandem events --markdown` prints it). */

@@ -5,7 +5,7 @@
  * name of an event across versions: new events get new IDs, IDs are never
  * reused. Ranges: 1xx lifecycle, 2xx peers and heartbeats, 3xx dropped
  * heartbeats (the drop ladder's reasons, seed 001's names), 4xx roles and
- * takeovers, 5xx links and monitoring, 6xx failures, 7xx state synchronisation, 8xx cluster management. docs/log-events.md is the
+ * takeovers, 5xx links and monitoring, 6xx failures, 7xx state synchronisation, 8xx cluster management, 9xx clusters on Corosync (three and more members). docs/log-events.md is the
  * administrator's copy; a test keeps the two and the code in step.
  */
 
@@ -131,6 +131,9 @@ export const EVENTS: Readonly<Record<string, EventInfo>> = {
   flight_record_failed: { id: 616, summary: 'a flight record (what the node saw before a role change) could not be written to disk' },
   syslog_messages_dropped: { id: 615, summary: 'the syslog server could not be reached for so long that the oldest queued messages were dropped (the count attached)' },
   sync_packet_on_nonsync_iface: { id: 718, summary: 'a sync channel arrived from an address that is not the peer\'s sync address (another interface or a route): refused' },
+
+  corosync_started: { id: 900, summary: 'tandemd started its Corosync (clusters of three and more members)' },
+  corosync_exited: { id: 901, summary: 'the Corosync tandemd runs ended unexpectedly; it is restarted after a second (exit code and the end of its output attached)' },
 };
 
 export function eventId(name: string): number | undefined {
