@@ -1,0 +1,232 @@
+/**
+ * DOC: the replicated state of a cluster of three and more members, over Corosync's ordered delivery
+ *
+ * Pure: fed the process group's views and messages in Corosync's order (the
+ * same order on every member: virtual synchrony), it says what to send, what
+ * to apply and when to install a transferred state. Every member that holds
+ * the state ("synced") applies the same ordered changes, so all hold the
+ * same; nothing here knows what a change means (group-node.ts does).
+ *
+ * After every view change each member announces (hello) whether it holds
+ * the state and how many changes it has applied (`seq`). Once every
+ * member's hello of this view is in, all compute the same:
+ * - quorum: more than half of the configured members are in the view; a
+ *   view without it holds no state (nobody serves, nothing is written);
+ * - if nobody holds the state (a cold start), the member with the highest
+ *   seq (then the lowest node id) is elected to hold it;
+ * - the donor is the lowest node id that holds it; it snapshots its state at
+ *   exactly this point of the order and sends it to the others, which keep
+ *   every change delivered from this point on and apply them after the
+ *   snapshot: no gap, no duplicate. A view change before the transfer ends
+ *   starts it again from the new point.
+ * - the leader is the lowest node id holding the state.
+ * A change counts only when its sender holds the state (every member knows
+ * who does, from the same hellos and `ready`s): a member refuses to write
+ * while it does not, and a change it sent just before losing quorum is
+ * skipped everywhere alike.
+ */
+
+export interface GroupMember {
+  nodeid: number;
+  pid: number;
+}
+
+export type GroupMsg =
+  | { t: 'hello'; key: string; synced: boolean; seq: number }
+  | { t: 'state'; key: string; to: number[]; i: number; n: number; seq: number; body: unknown }
+  | { t: 'ready'; key: string }
+  | { t: 'change'; id: string; body: unknown };
+
+export type GroupAction =
+  | { type: 'send'; msg: GroupMsg }
+  /** Donor: snapshot the state now (before the next delivery) and send it as `state` messages. */
+  | { type: 'send-state'; key: string; to: number[]; seq: number }
+  | { type: 'apply'; id: string; from: number; body: unknown }
+  /** A change delivered while this member holds no state: not applied here (its sender is told). */
+  | { type: 'skip'; id: string; from: number }
+  /** Replace the state with the snapshot's parts, then apply the changes kept since its point. */
+  | { type: 'install'; parts: unknown[]; then: { id: string; from: number; body: unknown }[] }
+  | { type: 'event'; name: 'quorum_lost' | 'quorum_regained' | 'state_elected' | 'state_installed' | 'state_requested'; fields: Record<string, unknown> };
+
+interface Transfer {
+  key: string;
+  parts: (unknown | undefined)[];
+  got: number;
+  n: number;
+  seq: number;
+  kept: { id: string; from: number; body: unknown }[];
+}
+
+export class GroupCore {
+  private members: GroupMember[] = [];
+  private key = '';
+  private hellos = new Map<number, { synced: boolean; seq: number }>();
+  private settled = false;
+  private quorateNow = false;
+  private holders = new Set<number>();
+  private transfer: Transfer | undefined;
+  private synced = false;
+  private appliedSeq: number;
+
+  constructor(
+    readonly self: number,
+    /** Configured members: quorum is more than half of them. */
+    private configured: number,
+    /** Changes applied before this process started (the persistent state's count). */
+    seq: number,
+  ) {
+    this.appliedSeq = seq;
+  }
+
+  get holdsState(): boolean {
+    return this.synced;
+  }
+
+  get seq(): number {
+    return this.appliedSeq;
+  }
+
+  get quorate(): boolean {
+    return this.quorateNow;
+  }
+
+  get quorum(): number {
+    return Math.floor(this.configured / 2) + 1;
+  }
+
+  get view(): readonly GroupMember[] {
+    return this.members;
+  }
+
+  /** Who holds the state, as all members agree after the last settled view. */
+  get synced_members(): number[] {
+    return [...this.holders].sort((a, b) => a - b);
+  }
+
+  get leader(): number | null {
+    return this.quorateNow && this.holders.size > 0 ? Math.min(...this.holders) : null;
+  }
+
+  /** Whether this view's hellos are all in (until then: electing). */
+  get settledView(): boolean {
+    return this.settled;
+  }
+
+  get receiving(): boolean {
+    return this.transfer !== undefined;
+  }
+
+  setConfigured(n: number): GroupAction[] {
+    this.configured = n;
+    return this.checkQuorum();
+  }
+
+  private checkQuorum(): GroupAction[] {
+    const was = this.quorateNow;
+    this.quorateNow = this.members.length >= this.quorum;
+    const out: GroupAction[] = [];
+    if (was && !this.quorateNow) {
+      out.push({ type: 'event', name: 'quorum_lost', fields: { members: this.members.length, quorum: this.quorum, configured: this.configured } });
+      // Without quorum a member's state may fall behind the other side's: it takes theirs when they meet again.
+      this.synced = false;
+      this.holders.clear();
+      this.transfer = undefined;
+    } else if (!was && this.quorateNow && this.members.length > 0) {
+      out.push({ type: 'event', name: 'quorum_regained', fields: { members: this.members.length, quorum: this.quorum, configured: this.configured } });
+    }
+    return out;
+  }
+
+  /** A configuration change of the process group (Corosync's confchg). */
+  onView(members: GroupMember[]): GroupAction[] {
+    this.members = [...members].sort((a, b) => a.nodeid - b.nodeid);
+    this.key = this.members.map((m) => `${m.nodeid}.${m.pid}`).join(',');
+    this.hellos = new Map();
+    this.settled = false;
+    const present = new Set(this.members.map((m) => m.nodeid));
+    for (const h of this.holders) if (!present.has(h)) this.holders.delete(h);
+    // A transfer under way restarts from this view's point (its donor may be gone).
+    this.transfer = undefined;
+    const out = this.checkQuorum();
+    if (this.members.some((m) => m.nodeid === this.self)) out.push({ type: 'send', msg: { t: 'hello', key: this.key, synced: this.synced, seq: this.appliedSeq } });
+    return out;
+  }
+
+  onMessage(from: number, msg: GroupMsg): GroupAction[] {
+    switch (msg.t) {
+      case 'hello':
+        if (msg.key !== this.key || this.settled) return [];
+        this.hellos.set(from, { synced: msg.synced, seq: msg.seq });
+        return this.members.every((m) => this.hellos.has(m.nodeid)) ? this.settle() : [];
+      case 'state':
+        return this.onState(msg);
+      case 'ready':
+        if (msg.key === this.key && this.quorateNow) this.holders.add(from);
+        return [];
+      case 'change':
+        return this.onChange(from, msg.id, msg.body);
+    }
+  }
+
+  private settle(): GroupAction[] {
+    this.settled = true;
+    const out: GroupAction[] = [];
+    if (!this.quorateNow) return out;
+    let holders = [...this.hellos].filter(([, h]) => h.synced).map(([id]) => id);
+    if (holders.length === 0) {
+      const [elected] = [...this.hellos].sort(([a, x], [b, y]) => y.seq - x.seq || a - b)[0]!;
+      holders = [elected];
+      if (elected === this.self) {
+        this.synced = true;
+        out.push({ type: 'event', name: 'state_elected', fields: { seq: this.appliedSeq, members: this.members.length } });
+      }
+    }
+    this.holders = new Set(holders);
+    const donor = Math.min(...holders);
+    const to = this.members.map((m) => m.nodeid).filter((id) => !this.holders.has(id));
+    if (to.length === 0) return out;
+    if (donor === this.self) out.push({ type: 'send-state', key: this.key, to, seq: this.appliedSeq });
+    if (to.includes(this.self)) {
+      this.transfer = { key: this.key, parts: [], got: 0, n: -1, seq: 0, kept: [] };
+      out.push({ type: 'event', name: 'state_requested', fields: { from: donor } });
+    }
+    return out;
+  }
+
+  private onState(msg: Extract<GroupMsg, { t: 'state' }>): GroupAction[] {
+    const tr = this.transfer;
+    if (!tr || msg.key !== tr.key || !msg.to.includes(this.self)) return [];
+    if (tr.n < 0) {
+      tr.n = msg.n;
+      tr.seq = msg.seq;
+      tr.parts = new Array<unknown>(msg.n);
+    }
+    if (msg.i < 0 || msg.i >= tr.n || tr.parts[msg.i] !== undefined) return [];
+    tr.parts[msg.i] = msg.body;
+    tr.got++;
+    if (tr.got < tr.n) return [];
+    this.transfer = undefined;
+    this.synced = true;
+    this.holders.add(this.self);
+    this.appliedSeq = tr.seq + tr.kept.length;
+    return [
+      { type: 'install', parts: tr.parts, then: tr.kept },
+      { type: 'event', name: 'state_installed', fields: { parts: tr.n, seq: this.appliedSeq, keptChanges: tr.kept.length } },
+      { type: 'send', msg: { t: 'ready', key: tr.key } },
+    ];
+  }
+
+  private onChange(from: number, id: string, body: unknown): GroupAction[] {
+    // Only a member holding the state writes: the same rule on every member, so all agree on what applied.
+    if (!this.holders.has(from)) return [{ type: 'skip', id, from }];
+    if (this.synced) {
+      this.appliedSeq++;
+      return [{ type: 'apply', id, from, body }];
+    }
+    if (this.transfer) {
+      this.transfer.kept.push({ id, from, body });
+      return [];
+    }
+    return [{ type: 'skip', id, from }];
+  }
+}
