@@ -10,7 +10,7 @@ import { flag, int, str, UsageError, type Parsed } from './args.js';
 import { terminal, type Asker } from './prompt.js';
 import { socketPath } from './status-command.js';
 
-export const CLUSTER_USAGE = `tandem cluster create --name NAME --node NODE [--mode active-passive|active-active] [--cluster-id 0..63] [--password-file F | --password-fd N]
+export const CLUSTER_USAGE = `tandem cluster create --name NAME --node NODE [--mode active-passive|active-active] [--engine heartbeat|corosync] [--cluster-id 0..63] [--password-file F | --password-fd N]
 tandem cluster add-member NAME ADDRESS        (ADDRESS: the member's sync address; then join from that member)
 tandem cluster join --member ADDRESS [--password-file F | --password-fd N] [--yes]
                                               (this node's system state and sessions are replaced by the cluster's)
@@ -43,7 +43,7 @@ export async function clusterCommand(p: Parsed, ask: Asker = terminal): Promise<
       const node = str(p, 'node');
       if (!name || !node) throw new UsageError('cluster create needs --name NAME and --node NODE');
       const password = await ask.password('cluster password', { ...passwordSource(p), confirm: true });
-      const r = (await cluster(p, 'create', { name, node, password, ...(str(p, 'mode') ? { mode: str(p, 'mode') } : {}), ...(p.options['cluster-id'] !== undefined ? { clusterId: int(p, 'cluster-id', 0, 63) } : {}) })) as Record<string, unknown>;
+      const r = (await cluster(p, 'create', { name, node, password, ...(str(p, 'mode') ? { mode: str(p, 'mode') } : {}), ...(str(p, 'engine') ? { engine: str(p, 'engine') } : {}), ...(p.options['cluster-id'] !== undefined ? { clusterId: int(p, 'cluster-id', 0, 63) } : {}) })) as Record<string, unknown>;
       print(p, r, `cluster ${String(r['created'])} created (ID ${String(r['clusterId'])}), this node is member ${String(r['member'])}; the service restarts as a member.\nnext: tandem cluster add-member NAME ADDRESS for each other member, then join from it`);
       return 0;
     }

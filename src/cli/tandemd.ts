@@ -14,6 +14,7 @@ import { JsonLogger, type Logger } from '../runtime/log.js';
 import { SyslogLogger } from '../runtime/syslog-logger.js';
 import { RESTART_EXIT, supervise } from '../runtime/supervisor.js';
 import { startStandalone } from '../runtime/standalone.js';
+import { startGroupDaemon } from '../runtime/group-daemon.js';
 import { SdNotify } from '../io/sd-notify.js';
 import { ensureAddresses } from '../io/node-addresses.js';
 import { flag, parseArgs, str, UsageError } from './args.js';
@@ -86,7 +87,13 @@ export function main(argv: readonly string[]): void {
       (added) => added.length > 0 && log.log('info', 'node_addresses_set', { added }),
       (e: Error) => log.log('error', 'node_addresses_failed', { error: e.message }),
     )
-    .then(() => (loaded.kind === 'standalone' ? startStandalone(loaded.config, loaded.store, board, log, restart) : startDaemon(loaded.config, board, log, { store: loaded.store, restart, ...(log instanceof SyslogLogger ? { syslog: log } : {}) })));
+    .then(() => {
+      if (loaded.kind === 'standalone') return startStandalone(loaded.config, loaded.store, board, log, restart);
+      const opts = { store: loaded.store, restart, ...(log instanceof SyslogLogger ? { syslog: log } : {}) };
+      // Three and more members: Corosync keeps them together, every member serves (no heartbeats, no failover).
+      if (loaded.config.cluster.engine === 'corosync' && loaded.store) return startGroupDaemon(loaded.config, loaded.store, log, opts);
+      return startDaemon(loaded.config, board, log, opts);
+    });
   const systemd = new SdNotify();
   void started.then(
     (daemon) => {

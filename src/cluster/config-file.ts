@@ -17,7 +17,8 @@
 import { dirname, isAbsolute, join } from 'node:path';
 import { Fields, readJsonFile, ValidationError } from '../board/validate.js';
 import type { NodeType } from '../wire/heartbeat-frame.js';
-import { ClusterStore, type GroupMode, type Member, type StoreContent } from './store.js';
+import { ClusterStore, type ClusterEngine, type GroupMode, type Member, type StoreContent } from './store.js';
+import { COROSYNC_PORT, COROSYNC_TOKEN_MS } from './corosync-conf.js';
 
 export interface Cidr {
   address: string;
@@ -67,6 +68,8 @@ export interface LocalConfig {
    * distributed file here (called as COMMAND FILE KIND), and how long it may take.
    */
   maintenance: { updateCommand: string | null; upgradeCommand: string | null; timeoutMs: number };
+  /** Clusters on Corosync (three and more members): run our own, or attach to the image's. */
+  corosync: { manage: boolean; privateRun: boolean; port: number; tokenMs: number };
 }
 
 export interface PeerRef {
@@ -82,6 +85,8 @@ export interface NodeConfig extends LocalConfig {
     id: number;
     name: string;
     mode: GroupMode;
+    /** How members find each other: our heartbeats (pairs) or Corosync (three and more). */
+    engine: ClusterEngine;
     /** Static: the file holding the password. Managed: null, the key is in the store. */
     passwordFile: string | null;
     /** Managed: the derived key (hex). */
@@ -207,6 +212,7 @@ export function parseLocal(raw: unknown, file: string): LocalConfig {
     nice: top.has('nice') ? top.int('nice', -20, 19) : DEFAULTS.nice,
     syslog: top.has('syslog') ? syslogSettings(top.object('syslog')) : null,
     maintenance: maintenanceSettings(top.has('maintenance') ? top.object('maintenance') : undefined),
+    corosync: corosyncSettings(top.has('corosync') ? top.object('corosync') : undefined),
     management: management
       ? {
           interface: management.string('interface', { pattern: /^[A-Za-z0-9_.-]{1,15}$/, hint: 'an interface name of the board' }),
@@ -214,6 +220,15 @@ export function parseLocal(raw: unknown, file: string): LocalConfig {
           gateway: management.optionalString('gateway') ?? null,
         }
       : null,
+  };
+}
+
+function corosyncSettings(f: Fields | undefined): LocalConfig['corosync'] {
+  return {
+    manage: f ? optionalBool(f, 'manage', true) : true,
+    privateRun: f ? optionalBool(f, 'privateRun', false) : false,
+    port: f ? optionalInt(f, 'port', 1, 65535, COROSYNC_PORT) : COROSYNC_PORT,
+    tokenMs: f ? optionalInt(f, 'tokenMs', 200, 60_000, COROSYNC_TOKEN_MS) : COROSYNC_TOKEN_MS,
   };
 }
 
@@ -249,6 +264,7 @@ export function parseConfig(raw: unknown, file: string): NodeConfig {
       id: cluster.int('id', 0, 63),
       name: cluster.optionalString('name') ?? `cluster-${cluster.int('id', 0, 63)}`,
       mode: 'active-passive',
+      engine: 'heartbeat',
       passwordFile: isAbsolute(passwordFile) ? passwordFile : join(dirname(file), passwordFile),
       key: null,
       managed: false,
@@ -278,7 +294,7 @@ export function managedConfig(local: LocalConfig, store: StoreContent): NodeConf
   return {
     ...local,
     interfaces,
-    cluster: { id: c.id, name: c.name, mode: c.properties.mode, passwordFile: null, key: store.key, managed: true },
+    cluster: { id: c.id, name: c.name, mode: c.properties.mode, engine: c.properties.engine ?? 'heartbeat', passwordFile: null, key: store.key, managed: true },
     node: { name: me.name, id: me.id, type: me.type },
     peer: peer ? { name: peer.name, id: peer.id, type: peer.type, address: peer.address } : null,
     member: { enabled: me.enabled, draining: me.draining },

@@ -8,20 +8,24 @@
  * (store.ts writes) or the network (cluster-service.ts).
  */
 import { createHash } from 'node:crypto';
-import { DEFAULT_PROPERTIES, GROUP_MODES, type ClusterDefinition, type ClusterProperties, type Member, type StoreContent } from './store.js';
+import { DEFAULT_PROPERTIES, GROUP_MODES, type ClusterDefinition, type ClusterEngine, type ClusterProperties, type Member, type StoreContent } from './store.js';
 
 export const MEMBER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,15}$/;
 export const CLUSTER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 
-/** Two members may run together in this issue; more come with Corosync. */
-export const MAX_MEMBERS = 2;
+/** A pair on tandem's heartbeats; up to 16 members on Corosync. */
+export const MAX_MEMBERS: Readonly<Record<ClusterEngine, number>> = { heartbeat: 2, corosync: 16 };
+
+export function engineOf(c: ClusterDefinition): ClusterEngine {
+  return c.properties.engine ?? 'heartbeat';
+}
 
 export class MembershipError extends Error {
   override name = 'MembershipError';
 }
 
-function fail(message: string): never {
+export function fail(message: string): never {
   throw new MembershipError(message);
 }
 
@@ -36,17 +40,18 @@ export function clusterIdFor(name: string): number {
   return createHash('sha256').update(name).digest()[0]! & 63;
 }
 
-export function create(s: StoreContent, o: { name: string; node: string; address: string; key: string; salt: string; id?: number; mode?: ClusterProperties['mode']; shared?: Record<string, string> }): StoreContent {
+export function create(s: StoreContent, o: { name: string; node: string; address: string; key: string; salt: string; id?: number; mode?: ClusterProperties['mode']; engine?: ClusterEngine; shared?: Record<string, string> }): StoreContent {
   if (s.cluster) fail(`this node is already member ${s.me} of cluster ${s.cluster.name}: run "tandem cluster leave" first`);
   if (!CLUSTER_NAME.test(o.name)) fail(`cluster name "${o.name}": 1 to 32 letters, digits, "-", "_" or "."`);
   if (!MEMBER_NAME.test(o.node)) fail(`node name "${o.node}": 1 to 16 letters, digits, "-", "_" or "."`);
   checkAddress(o.address, 'this node\'s sync address');
+  if (o.engine === 'corosync' && o.mode !== 'active-active') fail('a cluster on Corosync runs active/active behind a load balancer: add --mode active-active');
   const id = o.id ?? clusterIdFor(o.name);
   if (!Number.isInteger(id) || id < 0 || id > 63) fail(`cluster ID ${id}: 0..63`);
   const member: Member = { name: o.node, id: 1, address: o.address, type: 'master', enabled: true, draining: false, joined: true };
   const cluster: ClusterDefinition = {
     name: o.name, id, salt: o.salt, revision: 1, members: [member], shared: o.mode === 'active-active' ? {} : { ...(o.shared ?? {}) },
-    properties: { ...DEFAULT_PROPERTIES, ...(o.mode ? { mode: o.mode } : {}) },
+    properties: { ...DEFAULT_PROPERTIES, ...(o.mode ? { mode: o.mode } : {}), ...(o.engine === 'corosync' ? { engine: o.engine } : {}) },
   };
   return { ...s, cluster, me: o.node, key: o.key };
 }
@@ -72,7 +77,12 @@ export function addMember(s: StoreContent, name: string, address: string): Store
   checkAddress(address, `address of ${name}`);
   if (c.members.some((m) => m.name === name)) fail(`cluster ${c.name} already has a member named ${name}`);
   if (c.members.some((m) => m.address === address)) fail(`${address} is already the address of ${c.members.find((m) => m.address === address)!.name}`);
-  if (c.members.length >= MAX_MEMBERS) fail(`cluster ${c.name} has ${c.members.length} members, the most this version runs (clusters of more members run on Corosync, not yet here)`);
+  const engine = engineOf(c);
+  if (c.members.length >= MAX_MEMBERS[engine]) {
+    fail(engine === 'heartbeat'
+      ? `cluster ${c.name} is a pair on tandem's heartbeats: clusters of three and more members run on Corosync (create the cluster with --engine corosync --mode active-active)`
+      : `cluster ${c.name} has ${c.members.length} members, the most a cluster on Corosync runs here`);
+  }
   const id = Math.max(...c.members.map((m) => m.id)) + 1;
   const type = c.members.some((m) => m.type === 'master') ? 'slave' : 'master';
   return revise(s, { ...c, members: [...c.members, { name, id, address, type, enabled: true, draining: false, joined: false }] });
@@ -125,7 +135,10 @@ export function setProperty(s: StoreContent, key: string, value: string): StoreC
     case 'name':
       if (!CLUSTER_NAME.test(value)) fail(`cluster name "${value}": 1 to 32 letters, digits, "-", "_" or "."`);
       return revise(s, { ...c, name: value });
+    case 'engine':
+      return fail('engine is chosen when the cluster is created (tandem cluster create --engine corosync); create a new cluster to change it');
     case 'mode':
+      if (engineOf(c) === 'corosync' && value !== 'active-active') fail('mode: a cluster on Corosync runs active/active only');
       if (!(GROUP_MODES as readonly string[]).includes(value)) fail(`mode: ${GROUP_MODES.join(' or ')}, not "${value}"`);
       return revise(s, { ...c, properties: { ...c.properties, mode: value as ClusterProperties['mode'] } });
     case 'sync':
@@ -159,4 +172,34 @@ export function digest(c: ClusterDefinition): string {
 export function topology(c: ClusterDefinition): string {
   const shared = Object.entries(c.shared ?? {}).map(([k, v]) => `${k}=${v}`).sort().join(',');
   return c.members.map((m) => `${m.id}:${m.name}:${m.type}:${m.address}`).sort().join(',') + `|${shared}`;
+}
+
+/** The cluster-wide changes that a cluster on Corosync orders (applied on every member at the same point). */
+export type OrderedOp = 'add-member' | 'remove-member' | 'mark-joined' | 'enable' | 'disable' | 'drain' | 'undrain' | 'properties';
+
+/** The change an ordered op makes to the store; the function throws what is wrong with it. */
+export function orderedChange(op: OrderedOp, a: Record<string, unknown>): (s: StoreContent) => StoreContent {
+  const str = (k: string): string => {
+    const v = a[k];
+    if (typeof v !== 'string' || v.length === 0) fail(`${op}: missing ${k}`);
+    return v;
+  };
+  switch (op) {
+    case 'add-member':
+      return (s) => addMember(s, str('name'), str('address'));
+    case 'remove-member':
+      return (s) => removeMember(s, str('name'));
+    case 'mark-joined':
+      return (s) => markJoined(s, str('name'));
+    case 'enable':
+    case 'disable':
+      return (s) => setEnabled(s, str('node'), op === 'enable');
+    case 'drain':
+    case 'undrain':
+      return (s) => setDraining(s, str('node'), op === 'drain');
+    case 'properties':
+      return (s) => ((a['set'] ?? []) as [string, string][]).reduce((x, [k, v]) => setProperty(x, k, v), s);
+    default:
+      return fail(`no cluster-wide change "${String(op)}"`);
+  }
 }

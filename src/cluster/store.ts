@@ -40,8 +40,14 @@ export interface Member {
   joined: boolean;
 }
 
+/** heartbeat: a pair on tandem's own heartbeats; corosync: three and more members on Corosync (docs/cluster.md). */
+export type ClusterEngine = 'heartbeat' | 'corosync';
+export const ENGINES: readonly ClusterEngine[] = ['heartbeat', 'corosync'];
+
 export interface ClusterProperties {
   mode: GroupMode;
+  /** Chosen at create; a store written before engines existed has none (heartbeat). */
+  engine?: ClusterEngine;
   /** State synchronisation between members. */
   sync: boolean;
   /** Log synchronisation (only the log-server leader sends to syslog). */

@@ -10,8 +10,10 @@
  * After every view change each member announces (hello) whether it holds
  * the state and how many changes it has applied (`seq`). Once every
  * member's hello of this view is in, all compute the same:
- * - quorum: more than half of the configured members are in the view; a
- *   view without it holds no state (nobody serves, nothing is written);
+ * - quorum: more than half of the members are in the view, counting every
+ *   member that has joined and every one present (a member added but not
+ *   yet started does not count until it appears); a view without it holds
+ *   no state (nobody serves, nothing is written);
  * - if nobody holds the state (a cold start), the member with the highest
  *   seq (then the lowest node id) is elected to hold it;
  * - the donor is the lowest node id that holds it; it snapshots its state at
@@ -68,14 +70,24 @@ export class GroupCore {
   private synced = false;
   private appliedSeq: number;
 
+  private counted: Set<number>;
+
   constructor(
     readonly self: number,
-    /** Configured members: quorum is more than half of them. */
-    private configured: number,
+    /** The members that have joined (node ids): quorum is more than half of them and of those present. */
+    counted: readonly number[],
     /** Changes applied before this process started (the persistent state's count). */
     seq: number,
   ) {
+    this.counted = new Set(counted);
     this.appliedSeq = seq;
+  }
+
+  /** Members that count towards quorum: the joined ones and whoever is present. */
+  get configured(): number {
+    const all = new Set(this.counted);
+    for (const m of this.members) all.add(m.nodeid);
+    return all.size;
   }
 
   get holdsState(): boolean {
@@ -116,8 +128,8 @@ export class GroupCore {
     return this.transfer !== undefined;
   }
 
-  setConfigured(n: number): GroupAction[] {
-    this.configured = n;
+  setCounted(ids: readonly number[]): GroupAction[] {
+    this.counted = new Set(ids);
     return this.checkQuorum();
   }
 

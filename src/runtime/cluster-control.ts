@@ -17,7 +17,8 @@ import { deriveClusterKey, newSalt } from '../cluster/cluster-key.js';
 import { ownAddress } from '../cluster/config-check.js';
 import type { LocalConfig, NodeConfig } from '../cluster/config-file.js';
 import * as M from '../cluster/membership.js';
-import { GROUP_MODES, self, type ClusterDefinition, type ClusterStore, type GroupMode, type StoreContent } from '../cluster/store.js';
+import type { OrderedOp } from '../cluster/membership.js';
+import { ENGINES, GROUP_MODES, self, type ClusterDefinition, type ClusterEngine, type ClusterStore, type GroupMode, type StoreContent } from '../cluster/store.js';
 import { askMember, refuse, RefusedError, serveCluster, type ServiceHandlers } from './cluster-service.js';
 import type { Logger } from './log.js';
 import type { SyncMessage } from '../wire/sync-frame.js';
@@ -40,7 +41,16 @@ export interface ControlHooks {
   maintenance(m: SyncMessage): Promise<SyncMessage>;
   /** Sends another member's log messages to the syslog server (this member is the log-server leader). */
   logBatch(messages: string[], from: string): number;
+  /**
+   * Clusters on Corosync: a cluster-wide change goes through the group's total order and is applied
+   * on every member (applyOrdered) at the same point; resolves with this member's result.
+   */
+  ordered?(op: OrderedOp, args: ClusterArgs): Promise<unknown>;
+  /** Clusters on Corosync: the members changed and this one is still among them (no restart: Corosync reloads). */
+  membersChanged?(after: StoreContent): void;
 }
+
+export type { OrderedOp } from '../cluster/membership.js';
 
 export type ClusterArgs = Record<string, unknown>;
 
@@ -125,9 +135,7 @@ export class ClusterControl {
   }
 
   private key(): Buffer {
-    const k = this.store?.value.key;
-    if (!k) throw new Error('this node holds no cluster key');
-    return Buffer.from(k, 'hex');
+    return Buffer.from(this.store?.value.key ?? M.fail('this node holds no cluster key'), 'hex');
   }
 
   private async tell(request: Record<string, unknown> & { type: string }): Promise<string[]> {
@@ -156,6 +164,11 @@ export class ClusterControl {
   private applied(before: StoreContent, after: StoreContent): void {
     const b = before.cluster;
     const a = after.cluster;
+    if (this.hooks.membersChanged && b && a && b.properties.mode === a.properties.mode) {
+      if (M.topology(b) !== M.topology(a)) this.hooks.membersChanged(after);
+      const me = self(after);
+      return this.hooks.live({ enabled: me.enabled, draining: me.draining });
+    }
     const restartNeeded = !b || !a || M.topology(b) !== M.topology(a) || b.properties.mode !== a.properties.mode || b.properties.sync !== a.properties.sync;
     if (restartNeeded) return this.restartSoon('the cluster definition changed');
     const me = self(after);
@@ -186,8 +199,9 @@ export class ClusterControl {
         if (!m) refuse('unknown_member', `cluster ${c.name} has no member with address ${req.address}: run "tandem cluster add-member NAME ${req.address}" on ${s.me} first`);
         if (m.name === s.me) refuse('address_mismatch', `${req.address} is the address of ${s.me} itself`);
         if (req.softwareVersion !== VERSION.text) refuse('software_version_mismatch', `${s.me} runs ${VERSION.text}, the joining node ${req.softwareVersion}: upgrade one of them first`);
-        const next = m.joined ? s : this.write(`${m.name} joined`, (x) => M.markJoined(x, m.name));
-        this.log.log('info', 'member_joined', { member: m.name, from: req.from });
+        // On Corosync the member marks itself joined once it holds the cluster state (it counts for quorum from then on).
+        const next = m.joined || this.hooks.ordered ? s : this.write(`${m.name} joined`, (x) => M.markJoined(x, m.name));
+        if (!this.hooks.ordered) this.log.log('info', 'member_joined', { member: m.name, from: req.from });
         return { cluster: next.cluster!, name: m.name, systemState: await this.hooks.systemState() };
       },
       definition: (theirs) => {
@@ -212,13 +226,36 @@ export class ClusterControl {
     };
   }
 
-  /** One request to the other member (a pair has one); refusals and failures are thrown with their reason. */
-  async askPeer(request: SyncMessage, timeoutMs = 5000): Promise<{ name: string; answer: SyncMessage }> {
+  /** One request to the other member (a pair has one), or to the one named; refusals and failures are thrown with their reason. */
+  async askPeer(request: SyncMessage, timeoutMs = 5000, name?: string): Promise<{ name: string; answer: SyncMessage }> {
     if (!this.store) throw new Error(`${this.local.file} defines the cluster itself (static configuration): maintenance with planned failovers needs a managed cluster (tandem cluster)`);
-    const p = this.peers()[0];
-    if (!p) throw new Error('this cluster has no other member that has joined');
+    const p = name === undefined ? this.peers()[0] : this.peers().find((x) => x.name === name);
+    if (!p) throw new Error(name === undefined ? 'this cluster has no other member that has joined' : `no joined member ${name}`);
     const answer = await askMember({ host: p.host, port: p.port, localAddress: ownSyncAddress(this.local, this.config) }, { key: this.key() }, request, timeoutMs);
     return { name: p.name, answer };
+  }
+
+  /** Corosync: a change in the group's order, applied here as on every member (same store, same change: same result). */
+  applyOrdered(op: OrderedOp, a: ClusterArgs): StoreContent {
+    const before = this.managed().value;
+    if (op === 'remove-member' && a['name'] === before.me) {
+      this.write('removed from the cluster by another member', (x) => ({ ...x, cluster: null, me: null, key: null }));
+      this.log.log('warn', 'member_left', { member: before.me });
+      this.restartSoon('removed from the cluster');
+      return this.managed().value;
+    }
+    const after = this.write(`${op} (ordered)`, M.orderedChange(op, a));
+    if (op === 'mark-joined') this.log.log('info', 'member_joined', { member: str(a, 'name') });
+    this.applied(before, after);
+    return after;
+  }
+
+  /** Checked here first (a plain mistake is refused at once), then ordered through the group. */
+  private async viaGroup(op: OrderedOp, a: ClusterArgs): Promise<StoreContent | null> {
+    if (!this.hooks.ordered) return null;
+    M.orderedChange(op, a)(this.managed().value);
+    await this.hooks.ordered(op, a);
+    return this.managed().value;
   }
 
   /** `tandem cluster OP ...` over the control socket. */
@@ -228,11 +265,14 @@ export class ClusterControl {
         const salt = newSalt();
         const mode = a['mode'] === undefined ? undefined : String(a['mode']);
         if (mode !== undefined && !(GROUP_MODES as readonly string[]).includes(mode)) throw new Error(`mode: ${GROUP_MODES.join(' or ')}, not "${mode}"`);
+        const engine = a['engine'] === undefined ? undefined : String(a['engine']);
+        if (engine !== undefined && !(ENGINES as readonly string[]).includes(engine)) throw new Error(`engine: ${ENGINES.join(' or ')}, not "${engine}"`);
         const next = this.write('cluster created', (s) =>
           M.create(s, {
             name: str(a, 'name'), node: str(a, 'node'), address: ownSyncAddress(this.local, null), salt,
             key: deriveClusterKey(str(a, 'password'), salt).toString('hex'),
             ...(typeof a['clusterId'] === 'number' ? { id: a['clusterId'] } : {}), ...(mode ? { mode: mode as GroupMode } : {}),
+            ...(engine ? { engine: engine as ClusterEngine } : {}),
             // The creating node's shared addresses become the cluster's (a joining member gets them).
             shared: Object.fromEntries(this.local.interfaces.filter((i) => i.sharedIp).map((i) => [i.name, `${i.sharedIp!.address}/${i.sharedIp!.prefix}`])),
           }),
@@ -241,11 +281,14 @@ export class ClusterControl {
         return { created: next.cluster!.name, clusterId: next.cluster!.id, member: next.me, restarting: true };
       }
       case 'add-member': {
+        const grouped = await this.viaGroup('add-member', a);
+        if (grouped) return { added: str(a, 'name'), members: grouped.cluster!.members.map((m) => m.name), restarting: false, next: `on ${str(a, 'name')}: tandem cluster join --member ${ownSyncAddress(this.local, this.config)}` };
         const next = this.write('member added', (s) => M.addMember(s, str(a, 'name'), str(a, 'address')));
         this.restartSoon(`member ${str(a, 'name')} added`);
         return { added: str(a, 'name'), members: next.cluster!.members.map((m) => m.name), restarting: true, next: `on ${str(a, 'name')}: tandem cluster join --member ${ownSyncAddress(this.local, this.config)}` };
       }
       case 'remove-member': {
+        if (await this.viaGroup('remove-member', a)) return { removed: str(a, 'name') };
         const before = this.managed().value;
         const after = this.write('member removed', (s) => M.removeMember(s, str(a, 'name')));
         this.applied(before, after);
@@ -258,6 +301,8 @@ export class ClusterControl {
       case 'leave': {
         const s = this.managed().value;
         self(s);
+        // On Corosync the removal is ordered like any change; applying it here makes this node standalone.
+        if (this.hooks.ordered) return this.hooks.ordered('remove-member', { name: s.me }).then(() => ({ left: s.cluster!.name, standalone: true, notTold: [] }));
         const failed = await this.tell({ type: 'leave', name: s.me });
         this.write('left the cluster', (x) => ({ ...x, cluster: null, me: null, key: null }));
         this.restartSoon('left the cluster');
@@ -268,6 +313,7 @@ export class ClusterControl {
       case 'drain':
       case 'undrain': {
         const name = str(a, 'node');
+        if (await this.viaGroup(op, a)) return { [op === 'undrain' ? 'undrained' : `${op}d`]: name, notTold: [] };
         const before = this.managed().value;
         const after = this.write(`${op} ${name}`, (s) => (op === 'enable' || op === 'disable' ? M.setEnabled(s, name, op === 'enable') : M.setDraining(s, name, op === 'drain')));
         this.applied(before, after);
@@ -278,6 +324,8 @@ export class ClusterControl {
       case 'properties': {
         const set = (a['set'] ?? []) as [string, string][];
         if (set.length === 0) return this.managed().value.cluster ?? this.config?.cluster ?? null;
+        const grouped = await this.viaGroup('properties', a);
+        if (grouped) return grouped.cluster;
         const before = this.managed().value;
         let after = before;
         for (const [k, v] of set) after = this.write(`property ${k}`, (s) => M.setProperty(s, k, v));

@@ -121,6 +121,17 @@ export const GUIDE: Readonly<Record<string, { severity: Severity; action: string
   syslog_messages_dropped: { severity: 'error', action: "check the syslog server and the path to it; the count says how many messages it will never see" },
   admin_password_set: { severity: 'notice', action: "none: informational" },
   corosync_started: { severity: 'info', action: "none: informational" },
+  corosync_reload_failed: { severity: 'error', action: "run corosync-cfgtool -R on this member by hand and read corosync.log; until then the new member cannot join here" },
+  group_joined: { severity: 'info', action: "none: informational" },
+  group_join_failed: { severity: 'warning', action: "read the error: Corosync refusing the connection (permissions) or the group name" },
+  group_connection_lost: { severity: 'error', action: "see corosync_exited: the member rejoins by itself when its Corosync is back" },
+  group_message_invalid: { severity: 'warning', action: "another program uses tandem's group name on this Corosync: rename one of them" },
+  group_quorum_lost: { severity: 'error', action: "bring back the sync network or the missing members (tandem status lists them); the members with quorum serve meanwhile" },
+  group_quorum_regained: { severity: 'notice', action: "none: the member takes the cluster state and serves again" },
+  group_state_elected: { severity: 'notice', action: "none: after a cold start, check that the member named had the newest configuration" },
+  group_state_requested: { severity: 'info', action: "none: the health check answers 500 until the state is installed" },
+  group_state_sent: { severity: 'info', action: "none: informational" },
+  group_state_installed: { severity: 'notice', action: "none: the member serves" },
   corosync_exited: { severity: 'error', action: "read stderr and corosync.log in the state directory's corosync folder (a wrong sync address, a port in use, the corosync package missing); the member does not serve until its Corosync is back" },
 };
 

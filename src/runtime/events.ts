@@ -133,6 +133,17 @@ export const EVENTS: Readonly<Record<string, EventInfo>> = {
   sync_packet_on_nonsync_iface: { id: 718, summary: 'a sync channel arrived from an address that is not the peer\'s sync address (another interface or a route): refused' },
 
   corosync_started: { id: 900, summary: 'tandemd started its Corosync (clusters of three and more members)' },
+  corosync_reload_failed: { id: 902, summary: 'Corosync could not reload its node list after a member was added or removed (corosync-cfgtool -R)' },
+  group_joined: { id: 903, summary: 'this member joined the cluster\'s Corosync process group (its node id attached)' },
+  group_join_failed: { id: 904, summary: 'joining the Corosync process group failed for another reason than Corosync still starting; retried every half second' },
+  group_connection_lost: { id: 905, summary: 'the connection to Corosync broke (Corosync ended): this member serves nothing until it rejoins' },
+  group_message_invalid: { id: 906, summary: 'a group message that is not tandem\'s was delivered and ignored' },
+  group_quorum_lost: { id: 907, summary: 'fewer than half of the configured members remain in this member\'s group: it stops serving new sessions and takes no writes' },
+  group_quorum_regained: { id: 908, summary: 'more than half of the configured members are in this member\'s group again' },
+  group_state_elected: { id: 909, summary: 'nobody in the group held the cluster state (a cold start): this member, with the most changes applied, holds it and the others take it' },
+  group_state_requested: { id: 910, summary: 'this member waits for the cluster state from the member named' },
+  group_state_sent: { id: 911, summary: 'this member sent the cluster state to joining members (parts, entries and the change count attached)' },
+  group_state_installed: { id: 912, summary: 'this member installed the cluster state and the changes ordered after it: it serves' },
   corosync_exited: { id: 901, summary: 'the Corosync tandemd runs ended unexpectedly; it is restarted after a second (exit code and the end of its output attached)' },
 };
 

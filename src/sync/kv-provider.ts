@@ -105,6 +105,11 @@ export class KvProvider implements Provider {
   }
 
   async replace(chunks: readonly Chunk[]): Promise<ApplyReport> {
+    return this.replaceNow(chunks);
+  }
+
+  /** replace(), done before it returns (for callers that must not yield between deliveries). */
+  replaceNow(chunks: readonly Chunk[]): ApplyReport {
     const next = new Map<string, unknown>();
     for (const c of chunks) for (const [k, v] of this.pairs(c)) if (v !== null) next.set(k, v);
     this.store = next;

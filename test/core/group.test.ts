@@ -13,6 +13,8 @@ interface Sim {
   skipped: string[];
 }
 
+const ids = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+
 class Bus {
   readonly m = new Map<number, Sim>();
   private queue: { comp: number[]; from: number; msg: GroupMsg | null; view?: number[] }[] = [];
@@ -21,7 +23,7 @@ class Bus {
   private counter = 0;
 
   add(id: number, configured: number, seq = 0, applied: string[] = []): void {
-    this.m.set(id, { core: new GroupCore(id, configured, seq), applied: [...applied], events: [], skipped: [] });
+    this.m.set(id, { core: new GroupCore(id, ids(configured), seq), applied: [...applied], events: [], skipped: [] });
     this.pids.set(id, this.pid++);
   }
 
@@ -64,7 +66,6 @@ class Bus {
   }
 }
 
-const ids = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 
 test('cold start: the member with the most changes holds the state and the others take it', (t) => {
   const bus = new Bus();
@@ -168,13 +169,13 @@ test('every side without quorum: nobody holds the state until a majority meets a
   t.deepEqual(bus.m.get(3)!.applied, ['1:1']);
 });
 
-test('quorum follows the configured member count', (t) => {
+test('quorum follows the joined members and those present', (t) => {
   const bus = new Bus();
   for (const id of ids(3)) bus.add(id, 3);
   bus.view([1, 2]);
   bus.run();
   t.true(bus.m.get(1)!.core.quorate, '2 of 3');
-  const acts = bus.m.get(1)!.core.setConfigured(5);
+  const acts = bus.m.get(1)!.core.setCounted(ids(5));
   t.false(bus.m.get(1)!.core.quorate, '2 of 5');
   t.true(acts.some((a) => a.type === 'event' && a.name === 'quorum_lost'));
 });
@@ -238,4 +239,22 @@ test('random partitions, merges and writes: the members holding the state always
     }
   }
   t.pass();
+});
+
+test('a member added but not yet started does not count until it appears', (t) => {
+  const bus = new Bus();
+  bus.add(1, 1);
+  bus.view([1]);
+  bus.run();
+  t.true(bus.m.get(1)!.core.holdsState, 'one member alone holds the state');
+  bus.add(2, 1);
+  bus.view([1, 2]);
+  bus.run();
+  t.true(bus.m.get(1)!.core.quorate, '2 present of 2');
+  t.true(bus.m.get(2)!.core.holdsState, 'the newcomer took the state');
+  bus.m.get(1)!.core.setCounted([1, 2]);
+  bus.m.get(2)!.core.setCounted([1, 2]);
+  bus.view([1]);
+  bus.run();
+  t.false(bus.m.get(1)!.core.quorate, 'once joined, the second member counts: 1 of 2 is no quorum');
 });
