@@ -219,12 +219,13 @@ export class GroupCore {
     if (tr.got < tr.n) return [];
     this.transfer = undefined;
     this.synced = true;
-    this.holders.add(this.self);
+    // Not a holder yet, here either: every member (this one too) counts it from its `ready` on, so a change
+    // it sends before that is skipped everywhere alike.
     this.appliedSeq = tr.seq + tr.kept.length;
     return [
       { type: 'install', parts: tr.parts, then: tr.kept },
-      { type: 'event', name: 'state_installed', fields: { parts: tr.n, seq: this.appliedSeq, keptChanges: tr.kept.length } },
       { type: 'send', msg: { t: 'ready', key: tr.key } },
+      { type: 'event', name: 'state_installed', fields: { parts: tr.n, seq: this.appliedSeq, keptChanges: tr.kept.length } },
     ];
   }
 

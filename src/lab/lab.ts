@@ -194,6 +194,31 @@ export class Lab {
     for (const pid of await netnsPids(n.netns)) signal(pid, 'SIGCONT');
   }
 
+  /**
+   * Splits one segment's switch in two (nftables drops in the bridge, both ways): each side still
+   * reaches its own, neither the other's. `heal()` removes it. For partitions of the sync network.
+   */
+  async partition(segment: string, sideA: readonly string[], sideB: readonly string[]): Promise<void> {
+    const seg = this.plan.segments.find((s) => s.name === segment);
+    if (!seg) throw new Error(`lab ${this.name} has no segment "${segment}" (${this.plan.segments.map((s) => s.name).join(', ')})`);
+    const ports = (side: readonly string[]) => side.map((n) => findNode(this.plan, n).ifaces.find((i) => i.segment === segment)!.switchPort).join(', ');
+    const rules = [
+      'table bridge tandem_partition {',
+      '  chain forward {',
+      '    type filter hook forward priority 0; policy accept;',
+      `    iifname { ${ports(sideA)} } oifname { ${ports(sideB)} } drop`,
+      `    iifname { ${ports(sideB)} } oifname { ${ports(sideA)} } drop`,
+      '  }',
+      '}',
+    ].join('\n');
+    await this.heal();
+    await run(['ip', 'netns', 'exec', this.plan.switchNs, tool('nft'), '-f', '-'], { input: rules + '\n' });
+  }
+
+  async heal(): Promise<void> {
+    await run(['ip', 'netns', 'exec', this.plan.switchNs, tool('nft'), 'delete', 'table', 'bridge', 'tandem_partition']).catch(() => undefined);
+  }
+
   /** Thaws every process of the lab (before a graceful stop of what runs in it). */
   async thawAll(): Promise<void> {
     for (const ns of this.netns()) for (const pid of await netnsPids(ns)) signal(pid, 'SIGCONT');

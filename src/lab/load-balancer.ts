@@ -85,11 +85,13 @@ export class Haproxy {
       '  mode http',
       '  timeout connect 1s',
       '  timeout client 10s',
-      '  timeout server 10s',
+      '  timeout server 2s',
       '  timeout check 1s',
-      // A request whose connection a member refuses goes to the other one (seed 000: the LB adjusts).
+      // A request whose connection a member refuses, or that a member leaves unanswered (it died), goes to
+      // another one at once (seed 000: the LB adjusts); the lab's requests are GETs, safe to send again.
       '  retries 3',
-      '  option redispatch',
+      '  option redispatch 1',
+      '  retry-on conn-failure empty-response response-timeout',
       'frontend service',
       `  bind ${o.listen.address}:${o.listen.port}`,
       '  default_backend members',

@@ -138,7 +138,8 @@ export class GroupNode {
           break;
         case 'event':
           if (a.name === 'state_requested') this.transfer = { from: Number(a.fields['from']), to: [this.config.node.id] };
-          if (a.name === 'state_installed' || a.name === 'state_elected') this.markJoined();
+          // After this batch of actions (the `ready` goes first).
+          if (a.name === 'state_installed' || a.name === 'state_elected') setImmediate(() => this.markJoined());
           this.log.log(a.name === 'quorum_lost' ? 'warn' : 'info', `group_${a.name}`, a.fields);
           break;
       }

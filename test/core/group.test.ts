@@ -21,6 +21,7 @@ class Bus {
   private pid = 100;
   private pids = new Map<number, number>();
   private counter = 0;
+  readonly eagerWriters = new Set<number>();
 
   add(id: number, configured: number, seq = 0, applied: string[] = []): void {
     this.m.set(id, { core: new GroupCore(id, ids(configured), seq), applied: [...applied], events: [], skipped: [] });
@@ -59,7 +60,11 @@ class Bus {
         const parts = [s.applied.slice(0, half), s.applied.slice(half)];
         parts.forEach((body, i) => this.queue.push({ comp, from: id, msg: { t: 'state', key: a.key, to: a.to, i, n: 2, seq: a.seq, body } }));
       } else if (a.type === 'apply') s.applied.push(String(a.body));
-      else if (a.type === 'install') s.applied = [...(a.parts as string[][]).flat(), ...a.then.map((c) => String(c.body))];
+      else if (a.type === 'install') {
+        s.applied = [...(a.parts as string[][]).flat(), ...a.then.map((c) => String(c.body))];
+        // A member that writes the moment it holds the state (before its `ready` has gone out).
+        if (this.eagerWriters.has(id)) this.change(id, comp);
+      }
       else if (a.type === 'skip') s.skipped.push(a.id);
       else s.events.push(a.name);
     }
@@ -257,4 +262,18 @@ test('a member added but not yet started does not count until it appears', (t) =
   bus.view([1]);
   bus.run();
   t.false(bus.m.get(1)!.core.quorate, 'once joined, the second member counts: 1 of 2 is no quorum');
+});
+
+test('a joiner that writes the moment it holds the state: applied everywhere or nowhere', (t) => {
+  const bus = new Bus();
+  for (const id of ids(4)) bus.add(id, 4);
+  bus.view([1, 2, 3]);
+  bus.run();
+  bus.eagerWriters.add(4);
+  bus.view([1, 2, 3, 4]);
+  bus.run();
+  const ref = bus.m.get(1)!.applied;
+  for (const id of ids(4)) t.deepEqual(bus.m.get(id)!.applied, ref, `member ${id}`);
+  t.true(bus.m.get(4)!.skipped.length === 1 && !ref.includes(bus.m.get(4)!.skipped[0]!), 'its write before its ready was skipped by all, itself included');
+  t.deepEqual(bus.m.get(4)!.core.synced_members, [1, 2, 3, 4]);
 });

@@ -1,19 +1,157 @@
-import test from 'ava';
+/**
+ * Clusters on Corosync in the lab, behind a real HAProxy: three and five members serve; a killed
+ * member leaves the rotation and the rest serve on with no failed request; a sixth member added at
+ * runtime takes the state and serves; concurrent changes land in one order on every member; a 3|2
+ * partition of the sync network stops the side of two (and it says why), and healing converges.
+ */
+import test, { type ExecutionContext } from 'ava';
 import { askControl } from '../../src/api/control-socket.js';
-import { until } from '../helpers/lab.js';
-import { managedGroup } from '../helpers/group.js';
+import { HttpProbe } from '../../src/lab/http-probe.js';
+import { forwardWebService, Haproxy } from '../../src/lab/load-balancer.js';
+import { netnsPids } from '../../src/lab/netns.js';
+import { run } from '../../src/lab/run.js';
+import { sleep, until } from '../helpers/lab.js';
+import { addAndJoin, lanAddr, managedGroup, memberName, wanAddr } from '../helpers/group.js';
 
-test.serial('three members on Corosync: formed with tandem cluster, all serve, one write is everywhere', async (t) => {
+const INTERVAL = 300;
+type Group = Awaited<ReturnType<typeof managedGroup>>;
+
+async function behindHaproxy(t: ExecutionContext, g: Group, count: number) {
+  await forwardWebService(g.lab);
+  const haproxy = await Haproxy.start(g.lab, g.cluster.dir, Array.from({ length: count }, (_, k) => ({ name: memberName(k + 1), address: lanAddr(k + 1), checkAddress: lanAddr(k + 1), checkPort: 8080 })), {
+    listen: { address: '198.18.2.100', port: 8000 }, servicePort: 80, intervalMs: INTERVAL, fall: 2, rise: 2,
+  });
+  t.teardown(() => haproxy.stop());
+  const web = await HttpProbe.start(g.lab, 'http://198.18.2.100:8000/', { everyMs: 20 });
+  t.teardown(() => web.stop());
+  const inRotation = async (names: string[]) => {
+    const s = await haproxy.servers();
+    return Object.keys(s).filter((n) => s[n]).sort().join() === [...names].sort().join();
+  };
+  return { haproxy, web, inRotation };
+}
+
+/** kill -9 of a member's tandemd (supervisor and worker); its Corosync ends with the worker. */
+async function killMember(g: Group, i: number): Promise<void> {
+  for (const pid of await netnsPids(g.lab.plan.nodes[i - 1]!.netns)) {
+    const cmd = await run(['cat', `/proc/${pid}/cmdline`]).then((x) => x.stdout, () => '');
+    if (cmd.includes('tandemd')) process.kill(pid, 'SIGKILL');
+  }
+}
+
+const sessions = async (g: Group, i: number) => (await askControl(g.sock(i), { cmd: 'store-get', store: 'sessions' })) as Record<string, unknown>;
+const servedBy = (web: HttpProbe, from: number, to: number) => [...new Set(web.between(from, to).map((r) => r.servedBy))].sort();
+
+test.serial('three members behind HAProxy: all serve, the leader killed, the other two serve on with no failed request', async (t) => {
   const g = await managedGroup(t, 3);
-  for (const i of [1, 2, 3]) t.true(await g.serving(i), `n${i} serves`);
-  await askControl(g.sock(2), { cmd: 'store-set', store: 'sessions', key: 'user1', value: { cookie: 'abc' } });
-  t.true(await until(async () => {
-    for (const i of [1, 2, 3]) {
-      const s = await g.status(i);
-      if (s?.group.stores.sessions !== 1) return false;
-    }
-    return true;
-  }, 5000), 'the session is on every member');
-  const s = await g.status(3);
-  t.log(JSON.stringify(s?.group.corosync), s?.healthCheck.text);
+  const { web, inRotation } = await behindHaproxy(t, g, 3);
+  const all = [1, 2, 3].map(memberName);
+  t.true(await until(() => inRotation(all), 5000), 'HAProxy has the three in rotation');
+  const t0 = Date.now();
+  await sleep(1500);
+  t.deepEqual(servedBy(web, t0, Date.now() - 300), [1, 2, 3].map(wanAddr), 'requests go through all three');
+
+  for (let k = 0; k < 90; k++) await askControl(g.sock((k % 3) + 1), { cmd: 'store-set', store: 'sessions', key: `s${k}`, value: { user: `u${k}` } });
+  for (const i of [1, 2, 3]) t.is(Object.keys(await sessions(g, i)).length, 90, `${memberName(i)} has every session`);
+  t.is((await g.status(2))!.cluster.leader, 'fw-a');
+
+  const killedAt = Date.now();
+  await killMember(g, 1);
+  t.true(await until(() => inRotation(['fw-b', 'fw-c']), 3000), 'fw-a out of rotation');
+  t.true(await until(async () => (await g.status(2))?.cluster.leader === 'fw-b' && (await g.status(3))?.cluster.leader === 'fw-b', 5000), 'fw-b leads now');
+  const s2 = (await g.status(2))!;
+  t.true(s2.healthCheck.ok && (await g.serving(3)), 'the other two still serve (2 of 3 is quorum)');
+  t.deepEqual(s2.group.view, [2, 3]);
+  t.log(`fw-a killed: out of rotation, fw-b leads; Corosync as fw-b sees it: quorate ${String(s2.group.corosync.quorate)}, members ${s2.group.corosync.members.map((m) => m.name).join(',')}`);
+  await askControl(g.sock(3), { cmd: 'store-set', store: 'sessions', key: 'after', value: 1 });
+  t.is((await sessions(g, 2))['after'], 1, 'writes go on');
+  await sleep(1000);
+  const failed = web.between(t0, Date.now()).filter((r) => !r.ok);
+  t.deepEqual(failed, [], `no request failed (${web.between(t0, Date.now()).length} requests, ${web.between(killedAt, Date.now()).length} after the kill)`);
+  t.deepEqual(servedBy(web, Date.now() - 700, Date.now() - 100), [2, 3].map(wanAddr));
+});
+
+test.serial('five members behind HAProxy: one order for concurrent changes; one powered off; a sixth added at runtime takes the state and serves', async (t) => {
+  const g = await managedGroup(t, 6, { lateJoiners: 1 });
+  const { web, inRotation } = await behindHaproxy(t, g, 6);
+  const five = [1, 2, 3, 4, 5];
+  t.true(await until(() => inRotation(five.map(memberName)), 5000), 'HAProxy has the five in rotation (fw-f is not a member yet)');
+  const t0 = Date.now();
+  await sleep(1500);
+  t.deepEqual(servedBy(web, t0, Date.now() - 300), five.map(wanAddr), 'requests go through all five');
+
+  // Concurrent writes of one key from every member: one order, so one last value everywhere.
+  for (let round = 0; round < 10; round++) {
+    await Promise.all(five.map((i) => askControl(g.sock(i), { cmd: 'store-set', store: 'config', key: 'motd', value: `round ${round} from ${memberName(i)}` })));
+    const values = await Promise.all(five.map(async (i) => ((await askControl(g.sock(i), { cmd: 'store-get', store: 'config', key: 'motd' })) as string)));
+    t.is(new Set(values).size, 1, `round ${round}: every member ends with the same value (${values[0]})`);
+  }
+  // Concurrent cluster-wide changes from two members: the same definition (revision and value) everywhere.
+  const [a, b] = await Promise.all([g.cli(2, 'cluster', 'properties', 'logSync=off'), g.cli(4, 'cluster', 'properties', 'logSync=on')]);
+  t.is(a.code, 0, a.stderr);
+  t.is(b.code, 0, b.stderr);
+  // Each answered once its own change applied there; the other's may still be on its way to some members.
+  const defs = async () => Promise.all(five.map(async (i) => (await askControl(g.sock(i), { cmd: 'cluster', op: 'properties' })) as { revision: number; properties: { logSync: boolean } }));
+  const before = (await defs())[0]!.revision;
+  t.true(await until(async () => (await defs()).every((d) => d.revision === before || d.revision === before + 1) && new Set((await defs()).map((d) => `${d.revision}:${String(d.properties.logSync)}`)).size === 1, 3000), 'one definition everywhere');
+  const d = (await defs())[0]!;
+  t.log(`two concurrent property changes: revision ${d.revision}, logSync ${String(d.properties.logSync)} on every member`);
+
+  for (let k = 0; k < 200; k++) await askControl(g.sock((k % 5) + 1), { cmd: 'store-set', store: 'sessions', key: `s${k}`, value: { user: `u${k}`, at: k } });
+
+  // A member powered off (processes frozen, cables cut): HAProxy and the group drop it; nothing fails.
+  const offAt = Date.now();
+  await g.lab.powerOff('n5');
+  t.true(await until(() => inRotation([1, 2, 3, 4].map(memberName)), 3000), 'fw-e out of rotation');
+  t.true(await until(async () => (await g.status(1))?.group.view.join() === '1,2,3,4', 5000), 'fw-e left the group');
+  t.log(`fw-e powered off: out of the group after ${Date.now() - offAt} ms`);
+
+  // The sixth member, added from fw-b while fw-e is down: it takes the state from the group and serves.
+  const addAt = Date.now();
+  await addAndJoin(g, t, 6, 2);
+  t.log(`fw-f added and serving after ${Date.now() - addAt} ms`);
+  t.deepEqual(await sessions(g, 6), await sessions(g, 1), 'fw-f holds every session');
+  t.is((await askControl(g.sock(6), { cmd: 'store-get', store: 'config', key: 'motd' })) as string, (await askControl(g.sock(1), { cmd: 'store-get', store: 'config', key: 'motd' })) as string);
+  t.true(await until(() => inRotation([1, 2, 3, 4, 6].map(memberName)), 3000), 'fw-f in rotation');
+  await sleep(1000);
+  t.true(servedBy(web, Date.now() - 700, Date.now() - 100).includes(wanAddr(6)), 'fw-f forwards requests');
+  const s6 = (await g.status(6))!;
+  t.is(s6.group.configured, 6, 'fw-f counts: six members, five present');
+  t.true(s6.group.quorate);
+  const failed = web.between(t0, Date.now()).filter((r) => !r.ok);
+  t.deepEqual(failed, [], `no request failed (${web.between(t0, Date.now()).length} requests)`);
+  await g.lab.powerOn('n5');
+  t.true(await until(() => g.serving(5), 15_000), 'fw-e back: it rejoins, takes the state and serves');
+  t.deepEqual(await sessions(g, 5), await sessions(g, 1));
+});
+
+test.serial('a 3|2 partition of the sync network: the two stop serving and say why; healed, all five converge and serve', async (t) => {
+  const g = await managedGroup(t, 5);
+  const { inRotation } = await behindHaproxy(t, g, 5);
+  const five = [1, 2, 3, 4, 5];
+  t.true(await until(() => inRotation(five.map(memberName)), 5000));
+  for (let k = 0; k < 50; k++) await askControl(g.sock((k % 5) + 1), { cmd: 'store-set', store: 'sessions', key: `s${k}`, value: k });
+
+  const cutAt = Date.now();
+  await g.lab.partition('sync', ['n1', 'n2', 'n3'], ['n4', 'n5']);
+  t.true(await until(async () => !(await g.serving(4)) && !(await g.serving(5)), 10_000), 'the side of two stops serving');
+  const s4 = (await g.status(4))!;
+  t.log(`partition: the two stopped after ${Date.now() - cutAt} ms; fw-d says "${s4.healthCheck.text}"`);
+  t.regex(s4.healthCheck.text, /^No quorum: 2 of 5 members in this member's group, 3 needed/);
+  t.false(s4.group.quorate);
+  t.false(s4.group.corosync.quorate ?? true, 'Corosync agrees: no quorum on that side');
+  for (const i of [1, 2, 3]) t.true(await g.serving(i), `${memberName(i)} serves on the side of three`);
+  t.true(await until(() => inRotation([1, 2, 3].map(memberName)), 3000), 'HAProxy keeps only the three');
+  const refused = await askControl(g.sock(4), { cmd: 'store-set', store: 'sessions', key: 'lost', value: 1 }).then(() => null, (e: Error) => e.message);
+  t.regex(refused ?? '', /takes no writes: it has no quorum/);
+  for (let k = 50; k < 80; k++) await askControl(g.sock((k % 3) + 1), { cmd: 'store-set', store: 'sessions', key: `s${k}`, value: k });
+
+  const healAt = Date.now();
+  await g.lab.heal();
+  t.true(await until(async () => (await Promise.all(five.map((i) => g.serving(i)))).every(Boolean), 20_000), 'all five serve again');
+  t.log(`healed: all five serve after ${Date.now() - healAt} ms`);
+  const ref = await sessions(g, 1);
+  t.is(Object.keys(ref).length, 80);
+  for (const i of [4, 5]) t.deepEqual(await sessions(g, i), ref, `${memberName(i)} took the state written during the partition`);
+  t.true(await until(() => inRotation(five.map(memberName)), 3000), 'HAProxy has the five again');
 });
