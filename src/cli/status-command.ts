@@ -9,6 +9,7 @@ import { DEFAULTS, loadLocal } from '../cluster/config-file.js';
 import type { Snapshot } from '../runtime/failover-runtime.js';
 import type { StatusDoc } from '../api/status-page.js';
 import { flag, str, type Parsed } from './args.js';
+import { formatGroupStatus, type GroupStatus } from './group-status-format.js';
 
 export const STATUS_USAGE = `tandem status [--json] [--socket PATH | --config FILE]
 tandem why [--list] [--json] [--socket PATH | --config FILE]   (the last role change explained; --list: the last 20)
@@ -101,6 +102,7 @@ export async function statusCommand(verb: 'status' | 'failover' | 'resync' | 'no
   }
   const result = await askControl(path, verb);
   if (flag(p, 'json')) process.stdout.write(JSON.stringify(result) + '\n');
+  else if (verb === 'status' && typeof result === 'object' && result !== null && 'group' in result) process.stdout.write(formatGroupStatus(result as GroupStatus, formatCluster) + '\n');
   else if (verb === 'status') process.stdout.write(formatStatus(result as NodeStatus | StandaloneStatus) + '\n');
   else if (verb === 'resync') {
     const r = result as { requested: boolean; why?: string };

@@ -63,6 +63,11 @@ test.serial('three members behind HAProxy: all serve, the leader killed, the oth
   t.true(s2.healthCheck.ok && (await g.serving(3)), 'the other two still serve (2 of 3 is quorum)');
   t.deepEqual(s2.group.view, [2, 3]);
   t.log(`fw-a killed: out of rotation, fw-b leads; Corosync as fw-b sees it: quorate ${String(s2.group.corosync.quorate)}, members ${s2.group.corosync.members.map((m) => m.name).join(',')}`);
+  const text = (await g.cli(2, 'status')).stdout;
+  t.log(text);
+  t.regex(text, /this member fw-b: in a group of fw-b, fw-c; 3 members count, quorum 2: quorate; holds the cluster state/);
+  t.regex(text, /Corosync \(pid \d+\): node 2, quorate, votes 2 of 3 expected \(quorum 2\); members fw-b\(2\) fw-c\(3\)/);
+  t.regex(text, /fw-a +198\.19\.255\.11 +unreachable/);
   await askControl(g.sock(3), { cmd: 'store-set', store: 'sessions', key: 'after', value: 1 });
   t.is((await sessions(g, 2))['after'], 1, 'writes go on');
   await sleep(1000);
@@ -140,6 +145,10 @@ test.serial('a 3|2 partition of the sync network: the two stop serving and say w
   t.regex(s4.healthCheck.text, /^No quorum: 2 of 5 members in this member's group, 3 needed/);
   t.false(s4.group.quorate);
   t.false(s4.group.corosync.quorate ?? true, 'Corosync agrees: no quorum on that side');
+  const text = (await g.cli(4, 'status')).stdout;
+  t.regex(text, /health check: 500 No quorum/);
+  t.regex(text, /in a group of fw-d, fw-e; 5 members count, quorum 3: NO QUORUM/);
+  t.regex(text, /Corosync \(pid \d+\): node 4, NOT quorate, votes 2 of 5 expected/);
   for (const i of [1, 2, 3]) t.true(await g.serving(i), `${memberName(i)} serves on the side of three`);
   t.true(await until(() => inRotation([1, 2, 3].map(memberName)), 3000), 'HAProxy keeps only the three');
   const refused = await askControl(g.sock(4), { cmd: 'store-set', store: 'sessions', key: 'lost', value: 1 }).then(() => null, (e: Error) => e.message);
