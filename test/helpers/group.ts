@@ -22,9 +22,9 @@ export interface GroupStatus {
   healthCheck: { ok: boolean; text: string };
 }
 
-export async function managedGroup(t: ExecutionContext, nodes: number, o: { lateJoiners?: number } = {}) {
+export async function managedGroup(t: ExecutionContext, nodes: number, o: { lateJoiners?: number; configFor?: (node: string) => Record<string, unknown> } = {}) {
   const lab = await labFor(t, nodes);
-  const cluster = await LabCluster.start(lab, board, { timers: { initialSilenceMs: 800 }, managed: { shared: false }, configFor: () => ({ corosync: { privateRun: true } }) });
+  const cluster = await LabCluster.start(lab, board, { timers: { initialSilenceMs: 800 }, managed: { shared: false }, configFor: (n) => ({ corosync: { privateRun: true }, ...(o.configFor?.(n) ?? {}) }) });
   t.teardown(async () => {
     await cluster.stop();
     if (!t.passed) t.log(`logs kept in ${cluster.dir}`);
