@@ -24,7 +24,7 @@ ADDON := build/Release/tandem.node
 HW_SIM := dist/sim/hw-sim.so
 TAP_LOG := .test-output.tap
 
-.PHONY: all deps bench-deps build test demo lab-down bench-heartbeat bench-failover bench-sync clean image install
+.PHONY: all deps bench-deps build test demo lab-down bench-heartbeat bench-failover bench-sync bench-cluster clean image install
 
 all: build
 
@@ -108,6 +108,10 @@ bench-failover: build bench-deps
 ## Full-table transfer, live updates and TCP survival: tandem vs conntrackd (FTFW) over the same sync link.
 bench-sync: build bench-deps
 	node dist/bench/sync.js
+
+## A cluster on Corosync: ordered updates across five members and a new member's state transfer, tandem vs bare CPG.
+bench-cluster: build
+	node dist/bench/cluster.js
 
 clean:
 	rm -rf build dist image .deps-ok .test-deps-ok $(TAP_LOG)

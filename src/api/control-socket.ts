@@ -20,6 +20,8 @@ export interface Request {
   store?: string;
   key?: string;
   value?: unknown;
+  /** store-set on a cluster on Corosync: many entries at once (a bulk import), each its own ordered change. */
+  entries?: [string, unknown][];
   /** bypass: a segment and the mode to put it in (none: status); force to change an active node's. */
   segment?: string;
   mode?: string;

@@ -103,10 +103,17 @@ export async function startGroupDaemon(config: NodeConfig, store: ClusterStore, 
         const s = node.state.store(String(req.store));
         return req.key === undefined ? s.entries() : (s.get(String(req.key)) ?? null);
       }
-      case 'store-set':
-        if (req.key === undefined) throw new Error('store-set needs a key');
+      case 'store-set': {
         node.state.store(String(req.store));
-        return node.request({ k: 'store', store: String(req.store) as StoreName, key: String(req.key), value: req.value ?? null });
+        const store = String(req.store) as StoreName;
+        if (Array.isArray(req.entries)) {
+          if (req.entries.length > 10_000) throw new Error(`store-set: at most 10000 entries at once, not ${req.entries.length}`);
+          await Promise.all(req.entries.map(([key, value]) => node.request({ k: 'store', store, key: String(key), value: value ?? null })));
+          return { stored: req.entries.length };
+        }
+        if (req.key === undefined) throw new Error('store-set needs a key (or entries)');
+        return node.request({ k: 'store', store, key: String(req.key), value: req.value ?? null });
+      }
       case 'note': {
         const text = String(req.text ?? '').trim();
         if (text.length === 0 || text.length > 1000) throw new Error('a note is 1 to 1000 characters of text');

@@ -22,6 +22,13 @@ import { GroupState, type GroupChange, type StatePart } from './group-state.js';
 import type { Logger } from './log.js';
 
 const REJOIN_MS = 500;
+const BATCH_BYTES = MAX_CPG_MESSAGE / 4;
+
+/** Several messages of one sender in one Corosync message, taken in their order. */
+interface Batch {
+  t: 'batch';
+  msgs: GroupMsg[];
+}
 
 /** The members quorum counts besides those present: the ones that have joined (node ids). */
 function counted(s: StoreContent): number[] {
@@ -44,6 +51,8 @@ export class GroupNode {
   private readonly waiting = new Map<string, Waiting>();
   private counter = 0;
   private stopped = false;
+  private outbox: GroupMsg[] = [];
+  private outboxBytes = 0;
   /** Who sends the state to whom, for status (set while a transfer runs). */
   transfer: { from: number | null; to: number[] } | null = null;
   control!: ClusterControl;
@@ -96,17 +105,37 @@ export class GroupNode {
   }
 
   private onMessage(from: number, data: Buffer): void {
-    let msg: GroupMsg;
+    let msg: GroupMsg | Batch;
     try {
-      msg = JSON.parse(data.toString('utf8')) as GroupMsg;
+      msg = JSON.parse(data.toString('utf8')) as GroupMsg | Batch;
     } catch {
       this.log.log('warn', 'group_message_invalid', { from, bytes: data.length });
       return;
     }
-    this.run(this.core.onMessage(from, msg));
+    if (msg.t === 'batch') for (const m of msg.msgs) this.run(this.core.onMessage(from, m));
+    else this.run(this.core.onMessage(from, msg));
   }
 
-  private send(msg: GroupMsg): void {
+  /**
+   * Changes written in one turn of the event loop leave as one Corosync message (in order): under many
+   * concurrent writers the ring carries a few large messages instead of many small ones.
+   */
+  private post(msg: GroupMsg): void {
+    const size = JSON.stringify(msg).length;
+    if (this.outboxBytes + size > BATCH_BYTES) this.flushOutbox();
+    this.outbox.push(msg);
+    this.outboxBytes += size;
+    if (this.outbox.length === 1) setImmediate(() => this.flushOutbox());
+  }
+
+  private flushOutbox(): void {
+    const msgs = this.outbox.splice(0);
+    this.outboxBytes = 0;
+    if (msgs.length === 1) this.send(msgs[0]!);
+    else if (msgs.length > 1) this.send({ t: 'batch', msgs });
+  }
+
+  private send(msg: GroupMsg | Batch): void {
     const data = Buffer.from(JSON.stringify(msg));
     if (data.length > MAX_CPG_MESSAGE) throw new Error(`a group message of ${data.length} bytes (${msg.t})`);
     this.group?.send(data);
@@ -218,7 +247,7 @@ export class GroupNode {
         reject(new Error(`the change was not delivered within ${CONFIRM_MS} ms: the group is congested or Corosync is down`));
       }, CONFIRM_MS);
       this.waiting.set(id, { resolve, reject, timer });
-      this.send({ t: 'change', id, body: change });
+      this.post({ t: 'change', id, body: change });
     });
   }
 

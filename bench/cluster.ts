@@ -1,0 +1,177 @@
+/**
+ * DOC: bench/cluster: a cluster on Corosync, tandem's ordered state against Corosync's bare CPG
+ *
+ * One lab of six nodes; five form a cluster on Corosync (each its own
+ * Corosync, knet on the sync network), as an administrator would.
+ *  - updates: every member writes sessions through its control socket at
+ *    once (each write in the group's total order, answered once applied
+ *    there); the time until all five hold all of them gives ordered updates
+ *    per second across five members: one entry per request (the request
+ *    path's own ceiling, measured with notes, beside it), and 100 per
+ *    request (each still its own ordered change). Beside it, the same count of messages
+ *    of the same size multicast by a bare CPG member per node
+ *    (bench/cpg-raw.ts) on the same Corosyncs: delivered everywhere per second.
+ *  - join: with --entries sessions (100k) in the cluster, the sixth node is
+ *    added and joins: the time from its join command until it holds them all
+ *    and serves, and the state transfer itself (donor sent to installed).
+ *    Beside it, the same bytes multicast as bare CPG messages of the same
+ *    part size, from one member to the others.
+ * One JSON line per result: {name, unit, value, peer} (peer tandem or corosync).
+ *
+ * Usage: node dist/bench/cluster.js [--entries 100000] [--updates 20000]
+ */
+import type { ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { join } from 'node:path';
+import { askControl } from '../src/api/control-socket.js';
+import { resolveBoard } from '../src/board/board-file.js';
+import { LabCluster } from '../src/lab/cluster.js';
+import { formGroup, groupMemberName } from '../src/lab/group-lab.js';
+import { Lab, sleep } from '../src/lab/lab.js';
+
+const args = process.argv.slice(2);
+const opt = (name: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const ENTRIES = Number(opt('--entries') ?? 100_000);
+const UPDATES = Number(opt('--updates') ?? 20_000);
+const PASSWORD = 'bench cluster password';
+const FIVE = [1, 2, 3, 4, 5];
+const CONCURRENCY = 64;
+
+function emit(name: string, unit: string, value: number, peer: 'tandem' | 'corosync', extra: Record<string, unknown> = {}): void {
+  process.stdout.write(JSON.stringify({ name, unit, value: Math.round(value * 100) / 100, peer, ...extra }) + '\n');
+}
+
+const value = (k: number) => ({ user: `user${k}`, cookie: `c${k.toString(16).padStart(12, '0')}`, at: 1764000000000 + k });
+
+/** Writes keys [from, to) through the members' control sockets in turn, CONCURRENCY requests at a time (`bulk` entries each). */
+async function write(cluster: LabCluster, members: number[], prefix: string, from: number, to: number, bulk = 1): Promise<void> {
+  let next = from;
+  const worker = async () => {
+    while (next < to) {
+      const first = next;
+      next = Math.min(to, next + bulk);
+      const i = members[(first / bulk) % members.length | 0]!;
+      const entries = Array.from({ length: next - first }, (_, j): [string, unknown] => [`${prefix}${first + j}`, value(first + j)]);
+      const req = bulk === 1 ? { cmd: 'store-set' as const, store: 'sessions', key: entries[0]![0], value: entries[0]![1] } : { cmd: 'store-set' as const, store: 'sessions', entries };
+      await askControl(cluster.node(`n${i}`).socket, req, 30_000);
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+}
+
+/** Requests that do not touch the group (notes), as many as the update run made: the control socket's own ceiling. */
+async function notes(cluster: LabCluster, members: number[], count: number): Promise<number> {
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (next < count) {
+      const i = members[next++ % members.length]!;
+      await askControl(cluster.node(`n${i}`).socket, { cmd: 'note', text: 'bench' }, 15_000);
+    }
+  }));
+  return performance.now() - t0;
+}
+
+async function sessions(cluster: LabCluster, i: number): Promise<number> {
+  const s = (await askControl(cluster.node(`n${i}`).socket, 'status')) as { group?: { stores: { sessions: number } } };
+  return s.group?.stores.sessions ?? -1;
+}
+
+async function waitAll(cluster: LabCluster, members: number[], count: number, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if ((await Promise.all(members.map((i) => sessions(cluster, i)))).every((n) => n >= count)) return;
+    await sleep(50);
+  }
+  throw new Error(`not every member holds ${count} sessions within ${ms} ms`);
+}
+
+class Raw {
+  readonly lines: Record<string, unknown>[] = [];
+  constructor(readonly proc: ChildProcess) {
+    createInterface({ input: proc.stdout! }).on('line', (l) => this.lines.push(JSON.parse(l) as Record<string, unknown>));
+  }
+  async done(ms: number): Promise<number> {
+    const deadline = Date.now() + ms;
+    const seen = this.lines.length;
+    while (Date.now() < deadline) {
+      const d = this.lines.slice(seen).find((l) => l.ev === 'done');
+      if (d) return Number(d.ms);
+      await sleep(20);
+    }
+    throw new Error('a bare CPG member did not deliver everything in time');
+  }
+}
+
+async function main(): Promise<void> {
+  const lab = await Lab.up(resolveBoard('sim'), { nodes: 6 });
+  let cluster: LabCluster | undefined;
+  const raws: Raw[] = [];
+  try {
+    cluster = await LabCluster.start(lab, resolveBoard('sim'), { timers: { initialSilenceMs: 800 }, managed: { shared: false }, configFor: () => ({ corosync: { privateRun: true } }) });
+    await formGroup(cluster, PASSWORD, [2, 3, 4, 5]);
+
+    // Ordered updates across five members.
+    let t0 = performance.now();
+    await write(cluster, FIVE, 'u', 0, UPDATES);
+    await waitAll(cluster, FIVE, UPDATES, 120_000);
+    const updMs = performance.now() - t0;
+    emit('ordered_updates_five_members_one_per_request', 'updates/s', UPDATES / (updMs / 1000), 'tandem', { updates: UPDATES, ms: Math.round(updMs), writers: 5, concurrency: CONCURRENCY });
+    const noteMs = await notes(cluster, FIVE, UPDATES);
+    emit('control_socket_requests_five_members', 'requests/s', UPDATES / (noteMs / 1000), 'tandem', { requests: UPDATES, what: 'tandem note: the request path alone, no ordering' });
+    t0 = performance.now();
+    await write(cluster, FIVE, 'b', 0, UPDATES, 100);
+    await waitAll(cluster, FIVE, 2 * UPDATES, 120_000);
+    const bulkUpdMs = performance.now() - t0;
+    emit('ordered_updates_five_members', 'updates/s', UPDATES / (bulkUpdMs / 1000), 'tandem', { updates: UPDATES, ms: Math.round(bulkUpdMs), writers: 5, what: '100 entries per request, each its own ordered change, applied on all five' });
+
+    // The same count of messages, the same size, on bare CPG members of the same Corosyncs.
+    const size = JSON.stringify({ t: 'change', id: '1:12345:1', body: { k: 'store', store: 'sessions', key: 'u12345', value: value(12345) } }).length;
+    for (const i of FIVE) raws.push(new Raw(lab.spawn(lab.plan.nodes[i - 1]!.netns, [process.execPath, join(__dirname, 'cpg-raw.js')])));
+    const rawViews = Date.now() + 10_000;
+    while (!raws.every((r) => r.lines.some((l) => l.ev === 'view' && (l.members as number[]).length === 5)) && Date.now() < rawViews) await sleep(50);
+    const per = Math.ceil(UPDATES / 5);
+    for (const r of raws) r.proc.stdin!.write(`burst ${per} ${size} ${per * 5}\n`);
+    const rawMs = Math.max(...(await Promise.all(raws.map((r) => r.done(60_000)))));
+    emit('ordered_updates_five_members', 'updates/s', (per * 5) / (rawMs / 1000), 'corosync', { updates: per * 5, ms: Math.round(rawMs), bytes: size, what: 'bare CPG multicast, agreed order, delivered on all five' });
+
+    // The state a new member receives: ENTRIES sessions in the cluster, the sixth node joins.
+    await write(cluster, FIVE, 's', 0, ENTRIES, 100);
+    await waitAll(cluster, FIVE, ENTRIES + 2 * UPDATES, 300_000);
+    const before = cluster.events('n1', 'group_state_sent').length;
+    t0 = performance.now();
+    await formGroup(cluster, PASSWORD, [6], { create: false });
+    const joinMs = performance.now() - t0;
+    const total = await sessions(cluster, 6);
+    if (total !== ENTRIES + 2 * UPDATES) throw new Error(`the new member holds ${total} sessions, not ${ENTRIES + 2 * UPDATES}`);
+    const sent = cluster.events('n1', 'group_state_sent').slice(before).at(-1);
+    const installed = cluster.events('n6', 'group_state_installed').at(-1);
+    const transferMs = sent && installed ? Date.parse(String(installed.ts)) - Date.parse(String(sent.ts)) : NaN;
+    const parts = Number(sent?.['parts'] ?? 0);
+    emit('new_member_state_received', 'ms', transferMs, 'tandem', { entries: total, parts, what: 'donor sent to installed on the new member' });
+    emit('new_member_join_to_serving', 'ms', joinMs, 'tandem', { entries: total, what: 'add-member, join, state, serving (health check 200)' });
+
+    // The same bytes as bare CPG messages of one part's size, from one member to the others.
+    const bytes = JSON.stringify(Object.entries(await askControl(cluster.node('n1').socket, { cmd: 'store-get', store: 'sessions' }) as Record<string, unknown>)).length;
+    const partSize = 256 * 1024;
+    const count = Math.ceil(bytes / partSize);
+    for (const r of raws.slice(1)) r.proc.stdin!.write(`expect ${count}\n`);
+    raws[0]!.proc.stdin!.write(`burst ${count} ${partSize} ${count}\n`);
+    const bulkMs = Math.max(...(await Promise.all(raws.map((r) => r.done(60_000)))));
+    emit('new_member_state_received', 'ms', bulkMs, 'corosync', { bytes, parts: count, what: 'the same bytes as bare CPG messages of 256 KiB, delivered on the other four' });
+    process.stderr.write(`members: ${FIVE.map(groupMemberName).join(', ')} + ${groupMemberName(6)}\n`);
+  } finally {
+    for (const r of raws) r.proc.kill('SIGKILL');
+    await cluster?.stop();
+    cluster?.cleanup();
+    await lab.down();
+  }
+}
+
+main().catch((e: Error) => {
+  process.stderr.write(`bench/cluster: ${e.message}\n`);
+  process.exit(1);
+});
