@@ -5,6 +5,8 @@
  * partition of the sync network stops the side of two (and it says why), and healing converges.
  */
 import test, { type ExecutionContext } from 'ava';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { askControl } from '../../src/api/control-socket.js';
 import { HttpProbe } from '../../src/lab/http-probe.js';
 import { forwardWebService, Haproxy } from '../../src/lab/load-balancer.js';
@@ -128,6 +130,13 @@ test.serial('five members behind HAProxy: one order for concurrent changes; one 
   await g.lab.powerOn('n5');
   t.true(await until(() => g.serving(5), 15_000), 'fw-e back: it rejoins, takes the state and serves');
   t.deepEqual(await sessions(g, 5), await sessions(g, 1));
+
+  // fw-f leaves (ordered like any change): it is standalone, the others count five members again.
+  const left = await g.cli(6, 'cluster', 'leave', '--yes');
+  t.is(left.code, 0, left.stderr);
+  t.true(await until(async () => ((await askControl(g.sock(6), 'status').catch(() => null)) as { standalone?: boolean } | null)?.standalone === true, 15_000), 'fw-f is standalone');
+  t.true(await until(async () => (await Promise.all(five.map(async (i) => (await g.status(i))?.group.configured === 5 && (await g.serving(i))))).every(Boolean), 10_000), 'the five count five members and serve');
+  t.false(/fw-f/.test(readFileSync(join(g.cluster.dir, 'n1-state', 'corosync', 'corosync.conf'), 'utf8')), 'fw-f is out of Corosync\'s node list');
 });
 
 test.serial('a 3|2 partition of the sync network: the two stop serving and say why; healed, all five converge and serve', async (t) => {
