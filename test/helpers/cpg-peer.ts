@@ -3,7 +3,7 @@
  * starts its own Corosync (CorosyncRunner, private /run), joins the group with
  * CpgGroup, prints every view and message as a JSON line, and obeys lines on
  * stdin: "send TEXT", "burst N TAG" (N messages at once), "leave", "quit".
- * argv: stateDir clusterName membersJson
+ * argv: stateDir clusterName membersJson [groupName]
  */
 import { createInterface } from 'node:readline';
 import { groupName, COROSYNC_PORT } from '../../src/cluster/corosync-conf.js';
@@ -11,7 +11,7 @@ import { CpgGroup } from '../../src/io/cpg-group.js';
 import { CorosyncRunner } from '../../src/runtime/corosync-runner.js';
 import { JsonLogger } from '../../src/runtime/log.js';
 
-const [stateDir, clusterName, membersJson] = process.argv.slice(2) as [string, string, string];
+const [stateDir, clusterName, membersJson, groupArg] = process.argv.slice(2) as [string, string, string, string | undefined];
 const out = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
 const log = new JsonLogger((l) => process.stderr.write(l));
 const runner = new CorosyncRunner(stateDir, { manage: true, privateRun: true, port: COROSYNC_PORT, tokenMs: 1000 }, Buffer.alloc(32, 7), log);
@@ -22,7 +22,7 @@ let group: CpgGroup | undefined;
 const deadline = Date.now() + 20_000;
 function join(): void {
   try {
-    group = CpgGroup.join(groupName(clusterName), {
+    group = CpgGroup.join(groupArg ?? groupName(clusterName), {
       message: (nodeid, _pid, data) => out({ ev: 'msg', from: nodeid, text: data.toString() }),
       view: (members, left, joined) => out({ ev: 'view', members: members.map((m) => m.nodeid), left: left.map((m) => m.nodeid), joined: joined.map((m) => m.nodeid) }),
       error: (e) => out({ ev: 'error', message: e.message }),

@@ -22,8 +22,9 @@ export interface GroupStatus {
   healthCheck: { ok: boolean; text: string };
 }
 
-export async function managedGroup(t: ExecutionContext, nodes: number, o: { lateJoiners?: number; configFor?: (node: string) => Record<string, unknown> } = {}) {
+export async function managedGroup(t: ExecutionContext, nodes: number, o: { lateJoiners?: number; configFor?: (node: string) => Record<string, unknown>; before?: (lab: Awaited<ReturnType<typeof labFor>>) => Promise<void> } = {}) {
   const lab = await labFor(t, nodes);
+  await o.before?.(lab);
   const cluster = await LabCluster.start(lab, board, { timers: { initialSilenceMs: 800 }, managed: { shared: false }, configFor: (n) => ({ corosync: { privateRun: true }, ...(o.configFor?.(n) ?? {}) }) });
   t.teardown(async () => {
     await cluster.stop();
