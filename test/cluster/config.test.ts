@@ -125,3 +125,13 @@ test('bypass in the pre-flight: an unknown segment is refused; a failure mode th
   t.regex(e.find((x) => x.field === 'bypass.wan-lan.failureMode')!.message, /fail-closed needs a disconnect relay/);
   t.deepEqual(check(raw()).warnings, [], 'the lab default (fail-open on a board that bypasses when released) is clean');
 });
+
+test('corosync settings: defaults, and a bad value names its field', (t) => {
+  const d = parseConfig(raw(), 'n1.json');
+  t.deepEqual(d.corosync, { manage: true, privateRun: false, port: 5405, tokenMs: 1000 });
+  t.is(d.cluster.engine, 'heartbeat', 'a static configuration is a pair on heartbeats');
+  const r = { ...raw(), corosync: { manage: false, port: 70000 } };
+  t.throws(() => parseConfig(r, 'n1.json'), { message: /n1\.json: corosync\.port: expected an integer 1\.\.65535, got 70000/ });
+  const ok = parseConfig({ ...raw(), corosync: { manage: false, tokenMs: 3000 } }, 'n1.json');
+  t.deepEqual(ok.corosync, { manage: false, privateRun: false, port: 5405, tokenMs: 3000 });
+});

@@ -73,3 +73,19 @@ test('shared addresses are the cluster\'s: taken at create, changed as propertie
   t.deepEqual(aa.cluster!.shared, {}, 'active/active has none');
   t.throws(() => M.setProperty(aa, 'shared.eth0', '198.18.1.1/24'), { message: /active\/active cluster has no shared addresses/ });
 });
+
+test('a cluster on Corosync: active/active only, up to 16 members, engine fixed at create; ordered changes are the same functions', (t) => {
+  t.throws(() => M.create(emptyStore(), { name: 'labc', node: 'fw-a', address: '198.19.255.11', key: 'k', salt: 's', engine: 'corosync' }), { message: /runs active\/active behind a load balancer: add --mode active-active/ });
+  let s = M.create(emptyStore(), { name: 'labc', node: 'fw-a', address: '198.19.255.11', key: 'k', salt: 's', engine: 'corosync', mode: 'active-active' });
+  t.is(M.engineOf(s.cluster!), 'corosync');
+  for (let i = 2; i <= 16; i++) s = M.orderedChange('add-member', { name: `fw-${i}`, address: `198.19.255.${10 + i}` })(s);
+  t.is(s.cluster!.members.length, 16);
+  t.throws(() => M.addMember(s, 'fw-17', '198.19.255.27'), { message: /16 members, the most a cluster on Corosync runs/ });
+  t.throws(() => M.setProperty(s, 'engine', 'heartbeat'), { message: /engine is chosen when the cluster is created/ });
+  t.throws(() => M.setProperty(s, 'mode', 'active-passive'), { message: /a cluster on Corosync runs active\/active only/ });
+  const d = M.orderedChange('disable', { node: 'fw-3' })(s);
+  t.false(d.cluster!.members.find((m) => m.name === 'fw-3')!.enabled);
+  t.is(M.orderedChange('properties', { set: [['logSync', 'off'], ['healthCheckFailsWhileSyncing', 'off']] })(s).cluster!.revision, s.cluster!.revision + 2);
+  t.throws(() => M.orderedChange('add-member', { name: 'fw-x' })(s), { message: /add-member: missing address/ });
+  t.is(M.engineOf(created().cluster!), 'heartbeat', 'a store written before engines existed is a pair');
+});
