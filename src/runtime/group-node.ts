@@ -240,6 +240,9 @@ export class GroupNode {
       const why = this.core.quorate ? 'it is still receiving the cluster state' : `it has no quorum (${this.core.view.length} of ${this.core.configured} members in its group, ${this.core.quorum} needed)`;
       return Promise.reject(new Error(`this member takes no writes: ${why}`));
     }
+    if (change.k === 'store' && (change.key.length === 0 || change.key.length > 256)) return Promise.reject(new Error(`${change.store}: a key is 1 to 256 characters`));
+    const size = JSON.stringify(change).length;
+    if (size > BATCH_BYTES) return Promise.reject(new Error(`the change is ${size} bytes as JSON; one change carries at most ${BATCH_BYTES}`));
     const id = `${this.config.node.id}:${process.pid}:${++this.counter}`;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {

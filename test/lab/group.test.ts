@@ -55,6 +55,8 @@ test.serial('three members behind HAProxy: all serve, the leader killed, the oth
 
   for (let k = 0; k < 90; k++) await askControl(g.sock((k % 3) + 1), { cmd: 'store-set', store: 'sessions', key: `s${k}`, value: { user: `u${k}` } });
   for (const i of [1, 2, 3]) t.is(Object.keys(await sessions(g, i)).length, 90, `${memberName(i)} has every session`);
+  const big = await askControl(g.sock(2), { cmd: 'store-set', store: 'sessions', key: 'big', value: 'x'.repeat(200_000) }).then(() => '', (e: Error) => e.message);
+  t.regex(big, /the change is \d+ bytes as JSON; one change carries at most 131072/, 'an oversized value is refused, the member unharmed');
   t.is((await g.status(2))!.cluster.leader, 'fw-a');
 
   const killedAt = Date.now();
