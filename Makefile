@@ -34,8 +34,9 @@ define install_missing
 	for pair in $(1); do bin=$${pair%%:*}; pkg=$${pair##*:}; \
 	  [ -x /usr/sbin/$$bin ] || [ -x /usr/bin/$$bin ] || [ -x /sbin/$$bin ] || [ -x /bin/$$bin ] || missing="$$missing $$pkg"; done; \
 	for pair in $(2); do f=$${pair%%:*}; pkg=$${pair##*:}; [ -e $$f ] || missing="$$missing $$pkg"; done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing Debian packages:$$missing"; \
+	missing=$$(echo $$missing | tr ' ' '\n' | sort -u | tr '\n' ' '); \
+	if [ -n "$${missing// /}" ]; then \
+	  echo "installing Debian packages: $$missing"; \
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 endef

@@ -129,11 +129,18 @@ export class ConsoleMenu {
     if (node === null) return;
     const mode = await ask(this.io, { label: 'Mode', hint: 'active-passive or active-active', fallback: 'active-passive', check: checks.oneOf(['active-passive', 'active-active'] as const) });
     if (mode === null) return;
+    // Three and more members run on Corosync, active/active only.
+    const engine = mode === 'active-active'
+      ? await ask(this.io, { label: 'Members', hint: 'pair (heartbeats) or more (three and more, on Corosync)', fallback: 'pair', check: checks.oneOf(['pair', 'more'] as const) })
+      : 'pair';
+    if (engine === null) return;
     const password = await this.newPassword();
     if (password === null) return;
-    this.io.screen([...this.header('create a cluster: summary', '(factory state)'), '', `  cluster  ${name} (${mode})`, `  member   ${node}`, '  password (set, not shown)', '']);
+    const kind = engine === 'more' ? `${mode}, three and more members on Corosync` : mode;
+    this.io.screen([...this.header('create a cluster: summary', '(factory state)'), '', `  cluster  ${name} (${kind})`, `  member   ${node}`, '  password (set, not shown)', '']);
     if (!(await confirm(this.io, 'Create this cluster?'))) return this.backed();
-    const r = await this.node.restarting(() => this.node.cluster('create', { name, node, mode, password }), () => this.io.say('Created; waiting for the service to restart as a member...'));
+    const args = { name, node, mode, password, ...(engine === 'more' ? { engine: 'corosync' } : {}) };
+    const r = await this.node.restarting(() => this.node.cluster('create', args), () => this.io.say('Created; waiting for the service to restart as a member...'));
     await this.done(`Cluster ${String(r['created'])} created; this node is member ${String(r['member'])}.`);
   }
 

@@ -24,6 +24,7 @@ export function statusScreen(s: Record<string, unknown>): string[] {
     return ['', `Factory state (standalone), status ${String(s['hex'])}: ${(s['words'] as string[]).join(', ')}`, `Software ${String(s['softwareVersion'])}`,
       `System state: ${stores.config} keys; sessions: ${stores.sessions}`, '', 'Configure the network, then create a cluster or join one.'];
   }
+  if (s['group'] !== undefined) return groupScreen(s);
   const node = s['node'] as { name: string; id: number; type: string };
   const cluster = s['cluster'] as { name: string; mode: string; leader: string | null; members: Member[] } | undefined;
   const health = s['healthCheck'] as { ok: boolean; text: string } | undefined;
@@ -49,5 +50,27 @@ export function statusScreen(s: Record<string, unknown>): string[] {
   if (bypass) lines.push(cut(`Bypass: ${Object.entries(bypass).map(([k, v]) => `${k} ${v.mode}`).join(', ')}`));
   const last = s['lastChange'] as { from: string; to: string; reason: string; wallTime: string } | null;
   lines.push(cut(last ? `Last change: ${last.from} -> ${last.to} (${last.reason}) at ${last.wallTime}` : 'Last change: none'));
+  return lines.slice(0, 20);
+}
+
+/** A member of a cluster on Corosync: its members, its group and quorum, Corosync's own count. */
+function groupScreen(s: Record<string, unknown>): string[] {
+  const node = s['node'] as { name: string; role: string; softwareVersion: string };
+  const cluster = s['cluster'] as { name: string; mode: string; leader: string | null; members: Member[] };
+  const health = s['healthCheck'] as { ok: boolean; text: string };
+  const g = s['group'] as { view: number[]; configured: number; quorum: number; quorate: boolean; holdsState: boolean; seq: number; stores: { sessions: number }; corosync: { quorate: boolean | null; totalVotes: number | null; expectedVotes: number | null } };
+  const lines = [
+    '',
+    cut(`${node.name}: ${node.role.toUpperCase()}, software ${node.softwareVersion}`),
+    cut(`Cluster ${cluster.name} (${cluster.mode} on Corosync), leader ${cluster.leader ?? 'none (election)'}`),
+    cut(`Health check: ${health.ok ? '200' : '500'} ${health.text}`),
+    '', 'member            address          role       status   meaning',
+  ];
+  for (const m of cluster.members.slice(0, 8)) lines.push(cut(`${(m.name + (m.self ? ' *' : '')).padEnd(17)} ${m.address.padEnd(16)} ${m.role.padEnd(10)} ${m.hex}  ${m.words.join(', ')}`));
+  if (cluster.members.length > 8) lines.push(`... and ${cluster.members.length - 8} more (tandem status lists all)`);
+  lines.push('');
+  lines.push(cut(`Group: ${g.view.length} of ${g.configured} members, quorum ${g.quorum}: ${g.quorate ? 'quorate' : 'NO QUORUM'}; ${g.holdsState ? 'holds the state' : 'no state'} (#${g.seq}), ${g.stores.sessions} sessions`));
+  const c = g.corosync;
+  lines.push(cut(`Corosync: ${c.quorate === null ? 'not answering' : c.quorate ? 'quorate' : 'NOT quorate'}, votes ${c.totalVotes ?? '?'} of ${c.expectedVotes ?? '?'}`));
   return lines.slice(0, 20);
 }

@@ -8,6 +8,7 @@ import test, { type ExecutionContext } from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { askControl } from '../../src/api/control-socket.js';
+import { statusScreen } from '../../src/console/status-screen.js';
 import { HttpProbe } from '../../src/lab/http-probe.js';
 import { forwardWebService, Haproxy } from '../../src/lab/load-balancer.js';
 import { netnsPids } from '../../src/lab/netns.js';
@@ -72,6 +73,10 @@ test.serial('three members behind HAProxy: all serve, the leader killed, the oth
   t.regex(text, /this member fw-b: in a group of fw-b, fw-c; 3 members count, quorum 2: quorate; holds the cluster state/);
   t.regex(text, /Corosync \(pid \d+\): node 2, quorate, votes 2 of 3 expected \(quorum 2\); members fw-b\(2\) fw-c\(3\)/);
   t.regex(text, /fw-a +198\.19\.255\.11 +unreachable/);
+  const screen = statusScreen((await askControl(g.sock(2), 'status')) as Record<string, unknown>);
+  t.true(screen.length <= 20 && screen.every((l) => l.length <= 80), "the console's status screen fits 80x24");
+  t.true(screen.includes('Cluster labc (active-active on Corosync), leader fw-b'));
+  t.true(screen.some((l) => l.startsWith('Group: 2 of 3 members, quorum 2: quorate; holds the state')), screen.join('\n'));
   await askControl(g.sock(3), { cmd: 'store-set', store: 'sessions', key: 'after', value: 1 });
   t.is((await sessions(g, 2))['after'], 1, 'writes go on');
   await sleep(1000);

@@ -10,7 +10,16 @@ const member = (s: AnyStatus | null, name: string) => s?.cluster?.members.find((
 test.serial('seed 000\'s upgrade, one member at a time (disable, upgrade, enable): the service stays up, and the members synchronise again once both run the new version', async (t) => {
   const p = await managedPair(t, true);
   await form(t, p, 'active-passive');
-  t.true(await until(async () => (await p.status('n1'))?.role === 'active' && (await p.status('n2'))?.role === 'inactive', 10_000));
+  // Either member may have come up active (whichever restarted first as a member): the standby is upgraded first.
+  let active: 'n1' | 'n2' | undefined;
+  t.true(await until(async () => {
+    const [a, b] = [(await p.status('n1'))?.role, (await p.status('n2'))?.role];
+    active = a === 'active' && b === 'inactive' ? 'n1' : b === 'active' && a === 'inactive' ? 'n2' : undefined;
+    return active !== undefined;
+  }, 10_000), 'one member active, the other inactive');
+  const names = { n1: 'fw-a', n2: 'fw-b' } as const;
+  const first = active === 'n1' ? 'n2' : 'n1';
+  const second = first === 'n1' ? 'n2' : 'n1';
   const v2 = otherVersion('0.2.0');
   t.teardown(() => rmSync(v2.dir, { recursive: true, force: true }));
   const traffic = new Traffic(p.lab, '198.18.1.100', 20, 120);
@@ -35,13 +44,13 @@ test.serial('seed 000\'s upgrade, one member at a time (disable, upgrade, enable
     t.true(await until(async () => (await p.status(node))?.disabled === false, 10_000), `${name} enabled`);
   };
 
-  await upgrade('n2', 'fw-b');
-  const mixed = await p.status('n1');
-  t.is(member(mixed, 'fw-b')?.unreachable, 'software_version_mismatch', 'mid-upgrade, fw-a names the difference');
-  t.is(member(mixed, 'fw-b')?.softwareVersion, '0.2.0');
+  await upgrade(first, names[first]);
+  const mixed = await p.status(second);
+  t.is(member(mixed, names[first])?.unreachable, 'software_version_mismatch', `mid-upgrade, ${names[second]} names the difference`);
+  t.is(member(mixed, names[first])?.softwareVersion, '0.2.0');
 
-  // fw-a is active: disabling it hands the service to fw-b (heartbeats work across the versions).
-  await upgrade('n1', 'fw-a');
+  // The other one is active: disabling it hands the service to the upgraded one (heartbeats work across the versions).
+  await upgrade(second, names[second]);
   t.true(await until(async () => {
     const [a, b] = [await p.status('n1'), await p.status('n2')];
     const good = (s: AnyStatus | null) => s?.cluster?.members.every((m) => m.unreachable === null) && 'role' in s.sync && s.sync.status === 'in-sync';
