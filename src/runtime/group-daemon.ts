@@ -96,7 +96,7 @@ export async function startGroupDaemon(config: NodeConfig, store: ClusterStore, 
         const f = facts();
         return {
           group: { ...f, seq: node.core.seq, stores: { config: node.state.config.count(), sessions: node.state.sessions.count() }, corosync: await node.runner.view(), corosyncPid: node.runner.pid },
-          cluster: doc.cluster, healthCheck: doc.health, node: doc.node, softwareVersion: VERSION.text, pid: process.pid,
+          cluster: doc.cluster, healthCheck: doc.health, node: doc.node, role: doc.node.role, disabled: !enabled, softwareVersion: VERSION.text, pid: process.pid,
         };
       }
       case 'store-get': {

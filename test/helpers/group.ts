@@ -1,7 +1,8 @@
 /**
  * Clusters on Corosync in the lab: N managed nodes (each with its own Corosync, a private /run),
  * formed as an administrator would: create on n1 with --engine corosync, add-member and join for
- * the others. `lateJoiners` nodes start standalone and are left for the test to add.
+ * the others. `lateJoiners` nodes start standalone and are left for the test to add (all of them:
+ * nothing is created).
  */
 import type { ExecutionContext } from 'ava';
 import { writeFileSync } from 'node:fs';
@@ -47,6 +48,8 @@ export async function managedGroup(t: ExecutionContext, nodes: number, o: { late
 
   const formed = nodes - (o.lateJoiners ?? 0);
   t.true(await until(async () => (await Promise.all(Array.from({ length: nodes }, (_, k) => askControl(sock(k + 1), 'status').catch(() => null)))).every((s) => (s as { standalone?: boolean } | null)?.standalone === true), 15_000), 'all start standalone');
+  // All late (formed 0): nothing is created; the test makes the cluster itself.
+  if (formed === 0) return g;
   await ok(cli(1, 'cluster', 'create', '--name', 'labc', '--node', memberName(1), '--mode', 'active-active', '--engine', 'corosync', '--password-file', pw), 'create');
   t.true(await until(() => serving(1), 20_000), `${memberName(1)} restarted as a member on Corosync and serves alone`);
   for (let i = 2; i <= formed; i++) await addAndJoin(g, t, i);
