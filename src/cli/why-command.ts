@@ -32,8 +32,23 @@ export function formatRecord(r: Stored): string {
   return `${x.headline}\n  ${x.text}${after.length ? `\n  Then: ${after.join('; ')}.` : ''}`;
 }
 
+type GroupChange = { wallTime: string; from: string; to: string; reason: string };
+
+/** A member of a cluster on Corosync: when it started or stopped serving, and why (newest first). */
+export function formatGroupChange(c: GroupChange): string {
+  const what = c.from === c.to ? `still ${c.to === 'active' ? 'serving' : 'not serving'}` : c.to === 'active' ? 'started serving' : 'stopped serving';
+  return `${c.wallTime.replace('T', ' ').replace('Z', ' UTC')}: ${what}: ${c.reason}`;
+}
+
 export async function whyCommand(p: Parsed): Promise<number> {
   const got = await records(p);
+  const group = (got as { group?: GroupChange[] }).group;
+  if (group) {
+    const list = flag(p, 'list') ? group : group.slice(0, 1);
+    if (flag(p, 'json')) process.stdout.write(JSON.stringify(list) + '\n');
+    else process.stdout.write(list.length === 0 ? 'no change recorded yet\n' : list.map(formatGroupChange).join('\n') + '\n');
+    return 0;
+  }
   const list = flag(p, 'list') ? got.records : got.records.slice(0, 1);
   if (flag(p, 'json')) {
     process.stdout.write(JSON.stringify(list.map((r) => ('damaged' in r ? r : { ...explain(r), record: r }))) + '\n');

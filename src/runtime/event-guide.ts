@@ -132,6 +132,7 @@ export const GUIDE: Readonly<Record<string, { severity: Severity; action: string
   group_state_requested: { severity: 'info', action: "none: the health check answers 500 until the state is installed" },
   group_state_sent: { severity: 'info', action: "none: informational" },
   group_state_installed: { severity: 'notice', action: "none: the member serves" },
+  group_serving_changed: { severity: 'notice', action: "read the health text: no quorum (see the partition), syncing (wait), disabled or draining (an administrator's choice); tandem why --list shows the last 20" },
   corosync_exited: { severity: 'error', action: "read stderr and corosync.log in the state directory's corosync folder (a wrong sync address, a port in use, the corosync package missing); the member does not serve until its Corosync is back" },
 };
 

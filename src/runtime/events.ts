@@ -144,6 +144,7 @@ export const EVENTS: Readonly<Record<string, EventInfo>> = {
   group_state_requested: { id: 910, summary: 'this member waits for the cluster state from the member named' },
   group_state_sent: { id: 911, summary: 'this member sent the cluster state to joining members (parts, entries and the change count attached)' },
   group_state_installed: { id: 912, summary: 'this member installed the cluster state and the changes ordered after it: it serves' },
+  group_serving_changed: { id: 913, summary: 'this member of a cluster on Corosync started or stopped serving (its health check, its group and the leader attached)' },
   corosync_exited: { id: 901, summary: 'the Corosync tandemd runs ended unexpectedly; it is restarted after a second (exit code and the end of its output attached)' },
 };
 

@@ -15,7 +15,7 @@ import type { ClusterStore } from '../cluster/store.js';
 import { ClusterControl } from './cluster-control.js';
 import { refuse } from './cluster-service.js';
 import { conntrackCount, type DaemonOptions } from './daemon.js';
-import { readRecords, recorderDir } from './flight-recorder.js';
+import { recorderDir } from './flight-recorder.js';
 import { GroupNode } from './group-node.js';
 import { groupHealth, groupMembers, type GroupFacts } from './group-status.js';
 import type { StoreName } from './group-state.js';
@@ -36,6 +36,7 @@ export async function startGroupDaemon(config: NodeConfig, store: ClusterStore, 
       if (me.draining !== draining) log.log('info', me.draining ? 'member_draining' : 'member_drain_ended', { member: config.node.name });
       enabled = me.enabled;
       draining = me.draining;
+      setImmediate(serving);
     },
     systemState: async () => node.state.config.entries(),
     replaceSystemState: () => {
@@ -55,6 +56,24 @@ export async function startGroupDaemon(config: NodeConfig, store: ClusterStore, 
     membersChanged: (after) => node.membersChanged(after),
   });
   node.control = control;
+
+  // Every change of whether this member serves, with why: the status page's "changes", `tandem why`, the log.
+  const history: StatusDoc['changes'] = [];
+  let last: { ok: boolean; text: string } = { ok: false, text: 'starting' };
+  const serving = () => {
+    const c = store.value.cluster;
+    if (!c) return;
+    const f = facts();
+    const h = groupHealth(c, f);
+    if (h.text === last.text) return;
+    const group = f.view.map((id) => nameOf(id) ?? `node ${id}`);
+    const change = { wallTime: new Date().toISOString(), from: last.ok ? 'active' : 'inactive', to: h.ok ? 'active' : 'inactive', reason: `${h.text}; group: ${group.join(', ') || 'none'}; leader: ${nameOf(f.leader) ?? 'none'}` };
+    history.push(change);
+    if (history.length > 20) history.shift();
+    log.log(h.ok ? 'info' : 'warn', 'group_serving_changed', { from: change.from, to: change.to, health: h.text, group, leader: nameOf(f.leader) });
+    last = h;
+  };
+  node.onChange = serving;
 
   let forwarder: LogForwarder | undefined;
   const syslog = opts.syslog;
@@ -85,7 +104,7 @@ export async function startGroupDaemon(config: NodeConfig, store: ClusterStore, 
     return {
       node: { name: config.node.name, role: health.ok ? 'active' : 'inactive', standalone: false, softwareVersion: VERSION.text },
       cluster: { name: c.name, mode: c.properties.mode, revision: c.revision, leader: nameOf(f.leader), members: groupMembers(c, f) },
-      health, matrix: [], changes: [], connections: conntrackCount(),
+      health, matrix: [], changes: [...history], connections: conntrackCount(),
       sync: { status: f.holdsState ? 'in-sync' : f.quorate ? 'syncing' : 'no-quorum', channel: f.connected ? 'corosync' : 'down', lag: 0, sequence: node.core.seq },
     };
   };
@@ -120,10 +139,9 @@ export async function startGroupDaemon(config: NodeConfig, store: ClusterStore, 
         log.log('info', 'admin_note', { text });
         return { logged: true };
       }
-      case 'why': {
-        const dir = recorderDir(config.stateDir);
-        return { dir, records: await readRecords(dir) };
-      }
+      case 'why':
+        // No failover here: what a member of a cluster on Corosync can be asked is why it serves or not.
+        return { dir: recorderDir(config.stateDir), records: [], group: [...history].reverse() };
       default:
         throw new Error(`"${req.cmd}" is for a pair on tandem's heartbeats; this member is in cluster ${config.cluster.name} on Corosync, where every member serves`);
     }

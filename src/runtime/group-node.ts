@@ -56,6 +56,8 @@ export class GroupNode {
   /** Who sends the state to whom, for status (set while a transfer runs). */
   transfer: { from: number | null; to: number[] } | null = null;
   control!: ClusterControl;
+  /** Called after whatever may change whether this member serves (a view, quorum, a transfer, the connection). */
+  onChange: () => void = () => undefined;
 
   constructor(
     private readonly config: NodeConfig,
@@ -88,12 +90,16 @@ export class GroupNode {
     if (this.stopped) return;
     try {
       this.group = CpgGroup.join(groupName(this.store.value.cluster!.name), {
-        view: (members) => this.run(this.core.onView(members.map((m) => ({ nodeid: m.nodeid, pid: m.pid })))),
+        view: (members) => {
+          this.run(this.core.onView(members.map((m) => ({ nodeid: m.nodeid, pid: m.pid }))));
+          this.onChange();
+        },
         message: (nodeid, _pid, data) => this.onMessage(nodeid, data),
         error: (e) => {
           this.group = undefined;
           this.log.log('error', 'group_connection_lost', { error: e.message });
           this.run(this.core.onView([]));
+          this.onChange();
           this.rejoin = setTimeout(() => this.join(), REJOIN_MS);
         },
       });
@@ -170,6 +176,7 @@ export class GroupNode {
           // After this batch of actions (the `ready` goes first).
           if (a.name === 'state_installed' || a.name === 'state_elected') setImmediate(() => this.markJoined());
           this.log.log(a.name === 'quorum_lost' ? 'warn' : 'info', `group_${a.name}`, a.fields);
+          this.onChange();
           break;
       }
     }
@@ -218,6 +225,7 @@ export class GroupNode {
     for (const c of then) this.settle(c.id, () => this.apply(c.body as GroupChange));
     this.state.saveSeq(this.core.seq);
     this.transfer = null;
+    this.onChange();
   }
 
   /** The members changed (ordered, or with a state transfer): Corosync's node list and the quorum follow. */

@@ -161,6 +161,12 @@ test.serial('a 3|2 partition of the sync network: the two stop serving and say w
   t.regex(s4.healthCheck.text, /^No quorum: 2 of 5 members in this member's group, 3 needed/);
   t.false(s4.group.quorate);
   t.false(s4.group.corosync.quorate ?? true, 'Corosync agrees: no quorum on that side');
+  const why = (await g.cli(4, 'why')).stdout.trim();
+  t.log(`tandem why on fw-d: ${why}`);
+  const m = /^(\S+ \S+) UTC: stopped serving: No quorum: 2 of 5 members in this member's group, 3 needed; .*; group: fw-d, fw-e; leader: none$/.exec(why);
+  t.truthy(m, why);
+  const at = Date.parse(`${m![1]!.replace(' ', 'T')}Z`);
+  t.true(at >= cutAt && at <= cutAt + 10_000, 'when it stopped, between the cut and its detection');
   const text = (await g.cli(4, 'status')).stdout;
   t.regex(text, /health check: 500 No quorum/);
   t.regex(text, /in a group of fw-d, fw-e; 5 members count, quorum 3: NO QUORUM/);
@@ -175,6 +181,8 @@ test.serial('a 3|2 partition of the sync network: the two stop serving and say w
   await g.lab.heal();
   t.true(await until(async () => (await Promise.all(five.map((i) => g.serving(i)))).every(Boolean), 20_000), 'all five serve again');
   t.log(`healed: all five serve after ${Date.now() - healAt} ms`);
+  t.regex((await g.cli(4, 'why')).stdout, /UTC: started serving: Cluster Enabled; group: fw-a, fw-b, fw-c, fw-d, fw-e; leader: fw-a\n$/);
+  t.regex((await g.cli(4, 'why', '--list')).stdout, /started serving[\s\S]*stopped serving: No quorum[\s\S]*started serving/);
   const ref = await sessions(g, 1);
   t.is(Object.keys(ref).length, 80);
   for (const i of [4, 5]) t.deepEqual(await sessions(g, i), ref, `${memberName(i)} took the state written during the partition`);
