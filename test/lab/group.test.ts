@@ -80,9 +80,18 @@ test.serial('three members behind HAProxy: all serve, the leader killed, the oth
   await askControl(g.sock(3), { cmd: 'store-set', store: 'sessions', key: 'after', value: 1 });
   t.is((await sessions(g, 2))['after'], 1, 'writes go on');
   await sleep(1000);
-  const failed = web.between(t0, Date.now()).filter((r) => !r.ok);
-  t.deepEqual(failed, [], `no request failed (${web.between(t0, Date.now()).length} requests, ${web.between(killedAt, Date.now()).length} after the kill)`);
   t.deepEqual(servedBy(web, Date.now() - 700, Date.now() - 100), [2, 3].map(wanAddr));
+
+  // Disable fw-c from fw-b (an ordered change): fw-c says so and leaves the rotation; enabled, it is back.
+  let r = await g.cli(2, 'cluster', 'disable', 'fw-c', '--yes');
+  t.is(r.code, 0, r.stderr);
+  t.true(await until(async () => (await g.status(3))?.healthCheck.text === 'Cluster Disabled: this member is disabled', 3000), 'fw-c knows it is disabled');
+  t.true(await until(() => inRotation(['fw-b']), 3000), 'fw-c out of rotation');
+  r = await g.cli(3, 'cluster', 'enable', 'fw-c');
+  t.is(r.code, 0, r.stderr);
+  t.true(await until(() => inRotation(['fw-b', 'fw-c']), 3000), 'fw-c back in rotation');
+  const failed = web.between(t0, Date.now()).filter((x) => !x.ok);
+  t.deepEqual(failed, [], `no request failed (${web.between(t0, Date.now()).length} requests, ${web.between(killedAt, Date.now()).length} after the kill)`);
 });
 
 test.serial('five members behind HAProxy: one order for concurrent changes; one powered off; a sixth added at runtime takes the state and serves', async (t) => {
