@@ -216,7 +216,9 @@ export class GroupNode {
     const before = this.store.value;
     if (cluster.revision !== before.cluster?.revision || JSON.stringify(cluster) !== JSON.stringify(before.cluster)) {
       if (!cluster.members.some((m) => m.name === before.me)) {
-        this.log.log('error', 'group_state_installed', { error: `the cluster's definition (revision ${cluster.revision}) no longer has member ${before.me}: run "tandem cluster leave" here` });
+        // Removed while it was away: it becomes standalone, as if the removal had reached it in order.
+        this.log.log('warn', 'group_state_installed', { removed: `the cluster's definition (revision ${cluster.revision}) no longer has member ${before.me}: this node becomes standalone` });
+        this.control.applyOrdered('remove-member', { name: before.me! });
       } else {
         this.store.write((s) => ({ ...s, cluster }));
         this.membersChanged(this.store.value);
