@@ -21,7 +21,9 @@
  *   every change delivered from this point on and apply them after the
  *   snapshot: no gap, no duplicate. A view change before the transfer ends
  *   starts it again from the new point.
- * - the leader is the lowest node id holding the state.
+ * - the leader is the member holding the state the longest (since the
+ *   lowest change count; then the lowest node id): a member back from a
+ *   restart does not take the role back.
  * A change counts only when its sender holds the state (every member knows
  * who does, from the same hellos and `ready`s): a member refuses to write
  * while it does not, and a change it sent just before losing quorum is
@@ -34,9 +36,9 @@ export interface GroupMember {
 }
 
 export type GroupMsg =
-  | { t: 'hello'; key: string; synced: boolean; seq: number }
+  | { t: 'hello'; key: string; synced: boolean; seq: number; since?: number }
   | { t: 'state'; key: string; to: number[]; i: number; n: number; seq: number; body: unknown }
-  | { t: 'ready'; key: string }
+  | { t: 'ready'; key: string; seq: number }
   | { t: 'change'; id: string; body: unknown };
 
 export type GroupAction =
@@ -62,10 +64,12 @@ interface Transfer {
 export class GroupCore {
   private members: GroupMember[] = [];
   private key = '';
-  private hellos = new Map<number, { synced: boolean; seq: number }>();
+  private hellos = new Map<number, { synced: boolean; seq: number; since: number }>();
   private settled = false;
   private quorateNow = false;
-  private holders = new Set<number>();
+  /** Who holds the state, and since which change (the order every member agrees on). */
+  private holders = new Map<number, number>();
+  private mySince = 0;
   private transfer: Transfer | undefined;
   private synced = false;
   private appliedSeq: number;
@@ -112,11 +116,13 @@ export class GroupCore {
 
   /** Who holds the state, as all members agree after the last settled view. */
   get synced_members(): number[] {
-    return [...this.holders].sort((a, b) => a - b);
+    return [...this.holders.keys()].sort((a, b) => a - b);
   }
 
   get leader(): number | null {
-    return this.quorateNow && this.holders.size > 0 ? Math.min(...this.holders) : null;
+    if (!this.quorateNow || this.holders.size === 0) return null;
+    // The longest holder leads (then the lowest ID): a member back from a restart does not take the role back.
+    return [...this.holders].sort(([a, x], [b, y]) => x - y || a - b)[0]![0];
   }
 
   /** Whether this view's hellos are all in (until then: electing). */
@@ -156,11 +162,11 @@ export class GroupCore {
     this.hellos = new Map();
     this.settled = false;
     const present = new Set(this.members.map((m) => m.nodeid));
-    for (const h of this.holders) if (!present.has(h)) this.holders.delete(h);
+    for (const h of [...this.holders.keys()]) if (!present.has(h)) this.holders.delete(h);
     // A transfer under way restarts from this view's point (its donor may be gone).
     this.transfer = undefined;
     const out = this.checkQuorum();
-    if (this.members.some((m) => m.nodeid === this.self)) out.push({ type: 'send', msg: { t: 'hello', key: this.key, synced: this.synced, seq: this.appliedSeq } });
+    if (this.members.some((m) => m.nodeid === this.self)) out.push({ type: 'send', msg: { t: 'hello', key: this.key, synced: this.synced, seq: this.appliedSeq, since: this.mySince } });
     return out;
   }
 
@@ -168,12 +174,14 @@ export class GroupCore {
     switch (msg.t) {
       case 'hello':
         if (msg.key !== this.key || this.settled) return [];
-        this.hellos.set(from, { synced: msg.synced, seq: msg.seq });
+        this.hellos.set(from, { synced: msg.synced, seq: msg.seq, since: msg.since ?? 0 });
         return this.members.every((m) => this.hellos.has(m.nodeid)) ? this.settle() : [];
       case 'state':
         return this.onState(msg);
       case 'ready':
-        if (msg.key === this.key && this.quorateNow) this.holders.add(from);
+        if (msg.key !== this.key || !this.quorateNow) return [];
+        this.holders.set(from, msg.seq);
+        if (from === this.self) this.mySince = msg.seq;
         return [];
       case 'change':
         return this.onChange(from, msg.id, msg.body);
@@ -184,17 +192,17 @@ export class GroupCore {
     this.settled = true;
     const out: GroupAction[] = [];
     if (!this.quorateNow) return out;
-    let holders = [...this.hellos].filter(([, h]) => h.synced).map(([id]) => id);
-    if (holders.length === 0) {
-      const [elected] = [...this.hellos].sort(([a, x], [b, y]) => y.seq - x.seq || a - b)[0]!;
-      holders = [elected];
+    this.holders = new Map([...this.hellos].filter(([, h]) => h.synced).map(([id, h]) => [id, h.since]));
+    if (this.holders.size === 0) {
+      const [elected, h] = [...this.hellos].sort(([a, x], [b, y]) => y.seq - x.seq || a - b)[0]!;
+      this.holders.set(elected, h.seq);
       if (elected === this.self) {
         this.synced = true;
+        this.mySince = h.seq;
         out.push({ type: 'event', name: 'state_elected', fields: { seq: this.appliedSeq, members: this.members.length } });
       }
     }
-    this.holders = new Set(holders);
-    const donor = Math.min(...holders);
+    const donor = Math.min(...this.holders.keys());
     const to = this.members.map((m) => m.nodeid).filter((id) => !this.holders.has(id));
     if (to.length === 0) return out;
     if (donor === this.self) out.push({ type: 'send-state', key: this.key, to, seq: this.appliedSeq });
@@ -222,9 +230,11 @@ export class GroupCore {
     // Not a holder yet, here either: every member (this one too) counts it from its `ready` on, so a change
     // it sends before that is skipped everywhere alike.
     this.appliedSeq = tr.seq + tr.kept.length;
+    // The same count its `ready` carries: its hellos say it even if a view change drops the `ready`.
+    this.mySince = this.appliedSeq;
     return [
       { type: 'install', parts: tr.parts, then: tr.kept },
-      { type: 'send', msg: { t: 'ready', key: tr.key } },
+      { type: 'send', msg: { t: 'ready', key: tr.key, seq: this.appliedSeq } },
       { type: 'event', name: 'state_installed', fields: { parts: tr.n, seq: this.appliedSeq, keptChanges: tr.kept.length } },
     ];
   }

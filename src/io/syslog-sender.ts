@@ -8,6 +8,10 @@
  * server takes messages again, so a loss is never silent.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+
+/** UDP datagrams sent back to back before a pause, and the pause: at most 32 per ms (32,000/s). */
+const UDP_BURST = 32;
+const UDP_PACE_MS = 1;
 import { createConnection, type Socket } from 'node:net';
 import { octetCounted } from '../wire/syslog.js';
 
@@ -30,6 +34,9 @@ export class SyslogSender {
   private closed = false;
   /** UDP datagrams handed to the kernel but not yet sent. */
   private inFlight = 0;
+  private paced: NodeJS.Timeout | undefined;
+  /** UDP datagrams sent since the last pause (counted across calls: a batch arrives one send() at a time). */
+  private burst = 0;
   /** Called with the number dropped when the server takes messages again. */
   onDropped: (count: number) => void = () => undefined;
 
@@ -63,9 +70,20 @@ export class SyslogSender {
       this.onDropped(n);
     }
     while (this.queue.length > 0 && this.connected) {
+      if (this.udp && this.burst >= UDP_BURST) {
+        // A log-server leader hands on a forwarded batch of up to 500 at once: sent in one burst they
+        // overflow a server's socket buffer (about 200 small datagrams by default) and are lost there.
+        this.paced ??= setTimeout(() => {
+          this.paced = undefined;
+          this.burst = 0;
+          this.pump();
+        }, UDP_PACE_MS);
+        return;
+      }
       const m = this.queue.shift()!;
       if (this.udp) {
         this.inFlight++;
+        this.burst++;
         this.udp.send(m, this.t.port, this.t.host, () => this.inFlight--);
       }
       else if (this.tcp && !this.tcp.write(octetCounted(m))) break; // the socket buffers it; wait for drain
@@ -113,6 +131,7 @@ export class SyslogSender {
   close(): void {
     this.closed = true;
     if (this.retry) clearTimeout(this.retry);
+    if (this.paced) clearTimeout(this.paced);
     this.tcp?.end();
     this.udp?.close();
   }

@@ -229,6 +229,10 @@ test('random partitions, merges and writes: the members holding the state always
             t.fail(`round ${round} step ${step}: members ${holders[0]} and ${id} hold different states`);
             return;
           }
+          if (bus.m.get(id)!.core.leader !== bus.m.get(holders[0]!)!.core.leader) {
+            t.fail(`round ${round} step ${step}: members ${holders[0]} and ${id} name different leaders`);
+            return;
+          }
         }
       }
     }
@@ -276,4 +280,24 @@ test('a joiner that writes the moment it holds the state: applied everywhere or 
   for (const id of ids(4)) t.deepEqual(bus.m.get(id)!.applied, ref, `member ${id}`);
   t.true(bus.m.get(4)!.skipped.length === 1 && !ref.includes(bus.m.get(4)!.skipped[0]!), 'its write before its ready was skipped by all, itself included');
   t.deepEqual(bus.m.get(4)!.core.synced_members, [1, 2, 3, 4]);
+});
+
+test('the leader holds the state the longest: a leader back from a restart does not take the role back', (t) => {
+  const bus = new Bus();
+  for (const id of ids(3)) bus.add(id, 3);
+  bus.view([1, 2, 3]);
+  bus.run();
+  for (let i = 0; i < 5; i++) bus.change((i % 3) + 1, [1, 2, 3]);
+  bus.run();
+  t.is(bus.m.get(3)!.core.leader, 1);
+  // Member 1 restarts: gone from the view, then back as a new process with its persisted count.
+  bus.view([2, 3]);
+  bus.run();
+  t.is(bus.m.get(3)!.core.leader, 2);
+  bus.add(1, 3, 0, []);
+  bus.view([1, 2, 3]);
+  bus.run();
+  for (const id of ids(3)) t.is(bus.m.get(id)!.core.leader, 2, `member ${id}: fw-b keeps the role`);
+  t.true(bus.m.get(1)!.core.holdsState);
+  t.deepEqual(bus.m.get(1)!.applied, bus.m.get(2)!.applied);
 });

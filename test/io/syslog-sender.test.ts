@@ -23,6 +23,20 @@ test('UDP: one message a datagram', async (t) => {
   t.deepEqual(got, ['<134>1 - - - - - - one', '<134>1 - - - - - - two\nlines']);
 });
 
+test('UDP: a burst (a forwarded batch) leaves paced, 32 datagrams at a time, all of them in order', async (t) => {
+  const got: string[] = [];
+  const server = createSocket('udp4');
+  server.on('message', (m) => got.push(m.toString()));
+  await new Promise<void>((r) => server.bind(0, '127.0.0.1', r));
+  t.teardown(() => server.close());
+  const s = new SyslogSender({ host: '127.0.0.1', port: server.address().port, transport: 'udp', queueMax: 1000 });
+  t.teardown(() => s.close());
+  for (let i = 0; i < 500; i++) s.send(`m${i}`);
+  t.is(s.stats.queued, 468, 'only the first 32 went out at once');
+  t.true(await until(() => got.length === 500));
+  t.deepEqual(got, Array.from({ length: 500 }, (_, i) => `m${i}`));
+});
+
 test('TCP: octet-counted frames; queued while the server is down, the oldest dropped past the bound and the drop reported', async (t) => {
   // A port nobody listens on yet.
   const probe = createServer();
