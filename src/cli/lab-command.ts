@@ -13,11 +13,13 @@ import { statefulGateways } from '../lab/firewall.js';
 import { formatStatus } from './status-command.js';
 import { DEFAULTS } from '../cluster/config-file.js';
 import { flag, int, str, UsageError, type Parsed } from './args.js';
+import { groupDemo } from './lab-group-demo.js';
 
 export const LAB_USAGE = `tandem lab up [--board NAME|FILE] [--nodes N] [--json]
 tandem lab status [NAME] [--json]
 tandem lab down [NAME | --all]
-tandem lab demo [--board NAME|FILE] [--seconds N]   (a failover: the active node powered off)`;
+tandem lab demo [--board NAME|FILE] [--seconds N]   (a failover: the active node powered off)
+tandem lab demo --members N [--board NAME|FILE]     (N = 3..8: a cluster on Corosync, a partition, its healing)`;
 
 
 export async function labCommand(p: Parsed): Promise<number> {
@@ -55,8 +57,11 @@ export async function labCommand(p: Parsed): Promise<number> {
       }
       return 0;
     }
-    case 'demo':
+    case 'demo': {
+      const members = int(p, 'members', 3, 8, 0)!;
+      if (members > 0) return groupDemo(str(p, 'board') ?? 'sim', members);
       return demo(str(p, 'board') ?? 'sim', int(p, 'seconds', 1, 600, 3)!);
+    }
     default:
       throw new UsageError(verb ? `unknown lab command "${verb}"` : 'lab needs a command');
   }
