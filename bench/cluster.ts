@@ -26,8 +26,8 @@ import { join } from 'node:path';
 import { askControl } from '../src/api/control-socket.js';
 import { resolveBoard } from '../src/board/board-file.js';
 import { LabCluster } from '../src/lab/cluster.js';
-import { formGroup, groupMemberName } from '../src/lab/group-lab.js';
-import { Lab, sleep } from '../src/lab/lab.js';
+import { formGroup, groupLabOptions, groupMemberName } from '../src/lab/group-lab.js';
+import { Lab, pollUntil, sleep } from '../src/lab/lab.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string) => {
@@ -81,11 +81,7 @@ async function sessions(cluster: LabCluster, i: number): Promise<number> {
 }
 
 async function waitAll(cluster: LabCluster, members: number[], count: number, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if ((await Promise.all(members.map((i) => sessions(cluster, i)))).every((n) => n >= count)) return;
-    await sleep(50);
-  }
+  if (await pollUntil(async () => (await Promise.all(members.map((i) => sessions(cluster, i)))).every((n) => n >= count), ms, 50)) return;
   throw new Error(`not every member holds ${count} sessions within ${ms} ms`);
 }
 
@@ -111,7 +107,7 @@ async function main(): Promise<void> {
   let cluster: LabCluster | undefined;
   const raws: Raw[] = [];
   try {
-    cluster = await LabCluster.start(lab, resolveBoard('sim'), { timers: { initialSilenceMs: 800 }, managed: { shared: false }, configFor: () => ({ corosync: { privateRun: true } }) });
+    cluster = await LabCluster.start(lab, resolveBoard('sim'), groupLabOptions());
     await formGroup(cluster, PASSWORD, [2, 3, 4, 5]);
 
     // Ordered updates across five members.

@@ -11,21 +11,12 @@
 import { askControl } from '../api/control-socket.js';
 import { resolveBoard } from '../board/board-file.js';
 import { LabCluster } from '../lab/cluster.js';
-import { formGroup, groupMemberName, serving } from '../lab/group-lab.js';
-import { Lab, sleep } from '../lab/lab.js';
+import { formGroup, groupLabOptions, groupMemberName, serving } from '../lab/group-lab.js';
+import { Lab, pollUntil as until } from '../lab/lab.js';
 import { formatCluster } from './status-command.js';
 import { formatGroupStatus, type GroupStatus } from './group-status-format.js';
 
 const SESSIONS = 1000;
-
-async function until(check: () => Promise<boolean>, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check().catch(() => false)) return true;
-    await sleep(100);
-  }
-  return false;
-}
 
 export async function groupDemo(boardName: string, members: number): Promise<number> {
   const board = resolveBoard(boardName);
@@ -36,7 +27,7 @@ export async function groupDemo(boardName: string, members: number): Promise<num
   const onSignal = () => void lab.down().then(() => process.exit(130));
   process.once('SIGINT', onSignal);
   try {
-    cluster = await LabCluster.start(lab, board, { timers: { initialSilenceMs: 800 }, managed: { shared: false }, configFor: () => ({ corosync: { privateRun: true } }) });
+    cluster = await LabCluster.start(lab, board, groupLabOptions());
     const c = cluster;
     const status = async (i: number) => (await askControl(c.node(`n${i}`).socket, 'status')) as GroupStatus;
     const sessions = async (i: number) => (await status(i)).group.stores.sessions;

@@ -35,11 +35,6 @@ export interface CorosyncPlan {
 export const COROSYNC_PORT = 5405;
 export const COROSYNC_TOKEN_MS = 1000;
 
-/** Members needed for quorum: more than half of those configured. */
-export function quorumOf(configured: number): number {
-  return Math.floor(configured / 2) + 1;
-}
-
 /** 256 bytes for Corosync's authkey, bound to this cluster's key and to nothing else. */
 export function corosyncAuthkey(clusterKey: Buffer): Buffer {
   return Buffer.from(hkdfSync('sha256', clusterKey, 'tandem corosync', 'authkey v1', 256));

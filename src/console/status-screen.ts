@@ -18,6 +18,9 @@ interface Member {
 
 const cut = (s: string) => (s.length > 80 ? s.slice(0, 77) + '...' : s);
 
+const MEMBERS_HEADER = 'member            address          role       status   meaning';
+const memberLine = (m: Member) => cut(`${(m.name + (m.self ? ' *' : '')).padEnd(17)} ${m.address.padEnd(16)} ${m.role.padEnd(10)} ${m.hex}  ${m.words.join(', ')}`);
+
 export function statusScreen(s: Record<string, unknown>): string[] {
   if (s['standalone'] === true) {
     const stores = s['stores'] as { config: number; sessions: number };
@@ -36,9 +39,9 @@ export function statusScreen(s: Record<string, unknown>): string[] {
   if (cluster) {
     lines.push(cut(`Cluster ${cluster.name} (${cluster.mode}), leader ${cluster.leader ?? 'none (election)'}`));
     if (health) lines.push(cut(`Health check: ${health.ok ? '200' : '500'} ${health.text}`));
-    lines.push('', 'member            address          role       status   meaning');
+    lines.push('', MEMBERS_HEADER);
     for (const m of cluster.members.slice(0, 6)) {
-      lines.push(cut(`${(m.name + (m.self ? ' *' : '')).padEnd(17)} ${m.address.padEnd(16)} ${m.role.padEnd(10)} ${m.hex}  ${m.words.join(', ')}`));
+      lines.push(memberLine(m));
       if (m.unreachable) lines.push(cut(`${''.padEnd(17)} unreachable: ${m.unreachable}`));
     }
   }
@@ -64,9 +67,9 @@ function groupScreen(s: Record<string, unknown>): string[] {
     cut(`${node.name}: ${node.role.toUpperCase()}, software ${node.softwareVersion}`),
     cut(`Cluster ${cluster.name} (${cluster.mode} on Corosync), leader ${cluster.leader ?? 'none (election)'}`),
     cut(`Health check: ${health.ok ? '200' : '500'} ${health.text}`),
-    '', 'member            address          role       status   meaning',
+    '', MEMBERS_HEADER,
   ];
-  for (const m of cluster.members.slice(0, 8)) lines.push(cut(`${(m.name + (m.self ? ' *' : '')).padEnd(17)} ${m.address.padEnd(16)} ${m.role.padEnd(10)} ${m.hex}  ${m.words.join(', ')}`));
+  for (const m of cluster.members.slice(0, 8)) lines.push(memberLine(m));
   if (cluster.members.length > 8) lines.push(`... and ${cluster.members.length - 8} more (tandem status lists all)`);
   lines.push('');
   lines.push(cut(`Group: ${g.view.length} of ${g.configured} members, quorum ${g.quorum}: ${g.quorate ? 'quorate' : 'NO QUORUM'}; ${g.holdsState ? 'holds the state' : 'no state'} (#${g.seq}), ${g.stores.sessions} sessions`));

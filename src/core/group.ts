@@ -54,6 +54,8 @@ export type GroupAction =
 
 interface Transfer {
   key: string;
+  /** The donor. */
+  from: number;
   parts: (unknown | undefined)[];
   got: number;
   n: number;
@@ -115,7 +117,7 @@ export class GroupCore {
   }
 
   /** Who holds the state, as all members agree after the last settled view. */
-  get synced_members(): number[] {
+  get holderIds(): number[] {
     return [...this.holders.keys()].sort((a, b) => a - b);
   }
 
@@ -125,13 +127,11 @@ export class GroupCore {
     return [...this.holders].sort(([a, x], [b, y]) => x - y || a - b)[0]![0];
   }
 
-  /** Whether this view's hellos are all in (until then: electing). */
-  get settledView(): boolean {
-    return this.settled;
-  }
 
-  get receiving(): boolean {
-    return this.transfer !== undefined;
+
+  /** The member this one waits for the state from (null: not waiting). */
+  get receivingFrom(): number | null {
+    return this.transfer?.from ?? null;
   }
 
   setCounted(ids: readonly number[]): GroupAction[] {
@@ -207,7 +207,7 @@ export class GroupCore {
     if (to.length === 0) return out;
     if (donor === this.self) out.push({ type: 'send-state', key: this.key, to, seq: this.appliedSeq });
     if (to.includes(this.self)) {
-      this.transfer = { key: this.key, parts: [], got: 0, n: -1, seq: 0, kept: [] };
+      this.transfer = { key: this.key, from: donor, parts: [], got: 0, n: -1, seq: 0, kept: [] };
       out.push({ type: 'event', name: 'state_requested', fields: { from: donor } });
     }
     return out;

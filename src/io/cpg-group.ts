@@ -28,7 +28,6 @@ const RETRY_MS = 2;
 export class CpgGroup {
   private readonly handle = {};
   private readonly queue: Buffer[] = [];
-  private queuedBytes = 0;
   private retry: NodeJS.Timeout | undefined;
   private closed = false;
   /** This node's Corosync node id. */
@@ -61,17 +60,11 @@ export class CpgGroup {
     }
   }
 
-  /** Messages and bytes waiting for Corosync to take them. */
-  get backlog(): { messages: number; bytes: number } {
-    return { messages: this.queue.length, bytes: this.queuedBytes };
-  }
-
   /** Multicast in agreed order to every member of the group, this one included. */
   send(data: Buffer): void {
     if (this.closed) throw new Error(`Corosync group ${this.name}: send after close`);
     if (data.length > MAX_CPG_MESSAGE) throw new Error(`Corosync group ${this.name}: a message of ${data.length} bytes is over ${MAX_CPG_MESSAGE}; split it`);
     this.queue.push(data);
-    this.queuedBytes += data.length;
     if (this.queue.length === 1) this.flush();
   }
 
@@ -88,7 +81,7 @@ export class CpgGroup {
         this.fail(e as Error);
         return;
       }
-      this.queuedBytes -= this.queue.shift()!.length;
+      this.queue.shift();
     }
   }
 
@@ -104,7 +97,6 @@ export class CpgGroup {
     this.closed = true;
     if (this.retry) clearTimeout(this.retry);
     this.queue.length = 0;
-    this.queuedBytes = 0;
     sys(`Corosync group ${this.name}`, (b) => b.tandem_cpg_close(this.handle));
   }
 }

@@ -8,19 +8,19 @@
  * failed; bounded in time.
  */
 import { askControl } from '../api/control-socket.js';
-import type { LabCluster } from './cluster.js';
-import { sleep } from './lab.js';
+import type { LabCluster, LabClusterOptions } from './cluster.js';
+import { pollUntil } from './lab.js';
+
+/** Managed nodes for a cluster on Corosync: standalone at start, each with its own Corosync and a private /run. */
+export function groupLabOptions(configFor?: (node: string) => Record<string, unknown>): LabClusterOptions {
+  return { timers: { initialSilenceMs: 800 }, managed: { shared: false }, configFor: (n) => ({ corosync: { privateRun: true }, ...(configFor?.(n) ?? {}) }) };
+}
 
 export const groupMemberName = (i: number) => `fw-${String.fromCharCode(96 + i)}`;
 export const groupSyncAddr = (i: number) => `198.19.255.${10 + i}`;
 
 async function until(what: string, check: () => Promise<boolean>, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await sleep(100);
-  }
-  throw new Error(`lab cluster on Corosync: ${what} did not happen within ${ms} ms`);
+  if (!(await pollUntil(check, ms))) throw new Error(`lab cluster on Corosync: ${what} did not happen within ${ms} ms`);
 }
 
 export async function serving(cluster: LabCluster, i: number): Promise<boolean> {

@@ -15,9 +15,9 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import type { Board } from '../board/board-file.js';
 import { ipBatch, run, tool } from './run.js';
-import { listNetns, netnsPids, quietNamespace, removeNetns, signal, sleep } from './netns.js';
+import { listNetns, netnsPids, pollUntil, quietNamespace, removeNetns, signal, sleep } from './netns.js';
 
-export { listNetns, sleep };
+export { listNetns, pollUntil, sleep };
 import {
   allNetns,
   findIface,

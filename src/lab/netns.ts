@@ -52,6 +52,16 @@ export async function removeNetns(names: string[]): Promise<void> {
   }
 }
 
+/** Polls `check` every `step` ms until it holds (true) or `ms` have passed (false); a throwing check counts as not yet. */
+export async function pollUntil(check: () => Promise<boolean>, ms: number, step = 100): Promise<boolean> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await check().catch(() => false)) return true;
+    if (Date.now() >= end) return false;
+    await sleep(step);
+  }
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }

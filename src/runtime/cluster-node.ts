@@ -21,13 +21,13 @@ import type { BypassControl } from './bypass-control.js';
 import { ClusterControl } from './cluster-control.js';
 import { clusterView, health, LeaderRole, type ClusterView } from './cluster-view.js';
 import type { FailoverRuntime } from './failover-runtime.js';
-import type { Logger } from './log.js';
+import { adminNote, type Logger } from './log.js';
 import { startServices, type Services } from './node-services.js';
 import type { SyncClient } from './sync-client.js';
 import { VERSION } from './version.js';
 import { readRecords, recorderDir } from './flight-recorder.js';
 import { Maintenance } from './maintenance.js';
-import { LogForwarder, type LeaderNow } from './log-forwarder.js';
+import { LogForwarder, sendForwarded, type LeaderNow } from './log-forwarder.js';
 import { refuse } from './cluster-service.js';
 import type { SyslogLogger } from './syslog-logger.js';
 
@@ -75,10 +75,7 @@ export class ClusterNode {
       maintenance: (m) => this.maintenance.serve(m),
       logBatch: (messages, from) => {
         if (!this.leader.holding) refuse('busy', `${config.node.name} is not the log-server leader`);
-        let sent = 0;
-        for (const m of messages) if (d.syslog?.direct(m)) sent++;
-        if (sent < messages.length) log.log('error', 'log_sync_no_server', { count: messages.length - sent, from });
-        return sent;
+        return sendForwarded(d.syslog, messages, from, log);
       },
     });
     this.maintenance = new Maintenance({
@@ -197,12 +194,8 @@ export class ClusterNode {
       }
       case 'maintenance':
         return this.maintenance.control(String(req.op), req.args ?? {});
-      case 'note': {
-        const text = String(req.text ?? '').trim();
-        if (text.length === 0 || text.length > 1000) throw new Error('a note is 1 to 1000 characters of text');
-        this.log.log('info', 'admin_note', { text });
-        return { logged: true };
-      }
+      case 'note':
+        return adminNote(this.log, req.text);
       case 'failover':
         rt.feed({ type: 'failover', now: monotonicNs() });
         return { requested: true, role: rt.snapshot().role };

@@ -19,8 +19,8 @@ import { recorderDir } from './flight-recorder.js';
 import { GroupNode } from './group-node.js';
 import { groupHealth, groupMembers, type GroupFacts } from './group-status.js';
 import type { StoreName } from './group-state.js';
-import { LogForwarder } from './log-forwarder.js';
-import type { Logger } from './log.js';
+import { LogForwarder, sendForwarded } from './log-forwarder.js';
+import { adminNote, type Logger } from './log.js';
 import { startServices } from './node-services.js';
 import { VERSION } from './version.js';
 
@@ -47,10 +47,7 @@ export async function startGroupDaemon(config: NodeConfig, store: ClusterStore, 
     maintenance: () => Promise.reject(new Error('tandem update/upgrade with planned failovers is for Active/Passive pairs; a cluster on Corosync is updated one member at a time (disable, update, enable)')),
     logBatch: (messages, from) => {
       if (node.core.leader !== config.node.id) refuse('busy', `${config.node.name} is not the log-server leader`);
-      let sent = 0;
-      for (const m of messages) if (opts.syslog?.direct(m)) sent++;
-      if (sent < messages.length) log.log('error', 'log_sync_no_server', { count: messages.length - sent, from });
-      return sent;
+      return sendForwarded(opts.syslog, messages, from, log);
     },
     ordered: (op, args) => node.request({ k: 'cluster', op, args }),
     membersChanged: (after) => node.membersChanged(after),
@@ -94,8 +91,8 @@ export async function startGroupDaemon(config: NodeConfig, store: ClusterStore, 
 
   const facts = (): GroupFacts => ({
     me: config.node.name, connected: node.connected, quorate: node.core.quorate, quorum: node.core.quorum, configured: node.core.configured,
-    view: node.core.view.map((m) => m.nodeid), holders: node.core.synced_members, holdsState: node.core.holdsState,
-    leader: node.core.leader, receivingFrom: node.core.receiving ? (node.transfer?.from ?? null) : null, softwareVersion: VERSION.text,
+    view: node.core.view.map((m) => m.nodeid), holders: node.core.holderIds, holdsState: node.core.holdsState,
+    leader: node.core.leader, receivingFrom: node.core.receivingFrom, softwareVersion: VERSION.text,
   });
   const statusDoc = (): StatusDoc => {
     const c = store.value.cluster!;
@@ -133,12 +130,8 @@ export async function startGroupDaemon(config: NodeConfig, store: ClusterStore, 
         if (req.key === undefined) throw new Error('store-set needs a key (or entries)');
         return node.request({ k: 'store', store, key: String(req.key), value: req.value ?? null });
       }
-      case 'note': {
-        const text = String(req.text ?? '').trim();
-        if (text.length === 0 || text.length > 1000) throw new Error('a note is 1 to 1000 characters of text');
-        log.log('info', 'admin_note', { text });
-        return { logged: true };
-      }
+      case 'note':
+        return adminNote(log, req.text);
       case 'why':
         // No failover here: what a member of a cluster on Corosync can be asked is why it serves or not.
         return { dir: recorderDir(config.stateDir), records: [], group: [...history].reverse() };

@@ -53,8 +53,6 @@ export class GroupNode {
   private stopped = false;
   private outbox: GroupMsg[] = [];
   private outboxBytes = 0;
-  /** Who sends the state to whom, for status (set while a transfer runs). */
-  transfer: { from: number | null; to: number[] } | null = null;
   control!: ClusterControl;
   /** Called after whatever may change whether this member serves (a view, quorum, a transfer, the connection). */
   onChange: () => void = () => undefined;
@@ -126,8 +124,7 @@ export class GroupNode {
    * Changes written in one turn of the event loop leave as one Corosync message (in order): under many
    * concurrent writers the ring carries a few large messages instead of many small ones.
    */
-  private post(msg: GroupMsg): void {
-    const size = JSON.stringify(msg).length;
+  private post(msg: GroupMsg, size: number): void {
     if (this.outboxBytes + size > BATCH_BYTES) this.flushOutbox();
     this.outbox.push(msg);
     this.outboxBytes += size;
@@ -172,7 +169,6 @@ export class GroupNode {
           this.install(a.parts as StatePart[], a.then);
           break;
         case 'event':
-          if (a.name === 'state_requested') this.transfer = { from: Number(a.fields['from']), to: [this.config.node.id] };
           // After this batch of actions (the `ready` goes first).
           if (a.name === 'state_installed' || a.name === 'state_elected') setImmediate(() => this.markJoined());
           this.log.log(a.name === 'quorum_lost' ? 'warn' : 'info', `group_${a.name}`, a.fields);
@@ -226,7 +222,6 @@ export class GroupNode {
     }
     for (const c of then) this.settle(c.id, () => this.apply(c.body as GroupChange));
     this.state.saveSeq(this.core.seq);
-    this.transfer = null;
     this.onChange();
   }
 
@@ -260,7 +255,8 @@ export class GroupNode {
         reject(new Error(`the change was not delivered within ${CONFIRM_MS} ms: the group is congested or Corosync is down`));
       }, CONFIRM_MS);
       this.waiting.set(id, { resolve, reject, timer });
-      this.post({ t: 'change', id, body: change });
+      // Its envelope adds the id and fewer than 32 bytes: the change is not serialised again to measure it.
+      this.post({ t: 'change', id, body: change }, size + id.length + 32);
     });
   }
 

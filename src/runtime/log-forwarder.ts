@@ -142,3 +142,11 @@ export class LogForwarder {
     clearInterval(this.timer);
   }
 }
+
+/** The leader's side: another member's messages to this member's syslog server; the count sent (a shortfall is logged). */
+export function sendForwarded(target: { direct(message: string): boolean } | undefined, messages: readonly string[], from: string, log: Logger): number {
+  let sent = 0;
+  for (const m of messages) if (target?.direct(m)) sent++;
+  if (sent < messages.length) log.log('error', 'log_sync_no_server', { count: messages.length - sent, from });
+  return sent;
+}

@@ -49,3 +49,11 @@ export class RateLimit {
     return suppressed;
   }
 }
+
+/** `tandem note TEXT`: an administrator's note in the log (and so in the cluster's syslog). */
+export function adminNote(log: Logger, text: unknown): { logged: true } {
+  const t = String(text ?? '').trim();
+  if (t.length === 0 || t.length > 1000) throw new Error('a note is 1 to 1000 characters of text');
+  log.log('info', 'admin_note', { text: t });
+  return { logged: true };
+}

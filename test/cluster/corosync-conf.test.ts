@@ -1,5 +1,6 @@
 import test from 'ava';
-import { corosyncAuthkey, corosyncConf, groupName, quorumOf } from '../../src/cluster/corosync-conf.js';
+import { corosyncAuthkey, corosyncConf, groupName } from '../../src/cluster/corosync-conf.js';
+import { GroupCore } from '../../src/core/group.js';
 
 const plan = (n: number) => ({
   clusterName: 'labc', members: Array.from({ length: n }, (_, i) => ({ id: i + 1, name: `fw-${i + 1}`, address: `198.19.255.${11 + i}` })),
@@ -26,6 +27,7 @@ test('the authkey is derived from the cluster key, 256 bytes, different per clus
 });
 
 test('quorum is more than half; the group is named for the cluster', (t) => {
+  const quorumOf = (n: number) => new GroupCore(1, Array.from({ length: n }, (_, i) => i + 1), 0).quorum;
   t.deepEqual([1, 2, 3, 4, 5, 6].map(quorumOf), [1, 2, 2, 3, 3, 4]);
   t.is(groupName('labc'), 'tandem-labc');
 });

@@ -104,7 +104,7 @@ test('a member joining during a stream of changes ends with every change once, i
   t.is(ref.filter((x) => !x.startsWith('4:')).length, 43, 'every change of the members holding the state, once');
   for (const id of ids(4)) t.deepEqual(bus.m.get(id)!.applied, ref, `member ${id}`);
   t.true(bus.m.get(4)!.core.holdsState);
-  t.deepEqual(bus.m.get(1)!.core.synced_members, [1, 2, 3, 4], 'everyone knows the joiner holds the state');
+  t.deepEqual(bus.m.get(1)!.core.holderIds, [1, 2, 3, 4], 'everyone knows the joiner holds the state');
   const own = bus.m.get(4)!.skipped.filter((x) => x.startsWith('4:'));
   t.is(own.length, 7, 'the joiner\'s changes sent before it held the state were refused (here and everywhere)');
   t.false(ref.some((x) => own.includes(x)));
@@ -279,7 +279,7 @@ test('a joiner that writes the moment it holds the state: applied everywhere or 
   const ref = bus.m.get(1)!.applied;
   for (const id of ids(4)) t.deepEqual(bus.m.get(id)!.applied, ref, `member ${id}`);
   t.true(bus.m.get(4)!.skipped.length === 1 && !ref.includes(bus.m.get(4)!.skipped[0]!), 'its write before its ready was skipped by all, itself included');
-  t.deepEqual(bus.m.get(4)!.core.synced_members, [1, 2, 3, 4]);
+  t.deepEqual(bus.m.get(4)!.core.holderIds, [1, 2, 3, 4]);
 });
 
 test('the leader holds the state the longest: a leader back from a restart does not take the role back', (t) => {

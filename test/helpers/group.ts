@@ -5,35 +5,23 @@
  * nothing is created).
  */
 import type { ExecutionContext } from 'ava';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { askControl } from '../../src/api/control-socket.js';
-import { LabCluster } from '../../src/lab/cluster.js';
+import type { GroupStatus } from '../../src/cli/group-status-format.js';
+import { groupLabOptions, groupMemberName as memberName, groupSyncAddr as syncAddr } from '../../src/lab/group-lab.js';
 import { tandem } from './cli.js';
-import { board, labFor, until } from './lab.js';
+import { labFor, until } from './lab.js';
+import { startManaged } from './managed.js';
 
-export const memberName = (i: number) => `fw-${String.fromCharCode(96 + i)}`;
-export const syncAddr = (i: number) => `198.19.255.${10 + i}`;
+export { memberName, syncAddr };
 export const lanAddr = (i: number) => `198.18.2.${10 + i}`;
 export const wanAddr = (i: number) => `198.18.1.${10 + i}`;
 
-export interface GroupStatus {
-  group: { connected: boolean; quorate: boolean; quorum: number; view: number[]; holders: number[]; holdsState: boolean; leader: number | null; seq: number; configured: number; stores: { config: number; sessions: number }; corosync: { quorate: boolean | null; members: { nodeid: number; name: string }[]; links: { nodeid: number; state: string }[] } };
-  cluster: { name: string; revision: number; leader: string | null; members: { name: string; role: string; hex: string; words: string[]; unreachable: string | null }[] };
-  healthCheck: { ok: boolean; text: string };
-}
+export type { GroupStatus } from '../../src/cli/group-status-format.js';
 
 export async function managedGroup(t: ExecutionContext, nodes: number, o: { lateJoiners?: number; configFor?: (node: string) => Record<string, unknown>; before?: (lab: Awaited<ReturnType<typeof labFor>>) => Promise<void> } = {}) {
   const lab = await labFor(t, nodes);
   await o.before?.(lab);
-  const cluster = await LabCluster.start(lab, board, { timers: { initialSilenceMs: 800 }, managed: { shared: false }, configFor: (n) => ({ corosync: { privateRun: true }, ...(o.configFor?.(n) ?? {}) }) });
-  t.teardown(async () => {
-    await cluster.stop();
-    if (!t.passed) t.log(`logs kept in ${cluster.dir}`);
-    else cluster.cleanup();
-  });
-  const pw = join(cluster.dir, 'password');
-  writeFileSync(pw, 'lab cluster password\n', { mode: 0o600 });
+  const { cluster, pw } = await startManaged(t, lab, groupLabOptions(o.configFor));
   const node = (i: number) => `n${i}`;
   const sock = (i: number) => cluster.node(node(i)).socket;
   const cli = (i: number, ...args: string[]) => tandem([...args, '--socket', sock(i)]);

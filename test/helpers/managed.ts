@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { askControl } from '../../src/api/control-socket.js';
 import { LabCluster, type LabClusterOptions } from '../../src/lab/cluster.js';
+import type { Lab } from '../../src/lab/lab.js';
 import type { NodeStatus, StandaloneStatus } from '../../src/cli/status-command.js';
 import { tandem } from './cli.js';
 import { board, labFor, until } from './lab.js';
@@ -15,9 +16,9 @@ export const SYNC_ADDR = { n1: '198.19.255.11', n2: '198.19.255.12' } as const;
 
 export type AnyStatus = NodeStatus & Partial<Pick<StandaloneStatus, 'standalone'>>;
 
-export async function managedPair(t: ExecutionContext, shared = true, opts: LabClusterOptions = {}) {
-  const lab = await labFor(t);
-  const cluster = await LabCluster.start(lab, board, { timers: { initialSilenceMs: 800 }, managed: { shared }, ...opts });
+/** Managed nodes started standalone in `lab`, stopped at the test's end (logs kept when it failed), and a password file. */
+export async function startManaged(t: ExecutionContext, lab: Lab, opts: LabClusterOptions): Promise<{ cluster: LabCluster; pw: string }> {
+  const cluster = await LabCluster.start(lab, board, { timers: { initialSilenceMs: 800 }, ...opts });
   t.teardown(async () => {
     await cluster.stop();
     if (!t.passed) t.log(`logs kept in ${cluster.dir}`);
@@ -25,6 +26,12 @@ export async function managedPair(t: ExecutionContext, shared = true, opts: LabC
   });
   const pw = join(cluster.dir, 'password');
   writeFileSync(pw, 'lab cluster password\n', { mode: 0o600 });
+  return { cluster, pw };
+}
+
+export async function managedPair(t: ExecutionContext, shared = true, opts: LabClusterOptions = {}) {
+  const lab = await labFor(t);
+  const { cluster, pw } = await startManaged(t, lab, { managed: { shared }, ...opts });
   const sock = (n: string) => cluster.node(n).socket;
   const cli = (n: string, ...args: string[]) => tandem([...args, '--socket', sock(n)]);
   const status = (n: string) => askControl(sock(n), 'status').catch(() => null) as Promise<AnyStatus | null>;
