@@ -15,14 +15,17 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
-/* tandem_packet_open(ifname, filter: Buffer | null, netnsPath: string | null, wrapper: object)
- * -> ifindex. The socket starts with protocol 0 so no frame arrives before
- * the filter is attached; bind() to ETH_P_ALL then starts the flow. */
+/* tandem_packet_open(ifname, filter: Buffer | null, netnsPath: string | null, wrapper: object
+ * [, rcvbuf]) -> ifindex. The socket starts with protocol 0 so no frame arrives
+ * before the filter is attached; bind() to ETH_P_ALL then starts the flow.
+ * rcvbuf (bytes, root may exceed rmem_max) sizes the queue that holds frames
+ * while the reader is stalled. */
 napi_value tandem_packet_open(napi_env env, napi_callback_info info)
 {
-	size_t argc = 4;
-	napi_value argv[4], result;
+	size_t argc = 5;
+	napi_value argv[5], result;
 	char ifname[IF_NAMESIZE + 1], nspath[256];
+	uint32_t rcvbuf = 0;
 	void *filter = NULL;
 	size_t filter_len = 0;
 	const char *syscall;
@@ -38,6 +41,8 @@ napi_value tandem_packet_open(napi_env env, napi_callback_info info)
 		return throw_type(env, "filter must be a Buffer of struct sock_filter");
 	if (!is_nullish(env, argv[2]) && get_string(env, argv[2], nspath, sizeof(nspath)) < 0)
 		return throw_type(env, "netns path must be a string");
+	if (argc > 4 && !is_nullish(env, argv[4]) && napi_get_value_uint32(env, argv[4], &rcvbuf) != napi_ok)
+		return throw_type(env, "rcvbuf must be a number of bytes");
 
 	fd = socket_in_netns(is_nullish(env, argv[2]) ? NULL : nspath, AF_PACKET,
 			     SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, &syscall);
@@ -53,6 +58,11 @@ napi_value tandem_packet_open(napi_env env, napi_callback_info info)
 			syscall = "setsockopt(SO_ATTACH_FILTER)";
 			goto fail;
 		}
+	}
+	if (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) < 0) {
+		syscall = "setsockopt(SO_RCVBUF)";
+		goto fail;
 	}
 	if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0) {
 		syscall = "setsockopt(SO_TIMESTAMPNS)";

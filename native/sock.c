@@ -112,7 +112,8 @@ napi_value tandem_sock_send(napi_env env, napi_callback_info info)
 }
 
 
-/* One recvmmsg into the caller's ring. Kernel stamps are CLOCK_REALTIME;
+/* One recvmmsg into the caller's ring. Kernel stamps are CLOCK_REALTIME
+ * (sockets have no monotonic receive stamp);
  * they are shifted onto CLOCK_MONOTONIC (the clock of process.hrtime) with
  * the offset measured now, because nothing above this file sees wall time. */
 static int read_batch(struct sock *p, const struct ring *r)
@@ -148,6 +149,11 @@ static int read_batch(struct sock *p, const struct ring *r)
 				stamp = ns_of(&mono) - (ns_of(&real) - ns_of(&k));
 			}
 		}
+		/* A wall clock stepped back after the frame arrived would put its
+		 * arrival in the future (a dead peer kept alive for the size of the
+		 * step): no frame arrived later than now. */
+		if (stamp > ns_of(&mono))
+			stamp = ns_of(&mono);
 		/* MSG_TRUNC makes msg_len the frame's real length; JS sees truncation. */
 		r->lens[i] = msgs[i].msg_len;
 		r->stamps[i] = stamp;

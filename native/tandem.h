@@ -86,6 +86,12 @@ napi_value tandem_cpg_open(napi_env env, napi_callback_info info);
 napi_value tandem_cpg_mcast(napi_env env, napi_callback_info info);
 napi_value tandem_cpg_close(napi_env env, napi_callback_info info);
 
+/* pacer.c: the heartbeat pacer thread */
+napi_value tandem_pacer_open(napi_env env, napi_callback_info info);
+napi_value tandem_pacer_load(napi_env env, napi_callback_info info);
+napi_value tandem_pacer_stats(napi_env env, napi_callback_info info);
+napi_value tandem_pacer_close(napi_env env, napi_callback_info info);
+
 /* notify.c: systemd's notification socket */
 napi_value tandem_sd_notify(napi_env env, napi_callback_info info);
 

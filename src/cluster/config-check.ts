@@ -135,5 +135,10 @@ export function checkConfig(config: NodeConfig, board: Board): CheckResult {
 
   const { heartbeatIntervalMs: hb, failoverTimeMs: fo } = config.timers;
   if (fo < 3 * hb) err('timers.failoverTimeMs', `${fo} ms is less than three heartbeat intervals (${hb} ms each): one lost frame would look like a dead peer`);
+  const lease = config.timers.heartbeatLeaseMs;
+  if (lease < fo) {
+    err('timers.heartbeatLeaseMs', `${lease} ms is shorter than the failover time (${fo} ms): a main-loop stall the peer would wait out anyway would stop the heartbeats; use at least ${fo}`);
+  }
+  if (lease < 2 * hb) err('timers.heartbeatLeaseMs', `${lease} ms is less than two heartbeat intervals (${hb} ms each): the thread would run dry between two refills`);
   return { errors, warnings };
 }

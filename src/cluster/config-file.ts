@@ -43,7 +43,13 @@ export interface IfaceConfig {
 export interface LocalConfig {
   file: string;
   board: string;
-  timers: { heartbeatIntervalMs: number; failoverTimeMs: number; initialSilenceMs: number; holdDownMs: number; monitorIntervalMs: number; monitorMisses: number };
+  timers: {
+    heartbeatIntervalMs: number; failoverTimeMs: number; initialSilenceMs: number; holdDownMs: number; monitorIntervalMs: number; monitorMisses: number;
+    /** How far ahead the heartbeat thread holds frames: a main-loop stall shorter than this is invisible to the peer. */
+    heartbeatLeaseMs: number;
+    /** SCHED_FIFO priority of the heartbeat thread, 1..99 (0: the default scheduler). */
+    heartbeatRtPriority: number;
+  };
   interfaces: IfaceConfig[];
   garp: { count: number; intervalMs: number };
   /**
@@ -117,6 +123,8 @@ export const DEFAULTS = {
   holdDownMs: 2000,
   monitorIntervalMs: 500,
   monitorMisses: 3,
+  heartbeatLeaseMs: 1000,
+  heartbeatRtPriority: 0,
   garpCount: 5,
   garpIntervalMs: 100,
   syncPort: 4900,
@@ -155,16 +163,20 @@ export function parseLocal(raw: unknown, file: string): LocalConfig {
   const fence = top.has('fence') ? top.object('fence') : undefined;
   const sync = top.has('sync') ? top.object('sync') : undefined;
   const management = top.has('management') ? top.object('management') : undefined;
+  const failoverTime = timers ? optionalInt(timers, 'failoverTimeMs', 15, 60_000, DEFAULTS.failoverTimeMs) : DEFAULTS.failoverTimeMs;
   return {
     file,
     board: top.string('board'),
     timers: {
       heartbeatIntervalMs: timers ? optionalInt(timers, 'heartbeatIntervalMs', 5, 10_000, DEFAULTS.heartbeatIntervalMs) : DEFAULTS.heartbeatIntervalMs,
-      failoverTimeMs: timers ? optionalInt(timers, 'failoverTimeMs', 15, 60_000, DEFAULTS.failoverTimeMs) : DEFAULTS.failoverTimeMs,
+      failoverTimeMs: failoverTime,
       initialSilenceMs: timers ? optionalInt(timers, 'initialSilenceMs', 0, 600_000, DEFAULTS.initialSilenceMs) : DEFAULTS.initialSilenceMs,
       holdDownMs: timers ? optionalInt(timers, 'holdDownMs', 0, 600_000, DEFAULTS.holdDownMs) : DEFAULTS.holdDownMs,
       monitorIntervalMs: timers ? optionalInt(timers, 'monitorIntervalMs', 10, 60_000, DEFAULTS.monitorIntervalMs) : DEFAULTS.monitorIntervalMs,
       monitorMisses: timers ? optionalInt(timers, 'monitorMisses', 1, 100, DEFAULTS.monitorMisses) : DEFAULTS.monitorMisses,
+      // Unset: the default, or the failover time if that is longer (a lease shorter than it is refused).
+      heartbeatLeaseMs: timers?.has('heartbeatLeaseMs') ? optionalInt(timers, 'heartbeatLeaseMs', 15, 60_000, DEFAULTS.heartbeatLeaseMs) : Math.max(DEFAULTS.heartbeatLeaseMs, failoverTime),
+      heartbeatRtPriority: timers ? optionalInt(timers, 'heartbeatRtPriority', 0, 99, DEFAULTS.heartbeatRtPriority) : DEFAULTS.heartbeatRtPriority,
     },
     interfaces: top.array('interfaces', { min: 1 }).map((item) => {
       const f = item.fields();

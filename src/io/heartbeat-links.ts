@@ -16,6 +16,9 @@ import { PacketLink } from './packet-link.js';
 import type { SendIface } from './heartbeat-sender.js';
 import type { ReceiveIface } from './heartbeat-receiver.js';
 
+/** About 1 s of heartbeats at the fastest interval on one interface, kernel overhead included. */
+const HEARTBEAT_RCVBUF = 1 << 20;
+
 export type HeartbeatIface = SendIface & ReceiveIface & { link: PacketLink };
 
 export interface OpenOptions {
@@ -40,6 +43,8 @@ export function openHeartbeatInterfaces(board: Board, opts: OpenOptions): Map<st
         ifname: nic.name,
         filter: heartbeatFilter(),
         multicast: [heartbeatMac(nic.nn, opts.clusterId)],
+        // Frames wait here while the loop is stalled; their kernel stamps are read afterwards (the lease's other half).
+        rcvbuf: HEARTBEAT_RCVBUF,
         ...(opts.netns === undefined ? {} : { netns: opts.netns }),
       });
       out.set(nic.name, { link, nn: nic.nn, isSync: nic.role === 'sync', heartbeats: true, mac: facts.mac, ipv4, broadcast });

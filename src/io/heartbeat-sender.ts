@@ -1,18 +1,37 @@
 /**
  * DOC: the heartbeat transmitter
  *
- * Walks the slot plan of src/core/heartbeat-plan.ts on a drift-free timer,
- * a tick per group of slots (heartbeatTicks): one cycle per `intervalMs`, so
- * every data interface sends once an interval and the sync interface more
- * than twice, evenly spaced. Each frame takes the next number of
- * one node-wide sequence. An interface without carrier is skipped (counted);
- * a send error is counted and reported, never thrown, so one broken NIC does
- * not stop the others (the core decides what repeated failures mean).
+ * Builds every heartbeat (src/wire/heartbeat-frame.ts) and hands them to the
+ * pacer thread (heartbeat-pacer.ts), which sends them on time whatever the
+ * event loop is doing. The slot plan of src/core/heartbeat-plan.ts, grouped
+ * into ticks (heartbeatTicks), repeats once per `intervalMs`: every data
+ * interface sends once an interval and the sync interface more than twice.
+ * Each frame takes the next number of one node-wide sequence.
+ *
+ * The lease: the pacer holds the frames of the next `leaseMs`, topped up on
+ * the service tick (once an interval, on the main loop). A stall shorter than
+ * the lease is invisible to the peer; a hung loop stops its heartbeats when
+ * the lease runs out, and the peer takes over. A change of any field (role,
+ * health, connections, sync state) replaces the frames at once, coalesced to
+ * one rebuild per event-loop turn; sendNow() also sends one frame on every
+ * interface before the next tick (a peer handing over must hear it now).
+ *
+ * An interface without carrier gets no frames (counted); a send error is
+ * counted by the thread per interface and reported here, never thrown, so one
+ * broken NIC does not stop the others. The service tick also measures how
+ * late the event loop runs (src/io/loop-delay.ts).
+ *
+ * Without start() nothing is paced: sendOn()/sendNext() send from the caller
+ * (tests that forge frames, the throughput benchmark).
  */
+import { constants } from 'node:os';
 import type { HeartbeatAuth, HeartbeatFields } from '../wire/heartbeat-frame.js';
 import { encodeHeartbeat, restampHeartbeat } from '../wire/heartbeat-frame.js';
 import { heartbeatSlots, heartbeatTicks } from '../core/heartbeat-plan.js';
-import type { FrameLink } from './packet-link.js';
+import { HeartbeatPacer, type PacedFrame, type Pacer, type PacerStats } from './heartbeat-pacer.js';
+import { LoopDelay } from './loop-delay.js';
+import { monotonicNs } from './native.js';
+import type { FrameLink, PacketLink } from './packet-link.js';
 
 export interface SendIface {
   link: FrameLink;
@@ -26,6 +45,7 @@ export interface SendIface {
 
 export interface SendCounters {
   sent: number;
+  /** Heartbeats not scheduled because the interface had no carrier when they were built. */
   skippedNoLink: number;
   errors: number;
   lastError?: string;
@@ -34,33 +54,68 @@ export interface SendCounters {
 /** The fields the node sets; the sender adds per-frame ones (nn, fromSync, sequence). */
 export type NodeFields = Omit<HeartbeatFields, 'nn' | 'fromSync' | 'sequence' | 'intervalMs'>;
 
+export const DEFAULT_LEASE_MS = 1000;
+
+/** What the pacer did that the node should log (each reported once, with its count). */
+export type PacerReport =
+  | { kind: 'deadlines_missed'; count: number; maxLateMs: number }
+  | { kind: 'lease_expired'; count: number }
+  | { kind: 'loop_stalled'; delayMs: number; leaseMs: number };
+
+export interface SenderOptions {
+  onError?: (ifname: string, err: Error) => void;
+  /** Runs on every service tick: the node drains its receive sockets here (one wakeup for both). */
+  onTick?: () => void;
+  onReport?: (r: PacerReport) => void;
+  /** How far ahead the pacer holds frames. */
+  leaseMs?: number;
+  /** SCHED_FIFO priority of the pacer thread (0: off). */
+  rtPriority?: number;
+  /** The pacer (tests pass a fake; default: the addon's thread on these interfaces' sockets). */
+  pacer?: (links: readonly FrameLink[], startNs: bigint, tickNs: bigint, perTick: number, rtPriority: number) => Pacer;
+}
+
+const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, no]) => [no, name]));
+
 export class HeartbeatSender {
   private readonly slots: string[];
   private readonly ticksPlan: string[][];
-  private tickIndex = 0;
+  private readonly perTick: number;
+  private readonly names: string[];
   private readonly counters = new Map<string, SendCounters>();
-  /** Carrier per interface and when it was read (performance.now() ms). */
-  private readonly carrier = new Map<string, { up: boolean; at: number }>();
-  /** The last frame encoded per interface, restamped for each send until a field changes. */
+  /** Carrier per interface as of the last build. */
+  private readonly carrier = new Map<string, boolean>();
+  /** The last frame encoded per interface, restamped for each frame until a field changes. */
   private readonly templates = new Map<string, Uint8Array>();
   private sequence = 0n;
   private slot = 0;
+  private pacer: Pacer | undefined;
   private timer: NodeJS.Timeout | undefined;
   private startedAt = 0;
-  private ticks = 0;
+  private services = 0;
+  /** One past the last tick loaded into the pacer. */
+  private windowEnd = 0n;
+  private rebuildQueued = false;
+  private urgent = false;
+  private reported = { missed: 0, expiries: 0 };
+  /** The thread's counts as of the last collect(). */
+  private readonly pacedBefore = new Map<string, { sent: number; errors: number }>();
+  readonly leaseMs: number;
+  readonly loopDelay = new LoopDelay(60_000);
 
   constructor(
     private readonly ifaces: ReadonlyMap<string, SendIface>,
     private fields: NodeFields,
     private readonly auth: HeartbeatAuth,
     readonly intervalMs: number,
-    private readonly onError: (ifname: string, err: Error) => void = () => undefined,
-    /** Runs after each tick's sends: the node drains its receive sockets here (one wakeup for both). */
-    private readonly onTick: () => void = () => undefined,
+    private readonly opts: SenderOptions = {},
   ) {
     this.slots = heartbeatSlots([...ifaces].map(([name, i]) => ({ name, isSync: i.isSync, heartbeats: i.heartbeats })));
     const sync = [...ifaces].find(([, i]) => i.isSync && i.heartbeats)?.[0];
     this.ticksPlan = heartbeatTicks(this.slots, sync);
+    this.perTick = Math.max(1, ...this.ticksPlan.map((t) => t.length));
+    this.names = [...ifaces.keys()];
+    this.leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
     for (const name of ifaces.keys()) this.counters.set(name, { sent: 0, skippedNoLink: 0, errors: 0 });
   }
 
@@ -68,28 +123,67 @@ export class HeartbeatSender {
     return this.intervalMs / Math.max(1, this.ticksPlan.length);
   }
 
+  private get tickNs(): bigint {
+    return BigInt(Math.round(this.tickIntervalMs * 1e6));
+  }
+
+  /** New field values: the frames already handed to the pacer are replaced within this event-loop turn. */
   update(fields: Partial<NodeFields>): void {
     this.fields = { ...this.fields, ...fields };
     this.templates.clear();
+    this.queueRebuild();
+  }
+
+  /** One heartbeat on every interface now (after any pending update), then the pacing goes on. */
+  sendNow(): void {
+    if (!this.pacer) {
+      for (const name of this.names) this.sendOn(name);
+      return;
+    }
+    this.urgent = true;
+    this.rebuild();
   }
 
   stats(): ReadonlyMap<string, SendCounters> {
+    if (this.pacer && !this.pacer.closed) this.collect(this.pacer.stats());
     return this.counters;
   }
 
-  start(): void {
-    if (this.timer || this.slots.length === 0) return;
-    this.startedAt = performance.now();
-    this.ticks = 0;
-    this.tick();
+  /** The pacer's view: ms of frames still loaded, deadlines missed (null before start). */
+  lease(): { leaseMs: number; leftMs: number; ticksMissed: number; expiries: number; maxLateMs: number } | null {
+    if (!this.pacer || this.pacer.closed) return null;
+    const s = this.pacer.stats();
+    const endNs = this.pacer.startNs + s.windowEnd * this.pacer.tickNs;
+    return {
+      leaseMs: this.leaseMs, leftMs: Math.max(0, Number(endNs - monotonicNs()) / 1e6), ticksMissed: s.ticksMissed, expiries: s.leaseExpiries,
+      maxLateMs: s.maxLateNs / 1e6,
+    };
   }
 
+  start(): void {
+    if (this.pacer || this.slots.length === 0) return;
+    const links = this.names.map((n) => this.ifaces.get(n)!.link);
+    const make = this.opts.pacer ?? ((l, start, tick, per, prio) => new HeartbeatPacer(l as PacketLink[], start, tick, per, prio));
+    this.pacer = make(links, monotonicNs(), this.tickNs, this.perTick, this.opts.rtPriority ?? 0);
+    this.windowEnd = 0n;
+    this.rebuild();
+    this.startedAt = performance.now();
+    this.services = 0;
+    this.timer = setTimeout(this.service, this.intervalMs);
+  }
+
+  /** No heartbeat leaves after this returns (the thread is joined). */
   stop(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.pacer) {
+      this.collect(this.pacer.stats());
+      this.pacer.close();
+    }
+    this.pacer = undefined;
   }
 
-  /** Sends the next slot's heartbeat now (also used by the benchmark without a timer). */
+  /** Sends the next slot's heartbeat now, from the caller (the throughput benchmark). */
   sendNext(): void {
     const name = this.slots[this.slot]!;
     this.slot = (this.slot + 1) % this.slots.length;
@@ -97,63 +191,172 @@ export class HeartbeatSender {
   }
 
   /**
-   * Sends one heartbeat on `name` now, optionally with changed fields or TTL
-   * (tests and the lab use these to produce bad frames). Returns the frame,
-   * valid until the next send on that interface, or undefined if not sent.
+   * Sends one heartbeat on `name` now, from the caller, optionally with
+   * changed fields or TTL (tests and the lab use these to produce bad frames).
+   * Returns the frame, or undefined if not sent.
    */
   sendOn(name: string, overrides: Partial<HeartbeatFields> = {}, ttl?: number): Uint8Array | undefined {
     const iface = this.ifaces.get(name);
     const c = this.counters.get(name);
     if (!iface || !c) throw new Error(`no heartbeat interface named ${name}`);
     try {
-      if (!this.hasCarrier(name, iface)) {
+      if (!iface.link.hasCarrier()) {
         c.skippedNoLink++;
         return undefined;
       }
-      this.sequence++;
       const special = ttl !== undefined || Object.keys(overrides).length > 0;
-      let frame = special ? undefined : this.templates.get(name);
-      if (frame) restampHeartbeat(frame, this.sequence, this.auth);
-      else {
-        frame = encodeHeartbeat(
-          { ...this.fields, nn: iface.nn, fromSync: iface.isSync, sequence: this.sequence, intervalMs: this.intervalMs, ...overrides },
-          { srcMac: iface.mac, srcIp: iface.ipv4, broadcastIp: iface.broadcast, ...(ttl === undefined ? {} : { ttl }) },
-          this.auth,
-        );
-        if (!special) this.templates.set(name, frame);
-      }
+      const frame = special ? this.build(iface, ++this.sequence, overrides, ttl) : this.next(name, iface).slice();
       iface.link.send(frame);
       c.sent++;
       return frame;
     } catch (e) {
       c.errors++;
       c.lastError = (e as Error).message;
-      this.onError(name, e as Error);
+      this.opts.onError?.(name, e as Error);
       return undefined;
     }
   }
 
-  /**
-   * Carrier is read at most once a cycle per interface: the ioctl costs as
-   * much as the send, and a frame sent into a link that died within the last
-   * cycle is merely lost. (Link events from netlink will replace this.)
-   */
-  private hasCarrier(name: string, iface: SendIface): boolean {
-    const now = performance.now();
-    const known = this.carrier.get(name);
-    if (known && now - known.at < this.intervalMs) return known.up;
-    const up = iface.link.hasCarrier();
-    this.carrier.set(name, { up, at: now });
-    return up;
+  /** The next frame of `name`: its template restamped with the next sequence (valid until the next call). */
+  private next(name: string, iface: SendIface): Uint8Array {
+    this.sequence++;
+    let frame = this.templates.get(name);
+    if (frame) restampHeartbeat(frame, this.sequence, this.auth);
+    else {
+      frame = this.build(iface, this.sequence, {});
+      this.templates.set(name, frame);
+    }
+    return frame;
   }
 
-  private tick = (): void => {
-    for (const name of this.ticksPlan[this.tickIndex]!) this.sendOn(name);
-    this.tickIndex = (this.tickIndex + 1) % this.ticksPlan.length;
-    this.onTick();
-    this.ticks++;
-    // Deadline from the start, not from the last tick: timer lateness does not accumulate.
-    const due = this.startedAt + this.ticks * this.tickIntervalMs;
-    this.timer = setTimeout(this.tick, Math.max(0, due - performance.now()));
+  private build(iface: SendIface, sequence: bigint, overrides: Partial<HeartbeatFields>, ttl?: number): Uint8Array {
+    return encodeHeartbeat(
+      { ...this.fields, nn: iface.nn, fromSync: iface.isSync, sequence, intervalMs: this.intervalMs, ...overrides },
+      { srcMac: iface.mac, srcIp: iface.ipv4, broadcastIp: iface.broadcast, ...(ttl === undefined ? {} : { ttl }) },
+      this.auth,
+    );
+  }
+
+  private queueRebuild(): void {
+    if (!this.pacer || this.rebuildQueued) return;
+    this.rebuildQueued = true;
+    queueMicrotask(() => {
+      if (this.rebuildQueued) this.rebuild();
+    });
+  }
+
+  private nowTick(): bigint {
+    const p = this.pacer!;
+    return (monotonicNs() - p.startNs) / p.tickNs;
+  }
+
+  private leaseTicks(): bigint {
+    return BigInt(Math.ceil(this.leaseMs / this.tickIntervalMs));
+  }
+
+  /** Every frame from the current tick to the end of the lease, anew (fields or carrier changed). */
+  private rebuild(): void {
+    this.rebuildQueued = false;
+    if (!this.pacer) return;
+    this.readCarrier();
+    const from = this.nowTick();
+    const now = this.urgent ? this.names.map((n, sock) => this.paced(n, sock)) : [];
+    this.urgent = false;
+    this.load(from, from + this.leaseTicks(), now);
+  }
+
+  /** Appends the ticks that keep the lease at its length. */
+  private topUp(): void {
+    if (this.readCarrier()) return this.rebuild();
+    const nowTick = this.nowTick();
+    const from = this.windowEnd > nowTick ? this.windowEnd : nowTick;
+    const to = nowTick + this.leaseTicks();
+    if (to > from) this.load(from, to, []);
+  }
+
+  private load(from: bigint, to: bigint, now: PacedFrame[]): void {
+    const rows: PacedFrame[][] = [];
+    for (let t = from; t < to; t++) {
+      const plan = this.ticksPlan[Number(t % BigInt(this.ticksPlan.length))]!;
+      rows.push(plan.map((name) => this.paced(name, this.names.indexOf(name))));
+    }
+    this.pacer!.load(from, rows, now);
+    this.windowEnd = to;
+  }
+
+  private paced(name: string, sock: number): PacedFrame {
+    if (this.carrier.get(name) === false) {
+      this.counters.get(name)!.skippedNoLink++;
+      return { sock, frame: undefined };
+    }
+    // A copy: the template is restamped for the next frame before the pacer takes the rows.
+    return { sock, frame: this.next(name, this.ifaces.get(name)!).slice() };
+  }
+
+  /** Reads carrier on every interface; true if any changed since the last build. */
+  private readCarrier(): boolean {
+    let changed = false;
+    for (const [name, iface] of this.ifaces) {
+      let up: boolean;
+      try {
+        up = iface.link.hasCarrier();
+      } catch {
+        up = false;
+      }
+      if (this.carrier.get(name) !== up) changed = true;
+      this.carrier.set(name, up);
+    }
+    return changed;
+  }
+
+  /** The service tick, once an interval on the main loop: drain, top up, measure, report. */
+  private service = (): void => {
+    this.services++;
+    const delayMs = Math.max(0, performance.now() - (this.startedAt + this.services * this.intervalMs));
+    this.loopDelay.add(delayMs, performance.now());
+    try {
+      this.opts.onTick?.();
+    } finally {
+      if (this.pacer) {
+        this.topUp();
+        this.report(this.pacer.stats(), delayMs);
+        // Deadlines from the start, not from the last tick: lateness does not accumulate; after a stall, the next one due.
+        const now = performance.now();
+        if (this.startedAt + (this.services + 1) * this.intervalMs <= now) this.services = Math.floor((now - this.startedAt) / this.intervalMs);
+        this.timer = setTimeout(this.service, this.startedAt + (this.services + 1) * this.intervalMs - now);
+      }
+    }
   };
+
+  private report(s: PacerStats, delayMs: number): void {
+    const before = this.names.map((n) => this.counters.get(n)!.errors);
+    this.collect(s);
+    this.names.forEach((name, i) => {
+      const c = this.counters.get(name)!;
+      if (c.errors > before[i]!) this.opts.onError?.(name, new Error(c.lastError ?? 'send failed'));
+    });
+    if (s.ticksMissed > this.reported.missed) {
+      this.opts.onReport?.({ kind: 'deadlines_missed', count: s.ticksMissed - this.reported.missed, maxLateMs: s.maxLateNs / 1e6 });
+      this.reported.missed = s.ticksMissed;
+    }
+    if (s.leaseExpiries > this.reported.expiries) {
+      this.opts.onReport?.({ kind: 'lease_expired', count: s.leaseExpiries - this.reported.expiries });
+      this.reported.expiries = s.leaseExpiries;
+    }
+    if (delayMs > this.leaseMs / 2) this.opts.onReport?.({ kind: 'loop_stalled', delayMs: Math.round(delayMs), leaseMs: this.leaseMs });
+  }
+
+  /** The thread's per-interface counts into the matrix's counters (frames sent from here are added on top). */
+  private collect(s: PacerStats): void {
+    this.names.forEach((name, i) => {
+      const t = s.ifaces[i];
+      if (!t) return;
+      const c = this.counters.get(name)!;
+      const prev = this.pacedBefore.get(name) ?? { sent: 0, errors: 0 };
+      c.sent += t.sent - prev.sent;
+      c.errors += t.errors - prev.errors;
+      if (t.errors > prev.errors) c.lastError = `send ${ERRNO_NAMES.get(t.lastErrno) ?? `errno ${t.lastErrno}`}`;
+      this.pacedBefore.set(name, { sent: t.sent, errors: t.errors });
+    });
+  }
 }

@@ -22,7 +22,7 @@ export interface IfaceFacts {
 export type SockHandle = object & { readonly __sockHandle?: never };
 
 interface Binding {
-  tandem_packet_open(ifname: string, filter: Uint8Array | null, netnsPath: string | null, wrapper: SockHandle): number;
+  tandem_packet_open(ifname: string, filter: Uint8Array | null, netnsPath: string | null, wrapper: SockHandle, rcvbuf?: number | null): number;
   tandem_netlink_open(protocol: number, groups: number, netnsPath: string | null, wrapper: SockHandle, rcvbuf?: number): number;
   tandem_packet_membership(h: SockHandle, mac: Uint8Array, add: boolean): void;
   tandem_sock_send(h: SockHandle, frame: Uint8Array): number;
@@ -52,7 +52,14 @@ interface Binding {
   tandem_cpg_open(group: string, wrapper: object, onEvent: (ev: CpgEvent) => void): number;
   tandem_cpg_mcast(h: object, message: Uint8Array): void;
   tandem_cpg_close(h: object): void;
+  tandem_pacer_open(wrapper: PacerHandle, socks: SockHandle[], startNs: bigint, tickNs: bigint, perTick: number, rtPriority: number): PacerHandle;
+  tandem_pacer_load(h: PacerHandle, fromTick: bigint, frames: Uint8Array, lens: Uint16Array, ifidx: Uint8Array, nowCount: number): bigint;
+  tandem_pacer_stats(h: PacerHandle, out: BigInt64Array): number;
+  tandem_pacer_close(h: PacerHandle): void;
 }
+
+/** The heartbeat pacer's wrapper object (native/pacer.c), owned by src/io/heartbeat-pacer.ts. */
+export type PacerHandle = object & { readonly __pacerHandle?: never };
 
 export interface CpgAddress {
   nodeid: number;
@@ -143,6 +150,9 @@ function corosyncAdvice(code: string): string {
 
 function advice(code: string, where: string, syscall = ''): string {
   if (where.startsWith('GPIO') || where.startsWith('watchdog')) return deviceAdvice(code, where);
+  if (syscall === 'pthread_setschedparam(SCHED_FIFO)') {
+    return ': the kernel refused a real-time priority for the heartbeat thread: run as root with CAP_SYS_NICE, give the cgroup real-time time (cpu.rt_runtime_us), or set timers.heartbeatRtPriority to 0';
+  }
   if (syscall.startsWith('cpg_')) return corosyncAdvice(code);
   switch (code) {
     case 'EPERM':

@@ -6,7 +6,7 @@
  * the multicast groups it is given and lives in the network namespace it was
  * opened in. Lifecycle, send and receive come from NativeSocket.
  */
-import { IFF_RUNNING, IFF_UP, netnsPath, sys, SystemError } from './native.js';
+import { IFF_RUNNING, IFF_UP, netnsPath, sys, SystemError, type SockHandle } from './native.js';
 import { NativeSocket, type ErrorHandler, type FrameHandler } from './native-socket.js';
 
 export type { ErrorHandler, FrameHandler };
@@ -19,6 +19,8 @@ export interface PacketLinkOptions {
   filter?: Uint8Array;
   /** Multicast MACs to join (heartbeat destinations). */
   multicast?: Uint8Array[];
+  /** Receive queue in bytes: what the kernel holds for us while our loop is stalled. */
+  rcvbuf?: number;
 }
 
 /** The port the heartbeat I/O needs; PacketLink is the real one. */
@@ -41,7 +43,7 @@ export class PacketLink extends NativeSocket implements FrameLink {
     super(`interface ${opts.ifname}${opts.netns ? ` (netns ${opts.netns})` : ''}`, 2048);
     this.ifname = opts.ifname;
     this.netns = opts.netns;
-    this.ifindex = sys(this.where, (b) => b.tandem_packet_open(opts.ifname, opts.filter ?? null, netnsPath(opts.netns), this.handle));
+    this.ifindex = sys(this.where, (b) => b.tandem_packet_open(opts.ifname, opts.filter ?? null, netnsPath(opts.netns), this.handle, opts.rcvbuf ?? null));
     try {
       for (const mac of opts.multicast ?? []) sys(this.where, (b) => b.tandem_packet_membership(this.handle, mac, true));
     } catch (e) {
@@ -64,6 +66,12 @@ export class PacketLink extends NativeSocket implements FrameLink {
   hasCarrier(): boolean {
     const f = this.ifflags();
     return (f & IFF_UP) !== 0 && (f & IFF_RUNNING) !== 0;
+  }
+
+  /** The native handle, for the heartbeat pacer (it sends through a duplicate of this socket). */
+  nativeHandle(): SockHandle {
+    this.ensureOpen('nativeHandle');
+    return this.handle;
   }
 
   /** Kernel counters since the last call: frames queued to us and frames dropped. */

@@ -150,6 +150,8 @@ export async function startDaemon(config: NodeConfig, board: Board, baseLog: Log
     log,
     {
       intervalMs: config.timers.heartbeatIntervalMs,
+      leaseMs: config.timers.heartbeatLeaseMs,
+      rtPriority: config.timers.heartbeatRtPriority,
       disabled: board.nics.map((n) => n.name).filter((n) => !heartbeatIfaces.includes(n)),
       onHeartbeat: (ifname, frame, stamp) => runtime?.heartbeat(ifname, frame, stamp),
     },

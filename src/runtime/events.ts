@@ -30,6 +30,9 @@ export const EVENTS: Readonly<Record<string, EventInfo>> = {
   peer_heartbeat_first_seen: { id: 200, summary: 'the first valid heartbeat of a node' },
   peer_found: { id: 201, summary: 'the failover core adopted a node as its peer' },
   peer_restarted: { id: 202, summary: 'the peer came back with a new boot ID' },
+  heartbeat_deadlines_missed: { id: 204, summary: 'the heartbeat thread woke a whole tick or more late and skipped ticks (the count and the latest wakeup attached)' },
+  heartbeat_lease_expired: { id: 205, summary: 'the runtime did not hand the heartbeat thread frames in time: heartbeats stopped until it did (the peer may have taken over)' },
+  event_loop_stalled: { id: 206, summary: 'the main loop ran more than half the heartbeat lease late (the delay attached)' },
   foreign_node_heartbeat: { id: 203, summary: 'a valid heartbeat from a third node while the peer is alive (a cloned configuration?)' },
 
   truncated: { id: 300, summary: 'dropped: shorter than a heartbeat' },

@@ -181,7 +181,7 @@ export class FailoverRuntime {
   }
 
   private sendNow(): void {
-    for (const row of this.deps.heartbeats.matrix()) this.deps.heartbeats.sender.sendOn(row.iface);
+    this.deps.heartbeats.sender.sendNow();
   }
 
   whyHistory(): (Change & { wallTime: string })[] {
@@ -323,6 +323,8 @@ export class FailoverRuntime {
       at,
       firesAt: at,
       handle: setTimeout(() => {
+        // The frames that arrived while this timer waited (a stalled loop) count before any deadline is judged.
+        this.deps.heartbeats.drain();
         const now = monotonicNs();
         if (now < entry.at) return this.schedule(name, entry.at);
         this.timers.delete(name);

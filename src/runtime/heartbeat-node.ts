@@ -15,7 +15,7 @@ import { formatIpv4 } from '../wire/ipv4.js';
 import { formatMac } from '../wire/mac.js';
 import { openHeartbeatInterfaces, type HeartbeatIface } from '../io/heartbeat-links.js';
 import { HeartbeatReceiver, type ReceiveCounters } from '../io/heartbeat-receiver.js';
-import { HeartbeatSender, type SendCounters } from '../io/heartbeat-sender.js';
+import { HeartbeatSender, type PacerReport, type SendCounters } from '../io/heartbeat-sender.js';
 import { monotonicNs } from '../io/native.js';
 import { RateLimit, type Logger } from './log.js';
 import { VERSION } from './version.js';
@@ -73,7 +73,11 @@ export class HeartbeatNode {
     readonly identity: NodeIdentity,
     auth: HeartbeatAuth,
     private readonly log: Logger,
-    opts: { netns?: string; intervalMs: number; disabled?: readonly string[]; receive?: ReceiveMode; onHeartbeat?: HeartbeatListener },
+    opts: {
+      netns?: string; intervalMs: number; disabled?: readonly string[]; receive?: ReceiveMode; onHeartbeat?: HeartbeatListener;
+      /** How far ahead the pacer holds frames, and its thread's real-time priority (0: off). */
+      leaseMs?: number; rtPriority?: number;
+    },
   ) {
     this.onHeartbeat = opts.onHeartbeat ?? (() => undefined);
     this.receiveMode = opts.receive ?? 'on-tick';
@@ -101,9 +105,14 @@ export class HeartbeatNode {
       },
       auth,
       opts.intervalMs,
-      (ifname, err) => this.rateLogged('warn', 'heartbeat_send_failed', `send:${ifname}`, { iface: ifname, error: err.message }),
-      () => {
-        if (this.receiveMode === 'on-tick') this.receiver.drain();
+      {
+        onError: (ifname, err) => this.rateLogged('warn', 'heartbeat_send_failed', `send:${ifname}`, { iface: ifname, error: err.message }),
+        onTick: () => {
+          if (this.receiveMode === 'on-tick') this.receiver.drain();
+        },
+        onReport: (r) => this.logPacer(r),
+        ...(opts.leaseMs === undefined ? {} : { leaseMs: opts.leaseMs }),
+        ...(opts.rtPriority === undefined ? {} : { rtPriority: opts.rtPriority }),
       },
     );
     this.receiver = new HeartbeatReceiver(this.ifaces, { clusterId: identity.clusterId, nodeId: identity.nodeId, auth }, {
@@ -131,6 +140,15 @@ export class HeartbeatNode {
       ifaces: [...this.ifaces].map(([name, i]) => ({ name, sync: i.isSync, nn: i.nn, mac: formatMac(i.mac), ip: formatIpv4(i.ipv4) })),
       intervalMs: this.sender.intervalMs,
     });
+  }
+
+  /**
+   * Reads every heartbeat the kernel holds now. The runtime calls it before
+   * the core judges any deadline: after a stall the frames that arrived in
+   * time are queued with their kernel stamps, and must count.
+   */
+  drain(): void {
+    this.receiver.drain();
   }
 
   stop(): void {
@@ -161,6 +179,20 @@ export class HeartbeatNode {
         lastSeenAgoMs: r.lastAcceptedNs === undefined ? null : Number(now - r.lastAcceptedNs) / 1e6,
       };
     });
+  }
+
+  private logPacer(r: PacerReport): void {
+    switch (r.kind) {
+      case 'deadlines_missed':
+        this.rateLogged('warn', 'heartbeat_deadlines_missed', 'pacer:missed', { ticks: r.count, maxLateMs: Math.round(r.maxLateMs * 10) / 10 });
+        return;
+      case 'lease_expired':
+        this.log.log('error', 'heartbeat_lease_expired', { times: r.count, leaseMs: this.sender.leaseMs });
+        return;
+      case 'loop_stalled':
+        this.log.log('warn', 'event_loop_stalled', { delayMs: r.delayMs, leaseMs: r.leaseMs });
+        return;
+    }
   }
 
   private logRejection(ifname: string, reason: RejectionReason, nodeId?: number): void {

@@ -1,0 +1,430 @@
+/*
+ * DOC: pacer.c: the heartbeat pacer, one thread that sends frames on time
+ *
+ * TypeScript builds every heartbeat (sequence, tag, checksums) for the next
+ * stretch of time and loads them here as a window of ticks: tick k is due at
+ * start + k * tick on CLOCK_MONOTONIC, and holds up to `per_tick` frames, each
+ * for one of the pacer's sockets. The thread sleeps to each absolute deadline
+ * and sends that tick's frames. It decides nothing: when the window runs out
+ * (the runtime stopped loading: a hung event loop) it sends nothing more, and
+ * that silence is the lease the peer's failover time measures.
+ *
+ * Owner of each field: `lock` guards everything below it; the thread only
+ * reads the window and writes next_tick and the counters; the JS thread
+ * (load, stats, close) replaces the window. Frames are sent with the lock
+ * held, so a load never lets an older frame leave after a newer one (the
+ * peer's replay window would count it). The thread makes system calls only:
+ * no Node-API call, no JavaScript.
+ *
+ * Sockets are dup()s of the caller's packet sockets: closing those in JS does
+ * not pull an fd from under the thread. The thread is joined by close(), the
+ * JS finalizer or the environment's cleanup hook, whichever runs first.
+ */
+#include "tandem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+
+#define PACER_MAX_SOCKS 32
+#define PACER_MAX_FRAME 1514
+
+/* What a pacer wrapper is, so that no other wrapped object is taken for one. */
+static const napi_type_tag PACER_TAG = { 0x74616e64656d7061ULL, 0x6365720000000001ULL };
+
+struct pacer_iface {
+	int fd;
+	uint64_t sent, errors;
+	int last_errno;
+};
+
+struct pacer {
+	napi_env env;
+	pthread_t thread;
+	int running;               /* thread created and not yet joined */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	/* --- guarded by lock --- */
+	int stop;
+	int64_t start_ns, tick_ns;
+	uint32_t per_tick, slot_size;
+	uint64_t first;            /* tick of the window's row 0 */
+	uint32_t nticks;           /* rows in the window */
+	uint8_t *frames;           /* nticks * per_tick slots of slot_size bytes */
+	uint16_t *lens;            /* 0: an empty slot */
+	uint8_t *ifidx;
+	uint64_t next_tick;        /* the next tick the thread sends */
+	int expired;               /* the window ran out and nothing was loaded since */
+	uint64_t ticks_sent, ticks_missed, lease_expiries;
+	int64_t max_late_ns;
+	uint32_t nsocks;
+	struct pacer_iface socks[PACER_MAX_SOCKS];
+};
+
+static int64_t mono_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return ns_of(&t);
+}
+
+/* Sends one slot; a failure is counted on its interface and never stops the others. */
+static void send_slot(struct pacer *p, const uint8_t *frame, uint16_t len, uint8_t idx)
+{
+	struct pacer_iface *s;
+
+	if (len == 0 || idx >= p->nsocks)
+		return;
+	s = &p->socks[idx];
+	if (send(s->fd, frame, len, MSG_DONTWAIT) < 0) {
+		s->errors++;
+		s->last_errno = errno;
+	} else {
+		s->sent++;
+	}
+}
+
+static void send_row(struct pacer *p, uint64_t tick)
+{
+	size_t row = (size_t)(tick - p->first) * p->per_tick;
+	for (uint32_t i = 0; i < p->per_tick; i++)
+		send_slot(p, p->frames + (row + i) * p->slot_size, p->lens[row + i], p->ifidx[row + i]);
+	p->ticks_sent++;
+}
+
+static void *pacer_main(void *arg)
+{
+	struct pacer *p = arg;
+
+	pthread_mutex_lock(&p->lock);
+	while (!p->stop) {
+		uint64_t end = p->first + p->nticks;
+		int64_t deadline, now, behind;
+		struct timespec ts;
+
+		if (p->next_tick < p->first)
+			p->next_tick = p->first; /* a silent gap the runtime asked for */
+		if (p->next_tick >= end) {
+			/* The lease ran out: silent until the runtime loads frames again. */
+			if (p->nticks > 0 && !p->expired) {
+				p->expired = 1;
+				p->lease_expiries++;
+			}
+			pthread_cond_wait(&p->cond, &p->lock);
+			continue;
+		}
+		deadline = p->start_ns + (int64_t)p->next_tick * p->tick_ns;
+		ts.tv_sec = deadline / 1000000000LL;
+		ts.tv_nsec = deadline % 1000000000LL;
+		/* Woken early by a load or close: look at the window again. */
+		if (pthread_cond_timedwait(&p->cond, &p->lock, &ts) != ETIMEDOUT)
+			continue;
+		if (p->stop || p->next_tick < p->first || p->next_tick >= p->first + p->nticks)
+			continue;
+		now = mono_ns();
+		if (now - deadline > p->max_late_ns)
+			p->max_late_ns = now - deadline;
+		/* Woken a whole tick or more late (a starved CPU): send the newest due
+		 * tick, not a burst of stale ones, and count the ticks skipped. */
+		behind = (now - deadline) / p->tick_ns;
+		if (behind > 0) {
+			uint64_t last = p->first + p->nticks - 1;
+			uint64_t skip = (uint64_t)behind;
+			if (p->next_tick + skip > last)
+				skip = last - p->next_tick;
+			p->next_tick += skip;
+			p->ticks_missed += skip;
+		}
+		send_row(p, p->next_tick);
+		p->next_tick++;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+static void pacer_stop(struct pacer *p)
+{
+	if (!p->running)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stop = 1;
+	pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	pthread_join(p->thread, NULL);
+	p->running = 0;
+	for (uint32_t i = 0; i < p->nsocks; i++) {
+		close(p->socks[i].fd);
+		p->socks[i].fd = -1;
+	}
+}
+
+static void pacer_free(struct pacer *p)
+{
+	pacer_stop(p);
+	pthread_cond_destroy(&p->cond);
+	pthread_mutex_destroy(&p->lock);
+	free(p->frames);
+	free(p->lens);
+	free(p->ifidx);
+	free(p);
+}
+
+static void pacer_cleanup_hook(void *data)
+{
+	pacer_stop(data);
+}
+
+static void pacer_finalize(napi_env env, void *data, void *hint)
+{
+	(void)hint;
+	napi_remove_env_cleanup_hook(env, pacer_cleanup_hook, data);
+	pacer_free(data);
+}
+
+static struct pacer *unwrap_pacer(napi_env env, napi_value v)
+{
+	struct pacer *p = NULL;
+	bool tagged = false;
+
+	if (napi_check_object_type_tag(env, v, &PACER_TAG, &tagged) != napi_ok || !tagged)
+		return NULL;
+	if (napi_unwrap(env, v, (void **)&p) != napi_ok)
+		return NULL;
+	return p;
+}
+
+static int get_i64(napi_env env, napi_value v, int64_t *out)
+{
+	bool lossless;
+	return napi_get_value_bigint_int64(env, v, out, &lossless) == napi_ok && lossless ? 0 : -1;
+}
+
+/* tandem_pacer_open(wrapper, socks: handle[], startNs: bigint, tickNs: bigint,
+ * perTick, rtPriority) -> wrapper. rtPriority 0: the default scheduler;
+ * 1..99: SCHED_FIFO at that priority, or an error if the kernel refuses. */
+napi_value tandem_pacer_open(napi_env env, napi_callback_info info)
+{
+	size_t argc = 6;
+	napi_value argv[6];
+	uint32_t nsocks, per_tick, prio;
+	int64_t start_ns, tick_ns;
+	struct pacer *p;
+	pthread_condattr_t ca;
+	bool is_array;
+	int err;
+
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 6)
+		return throw_type(env, "pacer_open(wrapper, socks, startNs, tickNs, perTick, rtPriority)");
+	if (napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array ||
+	    napi_get_array_length(env, argv[1], &nsocks) != napi_ok || nsocks == 0 || nsocks > PACER_MAX_SOCKS)
+		return throw_type(env, "socks must be an array of 1..32 packet socket handles");
+	if (get_i64(env, argv[2], &start_ns) < 0 || get_i64(env, argv[3], &tick_ns) < 0 || tick_ns < 100000)
+		return throw_type(env, "startNs and tickNs must be bigints, tickNs at least 100000 (0.1 ms)");
+	if (napi_get_value_uint32(env, argv[4], &per_tick) != napi_ok || per_tick == 0 || per_tick > PACER_MAX_SOCKS)
+		return throw_type(env, "perTick must be 1..32");
+	if (napi_get_value_uint32(env, argv[5], &prio) != napi_ok || prio > 99)
+		return throw_type(env, "rtPriority must be 0 (off) or 1..99");
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return throw_errno(env, "calloc", ENOMEM);
+	p->env = env;
+	p->start_ns = start_ns;
+	p->tick_ns = tick_ns;
+	p->per_tick = per_tick;
+	for (uint32_t i = 0; i < nsocks; i++) {
+		napi_value h;
+		struct sock *s;
+		if (napi_get_element(env, argv[1], i, &h) != napi_ok || !(s = unwrap(env, h)) || s->closing) {
+			p->nsocks = i;
+			err = EBADF;
+			goto fail_socks;
+		}
+		p->socks[i].fd = fcntl(s->fd, F_DUPFD_CLOEXEC, 0);
+		if (p->socks[i].fd < 0) {
+			p->nsocks = i;
+			err = errno;
+			goto fail_socks;
+		}
+	}
+	p->nsocks = nsocks;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->cond, &ca);
+	pthread_condattr_destroy(&ca);
+
+	err = pthread_create(&p->thread, NULL, pacer_main, p);
+	if (err) {
+		pacer_free(p);
+		return throw_errno(env, "pthread_create", err);
+	}
+	p->running = 1;
+	if (prio > 0) {
+		struct sched_param sp = { .sched_priority = (int)prio };
+		err = pthread_setschedparam(p->thread, SCHED_FIFO, &sp);
+		if (err) {
+			pacer_free(p);
+			return throw_errno(env, "pthread_setschedparam(SCHED_FIFO)", err);
+		}
+	}
+	if (napi_wrap(env, argv[0], p, pacer_finalize, NULL, NULL) != napi_ok) {
+		pacer_free(p);
+		return throw_type(env, "wrapper must be a plain object not wrapped before");
+	}
+	if (napi_type_tag_object(env, argv[0], &PACER_TAG) != napi_ok ||
+	    napi_add_env_cleanup_hook(env, pacer_cleanup_hook, p) != napi_ok) {
+		pacer_stop(p); /* the finalizer frees it */
+		return throw_type(env, "could not tag the pacer wrapper");
+	}
+	return argv[0];
+fail_socks:
+	for (uint32_t i = 0; i < p->nsocks; i++)
+		close(p->socks[i].fd);
+	free(p);
+	return throw_errno(env, "fcntl(F_DUPFD_CLOEXEC)", err);
+}
+
+/* tandem_pacer_load(wrapper, fromTick: bigint, frames: Buffer, lens: Uint16Array,
+ * ifidx: Uint8Array, nowCount) -> the tick the thread sends next.
+ * The first nowCount slots are sent at once (a change the peer must hear now);
+ * the rest are rows of perTick slots for ticks fromTick, fromTick + 1, ...
+ * They replace the window from fromTick on; rows before it that are not yet
+ * sent stay. Every slot is frames.length / lens.length bytes. */
+napi_value tandem_pacer_load(napi_env env, napi_callback_info info)
+{
+	size_t argc = 6, frames_len, lens_bytes, idx_len;
+	napi_value argv[6], result;
+	struct pacer *p;
+	int64_t from_arg;
+	uint64_t from, keep_from, keep_to;
+	uint32_t now_count, nslots, slot_size, new_rows, kept_rows, rows;
+	void *frames, *lens_v, *idx_v;
+	uint16_t *lens;
+	uint8_t *idx, *nf = NULL, *ni = NULL;
+	uint16_t *nl = NULL;
+
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 6 || !(p = unwrap_pacer(env, argv[0])))
+		return throw_errno(env, "pacer_load", EBADF);
+	if (!p->running)
+		return throw_errno(env, "pacer_load", EBADF);
+	if (get_i64(env, argv[1], &from_arg) < 0 || from_arg < 0 ||
+	    get_bytes(env, argv[2], &frames, &frames_len) < 0 || get_bytes(env, argv[3], &lens_v, &lens_bytes) < 0 ||
+	    get_bytes(env, argv[4], &idx_v, &idx_len) < 0 || napi_get_value_uint32(env, argv[5], &now_count) != napi_ok)
+		return throw_type(env, "pacer_load(wrapper, fromTick: bigint >= 0, frames: Buffer, lens: Uint16Array, ifidx: Uint8Array, nowCount)");
+	from = (uint64_t)from_arg;
+	lens = lens_v;
+	idx = idx_v;
+	nslots = (uint32_t)(lens_bytes / 2);
+	if (nslots == 0 || idx_len != nslots || now_count > nslots || (nslots - now_count) % p->per_tick != 0 ||
+	    frames_len % nslots != 0 || frames_len / nslots > PACER_MAX_FRAME)
+		return throw_type(env, "frames, lens and ifidx must describe nowCount slots then whole rows of perTick slots");
+	slot_size = (uint32_t)(frames_len / nslots);
+	for (uint32_t i = 0; i < nslots; i++)
+		if (lens[i] > slot_size || idx[i] >= p->nsocks)
+			return throw_type(env, "a frame is longer than its slot or names a socket the pacer does not have");
+	new_rows = (nslots - now_count) / p->per_tick;
+
+	pthread_mutex_lock(&p->lock);
+	/* Rows kept: not yet sent, before fromTick. A fromTick past the window's
+	 * end (the runtime came back after the lease ran out) keeps nothing: the
+	 * ticks between were due while nobody loaded them, and stay silent. */
+	keep_from = p->next_tick > p->first ? p->next_tick : p->first;
+	keep_to = from;
+	kept_rows = from <= p->first + p->nticks && keep_to > keep_from ? (uint32_t)(keep_to - keep_from) : 0;
+	if (kept_rows > 0 && slot_size != p->slot_size) {
+		pthread_mutex_unlock(&p->lock);
+		return throw_type(env, "the slot size changed: load from the next tick the pacer sends");
+	}
+	rows = kept_rows + new_rows;
+	if (rows > 0) {
+		nf = malloc((size_t)rows * p->per_tick * slot_size);
+		nl = calloc((size_t)rows * p->per_tick, sizeof(*nl));
+		ni = calloc((size_t)rows * p->per_tick, 1);
+		if (!nf || !nl || !ni) {
+			pthread_mutex_unlock(&p->lock);
+			free(nf); free(nl); free(ni);
+			return throw_errno(env, "malloc", ENOMEM);
+		}
+		if (kept_rows > 0) {
+			size_t off = (size_t)(keep_from - p->first) * p->per_tick, n = (size_t)kept_rows * p->per_tick;
+			memcpy(nf, p->frames + off * slot_size, n * slot_size);
+			memcpy(nl, p->lens + off, n * sizeof(*nl));
+			memcpy(ni, p->ifidx + off, n);
+		}
+		memcpy(nf + (size_t)kept_rows * p->per_tick * slot_size, (uint8_t *)frames + (size_t)now_count * slot_size,
+		       (size_t)new_rows * p->per_tick * slot_size);
+		memcpy(nl + (size_t)kept_rows * p->per_tick, lens + now_count, (size_t)new_rows * p->per_tick * sizeof(*nl));
+		memcpy(ni + (size_t)kept_rows * p->per_tick, idx + now_count, (size_t)new_rows * p->per_tick);
+	}
+	/* The urgent frames leave before any row of the new window (their sequences are lower). */
+	for (uint32_t i = 0; i < now_count; i++)
+		send_slot(p, (uint8_t *)frames + (size_t)i * slot_size, lens[i], idx[i]);
+	free(p->frames);
+	free(p->lens);
+	free(p->ifidx);
+	p->frames = nf;
+	p->lens = nl;
+	p->ifidx = ni;
+	p->slot_size = slot_size;
+	p->first = kept_rows > 0 ? keep_from : from;
+	p->nticks = rows;
+	if (rows > 0)
+		p->expired = 0;
+	pthread_cond_signal(&p->cond);
+	napi_create_bigint_uint64(env, p->next_tick, &result);
+	pthread_mutex_unlock(&p->lock);
+	return result;
+}
+
+/* tandem_pacer_stats(wrapper, out: BigInt64Array) fills [nextTick, windowEnd,
+ * ticksSent, ticksMissed, leaseExpiries, maxLateNs, then sent, errors,
+ * lastErrno per socket]; returns how many values it wrote. */
+napi_value tandem_pacer_stats(napi_env env, napi_callback_info info)
+{
+	size_t argc = 2, len;
+	napi_value argv[2], result;
+	struct pacer *p;
+	void *out_v;
+	int64_t *out;
+	uint32_t n = 0;
+
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 2 || !(p = unwrap_pacer(env, argv[0])))
+		return throw_errno(env, "pacer_stats", EBADF);
+	if (get_bytes(env, argv[1], &out_v, &len) < 0 || len < (6 + 3 * (size_t)p->nsocks) * 8)
+		return throw_type(env, "out must be a BigInt64Array of 6 + 3 * sockets values");
+	out = out_v;
+	pthread_mutex_lock(&p->lock);
+	out[n++] = (int64_t)p->next_tick;
+	out[n++] = (int64_t)(p->first + p->nticks);
+	out[n++] = (int64_t)p->ticks_sent;
+	out[n++] = (int64_t)p->ticks_missed;
+	out[n++] = (int64_t)p->lease_expiries;
+	out[n++] = p->max_late_ns;
+	for (uint32_t i = 0; i < p->nsocks; i++) {
+		out[n++] = (int64_t)p->socks[i].sent;
+		out[n++] = (int64_t)p->socks[i].errors;
+		out[n++] = p->socks[i].last_errno;
+	}
+	pthread_mutex_unlock(&p->lock);
+	napi_create_uint32(env, n, &result);
+	return result;
+}
+
+/* tandem_pacer_close(wrapper): stops and joins the thread, closes its fds. Idempotent. */
+napi_value tandem_pacer_close(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1];
+	struct pacer *p;
+
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 || !(p = unwrap_pacer(env, argv[0])))
+		return throw_errno(env, "pacer_close", EBADF);
+	pacer_stop(p);
+	return NULL;
+}
