@@ -3,7 +3,8 @@
  *
  * One JSON request a line, one JSON answer a line: `status`, `why`,
  * `failover`, `resync`, `bypass`, `cluster` (membership operations),
- * `admin-password`, and `store-get` / `store-set` for the synchronised
+ * `admin-password`, `diag-stall` (blocks the main thread for N ms: a
+ * diagnostic that shows what a stall does), and `store-get` / `store-set` for the synchronised
  * stores (the appliance's services keep sessions there). The server turns commands into runtime inputs (never direct
  * adapter calls); the client is what `tandem status|why|failover` use.
  */
@@ -12,7 +13,7 @@ import { createConnection, createServer, type Server } from 'node:net';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 
-export const COMMANDS = ['status', 'why', 'failover', 'resync', 'store-get', 'store-set', 'bypass', 'cluster', 'admin-password', 'maintenance', 'note'] as const;
+export const COMMANDS = ['status', 'why', 'failover', 'resync', 'store-get', 'store-set', 'bypass', 'cluster', 'admin-password', 'maintenance', 'note', 'diag-stall'] as const;
 export type Command = (typeof COMMANDS)[number];
 export interface Request {
   cmd: Command;
@@ -31,6 +32,8 @@ export interface Request {
   args?: Record<string, unknown>;
   /** note: the administrator's text for the log. */
   text?: string;
+  /** diag-stall: how long to block the main thread (a diagnostic of the heartbeat lease). */
+  ms?: number;
 }
 export type Handler = (req: Request) => unknown | Promise<unknown>;
 

@@ -8,7 +8,7 @@ import { askControl } from '../api/control-socket.js';
 import { DEFAULTS, loadLocal } from '../cluster/config-file.js';
 import type { Snapshot } from '../runtime/failover-runtime.js';
 import type { StatusDoc } from '../api/status-page.js';
-import { flag, str, type Parsed } from './args.js';
+import { flag, str, UsageError, type Parsed } from './args.js';
 import { formatGroupStatus, type GroupStatus } from './group-status-format.js';
 
 export const STATUS_USAGE = `tandem status [--json] [--socket PATH | --config FILE]
@@ -16,6 +16,17 @@ tandem why [--list] [--json] [--socket PATH | --config FILE]   (the last role ch
 tandem failover [--socket PATH | --config FILE]
 tandem note TEXT... [--socket PATH | --config FILE]   (a note into the cluster log: a change window, a ticket)
 tandem resync [--socket PATH | --config FILE]    (a full state transfer: asked by a standby, sent by an active node)`;
+
+export const DIAG_USAGE = `tandem diag stall MS [--socket PATH | --config FILE]   (diagnostic: blocks tandemd's main thread for MS ms, as a
+    long GC or a starved CPU would; shorter than timers.heartbeatLeaseMs the peer sees nothing, longer it takes over)`;
+
+export async function diagCommand(p: Parsed): Promise<number> {
+  const [what, ms] = p.positionals;
+  if (what !== 'stall' || ms === undefined || !/^[0-9]+$/.test(ms)) throw new UsageError('diag needs: stall MS');
+  const r = (await askControl(socketPath(p), { cmd: 'diag-stall', ms: Number(ms) }, Number(ms) + 5000)) as { stalledMs: number };
+  process.stdout.write(`tandemd's main thread was blocked for ${r.stalledMs} ms\n`);
+  return 0;
+}
 
 export function socketPath(p: Parsed): string {
   const socket = str(p, 'socket');
@@ -63,6 +74,7 @@ export function formatStatus(status: NodeStatus | StandaloneStatus): string {
       ? `peer ${s.peer.name} (#${s.peer.id}, ${s.peer.type}): ${s.peer.alive ? s.peer.role.toUpperCase() : 'DEAD'}, heard ${ago(s.peer.lastHeardMsAgo)}; health ${s.peer.health}; connections ${s.peer.connections}`
       : 'peer: never heard',
     ...formatSync(s),
+    ...(s.heartbeats ? [formatPacer(s.heartbeats)] : []),
     ...Object.entries(s.bypass ?? {}).map(([name, b]) => `bypass ${name} (${b.ports.join('-')}): ${b.mode.toUpperCase()} (failure mode ${b.failureMode})`),
     s.lastChange ? `last change: ${s.lastChange.from} -> ${s.lastChange.to} because ${s.lastChange.reason} (${ago(s.lastChange.msAgo)}, ${s.lastChange.wallTime})` : 'last change: none',
     '',
@@ -73,6 +85,12 @@ export function formatStatus(status: NodeStatus | StandaloneStatus): string {
     lines.push(`${r.iface.padEnd(6)} ${(r.sync ? 'yes' : '').padEnd(4)} ${String(r.sent.sent).padStart(6)} ${String(r.received.accepted).padStart(9)}  ${rejected.padEnd(28)} ${ago(r.lastSeenAgoMs)}`);
   }
   return lines.join('\n');
+}
+
+function formatPacer(h: Snapshot['heartbeats']): string {
+  const left = h.leaseLeftMs === null ? 'not running' : `${h.leaseLeftMs.toFixed(0)} of ${h.leaseMs} ms left`;
+  const trouble = [h.ticksMissed > 0 ? `${h.ticksMissed} ticks missed` : '', h.leaseExpiries > 0 ? `lease ran out ${h.leaseExpiries}x` : ''].filter((x) => x).join(', ');
+  return `heartbeat lease: ${left}${trouble ? ` (${trouble})` : ''}; main loop delay over the last minute: max ${h.loopDelayMaxMs} ms, p99 ${h.loopDelayP99Ms} ms`;
 }
 
 function formatSync(s: Snapshot): string[] {

@@ -5,7 +5,7 @@
  */
 import { CAPTURE_USAGE, captureCommand } from './capture-command.js';
 import { CHECK_USAGE, checkCommand } from './check-command.js';
-import { STATUS_USAGE, statusCommand } from './status-command.js';
+import { DIAG_USAGE, diagCommand, STATUS_USAGE, statusCommand } from './status-command.js';
 import { whyCommand } from './why-command.js';
 import { MAINTENANCE_USAGE, maintenanceCommand } from './maintenance-command.js';
 import { LAB_USAGE, labCommand } from './lab-command.js';
@@ -35,6 +35,8 @@ ${CHECK_USAGE}
 ${CAPTURE_USAGE}
 
 ${LAB_USAGE}
+
+${DIAG_USAGE}
 
 tandem version`;
 
@@ -98,6 +100,9 @@ export async function main(argv: readonly string[]): Promise<void> {
       case 'failover':
       case 'resync':
         code = await statusCommand(command as 'status' | 'failover' | 'resync' | 'note', p);
+        break;
+      case 'diag':
+        code = await diagCommand(p);
         break;
       case 'version':
         process.stdout.write(`tandem ${require('../../../package.json').version}\n`);

@@ -22,6 +22,7 @@ import { ClusterControl } from './cluster-control.js';
 import { clusterView, health, LeaderRole, type ClusterView } from './cluster-view.js';
 import type { FailoverRuntime } from './failover-runtime.js';
 import { adminNote, type Logger } from './log.js';
+import { stallMainThread } from './diagnostics.js';
 import { startServices, type Services } from './node-services.js';
 import type { SyncClient } from './sync-client.js';
 import { VERSION } from './version.js';
@@ -196,6 +197,8 @@ export class ClusterNode {
         return this.maintenance.control(String(req.op), req.args ?? {});
       case 'note':
         return adminNote(this.log, req.text);
+      case 'diag-stall':
+        return stallMainThread(this.log, req.ms);
       case 'failover':
         rt.feed({ type: 'failover', now: monotonicNs() });
         return { requested: true, role: rt.snapshot().role };

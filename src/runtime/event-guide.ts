@@ -66,6 +66,8 @@ export const GUIDE: Readonly<Record<string, { severity: Severity; action: string
   effect_failed: { severity: 'error', action: "an address claim, release or fence failed: read the error (netlink, interface); the node may not serve" },
   cleanup_failed: { severity: 'error', action: "the shared addresses of a dead worker could not be removed: remove the tdm links by hand (ip link) and check netlink" },
   control_socket_failed: { severity: 'error', action: "the CLI cannot reach the daemon: check the controlSocket path and its directory" },
+  diag_stall: { severity: 'warning', action: "nothing, if you ran tandem diag stall on purpose; otherwise find who did (root on this box)" },
+  diag_stall_ended: { severity: 'info', action: "nothing: compare with role_change and heartbeat_lease_expired to see what the stall did" },
   heartbeat_deadlines_missed: { severity: 'warning', action: "the heartbeat thread was starved of CPU: check the load; set timers.heartbeatRtPriority (SCHED_FIFO) or a longer heartbeat interval" },
   heartbeat_lease_expired: { severity: 'error', action: "the main loop hung for longer than timers.heartbeatLeaseMs: read event_loop_stalled and the CPU load; if it recurs, lengthen the lease" },
   event_loop_stalled: { severity: 'warning', action: "the node's main loop stalled (CPU starvation, a paused VM, swapping); heartbeats went on from their thread, but a stall longer than the lease stops them" },

@@ -25,6 +25,8 @@ export const EVENTS: Readonly<Record<string, EventInfo>> = {
   bypass_failure_mode: { id: 108, summary: 'the bypass segments are in their failure modes (starting, or a clean stop)' },
   bypass_set_by_admin: { id: 110, summary: 'an administrator put a bypass segment in a mode (tandem bypass)' },
   bypass_inline: { id: 109, summary: 'the node is ready: every bypass segment is inline' },
+  diag_stall: { id: 114, summary: 'an administrator blocks the main thread for a while (tandem diag stall): a diagnostic of the heartbeat lease' },
+  diag_stall_ended: { id: 115, summary: 'the diagnostic stall is over (how long it lasted attached)' },
   watchdog_stopped: { id: 107, summary: 'clean stop: the watchdog was closed with the magic character and will not act' },
 
   peer_heartbeat_first_seen: { id: 200, summary: 'the first valid heartbeat of a node' },

@@ -84,6 +84,8 @@ export interface Snapshot {
   lastChange: (Omit<Change, 'at'> & { msAgo: number; wallTime: string }) | null;
   matrix: MatrixRow[];
   sharedAddresses: 'held' | 'released';
+  /** The heartbeat thread's lease and how late the main loop ran over the last minute. */
+  heartbeats: { leaseMs: number; leaseLeftMs: number | null; ticksMissed: number; leaseExpiries: number; loopDelayMaxMs: number; loopDelayP99Ms: number };
   sync: SyncStatusView | { enabled: false };
   /** Bypass segments (added by the daemon; absent on boards without bypass hardware). */
   bypass?: Record<string, { mode: string; failureMode: string; ports: [string, string] }>;
@@ -214,7 +216,19 @@ export class FailoverRuntime {
       lastChange: s.lastChange ? { ...s.lastChange, at: undefined, msAgo: msAgo(s.lastChange.at), wallTime: this.history.at(-1)?.wallTime ?? '' } as Snapshot['lastChange'] : null,
       matrix: this.deps.heartbeats.matrix(),
       sharedAddresses: this.shared,
+      heartbeats: this.pacerView(),
       sync: this.deps.sync ? this.deps.sync.status() : { enabled: false },
+    };
+  }
+
+  private pacerView(): Snapshot['heartbeats'] {
+    const sender = this.deps.heartbeats.sender;
+    const lease = sender.lease();
+    const delay = sender.loopDelay.stats(performance.now());
+    const r = (x: number) => Math.round(x * 10) / 10;
+    return {
+      leaseMs: sender.leaseMs, leaseLeftMs: lease ? r(lease.leftMs) : null, ticksMissed: lease?.ticksMissed ?? 0, leaseExpiries: lease?.expiries ?? 0,
+      loopDelayMaxMs: r(delay.maxMs), loopDelayP99Ms: r(delay.p99Ms),
     };
   }
 

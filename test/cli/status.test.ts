@@ -16,6 +16,7 @@ const base: Snapshot = {
   lastChange: null,
   matrix: [],
   sharedAddresses: 'released',
+  heartbeats: { leaseMs: 1000, leaseLeftMs: 987.6, ticksMissed: 0, leaseExpiries: 0, loopDelayMaxMs: 12.3, loopDelayP99Ms: 4.1 },
   sync: {
     enabled: true, role: 'sink', status: 'in-sync', channel: 'up', peerUnreachable: null, epoch: 'abc', sequence: 1563, lag: 0,
     lastFullTransfer: { at: '2026-11-22T03:41:14.943Z', tookMs: 577, entries: { conntrack: 100000, config: 1, sessions: 0 }, direction: 'received' },
@@ -43,4 +44,10 @@ test('status names why the peer is unreachable and what differs', (t) => {
   t.regex(out, /sync: sink OUT-OF-SYNC, channel down \(peer unreachable: wrong_password\)/);
   t.regex(out, /table drift \(x\): conntrack here 99990 \/ peer 100000, digests differ/);
   t.regex(formatStatus({ ...base, sync: { enabled: false } }), /sync: off \(sync\.enabled is false: connections will not survive a failover\)/);
+});
+
+test('status shows the heartbeat lease left, what went wrong with it, and how late the main loop ran', (t) => {
+  t.regex(formatStatus(base), /^heartbeat lease: 988 of 1000 ms left; main loop delay over the last minute: max 12\.3 ms, p99 4\.1 ms$/m);
+  const bad = formatStatus({ ...base, heartbeats: { ...base.heartbeats, leaseLeftMs: 0, ticksMissed: 3, leaseExpiries: 1, loopDelayMaxMs: 1400 } });
+  t.regex(bad, /^heartbeat lease: 0 of 1000 ms left \(3 ticks missed, lease ran out 1x\); main loop delay over the last minute: max 1400 ms/m);
 });

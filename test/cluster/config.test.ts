@@ -44,6 +44,7 @@ const errors: Mutation[] = [
   ['an interface the board lacks', (r) => ((r.interfaces[2]!['name'] = 'eth7'), r), 'interfaces[2].name', /board sim has no NIC named "eth7"/],
   ['two sync interfaces', (r) => ((r.interfaces[0]!['sync'] = true), r), 'interfaces', /only one interface can be the sync interface/],
   ['a failover time under three heartbeats', (r) => ((r.timers = { heartbeatIntervalMs: 100, failoverTimeMs: 250 }), r), 'timers.failoverTimeMs', /less than three heartbeat intervals/],
+  ['a heartbeat lease shorter than the failover time', (r) => ((r.timers = { failoverTimeMs: 800, heartbeatLeaseMs: 500 }), r), 'timers.heartbeatLeaseMs', /500 ms is shorter than the failover time \(800 ms\).*use at least 800/],
   ['sync on without a sync interface', (r) => (r.interfaces.forEach((i) => (i['sync'] = false)), r), 'sync.enabled', /no interface has "sync": true: name the sync interface, or set sync.enabled to false/],
   ['a sync interface without the peer\'s address', (r) => (delete r.interfaces[3]!['slaveIp'], r), 'interfaces[3].slaveIp', /the sync channel runs between masterIp and slaveIp/],
   ['a sync timeout under two heartbeats', (r) => (((r as Record<string, unknown>)['sync'] = { timeoutMs: 100 }), (r.timers = { heartbeatIntervalMs: 100, failoverTimeMs: 300 }), r), 'sync.timeoutMs', /shorter than two heartbeat intervals/],
@@ -56,6 +57,13 @@ for (const [name, mutate, field, message] of errors) {
     t.regex(f!.message, message);
   });
 }
+
+test('the heartbeat lease: 1000 ms by default, the failover time when that is longer; the real-time priority off; a bad priority names its field', (t) => {
+  t.deepEqual([parseConfig(raw(), 'n1.json').timers.heartbeatLeaseMs, parseConfig(raw(), 'n1.json').timers.heartbeatRtPriority], [1000, 0]);
+  t.is(parseConfig({ ...raw(), timers: { failoverTimeMs: 1500 } }, 'n1.json').timers.heartbeatLeaseMs, 1500);
+  t.is(parseConfig({ ...raw(), timers: { failoverTimeMs: 1500, heartbeatLeaseMs: 4000 } }, 'n1.json').timers.heartbeatLeaseMs, 4000);
+  t.throws(() => parseConfig({ ...raw(), timers: { heartbeatRtPriority: 120 } }, 'n1.json'), { message: /n1\.json: timers\.heartbeatRtPriority: expected an integer 0\.\.99, got 120/ });
+});
 
 test('sync defaults, and sync off needs no sync interface', (t) => {
   const c = parseConfig(raw(), 'n1.json');

@@ -1,0 +1,148 @@
+import test from 'ava';
+import { readdirSync } from 'node:fs';
+import { HeartbeatPacer, type PacedFrame } from '../../src/io/heartbeat-pacer.js';
+import { monotonicNs, SystemError } from '../../src/io/native.js';
+import { PacketLink } from '../../src/io/packet-link.js';
+import { run } from '../../src/lab/run.js';
+import { eventually, labFor } from '../helpers/lab.js';
+
+/** A raw frame whose byte 12..13 carry a number (not IPv4: no filter of ours would take it). */
+const numbered = (n: number): Uint8Array => {
+  const f = new Uint8Array(64);
+  f.set([0x11, 0, 0, 0, 9, 7, 2, 0, 0, 0, 0, 1, n >> 8, n & 0xff], 0);
+  return f;
+};
+const numberOf = (f: Uint8Array) => (f[12]! << 8) | f[13]!;
+
+const ms = (n: number) => BigInt(n) * 1_000_000n;
+/** Blocks this thread like a stalled event loop, without burning a CPU. */
+const block = (n: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, n);
+
+async function pair(t: import('ava').ExecutionContext, iface = 'eth1') {
+  const lab = await labFor(t);
+  const [n1, n2] = lab.plan.nodes;
+  const tx = PacketLink.open({ ifname: iface, netns: n1!.netns });
+  const rx = PacketLink.open({ ifname: iface, netns: n2!.netns });
+  const got: { n: number; stamp: bigint }[] = [];
+  rx.receive((f, stamp) => got.push({ n: numberOf(f), stamp }), (e) => t.fail(e.message));
+  t.teardown(() => [tx, rx].forEach((l) => l.close()));
+  return { lab, tx, rx, got };
+}
+
+test.serial('the thread sends each loaded tick at its deadline, in order, and nothing after the lease', async (t) => {
+  const { tx, got } = await pair(t);
+  const start = monotonicNs();
+  const pacer = new HeartbeatPacer([tx], start, ms(10), 1);
+  t.teardown(() => pacer.close());
+  const rows: PacedFrame[][] = Array.from({ length: 20 }, (_, i) => [{ sock: 0, frame: numbered(i + 1) }]);
+  pacer.load(1n, rows);
+  t.true(await eventually(() => got.length >= 20, 2000));
+  await new Promise((r) => setTimeout(r, 100));
+  t.deepEqual(got.map((g) => g.n), Array.from({ length: 20 }, (_, i) => i + 1), 'all 20, in order, none after the last tick loaded');
+  // Tick k is due at start + k * 10 ms: each frame arrived at or after its deadline, and not long after.
+  got.forEach((g, i) => {
+    const due = start + ms(10) * BigInt(i + 1);
+    t.true(g.stamp >= due, `frame ${i + 1} not before its deadline`);
+    t.true(g.stamp - due < ms(8), `frame ${i + 1} ${Number(g.stamp - due) / 1e6} ms after its deadline`);
+  });
+  const s = pacer.stats();
+  t.is(s.ticksSent, 20);
+  t.is(s.leaseExpiries, 1, 'the window ran out once');
+  t.is(s.ifaces[0]!.sent, 20);
+  t.is(s.windowEnd, 21n);
+});
+
+test.serial('a blocked main thread does not delay the frames: the lease covers the stall', async (t) => {
+  const { tx, got } = await pair(t);
+  const start = monotonicNs();
+  const pacer = new HeartbeatPacer([tx], start, ms(5), 1);
+  t.teardown(() => pacer.close());
+  pacer.load(1n, Array.from({ length: 100 }, (_, i) => [{ sock: 0, frame: numbered(i + 1) }]));
+  block(400); // the JS thread sleeps; the pacer does not
+  t.true(await eventually(() => got.length >= 100, 2000));
+  const late = got.map((g, i) => Number(g.stamp - (start + ms(5) * BigInt(i + 1))) / 1e6);
+  t.true(Math.max(...late) < 5, `the worst frame left ${Math.max(...late).toFixed(2)} ms after its deadline during a 400 ms stall`);
+  t.is(pacer.stats().ticksMissed, 0);
+});
+
+test.serial('a load replaces the window from its tick on; urgent frames leave first; an expired lease restarts on load', async (t) => {
+  const { tx, got } = await pair(t);
+  const start = monotonicNs();
+  const pacer = new HeartbeatPacer([tx], start, ms(20), 1);
+  t.teardown(() => pacer.close());
+  pacer.load(1n, Array.from({ length: 10 }, (_, i) => [{ sock: 0, frame: numbered(100 + i) }]));
+  t.true(await eventually(() => got.length >= 2, 2000));
+  const next = pacer.load((monotonicNs() - start) / ms(20) + 1n, Array.from({ length: 3 }, (_, i) => [{ sock: 0, frame: numbered(200 + i) }]), [{ sock: 0, frame: numbered(999) }]);
+  t.true(await eventually(() => got.some((g) => g.n === 202), 2000));
+  await new Promise((r) => setTimeout(r, 100));
+  const seen = got.map((g) => g.n);
+  const urgent = seen.indexOf(999);
+  t.true(urgent > 0, 'the urgent frame was sent');
+  t.deepEqual(seen.filter((n) => n >= 200 && n < 999), [200, 201, 202]);
+  t.false(seen.slice(seen.indexOf(200)).some((n) => n >= 100 && n < 200), 'no old frame after the new window began');
+  t.true(next > 0n);
+  // Long after the window ran out: a new load resumes at once.
+  const before = got.length;
+  pacer.load((monotonicNs() - start) / ms(20) + 1n, [[{ sock: 0, frame: numbered(300) }]]);
+  t.true(await eventually(() => got.length === before + 1 && got.at(-1)!.n === 300, 1000));
+  t.is(pacer.stats().leaseExpiries, 2);
+});
+
+test.serial('a send failing on one interface is counted there and the others go on', async (t) => {
+  const lab = await labFor(t);
+  const [n1, n2] = lab.plan.nodes;
+  const tx1 = PacketLink.open({ ifname: 'eth1', netns: n1!.netns });
+  const tx2 = PacketLink.open({ ifname: 'eth2', netns: n1!.netns });
+  const rx2 = PacketLink.open({ ifname: 'eth2', netns: n2!.netns });
+  t.teardown(() => [tx1, tx2, rx2].forEach((l) => l.close()));
+  let got = 0;
+  rx2.receive(() => got++, () => undefined);
+  await run(['ip', '-n', n1!.netns, 'link', 'set', 'eth1', 'down']);
+  t.teardown(() => run(['ip', '-n', n1!.netns, 'link', 'set', 'eth1', 'up']).then(() => undefined));
+  const pacer = new HeartbeatPacer([tx1, tx2], monotonicNs(), ms(5), 2);
+  t.teardown(() => pacer.close());
+  pacer.load(1n, Array.from({ length: 20 }, (_, i) => [{ sock: 0, frame: numbered(i) }, { sock: 1, frame: numbered(i) }]));
+  t.true(await eventually(() => got >= 20, 2000), `eth2 received ${got}`);
+  const s = pacer.stats();
+  t.is(s.ifaces[0]!.sent, 0);
+  t.is(s.ifaces[0]!.errors, 20);
+  t.is(s.ifaces[0]!.lastErrno, 100, 'ENETDOWN');
+  t.is(s.ifaces[1]!.sent, 20);
+});
+
+test.serial('lifecycle: close joins the thread and is idempotent; load after close is refused; no fd is leaked', async (t) => {
+  const { tx, got } = await pair(t);
+  const fds = () => readdirSync('/proc/self/fd').length;
+  const before = fds();
+  for (let i = 0; i < 50; i++) {
+    const p = new HeartbeatPacer([tx], monotonicNs(), ms(1), 1);
+    p.load(0n, [[{ sock: 0, frame: numbered(i) }]]);
+    p.close();
+  }
+  t.is(fds(), before, 'the duplicated sockets are closed with their pacer');
+  const start = monotonicNs();
+  const p = new HeartbeatPacer([tx], start, ms(10), 1);
+  p.load(1n, Array.from({ length: 100 }, () => [{ sock: 0, frame: numbered(7) }]));
+  await new Promise((r) => setTimeout(r, 55));
+  p.close();
+  const n = got.length;
+  t.notThrows(() => p.close());
+  await new Promise((r) => setTimeout(r, 60));
+  t.is(got.length, n, 'no frame after close returned');
+  t.throws(() => p.load(0n, [[{ sock: 0, frame: numbered(1) }]]), { message: /load after close/ });
+  tx.close();
+  t.throws(() => new HeartbeatPacer([tx], start, ms(10), 1), { message: /nativeHandle after close/ });
+});
+
+test.serial('a real-time priority is set, or refused with what to do', async (t) => {
+  const { tx } = await pair(t);
+  try {
+    const p = new HeartbeatPacer([tx], monotonicNs(), ms(10), 1, 10);
+    p.close();
+    t.pass('SCHED_FIFO granted here');
+  } catch (e) {
+    t.true(e instanceof SystemError);
+    t.regex((e as Error).message, /pthread_setschedparam\(SCHED_FIFO\) failed with EPERM.*timers\.heartbeatRtPriority to 0/);
+  }
+  t.throws(() => new HeartbeatPacer([tx], monotonicNs(), ms(10), 1, 100), { message: /rtPriority must be 0 \(off\) or 1\.\.99/ });
+});

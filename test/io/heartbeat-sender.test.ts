@@ -1,0 +1,132 @@
+import test from 'ava';
+import type { PacedFrame, Pacer, PacerStats } from '../../src/io/heartbeat-pacer.js';
+import { HeartbeatSender, type NodeFields, type SendIface } from '../../src/io/heartbeat-sender.js';
+import { LoopDelay } from '../../src/io/loop-delay.js';
+import { monotonicNs } from '../../src/io/native.js';
+import type { FrameLink } from '../../src/io/packet-link.js';
+import { decodeHeartbeat } from '../../src/wire/heartbeat-frame.js';
+import { parseIpv4 } from '../../src/wire/ipv4.js';
+import { auth, CLUSTER, fields } from '../helpers/frames.js';
+
+/** A pacer that records every load, as the thread would receive it. */
+class FakePacer implements Pacer {
+  loads: { from: bigint; rows: (readonly PacedFrame[])[]; now: readonly PacedFrame[] }[] = [];
+  closed = false;
+  constructor(readonly startNs: bigint, readonly tickNs: bigint) {}
+  load(from: bigint, rows: readonly (readonly PacedFrame[])[], now: readonly PacedFrame[] = []): bigint {
+    this.loads.push({ from, rows: [...rows], now });
+    return from;
+  }
+  stats(): PacerStats {
+    return { nextTick: 0n, windowEnd: 0n, ticksSent: 0, ticksMissed: 0, leaseExpiries: 0, maxLateNs: 0, ifaces: [] };
+  }
+  close(): void {
+    this.closed = true;
+  }
+}
+
+function fakeLink(name: string, carrier: { up: boolean }): FrameLink {
+  return { ifname: name, send: () => undefined, hasCarrier: () => carrier.up, receive: () => undefined, drain: () => 0, close: () => undefined, closed: false };
+}
+
+function sender(leaseMs = 200) {
+  const carrier: Record<string, { up: boolean }> = { eth0: { up: true }, eth1: { up: true }, eth3: { up: true } };
+  const iface = (name: string, nn: number, isSync: boolean): [string, SendIface] => [name, {
+    link: fakeLink(name, carrier[name]!), nn, isSync, heartbeats: true, mac: Uint8Array.of(2, 0, 0, 0, 0, nn), ipv4: parseIpv4('198.18.2.11')!, broadcast: parseIpv4('198.18.2.255')!,
+  }];
+  const ifaces = new Map([iface('eth0', 1, false), iface('eth1', 2, false), iface('eth3', 3, true)]);
+  const { nn: _nn, fromSync: _s, sequence: _q, intervalMs: _i, ...node } = fields();
+  let pacer: FakePacer | undefined;
+  const s = new HeartbeatSender(ifaces, node as NodeFields, auth, 50, {
+    leaseMs, pacer: (_links, start, tick) => (pacer = new FakePacer(start, tick)),
+  });
+  s.start();
+  return { s, pacer: pacer!, carrier };
+}
+
+const decode = (f: PacedFrame) => {
+  const d = decodeHeartbeat(f.frame!, { clusterId: CLUSTER, auth });
+  if (!d.ok) throw new Error(d.reason);
+  return d.frame.fields;
+};
+const sequences = (p: FakePacer) => p.loads.flatMap((l) => [...l.now, ...l.rows.flat()]).filter((f) => f.frame).map((f) => decode(f).sequence);
+
+test('start loads the whole lease: every tick of the slot plan, each frame with its own sequence', (t) => {
+  const { s, pacer } = sender(200);
+  t.teardown(() => s.stop());
+  t.is(pacer.loads.length, 1);
+  const { rows } = pacer.loads[0]!;
+  // Two data interfaces and sync: ticks [eth0 sync] [eth1 sync] [sync], so 3 ticks per 50 ms; 200 ms = 12 ticks.
+  t.is(rows.length, Math.ceil(200 / (50 / 3)));
+  const names = rows.slice(0, 3).map((r) => r.map((f) => ['eth0', 'eth1', 'eth3'][f.sock]));
+  t.deepEqual(names, [['eth0', 'eth3'], ['eth1', 'eth3'], ['eth3']]);
+  const seqs = sequences(pacer);
+  t.deepEqual(seqs, [...seqs].sort((a, b) => (a < b ? -1 : 1)), 'sequences rise in sending order');
+  t.is(new Set(seqs).size, seqs.length, 'no sequence twice');
+});
+
+test('field changes in one event-loop turn rebuild the window once, with the new fields and higher sequences', async (t) => {
+  const { s, pacer } = sender();
+  t.teardown(() => s.stop());
+  s.update({ connections: 10 });
+  s.update({ state: 'inactive' });
+  s.update({ health: 1 });
+  t.is(pacer.loads.length, 1, 'nothing yet: rebuilt at the end of the turn');
+  await Promise.resolve();
+  t.is(pacer.loads.length, 2);
+  const f = decode(pacer.loads[1]!.rows[0]![0]!);
+  t.deepEqual([f.connections, f.state, f.health], [10, 'inactive', 1]);
+  const seqs = sequences(pacer);
+  t.is(new Set(seqs).size, seqs.length);
+  t.true(decode(pacer.loads[1]!.rows[0]![0]!).sequence > decode(pacer.loads[0]!.rows.at(-1)!.at(-1)!).sequence);
+});
+
+test('sendNow adds one frame per interface to send at once, before the new window', (t) => {
+  const { s, pacer } = sender();
+  t.teardown(() => s.stop());
+  s.update({ flags: 8 });
+  s.sendNow();
+  const load = pacer.loads.at(-1)!;
+  t.deepEqual(load.now.map((f) => f.sock), [0, 1, 2]);
+  t.true(load.now.every((f) => decode(f).flags === 8));
+  t.true(decode(load.now[2]!).sequence < decode(load.rows[0]![0]!).sequence);
+});
+
+test('an interface without carrier gets no frames, counted; it is scheduled again when carrier returns', async (t) => {
+  const { s, pacer, carrier } = sender();
+  t.teardown(() => s.stop());
+  carrier['eth1']!.up = false;
+  s.update({ connections: 1 });
+  await Promise.resolve();
+  const rows = pacer.loads.at(-1)!.rows;
+  t.true(rows.flat().every((f) => f.sock !== 1 || f.frame === undefined));
+  t.true(s.stats().get('eth1')!.skippedNoLink > 0);
+  carrier['eth1']!.up = true;
+  s.update({ connections: 2 });
+  await Promise.resolve();
+  t.true(pacer.loads.at(-1)!.rows.flat().some((f) => f.sock === 1 && f.frame !== undefined));
+});
+
+test('the service tick tops the lease up from where it ended, and stop closes the pacer', async (t) => {
+  const { s, pacer } = sender(200);
+  const end = pacer.loads[0]!.from + BigInt(pacer.loads[0]!.rows.length);
+  await new Promise((r) => setTimeout(r, 130));
+  s.stop();
+  t.true(pacer.loads.length >= 2, `${pacer.loads.length} loads`);
+  const top = pacer.loads[1]!;
+  t.is(top.from, end, 'appended where the window ended');
+  t.true(top.rows.length >= 1 && top.rows.length <= 6, `${top.rows.length} ticks appended for about 50 ms`);
+  t.true(pacer.closed);
+  const lastTick = top.from + BigInt(top.rows.length);
+  const nowTick = (monotonicNs() - pacer.startNs) / pacer.tickNs;
+  t.true(lastTick - nowTick <= BigInt(Math.ceil(200 / (50 / 3))) + 1n, 'never more than the lease ahead');
+});
+
+test('loop delay: max and p99 over the window; old samples fall out', (t) => {
+  const d = new LoopDelay(60_000);
+  t.deepEqual(d.stats(0), { maxMs: 0, p99Ms: 0, samples: 0 });
+  const big: Record<number, number> = { 7: 500, 9: 40, 11: 30 };
+  for (let i = 0; i < 200; i++) d.add(big[i] ?? 1, i * 100);
+  t.deepEqual(d.stats(20_000), { maxMs: 500, p99Ms: 30, samples: 200 }, 'p99 of 200 samples: the third largest');
+  t.deepEqual(d.stats(61_000), { maxMs: 30, p99Ms: 1, samples: 190 }, 'the stalls more than 60 s ago are gone');
+});
