@@ -12,7 +12,8 @@ import { resolveBoard } from '../board/board-file.js';
 import { startDaemon } from '../runtime/daemon.js';
 import { JsonLogger, type Logger } from '../runtime/log.js';
 import { SyslogLogger } from '../runtime/syslog-logger.js';
-import { RESTART_EXIT, supervise } from '../runtime/supervisor.js';
+import { releaseSharedLinks, RESTART_EXIT, supervise } from '../runtime/supervisor.js';
+import { loadNode } from '../cluster/config-file.js';
 import { startStandalone } from '../runtime/standalone.js';
 import { startGroupDaemon } from '../runtime/group-daemon.js';
 import { SdNotify } from '../io/sd-notify.js';
@@ -22,6 +23,8 @@ import { formatFindings, preflight } from './check-command.js';
 
 export const TANDEMD_USAGE = `tandemd --config FILE [--no-supervisor]
   Runs this node of the cluster in the foreground and logs one JSON object a line.
+tandemd --release-shared --config FILE
+  Removes the shared MACs and addresses from this node (the unit's ExecStopPost; safe to run at any time tandemd is stopped).
   The configuration is documented in docs/configuration.md; check it with: tandem check --config FILE`;
 
 const SIGNALS = { SIGTERM: 15, SIGINT: 2 } as const;
@@ -30,7 +33,7 @@ export function main(argv: readonly string[]): void {
   let log: Logger = new JsonLogger();
   let p;
   try {
-    p = parseArgs(argv, { config: 'string', worker: 'boolean', 'no-supervisor': 'boolean', help: 'boolean', version: 'boolean' });
+    p = parseArgs(argv, { config: 'string', worker: 'boolean', 'no-supervisor': 'boolean', 'release-shared': 'boolean', help: 'boolean', version: 'boolean' });
   } catch (e) {
     process.stderr.write(`tandemd: ${(e as Error).message}\n${TANDEMD_USAGE}\n`);
     process.exit(2);
@@ -41,6 +44,10 @@ export function main(argv: readonly string[]): void {
   if (!path) {
     process.stderr.write(`tandemd: ${new UsageError('--config FILE is required').message}\n${TANDEMD_USAGE}\n`);
     process.exit(2);
+  }
+  if (flag(p, 'release-shared')) {
+    void releaseShared(path, log).then((code) => process.exit(code));
+    return;
   }
   let checked;
   try {
@@ -117,4 +124,19 @@ export function main(argv: readonly string[]): void {
       process.exit(1);
     },
   );
+}
+
+/** `--release-shared`: what the supervisor does when its worker dies, for the unit's ExecStopPost. */
+async function releaseShared(path: string, log: Logger): Promise<number> {
+  try {
+    const loaded = loadNode(path);
+    if (loaded.kind === 'standalone') return 0;
+    const board = resolveBoard(loaded.config.board);
+    const removed = await releaseSharedLinks(loaded.config, board);
+    log.log('info', 'shared_released_after_stop', { links: removed });
+    return 0;
+  } catch (e) {
+    process.stderr.write(`tandemd: ${(e as Error).message}\n`);
+    return 1;
+  }
 }

@@ -40,6 +40,8 @@ Type=notify
 # The worker (a child of the supervisor) knows when the node runs: it sends READY and WATCHDOG.
 NotifyAccess=all
 ExecStart=${l.bin}/tandemd --config ${l.etc}/node.json
+# However the service ended (even kill -9 of every process): no shared MAC or address stays on this node.
+ExecStopPost=${l.bin}/tandemd --release-shared --config ${l.etc}/node.json
 Restart=always
 RestartSec=1
 WatchdogSec=10

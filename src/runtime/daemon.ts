@@ -20,6 +20,7 @@ import { nextBootId } from '../io/boot-id.js';
 import { LinkMonitor } from '../io/link-monitor.js';
 import { monotonicNs } from '../io/native.js';
 import { SharedAddresses, type SharedIface } from '../io/shared-address.js';
+import { GUARD_TABLE, LEASE_TABLE, SharedLease } from '../io/shared-lease.js';
 import { TargetMonitor } from '../io/target-monitor.js';
 import type { SyncWorkerData } from '../sync/worker.js';
 import { SyncClient } from './sync-client.js';
@@ -106,6 +107,23 @@ export async function fencePeer(fence: NodeConfig['fence'], bypass: BypassContro
   return done.join(', then ');
 }
 
+/**
+ * The shared addresses on the kernel's lease (src/io/shared-lease.ts). Another live tandemd holding it is
+ * fatal (two daemons on one node); anything else is logged and the node runs on without it.
+ */
+async function takeLease(clusterId: number, shared: readonly SharedIface[], log: Logger): Promise<SharedLease | null> {
+  const nics = [...new Map(shared.map((s) => [s.parent, { parent: s.parent, nn: s.nn }])).values()];
+  try {
+    const lease = await SharedLease.take(clusterId, nics);
+    if (lease) log.log('info', 'shared_lease_taken', { nics: nics.map((n) => n.parent), guard: GUARD_TABLE, lease: LEASE_TABLE });
+    return lease;
+  } catch (e) {
+    if (/held by another live tandemd/.test((e as Error).message)) throw e;
+    log.log('error', 'shared_lease_unavailable', { error: (e as Error).message });
+    return null;
+  }
+}
+
 export interface DaemonOptions {
   /** The cluster store of a managed node (null: the cluster is in the configuration file). */
   store: ClusterStore | null;
@@ -132,6 +150,7 @@ export async function startDaemon(config: NodeConfig, board: Board, baseLog: Log
     cleaner.close();
     if (stale.length > 0) log.log('warn', 'stale_shared_links_removed', { links: stale });
   }
+  const lease = await takeLease(config.cluster.id, sharedIfaces, log);
 
   // Armed first: from here on, a hung worker lets the hardware act.
   const watchdog = WatchdogFeeder.start(board, log);
@@ -215,6 +234,7 @@ export async function startDaemon(config: NodeConfig, board: Board, baseLog: Log
       heartbeats.stop();
       links.close();
       shared.close();
+      lease?.close();
       cluster?.stop();
     },
   };

@@ -13,7 +13,7 @@
  * clean-up: the shared addresses belong to the membership of the moment.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { loadNode } from '../cluster/config-file.js';
+import { loadNode, type NodeConfig } from '../cluster/config-file.js';
 import type { Board } from '../board/board-file.js';
 import { SharedAddresses } from '../io/shared-address.js';
 import type { Logger } from './log.js';
@@ -22,6 +22,18 @@ const SIGNALS = { SIGTERM: 15, SIGINT: 2 } as const;
 const BACKOFF_MS = [500, 1000, 2000, 5000];
 /** EX_TEMPFAIL: the worker asks to be started again (its membership changed). */
 export const RESTART_EXIT = 75;
+
+/** Removes this node's shared links (their MACs and addresses), whoever left them. */
+export async function releaseSharedLinks(config: NodeConfig, board: Board): Promise<string[]> {
+  const shared = new SharedAddresses(config.cluster.id, config.interfaces.filter((i) => i.sharedIp).map((i) => ({
+    parent: i.name, nn: board.nics.find((n) => n.name === i.name)!.nn, address: i.sharedIp!.address, prefix: i.sharedIp!.prefix,
+  })), config.garp);
+  try {
+    return await shared.removeStale();
+  } finally {
+    shared.close();
+  }
+}
 
 export function supervise(script: string, argv: readonly string[], configPath: string, board: Board, log: Logger): void {
   let child: ChildProcess | undefined;
@@ -32,16 +44,8 @@ export function supervise(script: string, argv: readonly string[], configPath: s
   const cleanup = async () => {
     const loaded = loadNode(configPath);
     if (loaded.kind === 'standalone') return;
-    const config = loaded.config;
-    const shared = new SharedAddresses(config.cluster.id, config.interfaces.filter((i) => i.sharedIp).map((i) => ({
-      parent: i.name, nn: board.nics.find((n) => n.name === i.name)!.nn, address: i.sharedIp!.address, prefix: i.sharedIp!.prefix,
-    })), config.garp);
-    try {
-      const removed = await shared.removeStale();
-      log.log('warn', 'worker_died_shared_released', { links: removed });
-    } finally {
-      shared.close();
-    }
+    const removed = await releaseSharedLinks(loaded.config, board);
+    log.log('warn', 'worker_died_shared_released', { links: removed });
   };
 
   const start = () => {
