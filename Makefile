@@ -91,17 +91,18 @@ demo: build
 lab-down: build
 	bin/tandem lab down --all
 
-bench-heartbeat: build
+bench-heartbeat: build bench-deps
 	node dist/bench/heartbeat.js
 
 ## The peers the benchmarks run side by side with tandem.
 bench-deps:
-	@missing=""; for pair in keepalived:keepalived stress-ng:stress-ng conntrackd:conntrackd; do bin=$${pair%%:*}; pkg=$${pair##*:}; \
+	@missing=""; for pair in keepalived:keepalived stress-ng:stress-ng conntrackd:conntrackd chromium:chromium; do bin=$${pair%%:*}; pkg=$${pair##*:}; \
 	  [ -x /usr/sbin/$$bin ] || [ -x /usr/bin/$$bin ] || missing="$$missing $$pkg"; done; \
 	if [ -n "$$missing" ]; then echo "installing Debian packages:$$missing"; \
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
 
-## Client-visible outage, tandem vs keepalived (10 failures per fault); then false failovers under CPU stress.
+## Client-visible outage, tandem vs keepalived (10 failures per fault); then false failovers under each load
+## (stress-ng at nice 0 and -20, headless Chromium, conntrack bursts), FALSE_FAILOVER_SECONDS a rung.
 bench-failover: build bench-deps
 	node dist/bench/failover.js --runs 10
 	node dist/bench/failover.js --false-failover-seconds $${FALSE_FAILOVER_SECONDS:-600}

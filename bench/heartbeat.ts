@@ -9,10 +9,13 @@
  *   each other) with 5 heartbeat interfaces, read from /proc over 10 s: at
  *   100 heartbeats/s in total (target: under 1 % of a core), and at 100/s on
  *   every data interface (the sync interface 4x that, per the slot plan);
- * - the floor: an empty Node process woken as often as tandemd ticks.
+ * - keepalived at the same frame rate in the same run (5 VRRPv3 instances at
+ *   advert_int 0.05 s, master plus backup), and the ratio;
+ * - the floor: an empty Node process woken as often as tandemd's main loop.
  *
  * Usage: node dist/bench/heartbeat.js [--seconds N]
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +26,8 @@ import { HeartbeatReceiver } from '../src/io/heartbeat-receiver.js';
 import { HeartbeatSender } from '../src/io/heartbeat-sender.js';
 import { LabCluster } from '../src/lab/cluster.js';
 import { Lab, sleep } from '../src/lab/lab.js';
+import { netnsPids } from '../src/lab/netns.js';
+import { tool } from '../src/lab/run.js';
 import { VERSION } from '../src/runtime/version.js';
 
 const CLUSTER = 5;
@@ -120,17 +125,49 @@ async function cpuPercent(pids: number[], warmupMs: number, seconds: number): Pr
 }
 
 /**
- * The floor: an empty Node process woken by a timer as often as tandemd
- * ticks (one tick per sync slot: 4 a cycle on this board). What a Node
- * process costs this machine just to wake, before any heartbeat work.
+ * The floor: an empty Node process woken by a timer as often as tandemd's
+ * main loop (once an interval: the service tick that tops up the pacer and
+ * reads the received heartbeats). What a Node process costs this machine just
+ * to wake, before any heartbeat work.
  */
 async function wakeupFloor(lab: Lab, seconds: number, intervalMs: number, name: string): Promise<void> {
-  const tickMs = intervalMs / 4;
-  const child = lab.spawn(lab.plan.nodes[0]!.netns, [process.execPath, '-e', `setInterval(() => {}, ${tickMs})`], { stdio: 'ignore' });
+  const child = lab.spawn(lab.plan.nodes[0]!.netns, [process.execPath, '-e', `setInterval(() => {}, ${intervalMs})`], { stdio: 'ignore' });
   const [pct] = await cpuPercent([child.pid!], 2000, seconds);
   child.kill('SIGTERM');
   await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
   emit(name, '% of one core', pct!);
+}
+
+/**
+ * keepalived at the same frame rate, in the same lab: 5 VRRPv3 instances (one
+ * per interface) at advert_int 0.05 s, so the master sends 100 adverts/s and
+ * the backup receives them. The CPU of every keepalived process of both nodes
+ * (parent and VRRP child, master plus backup), against one tandemd worker,
+ * which sends 100/s and receives 100/s.
+ */
+async function keepalivedCost(lab: Lab, seconds: number): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-bench-ka-'));
+  const procs: ChildProcess[] = [];
+  try {
+    for (const node of lab.plan.nodes) {
+      const instances = node.ifaces.map((i, k) => {
+        const seg = lab.plan.segments.find((x) => x.name === i.segment)!;
+        return `vrrp_instance i${k} {\n  state BACKUP\n  interface ${i.ifname}\n  virtual_router_id ${61 + k}\n  priority ${node.index === 1 ? 150 : 100}\n  advert_int 0.05\n  virtual_ipaddress {\n    ${seg.sharedIp}/24\n  }\n}`;
+      });
+      const conf = join(dir, `${node.name}.conf`);
+      writeFileSync(conf, `global_defs {\n  router_id ${node.name}\n  vrrp_version 3\n  enable_script_security\n}\n${instances.join('\n')}\n`);
+      procs.push(spawn(tool('ip'), ['netns', 'exec', node.netns, tool('keepalived'), '-n', '-l', '-P', '-f', conf, '-p', join(dir, `${node.name}.pid`), '-r', join(dir, `${node.name}-vrrp.pid`)], { stdio: 'ignore' }));
+    }
+    await sleep(4000); // elected, adverts flowing
+    const pids = (await Promise.all(lab.plan.nodes.map((n) => netnsPids(n.netns)))).flat();
+    const used = await cpuPercent(pids, 1000, seconds);
+    return used.reduce((a, b) => a + b, 0);
+  } finally {
+    for (const p of procs) p.kill('SIGTERM');
+    await sleep(500);
+    for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** The worker process a supervised tandemd runs (its only child). */
@@ -146,7 +183,7 @@ function workerOf(pid: number): number {
  * data slots, 4 sync slots a cycle) 80 ms gives 100 heartbeats/s in total
  * per node; 10 ms gives 100/s on every data port.
  */
-async function daemonCost(lab: Lab, seconds: number, intervalMs: number, name: string): Promise<void> {
+async function daemonCost(lab: Lab, seconds: number, intervalMs: number, name: string): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'tandem-bench-'));
   const boardFile = join(dir, 'board.json');
   writeFileSync(boardFile, JSON.stringify({ ...FIVE_PORTS, nics: FIVE_PORTS.nics.map(({ nn: _nn, ...n }) => n) }));
@@ -156,6 +193,7 @@ async function daemonCost(lab: Lab, seconds: number, intervalMs: number, name: s
     // Start-up (module loading) is not the steady cost.
     const used = await cpuPercent(cluster.nodes.map((n) => workerOf(n.process.pid!)), 2000, seconds);
     emit(name, '% of one core', Math.max(...used));
+    return Math.max(...used);
   } finally {
     await cluster.stop();
     cluster.cleanup();
@@ -177,9 +215,12 @@ async function main(): Promise<void> {
   process.once('SIGTERM', onSignal);
   try {
     await throughput(lab, seconds);
-    await daemonCost(lab, Math.max(10, seconds), 80, 'tandemd_cpu_percent_100_heartbeats_per_s_on_5_ifaces');
+    const ours = await daemonCost(lab, Math.max(10, seconds), 80, 'tandemd_cpu_percent_100_heartbeats_per_s_on_5_ifaces');
+    const theirs = await keepalivedCost(lab, Math.max(10, seconds));
+    process.stdout.write(JSON.stringify({ name: 'keepalived_cpu_percent_100_adverts_per_s_on_5_ifaces_master_plus_backup', unit: '% of one core', value: Math.round(theirs * 100) / 100, peer: 'keepalived' }) + '\n');
+    emit('heartbeat_cpu_ratio_tandem_to_keepalived', 'x', ours / theirs);
     await daemonCost(lab, Math.max(10, seconds), 10, 'tandemd_cpu_percent_100_per_s_on_each_of_5_ifaces');
-    await wakeupFloor(lab, Math.max(10, seconds), 80, 'node_empty_timer_cpu_percent_same_wakeups_as_100_heartbeats_per_s');
+    await wakeupFloor(lab, Math.max(10, seconds), 80, 'node_empty_timer_cpu_percent_same_wakeups_as_tandemd_main_loop_at_80_ms');
   } finally {
     await lab.down();
   }

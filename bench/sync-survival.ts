@@ -54,7 +54,7 @@ export async function tandemSurvival(lab: Lab, board: Board, connections: number
     return await trial(
       lab,
       connections,
-      () => lab.powerOff(active),
+      () => lab.powerOff(active).then(() => undefined),
       () => waitFor('takeover', async () => cluster.events(inactive, 'takeover').length > 0, performance.now(), 10_000, 10).then(() => undefined),
     );
   } finally {
@@ -136,7 +136,7 @@ esac
     return await trial(
       lab,
       connections,
-      () => lab.powerOff(n1.name),
+      () => lab.powerOff(n1.name).then(() => undefined),
       () => waitFor('keepalived takeover', async () => holds(n2.netns), performance.now(), 10_000, 5).then(() => undefined),
     );
   } finally {

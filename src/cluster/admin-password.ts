@@ -8,7 +8,7 @@
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomicAsync } from './atomic-file.js';
 
 interface Record_ {
   salt: string;
@@ -24,7 +24,7 @@ const deriveAsync = (password: string, salt: string) =>
 export async function setAdminPassword(stateDir: string, password: string): Promise<void> {
   if (password.length < 8) throw new Error('the administrator password needs at least 8 characters');
   const salt = randomBytes(16).toString('hex');
-  writeFileAtomic(file(stateDir), JSON.stringify({ salt, hash: (await deriveAsync(password, salt)).toString('hex') }) + '\n');
+  await writeFileAtomicAsync(file(stateDir), JSON.stringify({ salt, hash: (await deriveAsync(password, salt)).toString('hex') }) + '\n');
 }
 
 export class AdminPassword {

@@ -6,7 +6,7 @@
  * files written this way hold state that is root's alone.
  */
 import { closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
+import { link, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 export function fsyncDir(dir: string): void {
@@ -40,8 +40,11 @@ export function writeFileAtomic(path: string, text: string | Uint8Array, opts: {
   fsyncDir(dirname(path));
 }
 
-/** The same off the main loop (libuv's thread pool): for writes that must not delay the heartbeats (flight records). */
-export async function writeFileAtomicAsync(path: string, text: string): Promise<void> {
+/**
+ * The same off the main loop (libuv's thread pool): for writes that must not delay the main loop (the
+ * cluster store, the admin password, flight records). Callers serialise their own writes to one path.
+ */
+export async function writeFileAtomicAsync(path: string, text: string | Uint8Array, opts: { keepPrevious?: boolean } = {}): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`;
   const fh = await open(tmp, 'w', 0o600);
   try {
@@ -49,6 +52,14 @@ export async function writeFileAtomicAsync(path: string, text: string): Promise<
     await fh.sync();
   } finally {
     await fh.close();
+  }
+  if (opts.keepPrevious) {
+    await rm(`${path}.prev`, { force: true });
+    try {
+      await link(path, `${path}.prev`);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; // the first write: nothing to keep
+    }
   }
   await rename(tmp, path);
   const dir = await open(dirname(path), 'r');

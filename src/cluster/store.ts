@@ -19,7 +19,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomicAsync } from './atomic-file.js';
 
 export type GroupMode = 'active-passive' | 'active-active';
 export const GROUP_MODES: readonly GroupMode[] = ['active-passive', 'active-active'];
@@ -121,11 +121,16 @@ export class ClusterStore {
   private content: StoreContent;
   /** What load() had to do (set aside a damaged file, remove temporary files), for the log. */
   readonly recovered: string[] = [];
+  private persisting: Promise<void> = Promise.resolve();
+  private failed: Error | undefined;
+  /** The generation the file holds. */
+  private onDisk: number;
 
   constructor(readonly dir: string) {
     this.file = join(dir, STORE_FILE);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.content = this.load();
+    this.onDisk = this.content.generation;
   }
 
   get value(): StoreContent {
@@ -167,13 +172,37 @@ export class ClusterStore {
     }
   }
 
-  /** Writes `next` as the next generation (atomic, durable); returns it. */
+  /**
+   * Makes `next` the next generation at once in memory and returns it; the file follows off the main
+   * loop (atomic: temp, fsync, rename), one write at a time, always the newest content. Whoever
+   * acknowledges a change (the CLI's answer, a restart into a new membership) awaits durable() first.
+   */
   write(change: (current: StoreContent) => StoreContent): StoreContent {
     const next = { ...change(this.value), generation: this.content.generation + 1 };
-    // The current file stays reachable as .prev: a damaged new file falls back to it.
-    writeFileAtomic(this.file, JSON.stringify({ body: next, sha256: checksum(next) }, null, 1) + '\n', { keepPrevious: true });
     this.content = next;
+    this.persisting = this.persisting.then(() => this.persist()).catch((e: Error) => {
+      this.failed = e;
+    });
     return structuredClone(next);
+  }
+
+  /** Resolves when every generation written so far is on disk; rejects with the error if the disk refused one. */
+  async durable(): Promise<void> {
+    await this.persisting;
+    if (this.failed) {
+      const e = this.failed;
+      this.failed = undefined;
+      throw new StoreError(`${this.file}: could not be written (${e.message}); the change is in memory only: free the disk or fix its permissions, then repeat the command`);
+    }
+  }
+
+  /** Writes the newest generation unless it is already on disk (writes queued behind each other coalesce). */
+  private async persist(): Promise<void> {
+    const next = this.content;
+    if (next.generation <= this.onDisk) return;
+    // The current file stays reachable as .prev: a damaged new file falls back to it.
+    await writeFileAtomicAsync(this.file, JSON.stringify({ body: next, sha256: checksum(next) }, null, 1) + '\n', { keepPrevious: true });
+    this.onDisk = next.generation;
   }
 }
 

@@ -148,7 +148,8 @@ export function step(s0: CoreState, input: Input): Transition {
   }
   if (!s.stopping) s = evaluate(s, input.now, effects);
   const h = health(s);
-  if (h !== before.health || s.yielding !== before.yielding || s.tookOver !== before.tookOver || s.role !== s0.role) {
+  // The connection count too: seed 001's rule for a down sync link ranks the nodes on the count the peer advertises.
+  if (h !== before.health || s.yielding !== before.yielding || s.tookOver !== before.tookOver || s.role !== s0.role || s.connections !== s0.connections) {
     effects.push({ type: 'advertise', yielding: s.yielding, health: h, tookOver: s.tookOver });
   }
   return { state: s, effects };

@@ -56,6 +56,15 @@ export type NodeFields = Omit<HeartbeatFields, 'nn' | 'fromSync' | 'sequence' | 
 
 export const DEFAULT_LEASE_MS = 1000;
 
+/** Fields that inform the peer but decide no role: rebuilt lazily (see update()). */
+const LAZY_FIELDS = new Set<keyof NodeFields>(['connections', 'syncSequence', 'configGeneration']);
+/** The soonest a lazy change is rebuilt after the previous rebuild. */
+export const LAZY_REBUILD_MS = 100;
+
+function sameValue(a: unknown, b: unknown): boolean {
+  return typeof a === 'object' && a !== null ? JSON.stringify(a) === JSON.stringify(b) : a === b;
+}
+
 /** What the pacer did that the node should log (each reported once, with its count). */
 export type PacerReport =
   | { kind: 'deadlines_missed'; count: number; maxLateMs: number }
@@ -97,6 +106,9 @@ export class HeartbeatSender {
   private windowEnd = 0n;
   private rebuildQueued = false;
   private urgent = false;
+  /** A lazy field changed since the last rebuild. */
+  private stale = false;
+  private lastRebuildAt = 0;
   private reported = { missed: 0, expiries: 0 };
   /** The thread's counts as of the last collect(). */
   private readonly pacedBefore = new Map<string, { sent: number; errors: number }>();
@@ -127,11 +139,20 @@ export class HeartbeatSender {
     return BigInt(Math.round(this.tickIntervalMs * 1e6));
   }
 
-  /** New field values: the frames already handed to the pacer are replaced within this event-loop turn. */
+  /**
+   * New field values. A change of what decides roles (state, flags, health, sync status, identity)
+   * replaces the frames held by the pacer within this event-loop turn; a change of a count (connections,
+   * sync sequence, configuration generation) at the next service tick, at most every LAZY_REBUILD_MS
+   * (under sync churn they move a hundred times a second, and each rebuild signs a whole lease).
+   * Values equal to the current ones change nothing.
+   */
   update(fields: Partial<NodeFields>): void {
+    const changed = (Object.keys(fields) as (keyof NodeFields)[]).filter((k) => !sameValue(this.fields[k], fields[k]));
+    if (changed.length === 0) return;
     this.fields = { ...this.fields, ...fields };
     this.templates.clear();
-    this.queueRebuild();
+    if (changed.some((k) => !LAZY_FIELDS.has(k))) this.queueRebuild();
+    else this.stale = true;
   }
 
   /** One heartbeat on every interface now (after any pending update), then the pacing goes on. */
@@ -257,6 +278,8 @@ export class HeartbeatSender {
   /** Every frame from the current tick to the end of the lease, anew (fields or carrier changed). */
   private rebuild(): void {
     this.rebuildQueued = false;
+    this.stale = false;
+    this.lastRebuildAt = performance.now();
     if (!this.pacer) return;
     this.readCarrier();
     const from = this.nowTick();
@@ -268,6 +291,7 @@ export class HeartbeatSender {
   /** Appends the ticks that keep the lease at its length. */
   private topUp(): void {
     if (this.readCarrier()) return this.rebuild();
+    if (this.stale && performance.now() - this.lastRebuildAt >= Math.max(LAZY_REBUILD_MS, this.intervalMs)) return this.rebuild();
     const nowTick = this.nowTick();
     const from = this.windowEnd > nowTick ? this.windowEnd : nowTick;
     const to = nowTick + this.leaseTicks();

@@ -16,8 +16,7 @@ import { join } from 'node:path';
 import type { Board } from '../board/board-file.js';
 import { ipBatch, run, tool } from './run.js';
 import { listNetns, netnsPids, pollUntil, quietNamespace, removeNetns, signal, sleep } from './netns.js';
-
-export { listNetns, pollUntil, sleep };
+import { blockPathRules, heartbeatDropRules, heartbeatDropTable, partitionRules, powerOffRules, powerTable } from './switch-rules.js';
 import {
   allNetns,
   findIface,
@@ -30,6 +29,8 @@ import {
   type LabIface,
   type LabPlan,
 } from './topology.js';
+
+export { listNetns, pollUntil, sleep };
 
 export const LAB_STATE_DIR = process.env['TANDEM_LAB_STATE'] ?? '/run/tandem/lab';
 
@@ -176,22 +177,28 @@ export class Lab {
   }
 
   /**
-   * Power off: every process of the node frozen (SIGSTOP) first, then all its
-   * cables cut in one `ip -batch`. A box without power neither sends nor
-   * reacts; cutting the cables alone would let the node's daemon see its
-   * links fall one by one (the batch takes a few ms) and warn its peer.
+   * Power off, as the network sees it: in one nftables transaction the switch
+   * stops every frame from and to the node's ports, so its heartbeats (sent by
+   * a thread of its own) and its forwarding stop in the same instant; then
+   * every process of the node is frozen (SIGSTOP) and all its cables cut in
+   * one `ip -batch` (the peer loses carrier on the cross-over sync cable, as
+   * with a real power cut). Returns the wall-clock instant (ms) of the drop.
    */
-  async powerOff(node: string): Promise<void> {
+  async powerOff(node: string): Promise<number> {
     const n = findNode(this.plan, node);
+    await this.switchNft(powerOffRules(node, n.ifaces.map((i) => i.switchPort)));
+    const at = Date.now();
     for (const pid of await netnsPids(n.netns)) signal(pid, 'SIGSTOP');
     await this.setLinks(n.ifaces.flatMap((i) => this.cablePorts(node, i.ifname)), 'down');
+    return at;
   }
 
-  /** Cables back and processes thawed (as after a power cut that froze, not rebooted, the box). */
+  /** Cables back, processes thawed, the switch forwarding again (as after a power cut that froze, not rebooted, the box). */
   async powerOn(node: string): Promise<void> {
     const n = findNode(this.plan, node);
     await this.setLinks(n.ifaces.flatMap((i) => this.cablePorts(node, i.ifname)), 'up');
     for (const pid of await netnsPids(n.netns)) signal(pid, 'SIGCONT');
+    await run(['ip', 'netns', 'exec', this.plan.switchNs, tool('nft'), 'delete', 'table', 'bridge', powerTable(node)]).catch(() => undefined);
   }
 
   /**
@@ -201,18 +208,10 @@ export class Lab {
   async partition(segment: string, sideA: readonly string[], sideB: readonly string[]): Promise<void> {
     const seg = this.plan.segments.find((s) => s.name === segment);
     if (!seg) throw new Error(`lab ${this.name} has no segment "${segment}" (${this.plan.segments.map((s) => s.name).join(', ')})`);
-    const ports = (side: readonly string[]) => side.map((n) => findNode(this.plan, n).ifaces.find((i) => i.segment === segment)!.switchPort).join(', ');
-    const rules = [
-      'table bridge tandem_partition {',
-      '  chain forward {',
-      '    type filter hook forward priority 0; policy accept;',
-      `    iifname { ${ports(sideA)} } oifname { ${ports(sideB)} } drop`,
-      `    iifname { ${ports(sideB)} } oifname { ${ports(sideA)} } drop`,
-      '  }',
-      '}',
-    ].join('\n');
+    const ports = (side: readonly string[]) => side.map((n) => findNode(this.plan, n).ifaces.find((i) => i.segment === segment)!.switchPort);
+    const rules = partitionRules(ports(sideA), ports(sideB));
     await this.heal();
-    await run(['ip', 'netns', 'exec', this.plan.switchNs, tool('nft'), '-f', '-'], { input: rules + '\n' });
+    await this.switchNft(rules);
   }
 
   async heal(): Promise<void> {
@@ -230,20 +229,8 @@ export class Lab {
     if (!(percent >= 0 && percent <= 100)) throw new Error(`drop percentage must be 0..100, not ${percent}`);
     await this.clearHeartbeatDrops(segment);
     if (percent === 0) return;
-    // nft's numgen range is 0..99: "< 100" is not valid, and dropping all needs no dice.
-    const dice = percent === 100 ? '' : `numgen random mod 100 < ${percent} `;
-    // `meta ibrname` needs nft_meta_bridge, which this kernel lacks: match the bridge's ports instead.
     const ports = await this.bridgePorts(seg.bridge);
-    const table = `tandem_lab_${seg.bridge.replace(/[^a-z0-9]/gi, '_')}`;
-    const rules = [
-      `table bridge ${table} {`,
-      `  chain hbdrop {`,
-      `    type filter hook forward priority 0; policy accept;`,
-      `    iifname { ${ports.map((p) => `"${p}"`).join(', ')} } ether daddr & ff:ff:ff:ff:00:00 == 11:00:00:00:00:00 ${dice}counter drop`,
-      `  }`,
-      `}`,
-    ].join('\n');
-    await run(['ip', 'netns', 'exec', this.plan.switchNs, tool('nft'), '-f', '-'], { input: rules + '\n' });
+    await this.switchNft(heartbeatDropRules(heartbeatDropTable(seg.bridge), ports, percent));
   }
 
   private async bridgePorts(bridge: string): Promise<string[]> {
@@ -253,22 +240,17 @@ export class Lab {
 
   async clearHeartbeatDrops(segment: string): Promise<void> {
     const seg = findSegment(this.plan, segment);
-    const table = `tandem_lab_${seg.bridge.replace(/[^a-z0-9]/gi, '_')}`;
-    await run(['ip', 'netns', 'exec', this.plan.switchNs, tool('nft'), 'delete', 'table', 'bridge', table]).catch(() => undefined);
+    await run(['ip', 'netns', 'exec', this.plan.switchNs, tool('nft'), 'delete', 'table', 'bridge', heartbeatDropTable(seg.bridge)]).catch(() => undefined);
   }
 
   /** The switch stops forwarding between two of its ports, both ways (a path broken behind the switch). */
   async blockPath(portA: string, portB: string): Promise<void> {
-    const rules = [
-      'table bridge tandem_lab_paths {',
-      '  chain block {',
-      '    type filter hook forward priority 0; policy accept;',
-      `    iifname "${portA}" oifname "${portB}" drop`,
-      `    iifname "${portB}" oifname "${portA}" drop`,
-      '  }',
-      '}',
-    ].join('\n');
-    await run(['ip', 'netns', 'exec', this.plan.switchNs, tool('nft'), '-f', '-'], { input: rules + '\n' });
+    await this.switchNft(blockPathRules(portA, portB));
+  }
+
+  /** Runs an nft script in the switch's namespace (one transaction). */
+  private async switchNft(script: string): Promise<void> {
+    await run(['ip', 'netns', 'exec', this.plan.switchNs, tool('nft'), '-f', '-'], { input: script + '\n' });
   }
 
   /** The switch port of a node interface (for blockPath). */

@@ -14,12 +14,11 @@
  * exchanges definitions with it (the newer wins on both).
  */
 import { deriveClusterKey, newSalt } from '../cluster/cluster-key.js';
-import { ownAddress } from '../cluster/config-check.js';
 import type { LocalConfig, NodeConfig } from '../cluster/config-file.js';
 import * as M from '../cluster/membership.js';
 import type { OrderedOp } from '../cluster/membership.js';
 import { ENGINES, GROUP_MODES, self, type ClusterDefinition, type ClusterEngine, type ClusterStore, type GroupMode, type StoreContent } from '../cluster/store.js';
-import { askMember, refuse, RefusedError, serveCluster, type ServiceHandlers } from './cluster-service.js';
+import { askMember, ownSyncAddress, refuse, RefusedError, serveCluster, servicePort, type ServiceHandlers } from './cluster-service.js';
 import type { Logger } from './log.js';
 import type { SyncMessage } from '../wire/sync-frame.js';
 import { VERSION } from './version.js';
@@ -59,18 +58,6 @@ const str = (a: ClusterArgs, k: string): string => {
   if (typeof v !== 'string' || v.length === 0) throw new Error(`missing ${k}`);
   return v;
 };
-
-/** The address a node's cluster service listens on: its sync address, sync port + 1. */
-export function servicePort(local: LocalConfig): number {
-  return local.sync.port + 1;
-}
-
-export function ownSyncAddress(local: LocalConfig, config: NodeConfig | null): string {
-  const sync = local.interfaces.find((i) => i.sync);
-  const a = sync && (config ? ownAddress(config, sync) : sync.address);
-  if (!sync || !a) throw new Error(`${local.file}: no sync interface with this node's address (interfaces[].sync and .address): members reach each other there`);
-  return a.address;
-}
 
 export class ClusterControl {
   private server: { close(cb?: () => void): unknown } | undefined;
@@ -124,8 +111,9 @@ export class ClusterControl {
   private restartSoon(why: string): void {
     if (this.restarting) return;
     this.restarting = true;
-    // After the answer has gone out.
-    setTimeout(() => this.hooks.restart(why), 100);
+    // After the answer has gone out, and with the new membership on disk (the next worker reads it).
+    const restart = () => setTimeout(() => this.hooks.restart(why), 100);
+    void (this.store ? this.store.durable().then(restart, (e: Error) => (this.log.log('error', 'cluster_store_write_failed', { error: e.message }), restart())) : restart());
   }
 
   /** The other members' cluster services (address, port). */
@@ -202,6 +190,7 @@ export class ClusterControl {
         // On Corosync the member marks itself joined once it holds the cluster state (it counts for quorum from then on).
         const next = m.joined || this.hooks.ordered ? s : this.write(`${m.name} joined`, (x) => M.markJoined(x, m.name));
         if (!this.hooks.ordered) this.log.log('info', 'member_joined', { member: m.name, from: req.from });
+        await this.store?.durable();
         return { cluster: next.cluster!, name: m.name, systemState: await this.hooks.systemState() };
       },
       definition: (theirs) => {
@@ -258,8 +247,14 @@ export class ClusterControl {
     return this.managed().value;
   }
 
-  /** `tandem cluster OP ...` over the control socket. */
+  /** `tandem cluster OP ...` over the control socket: answered once what it changed is on disk. */
   async handle(op: string, a: ClusterArgs): Promise<unknown> {
+    const answer = await this.operate(op, a);
+    await this.store?.durable();
+    return answer;
+  }
+
+  private async operate(op: string, a: ClusterArgs): Promise<unknown> {
     switch (op) {
       case 'create': {
         const salt = newSalt();

@@ -22,8 +22,22 @@
 import * as tls from 'node:tls';
 import { deriveClusterKey } from '../cluster/cluster-key.js';
 import type { ClusterDefinition } from '../cluster/store.js';
+import { ownAddress } from '../cluster/config-check.js';
+import type { LocalConfig, NodeConfig } from '../cluster/config-file.js';
 import { syncPsk } from '../sync/channel.js';
 import { encodeSyncMessage, SyncDecoder, type SyncMessage } from '../wire/sync-frame.js';
+
+/** The address a node's cluster service listens on: its sync address, sync port + 1. */
+export function servicePort(local: LocalConfig): number {
+  return local.sync.port + 1;
+}
+
+export function ownSyncAddress(local: LocalConfig, config: NodeConfig | null): string {
+  const sync = local.interfaces.find((i) => i.sync);
+  const a = sync && (config ? ownAddress(config, sync) : sync.address);
+  if (!sync || !a) throw new Error(`${local.file}: no sync interface with this node's address (interfaces[].sync and .address): members reach each other there`);
+  return a.address;
+}
 
 const CIPHER = 'ECDHE-PSK-CHACHA20-POLY1305';
 const HINT = /^tandem-cluster (\d{1,2}) ([0-9a-f]{32})$/;

@@ -68,6 +68,7 @@ export const GUIDE: Readonly<Record<string, { severity: Severity; action: string
   control_socket_failed: { severity: 'error', action: "the CLI cannot reach the daemon: check the controlSocket path and its directory" },
   shared_released_after_stop: { severity: 'info', action: "none: informational (the links listed were left by a stopped or killed tandemd)" },
   shared_lease_taken: { severity: 'info', action: "none: informational" },
+  cluster_store_write_failed: { severity: 'error', action: "free the disk or fix the state directory's permissions, then repeat the change: a restart now would lose it" },
   shared_lease_unavailable: { severity: 'error', action: "install nftables (nft) and check that the kernel has nf_tables with netdev ingress/egress hooks; until then a kill -9 of tandemd leaves the shared addresses up here" },
   diag_stall: { severity: 'warning', action: "nothing, if you ran tandem diag stall on purpose; otherwise find who did (root on this box)" },
   diag_stall_ended: { severity: 'info', action: "nothing: compare with role_change and heartbeat_lease_expired to see what the stall did" },

@@ -79,6 +79,7 @@ export const EVENTS: Readonly<Record<string, EventInfo>> = {
   effect_failed: { id: 601, summary: 'an effect (claim, release, fence) failed' },
   cleanup_failed: { id: 602, summary: 'the supervisor could not remove a dead worker\'s shared links' },
   control_socket_failed: { id: 603, summary: 'the control socket could not be served' },
+  cluster_store_write_failed: { id: 620, summary: 'the cluster store could not be written to disk; the change is in memory only (the error attached)' },
   shared_lease_unavailable: { id: 619, summary: 'the kernel-held lease on the shared addresses could not be set up: a killed tandemd would leave them up (the reason attached)' },
   heartbeat_send_failed: { id: 604, summary: 'a heartbeat could not be sent on an interface' },
   heartbeat_receive_error: { id: 605, summary: 'a heartbeat socket reported an error' },

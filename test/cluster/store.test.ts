@@ -1,19 +1,21 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClusterStore } from '../../src/cluster/store.js';
 
 const fresh = () => mkdtempSync(join(tmpdir(), 'tandem-store-'));
 
-test('a write is a new generation, readable by root alone, in a 0700 directory', (t) => {
+test('a write is a new generation at once in memory, on disk once durable() resolves, readable by root alone, in a 0700 directory', async (t) => {
   const dir = join(fresh(), 'state');
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const s = new ClusterStore(dir);
   t.is(s.generation, 0);
-  s.write((c) => ({ ...c, me: 'fw-a' }));
+  t.is(s.write((c) => ({ ...c, me: 'fw-a' })).generation, 1);
   s.write((c) => ({ ...c, key: 'ab'.repeat(32) }));
+  t.is(s.generation, 2, 'in memory at once');
+  await s.durable();
   const again = new ClusterStore(dir);
   t.is(again.generation, 2);
   t.is(again.value.me, 'fw-a');
@@ -22,12 +24,14 @@ test('a write is a new generation, readable by root alone, in a 0700 directory',
   t.is(new ClusterStore(dir).value.key, 'ab'.repeat(32));
 });
 
-test('a damaged file (checksum) is set aside and the previous generation is used, with a note', (t) => {
+test('a damaged file (checksum) is set aside and the previous generation is used, with a note', async (t) => {
   const dir = fresh();
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const s = new ClusterStore(dir);
   s.write((c) => ({ ...c, me: 'one' }));
+  await s.durable();
   s.write((c) => ({ ...c, me: 'two' }));
+  await s.durable();
   const file = join(dir, 'cluster.json');
   writeFileSync(file, readFileSync(file, 'utf8').replace('"two"', '"tw0"'));
   const r = new ClusterStore(dir);
@@ -35,6 +39,20 @@ test('a damaged file (checksum) is set aside and the previous generation is used
   t.is(r.generation, 1);
   t.regex(r.recovered.join(' '), /checksum mismatch.*generation 1/);
   t.true(readdirSync(dir).includes('cluster.json.damaged'));
+});
+
+test('a disk that refuses the write: durable() rejects with what to do, the next write that succeeds clears it', async (t) => {
+  const dir = fresh();
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const s = new ClusterStore(dir);
+  rmSync(dir, { recursive: true, force: true }); // the directory is gone: the temporary file cannot be made
+  s.write((c) => ({ ...c, me: 'lost' }));
+  await t.throwsAsync(() => s.durable(), { message: /cluster\.json: could not be written \(ENOENT.*the change is in memory only/ });
+  t.is(s.value.me, 'lost', 'memory keeps it');
+  mkdirSync(dir, { recursive: true });
+  s.write((c) => ({ ...c, me: 'kept' }));
+  await s.durable();
+  t.is(new ClusterStore(dir).value.me, 'kept');
 });
 
 test('a damaged file with no previous generation is an error that says what to do', (t) => {

@@ -257,3 +257,11 @@ test('a failed fence with policy stay-inactive: back to inactive, and no new tak
   t.false(sim.nodes[1].state.fenceFailed, 'heard again: the refusal is over');
   t.is(sim.roles().filter((r) => r === 'active').length, 1, 'exactly one active');
 });
+
+test('a new connection count is advertised at once (the peer ranks on it while the sync link is down); the same count is not', (t) => {
+  const s0 = initialState(config(1), 0n);
+  const a = step(s0, { type: 'connections', now: 1n, count: 20 });
+  t.true(a.effects.some((e) => e.type === 'advertise'));
+  const b = step(a.state, { type: 'connections', now: 2n, count: 20 });
+  t.false(b.effects.some((e) => e.type === 'advertise'));
+});

@@ -81,6 +81,21 @@ test('field changes in one event-loop turn rebuild the window once, with the new
   t.true(decode(pacer.loads[1]!.rows[0]![0]!).sequence > decode(pacer.loads[0]!.rows.at(-1)!.at(-1)!).sequence);
 });
 
+test('counts (connections, sync sequence) are rebuilt at the next service tick, not at once; values that did not change rebuild nothing', async (t) => {
+  const { s, pacer } = sender();
+  t.teardown(() => s.stop());
+  s.update({ state: 'active', health: 3 }); // the values it already has
+  await Promise.resolve();
+  t.is(pacer.loads.length, 1, 'nothing changed, nothing rebuilt');
+  for (let i = 1; i <= 50; i++) s.update({ connections: i, syncSequence: BigInt(i) });
+  await Promise.resolve();
+  t.is(pacer.loads.length, 1, 'not within the turn');
+  await new Promise((r) => setTimeout(r, 160)); // past LAZY_REBUILD_MS and a service tick
+  const rebuilt = pacer.loads.filter((l) => decode(l.rows.at(-1)![0]!).connections === 50);
+  t.true(rebuilt.length >= 1, 'the last values went out');
+  t.true(pacer.loads.length <= 4, `${pacer.loads.length} loads for 50 changes`);
+});
+
 test('sendNow adds one frame per interface to send at once, before the new window', (t) => {
   const { s, pacer } = sender();
   t.teardown(() => s.stop());
@@ -96,13 +111,13 @@ test('an interface without carrier gets no frames, counted; it is scheduled agai
   const { s, pacer, carrier } = sender();
   t.teardown(() => s.stop());
   carrier['eth1']!.up = false;
-  s.update({ connections: 1 });
+  s.update({ health: 1 });
   await Promise.resolve();
   const rows = pacer.loads.at(-1)!.rows;
   t.true(rows.flat().every((f) => f.sock !== 1 || f.frame === undefined));
   t.true(s.stats().get('eth1')!.skippedNoLink > 0);
   carrier['eth1']!.up = true;
-  s.update({ connections: 2 });
+  s.update({ health: 2 });
   await Promise.resolve();
   t.true(pacer.loads.at(-1)!.rows.flat().some((f) => f.sock === 1 && f.frame !== undefined));
 });
