@@ -58,6 +58,8 @@ export const DEFAULT_LEASE_MS = 1000;
 
 /** Fields that inform the peer but decide no role: rebuilt lazily (see update()). */
 const LAZY_FIELDS = new Set<keyof NodeFields>(['connections', 'syncSequence', 'configGeneration']);
+/** Carrier is read by ioctl at most this often once link events arrive (they are the fast path). */
+const CARRIER_POLL_MS = 1000;
 /** The soonest a lazy change is rebuilt after the previous rebuild. */
 export const LAZY_REBUILD_MS = 100;
 
@@ -109,6 +111,9 @@ export class HeartbeatSender {
   /** A lazy field changed since the last rebuild. */
   private stale = false;
   private lastRebuildAt = 0;
+  private carrierMoved = false;
+  private carrierFromEvents = false;
+  private carrierPolledAt = 0;
   private reported = { missed: 0, expiries: 0 };
   /** The thread's counts as of the last collect(). */
   private readonly pacedBefore = new Map<string, { sent: number; errors: number }>();
@@ -317,9 +322,25 @@ export class HeartbeatSender {
     return { sock, frame: this.next(name, this.ifaces.get(name)!).slice() };
   }
 
-  /** Reads carrier on every interface; true if any changed since the last build. */
+  /**
+   * Carrier from the node's link monitor (netlink events): the next service tick rebuilds with it. Until
+   * the first event, and once every CARRIER_POLL_MS as a safety net, carrier is read by ioctl.
+   */
+  carrierChanged(name: string, up: boolean): void {
+    if (!this.ifaces.has(name)) return;
+    this.carrierFromEvents = true;
+    if (this.carrier.get(name) === up) return;
+    this.carrier.set(name, up);
+    this.carrierMoved = true;
+  }
+
+  /** True if carrier changed on any interface since the last build (polled when no events come). */
   private readCarrier(): boolean {
-    let changed = false;
+    const moved = this.carrierMoved;
+    this.carrierMoved = false;
+    if (this.carrierPolledAt > 0 && performance.now() - this.carrierPolledAt < (this.carrierFromEvents ? CARRIER_POLL_MS : this.intervalMs)) return moved;
+    this.carrierPolledAt = performance.now();
+    let changed = moved;
     for (const [name, iface] of this.ifaces) {
       let up: boolean;
       try {

@@ -38,13 +38,15 @@ export interface ClusterNodeDeps {
   bypass: BypassControl | undefined;
   restart: (why: string) => void;
   syslog?: SyslogLogger;
+  /** Runs `fn` about every `ms` on a wakeup the node has anyway (the heartbeat service tick); returns its cancel. */
+  every?: (ms: number, fn: () => void) => () => void;
 }
 
 export class ClusterNode {
   private draining: boolean;
   private readonly leader: LeaderRole;
   private services: Services | undefined;
-  private ticker: NodeJS.Timeout | undefined;
+  private stopTicker: (() => void) | undefined;
   private toldLeader: boolean | null | undefined;
   private advertisedGeneration = -1;
   readonly control: ClusterControl;
@@ -70,7 +72,7 @@ export class ClusterNode {
       },
       localState: async () => ({ systemKeys: 0, sessions: 0 }),
       peer: () => {
-        const p = d.runtime.snapshot().peer;
+        const p = d.runtime.snapshot(false).peer;
         return p ? { alive: p.alive, revision: p.configGeneration } : null;
       },
       maintenance: (m) => this.maintenance.serve(m),
@@ -80,7 +82,7 @@ export class ClusterNode {
       },
     });
     this.maintenance = new Maintenance({
-      local: config, node: config.node.name, log, role: () => d.runtime.snapshot().role,
+      local: config, node: config.node.name, log, role: () => d.runtime.snapshot(false).role,
       failover: () => d.runtime.feed({ type: 'failover', now: monotonicNs() }),
       askPeer: (m, timeoutMs) => this.control.askPeer(m, timeoutMs),
       restart: d.restart,
@@ -106,12 +108,17 @@ export class ClusterNode {
       statusDoc: () => n.statusDoc(), commands: (req) => n.command(req),
     });
     await n.control.start().catch((e: Error) => log.log('error', 'cluster_service_failed', { error: e.message }));
-    n.ticker = setInterval(() => n.tick(), Math.max(20, Math.floor(config.timers.failoverTimeMs / 3)));
+    const tickMs = Math.max(20, Math.floor(config.timers.failoverTimeMs / 3));
+    if (d.every) n.stopTicker = d.every(tickMs, () => n.tick());
+    else {
+      const t = setInterval(() => n.tick(), tickMs);
+      n.stopTicker = () => clearInterval(t);
+    }
     return n;
   }
 
   stop(): void {
-    if (this.ticker) clearInterval(this.ticker);
+    this.stopTicker?.();
     this.forwarder?.close();
     this.control.stop();
     this.services?.stop();
@@ -125,7 +132,7 @@ export class ClusterNode {
   /** Who sends to the syslog server under log sync: this member, the other one, or nobody known yet. */
   logServer(): LeaderNow {
     if (this.leader.holding) return 'self';
-    const p = this.d.runtime.snapshot().peer;
+    const p = this.d.runtime.snapshot(false).peer;
     return p?.alive && (p.flags & FLAG_LEADER) !== 0 ? 'other' : null;
   }
 
@@ -134,7 +141,7 @@ export class ClusterNode {
   }
 
   private tick(): void {
-    const s = this.d.runtime.snapshot();
+    const s = this.d.runtime.snapshot(false);
     const generation = this.generation();
     if (generation !== this.advertisedGeneration) {
       this.advertisedGeneration = generation;
@@ -158,7 +165,7 @@ export class ClusterNode {
       this.log.log('info', me.draining ? 'member_draining' : 'member_drain_ended', { member: this.config.node.name });
       this.d.runtime.advertise();
     }
-    if (me.enabled === this.d.runtime.snapshot().disabled) this.d.runtime.feed({ type: 'enable', now: monotonicNs(), enabled: me.enabled });
+    if (me.enabled === this.d.runtime.snapshot(false).disabled) this.d.runtime.feed({ type: 'enable', now: monotonicNs(), enabled: me.enabled });
   }
 
   view(): ClusterView {

@@ -199,8 +199,12 @@ export async function startDaemon(config: NodeConfig, board: Board, baseLog: Log
     // (Active/Active carries nothing for the peer: the kernel's own count, below.)
     if (!activeActive) sync.onConnections = (count) => rt.feed({ type: 'connections', now: monotonicNs(), count });
   }
-  const links = new LinkMonitor(heartbeatIfaces, (ifname, up) => rt.feed({ type: 'link', now: monotonicNs(), iface: ifname, up }));
+  const links = new LinkMonitor(heartbeatIfaces, (ifname, up) => {
+    heartbeats.sender.carrierChanged(ifname, up);
+    rt.feed({ type: 'link', now: monotonicNs(), iface: ifname, up });
+  });
   const initial = await links.start();
+  for (const [ifname, up] of initial) heartbeats.sender.carrierChanged(ifname, up);
   rt.start();
   for (const [ifname, up] of initial) if (!up) rt.feed({ type: 'link', now: monotonicNs(), iface: ifname, up: false });
   heartbeats.start();
@@ -212,19 +216,21 @@ export async function startDaemon(config: NodeConfig, board: Board, baseLog: Log
   targets.start();
 
   let lastCount = -1;
-  const counter = setInterval(() => {
+  const stopCounter = heartbeats.every(1000, () => {
     const count = sync && !activeActive ? sync.carriedConnections() : conntrackCount();
     if (count !== lastCount) rt.feed({ type: 'connections', now: monotonicNs(), count });
     lastCount = count;
-  }, 1000);
+  });
 
-  cluster = await ClusterNode.start(config, opts.store, board, log, { runtime: rt, sync, bypass, restart: opts.restart, ...(opts.syslog ? { syslog: opts.syslog } : {}) });
+  cluster = await ClusterNode.start(config, opts.store, board, log, {
+    runtime: rt, sync, bypass, restart: opts.restart, every: (ms, fn) => heartbeats.every(ms, fn), ...(opts.syslog ? { syslog: opts.syslog } : {}),
+  });
   log.log('info', 'daemon_started', { node: config.node.name, type: config.node.type, clusterId: config.cluster.id, cluster: config.cluster.name, mode: config.cluster.mode, failoverTimeMs: config.timers.failoverTimeMs });
 
   return {
     runtime: rt,
     async stop() {
-      clearInterval(counter);
+      stopCounter();
       await rt.stop();
       await recorder.flushed();
       await sync?.stop();

@@ -92,6 +92,7 @@ export interface Snapshot {
 }
 
 const HISTORY = 50;
+const NO_PACER_VIEW: Snapshot['heartbeats'] = { leaseMs: 0, leaseLeftMs: null, ticksMissed: 0, leaseExpiries: 0, loopDelayMaxMs: 0, loopDelayP99Ms: 0 };
 
 /** The commercial firewalls' names for these role changes (Clavister/NetDefendOS log reference), logged beside role_change. */
 const SEED_EVENTS: Partial<Record<Change['reason'], string>> = {
@@ -190,7 +191,11 @@ export class FailoverRuntime {
     return [...this.history];
   }
 
-  snapshot(): Snapshot {
+  /**
+   * The read-only view. `detail` false leaves out what costs the most to gather (the heartbeat matrix,
+   * the pacer's counters, the loop-delay percentiles): for the cluster layer's frequent reads.
+   */
+  snapshot(detail = true): Snapshot {
     const s = this.state;
     const now = monotonicNs();
     const msAgo = (t: bigint) => Number(now - t) / 1e6;
@@ -214,9 +219,9 @@ export class FailoverRuntime {
       disabled: s.disabled,
       links: s.config.ifaces.map((i) => ({ name: i.name, up: s.links[i.name] !== false, targetsReachable: s.targets[i.name] !== false, monitored: i.monitored })),
       lastChange: s.lastChange ? { ...s.lastChange, at: undefined, msAgo: msAgo(s.lastChange.at), wallTime: this.history.at(-1)?.wallTime ?? '' } as Snapshot['lastChange'] : null,
-      matrix: this.deps.heartbeats.matrix(),
+      matrix: detail ? this.deps.heartbeats.matrix() : [],
       sharedAddresses: this.shared,
-      heartbeats: this.pacerView(),
+      heartbeats: detail ? this.pacerView() : NO_PACER_VIEW,
       sync: this.deps.sync ? this.deps.sync.status() : { enabled: false },
     };
   }

@@ -67,6 +67,7 @@ export class HeartbeatNode {
   private readonly limit = new RateLimit(10_000);
   private readonly receiveMode: ReceiveMode;
   private readonly onHeartbeat: HeartbeatListener;
+  private readonly jobs = new Set<{ ms: number; fn: () => void; last: number }>();
 
   constructor(
     board: Board,
@@ -109,6 +110,7 @@ export class HeartbeatNode {
         onError: (ifname, err) => this.rateLogged('warn', 'heartbeat_send_failed', `send:${ifname}`, { iface: ifname, error: err.message }),
         onTick: () => {
           if (this.receiveMode === 'on-tick') this.receiver.drain();
+          this.runEvery();
         },
         onReport: (r) => this.logPacer(r),
         ...(opts.leaseMs === undefined ? {} : { leaseMs: opts.leaseMs }),
@@ -140,6 +142,29 @@ export class HeartbeatNode {
       ifaces: [...this.ifaces].map(([name, i]) => ({ name, sync: i.isSync, nn: i.nn, mac: formatMac(i.mac), ip: formatIpv4(i.ipv4) })),
       intervalMs: this.sender.intervalMs,
     });
+  }
+
+  /**
+   * Runs `fn` on the service tick (once a heartbeat interval) when at least `ms` passed since its last run:
+   * periodic work rides a wakeup the node has anyway (each wakeup of a process costs more than the work).
+   */
+  every(ms: number, fn: () => void): () => void {
+    const job = { ms, fn, last: performance.now() };
+    this.jobs.add(job);
+    return () => void this.jobs.delete(job);
+  }
+
+  private runEvery(): void {
+    const now = performance.now();
+    for (const j of this.jobs) {
+      if (now - j.last < j.ms) continue;
+      j.last = now;
+      try {
+        j.fn();
+      } catch (e) {
+        this.rateLogged('warn', 'effect_failed', 'every', { effect: 'periodic work', error: (e as Error).message });
+      }
+    }
   }
 
   /**

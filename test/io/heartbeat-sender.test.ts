@@ -107,19 +107,24 @@ test('sendNow adds one frame per interface to send at once, before the new windo
   t.true(decode(load.now[2]!).sequence < decode(load.rows[0]![0]!).sequence);
 });
 
-test('an interface without carrier gets no frames, counted; it is scheduled again when carrier returns', async (t) => {
+test('an interface without carrier gets no frames, counted; it is scheduled again when carrier returns (link events, or the poll without them)', async (t) => {
   const { s, pacer, carrier } = sender();
   t.teardown(() => s.stop());
+  const eth1Scheduled = () => pacer.loads.at(-1)!.rows.flat().some((f) => f.sock === 1 && f.frame !== undefined);
+  // No link events yet: carrier is polled once an interval.
   carrier['eth1']!.up = false;
-  s.update({ health: 1 });
-  await Promise.resolve();
-  const rows = pacer.loads.at(-1)!.rows;
-  t.true(rows.flat().every((f) => f.sock !== 1 || f.frame === undefined));
+  await new Promise((r) => setTimeout(r, 120));
+  t.false(eth1Scheduled(), 'polled: no frame for eth1');
   t.true(s.stats().get('eth1')!.skippedNoLink > 0);
+  // A link event is taken at the next service tick.
   carrier['eth1']!.up = true;
-  s.update({ health: 2 });
-  await Promise.resolve();
-  t.true(pacer.loads.at(-1)!.rows.flat().some((f) => f.sock === 1 && f.frame !== undefined));
+  s.carrierChanged('eth1', true);
+  await new Promise((r) => setTimeout(r, 70));
+  t.true(eth1Scheduled(), 'scheduled again');
+  carrier['eth1']!.up = false;
+  s.carrierChanged('eth1', false);
+  await new Promise((r) => setTimeout(r, 70));
+  t.false(eth1Scheduled(), 'the event, not a poll (polls are a second apart once events come)');
 });
 
 test('the service tick tops the lease up from where it ended, and stop closes the pacer', async (t) => {
