@@ -6,7 +6,7 @@
  * the core asks for timers as effects and the shell (src/runtime/) feeds
  * them back as `timer` inputs. Nothing here performs I/O.
  */
-import type { NodeType } from '../wire/heartbeat-frame.js';
+import type { NodeType, SyncStatus } from '../wire/heartbeat-frame.js';
 
 export type Ns = bigint;
 export type Role = 'starting' | 'inactive' | 'active';
@@ -123,6 +123,17 @@ export interface HeartbeatInfo {
   bootId: bigint;
   /** The sender's node-wide heartbeat sequence: frames reach us over several interfaces out of order. */
   sequence: bigint;
+  /** What else the sender says of itself (no rule reads it; it is kept, like the rest, only from a newer frame). */
+  facts?: PeerFacts;
+}
+
+/** The peer's advertised state beyond what the rules read: its copy of the synchronised state, flags, versions. */
+export interface PeerFacts {
+  syncStatus: SyncStatus;
+  syncSequence: bigint;
+  flags: number;
+  configGeneration: number;
+  softwareVersion: { major: number; minor: number; patch: number };
 }
 
 export type Input =

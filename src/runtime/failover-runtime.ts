@@ -15,13 +15,14 @@
  */
 import { health, initialState, peerAlive, step, syncLinkUp } from '../core/failover.js';
 import type { Change, CoreState, Effect, FailoverConfig, Input, Role, TimerName } from '../core/failover-types.js';
-import { FLAG_DISABLED, FLAG_SHARED_HELD, FLAG_SYNC_LINK_UP, FLAG_TOOK_OVER, FLAG_YIELDING, type DecodedHeartbeat, type HeartbeatFields } from '../wire/heartbeat-frame.js';
+import { FLAG_DISABLED, FLAG_SHARED_HELD, FLAG_SYNC_LINK_UP, FLAG_TOOK_OVER, FLAG_YIELDING, type DecodedHeartbeat } from '../wire/heartbeat-frame.js';
 import { monotonicNs } from '../io/native.js';
 import type { ClaimReport } from '../io/shared-address.js';
 import type { SyncStatus } from '../wire/heartbeat-frame.js';
 import type { SyncStatusView } from '../sync/sync-types.js';
 import type { Logger } from './log.js';
-import type { HeartbeatNode, MatrixRow } from './heartbeat-node.js';
+import type { MatrixRow } from './heartbeat-node.js';
+import type { HeartbeatSender } from '../io/heartbeat-sender.js';
 import type { FlightRecorder } from './flight-recorder.js';
 
 /** The state synchronisation as the runtime sees it (src/sync/engine.ts). */
@@ -34,9 +35,17 @@ export interface RuntimeSync {
   status(): SyncStatusView;
 }
 
+/** What the runtime needs of the heartbeat service (HeartbeatNode; a fake in unit tests). */
+export interface RuntimeHeartbeats {
+  sender: Pick<HeartbeatSender, 'update' | 'sendNow' | 'leaseMs' | 'lease' | 'loopDelay'>;
+  matrix(): MatrixRow[];
+  /** Reads the heartbeats queued in the kernel now (before any deadline is judged). */
+  drain(): void;
+}
+
 /** The adapters the runtime drives; each is swappable in tests. */
 export interface RuntimeDeps {
-  heartbeats: HeartbeatNode;
+  heartbeats: RuntimeHeartbeats;
   shared: { claim(): Promise<ClaimReport>; release(): Promise<void> };
   fence?: (peer: { nodeId: number; name: string }) => Promise<string>;
   /** What a failed fence means: take over anyway, or stay inactive (the core is told). */
@@ -92,6 +101,7 @@ export interface Snapshot {
 }
 
 const HISTORY = 50;
+const versionText = (v: { major: number; minor: number; patch: number } | undefined) => (v ? `${v.major}.${v.minor}.${v.patch}` : '0.0.0');
 const NO_PACER_VIEW: Snapshot['heartbeats'] = { leaseMs: 0, leaseLeftMs: null, ticksMissed: 0, leaseExpiries: 0, loopDelayMaxMs: 0, loopDelayP99Ms: 0 };
 
 /** The commercial firewalls' names for these role changes (Clavister/NetDefendOS log reference), logged beside role_change. */
@@ -111,8 +121,6 @@ export class FailoverRuntime {
   private readonly history: (Change & { wallTime: string })[] = [];
   private shared: 'held' | 'released' = 'released';
   private stopped = false;
-  private peerSync: { status: SyncStatus; sequence: bigint } = { status: 'unknown', sequence: 0n };
-  private peerFields: Pick<HeartbeatFields, 'flags' | 'configGeneration' | 'softwareVersion'> = { flags: 0, configGeneration: 0, softwareVersion: { major: 0, minor: 0, patch: 0 } };
 
   constructor(
     config: FailoverConfig,
@@ -139,10 +147,6 @@ export class FailoverRuntime {
 
   heartbeat(ifname: string, frame: DecodedHeartbeat, stampNs: bigint): void {
     const f = frame.fields;
-    if (!this.state.peer || this.state.peer.nodeId === f.nodeId) {
-      this.peerSync = { status: f.syncStatus, sequence: f.syncSequence };
-      this.peerFields = { flags: f.flags, configGeneration: f.configGeneration, softwareVersion: f.softwareVersion };
-    }
     this.feed({
       type: 'heartbeat',
       now: stampNs,
@@ -151,6 +155,8 @@ export class FailoverRuntime {
         nodeId: f.nodeId, name: f.nodeName, nodeType: f.nodeType, role: f.state, connections: f.connections, health: f.health,
         yielding: (f.flags & FLAG_YIELDING) !== 0, tookOver: (f.flags & FLAG_TOOK_OVER) !== 0, holdsShared: (f.flags & FLAG_SHARED_HELD) !== 0,
         bootId: f.bootId, sequence: f.sequence,
+        // Kept by the core under its stale-frame rule: an older frame on another interface rolls nothing back.
+        facts: { syncStatus: f.syncStatus, syncSequence: f.syncSequence, flags: f.flags, configGeneration: f.configGeneration, softwareVersion: f.softwareVersion },
       },
     });
   }
@@ -211,9 +217,9 @@ export class FailoverRuntime {
         ? {
             name: s.peer.name, id: s.peer.nodeId, type: s.peer.nodeType, role: s.peer.role, alive: peerAlive(s, now),
             connections: s.peer.connections, health: s.peer.health, lastHeardMsAgo: msAgo(s.peer.lastHeard),
-            syncStatus: this.peerSync.status, syncSequence: this.peerSync.sequence.toString(),
-            flags: this.peerFields.flags, configGeneration: this.peerFields.configGeneration,
-            softwareVersion: `${this.peerFields.softwareVersion.major}.${this.peerFields.softwareVersion.minor}.${this.peerFields.softwareVersion.patch}`,
+            syncStatus: s.peer.facts?.syncStatus ?? 'unknown', syncSequence: (s.peer.facts?.syncSequence ?? 0n).toString(),
+            flags: s.peer.facts?.flags ?? 0, configGeneration: s.peer.facts?.configGeneration ?? 0,
+            softwareVersion: versionText(s.peer.facts?.softwareVersion),
           }
         : null,
       disabled: s.disabled,
@@ -283,7 +289,7 @@ export class FailoverRuntime {
       case 'commit-state': {
         const sync = this.deps.sync;
         if (!sync) return;
-        const peerSequence = Number(this.peerSync.sequence);
+        const peerSequence = Number(this.state.peer?.facts?.syncSequence ?? 0n);
         this.enqueue('commit synchronised state', async () => {
           if (this.state.role !== 'active') return; // stepped down meanwhile (a failed fence)
           await sync.commitForTakeover(peerSequence);

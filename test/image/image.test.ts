@@ -57,7 +57,7 @@ test.serial('make image: versioned, only production dependencies, no absolute bu
   const verify = () => execFileSync('systemd-analyze', ['verify', `--root=${root}`, ...ours.map((u) => join(root, 'usr/lib/systemd/system', u))], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   t.notThrows(verify, 'systemd-analyze verify passes');
   const unit = readFileSync(join(units, 'tandemd.service'), 'utf8');
-  for (const line of ['Type=notify', 'Restart=always', 'WatchdogSec=10', 'Before=network-pre.target']) t.true(unit.includes(line), line);
+  for (const line of ['Type=notify', 'Restart=always', 'WatchdogSec=10', 'Before=network-pre.target', 'ExecStopPost=/usr/bin/tandemd --release-shared --config /etc/tandem/node.json']) t.true(unit.includes(line), line);
   t.regex(readFileSync(join(units, 'tandem-console.service'), 'utf8'), /ExecStart=\/usr\/bin\/tandem console --config \/etc\/tandem\/node\.json --serial/);
   t.is(execFileSync('readlink', [join(dir, 'etc/systemd/system/serial-getty@ttyS0.service')], { encoding: 'utf8' }).trim(), '/dev/null', 'the getty on the console line is masked');
   // A unit whose command is missing fails the same check: the verification is not vacuous.
