@@ -29,6 +29,8 @@ export interface StatusDoc {
   health: { ok: boolean; text: string };
   matrix: { iface: string; sync: boolean; sent: number; accepted: number; rejected: Record<string, number>; lastSeenAgoMs: number | null }[];
   changes: { wallTime: string; from: string; to: string; reason: string }[];
+  /** Every role change since the daemon started (changes keeps only the newest). */
+  roleChangesTotal: number;
   connections: number;
   sync: null | { status: string; channel: string; lag: number; sequence: number };
 }
@@ -95,7 +97,7 @@ export function renderMetrics(d: StatusDoc): string {
   metric('tandem_heartbeats_sent_total', 'Heartbeats sent per interface.', 'counter', d.matrix.map((r) => [{ iface: r.iface }, r.sent]));
   metric('tandem_heartbeats_accepted_total', 'Valid heartbeats received per interface.', 'counter', d.matrix.map((r) => [{ iface: r.iface }, r.accepted]));
   metric('tandem_heartbeats_rejected_total', 'Heartbeats dropped per interface and reason.', 'counter', d.matrix.flatMap((r) => Object.entries(r.rejected).map(([reason, n]): [Record<string, string>, number] => [{ iface: r.iface, reason }, n])));
-  metric('tandem_role_changes_total', 'Role changes since the daemon started (the last 50 are kept).', 'counter', [[{}, d.changes.length]]);
+  metric('tandem_role_changes_total', 'Role changes since the daemon started.', 'counter', [[{}, d.roleChangesTotal]]);
   if (d.sync) {
     metric('tandem_sync_lag', 'State updates not yet acknowledged (source) or not yet applied (standby).', 'gauge', [[{}, d.sync.lag]]);
     metric('tandem_sync_channel_up', '1 while the sync channel is up.', 'gauge', [[{}, d.sync.channel === 'up' ? 1 : 0]]);

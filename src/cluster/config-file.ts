@@ -17,6 +17,7 @@
 import { dirname, isAbsolute, join } from 'node:path';
 import { Fields, readJsonFile, ValidationError } from '../board/validate.js';
 import type { NodeType } from '../wire/heartbeat-frame.js';
+import { parseIpv4 } from '../wire/ipv4.js';
 import { ClusterStore, type ClusterEngine, type GroupMode, type Member, type StoreContent } from './store.js';
 import { COROSYNC_PORT, COROSYNC_TOKEN_MS } from './corosync-conf.js';
 
@@ -192,7 +193,7 @@ export function parseLocal(raw: unknown, file: string): LocalConfig {
         address: cidr(f, 'address', at('address')),
         monitorTargets: (f.optionalArray('monitorTargets') ?? []).map((t) => {
           const v = t.self.string();
-          if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(v)) throw new ValidationError(file, at('monitorTargets'), `expected IPv4 addresses, got "${v}"`);
+          if (parseIpv4(v) === undefined) throw new ValidationError(file, at('monitorTargets'), `expected IPv4 addresses (four numbers 0..255), got "${v}"`);
           return v;
         }),
       };

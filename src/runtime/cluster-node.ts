@@ -184,6 +184,7 @@ export class ClusterNode {
       health: health(s, view, { draining: this.draining, failWhileSyncing: props?.healthCheckFailsWhileSyncing ?? true }),
       matrix: s.matrix.map((r) => ({ iface: r.iface, sync: r.sync, sent: r.sent.sent, accepted: r.received.accepted, rejected: r.received.rejected, lastSeenAgoMs: r.lastSeenAgoMs })),
       changes: this.d.runtime.whyHistory().map((c) => ({ wallTime: c.wallTime, from: c.from, to: c.to, reason: c.reason })),
+      roleChangesTotal: this.d.runtime.roleChangesTotal(),
       connections: s.connections,
       sync,
     };

@@ -121,6 +121,7 @@ export class FailoverRuntime {
   private readonly history: (Change & { wallTime: string })[] = [];
   private shared: 'held' | 'released' = 'released';
   private stopped = false;
+  private roleChanges = 0;
 
   constructor(
     config: FailoverConfig,
@@ -193,6 +194,11 @@ export class FailoverRuntime {
     this.deps.heartbeats.sender.sendNow();
   }
 
+  /** Every role change since start (the history keeps the newest HISTORY). */
+  roleChangesTotal(): number {
+    return this.roleChanges;
+  }
+
   whyHistory(): (Change & { wallTime: string })[] {
     return [...this.history];
   }
@@ -257,6 +263,7 @@ export class FailoverRuntime {
       case 'role': {
         const wallTime = new Date().toISOString();
         this.history.push({ ...e.change, wallTime });
+        this.roleChanges++;
         if (this.history.length > HISTORY) this.history.shift();
         this.deps.recorder?.freeze(e.change);
         this.deps.log.log('info', 'role_change', { from: e.change.from, to: e.change.to, reason: e.change.reason, evidence: e.change.evidence, input: input.type });

@@ -56,6 +56,7 @@ export async function startGroupDaemon(config: NodeConfig, store: ClusterStore, 
 
   // Every change of whether this member serves, with why: the status page's "changes", `tandem why`, the log.
   const history: StatusDoc['changes'] = [];
+  let changesTotal = 0;
   let last: { ok: boolean; text: string } = { ok: false, text: 'starting' };
   const serving = () => {
     const c = store.value.cluster;
@@ -66,6 +67,7 @@ export async function startGroupDaemon(config: NodeConfig, store: ClusterStore, 
     const group = f.view.map((id) => nameOf(id) ?? `node ${id}`);
     const change = { wallTime: new Date().toISOString(), from: last.ok ? 'active' : 'inactive', to: h.ok ? 'active' : 'inactive', reason: `${h.text}; group: ${group.join(', ') || 'none'}; leader: ${nameOf(f.leader) ?? 'none'}` };
     history.push(change);
+    changesTotal++;
     if (history.length > 20) history.shift();
     log.log(h.ok ? 'info' : 'warn', 'group_serving_changed', { from: change.from, to: change.to, health: h.text, group, leader: nameOf(f.leader) });
     last = h;
@@ -101,7 +103,7 @@ export async function startGroupDaemon(config: NodeConfig, store: ClusterStore, 
     return {
       node: { name: config.node.name, role: health.ok ? 'active' : 'inactive', standalone: false, softwareVersion: VERSION.text },
       cluster: { name: c.name, mode: c.properties.mode, revision: c.revision, leader: nameOf(f.leader), members: groupMembers(c, f) },
-      health, matrix: [], changes: [...history], connections: conntrackCount(),
+      health, matrix: [], changes: [...history], roleChangesTotal: changesTotal, connections: conntrackCount(),
       sync: { status: f.holdsState ? 'in-sync' : f.quorate ? 'syncing' : 'no-quorum', channel: f.connected ? 'corosync' : 'down', lag: 0, sequence: node.core.seq },
     };
   };

@@ -39,6 +39,7 @@ export async function startStandalone(local: LocalConfig, store: ClusterStore, _
     health: { ok: false, text: 'Standalone: this node is not a cluster member' },
     matrix: [],
     changes: [],
+    roleChangesTotal: 0,
     connections: 0,
     sync: null,
   });

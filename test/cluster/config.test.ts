@@ -81,6 +81,12 @@ test('a cluster ID out of range is refused by the parser with the field path', (
   t.throws(() => parseConfig(r, 'n1.json'), { message: 'n1.json: cluster.id: expected an integer 0..63, got 64' });
 });
 
+test('a monitor target that is no IPv4 address (an octet over 255) is refused by the parser, naming the field (it used to pass check and fail at start)', (t) => {
+  const r = raw();
+  r.interfaces[1]!['monitorTargets'] = ['198.18.2.100', '300.1.1.1'];
+  t.throws(() => parseConfig(r, 'n1.json'), { message: /n1\.json: interfaces\[1\]\.monitorTargets: expected IPv4 addresses \(four numbers 0\.\.255\), got "300\.1\.1\.1"/ });
+});
+
 test('a malformed address names its field', (t) => {
   const r = raw();
   r.interfaces[1]!['masterIp'] = '198.18.2.300/24';
