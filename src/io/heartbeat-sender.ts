@@ -60,6 +60,9 @@ export const DEFAULT_LEASE_MS = 1000;
 const LAZY_FIELDS = new Set<keyof NodeFields>(['connections', 'syncSequence', 'configGeneration']);
 /** Carrier is read by ioctl at most this often once link events arrive (they are the fast path). */
 const CARRIER_POLL_MS = 1000;
+/** What a rebuild signs at once; the rest of the lease follows CHUNK_TICKS a turn. */
+const HEAD_MS = 50;
+const CHUNK_TICKS = 64;
 /** The soonest a lazy change is rebuilt after the previous rebuild. */
 export const LAZY_REBUILD_MS = 100;
 
@@ -114,6 +117,7 @@ export class HeartbeatSender {
   private carrierMoved = false;
   private carrierFromEvents = false;
   private carrierPolledAt = 0;
+  private extending: NodeJS.Immediate | NodeJS.Timeout | undefined;
   private reported = { missed: 0, expiries: 0 };
   /** The thread's counts as of the last collect(). */
   private readonly pacedBefore = new Map<string, { sent: number; errors: number }>();
@@ -202,6 +206,8 @@ export class HeartbeatSender {
   stop(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.extending) (clearImmediate(this.extending as NodeJS.Immediate), clearTimeout(this.extending as NodeJS.Timeout));
+    this.extending = undefined;
     if (this.pacer) {
       this.collect(this.pacer.stats());
       this.pacer.close();
@@ -281,6 +287,12 @@ export class HeartbeatSender {
   }
 
   /** Every frame from the current tick to the end of the lease, anew (fields or carrier changed). */
+  /**
+   * The frames from the current tick on, anew (fields or carrier changed). Only the first HEAD_MS are
+   * signed at once, so that a change in the failover path (a claim at the fastest timers holds some
+   * thousand frames a second) costs a millisecond, not a whole lease; the rest follows in chunks of
+   * CHUNK_TICKS, one per event-loop turn, until the lease is whole again.
+   */
   private rebuild(): void {
     this.rebuildQueued = false;
     this.stale = false;
@@ -290,17 +302,41 @@ export class HeartbeatSender {
     const from = this.nowTick();
     const now = this.urgent ? this.names.map((n, sock) => this.paced(n, sock)) : [];
     this.urgent = false;
-    this.load(from, from + this.leaseTicks(), now);
+    const head = BigInt(Math.max(1, Math.ceil(HEAD_MS / this.tickIntervalMs)));
+    const full = from + this.leaseTicks();
+    this.load(from, full < from + head ? full : from + head, now);
+    this.extendSoon();
   }
 
-  /** Appends the ticks that keep the lease at its length. */
+  /** Appends the ticks that keep the lease at its length (the service tick; also after a rebuild, in chunks). */
   private topUp(): void {
     if (this.readCarrier()) return this.rebuild();
     if (this.stale && performance.now() - this.lastRebuildAt >= Math.max(LAZY_REBUILD_MS, this.intervalMs)) return this.rebuild();
+    this.extend(Infinity);
+  }
+
+  /** Appends at most `maxTicks` toward a whole lease; true if more is missing. */
+  private extend(maxTicks: number): boolean {
+    if (!this.pacer) return false;
     const nowTick = this.nowTick();
     const from = this.windowEnd > nowTick ? this.windowEnd : nowTick;
-    const to = nowTick + this.leaseTicks();
+    const want = nowTick + this.leaseTicks();
+    const to = maxTicks === Infinity || want - from <= BigInt(maxTicks) ? want : from + BigInt(maxTicks);
     if (to > from) this.load(from, to, []);
+    return to < want;
+  }
+
+  /**
+   * The rest of the lease after a rebuild: the first chunk half a head later (a rebuild comes with a role
+   * change, and the claim that follows must not wait behind the signing), then a chunk each turn.
+   */
+  private extendSoon(): void {
+    if (this.extending) return;
+    const chunk = () => {
+      this.extending = undefined;
+      if (this.extend(CHUNK_TICKS)) this.extending = setImmediate(chunk);
+    };
+    this.extending = setTimeout(chunk, HEAD_MS / 2);
   }
 
   private load(from: bigint, to: bigint, now: PacedFrame[]): void {

@@ -64,15 +64,16 @@ export abstract class NativeSocket {
   }
 
   /**
-   * Reads every message queued now, without waiting (the alternative to
-   * receive(): a caller with its own tick drains its sockets on that tick
-   * instead of waking for every message; kernel stamps keep arrival times
-   * exact). Bounded per call so a flood cannot hold the loop. Returns the
-   * number of messages delivered.
+   * Reads every message queued now, without waiting: for a caller that
+   * drains its sockets on its own tick instead of waking for every message,
+   * or one that must see what is queued before it judges a deadline (a poll
+   * callback not yet run after a stall). Kernel stamps keep arrival times
+   * exact. Both run on the main loop, each with its own ring, so it may be
+   * mixed with receive(). Bounded per call so a flood cannot hold the loop.
+   * Returns the number of messages delivered.
    */
   drain(onFrame: FrameHandler, onError: ErrorHandler, maxBatches = 8): number {
     this.ensureOpen('drain');
-    if (this.state === 'receiving') throw new Error(`${this.where}: drain while receive() is polling`);
     const batch = 16;
     const r = (this.drainRing ??= makeRing(batch, this.slotSize));
     let total = 0;

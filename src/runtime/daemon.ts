@@ -169,6 +169,9 @@ export async function startDaemon(config: NodeConfig, board: Board, baseLog: Log
     log,
     {
       intervalMs: config.timers.heartbeatIntervalMs,
+      // As they arrive: a peer's change (lower health, yielding, holding the shared addresses) acts at once, not at
+      // the next service tick; after a stall the runtime still reads what is queued before judging a deadline.
+      receive: 'on-arrival',
       leaseMs: config.timers.heartbeatLeaseMs,
       rtPriority: config.timers.heartbeatRtPriority,
       disabled: board.nics.map((n) => n.name).filter((n) => !heartbeatIfaces.includes(n)),

@@ -122,6 +122,8 @@ export class FailoverRuntime {
   private shared: 'held' | 'released' = 'released';
   private stopped = false;
   private roleChanges = 0;
+  /** When the last takeover's commit of the synchronised state began and ended (for the takeover log). */
+  private committing: { from: bigint; to?: bigint } | undefined;
 
   constructor(
     config: FailoverConfig,
@@ -299,7 +301,9 @@ export class FailoverRuntime {
         const peerSequence = Number(this.state.peer?.facts?.syncSequence ?? 0n);
         this.enqueue('commit synchronised state', async () => {
           if (this.state.role !== 'active') return; // stepped down meanwhile (a failed fence)
+          this.committing = { from: monotonicNs() };
           await sync.commitForTakeover(peerSequence);
+          this.committing.to = monotonicNs();
         });
         return;
       }
@@ -384,6 +388,8 @@ export class FailoverRuntime {
       firstGarpAt: wall(report.firstGarpAt),
       // The same steps in ms: from the last heartbeat heard to the decision, and from the decision on.
       peerLastHeardMsBeforeDecision: lastHeardMs ?? null,
+      commitStartMs: this.committing ? Number(this.committing.from - change.at) / 1e6 : null,
+      committedAtMs: this.committing?.to ? Number(this.committing.to - change.at) / 1e6 : null,
       sharedUpAtMs: Number(report.upAt - change.at) / 1e6,
       firstGarpAtMs: Number(report.firstGarpAt - change.at) / 1e6,
       firstGarpMsAfterPeerLastHeard: sinceHeard(report.firstGarpAt),
