@@ -24,11 +24,14 @@
  * Without start() nothing is paced: sendOn()/sendNext() send from the caller
  * (tests that forge frames, the throughput benchmark).
  */
-import { constants } from 'node:os';
 import type { HeartbeatAuth, HeartbeatFields } from '../wire/heartbeat-frame.js';
 import { encodeHeartbeat, restampHeartbeat } from '../wire/heartbeat-frame.js';
 import { heartbeatSlots, heartbeatTicks } from '../core/heartbeat-plan.js';
-import { HeartbeatPacer, type PacedFrame, type Pacer, type PacerStats } from './heartbeat-pacer.js';
+import { HeartbeatPacer, type PacedFrame, type Pacer } from './heartbeat-pacer.js';
+import { PacerReports, type PacerReport } from './pacer-reports.js';
+import { CarrierWatch } from './carrier-watch.js';
+
+export type { PacerReport };
 import { LoopDelay } from './loop-delay.js';
 import { monotonicNs } from './native.js';
 import type { FrameLink, PacketLink } from './packet-link.js';
@@ -58,8 +61,6 @@ export const DEFAULT_LEASE_MS = 1000;
 
 /** Fields that inform the peer but decide no role: rebuilt lazily (see update()). */
 const LAZY_FIELDS = new Set<keyof NodeFields>(['connections', 'syncSequence', 'configGeneration']);
-/** Carrier is read by ioctl at most this often once link events arrive (they are the fast path). */
-const CARRIER_POLL_MS = 1000;
 /** What a rebuild signs at once; the rest of the lease follows CHUNK_TICKS a turn. */
 const HEAD_MS = 50;
 const CHUNK_TICKS = 64;
@@ -70,11 +71,6 @@ function sameValue(a: unknown, b: unknown): boolean {
   return typeof a === 'object' && a !== null ? JSON.stringify(a) === JSON.stringify(b) : a === b;
 }
 
-/** What the pacer did that the node should log (each reported once, with its count). */
-export type PacerReport =
-  | { kind: 'deadlines_missed'; count: number; maxLateMs: number }
-  | { kind: 'lease_expired'; count: number }
-  | { kind: 'loop_stalled'; delayMs: number; leaseMs: number };
 
 export interface SenderOptions {
   onError?: (ifname: string, err: Error) => void;
@@ -89,7 +85,6 @@ export interface SenderOptions {
   pacer?: (links: readonly FrameLink[], startNs: bigint, tickNs: bigint, perTick: number, rtPriority: number) => Pacer;
 }
 
-const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, no]) => [no, name]));
 
 export class HeartbeatSender {
   private readonly slots: string[];
@@ -98,7 +93,7 @@ export class HeartbeatSender {
   private readonly names: string[];
   private readonly counters = new Map<string, SendCounters>();
   /** Carrier per interface as of the last build. */
-  private readonly carrier = new Map<string, boolean>();
+  private readonly carrier: CarrierWatch;
   /** The last frame encoded per interface, restamped for each frame until a field changes. */
   private readonly templates = new Map<string, Uint8Array>();
   private sequence = 0n;
@@ -114,13 +109,8 @@ export class HeartbeatSender {
   /** A lazy field changed since the last rebuild. */
   private stale = false;
   private lastRebuildAt = 0;
-  private carrierMoved = false;
-  private carrierFromEvents = false;
-  private carrierPolledAt = 0;
   private extending: NodeJS.Immediate | NodeJS.Timeout | undefined;
-  private reported = { missed: 0, expiries: 0 };
-  /** The thread's counts as of the last collect(). */
-  private readonly pacedBefore = new Map<string, { sent: number; errors: number }>();
+  private readonly reports: PacerReports;
   readonly leaseMs: number;
   readonly loopDelay = new LoopDelay(60_000);
 
@@ -138,6 +128,8 @@ export class HeartbeatSender {
     this.names = [...ifaces.keys()];
     this.leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
     for (const name of ifaces.keys()) this.counters.set(name, { sent: 0, skippedNoLink: 0, errors: 0 });
+    this.reports = new PacerReports(this.names, this.counters, opts);
+    this.carrier = new CarrierWatch(ifaces, intervalMs);
   }
 
   get tickIntervalMs(): number {
@@ -175,7 +167,7 @@ export class HeartbeatSender {
   }
 
   stats(): ReadonlyMap<string, SendCounters> {
-    if (this.pacer && !this.pacer.closed) this.collect(this.pacer.stats());
+    if (this.pacer && !this.pacer.closed) this.reports.collect(this.pacer.stats());
     return this.counters;
   }
 
@@ -209,7 +201,7 @@ export class HeartbeatSender {
     if (this.extending) (clearImmediate(this.extending as NodeJS.Immediate), clearTimeout(this.extending as NodeJS.Timeout));
     this.extending = undefined;
     if (this.pacer) {
-      this.collect(this.pacer.stats());
+      this.reports.collect(this.pacer.stats());
       this.pacer.close();
     }
     this.pacer = undefined;
@@ -286,7 +278,6 @@ export class HeartbeatSender {
     return BigInt(Math.ceil(this.leaseMs / this.tickIntervalMs));
   }
 
-  /** Every frame from the current tick to the end of the lease, anew (fields or carrier changed). */
   /**
    * The frames from the current tick on, anew (fields or carrier changed). Only the first HEAD_MS are
    * signed at once, so that a change in the failover path (a claim at the fastest timers holds some
@@ -350,7 +341,7 @@ export class HeartbeatSender {
   }
 
   private paced(name: string, sock: number): PacedFrame {
-    if (this.carrier.get(name) === false) {
+    if (this.carrier.up(name) === false) {
       this.counters.get(name)!.skippedNoLink++;
       return { sock, frame: undefined };
     }
@@ -358,36 +349,13 @@ export class HeartbeatSender {
     return { sock, frame: this.next(name, this.ifaces.get(name)!).slice() };
   }
 
-  /**
-   * Carrier from the node's link monitor (netlink events): the next service tick rebuilds with it. Until
-   * the first event, and once every CARRIER_POLL_MS as a safety net, carrier is read by ioctl.
-   */
+  /** Carrier from the node's link monitor (netlink events), taken at the next service tick (see CarrierWatch). */
   carrierChanged(name: string, up: boolean): void {
-    if (!this.ifaces.has(name)) return;
-    this.carrierFromEvents = true;
-    if (this.carrier.get(name) === up) return;
-    this.carrier.set(name, up);
-    this.carrierMoved = true;
+    if (this.ifaces.has(name)) this.carrier.changed(name, up);
   }
 
-  /** True if carrier changed on any interface since the last build (polled when no events come). */
   private readCarrier(): boolean {
-    const moved = this.carrierMoved;
-    this.carrierMoved = false;
-    if (this.carrierPolledAt > 0 && performance.now() - this.carrierPolledAt < (this.carrierFromEvents ? CARRIER_POLL_MS : this.intervalMs)) return moved;
-    this.carrierPolledAt = performance.now();
-    let changed = moved;
-    for (const [name, iface] of this.ifaces) {
-      let up: boolean;
-      try {
-        up = iface.link.hasCarrier();
-      } catch {
-        up = false;
-      }
-      if (this.carrier.get(name) !== up) changed = true;
-      this.carrier.set(name, up);
-    }
-    return changed;
+    return this.carrier.read();
   }
 
   /** The service tick, once an interval on the main loop: drain, top up, measure, report. */
@@ -400,7 +368,7 @@ export class HeartbeatSender {
     } finally {
       if (this.pacer) {
         this.topUp();
-        this.report(this.pacer.stats(), delayMs);
+        this.reports.report(this.pacer.stats(), delayMs, this.leaseMs);
         // Deadlines from the start, not from the last tick: lateness does not accumulate; after a stall, the next one due.
         const now = performance.now();
         if (this.startedAt + (this.services + 1) * this.intervalMs <= now) this.services = Math.floor((now - this.startedAt) / this.intervalMs);
@@ -408,36 +376,4 @@ export class HeartbeatSender {
       }
     }
   };
-
-  private report(s: PacerStats, delayMs: number): void {
-    const before = this.names.map((n) => this.counters.get(n)!.errors);
-    this.collect(s);
-    this.names.forEach((name, i) => {
-      const c = this.counters.get(name)!;
-      if (c.errors > before[i]!) this.opts.onError?.(name, new Error(c.lastError ?? 'send failed'));
-    });
-    if (s.ticksMissed > this.reported.missed) {
-      this.opts.onReport?.({ kind: 'deadlines_missed', count: s.ticksMissed - this.reported.missed, maxLateMs: s.maxLateNs / 1e6 });
-      this.reported.missed = s.ticksMissed;
-    }
-    if (s.leaseExpiries > this.reported.expiries) {
-      this.opts.onReport?.({ kind: 'lease_expired', count: s.leaseExpiries - this.reported.expiries });
-      this.reported.expiries = s.leaseExpiries;
-    }
-    if (delayMs > this.leaseMs / 2) this.opts.onReport?.({ kind: 'loop_stalled', delayMs: Math.round(delayMs), leaseMs: this.leaseMs });
-  }
-
-  /** The thread's per-interface counts into the matrix's counters (frames sent from here are added on top). */
-  private collect(s: PacerStats): void {
-    this.names.forEach((name, i) => {
-      const t = s.ifaces[i];
-      if (!t) return;
-      const c = this.counters.get(name)!;
-      const prev = this.pacedBefore.get(name) ?? { sent: 0, errors: 0 };
-      c.sent += t.sent - prev.sent;
-      c.errors += t.errors - prev.errors;
-      if (t.errors > prev.errors) c.lastError = `send ${ERRNO_NAMES.get(t.lastErrno) ?? `errno ${t.lastErrno}`}`;
-      this.pacedBefore.set(name, { sent: t.sent, errors: t.errors });
-    });
-  }
 }

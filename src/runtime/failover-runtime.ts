@@ -18,6 +18,7 @@ import type { Change, CoreState, Effect, FailoverConfig, Input, Role, TimerName 
 import { FLAG_DISABLED, FLAG_SHARED_HELD, FLAG_SYNC_LINK_UP, FLAG_TOOK_OVER, FLAG_YIELDING, type DecodedHeartbeat } from '../wire/heartbeat-frame.js';
 import { monotonicNs } from '../io/native.js';
 import type { ClaimReport } from '../io/shared-address.js';
+import { takeoverFields } from './takeover-log.js';
 import type { SyncStatus } from '../wire/heartbeat-frame.js';
 import type { SyncStatusView } from '../sync/sync-types.js';
 import type { Logger } from './log.js';
@@ -316,7 +317,7 @@ export class FailoverRuntime {
           // Say so at once: a peer handing over steps down only when it hears we hold them.
           this.advertise();
           this.sendNow();
-          this.logTakeover(change, report);
+          if (change?.to === 'active') this.deps.log.log('info', 'takeover', takeoverFields(change, report, this.committing));
         });
         const sync = this.deps.sync;
         // After the claim: becoming the source (a dump of the table) must not delay the addresses.
@@ -368,33 +369,6 @@ export class FailoverRuntime {
       }, delayMs),
     };
     this.timers.set(name, entry);
-  }
-
-  /** The daemon measures itself: when the peer was last heard, declared dead, addresses up, ARPs out. */
-  private logTakeover(change: Change | undefined, report: ClaimReport): void {
-    if (!change || change.to !== 'active') return;
-    // Monotonic instants shown as wall time for the reader (decisions never use wall time).
-    const nowMono = monotonicNs();
-    const nowWall = Date.now();
-    const wall = (t: bigint) => new Date(nowWall - Number(nowMono - t) / 1e6).toISOString();
-    const lastHeardMs = change.evidence.peerLastHeardMsAgo;
-    const lastHeard = lastHeardMs === null || lastHeardMs === undefined ? undefined : change.at - BigInt(Math.round(lastHeardMs * 1e6));
-    const sinceHeard = (t: bigint) => (lastHeard === undefined ? null : Number(t - lastHeard) / 1e6);
-    this.deps.log.log('info', 'takeover', {
-      reason: change.reason,
-      peerLastHeardAt: lastHeard === undefined ? null : wall(lastHeard),
-      decidedAt: wall(change.at),
-      sharedUpAt: wall(report.upAt),
-      firstGarpAt: wall(report.firstGarpAt),
-      // The same steps in ms: from the last heartbeat heard to the decision, and from the decision on.
-      peerLastHeardMsBeforeDecision: lastHeardMs ?? null,
-      commitStartMs: this.committing ? Number(this.committing.from - change.at) / 1e6 : null,
-      committedAtMs: this.committing?.to ? Number(this.committing.to - change.at) / 1e6 : null,
-      sharedUpAtMs: Number(report.upAt - change.at) / 1e6,
-      firstGarpAtMs: Number(report.firstGarpAt - change.at) / 1e6,
-      firstGarpMsAfterPeerLastHeard: sinceHeard(report.firstGarpAt),
-      ifaces: report.ifaces,
-    });
   }
 
   private enqueue(what: string, work: () => Promise<void>): void {
