@@ -157,6 +157,8 @@ export type Effect =
   | { type: 'commit-state' }
   | { type: 'claim-shared' }
   | { type: 'release-shared' }
+  /** Announce the shared addresses again (gratuitous ARPs): the peer just stepped down, and frames it sent from the shared MAC may have pulled the switches back to its port. */
+  | { type: 'announce-shared' }
   | { type: 'fence'; peerNodeId: number; peerName: string }
   | { type: 'advertise'; yielding: boolean; health: number; tookOver: boolean }
   | { type: 'arm-timer'; name: TimerName; at: Ns }

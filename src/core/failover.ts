@@ -188,6 +188,9 @@ function heard(s: CoreState, now: Ns, iface: string, from: HeartbeatInfo, effect
   const heardOn = samePeer ? { ...known.heardOn, [iface]: maxNs(known.heardOn[iface], now) } : { [iface]: now };
   const lastHeard = samePeer ? maxNs(known.lastHeard, now) : now;
   const peer = stale ? { ...known, lastHeard, heardOn } : { ...from, lastHeard, heardOn };
+  // The peer stepped down while we serve: until it released them, it may have sent from the shared MAC after our
+  // gratuitous ARPs and pulled the switches back to its port; announce again (seed 001's ARP refresh, made prompt).
+  if (samePeer && !stale && known.role === 'active' && from.role !== 'active' && s.role === 'active') effects.push({ type: 'announce-shared' });
   effects.push({ type: 'arm-timer', name: 'peer-dead', at: lastHeard + ms(s.config.failoverTimeMs) });
   if (s.config.ifaces.find((i) => i.name === iface)?.isSync) {
     effects.push({ type: 'arm-timer', name: 'sync-silence', at: now + ms(s.config.failoverTimeMs) });

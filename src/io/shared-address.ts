@@ -89,6 +89,13 @@ export class SharedAddresses {
       await this.nl.request(`set ${name} up`, (seq) => setLinkUp(seq, index, true));
     }
     const upAt = monotonicNs();
+    this.announce();
+    const firstGarpAt = monotonicNs();
+    return { upAt, firstGarpAt, ifaces: this.ifaces.map((i) => i.parent) };
+  }
+
+  /** The gratuitous ARPs from the shared MAC (garp.count, garp.intervalMs apart): at a claim, and again when asked. */
+  announce(): void {
     this.stopGarps();
     const out = this.ifaces.map((i) => ({ sender: this.senderFor(i.parent), frame: gratuitousArp(sharedMac(i.nn, this.clusterId), i.address) }));
     const sendAll = () => {
@@ -101,9 +108,7 @@ export class SharedAddresses {
       }
     };
     if (this.garp.count > 0) sendAll();
-    const firstGarpAt = monotonicNs();
     for (let n = 1; n < this.garp.count; n++) this.garpTimers.push(setTimeout(sendAll, n * this.garp.intervalMs));
-    return { upAt, firstGarpAt, ifaces: this.ifaces.map((i) => i.parent) };
   }
 
   async release(): Promise<void> {

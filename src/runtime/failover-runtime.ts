@@ -47,7 +47,7 @@ export interface RuntimeHeartbeats {
 /** The adapters the runtime drives; each is swappable in tests. */
 export interface RuntimeDeps {
   heartbeats: RuntimeHeartbeats;
-  shared: { claim(): Promise<ClaimReport>; release(): Promise<void> };
+  shared: { claim(): Promise<ClaimReport>; release(): Promise<void>; announce(): void };
   fence?: (peer: { nodeId: number; name: string }) => Promise<string>;
   /** What a failed fence means: take over anyway, or stay inactive (the core is told). */
   fenceOnFailure?: 'take-over' | 'stay-inactive';
@@ -274,7 +274,9 @@ export class FailoverRuntime {
         if (seed) this.deps.log.log('warn', seed, { role: e.change.to, peerConnections: e.change.evidence.peerConnections, ourConnections: e.change.evidence.ourConnections, peerLastHeardMsAgo: e.change.evidence.peerLastHeardMsAgo });
         this.advertise();
         this.deps.onRole?.(e.role);
-        if (e.role === 'inactive' && this.deps.sync) {
+        // From active, the shared addresses go first (release-shared follows this effect): the sync engine's
+        // change of side must not keep the shared MAC on a node that no longer serves.
+        if (e.role === 'inactive' && this.deps.sync && e.change.from !== 'active') {
           const sync = this.deps.sync;
           this.enqueue('sync as standby', () => sync.setRole(false));
         }
@@ -324,13 +326,19 @@ export class FailoverRuntime {
         if (sync) this.enqueue('sync as source', async () => (this.state.role === 'active' ? sync.setRole(true) : undefined));
         return;
       }
-      case 'release-shared':
+      case 'release-shared': {
         this.enqueue('release shared addresses', async () => {
           await this.deps.shared.release();
           this.shared = 'released';
           this.advertise();
           this.deps.log.log('info', 'shared_addresses_released', {});
         });
+        const sync = this.deps.sync;
+        if (sync) this.enqueue('sync as standby', async () => (this.state.role !== 'active' ? sync.setRole(false) : undefined));
+        return;
+      }
+      case 'announce-shared':
+        if (this.shared === 'held') this.deps.shared.announce();
         return;
     }
   }

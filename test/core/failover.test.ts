@@ -265,3 +265,18 @@ test('a new connection count is advertised at once (the peer ranks on it while t
   const b = step(a.state, { type: 'connections', now: 2n, count: 20 });
   t.false(b.effects.some((e) => e.type === 'advertise'));
 });
+
+test('the peer stepping down while this node serves: the shared addresses are announced again (its last frames may have pulled the switches back)', (t) => {
+  const sim = new TwoNodes();
+  sim.run(3000);
+  const before = sim.log.length;
+  sim.feed(0, { type: 'failover', now: sim.now });
+  sim.run(3500);
+  t.deepEqual(sim.roles(), ['inactive', 'active']);
+  const after = sim.log.slice(before);
+  const announced = after.filter((l) => l.node === 1 && l.effect.type === 'announce-shared');
+  t.is(announced.length, 1, 'once, by the node that took over');
+  const steppedDown = after.find((l) => l.node === 0 && l.effect.type === 'role' && l.effect.role === 'inactive')!;
+  t.true(announced[0]!.at >= steppedDown.at, 'after the peer stepped down');
+  t.false(after.some((l) => l.node === 0 && l.effect.type === 'announce-shared'), 'never by the one stepping down');
+});

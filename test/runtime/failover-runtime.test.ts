@@ -36,7 +36,7 @@ const peerFrame = (over: Partial<HeartbeatFields>): DecodedHeartbeat => ({
 function runtime() {
   const hb = new FakeHeartbeats();
   const log = new MemoryLog();
-  const rt = new FailoverRuntime(CONFIG, 'n2', { heartbeats: hb, shared: { claim: async () => ({ upAt: 0n, firstGarpAt: 0n, ifaces: [] }), release: async () => undefined }, log });
+  const rt = new FailoverRuntime(CONFIG, 'n2', { heartbeats: hb, shared: { claim: async () => ({ upAt: 0n, firstGarpAt: 0n, ifaces: [] }), release: async () => undefined, announce: () => undefined }, log });
   return { hb, log, rt };
 }
 
