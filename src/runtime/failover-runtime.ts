@@ -22,7 +22,7 @@ import { takeoverFields } from './takeover-log.js';
 import type { SyncStatus } from '../wire/heartbeat-frame.js';
 import type { SyncStatusView } from '../sync/sync-types.js';
 import type { Logger } from './log.js';
-import type { MatrixRow } from './heartbeat-node.js';
+import { leaseView, type LeaseView, type MatrixRow } from './heartbeat-node.js';
 import type { HeartbeatSender } from '../io/heartbeat-sender.js';
 import type { FlightRecorder } from './flight-recorder.js';
 
@@ -95,7 +95,7 @@ export interface Snapshot {
   matrix: MatrixRow[];
   sharedAddresses: 'held' | 'released';
   /** The heartbeat thread's lease and how late the main loop ran over the last minute. */
-  heartbeats: { leaseMs: number; leaseLeftMs: number | null; ticksMissed: number; leaseExpiries: number; loopDelayMaxMs: number; loopDelayP99Ms: number };
+  heartbeats: LeaseView;
   sync: SyncStatusView | { enabled: false };
   /** Bypass segments (added by the daemon; absent on boards without bypass hardware). */
   bypass?: Record<string, { mode: string; failureMode: string; ports: [string, string] }>;
@@ -103,7 +103,6 @@ export interface Snapshot {
 
 const HISTORY = 50;
 const versionText = (v: { major: number; minor: number; patch: number } | undefined) => (v ? `${v.major}.${v.minor}.${v.patch}` : '0.0.0');
-const NO_PACER_VIEW: Snapshot['heartbeats'] = { leaseMs: 0, leaseLeftMs: null, ticksMissed: 0, leaseExpiries: 0, loopDelayMaxMs: 0, loopDelayP99Ms: 0 };
 
 /** The commercial firewalls' names for these role changes (Clavister/NetDefendOS log reference), logged beside role_change. */
 const SEED_EVENTS: Partial<Record<Change['reason'], string>> = {
@@ -236,19 +235,8 @@ export class FailoverRuntime {
       lastChange: s.lastChange ? { ...s.lastChange, at: undefined, msAgo: msAgo(s.lastChange.at), wallTime: this.history.at(-1)?.wallTime ?? '' } as Snapshot['lastChange'] : null,
       matrix: detail ? this.deps.heartbeats.matrix() : [],
       sharedAddresses: this.shared,
-      heartbeats: detail ? this.pacerView() : NO_PACER_VIEW,
+      heartbeats: leaseView(detail ? this.deps.heartbeats.sender : undefined),
       sync: this.deps.sync ? this.deps.sync.status() : { enabled: false },
-    };
-  }
-
-  private pacerView(): Snapshot['heartbeats'] {
-    const sender = this.deps.heartbeats.sender;
-    const lease = sender.lease();
-    const delay = sender.loopDelay.stats(performance.now());
-    const r = (x: number) => Math.round(x * 10) / 10;
-    return {
-      leaseMs: sender.leaseMs, leaseLeftMs: lease ? r(lease.leftMs) : null, ticksMissed: lease?.ticksMissed ?? 0, leaseExpiries: lease?.expiries ?? 0,
-      loopDelayMaxMs: r(delay.maxMs), loopDelayP99Ms: r(delay.p99Ms),
     };
   }
 

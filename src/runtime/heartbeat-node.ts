@@ -59,6 +59,21 @@ export interface MatrixRow {
   lastSeenAgoMs: number | null;
 }
 
+/** The heartbeat thread's lease and how late the main loop ran over the last minute (tandem status). */
+export interface LeaseView { leaseMs: number; leaseLeftMs: number | null; ticksMissed: number; leaseExpiries: number; loopDelayMaxMs: number; loopDelayP99Ms: number }
+
+/** The lease view of a sender (undefined: the cheap empty view, for frequent reads that do not show it). */
+export function leaseView(sender: Pick<HeartbeatSender, 'leaseMs' | 'lease' | 'loopDelay'> | undefined): LeaseView {
+  if (!sender) return { leaseMs: 0, leaseLeftMs: null, ticksMissed: 0, leaseExpiries: 0, loopDelayMaxMs: 0, loopDelayP99Ms: 0 };
+  const lease = sender.lease();
+  const delay = sender.loopDelay.stats(performance.now());
+  const r = (x: number) => Math.round(x * 10) / 10;
+  return {
+    leaseMs: sender.leaseMs, leaseLeftMs: lease ? r(lease.leftMs) : null, ticksMissed: lease?.ticksMissed ?? 0, leaseExpiries: lease?.expiries ?? 0,
+    loopDelayMaxMs: r(delay.maxMs), loopDelayP99Ms: r(delay.p99Ms),
+  };
+}
+
 export class HeartbeatNode {
   private readonly ifaces: Map<string, HeartbeatIface>;
   readonly sender: HeartbeatSender;
