@@ -39,7 +39,7 @@ export interface ControlHooks {
   /** Answers the other member's maintenance requests (maintenance.ts). */
   maintenance(m: SyncMessage): Promise<SyncMessage>;
   /** Sends another member's log messages to the syslog server (this member is the log-server leader). */
-  logBatch(messages: string[], from: string): number;
+  logBatch(messages: string[], from: string): number | Promise<number>;
   /**
    * Clusters on Corosync: a cluster-wide change goes through the group's total order and is applied
    * on every member (applyOrdered) at the same point; resolves with this member's result.

@@ -61,7 +61,7 @@ export interface ServiceHandlers {
   restart(from: string): void;
   maintenance(m: SyncMessage): Promise<SyncMessage>;
   /** Log sync: messages of another member for the syslog server; refused unless this member is the leader. */
-  logBatch(messages: string[], from: string): number;
+  logBatch(messages: string[], from: string): number | Promise<number>;
 }
 
 export interface ServiceKey {
@@ -135,7 +135,7 @@ async function answer(m: SyncMessage, from: string, h: ServiceHandlers): Promise
       case 'log-batch': {
         const messages = m['messages'];
         if (!Array.isArray(messages) || !messages.every((x) => typeof x === 'string')) return { type: 'refused', reason: 'busy', message: 'log-batch: messages must be strings' };
-        return { type: 'done', sent: h.logBatch(messages as string[], from) };
+        return { type: 'done', sent: await h.logBatch(messages as string[], from) };
       }
       default:
         if (m.type.startsWith('maintenance-')) return await h.maintenance(m);

@@ -144,9 +144,14 @@ export class LogForwarder {
 }
 
 /** The leader's side: another member's messages to this member's syslog server; the count sent (a shortfall is logged). */
-export function sendForwarded(target: { direct(message: string): boolean } | undefined, messages: readonly string[], from: string, log: Logger): number {
+/**
+ * The leader's side of a forwarded batch: into its syslog queue, and acknowledged only once the queue has sent
+ * them (UDP is paced): a leader killed between its acknowledgement and its sends would lose them for good.
+ */
+export async function sendForwarded(target: { direct(message: string): boolean; drained?(): Promise<void> } | undefined, messages: readonly string[], from: string, log: Logger): Promise<number> {
   let sent = 0;
   for (const m of messages) if (target?.direct(m)) sent++;
   if (sent < messages.length) log.log('error', 'log_sync_no_server', { count: messages.length - sent, from });
+  await target?.drained?.();
   return sent;
 }

@@ -52,6 +52,11 @@ export class SyslogLogger implements Logger {
     if (this.sender && s) this.sender.onDropped = (count) => this.log('warn', 'syslog_messages_dropped', { count, queueMax: s.queueMax, server: `${s.host}:${s.port}` });
   }
 
+  /** Resolves once what direct() queued has left for the server (or after a second). */
+  drained(): Promise<void> {
+    return this.sender ? this.sender.flush(1000) : Promise.resolve();
+  }
+
   /** Sends a message (this node's or one a member forwarded) to this node's server; false: none configured. */
   direct(message: string): boolean {
     if (!this.sender) return false;
