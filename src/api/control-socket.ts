@@ -80,9 +80,17 @@ export function askControl(path: string, cmd: Command | Request, timeoutMs = 300
       reject(new Error(e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? `tandemd is not running (no control socket at ${path})` : `${path}: ${e.message}`));
     });
     conn.write(JSON.stringify(req) + '\n');
+    let answered = false;
+    // A daemon that exits (a restart) while the request is open closes the connection unanswered.
+    conn.once('close', () => {
+      if (answered) return;
+      clearTimeout(timer);
+      reject(new Error(`tandemd closed ${path} without answering (it stopped or restarted meanwhile): see tandem status and the log`));
+    });
     const lines = createInterface({ input: conn });
     lines.on('error', () => undefined); // the socket's own error handler above reports it
     lines.once('line', (line) => {
+      answered = true;
       clearTimeout(timer);
       const answer = JSON.parse(line) as { ok: boolean; result?: unknown; error?: string };
       if (answer.ok) resolve(answer.result);

@@ -22,7 +22,10 @@ tandem restart [--only-this] [--yes]          (seed 000: an enabled member resta
 tandem admin-password [--password-file F | --password-fd N]    (the status page's password, user admin)
   each takes [--socket PATH | --config FILE]`;
 
-const cluster = (p: Parsed, op: string, args: Record<string, unknown>, timeoutMs = 15_000) => askControl(socketPath(p), { cmd: 'cluster', op, args }, timeoutMs);
+// Longer than the daemon's own deadlines (a change ordered through Corosync: 10 s, then the store's fsync), so the
+// administrator reads the daemon's reason rather than a timeout of this command.
+const CLUSTER_OP_MS = 30_000;
+const cluster = (p: Parsed, op: string, args: Record<string, unknown>, timeoutMs = CLUSTER_OP_MS) => askControl(socketPath(p), { cmd: 'cluster', op, args }, timeoutMs);
 
 function print(p: Parsed, result: unknown, text: string): void {
   process.stdout.write(flag(p, 'json') ? JSON.stringify(result) + '\n' : text + '\n');
@@ -73,7 +76,7 @@ export async function clusterCommand(p: Parsed, ask: Asker = terminal): Promise<
         return 1;
       }
       const password = await ask.password('cluster password', passwordSource(p));
-      const r = (await cluster(p, 'join', { member, password }, 30_000)) as Record<string, unknown>;
+      const r = (await cluster(p, 'join', { member, password })) as Record<string, unknown>;
       print(p, r, `joined cluster ${String(r['joined'])} as ${String(r['as'])} (members: ${(r['members'] as string[]).join(', ')}); the service restarts as a member`);
       return 0;
     }
@@ -125,7 +128,7 @@ export async function restartCommand(p: Parsed, ask: Asker = terminal): Promise<
     ? 'Restart the service of this member only? (If it is enabled, the cluster may still see it leave and come back.)'
     : 'Restarting an enabled cluster member restarts the cluster service on EVERY enabled member (seed 000). To restart only this member, disable it first (tandem cluster disable NODE), or give --only-this. Continue?';
   if (!(await ask.confirm(question, flag(p, 'yes')))) return 1;
-  const r = (await askControl(socketPath(p), { cmd: 'cluster', op: 'restart', args: { only } }, 15_000)) as Record<string, unknown>;
+  const r = (await askControl(socketPath(p), { cmd: 'cluster', op: 'restart', args: { only } }, CLUSTER_OP_MS)) as Record<string, unknown>;
   const missed = (r['notReached'] as string[] | undefined) ?? [];
   print(p, r, `restarting: ${String(r['restarting'])}${missed.length ? `\nnot reached: ${missed.join('; ')}` : ''}`);
   return 0;

@@ -1,0 +1,38 @@
+import test from 'ava';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { askControl, serveControl } from '../../src/api/control-socket.js';
+
+function tempSocket(t: { teardown(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-ctl-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return join(dir, 'ctl.sock');
+}
+
+test('a request is answered with the handler result, and a handler error comes back as its message', async (t) => {
+  const path = tempSocket(t);
+  const server = await serveControl(path, async (req) => {
+    if (req.cmd === 'status') return { role: 'active' };
+    throw new Error('no such thing here');
+  });
+  t.teardown(() => void server.close());
+  t.deepEqual(await askControl(path, 'status'), { role: 'active' });
+  await t.throwsAsync(askControl(path, 'why'), { message: 'tandemd: no such thing here' });
+});
+
+test('a daemon that closes the connection without answering (a restart) is reported at once, not after the timeout', async (t) => {
+  const path = tempSocket(t);
+  const server = createServer((conn) => conn.once('data', () => conn.destroy()));
+  await new Promise<void>((r) => server.listen(path, r));
+  t.teardown(() => void server.close());
+  const t0 = Date.now();
+  await t.throwsAsync(askControl(path, 'status', 10_000), { message: /closed .*ctl\.sock without answering/ });
+  t.true(Date.now() - t0 < 5000, 'long before the 10 s timeout');
+});
+
+test('no daemon: the error says it is not running and names the socket', async (t) => {
+  const path = tempSocket(t);
+  await t.throwsAsync(askControl(path, 'status'), { message: `tandemd is not running (no control socket at ${path})` });
+});
