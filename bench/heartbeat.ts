@@ -19,7 +19,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseBoard, type Board } from '../src/board/board-file.js';
+import type { Board } from '../src/board/board-file.js';
 import { hmacAuth } from '../src/io/heartbeat-auth.js';
 import { openHeartbeatInterfaces } from '../src/io/heartbeat-links.js';
 import { HeartbeatReceiver } from '../src/io/heartbeat-receiver.js';
@@ -29,26 +29,10 @@ import { Lab, sleep } from '../src/lab/lab.js';
 import { netnsPids } from '../src/lab/netns.js';
 import { tool } from '../src/lab/run.js';
 import { VERSION } from '../src/runtime/version.js';
+import { FIVE_PORTS, workerOf, writeBenchBoard } from './five-ports.js';
 
 const CLUSTER = 5;
 const PASSWORD = 'bench-password';
-
-/** Five heartbeat interfaces: four data ports and the sync port. */
-const FIVE_PORTS: Board = parseBoard(
-  {
-    name: 'bench-5port',
-    nics: [
-      { name: 'eth0', bus: 0, slot: 1, port: 0, role: 'wan' },
-      { name: 'eth1', bus: 0, slot: 1, port: 1, role: 'lan' },
-      { name: 'eth2', bus: 0, slot: 1, port: 2, role: 'dmz' },
-      { name: 'eth3', bus: 0, slot: 1, port: 3, role: 'data' },
-      { name: 'eth4', bus: 0, slot: 2, port: 0, role: 'sync' },
-    ],
-    watchdog: null,
-    console: null,
-  },
-  'bench-5port',
-);
 
 function emit(name: string, unit: string, value: number): void {
   process.stdout.write(JSON.stringify({ name, unit, value: Math.round(value * 100) / 100, peer: 'tandem' }) + '\n');
@@ -170,13 +154,6 @@ async function keepalivedCost(lab: Lab, seconds: number): Promise<number> {
   }
 }
 
-/** The worker process a supervised tandemd runs (its only child). */
-function workerOf(pid: number): number {
-  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  if (children.length !== 1) throw new Error(`tandemd ${pid} has ${children.length} children, expected its worker`);
-  return children[0]!;
-}
-
 /**
  * Two real tandemd (supervised, from their configuration files) at
  * `intervalMs`; CPU of the busier worker. With the bench board's plan (4
@@ -184,9 +161,7 @@ function workerOf(pid: number): number {
  * per node; 10 ms gives 100/s on every data port.
  */
 async function daemonCost(lab: Lab, seconds: number, intervalMs: number, name: string): Promise<number> {
-  const dir = mkdtempSync(join(tmpdir(), 'tandem-bench-'));
-  const boardFile = join(dir, 'board.json');
-  writeFileSync(boardFile, JSON.stringify({ ...FIVE_PORTS, nics: FIVE_PORTS.nics.map(({ nn: _nn, ...n }) => n) }));
+  const { boardFile, cleanup } = writeBenchBoard();
   const cluster = await LabCluster.start(lab, FIVE_PORTS, { boardRef: boardFile, timers: { heartbeatIntervalMs: intervalMs, failoverTimeMs: 400, initialSilenceMs: 500 } });
   try {
     await cluster.settled(10_000);
@@ -197,7 +172,7 @@ async function daemonCost(lab: Lab, seconds: number, intervalMs: number, name: s
   } finally {
     await cluster.stop();
     cluster.cleanup();
-    rmSync(dir, { recursive: true, force: true });
+    cleanup();
   }
 }
 

@@ -9,9 +9,14 @@
  * (the runtime stopped loading: a hung event loop) it sends nothing more, and
  * that silence is the lease the peer's failover time measures.
  *
+ * The thread waits in one poll(): for the next tick's absolute deadline (a
+ * timerfd), for the main thread (an eventfd: a load that moves the due tick,
+ * or stop) and, once receive() was called, for the heartbeat sockets
+ * (pacer_rx.c). A top-up that leaves the due tick as it was does not wake it.
+ *
  * Owner of each field: `lock` guards everything below it; the thread only
- * reads the window and writes next_tick and the counters; the JS thread
- * (load, stats, close) replaces the window. Frames are sent with the lock
+ * reads the window and writes next_tick, armed and the counters; the JS
+ * thread (load, stats, close) replaces the window. Frames are sent with the lock
  * held, so a load never lets an older frame leave after a newer one (the
  * peer's replay window would count it). The thread makes system calls only:
  * no Node-API call, no JavaScript.
@@ -20,53 +25,23 @@
  * not pull an fd from under the thread. The thread is joined by close(), the
  * JS finalizer or the environment's cleanup hook, whichever runs first.
  */
-#include "tandem.h"
+#include "pacer.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
-
-#define PACER_MAX_SOCKS 32
-#define PACER_MAX_FRAME 1514
+#include <sys/timerfd.h>
 
 /* What a pacer wrapper is, so that no other wrapped object is taken for one. */
 static const napi_type_tag PACER_TAG = { 0x74616e64656d7061ULL, 0x6365720000000001ULL };
 
-struct pacer_iface {
-	int fd;
-	uint64_t sent, errors;
-	int last_errno;
-};
-
-struct pacer {
-	napi_env env;
-	pthread_t thread;
-	int running;               /* thread created and not yet joined */
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	/* --- guarded by lock --- */
-	int stop;
-	int64_t start_ns, tick_ns;
-	uint32_t per_tick, slot_size;
-	uint64_t first;            /* tick of the window's row 0 */
-	uint32_t nticks;           /* rows in the window */
-	uint8_t *frames;           /* nticks * per_tick slots of slot_size bytes */
-	uint16_t *lens;            /* 0: an empty slot */
-	uint8_t *ifidx;
-	uint64_t next_tick;        /* the next tick the thread sends */
-	int expired;               /* the window ran out and nothing was loaded since */
-	uint64_t ticks_sent, ticks_missed, lease_expiries;
-	int64_t max_late_ns;
-	uint32_t nsocks;
-	struct pacer_iface socks[PACER_MAX_SOCKS];
-};
-
-static int64_t mono_ns(void)
+int64_t pacer_mono_ns(void)
 {
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
@@ -97,81 +72,157 @@ static void send_row(struct pacer *p, uint64_t tick)
 	p->ticks_sent++;
 }
 
+/* The tick the thread waits for now, NO_TICK when the window holds none (lock held). */
+static uint64_t due_tick(const struct pacer *p)
+{
+	uint64_t t = p->next_tick > p->first ? p->next_tick : p->first;
+	return t < p->first + p->nticks ? t : NO_TICK;
+}
+
+/* Wakes the thread's poll (a load it must look at, or stop). */
+void pacer_wake(struct pacer *p)
+{
+	uint64_t one = 1;
+	if (write(p->wake_fd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: the counter is already non-zero, the thread will wake anyway */
+	}
+}
+
+/* Arms timer_fd at the due tick's absolute deadline, or disarms it (lock held). */
+static void arm(struct pacer *p, uint64_t tick)
+{
+	struct itimerspec its;
+
+	if (tick == p->armed)
+		return;
+	memset(&its, 0, sizeof(its));
+	if (tick != NO_TICK) {
+		int64_t deadline = p->start_ns + (int64_t)tick * p->tick_ns;
+		its.it_value.tv_sec = deadline / 1000000000LL;
+		its.it_value.tv_nsec = deadline % 1000000000LL;
+		/* A zero it_value disarms: tick 0 at start 0 cannot happen (start_ns is the monotonic now). */
+	}
+	timerfd_settime(p->timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
+	p->armed = tick;
+}
+
+/* The tick is due (the timer fired): send it, or the newest due one after a late wakeup (lock held). */
+static void on_deadline(struct pacer *p)
+{
+	uint64_t tick = due_tick(p);
+	int64_t deadline, now, behind;
+
+	if (tick == NO_TICK)
+		return;
+	deadline = p->start_ns + (int64_t)tick * p->tick_ns;
+	now = pacer_mono_ns();
+	if (now < deadline)
+		return; /* the window moved since the timer was armed: re-arm */
+	p->next_tick = tick;
+	if (now - deadline > p->max_late_ns)
+		p->max_late_ns = now - deadline;
+	/* Woken a whole tick or more late (a starved CPU): send the newest due
+	 * tick, not a burst of stale ones, and count the ticks skipped. */
+	behind = (now - deadline) / p->tick_ns;
+	if (behind > 0) {
+		uint64_t last = p->first + p->nticks - 1;
+		uint64_t skip = (uint64_t)behind;
+		if (p->next_tick + skip > last)
+			skip = last - p->next_tick;
+		p->next_tick += skip;
+		p->ticks_missed += skip;
+	}
+	send_row(p, p->next_tick);
+	p->next_tick++;
+}
+
+/*
+ * One poll for everything the thread waits on: the deadline of the next tick
+ * (timer_fd, absolute), a load or stop from the main thread (wake_fd), and,
+ * when receiving, the heartbeat sockets. The lock is held except in poll().
+ */
 static void *pacer_main(void *arg)
 {
 	struct pacer *p = arg;
+	struct pollfd pfd[2 + PACER_MAX_SOCKS];
 
 	pthread_mutex_lock(&p->lock);
 	while (!p->stop) {
-		uint64_t end = p->first + p->nticks;
-		int64_t deadline, now, behind;
-		struct timespec ts;
+		uint64_t tick = due_tick(p);
+		nfds_t n = 2;
 
-		if (p->next_tick < p->first)
-			p->next_tick = p->first; /* a silent gap the runtime asked for */
-		if (p->next_tick >= end) {
+		if (tick == NO_TICK && p->nticks > 0 && !p->expired) {
 			/* The lease ran out: silent until the runtime loads frames again. */
-			if (p->nticks > 0 && !p->expired) {
-				p->expired = 1;
-				p->lease_expiries++;
+			p->expired = 1;
+			p->lease_expiries++;
+		}
+		arm(p, tick);
+		pfd[0] = (struct pollfd){ .fd = p->wake_fd, .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = p->timer_fd, .events = POLLIN };
+		if (p->rx && p->rx->on)
+			for (uint32_t i = 0; i < p->nsocks; i++)
+				pfd[n++] = (struct pollfd){ .fd = p->socks[i].fd, .events = POLLIN };
+		pthread_mutex_unlock(&p->lock);
+		if (poll(pfd, n, -1) < 0 && errno != EINTR) {
+			pthread_mutex_lock(&p->lock);
+			break; /* cannot happen with valid fds; the peer sees silence, as after a crash */
+		}
+		pthread_mutex_lock(&p->lock);
+		if (pfd[0].revents & POLLIN) {
+			uint64_t v;
+			if (read(p->wake_fd, &v, sizeof(v)) < 0) {
+				/* EAGAIN: another read took it */
 			}
-			pthread_cond_wait(&p->cond, &p->lock);
-			continue;
 		}
-		deadline = p->start_ns + (int64_t)p->next_tick * p->tick_ns;
-		ts.tv_sec = deadline / 1000000000LL;
-		ts.tv_nsec = deadline % 1000000000LL;
-		/* Woken early by a load or close: look at the window again. */
-		if (pthread_cond_timedwait(&p->cond, &p->lock, &ts) != ETIMEDOUT)
-			continue;
-		if (p->stop || p->next_tick < p->first || p->next_tick >= p->first + p->nticks)
-			continue;
-		now = mono_ns();
-		if (now - deadline > p->max_late_ns)
-			p->max_late_ns = now - deadline;
-		/* Woken a whole tick or more late (a starved CPU): send the newest due
-		 * tick, not a burst of stale ones, and count the ticks skipped. */
-		behind = (now - deadline) / p->tick_ns;
-		if (behind > 0) {
-			uint64_t last = p->first + p->nticks - 1;
-			uint64_t skip = (uint64_t)behind;
-			if (p->next_tick + skip > last)
-				skip = last - p->next_tick;
-			p->next_tick += skip;
-			p->ticks_missed += skip;
+		for (nfds_t i = 2; i < n && !p->stop; i++)
+			if (pfd[i].revents)
+				pacer_rx_read(p, (uint32_t)(i - 2), pfd[i].revents);
+		if (pfd[1].revents & POLLIN) {
+			uint64_t expirations;
+			if (read(p->timer_fd, &expirations, sizeof(expirations)) < 0) {
+				/* EAGAIN: re-armed since it fired */
+			}
+			p->armed = NO_TICK;
+			if (!p->stop)
+				on_deadline(p);
 		}
-		send_row(p, p->next_tick);
-		p->next_tick++;
 	}
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
 }
 
+/* Stops and joins the thread if it runs, then closes its fds; idempotent. */
 static void pacer_stop(struct pacer *p)
 {
-	if (!p->running)
-		return;
-	pthread_mutex_lock(&p->lock);
-	p->stop = 1;
-	pthread_cond_signal(&p->cond);
-	pthread_mutex_unlock(&p->lock);
-	pthread_join(p->thread, NULL);
-	p->running = 0;
+	if (p->running) {
+		pthread_mutex_lock(&p->lock);
+		p->stop = 1;
+		pacer_wake(p);
+		pthread_mutex_unlock(&p->lock);
+		pthread_join(p->thread, NULL);
+		p->running = 0;
+	}
 	for (uint32_t i = 0; i < p->nsocks; i++) {
-		close(p->socks[i].fd);
+		if (p->socks[i].fd >= 0)
+			close(p->socks[i].fd);
 		p->socks[i].fd = -1;
 	}
+	if (p->wake_fd >= 0)
+		close(p->wake_fd);
+	if (p->timer_fd >= 0)
+		close(p->timer_fd);
+	p->wake_fd = p->timer_fd = -1;
 }
 
 static void pacer_free(struct pacer *p)
 {
 	pacer_stop(p);
-	pthread_cond_destroy(&p->cond);
 	pthread_mutex_destroy(&p->lock);
 	free(p->frames);
 	free(p->lens);
 	free(p->ifidx);
-	free(p);
+	/* Frees p itself once the doorbell handle is closed (or at once without one). */
+	pacer_rx_free(p);
 }
 
 static void pacer_cleanup_hook(void *data)
@@ -186,7 +237,7 @@ static void pacer_finalize(napi_env env, void *data, void *hint)
 	pacer_free(data);
 }
 
-static struct pacer *unwrap_pacer(napi_env env, napi_value v)
+struct pacer *unwrap_pacer(napi_env env, napi_value v)
 {
 	struct pacer *p = NULL;
 	bool tagged = false;
@@ -214,7 +265,6 @@ napi_value tandem_pacer_open(napi_env env, napi_callback_info info)
 	uint32_t nsocks, per_tick, prio;
 	int64_t start_ns, tick_ns;
 	struct pacer *p;
-	pthread_condattr_t ca;
 	bool is_array;
 	int err;
 
@@ -237,6 +287,18 @@ napi_value tandem_pacer_open(napi_env env, napi_callback_info info)
 	p->start_ns = start_ns;
 	p->tick_ns = tick_ns;
 	p->per_tick = per_tick;
+	p->armed = NO_TICK;
+	p->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	p->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (p->wake_fd < 0 || p->timer_fd < 0) {
+		err = errno;
+		if (p->wake_fd >= 0)
+			close(p->wake_fd);
+		if (p->timer_fd >= 0)
+			close(p->timer_fd);
+		free(p);
+		return throw_errno(env, "eventfd/timerfd_create", err);
+	}
 	for (uint32_t i = 0; i < nsocks; i++) {
 		napi_value h;
 		struct sock *s;
@@ -254,10 +316,6 @@ napi_value tandem_pacer_open(napi_env env, napi_callback_info info)
 	}
 	p->nsocks = nsocks;
 	pthread_mutex_init(&p->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&p->cond, &ca);
-	pthread_condattr_destroy(&ca);
 
 	err = pthread_create(&p->thread, NULL, pacer_main, p);
 	if (err) {
@@ -265,6 +323,7 @@ napi_value tandem_pacer_open(napi_env env, napi_callback_info info)
 		return throw_errno(env, "pthread_create", err);
 	}
 	p->running = 1;
+	pthread_setname_np(p->thread, "tandem-hb"); /* what top -H and /proc show */
 	if (prio > 0) {
 		struct sched_param sp = { .sched_priority = (int)prio };
 		err = pthread_setschedparam(p->thread, SCHED_FIFO, &sp);
@@ -286,6 +345,8 @@ napi_value tandem_pacer_open(napi_env env, napi_callback_info info)
 fail_socks:
 	for (uint32_t i = 0; i < p->nsocks; i++)
 		close(p->socks[i].fd);
+	close(p->wake_fd);
+	close(p->timer_fd);
 	free(p);
 	return throw_errno(env, "fcntl(F_DUPFD_CLOEXEC)", err);
 }
@@ -376,15 +437,19 @@ napi_value tandem_pacer_load(napi_env env, napi_callback_info info)
 	p->nticks = rows;
 	if (rows > 0)
 		p->expired = 0;
-	pthread_cond_signal(&p->cond);
+	/* The thread sleeps to the deadline it armed and reads the window when it
+	 * wakes: a top-up that leaves that tick due costs it no wakeup. */
+	if (due_tick(p) != p->armed)
+		pacer_wake(p);
 	napi_create_bigint_uint64(env, p->next_tick, &result);
 	pthread_mutex_unlock(&p->lock);
 	return result;
 }
 
 /* tandem_pacer_stats(wrapper, out: BigInt64Array) fills [nextTick, windowEnd,
- * ticksSent, ticksMissed, leaseExpiries, maxLateNs, then sent, errors,
- * lastErrno per socket]; returns how many values it wrote. */
+ * ticksSent, ticksMissed, leaseExpiries, maxLateNs, rxDropped, then per
+ * socket: sent, errors, lastErrno, received, rxErrors, rxErrno, doorbells];
+ * returns how many values it wrote. */
 napi_value tandem_pacer_stats(napi_env env, napi_callback_info info)
 {
 	size_t argc = 2, len;
@@ -396,8 +461,8 @@ napi_value tandem_pacer_stats(napi_env env, napi_callback_info info)
 
 	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 2 || !(p = unwrap_pacer(env, argv[0])))
 		return throw_errno(env, "pacer_stats", EBADF);
-	if (get_bytes(env, argv[1], &out_v, &len) < 0 || len < (6 + 3 * (size_t)p->nsocks) * 8)
-		return throw_type(env, "out must be a BigInt64Array of 6 + 3 * sockets values");
+	if (get_bytes(env, argv[1], &out_v, &len) < 0 || len < (7 + 7 * (size_t)p->nsocks) * 8)
+		return throw_type(env, "out must be a BigInt64Array of 7 + 7 * sockets values");
 	out = out_v;
 	pthread_mutex_lock(&p->lock);
 	out[n++] = (int64_t)p->next_tick;
@@ -406,10 +471,16 @@ napi_value tandem_pacer_stats(napi_env env, napi_callback_info info)
 	out[n++] = (int64_t)p->ticks_missed;
 	out[n++] = (int64_t)p->lease_expiries;
 	out[n++] = p->max_late_ns;
+	out[n++] = p->rx ? (int64_t)p->rx->dropped : 0;
 	for (uint32_t i = 0; i < p->nsocks; i++) {
-		out[n++] = (int64_t)p->socks[i].sent;
-		out[n++] = (int64_t)p->socks[i].errors;
-		out[n++] = p->socks[i].last_errno;
+		const struct pacer_iface *s = &p->socks[i];
+		out[n++] = (int64_t)s->sent;
+		out[n++] = (int64_t)s->errors;
+		out[n++] = s->last_errno;
+		out[n++] = (int64_t)s->received;
+		out[n++] = (int64_t)s->rx_errors;
+		out[n++] = s->rx_errno;
+		out[n++] = (int64_t)s->doorbells;
 	}
 	pthread_mutex_unlock(&p->lock);
 	napi_create_uint32(env, n, &result);

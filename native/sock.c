@@ -112,10 +112,29 @@ napi_value tandem_sock_send(napi_env env, napi_callback_info info)
 }
 
 
-/* One recvmmsg into the caller's ring. Kernel stamps are CLOCK_REALTIME
- * (sockets have no monotonic receive stamp);
- * they are shifted onto CLOCK_MONOTONIC (the clock of process.hrtime) with
- * the offset measured now, because nothing above this file sees wall time. */
+/* A received message's kernel stamp on CLOCK_MONOTONIC. Kernel stamps are
+ * CLOCK_REALTIME (sockets have no monotonic receive stamp); they are shifted
+ * onto CLOCK_MONOTONIC (the clock of process.hrtime) with the offset measured
+ * when the batch was read, because nothing above this file sees wall time. */
+int64_t mono_stamp(struct msghdr *m, const struct timespec *real, const struct timespec *mono)
+{
+	int64_t stamp = ns_of(mono);
+	struct cmsghdr *c;
+
+	for (c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+			struct timespec k;
+			memcpy(&k, CMSG_DATA(c), sizeof(k));
+			stamp = ns_of(mono) - (ns_of(real) - ns_of(&k));
+		}
+	}
+	/* A wall clock stepped back after the frame arrived would put its
+	 * arrival in the future (a dead peer kept alive for the size of the
+	 * step): no frame arrived later than now. */
+	return stamp > ns_of(mono) ? ns_of(mono) : stamp;
+}
+
+/* One recvmmsg into the caller's ring, each message with its monotonic stamp. */
 static int read_batch(struct sock *p, const struct ring *r)
 {
 	struct mmsghdr msgs[MAX_BATCH];
@@ -140,23 +159,9 @@ static int read_batch(struct sock *p, const struct ring *r)
 	clock_gettime(CLOCK_REALTIME, &real);
 	clock_gettime(CLOCK_MONOTONIC, &mono);
 	for (i = 0; i < (uint32_t)got; i++) {
-		int64_t stamp = ns_of(&mono);
-		struct cmsghdr *c;
-		for (c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c; c = CMSG_NXTHDR(&msgs[i].msg_hdr, c)) {
-			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
-				struct timespec k;
-				memcpy(&k, CMSG_DATA(c), sizeof(k));
-				stamp = ns_of(&mono) - (ns_of(&real) - ns_of(&k));
-			}
-		}
-		/* A wall clock stepped back after the frame arrived would put its
-		 * arrival in the future (a dead peer kept alive for the size of the
-		 * step): no frame arrived later than now. */
-		if (stamp > ns_of(&mono))
-			stamp = ns_of(&mono);
 		/* MSG_TRUNC makes msg_len the frame's real length; JS sees truncation. */
 		r->lens[i] = msgs[i].msg_len;
-		r->stamps[i] = stamp;
+		r->stamps[i] = mono_stamp(&msgs[i].msg_hdr, &real, &mono);
 	}
 	return got;
 }

@@ -14,14 +14,15 @@
  *
  * The files: util.c (errors, arguments, namespaces), sock.c (what every
  * socket shares), packet.c, netlink.c, iface.c, gpio.c (GPIO and watchdog),
- * notify.c (sd_notify), cpg.c (Corosync CPG), pacer.c (the heartbeat pacer
- * thread), and this table.
+ * notify.c (sd_notify), cpg.c (Corosync CPG), pacer.c and pacer_rx.c (the
+ * heartbeat thread: what it sends, what it receives), and this table.
  *
  * Node-API is called only from the thread of the environment that loaded
  * the addon (the main thread, and the sync worker's thread for its own
  * sockets). The one thread of our own is the pacer's (pacer.c): it makes
- * system calls on memory it shares with JS under a mutex, and never calls
- * Node-API. A socket can be opened inside
+ * system calls on memory it shares with JS under a mutex, never calls
+ * Node-API, and wakes the main loop with libuv's uv_async_send (documented
+ * as safe from any thread) only when what it received changed. A socket can be opened inside
  * another network namespace: the thread enters it around socket() and
  * returns at once, so the socket belongs to that namespace for its life.
  *
@@ -63,6 +64,8 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "tandem_pacer_load", NULL, tandem_pacer_load, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "tandem_pacer_stats", NULL, tandem_pacer_stats, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "tandem_pacer_close", NULL, tandem_pacer_close, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "tandem_pacer_receive", NULL, tandem_pacer_receive, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "tandem_pacer_drain", NULL, tandem_pacer_drain, NULL, NULL, NULL, napi_enumerable, NULL },
 	};
 	napi_define_properties(env, exports, sizeof(table) / sizeof(table[0]), table);
 	return exports;

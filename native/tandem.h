@@ -51,6 +51,8 @@ int socket_in_netns(const char *path, int domain, int type, int proto, const cha
 int64_t ns_of(const struct timespec *t);
 
 /* sock.c: lifetime, send and receive of every socket */
+struct msghdr;
+int64_t mono_stamp(struct msghdr *m, const struct timespec *real, const struct timespec *mono);
 napi_value wrap_sock(napi_env env, napi_value wrapper, int fd, int ifindex, const char *ifname);
 napi_value tandem_sock_send(napi_env env, napi_callback_info info);
 napi_value tandem_sock_read(napi_env env, napi_callback_info info);
@@ -91,6 +93,9 @@ napi_value tandem_pacer_open(napi_env env, napi_callback_info info);
 napi_value tandem_pacer_load(napi_env env, napi_callback_info info);
 napi_value tandem_pacer_stats(napi_env env, napi_callback_info info);
 napi_value tandem_pacer_close(napi_env env, napi_callback_info info);
+/* pacer_rx.c: what the pacer's thread receives */
+napi_value tandem_pacer_receive(napi_env env, napi_callback_info info);
+napi_value tandem_pacer_drain(napi_env env, napi_callback_info info);
 
 /* notify.c: systemd's notification socket */
 napi_value tandem_sd_notify(napi_env env, napi_callback_info info);

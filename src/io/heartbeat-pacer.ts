@@ -8,9 +8,15 @@
  * the ticks it holds frames for, so a runtime that stops loading (a hung
  * event loop) falls silent when its last loaded tick has gone.
  *
+ * Once receive() is called the same thread also reads the heartbeat sockets
+ * (native/pacer_rx.c): frames wait in its ring, with their kernel stamps,
+ * until the main loop drains them; the thread rings the main loop's doorbell
+ * only when a frame is news (it differs from the last one on its socket
+ * outside the masked bytes, or follows a silence, or the ring is half full).
+ *
  * This module only carries bytes and counters across; src/io/heartbeat-sender.ts
- * decides what to load and when. Runs on the Node main loop; the thread
- * runs no JavaScript.
+ * decides what to load and when, the heartbeat node what to do with frames.
+ * Runs on the Node main loop; the thread runs no JavaScript.
  */
 import { sys, type PacerHandle } from './native.js';
 import type { PacketLink } from './packet-link.js';
@@ -23,7 +29,21 @@ export interface PacerIfaceCounters {
   errors: number;
   /** errno of the last failed send, 0 if none. */
   lastErrno: number;
+  /** Frames the thread read on this socket (receive()). */
+  received: number;
+  rxErrors: number;
+  /** errno of the last receive error (ENETDOWN when the link went down), 0 if none. */
+  rxErrno: number;
+  /** Times a frame on this socket woke the main loop. */
+  doorbells: number;
 }
+
+/** Slot bytes of a drained frame (native/pacer_rx.c keeps at most this much of one). */
+export const PACER_RX_SLOT = 256;
+const DRAIN_BATCH = 64;
+
+/** A received frame, valid only during the call; `sock` indexes the pacer's sockets. */
+export type PacedFrameHandler = (sock: number, frame: Buffer, stampNs: bigint, truncated: boolean) => void;
 
 export interface PacerStats {
   /** The tick the thread sends next. */
@@ -37,6 +57,8 @@ export interface PacerStats {
   leaseExpiries: number;
   /** The latest the thread has woken after a deadline, in ns. */
   maxLateNs: number;
+  /** Received frames lost because the ring was full (the main loop did not drain for seconds). */
+  rxDropped: number;
   ifaces: PacerIfaceCounters[];
 }
 
@@ -54,6 +76,9 @@ export interface Pacer {
   stats(): PacerStats;
   close(): void;
   readonly closed: boolean;
+  /** Optional: the thread reads the sockets too (see receive below). */
+  receive?(onDoorbell: () => void, mask: readonly (readonly [number, number])[], gapNs: bigint): void;
+  drain?(onFrame: PacedFrameHandler): number;
 }
 
 export class HeartbeatPacer implements Pacer {
@@ -74,7 +99,7 @@ export class HeartbeatPacer implements Pacer {
     rtPriority = 0,
   ) {
     sys('heartbeat pacer', (b) => b.tandem_pacer_open(this.handle, links.map((l) => l.nativeHandle()), startNs, tickNs, perTick, rtPriority));
-    this.out = new BigInt64Array(6 + 3 * links.length);
+    this.out = new BigInt64Array(7 + 7 * links.length);
   }
 
   get closed(): boolean {
@@ -115,10 +140,47 @@ export class HeartbeatPacer implements Pacer {
     const n = sys('heartbeat pacer', (b) => b.tandem_pacer_stats(this.handle, this.out));
     const o = this.out;
     const ifaces: PacerIfaceCounters[] = [];
-    for (let k = 6; k + 2 < n; k += 3) ifaces.push({ sent: Number(o[k]), errors: Number(o[k + 1]), lastErrno: Number(o[k + 2]) });
+    for (let k = 7; k + 6 < n; k += 7) {
+      ifaces.push({
+        sent: Number(o[k]), errors: Number(o[k + 1]), lastErrno: Number(o[k + 2]),
+        received: Number(o[k + 3]), rxErrors: Number(o[k + 4]), rxErrno: Number(o[k + 5]), doorbells: Number(o[k + 6]),
+      });
+    }
     return {
-      nextTick: o[0]!, windowEnd: o[1]!, ticksSent: Number(o[2]), ticksMissed: Number(o[3]), leaseExpiries: Number(o[4]), maxLateNs: Number(o[5]), ifaces,
+      nextTick: o[0]!, windowEnd: o[1]!, ticksSent: Number(o[2]), ticksMissed: Number(o[3]), leaseExpiries: Number(o[4]), maxLateNs: Number(o[5]),
+      rxDropped: Number(o[6]), ifaces,
     };
+  }
+
+  /**
+   * From now on the thread reads the heartbeat sockets (nothing else may):
+   * `onDoorbell` runs on the main loop when a frame is news. `mask` names the
+   * byte ranges [offset, length] that change from one heartbeat to the next
+   * (sorted); a frame after more than `gapNs` of silence on its socket is news.
+   */
+  receive(onDoorbell: () => void, mask: readonly (readonly [number, number])[], gapNs: bigint): void {
+    if (this.isClosed) throw new Error('heartbeat pacer: receive after close');
+    sys('heartbeat pacer', (b) => b.tandem_pacer_receive(this.handle, onDoorbell, Uint16Array.from(mask.flat()), gapNs));
+  }
+
+  private rx: { ring: Buffer; lens: Uint32Array; stamps: BigInt64Array; socks: Uint8Array } | undefined;
+
+  /** Hands every frame the thread holds to `onFrame`, oldest first; returns how many. */
+  drain(onFrame: PacedFrameHandler): number {
+    if (this.isClosed) return 0;
+    const r = (this.rx ??= { ring: Buffer.alloc(DRAIN_BATCH * PACER_RX_SLOT), lens: new Uint32Array(DRAIN_BATCH), stamps: new BigInt64Array(DRAIN_BATCH), socks: new Uint8Array(DRAIN_BATCH) });
+    let total = 0;
+    // The thread holds at most 512 frames: bounded even while it keeps adding.
+    for (let round = 0; round < 512 / DRAIN_BATCH + 1; round++) {
+      const n = sys('heartbeat pacer', (b) => b.tandem_pacer_drain(this.handle, r.ring, r.lens, r.stamps, r.socks));
+      for (let i = 0; i < n; i++) {
+        const len = r.lens[i]!;
+        onFrame(r.socks[i]!, r.ring.subarray(i * PACER_RX_SLOT, i * PACER_RX_SLOT + Math.min(len, PACER_RX_SLOT)), r.stamps[i]!, len > PACER_RX_SLOT);
+      }
+      total += n;
+      if (n < DRAIN_BATCH) break;
+    }
+    return total;
   }
 
   /** Stops and joins the thread: no frame leaves after this returns. Idempotent. */

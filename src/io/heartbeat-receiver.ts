@@ -2,8 +2,8 @@
  * DOC: the heartbeat receiver of one node
  *
  * One packet socket per heartbeat interface (kernel-filtered to heartbeats),
- * read either as frames arrive (start) or on the caller's tick (drain), each
- * frame run down the full drop ladder (src/wire/heartbeat-verify.ts)
+ * read either as frames arrive (start), on the caller's tick (drain), or by
+ * the heartbeat thread and handed over (onFrame), each frame run down the full drop ladder (src/wire/heartbeat-verify.ts)
  * with that interface's context. Keeps the per-interface counters the
  * heartbeat matrix shows (received, accepted, rejected by reason, last seen)
  * and hands every verdict to the caller, which turns it into core events.
@@ -64,6 +64,18 @@ export class HeartbeatReceiver {
     }
     return n;
   }
+
+  /** One frame read elsewhere (the pacer's thread) on interface `ifname`, down the same ladder. */
+  readonly onFrame = (ifname: string, frame: Buffer, stampNs: bigint, truncated: boolean): void => {
+    const iface = this.ifaces.get(ifname);
+    if (!iface) return;
+    const h = this.handler(ifname, iface);
+    try {
+      h.frame(frame, stampNs, truncated);
+    } catch (e) {
+      h.error(e instanceof Error ? e : new Error(String(e)));
+    }
+  };
 
   private handler(name: string, iface: ReceiveIface): { frame: FrameHandler; error: ErrorHandler } {
     const known = this.handlers.get(name);

@@ -25,7 +25,7 @@
  * (tests that forge frames, the throughput benchmark).
  */
 import type { HeartbeatAuth, HeartbeatFields } from '../wire/heartbeat-frame.js';
-import { encodeHeartbeat, restampHeartbeat } from '../wire/heartbeat-frame.js';
+import { encodeHeartbeat, HEARTBEAT_VOLATILE_RANGES, restampHeartbeat } from '../wire/heartbeat-frame.js';
 import { heartbeatSlots, heartbeatTicks } from '../core/heartbeat-plan.js';
 import { HeartbeatPacer, type PacedFrame, type Pacer } from './heartbeat-pacer.js';
 import { PacerReports, type PacerReport } from './pacer-reports.js';
@@ -196,6 +196,20 @@ export class HeartbeatSender {
     this.startedAt = performance.now();
     this.services = 0;
     this.timer = setTimeout(this.service, this.intervalMs);
+  }
+
+  /**
+   * The pacer's thread reads the heartbeat sockets from now on (nothing else may): `onDoorbell` runs when a
+   * frame is news (HEARTBEAT_VOLATILE_RANGES aside, it differs from the last on its interface, or follows more
+   * than `gapNs` of silence). Returns the drain, which hands over every frame held, by interface name; undefined
+   * when there is no native pacer (no heartbeat slot, or a test's fake): the caller reads the sockets itself.
+   */
+  receiveThroughPacer(onDoorbell: () => void, gapNs: bigint): ((onFrame: (ifname: string, frame: Buffer, stampNs: bigint, truncated: boolean) => void) => number) | undefined {
+    const p = this.pacer;
+    if (!p?.receive || !p.drain) return undefined;
+    p.receive(onDoorbell, HEARTBEAT_VOLATILE_RANGES, gapNs);
+    const drain = p.drain.bind(p);
+    return (onFrame) => drain((sock, frame, stamp, truncated) => onFrame(this.names[sock]!, frame, stamp, truncated));
   }
 
   /** No heartbeat leaves after this returns (the thread is joined). */

@@ -56,6 +56,8 @@ interface Binding {
   tandem_pacer_load(h: PacerHandle, fromTick: bigint, frames: Uint8Array, lens: Uint16Array, ifidx: Uint8Array, nowCount: number): bigint;
   tandem_pacer_stats(h: PacerHandle, out: BigInt64Array): number;
   tandem_pacer_close(h: PacerHandle): void;
+  tandem_pacer_receive(h: PacerHandle, onDoorbell: () => void, mask: Uint16Array, gapNs: bigint): void;
+  tandem_pacer_drain(h: PacerHandle, ring: Uint8Array, lens: Uint32Array, stamps: BigInt64Array, socks: Uint8Array): number;
 }
 
 /** The heartbeat pacer's wrapper object (native/pacer.c), owned by src/io/heartbeat-pacer.ts. */

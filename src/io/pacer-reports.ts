@@ -2,7 +2,8 @@
  * DOC: what the heartbeat pacer did, turned into counters and reports
  *
  * The thread counts per interface what it sent and what failed, how many
- * ticks it skipped and how often its lease ran out (src/io/heartbeat-pacer.ts).
+ * ticks it skipped, how often its lease ran out, and what its reads of the
+ * heartbeat sockets failed or lost (src/io/heartbeat-pacer.ts).
  * This folds those counts into the heartbeat matrix's per-interface counters
  * and reports each new failure, skipped tick, expired lease or stalled loop
  * once, with its count, to the node that logs them
@@ -17,12 +18,17 @@ import type { SendCounters } from './heartbeat-sender.js';
 export type PacerReport =
   | { kind: 'deadlines_missed'; count: number; maxLateMs: number }
   | { kind: 'lease_expired'; count: number }
-  | { kind: 'loop_stalled'; delayMs: number; leaseMs: number };
+  | { kind: 'loop_stalled'; delayMs: number; leaseMs: number }
+  /** The thread's reads on an interface failed (ENETDOWN while the link is down, for instance). */
+  | { kind: 'receive_errors'; iface: string; count: number; error: string }
+  /** Received frames lost: the main loop did not drain the thread's ring for seconds. */
+  | { kind: 'receive_dropped'; count: number };
 
 const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, no]) => [no, name]));
 
 export class PacerReports {
-  private reported = { missed: 0, expiries: 0 };
+  private reported = { missed: 0, expiries: 0, rxDropped: 0 };
+  private readonly rxErrorsBefore = new Map<string, number>();
   /** The thread's counts as of the last collect(). */
   private readonly before = new Map<string, { sent: number; errors: number }>();
 
@@ -49,6 +55,17 @@ export class PacerReports {
       this.reported.expiries = s.leaseExpiries;
     }
     if (delayMs > leaseMs / 2) this.sink.onReport?.({ kind: 'loop_stalled', delayMs: Math.round(delayMs), leaseMs });
+    this.names.forEach((name, i) => {
+      const t = s.ifaces[i];
+      const before = this.rxErrorsBefore.get(name) ?? 0;
+      if (!t || t.rxErrors <= before) return;
+      this.sink.onReport?.({ kind: 'receive_errors', iface: name, count: t.rxErrors - before, error: `receive ${ERRNO_NAMES.get(t.rxErrno) ?? `errno ${t.rxErrno}`}` });
+      this.rxErrorsBefore.set(name, t.rxErrors);
+    });
+    if (s.rxDropped > this.reported.rxDropped) {
+      this.sink.onReport?.({ kind: 'receive_dropped', count: s.rxDropped - this.reported.rxDropped });
+      this.reported.rxDropped = s.rxDropped;
+    }
   }
 
   /** The thread's per-interface counts into the matrix's counters (frames sent from the main loop are added on top). */

@@ -169,9 +169,10 @@ export async function startDaemon(config: NodeConfig, board: Board, baseLog: Log
     log,
     {
       intervalMs: config.timers.heartbeatIntervalMs,
-      // As they arrive: a peer's change (lower health, yielding, holding the shared addresses) acts at once, not at
-      // the next service tick; after a stall the runtime still reads what is queued before judging a deadline.
-      receive: 'on-arrival',
+      // By the heartbeat thread as they arrive: a peer's change (lower health, yielding, holding the shared
+      // addresses) wakes the main loop at once, a repeat waits with its kernel stamp for the service tick (each
+      // wakeup of the main loop costs more than the frames); before judging a deadline the runtime reads them all.
+      receive: 'paced',
       leaseMs: config.timers.heartbeatLeaseMs,
       rtPriority: config.timers.heartbeatRtPriority,
       disabled: board.nics.map((n) => n.name).filter((n) => !heartbeatIfaces.includes(n)),

@@ -14,11 +14,12 @@
  * Runs on the Node main loop; I/O lives in the adapters it is given.
  */
 import { health, initialState, peerAlive, step, syncLinkUp } from '../core/failover.js';
-import type { Change, CoreState, Effect, FailoverConfig, Input, Role, TimerName } from '../core/failover-types.js';
+import type { Change, CoreState, Effect, FailoverConfig, Input, Role } from '../core/failover-types.js';
 import { FLAG_DISABLED, FLAG_SHARED_HELD, FLAG_SYNC_LINK_UP, FLAG_TOOK_OVER, FLAG_YIELDING, type DecodedHeartbeat } from '../wire/heartbeat-frame.js';
 import { monotonicNs } from '../io/native.js';
 import type { ClaimReport } from '../io/shared-address.js';
 import { takeoverFields } from './takeover-log.js';
+import { CoreTimers } from './core-timers.js';
 import type { SyncStatus } from '../wire/heartbeat-frame.js';
 import type { SyncStatusView } from '../sync/sync-types.js';
 import type { Logger } from './log.js';
@@ -42,6 +43,9 @@ export interface RuntimeHeartbeats {
   matrix(): MatrixRow[];
   /** Reads the heartbeats queued in the kernel now (before any deadline is judged). */
   drain(): void;
+  /** The service tick (once an interval), on which far-off core deadlines wait without a timer of their own. */
+  every?(ms: number, fn: () => void): () => void;
+  readonly serviceTickNs?: bigint;
 }
 
 /** The adapters the runtime drives; each is swappable in tests. */
@@ -115,8 +119,7 @@ const SEED_EVENTS: Partial<Record<Change['reason'], string>> = {
 
 export class FailoverRuntime {
   private state: CoreState;
-  /** Per core timer: the Node timeout, when it is scheduled to fire, and the deadline the core wants now. */
-  private readonly timers = new Map<TimerName, { handle: NodeJS.Timeout; firesAt: bigint; at: bigint }>();
+  private readonly timers: CoreTimers;
   private queue: Promise<void> = Promise.resolve();
   private readonly history: (Change & { wallTime: string })[] = [];
   private shared: 'held' | 'released' = 'released';
@@ -131,6 +134,12 @@ export class FailoverRuntime {
     private readonly deps: RuntimeDeps,
   ) {
     this.state = initialState(config, monotonicNs());
+    const hb = deps.heartbeats;
+    this.timers = new CoreTimers({
+      drain: () => hb.drain(),
+      fire: (name, now) => this.feed({ type: 'timer', now, name }),
+      ...(hb.every && hb.serviceTickNs ? { everyTick: (fn: () => void) => hb.every!(0, fn), tickNs: hb.serviceTickNs } : {}),
+    });
   }
 
   start(): void {
@@ -188,8 +197,7 @@ export class FailoverRuntime {
     // A few heartbeats with the yielding flag, at once, so the peer takes over without waiting for a failover time.
     for (let i = 0; i < 3; i++) this.sendNow();
     this.stopped = true;
-    for (const t of this.timers.values()) clearTimeout(t.handle);
-    this.timers.clear();
+    this.timers.stop();
   }
 
   private sendNow(): void {
@@ -243,7 +251,7 @@ export class FailoverRuntime {
   private apply(e: Effect, input: Input): void {
     switch (e.type) {
       case 'arm-timer':
-        this.arm(e.name, e.at);
+        this.timers.arm(e.name, e.at);
         return;
       case 'log':
         this.deps.log.log(e.level, e.event, e.fields);
@@ -329,42 +337,6 @@ export class FailoverRuntime {
         if (this.shared === 'held') this.deps.shared.announce();
         return;
     }
-  }
-
-  /**
-   * A core timer fires at its deadline or later, never before: libuv measures
-   * timers against a loop time cached at the start of the iteration, so a
-   * timeout can run a fraction of a millisecond early, and the core would
-   * then find the deadline not yet passed with nothing to wake it again.
-   * Moving a deadline later (every heartbeat moves "peer dead") only records
-   * it; the scheduled timeout re-arms itself when it fires, so a heartbeat
-   * costs no clearTimeout/setTimeout pair.
-   */
-  private arm(name: TimerName, at: bigint): void {
-    const existing = this.timers.get(name);
-    if (existing && existing.firesAt <= at) {
-      existing.at = at;
-      return;
-    }
-    if (existing) clearTimeout(existing.handle);
-    this.schedule(name, at);
-  }
-
-  private schedule(name: TimerName, at: bigint): void {
-    const delayMs = Math.max(0, Math.ceil(Number(at - monotonicNs()) / 1e6));
-    const entry = {
-      at,
-      firesAt: at,
-      handle: setTimeout(() => {
-        // The frames that arrived while this timer waited (a stalled loop) count before any deadline is judged.
-        this.deps.heartbeats.drain();
-        const now = monotonicNs();
-        if (now < entry.at) return this.schedule(name, entry.at);
-        this.timers.delete(name);
-        this.feed({ type: 'timer', now, name });
-      }, delayMs),
-    };
-    this.timers.set(name, entry);
   }
 
   private enqueue(what: string, work: () => Promise<void>): void {

@@ -9,7 +9,7 @@
  * heartbeats as events; this module decides nothing about roles.
  */
 import type { Board } from '../board/board-file.js';
-import type { DecodedHeartbeat, HeartbeatAuth, NodeType } from '../wire/heartbeat-frame.js';
+import { saysTheSame, type DecodedHeartbeat, type HeartbeatAuth, type NodeType } from '../wire/heartbeat-frame.js';
 import type { RejectionReason } from '../wire/heartbeat-verify.js';
 import { formatIpv4 } from '../wire/ipv4.js';
 import { formatMac } from '../wire/mac.js';
@@ -41,12 +41,14 @@ export interface PeerSeen {
 }
 
 /**
- * When received heartbeats are read. 'on-tick' (the daemon's default): on
- * each send tick, so the process wakes once for both directions; a frame
- * waits at most one tick (interval / sync slots) and keeps its kernel
- * arrival stamp. 'on-arrival': as each frame arrives.
+ * When received heartbeats are read. 'paced' (the daemon's): the pacer's
+ * thread reads them as they arrive and wakes the main loop only for news (a
+ * frame that says something new, or follows a silence); the rest wait, with
+ * their kernel stamps, for the service tick or a deadline. 'on-tick': the main
+ * loop reads the sockets on each service tick. 'on-arrival': the main loop
+ * wakes for each frame.
  */
-export type ReceiveMode = 'on-tick' | 'on-arrival';
+export type ReceiveMode = 'paced' | 'on-tick' | 'on-arrival';
 
 /** Every accepted heartbeat, for the failover core. */
 export type HeartbeatListener = (ifname: string, frame: DecodedHeartbeat, stampNs: bigint) => void;
@@ -83,6 +85,9 @@ export class HeartbeatNode {
   private readonly receiveMode: ReceiveMode;
   private readonly onHeartbeat: HeartbeatListener;
   private readonly jobs = new Set<{ ms: number; fn: () => void; last: number }>();
+  private pacedDrain: ReturnType<HeartbeatSender['receiveThroughPacer']>;
+  /** The newest accepted frame per interface while a drain runs (see hand). */
+  private batch: Map<string, { frame: DecodedHeartbeat; stampNs: bigint }> | undefined;
 
   constructor(
     board: Board,
@@ -124,7 +129,8 @@ export class HeartbeatNode {
       {
         onError: (ifname, err) => this.rateLogged('warn', 'heartbeat_send_failed', `send:${ifname}`, { iface: ifname, error: err.message }),
         onTick: () => {
-          if (this.receiveMode === 'on-tick') this.receiver.drain();
+          // Paced: frames wait in the thread's ring until news, a deadline within reach (CoreTimers) or a reader.
+          if (this.receiveMode === 'on-tick' || (this.receiveMode === 'paced' && !this.pacedDrain)) this.drain();
           this.runEvery();
         },
         onReport: (r) => this.logPacer(r),
@@ -142,7 +148,7 @@ export class HeartbeatNode {
           });
         }
         this.peers.set(f.nodeId, { nodeId: f.nodeId, name: f.nodeName, type: f.nodeType, state: f.state, connections: f.connections, lastSeenNs: stampNs, lastIface: ifname });
-        this.onHeartbeat(ifname, frame, stampNs);
+        this.hand(ifname, frame, stampNs);
       },
       rejected: (ifname, reason, _stamp, nodeId) => this.logRejection(ifname, reason, nodeId),
       error: (ifname, err) => this.rateLogged('warn', 'heartbeat_receive_error', `recv:${ifname}`, { iface: ifname, error: err.message }),
@@ -152,11 +158,22 @@ export class HeartbeatNode {
   start(): void {
     if (this.receiveMode === 'on-arrival') this.receiver.start();
     this.sender.start();
+    if (this.receiveMode === 'paced') {
+      // A silence of more than two and a half intervals on an interface: the frame after it is news.
+      this.pacedDrain = this.sender.receiveThroughPacer(() => this.drain(), BigInt(Math.round(this.sender.intervalMs * 2.5e6)));
+      // No native pacer (no heartbeat slot): the main loop reads the sockets as frames arrive.
+      if (!this.pacedDrain) this.receiver.start();
+    }
     this.log.log('info', 'heartbeats_started', {
       node: this.identity.nodeName, nodeId: this.identity.nodeId, clusterId: this.identity.clusterId,
       ifaces: [...this.ifaces].map(([name, i]) => ({ name, sync: i.isSync, nn: i.nn, mac: formatMac(i.mac), ip: formatIpv4(i.ipv4) })),
       intervalMs: this.sender.intervalMs,
     });
+  }
+
+  /** Between two service ticks (a heartbeat interval). */
+  get serviceTickNs(): bigint {
+    return BigInt(Math.round(this.sender.intervalMs * 1e6));
   }
 
   /**
@@ -188,7 +205,30 @@ export class HeartbeatNode {
    * time are queued with their kernel stamps, and must count.
    */
   drain(): void {
-    this.receiver.drain();
+    if (this.batch) return; // a listener reading state during a drain: the drain under way finishes it
+    this.batch = new Map();
+    try {
+      if (this.pacedDrain) this.pacedDrain(this.receiver.onFrame);
+      else this.receiver.drain();
+    } finally {
+      const held = [...this.batch.entries()].sort((a, b) => (a[1].stampNs < b[1].stampNs ? -1 : 1));
+      this.batch = undefined;
+      for (const [ifname, h] of held) this.onHeartbeat(ifname, h.frame, h.stampNs);
+    }
+  }
+
+  /**
+   * An accepted heartbeat to the listener (the failover core). While a drain reads many at once, a run of frames
+   * on one interface that say the same (saysTheSame: only the counters moved) reaches it as its newest frame:
+   * what it learns is the same, for one input instead of one per frame. A frame that says something new first
+   * hands over the run before it. What is held goes out at the end of the drain, in arrival order.
+   */
+  private hand(ifname: string, frame: DecodedHeartbeat, stampNs: bigint): void {
+    const b = this.batch;
+    if (!b) return this.onHeartbeat(ifname, frame, stampNs);
+    const held = b.get(ifname);
+    if (held && !saysTheSame(held.frame.fields, frame.fields)) this.onHeartbeat(ifname, held.frame, held.stampNs);
+    b.set(ifname, { frame, stampNs });
   }
 
   stop(): void {
@@ -201,11 +241,14 @@ export class HeartbeatNode {
     return new Map([...this.ifaces].map(([name, i]) => [name, i.link]));
   }
 
+  /** What the administrator reads is current: the frames the heartbeat thread holds are read first. */
   peersSeen(): PeerSeen[] {
+    if (this.pacedDrain) this.drain();
     return [...this.peers.values()];
   }
 
   matrix(): MatrixRow[] {
+    if (this.pacedDrain) this.drain();
     const now = monotonicNs();
     const sent = this.sender.stats();
     const recv = this.receiver.stats();
@@ -231,6 +274,12 @@ export class HeartbeatNode {
         return;
       case 'loop_stalled':
         this.log.log('warn', 'event_loop_stalled', { delayMs: r.delayMs, leaseMs: r.leaseMs });
+        return;
+      case 'receive_errors':
+        this.rateLogged('warn', 'heartbeat_receive_error', `recv:${r.iface}`, { iface: r.iface, error: r.error, times: r.count });
+        return;
+      case 'receive_dropped':
+        this.log.log('error', 'heartbeat_receive_error', { iface: 'all', error: `${r.count} received heartbeats lost: the main loop did not read them for seconds` });
         return;
     }
   }

@@ -161,6 +161,36 @@ export function restampHeartbeat(buf: Uint8Array, sequence: bigint, auth: Heartb
   seal(buf, view, auth);
 }
 
+/**
+ * The bytes [offset, length] in which one heartbeat of a sender differs from its next when nothing it says
+ * changed: what restampHeartbeat writes (IPv4 ID and checksum, UDP checksum, sequence, tag), and the two counts a
+ * sender refreshes lazily (connections, sync sequence: src/io/heartbeat-sender.ts), which no decision needs
+ * sooner than the next service tick. Sorted. The heartbeat thread wakes the main loop for a frame that differs
+ * from the last one elsewhere (native/pacer_rx.c).
+ */
+export const HEARTBEAT_VOLATILE_RANGES: readonly (readonly [number, number])[] = [
+  [ETH + 4, 2],
+  [ETH + 10, 2],
+  [ETH + IP + 6, 2],
+  [PAYLOAD_OFFSET + 24, 8],
+  [PAYLOAD_OFFSET + 32, 4],
+  [PAYLOAD_OFFSET + 40, 8],
+  [PAYLOAD_OFFSET + SIGNED_LENGTH, TAG_LENGTH],
+];
+
+/**
+ * Whether two heartbeats of a sender say the same apart from what HEARTBEAT_VOLATILE_RANGES covers (sequence,
+ * connections, sync sequence): of a run of such frames read at once, only the newest tells the core anything.
+ */
+export function saysTheSame(a: HeartbeatFields, b: HeartbeatFields): boolean {
+  return (
+    a.nodeId === b.nodeId && a.bootId === b.bootId && a.state === b.state && a.flags === b.flags && a.health === b.health &&
+    a.syncStatus === b.syncStatus && a.nodeType === b.nodeType && a.configGeneration === b.configGeneration && a.nodeName === b.nodeName &&
+    a.clusterId === b.clusterId && a.intervalMs === b.intervalMs && a.nn === b.nn && a.fromSync === b.fromSync &&
+    a.softwareVersion.major === b.softwareVersion.major && a.softwareVersion.minor === b.softwareVersion.minor && a.softwareVersion.patch === b.softwareVersion.patch
+  );
+}
+
 /** Tag, then the deliberately wrong checksums (seed 001: so that no router forwards the frame). */
 function seal(buf: Uint8Array, view: DataView, auth: HeartbeatAuth): void {
   const tag = auth.sign(buf.subarray(PAYLOAD_OFFSET, PAYLOAD_OFFSET + SIGNED_LENGTH));

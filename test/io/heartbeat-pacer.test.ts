@@ -146,3 +146,61 @@ test.serial('a real-time priority is set, or refused with what to do', async (t)
   }
   t.throws(() => new HeartbeatPacer([tx], monotonicNs(), ms(10), 1, 100), { message: /rtPriority must be 0 \(off\) or 1\.\.99/ });
 });
+
+test.serial('receiving: the thread reads every frame with its stamp, and wakes the main loop only for news', async (t) => {
+  const lab = await labFor(t);
+  const [n1, n2] = lab.plan.nodes;
+  const tx = PacketLink.open({ ifname: 'eth1', netns: n1!.netns });
+  const rx = PacketLink.open({ ifname: 'eth1', netns: n2!.netns });
+  t.teardown(() => [tx, rx].forEach((l) => l.close()));
+  const pacer = new HeartbeatPacer([rx], monotonicNs(), ms(10), 1);
+  t.teardown(() => pacer.close());
+  const seen: { n: number; sock: number; stamp: bigint; byDoorbell: boolean }[] = [];
+  const take = (byDoorbell: boolean) => pacer.drain((sock, f, stamp) => seen.push({ n: numberOf(f), sock, stamp, byDoorbell }));
+  let doorbells = 0;
+  // Bytes 12..13 (the number) change from frame to frame, like a heartbeat's sequence; a gap over 300 ms is news.
+  pacer.receive(() => (doorbells++, take(true)), [[12, 2]], ms(300));
+  const frame = (n: number, extra = 0) => {
+    const f = numbered(n);
+    f[20] = extra;
+    return f;
+  };
+
+  const t0 = monotonicNs();
+  tx.send(frame(1));
+  t.true(await eventually(() => doorbells === 1, 2000), 'the first frame is news');
+  t.deepEqual(seen.map((s) => [s.n, s.sock, s.byDoorbell]), [[1, 0, true]]);
+  t.true(seen[0]!.stamp >= t0 && seen[0]!.stamp <= monotonicNs(), 'the kernel stamp, on the monotonic clock');
+
+  for (const n of [2, 3, 4]) tx.send(frame(n));
+  t.true(await eventually(() => pacer.stats().ifaces[0]!.received === 4, 2000), 'the thread read them');
+  await new Promise((r) => setTimeout(r, 50));
+  t.is(doorbells, 1, 'repeats differing only in the masked bytes wake nobody');
+  t.is(take(false), 3);
+  t.deepEqual(seen.slice(1).map((s) => s.n), [2, 3, 4], 'all of them wait in order for the next drain');
+  t.true(seen[1]!.stamp <= seen[2]!.stamp && seen[2]!.stamp <= seen[3]!.stamp);
+
+  tx.send(frame(5, 1));
+  t.true(await eventually(() => doorbells === 2, 2000), 'a byte outside the mask changed: news');
+  await new Promise((r) => setTimeout(r, 350));
+  tx.send(frame(6, 1));
+  t.true(await eventually(() => doorbells === 3, 2000), 'after a silence longer than the gap: news');
+  t.deepEqual(seen.slice(4).map((s) => s.n), [5, 6]);
+  const s = pacer.stats();
+  t.is(s.ifaces[0]!.received, 6);
+  t.is(s.ifaces[0]!.doorbells, 3);
+  t.is(s.rxDropped, 0);
+});
+
+test.serial('receiving: refused twice, and mask ranges out of order are a clear error', async (t) => {
+  const lab = await labFor(t);
+  const rx = PacketLink.open({ ifname: 'eth1', netns: lab.plan.nodes[1]!.netns });
+  t.teardown(() => rx.close());
+  const pacer = new HeartbeatPacer([rx], monotonicNs(), ms(10), 1);
+  t.teardown(() => pacer.close());
+  t.throws(() => pacer.receive(() => undefined, [[40, 8], [12, 2]], ms(100)), { message: /sorted, disjoint/ });
+  pacer.receive(() => undefined, [[12, 2]], ms(100));
+  t.throws(() => pacer.receive(() => undefined, [[12, 2]], ms(100)), { message: /EBUSY|busy/i });
+  pacer.close();
+  t.is(pacer.drain(() => t.fail('nothing after close')), 0);
+});

@@ -18,7 +18,7 @@ class FakePacer implements Pacer {
     return from;
   }
   stats(): PacerStats {
-    return { nextTick: 0n, windowEnd: 0n, ticksSent: 0, ticksMissed: 0, leaseExpiries: 0, maxLateNs: 0, ifaces: [] };
+    return { nextTick: 0n, windowEnd: 0n, ticksSent: 0, ticksMissed: 0, leaseExpiries: 0, maxLateNs: 0, rxDropped: 0, ifaces: [] };
   }
   close(): void {
     this.closed = true;

@@ -1,0 +1,38 @@
+/**
+ * DOC: the heartbeat benches' board: five heartbeat interfaces (four data ports and the sync port)
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseBoard, type Board } from '../src/board/board-file.js';
+
+export const FIVE_PORTS: Board = parseBoard(
+  {
+    name: 'bench-5port',
+    nics: [
+      { name: 'eth0', bus: 0, slot: 1, port: 0, role: 'wan' },
+      { name: 'eth1', bus: 0, slot: 1, port: 1, role: 'lan' },
+      { name: 'eth2', bus: 0, slot: 1, port: 2, role: 'dmz' },
+      { name: 'eth3', bus: 0, slot: 1, port: 3, role: 'data' },
+      { name: 'eth4', bus: 0, slot: 2, port: 0, role: 'sync' },
+    ],
+    watchdog: null,
+    console: null,
+  },
+  'bench-5port',
+);
+
+/** The board as a file a real tandemd reads (`boardRef`), and how to remove it. */
+export function writeBenchBoard(): { boardFile: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-bench-'));
+  const boardFile = join(dir, 'board.json');
+  writeFileSync(boardFile, JSON.stringify({ ...FIVE_PORTS, nics: FIVE_PORTS.nics.map(({ nn: _nn, ...n }) => n) }));
+  return { boardFile, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** The worker process a supervised tandemd runs (its only child). */
+export function workerOf(pid: number): number {
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  if (children.length !== 1) throw new Error(`tandemd ${pid} has ${children.length} children, expected its worker`);
+  return children[0]!;
+}

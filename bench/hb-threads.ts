@@ -1,0 +1,80 @@
+/**
+ * DOC: bench/hb-threads: where a tandemd worker's heartbeat CPU goes, thread by thread
+ *
+ * Two real tandemd on the bench's 5-interface board at the default 80 ms
+ * heartbeat cycle; for the busier worker, each thread's CPU (schedstat) and
+ * wakeups (voluntary context switches) over N seconds. One JSON line per
+ * thread ({name, unit, value, peer}); the thread's name is in `name`.
+ *
+ * Usage: node dist/bench/hb-threads.js [--seconds N] [--interval MS]
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { LabCluster } from '../src/lab/cluster.js';
+import { Lab, sleep } from '../src/lab/lab.js';
+import { FIVE_PORTS, writeBenchBoard, workerOf } from './five-ports.js';
+
+interface Sample {
+  comm: string;
+  cpuNs: number;
+  wakeups: number;
+}
+
+function threads(pid: number): Map<number, Sample> {
+  const out = new Map<number, Sample>();
+  for (const tid of readdirSync(`/proc/${pid}/task`).map(Number)) {
+    try {
+      const base = `/proc/${pid}/task/${tid}`;
+      const comm = readFileSync(`${base}/comm`, 'utf8').trim();
+      const cpuNs = Number(readFileSync(`${base}/schedstat`, 'utf8').split(' ')[0]);
+      const wakeups = Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`${base}/status`, 'utf8'))![1]);
+      out.set(tid, { comm, cpuNs, wakeups });
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const opt = (name: string, dflt: number) => {
+    const i = args.indexOf(`--${name}`);
+    return i >= 0 ? Number(args[i + 1]) : dflt;
+  };
+  const seconds = opt('seconds', 10);
+  const interval = opt('interval', 80);
+  const lab = await Lab.up(FIVE_PORTS);
+  const { boardFile, cleanup } = writeBenchBoard();
+  try {
+    const cluster = await LabCluster.start(lab, FIVE_PORTS, { boardRef: boardFile, timers: { heartbeatIntervalMs: interval, failoverTimeMs: 400, initialSilenceMs: 500 } });
+    try {
+      await cluster.settled(10_000);
+      await sleep(2000);
+      const workers = cluster.nodes.map((n) => workerOf(n.process.pid!));
+      const before = workers.map(threads);
+      await sleep(seconds * 1000);
+      const after = workers.map(threads);
+      workers.forEach((pid, k) => {
+        let total = 0;
+        for (const [tid, a] of after[k]!) {
+          const b = before[k]!.get(tid) ?? { cpuNs: 0, wakeups: 0 };
+          const pct = (100 * (a.cpuNs - b.cpuNs)) / 1e9 / seconds;
+          total += pct;
+          process.stdout.write(JSON.stringify({ name: `worker${k + 1}_${a.comm}_${tid === pid ? 'main' : tid}`, unit: '% of one core', value: Math.round(pct * 100) / 100, wakeups_per_s: Math.round((a.wakeups - b.wakeups) / seconds), peer: 'tandem' }) + '\n');
+        }
+        process.stdout.write(JSON.stringify({ name: `worker${k + 1}_total`, unit: '% of one core', value: Math.round(total * 100) / 100, peer: 'tandem' }) + '\n');
+      });
+    } finally {
+      await cluster.stop();
+      cluster.cleanup();
+    }
+  } finally {
+    cleanup();
+    await lab.down();
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench/hb-threads: ${(e as Error).stack}\n`);
+  process.exit(1);
+});
