@@ -61,6 +61,7 @@ async function main(): Promise<void> {
   let pushTimer: NodeJS.Timeout | undefined;
   let lastPush = 0;
   let lastStatus = '';
+  let lastPosted = '';
   const push = () => {
     if (pushTimer) clearTimeout(pushTimer);
     pushTimer = undefined;
@@ -68,7 +69,12 @@ async function main(): Promise<void> {
     const hb = engine.heartbeatFields();
     lastStatus = hb.syncStatus;
     lastCarried = engine.carriedConnections();
-    port.postMessage({ type: 'state', syncStatus: hb.syncStatus, syncSequence: hb.syncSequence.toString(), carried: engine.carriedConnections(), status: engine.status() });
+    const state = { type: 'state', syncStatus: hb.syncStatus, syncSequence: hb.syncSequence.toString(), carried: engine.carriedConnections(), status: engine.status() };
+    // Nothing new: no message (each one wakes the main loop).
+    const text = JSON.stringify(state);
+    if (text === lastPosted) return;
+    lastPosted = text;
+    port.postMessage(state);
   };
   let lastCarried = -1;
   const schedulePush = () => {
