@@ -24,7 +24,7 @@ ADDON := build/Release/tandem.node
 HW_SIM := dist/sim/hw-sim.so
 TAP_LOG := .test-output.tap
 
-.PHONY: all deps bench-deps build test demo lab-down bench-heartbeat bench-failover bench-sync bench-cluster clean image install
+.PHONY: all deps bench-deps build test demo lab-down bench-heartbeat bench-hb-threads bench-failover bench-sync bench-cluster clean image install
 
 all: build
 
@@ -93,6 +93,10 @@ lab-down: build
 
 bench-heartbeat: build bench-deps
 	node dist/bench/heartbeat.js
+
+## Where a tandemd worker's heartbeat CPU goes, thread by thread (CPU and wakeups), at the default cycle.
+bench-hb-threads: build
+	node dist/bench/hb-threads.js --seconds 10
 
 ## The peers the benchmarks run side by side with tandem.
 bench-deps:

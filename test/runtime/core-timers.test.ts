@@ -5,6 +5,11 @@ import { CoreTimers } from '../../src/runtime/core-timers.js';
 
 const ms = (n: number) => BigInt(n) * 1_000_000n;
 const sleep = (n: number) => new Promise((r) => setTimeout(r, n));
+/**
+ * The log with runs of reads collapsed: libuv may run a timeout a fraction of a millisecond early, and the timer
+ * then reads the heartbeats, finds the deadline not passed and waits again (an extra read, no fire).
+ */
+const compact = (log: string[]) => log.filter((x, i) => !(x === 'drain' && log[i + 1] === 'drain'));
 /** Where a deadline waits is settled at the end of the turn that armed it. */
 const settled = () => new Promise<void>((r) => queueMicrotask(r));
 
@@ -27,7 +32,7 @@ test('without a service tick every deadline gets a timeout; it fires at or after
   await settled();
   t.is(h.timers.parked, 0);
   await sleep(80);
-  t.deepEqual(h.log, ['drain', 'fire peer-dead']);
+  t.deepEqual(compact(h.log), ['drain', 'fire peer-dead']);
   t.true(h.fired[0]!.now >= at);
   h.timers.stop();
 });
@@ -58,7 +63,8 @@ test('a parked deadline within reach of the next tick gets a precise timeout', a
   h.tick();
   t.is(h.timers.parked, 0, 'under 25 ms away: a timeout of its own');
   await sleep(60);
-  t.deepEqual(h.log, ['drain', 'drain', 'fire sync-silence'], 'read when it came within reach, and again before it fired');
+  t.deepEqual(compact(h.log), ['drain', 'fire sync-silence'], 'read when it came within reach, and again before it fired');
+  t.true(h.log.filter((x) => x === 'drain').length >= 2);
   t.true(h.fired[0]!.now >= at);
   h.timers.stop();
 });
@@ -70,13 +76,13 @@ test('a deadline moved later while its timeout runs: the timeout finds it moved 
   t.is(h.timers.parked, 0);
   h.timers.arm('stall-check', monotonicNs() + ms(200));
   await sleep(50);
-  t.deepEqual(h.log, ['drain'], 'the timeout ran, read the heartbeats, and found the deadline moved');
+  t.deepEqual(compact(h.log), ['drain'], 'the timeout ran, read the heartbeats, and found the deadline moved');
   t.is(h.timers.parked, 1);
   h.timers.arm('stall-check', monotonicNs() + ms(10));
   await settled();
   t.is(h.timers.parked, 0, 'moved earlier: a timeout at the new deadline');
   await sleep(40);
-  t.deepEqual(h.log, ['drain', 'drain', 'fire stall-check']);
+  t.deepEqual(compact(h.log), ['drain', 'fire stall-check'], 'read again, then fired once');
   h.timers.stop();
 });
 
