@@ -9,8 +9,9 @@
  * Each frame takes the next number of one node-wide sequence.
  *
  * The lease: the pacer holds the frames of the next `leaseMs`, topped up on
- * the service tick (once an interval, on the main loop). A stall shorter than
- * the lease is invisible to the peer; a hung loop stops its heartbeats when
+ * the service tick (once an interval, on the main loop) once 50 ms of it or
+ * an interval has gone. A stall shorter than the lease less that is invisible
+ * to the peer; a hung loop stops its heartbeats when
  * the lease runs out, and the peer takes over. A change of any field (role,
  * health, connections, sync state) replaces the frames at once, coalesced to
  * one rebuild per event-loop turn; sendNow() also sends one frame on every
@@ -62,12 +63,16 @@ export const DEFAULT_LEASE_MS = 1000;
 /** Fields that inform the peer but decide no role: rebuilt lazily (see update()). */
 const LAZY_FIELDS = new Set<keyof NodeFields>(['connections', 'syncSequence', 'configGeneration']);
 /**
- * What a rebuild signs at once (about 3 ms of CPU): the whole lease at the default timers, 320 ms of it at
- * the fastest (5 ms heartbeats); the rest follows CHUNK_TICKS a turn, starting CHUNK_DELAY_MS later.
+ * What a rebuild signs at once: HEAD_MS of ticks (at most HEAD_FRAMES), so a change in the failover path costs
+ * well under a millisecond at any timers (at the fastest, 5 ms heartbeats, the whole lease is over a thousand
+ * frames); the rest follows CHUNK_TICKS a turn, starting CHUNK_DELAY_MS later, well inside the head.
  */
+const HEAD_MS = 100;
 const HEAD_FRAMES = 512;
 const CHUNK_TICKS = 64;
 const CHUNK_DELAY_MS = 25;
+/** The lease is topped up once this much of it has gone (or every service tick at longer intervals). */
+export const TOP_UP_MS = 50;
 /** The soonest a lazy change is rebuilt after the previous rebuild. */
 export const LAZY_REBUILD_MS = 100;
 
@@ -297,9 +302,9 @@ export class HeartbeatSender {
   }
 
   /**
-   * The frames from the current tick on, anew (fields or carrier changed). At most HEAD_FRAMES are signed
-   * at once, so that a change in the failover path at the fastest timers (some thousand frames a second)
-   * costs a few milliseconds, not a whole lease; the rest follows in chunks after the claim.
+   * The frames from the current tick on, anew (fields or carrier changed). HEAD_MS of them are signed at
+   * once, so that a change in the failover path at the fastest timers (some thousand frames a second) costs
+   * well under a millisecond, not a whole lease; the rest follows in chunks after the claim.
    */
   private rebuild(): void {
     this.rebuildQueued = false;
@@ -310,16 +315,24 @@ export class HeartbeatSender {
     const from = this.nowTick();
     const now = this.urgent ? this.names.map((n, sock) => this.paced(n, sock)) : [];
     this.urgent = false;
-    const head = BigInt(Math.max(1, Math.floor(HEAD_FRAMES / this.perTick)));
+    const head = BigInt(Math.max(1, Math.min(Math.ceil(HEAD_MS / this.tickIntervalMs), Math.floor(HEAD_FRAMES / this.perTick))));
     const full = from + this.leaseTicks();
     this.load(from, full < from + head ? full : from + head, now);
     this.extendSoon();
   }
 
-  /** Appends the ticks that keep the lease at its length (the service tick; also after a rebuild, in chunks). */
+  /**
+   * Keeps the lease at its length (the service tick): appends once TOP_UP_MS of it has gone, or every tick at
+   * intervals of TOP_UP_MS and longer. Each load replaces the thread's window, so at the fastest timers topping
+   * up every 5 ms tick cost more than the frames it added.
+   */
   private topUp(): void {
     if (this.readCarrier()) return this.rebuild();
     if (this.stale && performance.now() - this.lastRebuildAt >= Math.max(LAZY_REBUILD_MS, this.intervalMs)) return this.rebuild();
+    const p = this.pacer;
+    if (!p) return;
+    const leftMs = (Number(this.windowEnd * p.tickNs + p.startNs - monotonicNs()) / 1e6);
+    if (leftMs > this.leaseMs - Math.max(TOP_UP_MS, this.intervalMs)) return;
     this.extend(Infinity);
   }
 

@@ -61,20 +61,23 @@ function windowOf(p: FakePacer): Map<bigint, readonly PacedFrame[]> {
 
 const sequences = (p: FakePacer) => p.loads.flatMap((l) => [...l.now, ...l.rows.flat()]).filter((f) => f.frame).map((f) => decode(f).sequence);
 
-test('start signs at most 512 frames at once and the rest of the lease in chunks: every tick of the slot plan, each frame with its own sequence', async (t) => {
+test('start signs 100 ms of frames at once and the rest of the lease in chunks: every tick of the slot plan, each frame with its own sequence', async (t) => {
   const { s, pacer } = sender(5000);
   t.teardown(() => s.stop());
   t.is(pacer.loads.length, 1);
   const tick = 50 / 3; // two data interfaces and sync: ticks [eth0 sync] [eth1 sync] [sync], 3 per 50 ms
-  t.is(pacer.loads[0]!.rows.length, 256, 'the head: 512 frames, 2 a tick at most');
+  t.is(pacer.loads[0]!.rows.length, Math.ceil(100 / tick), 'the head: the ticks of the next 100 ms');
   const names = pacer.loads[0]!.rows.slice(0, 3).map((r) => r.map((f) => ['eth0', 'eth1', 'eth3'][f.sock]));
   t.deepEqual(names, [['eth0', 'eth3'], ['eth1', 'eth3'], ['eth3']]);
-  await new Promise((r) => setTimeout(r, 45)); // the chunks follow 25 ms later
   const end = (l: FakePacer['loads'][number]) => l.from + BigInt(l.rows.length);
-  pacer.loads.slice(1).forEach((l, i) => t.is(l.from, end(pacer.loads[i]!), 'each chunk appended where the window ended'));
-  const nowTick = (monotonicNs() - pacer.startNs) / pacer.tickNs;
+  const leaseLeft = () => end(pacer.loads.at(-1)!) - (monotonicNs() - pacer.startNs) / pacer.tickNs;
+  t.is(pacer.loads.length, 1, 'the chunks wait 25 ms (the claim after a role change goes first)');
+  // The chunks follow 25 ms later, one a turn: bounded wait for the whole lease.
+  for (let waited = 0; waited < 2000 && leaseLeft() < BigInt(Math.ceil(5000 / tick)) - 4n; waited += 10) await new Promise((r) => setTimeout(r, 10));
   t.true(pacer.loads.length > 1, 'chunks followed');
-  t.true(end(pacer.loads.at(-1)!) - nowTick >= BigInt(Math.ceil(5000 / tick)) - 4n, 'the whole lease is loaded again');
+  pacer.loads.slice(1).forEach((l, i) => t.is(l.from, end(pacer.loads[i]!), 'each chunk appended where the window ended'));
+  t.true(pacer.loads.slice(1).every((l) => l.rows.length <= 64), 'at most 64 ticks a chunk');
+  t.true(leaseLeft() >= BigInt(Math.ceil(5000 / tick)) - 4n, `the whole lease is loaded again: ${pacer.loads.map((l) => `${l.from}+${l.rows.length}`).join(' ')}`);
   const seqs = sequences(pacer);
   t.deepEqual(seqs, [...seqs].sort((a, b) => (a < b ? -1 : 1)), 'sequences rise in sending order');
   t.is(new Set(seqs).size, seqs.length, 'no sequence twice');
