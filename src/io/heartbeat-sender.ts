@@ -26,7 +26,7 @@
  * (tests that forge frames, the throughput benchmark).
  */
 import type { HeartbeatAuth, HeartbeatFields } from '../wire/heartbeat-frame.js';
-import { encodeHeartbeat, HEARTBEAT_VOLATILE_RANGES, restampHeartbeat } from '../wire/heartbeat-frame.js';
+import { encodeHeartbeat, restampHeartbeat } from '../wire/heartbeat-frame.js';
 import { heartbeatSlots, heartbeatTicks } from '../core/heartbeat-plan.js';
 import { HeartbeatPacer, type PacedFrame, type Pacer } from './heartbeat-pacer.js';
 import { PacerReports, type PacerReport } from './pacer-reports.js';
@@ -203,18 +203,9 @@ export class HeartbeatSender {
     this.timer = setTimeout(this.service, this.intervalMs);
   }
 
-  /**
-   * The pacer's thread reads the heartbeat sockets from now on (nothing else may): `onDoorbell` runs when a
-   * frame is news (HEARTBEAT_VOLATILE_RANGES aside, it differs from the last on its interface, or follows more
-   * than `gapNs` of silence). Returns the drain, which hands over every frame held, by interface name; undefined
-   * when there is no native pacer (no heartbeat slot, or a test's fake): the caller reads the sockets itself.
-   */
-  receiveThroughPacer(onDoorbell: () => void, gapNs: bigint): ((onFrame: (ifname: string, frame: Buffer, stampNs: bigint, truncated: boolean) => void) => number) | undefined {
-    const p = this.pacer;
-    if (!p?.receive || !p.drain) return undefined;
-    p.receive(onDoorbell, HEARTBEAT_VOLATILE_RANGES, gapNs);
-    const drain = p.drain.bind(p);
-    return (onFrame) => drain((sock, frame, stamp, truncated) => onFrame(this.names[sock]!, frame, stamp, truncated));
+  /** The running pacer and its sockets' interface names, in its order (the heartbeat thread receives too). */
+  get pacerView(): { pacer: Pacer; names: readonly string[] } | undefined {
+    return this.pacer ? { pacer: this.pacer, names: this.names } : undefined;
   }
 
   /** No heartbeat leaves after this returns (the thread is joined). */
@@ -311,7 +302,7 @@ export class HeartbeatSender {
     this.stale = false;
     this.lastRebuildAt = performance.now();
     if (!this.pacer) return;
-    this.readCarrier();
+    this.carrier.read();
     const from = this.nowTick();
     const now = this.urgent ? this.names.map((n, sock) => this.paced(n, sock)) : [];
     this.urgent = false;
@@ -327,7 +318,7 @@ export class HeartbeatSender {
    * up every 5 ms tick cost more than the frames it added.
    */
   private topUp(): void {
-    if (this.readCarrier()) return this.rebuild();
+    if (this.carrier.read()) return this.rebuild();
     if (this.stale && performance.now() - this.lastRebuildAt >= Math.max(LAZY_REBUILD_MS, this.intervalMs)) return this.rebuild();
     const p = this.pacer;
     if (!p) return;
@@ -382,10 +373,6 @@ export class HeartbeatSender {
   /** Carrier from the node's link monitor (netlink events), taken at the next service tick (see CarrierWatch). */
   carrierChanged(name: string, up: boolean): void {
     if (this.ifaces.has(name)) this.carrier.changed(name, up);
-  }
-
-  private readCarrier(): boolean {
-    return this.carrier.read();
   }
 
   /** The service tick, once an interval on the main loop: drain, top up, measure, report. */

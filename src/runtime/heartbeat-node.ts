@@ -17,6 +17,7 @@ import { openHeartbeatInterfaces, type HeartbeatIface } from '../io/heartbeat-li
 import { HeartbeatReceiver, type ReceiveCounters } from '../io/heartbeat-receiver.js';
 import { HeartbeatSender, type PacerReport, type SendCounters } from '../io/heartbeat-sender.js';
 import { monotonicNs } from '../io/native.js';
+import { receiveThroughPacer } from '../io/paced-receive.js';
 import { RateLimit, type Logger } from './log.js';
 import { VERSION } from './version.js';
 
@@ -85,7 +86,7 @@ export class HeartbeatNode {
   private readonly receiveMode: ReceiveMode;
   private readonly onHeartbeat: HeartbeatListener;
   private readonly jobs = new Set<{ ms: number; fn: () => void; last: number }>();
-  private pacedDrain: ReturnType<HeartbeatSender['receiveThroughPacer']>;
+  private pacedDrain: ReturnType<typeof receiveThroughPacer>;
   /** The newest accepted frame per interface while a drain runs (see hand). */
   private batch: Map<string, { frame: DecodedHeartbeat; stampNs: bigint }> | undefined;
 
@@ -160,7 +161,7 @@ export class HeartbeatNode {
     this.sender.start();
     if (this.receiveMode === 'paced') {
       // A silence of more than two and a half intervals on an interface: the frame after it is news.
-      this.pacedDrain = this.sender.receiveThroughPacer(() => this.drain(), BigInt(Math.round(this.sender.intervalMs * 2.5e6)));
+      this.pacedDrain = receiveThroughPacer(this.sender.pacerView, () => this.drain(), BigInt(Math.round(this.sender.intervalMs * 2.5e6)));
       // No native pacer (no heartbeat slot): the main loop reads the sockets as frames arrive.
       if (!this.pacedDrain) this.receiver.start();
     }
