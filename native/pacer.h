@@ -41,7 +41,7 @@ struct pacer_rx {
 	uint32_t nmask;
 	uint16_t mask_off[RX_MAX_MASK], mask_len[RX_MAX_MASK];
 	uint32_t head, count;    /* ring of RX_SLOTS: oldest at head */
-	uint64_t dropped;        /* ring full: frames the main loop never saw */
+	uint64_t dropped;        /* ring full: the oldest frames, which the main loop never saw */
 	uint8_t data[RX_SLOTS][RX_SLOT];
 	uint32_t len[RX_SLOTS];
 	int64_t stamp[RX_SLOTS];

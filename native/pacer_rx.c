@@ -10,7 +10,8 @@
  * (uv_async_send) at once when a frame differs from the last one on its socket
  * outside the byte ranges TypeScript names (sequence, tag, checksums), when a
  * socket was silent longer than the gap TypeScript gives, or when the ring is
- * half full. The thread decides nothing: it neither parses nor authenticates;
+ * half full. A drain also reads what the kernel still holds, so a thread starved
+ * of CPU never hides a frame from a deadline. The thread decides nothing: it neither parses nor authenticates;
  * every frame reaches the main loop, which verifies every one. A forged frame
  * can only cause an early wakeup.
  */
@@ -60,9 +61,14 @@ static void take(struct pacer *p, uint32_t idx, const uint8_t *frame, uint32_t l
 
 	s->received++;
 	if (rx->count == RX_SLOTS) {
+		/* Full (the main loop stalled): the oldest frame goes. After a stall the newest frames are the
+		 * evidence that the peer is alive; an old one only proves what a newer one proves better. */
+		rx->head = (rx->head + 1) % RX_SLOTS;
+		rx->count--;
 		rx->dropped++;
 		news = 1;
-	} else {
+	}
+	{
 		uint32_t at = (rx->head + rx->count) % RX_SLOTS;
 		memcpy(rx->data[at], frame, kept);
 		rx->len[at] = len;
@@ -253,6 +259,11 @@ napi_value tandem_pacer_drain(napi_env env, napi_callback_info info)
 	rx = p->rx;
 	if (rx) {
 		pthread_mutex_lock(&p->lock);
+		/* What the kernel holds that the thread has not read yet (a thread starved of CPU) is read now: the
+		 * caller is about to judge a deadline on what it drains. No doorbell for it: the caller is here. */
+		rx->rung = 1;
+		for (uint32_t i = 0; i < p->nsocks && p->running; i++)
+			pacer_rx_read(p, i, POLLIN);
 		/* Drained from here on: the next news rings again. */
 		rx->rung = 0;
 		for (; n < cap && rx->count > 0; n++) {

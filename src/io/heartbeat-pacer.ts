@@ -57,7 +57,7 @@ export interface PacerStats {
   leaseExpiries: number;
   /** The latest the thread has woken after a deadline, in ns. */
   maxLateNs: number;
-  /** Received frames lost because the ring was full (the main loop did not drain for seconds). */
+  /** Received frames lost because the ring was full (the main loop did not drain for seconds): the oldest go. */
   rxDropped: number;
   ifaces: PacerIfaceCounters[];
 }

@@ -280,7 +280,7 @@ export class HeartbeatNode {
         this.rateLogged('warn', 'heartbeat_receive_error', `recv:${r.iface}`, { iface: r.iface, error: r.error, times: r.count });
         return;
       case 'receive_dropped':
-        this.log.log('error', 'heartbeat_receive_error', { iface: 'all', error: `${r.count} received heartbeats lost: the main loop did not read them for seconds` });
+        this.log.log('error', 'heartbeat_receive_error', { iface: 'all', error: `${r.count} received heartbeats lost, the oldest: the main loop did not read the heartbeat thread's ring for too long` });
         return;
     }
   }

@@ -204,3 +204,24 @@ test.serial('receiving: refused twice, and mask ranges out of order are a clear 
   pacer.close();
   t.is(pacer.drain(() => t.fail('nothing after close')), 0);
 });
+
+test.serial('receiving while the main loop does not drain: a full ring keeps the newest 512 frames and counts the oldest lost', async (t) => {
+  const lab = await labFor(t);
+  const [n1, n2] = lab.plan.nodes;
+  const tx = PacketLink.open({ ifname: 'eth1', netns: n1!.netns });
+  const rx = PacketLink.open({ ifname: 'eth1', netns: n2!.netns, rcvbuf: 1 << 20 });
+  t.teardown(() => [tx, rx].forEach((l) => l.close()));
+  const pacer = new HeartbeatPacer([rx], monotonicNs(), ms(10), 1);
+  t.teardown(() => pacer.close());
+  pacer.receive(() => undefined, [[12, 2]], ms(10_000)); // rung, never drained: a stalled main loop
+  for (let n = 1; n <= 600; n++) {
+    tx.send(numbered(n));
+    if (n % 50 === 0) await new Promise((r) => setTimeout(r, 5)); // within what the sockets hold
+  }
+  t.true(await eventually(() => pacer.stats().ifaces[0]!.received === 600, 3000), `read ${pacer.stats().ifaces[0]!.received}`);
+  const got: number[] = [];
+  pacer.drain((_sock, f) => got.push(numberOf(f)));
+  t.is(got.length, 512);
+  t.deepEqual(got, Array.from({ length: 512 }, (_, i) => 89 + i), 'the newest, in order');
+  t.is(pacer.stats().rxDropped, 88);
+});
