@@ -19,6 +19,8 @@
  *
  * Usage: node dist/bench/failover.js [--runs N] [--only tandem|keepalived]
  *        node dist/bench/failover.js --false-failover-seconds 600 [--only ...] [--loads stress,chromium,...]
+ * Each false-failover rung prints its role changes' reasons (`why`); BENCH_KEEP_LOGS=1 keeps each rung's
+ * daemon logs (the directory is printed on stderr).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -47,6 +49,8 @@ interface Running {
   active(): Promise<string>;
   /** Role changes (tandem) or VIP owner changes (keepalived) seen so far. */
   changes(): number;
+  /** Why, for each of them where the peer says (tandem: time, node, from -> to, the core's reason). */
+  why?(): string[];
   /** Resolves once a node other than `was` is active (or rejects after timeoutMs). */
   tookOver(was: string, timeoutMs: number): Promise<void>;
   settle(): Promise<void>;
@@ -63,6 +67,7 @@ function tandem(name: string, timers: { heartbeatIntervalMs: number; failoverTim
       return {
         active,
         changes: () => cluster.nodes.reduce((n, node) => n + node.events.filter((e) => e.event === 'role_change').length, 0),
+        why: () => cluster.nodes.flatMap((node) => node.events.filter((e) => e.event === 'role_change').map((e) => `${String(e['ts'])} ${node.name} ${String(e['from'])}->${String(e['to'])}: ${String(e['reason'])}`)),
         async tookOver(was, timeoutMs) {
           const other = lab.plan.nodes.find((n) => n.name !== was)!.name;
           const deadline = Date.now() + timeoutMs;
@@ -78,7 +83,8 @@ function tandem(name: string, timers: { heartbeatIntervalMs: number; failoverTim
         },
         async stop() {
           await cluster.stop();
-          cluster.cleanup();
+          if (process.env.BENCH_KEEP_LOGS) process.stderr.write(`logs kept in ${cluster.dir}\n`);
+          else cluster.cleanup();
         },
       };
     },
@@ -219,7 +225,7 @@ async function measure(setting: Setting, fault: Fault, runs: number): Promise<nu
  * False failovers: the cluster left alone for `seconds` under a load
  * (bench/loads.ts); every role change after it settled is a false failover.
  */
-async function falseFailovers(setting: Setting, load: LoadKind, seconds: number): Promise<{ count: number; done: Record<string, number> }> {
+async function falseFailovers(setting: Setting, load: LoadKind, seconds: number): Promise<{ count: number; done: Record<string, number>; why?: Record<string, number> }> {
   const lab = await Lab.up(board);
   let running: Running | undefined;
   let busy: Load | undefined;
@@ -228,13 +234,17 @@ async function falseFailovers(setting: Setting, load: LoadKind, seconds: number)
     await running.settle();
     const r = running;
     const before = running.changes();
+    const whyBefore = new Set(running.why?.() ?? []);
     busy = await startLoad(load, lab, seconds, () => r.active());
     await sleep(seconds * 1000);
     const count = running.changes() - before;
+    const reasons = running.why?.().filter((w) => !whyBefore.has(w)).map((w) => w.slice(w.indexOf(' ') + 1));
     await busy.stop();
     const done = busy.done();
     busy = undefined;
-    return { count, done };
+    // Each distinct reason with its count: what an administrator would read in the log.
+    const why = reasons && reasons.length > 0 ? reasons.reduce<Record<string, number>>((m, w) => ({ ...m, [w]: (m[w] ?? 0) + 1 }), {}) : undefined;
+    return { count, done, ...(why ? { why } : {}) };
   } finally {
     await busy?.stop();
     await running?.stop();
@@ -305,8 +315,8 @@ async function falseFailoverLadder(seconds: number, only: string | undefined, lo
       for (const setting of [...ladder, ...extra]) {
         const isExtra = extra.includes(setting);
         if (zeroAt !== undefined && !isExtra) continue;
-        const { count, done } = await falseFailovers(setting, load, seconds);
-        process.stdout.write(JSON.stringify({ name: 'false_failovers_under_load', unit: 'count', value: count, peer, setting: setting.name, load, seconds, ...done }) + '\n');
+        const { count, done, why } = await falseFailovers(setting, load, seconds);
+        process.stdout.write(JSON.stringify({ name: 'false_failovers_under_load', unit: 'count', value: count, peer, setting: setting.name, load, seconds, ...done, ...(why ? { why } : {}) }) + '\n');
         if (count === 0 && zeroAt === undefined && !isExtra) zeroAt = setting.name;
       }
       process.stdout.write(JSON.stringify({ name: 'fastest_setting_without_false_failover', unit: 'setting', value: zeroAt ?? 'none', peer, load, seconds }) + '\n');
