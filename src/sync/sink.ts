@@ -70,7 +70,11 @@ export class Sink {
   /** The peer said it is the source (epoch, last number): follow it. */
   follow(epoch: unknown, seq: number): void {
     this.announced = Math.max(this.announced, seq);
-    this.request(!(this.appliedEpoch !== null && this.appliedEpoch === epoch));
+    const same = this.appliedEpoch !== null && this.appliedEpoch === epoch;
+    this.request(!same);
+    // A resume with nothing missing: no update will come to apply and acknowledge, and the copy is complete now
+    // (the channel is ordered: what the source changes after this message follows it). Said at once.
+    if (same && seq === this.applied && !this.staging && !this.committing) this.sendAck();
   }
 
   linkDown(reason: string | null): void {

@@ -86,6 +86,22 @@ test.serial('after a link outage the standby gets only the updates it missed (de
   t.true(await until(() => a.engine.status().lag === 0));
 });
 
+test.serial('after a link outage on an idle pair the standby is in sync again once the channel is back (nothing to resume)', async (t) => {
+  const { a, b } = await pair(t);
+  a.store.set('x', 1);
+  await b.engine.setRole(false);
+  await a.engine.setRole(true);
+  t.true(await until(() => b.engine.status().status === 'in-sync' && b.store.get('x') === 1));
+  b.link.current!.destroy();
+  t.true(await until(() => !a.link.up && !b.link.up));
+  t.is(b.engine.status().status, 'out-of-sync', 'out of sync while the channel is down');
+  t.true(await until(() => a.link.up && b.link.up, 8000), 'the channel is back');
+  // Nothing changed meanwhile: no update to apply and acknowledge, and yet the copy is complete.
+  t.true(await until(() => b.engine.status().status === 'in-sync', 3000), `the standby says in-sync (${b.engine.status().status})`);
+  t.is(b.engine.heartbeatFields().syncStatus, 'in-sync', 'and its heartbeats say so');
+  t.is(b.log.count('sync_transfer_applied'), 1, 'no second full transfer');
+});
+
 test.serial('a wrong password: no channel, nothing crosses, both sides name the reason', async (t) => {
   const port = 20000 + Math.floor(Math.random() * 20000);
   const logs = [new Log(), new Log()];
