@@ -63,11 +63,11 @@ export const DEFAULT_LEASE_MS = 1000;
 /** Fields that inform the peer but decide no role: rebuilt lazily (see update()). */
 const LAZY_FIELDS = new Set<keyof NodeFields>(['connections', 'syncSequence', 'configGeneration']);
 /**
- * What a rebuild signs at once: HEAD_MS of ticks (at most HEAD_FRAMES), so a change in the failover path costs
- * well under a millisecond at any timers (at the fastest, 5 ms heartbeats, the whole lease is over a thousand
- * frames); the rest follows CHUNK_TICKS a turn, starting CHUNK_DELAY_MS later, well inside the head.
+ * What a rebuild signs at once (about 3 ms of CPU): the whole lease at the default timers, 420 ms of it at the
+ * fastest (5 ms heartbeats); the rest follows CHUNK_TICKS a turn, starting CHUNK_DELAY_MS later. What is signed at
+ * once is all the lease there is until the chunks run: a rebuild comes every 100 ms when counts change, so a
+ * smaller head (100 ms was tried) let a main-loop stall right after one silence the heartbeats within 100 ms.
  */
-const HEAD_MS = 100;
 const HEAD_FRAMES = 512;
 const CHUNK_TICKS = 64;
 const CHUNK_DELAY_MS = 25;
@@ -293,9 +293,9 @@ export class HeartbeatSender {
   }
 
   /**
-   * The frames from the current tick on, anew (fields or carrier changed). HEAD_MS of them are signed at
-   * once, so that a change in the failover path at the fastest timers (some thousand frames a second) costs
-   * well under a millisecond, not a whole lease; the rest follows in chunks after the claim.
+   * The frames from the current tick on, anew (fields or carrier changed). At most HEAD_FRAMES are signed
+   * at once, so that a change in the failover path at the fastest timers (some thousand frames a second)
+   * costs a few milliseconds, not a whole lease; the rest follows in chunks after the claim.
    */
   private rebuild(): void {
     this.rebuildQueued = false;
@@ -306,7 +306,7 @@ export class HeartbeatSender {
     const from = this.nowTick();
     const now = this.urgent ? this.names.map((n, sock) => this.paced(n, sock)) : [];
     this.urgent = false;
-    const head = BigInt(Math.max(1, Math.min(Math.ceil(HEAD_MS / this.tickIntervalMs), Math.floor(HEAD_FRAMES / this.perTick))));
+    const head = BigInt(Math.max(1, Math.floor(HEAD_FRAMES / this.perTick)));
     const full = from + this.leaseTicks();
     this.load(from, full < from + head ? full : from + head, now);
     this.extendSoon();
