@@ -118,7 +118,9 @@ export class CoreTimers {
    */
   private onServiceTick(): void {
     let now = monotonicNs();
-    if (![...this.timers.values()].some((e) => !e.handle && !this.parkable(e.at, now))) return;
+    let near = false;
+    for (const e of this.timers.values()) if (!e.handle && !this.parkable(e.at, now)) near = true;
+    if (!near) return;
     this.host.drain();
     now = monotonicNs();
     for (const [name, entry] of [...this.timers]) {

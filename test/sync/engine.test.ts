@@ -46,6 +46,18 @@ async function pair(t: ExecutionContext) {
   return { a, b, dir };
 }
 
+/** A pair in sync on one key, then its sync cable cut (the channel down on both sides). */
+async function inSyncThenCut(t: ExecutionContext) {
+  const { a, b } = await pair(t);
+  a.store.set('x', 1);
+  await b.engine.setRole(false);
+  await a.engine.setRole(true);
+  t.true(await until(() => b.engine.status().status === 'in-sync' && b.store.get('x') === 1));
+  b.link.current!.destroy();
+  t.true(await until(() => !a.link.up && !b.link.up));
+  return { a, b };
+}
+
 test.serial('a transfer cut in the middle leaves the standby\'s previous copy untouched; the next one completes', async (t) => {
   const { a, b, dir } = await pair(t);
   b.store.set('previous', 'copy'); // what the standby held before (written before it follows anyone)
@@ -70,13 +82,7 @@ test.serial('a transfer cut in the middle leaves the standby\'s previous copy un
 });
 
 test.serial('after a link outage the standby gets only the updates it missed (delta), and they are applied in order', async (t) => {
-  const { a, b } = await pair(t);
-  a.store.set('x', 1);
-  await b.engine.setRole(false);
-  await a.engine.setRole(true);
-  t.true(await until(() => b.engine.status().status === 'in-sync' && b.store.get('x') === 1));
-  b.link.current!.destroy();
-  t.true(await until(() => !a.link.up && !b.link.up));
+  const { a, b } = await inSyncThenCut(t);
   for (let i = 0; i < 50; i++) a.store.set('x', i + 2); // while the link is down
   a.store.set('y', 'late');
   t.true(await until(() => b.store.get('y') === 'late', 8000), 'the missed updates arrived');
@@ -87,13 +93,7 @@ test.serial('after a link outage the standby gets only the updates it missed (de
 });
 
 test.serial('after a link outage on an idle pair the standby is in sync again once the channel is back (nothing to resume)', async (t) => {
-  const { a, b } = await pair(t);
-  a.store.set('x', 1);
-  await b.engine.setRole(false);
-  await a.engine.setRole(true);
-  t.true(await until(() => b.engine.status().status === 'in-sync' && b.store.get('x') === 1));
-  b.link.current!.destroy();
-  t.true(await until(() => !a.link.up && !b.link.up));
+  const { a, b } = await inSyncThenCut(t);
   t.is(b.engine.status().status, 'out-of-sync', 'out of sync while the channel is down');
   t.true(await until(() => a.link.up && b.link.up, 8000), 'the channel is back');
   // Nothing changed meanwhile: no update to apply and acknowledge, and yet the copy is complete.
