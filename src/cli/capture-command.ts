@@ -8,19 +8,22 @@
  * given, the verdict of the drop ladder (tag, replay, and with --board the
  * NN check) by the reason's name.
  */
-import { readFileSync } from 'node:fs';
 import { Cap } from 'cap';
 import { resolveBoard } from '../board/board-file.js';
-import { decodeHeartbeat, readPayload, FRAME_LENGTH, PAYLOAD_OFFSET, type HeartbeatFields } from '../wire/heartbeat-frame.js';
+import { clusterSecret, deriveClusterKey } from '../cluster/cluster-key.js';
+import { loadNode } from '../cluster/config-file.js';
+import { decodeHeartbeat, readPayload, FRAME_LENGTH, PAYLOAD_OFFSET, type HeartbeatAuth, type HeartbeatFields } from '../wire/heartbeat-frame.js';
 import { ReplayMemory, type RejectionReason } from '../wire/heartbeat-verify.js';
 import { formatIpv4 } from '../wire/ipv4.js';
 import { formatMac } from '../wire/mac.js';
 import { hmacAuth } from '../io/heartbeat-auth.js';
 import { flag, int, str, UsageError, type Parsed } from './args.js';
 
-export const CAPTURE_USAGE = `tandem capture IFACE [--cluster-id N --password-file FILE] [--board NAME] [--count N] [--seconds N] [--json] [--netns NS]
-  Shows every heartbeat seen on IFACE. With the cluster ID and password each frame gets a verdict
-  (ok, or the reason it would be dropped: ttl_too_low, bad_tag, wrong_cluster, replayed, nn_mismatch ...).`;
+export const CAPTURE_USAGE = `tandem capture IFACE [--config FILE | --cluster-id N --password-file FILE [--salt HEX]] [--board NAME] [--count N] [--seconds N] [--json] [--netns NS]
+  Shows every heartbeat seen on IFACE. With the cluster's key each frame gets a verdict (ok, or the reason
+  it would be dropped: ttl_too_low, bad_tag, wrong_cluster, replayed, nn_mismatch ...). The key: this
+  node's own with --config (static or managed), or from the password: a static cluster's password file
+  as it is, a managed cluster's password with its salt (--salt: cluster.salt in the cluster store).`;
 
 export interface CaptureLine {
   time: string;
@@ -45,10 +48,9 @@ export interface CaptureLine {
 export async function captureCommand(p: Parsed): Promise<number> {
   const iface = p.positionals[0];
   if (!iface) throw new UsageError('capture needs an interface name');
-  const clusterId = int(p, 'cluster-id', 0, 255);
-  const passwordFile = str(p, 'password-file');
-  if ((clusterId === undefined) !== (passwordFile === undefined)) throw new UsageError('--cluster-id and --password-file go together');
-  const auth = passwordFile === undefined || clusterId === undefined ? undefined : hmacAuth(readFileSync(passwordFile, 'utf8').trim(), clusterId);
+  const verify = captureKey(p);
+  const auth = verify?.auth;
+  const clusterId = verify?.clusterId;
   const boardName = str(p, 'board');
   const nic = boardName ? resolveBoard(boardName).nics.find((n) => n.name === iface) : undefined;
   if (boardName && !nic) throw new UsageError(`board ${boardName} has no NIC named ${iface}`);
@@ -76,7 +78,7 @@ export async function captureCommand(p: Parsed): Promise<number> {
     const timer = seconds === undefined ? undefined : setTimeout(finish, seconds * 1000);
     process.once('SIGINT', finish);
     cap.on('packet', (nbytes) => {
-      const line = describe(iface, buffer.subarray(0, nbytes), auth === undefined || clusterId === undefined ? undefined : { auth, clusterId }, replay, nic?.nn);
+      const line = describe(iface, buffer.subarray(0, nbytes), verify, replay, nic?.nn);
       process.stdout.write(json ? JSON.stringify(line) + '\n' : formatLine(line) + '\n');
       if (count !== undefined && ++seen >= count) {
         if (timer) clearTimeout(timer);
@@ -86,10 +88,35 @@ export async function captureCommand(p: Parsed): Promise<number> {
   });
 }
 
+/**
+ * The key frames are verified with, keyed as the daemon keys them (cluster-key.ts): a managed cluster's
+ * tags come from scrypt(password, salt), so its raw password would call every valid frame bad_tag.
+ */
+export function captureKey(p: Parsed): { auth: HeartbeatAuth; clusterId: number } | undefined {
+  const config = str(p, 'config');
+  const clusterId = int(p, 'cluster-id', 0, 255);
+  const passwordFile = str(p, 'password-file');
+  const salt = str(p, 'salt');
+  if (config !== undefined) {
+    if (clusterId !== undefined || passwordFile !== undefined || salt !== undefined) throw new UsageError('--config gives the cluster ID and key: leave out --cluster-id, --password-file and --salt');
+    const loaded = loadNode(config);
+    if (loaded.kind === 'standalone') throw new UsageError(`${config}: this node is in no cluster yet: there is no key to verify with`);
+    return { auth: hmacAuth(clusterSecret(loaded.config.cluster), loaded.config.cluster.id), clusterId: loaded.config.cluster.id };
+  }
+  if ((clusterId === undefined) !== (passwordFile === undefined)) throw new UsageError('--cluster-id and --password-file go together');
+  if (clusterId === undefined || passwordFile === undefined) {
+    if (salt !== undefined) throw new UsageError('--salt needs --cluster-id and --password-file');
+    return undefined;
+  }
+  if (salt !== undefined && !/^[0-9a-f]{32}$/.test(salt)) throw new UsageError(`--salt: "${salt}" is not a cluster salt (32 hex digits, cluster.salt in the cluster store)`);
+  const password = clusterSecret({ passwordFile, key: null });
+  return { auth: hmacAuth(salt === undefined ? password : deriveClusterKey(password.toString('utf8'), salt), clusterId), clusterId };
+}
+
 export function describe(
   iface: string,
   frame: Uint8Array,
-  verify: { auth: ReturnType<typeof hmacAuth>; clusterId: number } | undefined,
+  verify: { auth: HeartbeatAuth; clusterId: number } | undefined,
   replay: ReplayMemory,
   nn: number | undefined,
 ): CaptureLine {

@@ -42,7 +42,7 @@ tandem version`;
 
 const OPTIONS = {
   board: 'string', nodes: 'int', members: 'int', json: 'boolean', all: 'boolean', seconds: 'int', count: 'int',
-  'cluster-id': 'int', 'password-file': 'string', netns: 'string', help: 'boolean', config: 'string', socket: 'string', force: 'boolean',
+  'cluster-id': 'int', 'password-file': 'string', salt: 'string', netns: 'string', help: 'boolean', config: 'string', socket: 'string', force: 'boolean',
   name: 'string', node: 'string', mode: 'string', engine: 'string', member: 'string', yes: 'boolean', 'password-fd': 'int', 'only-this': 'boolean',
   markdown: 'boolean', serial: 'boolean', device: 'string', 'reboot-command': 'string', 'poweroff-command': 'string', list: 'boolean',
 } as const;
