@@ -15,7 +15,10 @@
  * (stress-ng at nice 0 and -20, a headless Chromium, conntrack bursts), each
  * peer's settings from the fastest up, left alone for S seconds, until one
  * shows no false failover; tandem's default, and its fastest setting with the
- * heartbeat thread under SCHED_FIFO, always run. Every rung is printed.
+ * heartbeat thread under SCHED_FIFO, always run. The two peers run side by
+ * side (a tandem cluster and a keepalived cluster at once, each in its own
+ * lab, under the same load), so what else the machine does meets both alike.
+ * Every rung is printed, with what ran beside it.
  *
  * Usage: node dist/bench/failover.js [--runs N] [--only tandem|keepalived]
  *        node dist/bench/failover.js --false-failover-seconds 600 [--only ...] [--loads stress,chromium,...]
@@ -222,33 +225,40 @@ async function measure(setting: Setting, fault: Fault, runs: number): Promise<nu
 }
 
 /**
- * False failovers: the cluster left alone for `seconds` under a load
- * (bench/loads.ts); every role change after it settled is a false failover.
+ * False failovers: clusters left alone for `seconds` under one load (bench/loads.ts), side by side, each in
+ * its own lab, so that every peer meets the same load and the same neighbours; every role change after a
+ * cluster settled is a false failover.
  */
-async function falseFailovers(setting: Setting, load: LoadKind, seconds: number): Promise<{ count: number; done: Record<string, number>; why?: Record<string, number> }> {
-  const lab = await Lab.up(board);
-  let running: Running | undefined;
+async function falseFailovers(settings: readonly Setting[], load: LoadKind, seconds: number): Promise<{ count: number; done: Record<string, number>; why?: Record<string, number> }[]> {
+  const labs: Lab[] = [];
+  const running: Running[] = [];
   let busy: Load | undefined;
   try {
-    running = await setting.start(lab);
-    await running.settle();
-    const r = running;
-    const before = running.changes();
-    const whyBefore = new Set(running.why?.() ?? []);
-    busy = await startLoad(load, lab, seconds, () => r.active());
+    for (const setting of settings) {
+      const lab = await Lab.up(board);
+      labs.push(lab);
+      running.push(await setting.start(lab));
+    }
+    await Promise.all(running.map((r) => r.settle()));
+    const before = running.map((r) => r.changes());
+    const whyBefore = running.map((r) => new Set(r.why?.() ?? []));
+    busy = await startLoad(load, seconds, running.map((r, k) => ({ lab: labs[k]!, active: () => r.active() })));
     await sleep(seconds * 1000);
-    const count = running.changes() - before;
-    const reasons = running.why?.().filter((w) => !whyBefore.has(w)).map((w) => w.slice(w.indexOf(' ') + 1));
+    const results = running.map((r, k) => {
+      const count = r.changes() - before[k]!;
+      const reasons = r.why?.().filter((w) => !whyBefore[k]!.has(w)).map((w) => w.slice(w.indexOf(' ') + 1));
+      // Each distinct reason with its count: what an administrator would read in the log.
+      const why = reasons && reasons.length > 0 ? reasons.reduce<Record<string, number>>((m, w) => ({ ...m, [w]: (m[w] ?? 0) + 1 }), {}) : undefined;
+      return { count, ...(why ? { why } : {}) };
+    });
     await busy.stop();
     const done = busy.done();
     busy = undefined;
-    // Each distinct reason with its count: what an administrator would read in the log.
-    const why = reasons && reasons.length > 0 ? reasons.reduce<Record<string, number>>((m, w) => ({ ...m, [w]: (m[w] ?? 0) + 1 }), {}) : undefined;
-    return { count, done, ...(why ? { why } : {}) };
+    return results.map((r) => ({ ...r, done }));
   } finally {
     await busy?.stop();
-    await running?.stop();
-    await lab.down();
+    for (const r of running) await r.stop();
+    for (const lab of labs) await lab.down();
   }
 }
 
@@ -288,38 +298,69 @@ async function main(): Promise<void> {
 }
 
 /**
- * For each load, both peers in the same run: each ladder from the fastest
- * setting upwards until a rung shows no false failover, and always tandem's
- * default (the target: none at the defaults under every load). Every rung run
- * is printed, failing ones included.
+ * For each load, both peers side by side: rounds of two clusters, tandem's next rung next to keepalived's,
+ * each ladder from the fastest setting upwards until a rung shows no false failover; then tandem's default
+ * (the target: none at the defaults under every load) and its fastest setting under SCHED_FIFO. A peer whose
+ * ladder is done runs its zero rung again as the other's neighbour (a second sample of it), so every
+ * round has the same two clusters on the machine. Every rung run is printed, failing ones included.
  */
 async function falseFailoverLadder(seconds: number, only: string | undefined, loads: readonly LoadKind[]): Promise<void> {
-  // Run whatever the ladder found: the default (the target) and the fastest setting with the heartbeat thread under SCHED_FIFO.
-  const always = [
+  const tandemLadder = [
+    tandem('heartbeat 5 ms, failover 20 ms', { heartbeatIntervalMs: 5, failoverTimeMs: 20, holdDownMs: 500 }),
+    tandem('heartbeat 10 ms, failover 40 ms', { heartbeatIntervalMs: 10, failoverTimeMs: 40, holdDownMs: 500 }),
+    tandem('heartbeat 15 ms, failover 60 ms', { heartbeatIntervalMs: 15, failoverTimeMs: 60, holdDownMs: 1000 }),
+    tandem('heartbeat 20 ms, failover 80 ms', { heartbeatIntervalMs: 20, failoverTimeMs: 80, holdDownMs: 1000 }),
+  ];
+  const tandemAlways = [
     tandem('heartbeat 50 ms, failover 300 ms (default)', { heartbeatIntervalMs: 50, failoverTimeMs: 300, holdDownMs: 2000 }),
     tandem('heartbeat 5 ms, failover 20 ms, heartbeatRtPriority 10', { heartbeatIntervalMs: 5, failoverTimeMs: 20, holdDownMs: 500, heartbeatRtPriority: 10 }),
   ];
-  const ladders: [string, Setting[], Setting[]][] = [
-    ['tandem', [
-      tandem('heartbeat 5 ms, failover 20 ms', { heartbeatIntervalMs: 5, failoverTimeMs: 20, holdDownMs: 500 }),
-      tandem('heartbeat 10 ms, failover 40 ms', { heartbeatIntervalMs: 10, failoverTimeMs: 40, holdDownMs: 500 }),
-      tandem('heartbeat 15 ms, failover 60 ms', { heartbeatIntervalMs: 15, failoverTimeMs: 60, holdDownMs: 1000 }),
-      tandem('heartbeat 20 ms, failover 80 ms', { heartbeatIntervalMs: 20, failoverTimeMs: 80, holdDownMs: 1000 }),
-    ], always],
-    ['keepalived', [0.01, 0.02, 0.05, 0.1, 1].map((a) => keepalived(`advert_int ${a} s`, a)), []],
-  ];
+  const keepalivedLadder = [0.01, 0.02, 0.05, 0.1, 1].map((a) => keepalived(`advert_int ${a} s`, a));
   for (const load of loads) {
-    for (const [peer, ladder, extra] of ladders) {
-      if (only && only !== peer) continue;
-      let zeroAt: string | undefined;
-      for (const setting of [...ladder, ...extra]) {
-        const isExtra = extra.includes(setting);
-        if (zeroAt !== undefined && !isExtra) continue;
-        const { count, done, why } = await falseFailovers(setting, load, seconds);
-        process.stdout.write(JSON.stringify({ name: 'false_failovers_under_load', unit: 'count', value: count, peer, setting: setting.name, load, seconds, ...done, ...(why ? { why } : {}) }) + '\n');
-        if (count === 0 && zeroAt === undefined && !isExtra) zeroAt = setting.name;
-      }
-      process.stdout.write(JSON.stringify({ name: 'fastest_setting_without_false_failover', unit: 'setting', value: zeroAt ?? 'none', peer, load, seconds }) + '\n');
+    const ladders = [new Ladder('tandem', tandemLadder, tandemAlways), new Ladder('keepalived', keepalivedLadder, [])].filter((l) => !only || l.peer === only);
+    while (ladders.some((l) => !l.finished())) {
+      const round = ladders.map((l) => l.next());
+      const results = await falseFailovers(round.map((r) => r.setting), load, seconds);
+      round.forEach((r, k) => {
+        const res = results[k]!;
+        const ladder = ladders[k]!;
+        process.stdout.write(JSON.stringify({ name: 'false_failovers_under_load', unit: 'count', value: res.count, peer: ladder.peer, setting: r.setting.name, load, seconds, side_by_side: round.flatMap((o, j) => (j === k ? [] : [`${ladders[j]!.peer} ${o.setting.name}`])).join(', ') || 'none', ...(r.repeat ? { repeat: true } : {}), ...res.done, ...(res.why ? { why: res.why } : {}) }) + '\n');
+        ladder.record(r, res.count);
+      });
+    }
+    for (const ladder of ladders) process.stdout.write(JSON.stringify({ name: 'fastest_setting_without_false_failover', unit: 'setting', value: ladder.zeroAt?.name ?? 'none', peer: ladder.peer, load, seconds }) + '\n');
+  }
+}
+
+/** One peer's ladder: its rungs from the fastest up until one has no false failover, then its extra settings. */
+class Ladder {
+  zeroAt: Setting | undefined;
+  private rung = 0;
+  private extra = 0;
+
+  constructor(
+    readonly peer: string,
+    private readonly rungs: readonly Setting[],
+    private readonly extras: readonly Setting[],
+  ) {}
+
+  finished(): boolean {
+    return (this.zeroAt !== undefined || this.rung >= this.rungs.length) && this.extra >= this.extras.length;
+  }
+
+  /** The next setting to run; a finished ladder repeats its zero rung (or its last) as a neighbour. */
+  next(): { setting: Setting; kind: 'rung' | 'extra'; repeat?: boolean } {
+    if (this.zeroAt === undefined && this.rung < this.rungs.length) return { setting: this.rungs[this.rung]!, kind: 'rung' };
+    if (this.extra < this.extras.length) return { setting: this.extras[this.extra]!, kind: 'extra' };
+    return { setting: this.zeroAt ?? this.rungs.at(-1)!, kind: 'rung', repeat: true };
+  }
+
+  record(r: { setting: Setting; kind: 'rung' | 'extra'; repeat?: boolean }, count: number): void {
+    if (r.repeat) return;
+    if (r.kind === 'extra') this.extra++;
+    else {
+      this.rung++;
+      if (count === 0) this.zeroAt = r.setting;
     }
   }
 }

@@ -100,7 +100,14 @@ function conntrackBurst(lab: Lab, activeNode: () => Promise<string>): Load {
   };
 }
 
-export async function startLoad(kind: LoadKind, lab: Lab, seconds: number, activeNode: () => Promise<string>): Promise<Load> {
+/** A cluster the load is aimed at: conntrack bursts go to its active node; the CPU loads are machine-wide. */
+export interface LoadTarget {
+  lab: Lab;
+  active: () => Promise<string>;
+}
+
+/** One load for every cluster running side by side: one stress-ng or Chromium for the machine, a burst loop per cluster. */
+export async function startLoad(kind: LoadKind, seconds: number, targets: readonly LoadTarget[]): Promise<Load> {
   switch (kind) {
     case 'stress':
       return stressNg(seconds, 0);
@@ -108,7 +115,14 @@ export async function startLoad(kind: LoadKind, lab: Lab, seconds: number, activ
       return stressNg(seconds, -20);
     case 'chromium':
       return browser();
-    case 'conntrack-burst':
-      return conntrackBurst(lab, activeNode);
+    case 'conntrack-burst': {
+      const loops = targets.map((x) => conntrackBurst(x.lab, x.active));
+      return {
+        async stop() {
+          await Promise.all(loops.map((l) => l.stop()));
+        },
+        done: () => ({ bursts: loops.reduce((n, l) => n + (l.done()['bursts'] ?? 0), 0) }),
+      };
+    }
   }
 }

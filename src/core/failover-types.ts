@@ -9,7 +9,11 @@
 import type { NodeType, SyncStatus } from '../wire/heartbeat-frame.js';
 
 export type Ns = bigint;
-export type Role = 'starting' | 'inactive' | 'active';
+/**
+ * fencing: the peer went silent and is being fenced (relay or STONITH) before this node takes over; it
+ * holds nothing yet, and a failed fence (policy stay-inactive) returns it to inactive without a takeover.
+ */
+export type Role = 'starting' | 'inactive' | 'fencing' | 'active';
 
 export interface FailoverConfig {
   nodeId: number;
@@ -65,6 +69,8 @@ export type Reason =
   | 'peer_took_over'
   | 'isolated'
   | 'fence_failed'
+  | 'peer_fenced'
+  | 'fence_failed_taking_over'
   | 'disabled'
   | 'enabled_active_active'
   | 'stopping';
@@ -144,6 +150,8 @@ export type Input =
   | { type: 'targets'; now: Ns; iface: string; reachable: boolean }
   | { type: 'connections'; now: Ns; count: number }
   | { type: 'failover'; now: Ns }
+  /** The fence of a dead peer is done: fenced, or it failed and the policy is to take over anyway. */
+  | { type: 'fence-done'; now: Ns; fenced: boolean }
   /** The fence of a dead peer failed and the policy is to stay inactive rather than risk two active nodes. */
   | { type: 'fence-failed'; now: Ns }
   /** `tandem cluster enable|disable` of this node. */

@@ -11,8 +11,9 @@
  * - starting: listen for the initial silence; a peer already active makes
  *   us inactive at once; after the silence, no peer -> active, otherwise the
  *   total order (rank.ts) decides;
- * - inactive: the peer silent for the failover time -> active (fence it
- *   first when configured), unless every heartbeat cable of ours is out
+ * - inactive: the peer silent for the failover time -> active, or fencing
+ *   first when configured (fencing -> active once the fence is done, ->
+ *   inactive when it failed and the policy says stay), unless every heartbeat cable of ours is out
  *   (then we are the one cut off); the peer yielding -> active; we outrank the peer
  *   (both inactive, or health/connections once the hold-down is over) ->
  *   active;
@@ -105,9 +106,12 @@ export function step(s0: CoreState, input: Input): Transition {
       s = heard(s, input.now, input.iface, input.from, effects);
       if (s.fenceFailed && s.peer?.nodeId === input.from.nodeId) s = { ...s, fenceFailed: false };
       break;
+    case 'fence-done':
+      if (s.role === 'fencing') s = changeRole(s, input.now, 'active', input.fenced ? 'peer_fenced' : 'fence_failed_taking_over', evidence(s, input.now), effects);
+      break;
     case 'fence-failed':
-      if (s.role === 'active') s = changeRole(s, input.now, 'inactive', 'fence_failed', evidence(s, input.now), effects);
-      s = { ...s, fenceFailed: true };
+      if (s.role !== 'fencing') break;
+      s = { ...changeRole(s, input.now, 'inactive', 'fence_failed', evidence(s, input.now), effects), fenceFailed: true };
       effects.push(log('warn', 'takeover_withheld', { why: 'the peer could not be fenced; policy: stay inactive until it is heard again' }));
       break;
     case 'link': {
@@ -141,7 +145,7 @@ export function step(s0: CoreState, input: Input): Transition {
       break;
     case 'stop':
       s = { ...s, stopping: true, yielding: true };
-      if (s.role === 'active') s = changeRole(s, input.now, 'inactive', 'stopping', evidence(s, input.now), effects);
+      if (s.role === 'active' || s.role === 'fencing') s = changeRole(s, input.now, 'inactive', 'stopping', evidence(s, input.now), effects);
       break;
     case 'timer':
       break;
@@ -253,7 +257,8 @@ function evaluate(s: CoreState, now: Ns, effects: Effect[]): CoreState {
         if (!anyLink(s)) return s;
         if (s.listenUntil !== undefined && now < s.listenUntil) return s;
         if (s.fenceFailed) return s;
-        return changeRole(s, now, 'active', peer === undefined ? 'initial_silence_over_no_peer' : 'peer_dead', ev(), effects, peer !== undefined && s.config.fence);
+        if (peer !== undefined && s.config.fence) return changeRole(s, now, 'fencing', 'peer_dead', ev(), effects);
+        return changeRole(s, now, 'active', peer === undefined ? 'initial_silence_over_no_peer' : 'peer_dead', ev(), effects);
       }
       // Planned failover or a stopping peer: take over at once, make before break.
       if (peer!.yielding && !s.yielding) return changeRole(s, now, 'active', 'peer_yielded', ev(), effects);
@@ -269,6 +274,10 @@ function evaluate(s: CoreState, now: Ns, effects: Effect[]): CoreState {
       const reason: Reason = v.rule === 'health' ? 'health_higher_than_peer' : v.rule === 'connections' ? 'more_connections_sync_down' : 'outranks_peer';
       return changeRole(s, now, 'active', reason, ev(v.rule), effects);
     }
+
+    case 'fencing':
+      // The fence is under way (it ends within its own timeout): its result decides, not what is heard meanwhile.
+      return s;
 
     case 'active': {
       // Every cable out: we cannot serve, and holding the shared MAC would only
@@ -303,12 +312,15 @@ function evaluate(s: CoreState, now: Ns, effects: Effect[]): CoreState {
   }
 }
 
-function changeRole(s: CoreState, now: Ns, to: Role, reason: Reason, evidence: Evidence, effects: Effect[], fence = false): CoreState {
+/** Active because the peer died (fenced or not): advertised, so a peer that comes back yields to us. */
+const TOOK_OVER: readonly Reason[] = ['peer_dead', 'peer_fenced', 'fence_failed_taking_over'];
+
+function changeRole(s: CoreState, now: Ns, to: Role, reason: Reason, evidence: Evidence, effects: Effect[]): CoreState {
   if (s.role === to) return s;
   const change: Change = { from: s.role, to, at: now, reason, evidence };
   effects.push({ type: 'role', role: to, change });
+  if (to === 'fencing' && s.peer) effects.push({ type: 'fence', peerNodeId: s.peer.nodeId, peerName: s.peer.name });
   if (to === 'active') {
-    if (fence && s.peer) effects.push({ type: 'fence', peerNodeId: s.peer.nodeId, peerName: s.peer.name });
     // The synchronised state goes live before the shared MAC moves: no packet of a synced flow
     // may reach this node before it knows the flow (the window that resets keepalived+conntrackd flows).
     effects.push({ type: 'commit-state' });
@@ -317,7 +329,7 @@ function changeRole(s: CoreState, now: Ns, to: Role, reason: Reason, evidence: E
     effects.push({ type: 'release-shared' });
   }
   effects.push({ type: 'arm-timer', name: 'hold-down', at: now + ms(s.config.holdDownMs) });
-  return { ...s, role: to, roleSince: now, lastChange: change, tookOver: to === 'active' && reason === 'peer_dead' };
+  return { ...s, role: to, roleSince: now, lastChange: change, tookOver: to === 'active' && TOOK_OVER.includes(reason) };
 }
 
 function msAgo(now: Ns, t: Ns | undefined): number | null {

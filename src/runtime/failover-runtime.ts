@@ -283,15 +283,19 @@ export class FailoverRuntime {
           if (!this.deps.fence) return;
           const t0 = monotonicNs();
           const tookMs = () => Number(monotonicNs() - t0) / 1e6;
+          let fenced: boolean;
           try {
             const how = await this.deps.fence({ nodeId: e.peerNodeId, name: e.peerName });
             this.deps.log.log('info', 'peer_fenced', { peer: e.peerName, how, tookMs: tookMs() });
+            fenced = true;
           } catch (err) {
             const policy = this.deps.fenceOnFailure ?? 'stay-inactive';
             this.deps.log.log('error', 'fence_failed', { peer: e.peerName, error: (err as Error).message, policy, tookMs: tookMs() });
-            // Fed now, before the commit and claim queued behind: they then find the node inactive and skip.
-            if (policy === 'stay-inactive') this.feed({ type: 'fence-failed', now: monotonicNs() });
+            if (policy === 'stay-inactive') return this.feed({ type: 'fence-failed', now: monotonicNs() });
+            fenced = false;
           }
+          // The core takes over only now (fencing -> active): commit and claim are queued behind this effect.
+          this.feed({ type: 'fence-done', now: monotonicNs(), fenced });
         });
         return;
       case 'commit-state': {

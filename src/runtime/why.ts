@@ -99,7 +99,13 @@ export function explain(r: FlightRecord): Explanation {
       sentences.push(`the change waited for the hold-down: no comparison moves the role within ${r.config.holdDownMs} ms of the previous change (at ${clock(prev)})`);
     }
   };
-  const verb = c.to === 'active' ? (c.from === 'inactive' ? 'took over' : 'went active') : c.to === 'inactive' ? (c.from === 'active' ? 'handed over' : 'went inactive') : `became ${c.to}`;
+  const verb =
+    c.to === 'active' ? (c.from === 'inactive' || c.from === 'fencing' ? 'took over' : 'went active')
+    : c.to === 'inactive' ? (c.from === 'active' ? 'handed over' : 'went inactive')
+    : c.to === 'fencing' ? `began fencing ${peer}`
+    : `became ${c.to}`;
+  /** The fence's own event (peer_fenced, fence_failed): logged just before its result reached the core. */
+  const fenceEvent = () => [...r.before].reverse().find((h) => h.kind === 'event' && (h.what === 'peer_fenced' || h.what === 'fence_failed'));
 
   switch (c.reason) {
     case 'peer_dead': {
@@ -161,6 +167,17 @@ export function explain(r: FlightRecord): Explanation {
     case 'planned_failover': {
       const asked = [...r.before].reverse().find((h) => h.kind === 'admin' && h.what === 'planned failover requested');
       sentences.push(`a planned failover was requested on ${me}${asked ? ` at ${clock(asked.atMs)}` : ''}; ${peer} claimed the shared addresses and ${me} ${verb} at ${clock(c.atMs)}`);
+      break;
+    }
+    case 'peer_fenced':
+    case 'fence_failed':
+    case 'fence_failed_taking_over': {
+      const f = fenceEvent();
+      const took = f?.fields?.['tookMs'] === undefined ? '' : ` after ${Math.round(Number(f.fields['tookMs']))} ms`;
+      if (c.reason === 'peer_fenced') sentences.push(`${peer} was fenced (${String(f?.fields?.['how'] ?? '?')})${took}`);
+      else sentences.push(`fencing ${peer} failed${took}: ${String(f?.fields?.['error'] ?? '?')}`);
+      if (c.reason === 'fence_failed') sentences.push(`the policy (fence.onFailure stay-inactive) forbids a takeover without the fence: ${me} ${verb} at ${clock(c.atMs)} without ever holding the shared addresses, and takes over only once ${peer} is heard again`);
+      else sentences.push(`${me} ${verb} at ${clock(c.atMs)}${c.reason === 'fence_failed_taking_over' ? ' anyway (fence.onFailure take-over)' : ''}`);
       break;
     }
     case 'peer_yielded':

@@ -33,14 +33,15 @@ export const PAYLOAD_LENGTH = SIGNED_LENGTH + TAG_LENGTH;
 export const FRAME_LENGTH = PAYLOAD_OFFSET + PAYLOAD_LENGTH;
 
 export type NodeType = 'master' | 'slave';
-export type NodeState = 'starting' | 'inactive' | 'active';
+export type NodeState = 'starting' | 'inactive' | 'fencing' | 'active';
 export type SyncStatus = 'unknown' | 'in-sync' | 'syncing' | 'out-of-sync';
 
 const UTF8 = new TextEncoder();
 const UTF8_DECODER = new TextDecoder('utf-8', { fatal: false });
 
 const NODE_TYPES: readonly NodeType[] = ['master', 'slave'];
-const NODE_STATES: readonly NodeState[] = ['starting', 'inactive', 'active'];
+// Appended, never reordered: the index is the wire value (docs/wire-format.md).
+const NODE_STATES: readonly NodeState[] = ['starting', 'inactive', 'active', 'fencing'];
 const SYNC_STATUSES: readonly SyncStatus[] = ['unknown', 'in-sync', 'syncing', 'out-of-sync'];
 
 export const FLAG_YIELDING = 0x0001;

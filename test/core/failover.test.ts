@@ -242,13 +242,15 @@ test('a yielding active node steps down only once the peer holds the shared addr
 
 test('a failed fence with policy stay-inactive: back to inactive, and no new takeover until the peer is heard again', (t) => {
   const sim = new TwoNodes(50, [config(1), config(2, { fence: true })]);
+  sim.fenceOutcome[1] = 'hold';
   sim.run(3000);
   for (const i of ['eth0', 'eth1', 'eth2', 'eth3']) sim.cut(0, i);
   sim.run(4000);
-  t.is(sim.nodes[1].state.role, 'active');
+  t.is(sim.nodes[1].state.role, 'fencing');
   sim.feed(1, { type: 'fence-failed', now: sim.now });
   t.is(sim.nodes[1].state.role, 'inactive');
   t.is(lastChange(sim, 1)?.reason, 'fence_failed');
+  t.is(lastChange(sim, 1)?.from, 'fencing');
   t.true(sim.nodes[1].effects.some((e) => e.effect.type === 'log' && e.effect.event === 'takeover_withheld'));
   sim.run(7000); // (run takes the absolute time)
   t.is(sim.nodes[1].state.role, 'inactive', 'the silent peer is not taken over from again');
@@ -256,6 +258,37 @@ test('a failed fence with policy stay-inactive: back to inactive, and no new tak
   sim.run(11000);
   t.false(sim.nodes[1].state.fenceFailed, 'heard again: the refusal is over');
   t.is(sim.roles().filter((r) => r === 'active').length, 1, 'exactly one active');
+});
+
+test('fencing is a role of its own: nothing is claimed or committed until the fence is done, and a failed fence releases nothing', (t) => {
+  const sim = new TwoNodes(50, [config(1), config(2, { fence: true })]);
+  sim.fenceOutcome[1] = 'hold';
+  sim.run(3000);
+  for (const i of ['eth0', 'eth1', 'eth2', 'eth3']) sim.cut(0, i);
+  sim.run(4000);
+  const s = sim.nodes[1].state;
+  t.is(s.role, 'fencing');
+  t.like(s.lastChange, { from: 'inactive', to: 'fencing', reason: 'peer_dead' });
+  const types = () => sim.log.filter((l) => l.node === 1).map((l) => l.effect.type);
+  t.true(types().includes('fence'));
+  t.false(types().includes('commit-state'), 'no commit while fencing');
+  t.false(types().includes('claim-shared'), 'no claim while fencing');
+  // Heartbeats advertise the fencing role (the advertise effect follows every role change).
+  t.true(sim.log.some((l) => l.node === 1 && l.effect.type === 'advertise' && l.at === s.lastChange!.at));
+  const failed = step(s, { type: 'fence-failed', now: sim.now });
+  t.is(failed.state.role, 'inactive');
+  t.false(failed.effects.some((e) => e.type === 'release-shared'), 'nothing was held, nothing is released');
+  const done = step(s, { type: 'fence-done', now: sim.now, fenced: true });
+  t.is(done.state.role, 'active');
+  t.like(done.state.lastChange, { from: 'fencing', to: 'active', reason: 'peer_fenced' });
+  t.true(done.state.tookOver, 'a node that took over from a dead peer says so');
+  t.deepEqual(done.effects.filter((e) => e.type === 'commit-state' || e.type === 'claim-shared').map((e) => e.type), ['commit-state', 'claim-shared']);
+  const anyway = step(s, { type: 'fence-done', now: sim.now, fenced: false });
+  t.like(anyway.state.lastChange, { to: 'active', reason: 'fence_failed_taking_over' });
+  // A stop while fencing ends it without a takeover.
+  const stopped = step(s, { type: 'stop', now: sim.now });
+  t.is(stopped.state.role, 'inactive');
+  t.false(stopped.effects.some((e) => e.type === 'claim-shared' || e.type === 'release-shared'));
 });
 
 test('a new connection count is advertised at once (the peer ranks on it while the sync link is down); the same count is not', (t) => {

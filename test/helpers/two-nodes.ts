@@ -68,6 +68,9 @@ export class TwoNodes {
 
   private later: { at: Ns; node: number } | undefined;
 
+  /** What a node's fence does when asked: succeed at once (the default), fail (policy stay-inactive), or hang until a test feeds the result. */
+  readonly fenceOutcome: ['fenced' | 'failed' | 'hold', 'fenced' | 'failed' | 'hold'] = ['fenced', 'fenced'];
+
   feed(i: number, input: Input): void {
     const n = this.nodes[i]!;
     if (n.frozen && input.type !== 'link') return;
@@ -79,6 +82,11 @@ export class TwoNodes {
       n.effects.push({ at: input.now, effect: e });
       this.log.push({ at: input.now, node: i, effect: e });
       if (e.type === 'arm-timer') n.timers.set(e.name, e.at);
+    }
+    if (t.effects.some((e) => e.type === 'fence')) {
+      const outcome = this.fenceOutcome[i]!;
+      if (outcome === 'fenced') this.feed(i, { type: 'fence-done', now: input.now, fenced: true });
+      if (outcome === 'failed') this.feed(i, { type: 'fence-failed', now: input.now });
     }
   }
 

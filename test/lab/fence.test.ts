@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { LabCluster } from '../../src/lab/cluster.js';
 import { run } from '../../src/lab/run.js';
 import { simDevices, SIM_LIB } from '../helpers/hw-sim.js';
-import { board, eventually, labFor, sleep } from '../helpers/lab.js';
+import { board, eventually, labFor, sleep, until } from '../helpers/lab.js';
 
 /** A cluster whose slave (n2) fences with `fence`; n1 (the master) is active and gets powered off. */
 async function fencing(t: ExecutionContext, fence: (dir: string) => Record<string, unknown>, env?: (node: string) => Record<string, string>) {
@@ -64,16 +64,25 @@ test.serial('a STONITH command that fails: with the default policy the survivor 
   t.is((await cluster.status('n2')).role, 'inactive');
   t.is(cluster.events('n2', 'takeover').length, 0, 'the shared addresses never came up');
   t.is(await sharedLinks(lab.plan.nodes[1]!.netns), 0);
+  // The log tells what happened: fencing, then back to inactive; never a takeover or a release.
+  const changes = cluster.events('n2', 'role_change').map((e) => `${String(e['from'])}->${String(e['to'])} ${String(e['reason'])}`);
+  t.deepEqual(changes.slice(-2), ['inactive->fencing peer_dead', 'fencing->inactive fence_failed']);
+  t.false(changes.some((c) => c.includes('->active')), changes.join(', '));
+  t.is(cluster.events('n2', 'shared_addresses_released').length, 0);
 });
 
 test.serial('a STONITH command that hangs is killed at its timeout; with policy take-over the survivor takes over anyway', async (t) => {
-  const { lab, cluster } = await fencing(t, (dir) => ({ command: script(dir, 'hang.sh', 'sleep 30'), timeoutMs: 500, onFailure: 'take-over' }));
+  const { lab, cluster } = await fencing(t, (dir) => ({ command: script(dir, 'hang.sh', 'sleep 30'), timeoutMs: 1500, onFailure: 'take-over' }));
   t.is((await cluster.settled(15_000)).active, 'n1');
   await lab.powerOff('n1');
+  // While the fence runs, the node says it is fencing, and holds nothing.
+  t.true(await until(async () => (await cluster.status('n2')).role === 'fencing', 3000, 50), 'status shows fencing during the fence');
+  t.is((await cluster.status('n2')).sharedAddresses, 'released');
   t.true(await eventually(() => cluster.events('n2', 'takeover').length > 0, 5000));
   const failed = cluster.events('n2', 'fence_failed')[0]!;
-  t.regex(String(failed['error']), /did not finish within 500 ms and was killed/);
-  t.true(Number(failed['tookMs']) >= 500 && Number(failed['tookMs']) < 2000);
+  t.regex(String(failed['error']), /did not finish within 1500 ms and was killed/);
+  t.true(Number(failed['tookMs']) >= 1500 && Number(failed['tookMs']) < 3000);
+  t.like(cluster.events('n2', 'role_change').at(-1), { from: 'fencing', to: 'active', reason: 'fence_failed_taking_over' });
   const order = cluster.node('n2').events.map((e) => e.event);
   t.true(order.indexOf('fence_failed') < order.indexOf('takeover'));
 });

@@ -152,3 +152,21 @@ test('why: a comparison held back by the hold-down says so, with the previous ch
   const x = explain(rec.freeze(change(2101, { from: 'active', to: 'inactive', reason: 'health_lower_than_peer', evidence: { ourHealth: 2, peerHealth: 3 } })));
   t.regex(x.text, /the healthier node serves; the change waited for the hold-down: no comparison moves the role within 2000 ms of the previous change \(at 12:03:00\.100\); fw-b handed over at 12:03:02\.101\.$/);
 });
+
+test('why, fencing: the peer fenced then taken over from; a failed fence returns to inactive without a takeover', (t) => {
+  const { clock, rec } = recorder(t);
+  const log = rec.tap({ log: () => undefined });
+  beats(rec, clock, ['eth0', 'eth1', 'eth2', 'eth3'], 6000, 7400);
+  clock.now = ms(7610);
+  const began = explain(rec.freeze(change(7610, { to: 'fencing', evidence: { ourConnections: 0, peerConnections: 5 } })));
+  t.regex(began.text, /fw-b began fencing fw-a at 12:03:07\.610, \d+ ms after the last heartbeat/);
+  t.regex(began.headline, /fw-b: inactive -> fencing \(peer_dead\)$/);
+  clock.now = ms(7700);
+  log.log('info', 'peer_fenced', { peer: 'fw-a', how: 'command /sbin/stonith', tookMs: 90 });
+  const done = explain(rec.freeze(change(7701, { from: 'fencing', to: 'active', reason: 'peer_fenced' })));
+  t.is(done.text, 'fw-a was fenced (command /sbin/stonith) after 90 ms; fw-b took over at 12:03:07.701.');
+  clock.now = ms(9000);
+  log.log('error', 'fence_failed', { peer: 'fw-a', error: 'fence command failed (exit 3)', policy: 'stay-inactive', tookMs: 40 });
+  const failed = explain(rec.freeze(change(9001, { from: 'fencing', to: 'inactive', reason: 'fence_failed' })));
+  t.is(failed.text, 'fencing fw-a failed after 40 ms: fence command failed (exit 3); the policy (fence.onFailure stay-inactive) forbids a takeover without the fence: fw-b went inactive at 12:03:09.001 without ever holding the shared addresses, and takes over only once fw-a is heard again.');
+});
