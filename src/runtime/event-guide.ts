@@ -102,6 +102,7 @@ export const GUIDE: Readonly<Record<string, { severity: Severity; action: string
   sync_message_refused: { severity: 'error', action: "a sync message could not be handled: check that both members run one version" },
   state_committed: { severity: 'notice', action: "read how stale the copy was (behindBy): a non-zero value means the last changes were lost in this takeover" },
   conntrack_events_overrun: { severity: 'warning', action: "the kernel dropped connection events under load: the table was dumped again; consider a faster box or fewer short connections" },
+  conntrack_redump_failed: { severity: 'error', action: "the kernel refused the conntrack dump (the error says why); it is retried every second while this node is active; if it persists, restart the service" },
   sync_worker_failed: { severity: 'critical', action: "state synchronisation stopped on this node: connections will not survive a failover; restart the service and report the error" },
   sync_packet_on_nonsync_iface: { severity: 'warning', action: "state sync must stay on the sync network: check the peer's sync address and that no route carries the sync port between the data networks" },
   cluster_store_written: { severity: 'info', action: "none: informational" },

@@ -34,7 +34,16 @@ export interface ConntrackProviderOptions {
   netns?: string;
   now?: () => number;
   log?: SyncLog;
+  /** The kernel's table and its events (io/conntrack.ts); tests give fakes. */
+  kernel?: {
+    dump(netns?: string): Promise<Uint8Array[]>;
+    follow(onRecord: (rec: Uint8Array) => void, onOverrun: (err: Error) => void, netns?: string): { close(): void };
+  };
+  /** After a failed dump following an overrun, try again this much later. */
+  redumpRetryMs?: number;
 }
+
+const KERNEL = { dump: dumpTable, follow: (r: (rec: Uint8Array) => void, o: (e: Error) => void, netns?: string) => new ConntrackEvents(r, o, netns) };
 
 const yieldNow = () => new Promise((r) => setImmediate(r));
 
@@ -46,7 +55,11 @@ export class ConntrackProvider implements Provider {
   private table = new ConnTable();
   private readonly ignore: Set<number>;
   private readonly now: () => number;
-  private events: ConntrackEvents | undefined;
+  private events: { close(): void } | undefined;
+  private readonly kernelTable: NonNullable<ConntrackProviderOptions['kernel']>;
+  /** An overrun's dump is under way (or waits to be retried): further overruns join it. */
+  private redumping = false;
+  private redumpRetry: NodeJS.Timeout | undefined;
   private writer: ConntrackWriter | undefined;
   /** Source: changes not yet sent, packed. */
   private pending = new Uint8Array(CHUNK_RECORDS * RECORD_BYTES);
@@ -59,6 +72,7 @@ export class ConntrackProvider implements Provider {
   constructor(private readonly opts: ConntrackProviderOptions) {
     this.ignore = new Set(opts.ignore.map((a) => parseIpv4(a)).filter((a): a is number => a !== undefined));
     this.now = opts.now ?? (() => performance.now());
+    this.kernelTable = opts.kernel ?? KERNEL;
   }
 
   private ignored(r: Uint8Array, off = 0): boolean {
@@ -79,18 +93,16 @@ export class ConntrackProvider implements Provider {
     this.emit = emit;
     this.table = new ConnTable();
     // Events first, then the dump: a change between the two is seen twice rather than never.
-    this.events = new ConntrackEvents(
-      (rec) => this.onEvent(rec),
-      (err) => void this.redump(`events overran (${err.message})`),
-      this.opts.netns,
-    );
+    this.events = this.kernelTable.follow((rec) => this.onEvent(rec), (err) => this.overrun(`events overran (${err.message})`), this.opts.netns);
     const now = this.now();
-    for (const rec of await dumpTable(this.opts.netns)) if (!this.ignored(rec)) this.table.put(rec, 0, this.expiryOf(rec, 0, now));
+    for (const rec of await this.kernelTable.dump(this.opts.netns)) if (!this.ignored(rec)) this.table.put(rec, 0, this.expiryOf(rec, 0, now));
   }
 
   stopSource(): void {
     this.events?.close();
     this.events = undefined;
+    clearTimeout(this.redumpRetry);
+    this.redumpRetry = undefined;
     this.emit = undefined;
     this.pendingCount = 0;
     // A sink starts with an empty copy: what this node held as source is in its kernel anyway.
@@ -128,11 +140,33 @@ export class ConntrackProvider implements Provider {
     this.emit?.({ count: n, body });
   }
 
-  /** After an overrun: dump again and send what differs (events were lost, so the difference is unknown). */
+  /**
+   * After an overrun: dump again and send what differs (events were lost, so the difference is unknown).
+   * One dump at a time; a dump that fails is tried again while this node is the source, since until one
+   * succeeds the standby's copy misses whatever the lost events said.
+   */
+  private overrun(why: string): void {
+    if (this.redumping) return;
+    this.redumping = true;
+    this.redump(why).then(
+      () => (this.redumping = false),
+      (e: Error) => {
+        this.opts.log?.log('error', 'conntrack_redump_failed', { why, error: e.message, retryMs: this.opts.redumpRetryMs ?? 1000 });
+        if (!this.emit) return void (this.redumping = false);
+        this.redumpRetry = setTimeout(() => {
+          this.redumpRetry = undefined;
+          this.redumping = false;
+          if (this.emit) this.overrun(why);
+        }, this.opts.redumpRetryMs ?? 1000);
+      },
+    );
+  }
+
   private async redump(why: string): Promise<void> {
     const t0 = performance.now();
     const fresh = new Map<string, Uint8Array>();
-    for (const rec of await dumpTable(this.opts.netns)) if (!this.ignored(rec)) fresh.set(recordKey(rec), rec);
+    for (const rec of await this.kernelTable.dump(this.opts.netns)) if (!this.ignored(rec)) fresh.set(recordKey(rec), rec);
+    if (!this.emit) return; // no longer the source: a sink starts from an empty copy
     const gone: Uint8Array[] = [];
     for (const [key, slot] of this.table.entries()) {
       if (fresh.has(key)) continue;
