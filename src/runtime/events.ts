@@ -105,7 +105,8 @@ export const EVENTS: Readonly<Record<string, EventInfo>> = {
   sync_message_refused: { id: 714, summary: 'a sync message could not be handled' },
   conntrack_events_overrun: { id: 716, summary: 'the kernel dropped conntrack events (the reader fell behind): the table was dumped again and the difference sent' },
   conntrack_redump_failed: { id: 719, summary: 'after a conntrack event overrun the table could not be dumped again: the standby may miss changes until a retry succeeds' },
-  sync_worker_failed: { id: 717, summary: 'the sync worker thread failed: state synchronisation stopped on this node (failover goes on)' },
+  sync_worker_failed: { id: 717, summary: 'the sync worker thread failed or ended: it is started again after a delay (failover goes on; heartbeats say sync status unknown meanwhile)' },
+  sync_worker_restarted: { id: 720, summary: 'the sync worker runs again and was told this node\'s role: synchronisation resumes (a full transfer when needed)' },
   state_committed: { id: 715, summary: 'before the takeover claim: the synchronised state is live here, with how stale it was' },
 
   standalone_started: { id: 111, summary: 'the node runs standalone (factory state, or after leaving): no heartbeats, waiting for cluster create or join' },
