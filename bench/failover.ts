@@ -50,8 +50,12 @@ interface Setting {
 
 interface Running {
   active(): Promise<string>;
-  /** Role changes (tandem) or VIP owner changes (keepalived) seen so far. */
-  changes(): number;
+  /**
+   * Takeovers seen so far: a node becoming the one that serves (tandem: a role change to active; keepalived:
+   * a node's sync group entering MASTER, counted once for its three instances). The same unit for both
+   * peers: a false failover is one takeover that no fault called for.
+   */
+  takeovers(): number;
   /** Why, for each of them where the peer says (tandem: time, node, from -> to, the core's reason). */
   why?(): string[];
   /** Resolves once a node other than `was` is active (or rejects after timeoutMs). */
@@ -69,7 +73,7 @@ function tandem(name: string, timers: { heartbeatIntervalMs: number; failoverTim
       const active = async () => (await cluster.settled(15_000)).active;
       return {
         active,
-        changes: () => cluster.nodes.reduce((n, node) => n + node.events.filter((e) => e.event === 'role_change').length, 0),
+        takeovers: () => cluster.nodes.reduce((n, node) => n + node.events.filter((e) => e.event === 'role_change' && e['to'] === 'active').length, 0),
         why: () => cluster.nodes.flatMap((node) => node.events.filter((e) => e.event === 'role_change').map((e) => `${String(e['ts'])} ${node.name} ${String(e['from'])}->${String(e['to'])}: ${String(e['reason'])}`)),
         async tookOver(was, timeoutMs) {
           const other = lab.plan.nodes.find((n) => n.name !== was)!.name;
@@ -131,7 +135,10 @@ function keepalived(name: string, advertInt: number): Setting {
     async start(lab) {
       const dir = mkdtempSync(join(tmpdir(), `${lab.name}-ka-`));
       const procs: ChildProcess[] = [];
-      let transitions = 0;
+      let takeovers = 0;
+      // The sync group moves its three instances together: one instance's MASTER line is one takeover.
+      const first = lab.plan.segments.find((s) => s.name === lab.plan.nodes[0]!.ifaces.find((i) => i.ifname === 'eth0')!.segment)!.name;
+      const master = new RegExp(`\\(${first}\\) Entering MASTER STATE`, 'g');
       for (const node of lab.plan.nodes) {
         const conf = join(dir, `${node.name}.conf`);
         writeFileSync(conf, keepalivedConf(lab.plan, node.index, advertInt));
@@ -139,9 +146,9 @@ function keepalived(name: string, advertInt: number): Setting {
           spawn(tool('ip'), ['netns', 'exec', node.netns, tool('keepalived'), '-n', '-l', '-P', '-f', conf,
             '-p', join(dir, `${node.name}.pid`), '-r', join(dir, `${node.name}-vrrp.pid`)], { stdio: ['ignore', 'pipe', 'pipe'] }),
         );
-        // keepalived logs "(lan) Entering MASTER STATE" / "Entering BACKUP STATE" on every transition.
+        // keepalived logs "(wan) Entering MASTER STATE" on every takeover of that instance.
         for (const stream of [procs.at(-1)!.stdout!, procs.at(-1)!.stderr!]) {
-          stream.on('data', (d: Buffer) => (transitions += (d.toString().match(/Entering (MASTER|BACKUP|FAULT) STATE/g) ?? []).length));
+          stream.on('data', (d: Buffer) => (takeovers += (d.toString().match(master) ?? []).length));
         }
       }
       const holds = async (name: string): Promise<boolean> => {
@@ -161,7 +168,7 @@ function keepalived(name: string, advertInt: number): Setting {
       };
       return {
         active,
-        changes: () => transitions,
+        takeovers: () => takeovers,
         async tookOver(was, timeoutMs) {
           const other = lab.plan.nodes.find((n) => n.name !== was)!.name;
           const deadline = Date.now() + timeoutMs;
@@ -226,7 +233,7 @@ async function measure(setting: Setting, fault: Fault, runs: number): Promise<nu
 
 /**
  * False failovers: clusters left alone for `seconds` under one load (bench/loads.ts), side by side, each in
- * its own lab, so that every peer meets the same load and the same neighbours; every role change after a
+ * its own lab, so that every peer meets the same load and the same neighbours; every takeover after a
  * cluster settled is a false failover.
  */
 async function falseFailovers(settings: readonly Setting[], load: LoadKind, seconds: number): Promise<{ count: number; done: Record<string, number>; why?: Record<string, number> }[]> {
@@ -240,12 +247,12 @@ async function falseFailovers(settings: readonly Setting[], load: LoadKind, seco
       running.push(await setting.start(lab));
     }
     await Promise.all(running.map((r) => r.settle()));
-    const before = running.map((r) => r.changes());
+    const before = running.map((r) => r.takeovers());
     const whyBefore = running.map((r) => new Set(r.why?.() ?? []));
     busy = await startLoad(load, seconds, running.map((r, k) => ({ lab: labs[k]!, active: () => r.active() })));
     await sleep(seconds * 1000);
     const results = running.map((r, k) => {
-      const count = r.changes() - before[k]!;
+      const count = r.takeovers() - before[k]!;
       const reasons = r.why?.().filter((w) => !whyBefore[k]!.has(w)).map((w) => w.slice(w.indexOf(' ') + 1));
       // Each distinct reason with its count: what an administrator would read in the log.
       const why = reasons && reasons.length > 0 ? reasons.reduce<Record<string, number>>((m, w) => ({ ...m, [w]: (m[w] ?? 0) + 1 }), {}) : undefined;

@@ -133,6 +133,22 @@ test.serial('sync link cut for 30 s under traffic: no failover, timeout logged, 
   t.is(ok, CONNS + 10);
 });
 
+test.serial('an idle pair whose sync network drops everything for 5 s: the channel is back within a connect deadline plus the longest backoff, in sync', async (t) => {
+  const { lab, cluster, active, inactive } = await statefulCluster(t);
+  t.true(await until(async () => (await cluster.sync(inactive)).status === 'in-sync', 5000));
+  // Silent loss (the switch drops, no carrier change): a connect made during it waits on SYN retransmits.
+  await lab.partition('sync', [active], [inactive]);
+  t.true(await until(async () => (await cluster.sync(inactive)).channel === 'down', 6000), 'the silence was noticed');
+  await sleep(5000);
+  await lab.heal();
+  const healed = Date.now();
+  // docs/sync.md: each dial gets min(sync.timeoutMs, 3 s) to connect; redials back off to 2 s.
+  t.true(await until(async () => (await cluster.sync(inactive)).channel === 'up' && (await cluster.sync(active)).channel === 'up', 5500), 'channel up again on both');
+  t.log(`channel back ${Date.now() - healed} ms after the heal`);
+  t.true(await until(async () => (await cluster.sync(inactive)).status === 'in-sync', 2000), 'the standby is in sync again');
+  t.deepEqual(cluster.events(inactive, 'role_change').map((e) => `${String(e['to'])} ${String(e['reason'])}`).slice(1), [], 'no role change');
+});
+
 test.serial('a restarted standby asks for and receives the entire state; a failover then keeps every connection', async (t) => {
   const { lab, cluster, active, inactive } = await statefulCluster(t);
   const probe = await probeFor(t, lab);
