@@ -54,7 +54,7 @@ node_modules/.package-lock.json: package-lock.json .deps-ok
 	npm ci --no-audit --no-fund
 	@touch $@
 
-$(ADDON): $(wildcard native/*.c native/*.h) binding.gyp node_modules/.package-lock.json
+$(ADDON): $(wildcard native/*.c native/*.h native/uapi/linux/*.h) binding.gyp node_modules/.package-lock.json
 	npm run --silent build:native
 
 dist/.built: $(TS_SOURCES) node_modules/.package-lock.json
@@ -63,9 +63,9 @@ dist/.built: $(TS_SOURCES) node_modules/.package-lock.json
 
 build: $(ADDON) dist/.built
 
-$(HW_SIM): test/sim/hw-sim.c
+$(HW_SIM): test/sim/hw-sim.c native/uapi/linux/gpio.h
 	@mkdir -p $(dir $@)
-	cc -shared -fPIC -std=gnu11 -Wall -Wextra -Werror -O2 -o $@ $< -ldl
+	cc -shared -fPIC -std=gnu11 -Wall -Wextra -Werror -O2 -I native/uapi -o $@ $< -ldl
 
 ## The tests: every layer, the lab tests in namespaces (root needed). Ends with "N passed, N failed".
 test: build $(HW_SIM) .test-deps-ok

@@ -78,11 +78,11 @@ static napi_value throw_cs(napi_env env, const char *call, cs_error_t e)
 
 static void emit(struct group *g, napi_value event)
 {
-	napi_value cb, self;
+	napi_value cb = NULL, self = NULL;
 	napi_get_reference_value(g->env, g->on_event, &cb);
 	napi_get_reference_value(g->env, g->self, &self);
 	if (cb && self)
-		napi_make_callback(g->env, g->async, self, cb, 1, &event, NULL);
+		call_back(g->env, g->async, self, cb, 1, &event);
 }
 
 static napi_value event_of(napi_env env, const char *type)
@@ -366,13 +366,21 @@ napi_value tandem_cpg_open(napi_env env, napi_callback_info info)
 		begin_close(g);
 		return throw_type(env, "wrapper must be a plain object not wrapped before");
 	}
-	napi_create_reference(env, argv[2], 1, &g->on_event);
-	napi_create_string_utf8(env, "tandem:cpg", NAPI_AUTO_LENGTH, &name);
-	napi_async_init(env, NULL, name, &g->async);
+	if (hold_ref(env, argv[2], &g->on_event) < 0 || napi_create_string_utf8(env, "tandem:cpg", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+	    napi_async_init(env, NULL, name, &g->async) != napi_ok) {
+		release(g);
+		begin_close(g);
+		return throw_napi(env, "tandem_cpg_open");
+	}
 	napi_reference_ref(env, g->self, NULL); /* strong while open */
 	err = uv_poll_start(&g->poll, UV_READABLE, on_poll);
-	if (err < 0)
+	if (err < 0) {
+		uint32_t count;
+		napi_reference_unref(env, g->self, &count);
+		release(g);
+		begin_close(g);
 		return throw_errno(env, "uv_poll_start", -err);
+	}
 	napi_create_uint32(env, nodeid, &result);
 	return result;
 }

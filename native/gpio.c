@@ -15,7 +15,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
-#include <linux/gpio.h>
+#include <linux/gpio.h> /* the vendored copy: native/uapi/ */
 #include <linux/watchdog.h>
 #include <sys/ioctl.h>
 
@@ -137,7 +137,8 @@ napi_value tandem_gpio_request(napi_env env, napi_callback_info info)
 	memset(&req, 0, sizeof(req));
 	if (get_string(env, argv[3], req.consumer, sizeof(req.consumer)) < 0)
 		return throw_type(env, "the consumer must be a string of at most 31 bytes");
-	napi_get_value_bool(env, argv[4], &active_low);
+	if (get_bool(env, argv[4], &active_low) < 0)
+		return throw_type(env, "activeLow must be a boolean");
 	req.num_lines = n_off;
 	req.config.flags = GPIO_V2_LINE_FLAG_OUTPUT | (active_low ? GPIO_V2_LINE_FLAG_ACTIVE_LOW : 0);
 	req.config.num_attrs = 1;

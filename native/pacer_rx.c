@@ -140,12 +140,11 @@ static void on_doorbell(uv_async_t *h)
 
 	if (!p->running || !p->rx->on_doorbell)
 		return;
-	napi_open_handle_scope(env, &scope);
-	if (napi_get_reference_value(env, p->rx->on_doorbell, &cb) == napi_ok && cb) {
-		napi_get_global(env, &recv);
-		/* An exception thrown by the callback surfaces as uncaughtException, like any event-loop callback. */
-		napi_make_callback(env, p->rx->async, recv, cb, 0, NULL, NULL);
-	}
+	if (napi_open_handle_scope(env, &scope) != napi_ok)
+		return;
+	cb = NULL;
+	if (napi_get_reference_value(env, p->rx->on_doorbell, &cb) == napi_ok && cb && napi_get_global(env, &recv) == napi_ok)
+		call_back(env, p->rx->async, recv, cb, 0, NULL);
 	napi_close_handle_scope(env, scope);
 }
 

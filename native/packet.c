@@ -105,7 +105,8 @@ napi_value tandem_packet_membership(napi_env env, napi_callback_info info)
 		return throw_errno(env, "setsockopt(PACKET_ADD_MEMBERSHIP)", EBADF);
 	if (get_bytes(env, argv[1], &mac, &len) < 0 || len != 6)
 		return throw_type(env, "mac must be 6 bytes");
-	napi_get_value_bool(env, argv[2], &add);
+	if (get_bool(env, argv[2], &add) < 0)
+		return throw_type(env, "add must be a boolean");
 	memset(&mr, 0, sizeof(mr));
 	mr.mr_ifindex = p->ifindex;
 	mr.mr_type = PACKET_MR_MULTICAST;

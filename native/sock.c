@@ -172,17 +172,15 @@ static void call_js(struct sock *p, napi_value err, int count)
 	napi_handle_scope scope;
 	napi_value cb, self, argv[2];
 
-	napi_open_handle_scope(env, &scope);
+	if (napi_open_handle_scope(env, &scope) != napi_ok)
+		return;
+	cb = self = NULL;
 	napi_get_reference_value(env, p->on_frames, &cb);
 	napi_get_reference_value(env, p->self, &self);
-	if (cb && self) {
-		napi_get_null(env, &argv[0]);
+	if (cb && self && napi_get_null(env, &argv[0]) == napi_ok && napi_create_int32(env, count, &argv[1]) == napi_ok) {
 		if (err)
 			argv[0] = err;
-		napi_create_int32(env, count, &argv[1]);
-		/* An exception thrown by the callback surfaces as uncaughtException,
-		 * like any other event-loop callback; TS catches its own. */
-		napi_make_callback(env, p->async, self, cb, 2, argv, NULL);
+		call_back(env, p->async, self, cb, 2, argv);
 	}
 	napi_close_handle_scope(env, scope);
 }
@@ -291,17 +289,22 @@ napi_value tandem_sock_start(napi_env env, napi_callback_info info)
 		return throw_errno(env, "poll", EBUSY);
 	if (get_ring(env, argv + 1, &p->ring) < 0)
 		return throw_type(env, RING_TYPE_ERROR);
-	napi_create_reference(env, argv[1], 1, &p->ring_ref);
-	napi_create_reference(env, argv[2], 1, &p->lens_ref);
-	napi_create_reference(env, argv[3], 1, &p->stamps_ref);
-	napi_create_reference(env, argv[4], 1, &p->on_frames);
-	napi_create_string_utf8(env, "tandem:sock", NAPI_AUTO_LENGTH, &name);
-	napi_async_init(env, NULL, name, &p->async);
+	if (hold_ref(env, argv[1], &p->ring_ref) < 0 || hold_ref(env, argv[2], &p->lens_ref) < 0 ||
+	    hold_ref(env, argv[3], &p->stamps_ref) < 0 ||
+	    napi_create_string_utf8(env, "tandem:sock", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+	    napi_async_init(env, NULL, name, &p->async) != napi_ok || hold_ref(env, argv[4], &p->on_frames) < 0) {
+		release_refs(p);
+		return throw_napi(env, "tandem_sock_start");
+	}
 	/* Strong while polling: a live socket must not be collected. */
 	napi_reference_ref(env, p->self, NULL);
 	err = uv_poll_start(&p->poll, UV_READABLE, on_poll);
-	if (err < 0)
+	if (err < 0) {
+		uint32_t count;
+		napi_reference_unref(env, p->self, &count);
+		release_refs(p);
 		return throw_errno(env, "uv_poll_start", -err);
+	}
 	return NULL;
 }
 

@@ -8,7 +8,10 @@
  * character device (v2 uAPI), the hardware watchdog, and systemd's
  * notification datagram, and Corosync's process groups (libcpg).
  * Every failing system call becomes a JS Error with .code, .errno and
- * .syscall at one place (throw_errno / make_errno_error); the advice an
+ * .syscall at one place (throw_errno / make_errno_error), a failing Node-API
+ * call one naming it (throw_napi), and every JS callback made from libuv goes
+ * through call_back, which hands an exception it throws to
+ * 'uncaughtException' (test/arch checks both); the advice an
  * administrator reads is added in TypeScript (src/io/native.ts), which is
  * also the only module that loads this file.
  *

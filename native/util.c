@@ -44,7 +44,50 @@ napi_value throw_type(napi_env env, const char *what)
 	return NULL;
 }
 
+/* A Node-API call failed: the exception it left, or one naming the call and Node-API's own message. */
+napi_value throw_napi(napi_env env, const char *what)
+{
+	const napi_extended_error_info *info = NULL;
+	bool pending = false;
+	char text[200];
+
+	if (napi_is_exception_pending(env, &pending) == napi_ok && pending)
+		return NULL;
+	napi_get_last_error_info(env, &info);
+	snprintf(text, sizeof(text), "%s failed: %s", what, info && info->error_message ? info->error_message : "Node-API error");
+	napi_throw_error(env, "ENAPI", text);
+	return NULL;
+}
+
+/* A strong reference to v; 0, or -1 with nothing held. */
+int hold_ref(napi_env env, napi_value v, napi_ref *out)
+{
+	*out = NULL;
+	return napi_create_reference(env, v, 1, out) == napi_ok ? 0 : -1;
+}
+
+/*
+ * Calls a JS callback from a libuv callback (no JS on the stack). A callback
+ * that throws leaves its exception pending in Node-API, where it would be
+ * thrown into whatever JS next calls the addon; napi_fatal_exception hands
+ * it to process 'uncaughtException' now, as for any event-loop callback
+ * (udx-native does the same).
+ */
+void call_back(napi_env env, napi_async_context ctx, napi_value recv, napi_value cb, size_t argc, const napi_value *argv)
+{
+	napi_value error;
+
+	if (napi_make_callback(env, ctx, recv, cb, argc, argv, NULL) == napi_pending_exception &&
+	    napi_get_and_clear_last_exception(env, &error) == napi_ok)
+		napi_fatal_exception(env, error);
+}
+
 /* ---- argument helpers ---- */
+
+int get_bool(napi_env env, napi_value v, bool *out)
+{
+	return napi_get_value_bool(env, v, out) == napi_ok ? 0 : -1;
+}
 
 int get_string(napi_env env, napi_value v, char *out, size_t size)
 {
