@@ -35,6 +35,8 @@ export interface FailoverConfig {
   groupMode?: 'active-passive' | 'active-active';
   /** Disabled in the cluster at start (seed 000): the node never goes active. */
   disabled?: boolean;
+  /** Draining in the cluster at start (seed 000). */
+  draining?: boolean;
 }
 
 /** What the peer last said about itself (its newest heartbeat), and when we heard it where. */
@@ -113,6 +115,33 @@ export interface CoreState {
   fenceFailed: boolean;
   /** Disabled by the administrator: never active, and heartbeats say yielding so the peer serves. */
   disabled: boolean;
+  /** The member's standing beside its role: leader, draining, and the bypass modes an administrator set. */
+  standing: Standing;
+}
+
+/**
+ * What a member is beside its role, each changed only through step() so that the flight recorder and
+ * `tandem why` see it like a role change: the cluster leader (core/leader.ts decides, the runtime feeds the
+ * verdict), draining (the administrator), and the bypass mode an administrator put a segment in.
+ */
+export interface Standing {
+  leader: boolean;
+  draining: boolean;
+  /** Segment -> mode, only for segments an administrator set (the relays' own life is bypass-control's). */
+  bypass: Record<string, string>;
+}
+
+export type StandingWhat = 'leader' | 'drain' | 'bypass';
+
+export interface StandingChange {
+  what: StandingWhat;
+  /** The segment, for bypass; the member otherwise. */
+  subject: string;
+  from: string;
+  to: string;
+  at: Ns;
+  reason: string;
+  evidence: Evidence;
 }
 
 export interface HeartbeatInfo {
@@ -156,12 +185,22 @@ export type Input =
   | { type: 'fence-failed'; now: Ns }
   /** `tandem cluster enable|disable` of this node. */
   | { type: 'enable'; now: Ns; enabled: boolean }
+  /** The leader verdict (core/leader.ts) with its reason. */
+  | { type: 'leader'; now: Ns; holding: boolean; reason: string; rule?: string }
+  /** `tandem cluster drain|undrain` of this node. */
+  | { type: 'drain'; now: Ns; draining: boolean }
+  /** `tandem bypass MODE SEGMENT` by an administrator. */
+  | { type: 'bypass'; now: Ns; segment: string; mode: string }
   | { type: 'stop'; now: Ns };
 
 export type TimerName = 'initial-silence' | 'peer-dead' | 'hold-down' | 'sync-silence' | 'stall-check' | 'listen';
 
 export type Effect =
   | { type: 'role'; role: Role; change: Change }
+  /** A change of standing (leader, drain, an administrator's bypass mode): logged and recorded like a role change. */
+  | { type: 'standing'; change: StandingChange }
+  /** Put a bypass segment in a mode (an administrator's choice, recorded by a standing change first). */
+  | { type: 'set-bypass'; segment: string; mode: string }
   | { type: 'commit-state' }
   | { type: 'claim-shared' }
   | { type: 'release-shared' }

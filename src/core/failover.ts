@@ -40,6 +40,7 @@ import {
   type Ns,
   type Reason,
   type Role,
+  type StandingChange,
   type Transition,
 } from './failover-types.js';
 
@@ -67,6 +68,7 @@ export function initialState(config: FailoverConfig, now: Ns): CoreState {
     fenceFailed: false,
     disabled: config.disabled === true,
     yielding: config.disabled === true,
+    standing: { leader: false, draining: config.draining === true, bypass: {} },
   };
 }
 
@@ -143,6 +145,11 @@ export function step(s0: CoreState, input: Input): Transition {
     case 'failover':
       s = plannedFailover(s, input.now, effects);
       break;
+    case 'leader':
+    case 'drain':
+    case 'bypass':
+      s = standing(s, input, effects);
+      break;
     case 'stop':
       s = { ...s, stopping: true, yielding: true };
       if (s.role === 'active' || s.role === 'fencing') s = changeRole(s, input.now, 'inactive', 'stopping', evidence(s, input.now), effects);
@@ -204,6 +211,33 @@ function heard(s: CoreState, now: Ns, iface: string, from: HeartbeatInfo, effect
 
 function maxNs(a: Ns | undefined, b: Ns): Ns {
   return a === undefined || b > a ? b : a;
+}
+
+/**
+ * Leader, drain and an administrator's bypass mode change here and nowhere else: each change is an effect
+ * the runtime logs and freezes into a flight record (with the evidence of the moment), as a role change is.
+ */
+function standing(s: CoreState, input: Extract<Input, { type: 'leader' | 'drain' | 'bypass' }>, effects: Effect[]): CoreState {
+  const was = s.standing;
+  const change = (what: StandingChange['what'], subject: string, from: string, to: string, reason: string, rule?: string) =>
+    effects.push({ type: 'standing', change: { what, subject, from, to, at: input.now, reason, evidence: evidence(s, input.now, rule) } });
+  const me = String(s.config.nodeId);
+  switch (input.type) {
+    case 'leader':
+      if (input.holding === was.leader) return s;
+      change('leader', me, was.leader ? 'leader' : 'member', input.holding ? 'leader' : 'member', input.reason, input.rule);
+      effects.push({ type: 'advertise', yielding: s.yielding, health: health(s), tookOver: s.tookOver });
+      return { ...s, standing: { ...was, leader: input.holding } };
+    case 'drain':
+      if (input.draining === was.draining) return s;
+      change('drain', me, was.draining ? 'draining' : 'serving', input.draining ? 'draining' : 'serving', input.draining ? 'drain_requested' : 'undrain_requested');
+      effects.push({ type: 'advertise', yielding: s.yielding, health: health(s), tookOver: s.tookOver });
+      return { ...s, standing: { ...was, draining: input.draining } };
+    case 'bypass':
+      change('bypass', input.segment, was.bypass[input.segment] ?? 'as the node set it', input.mode, 'set_by_admin');
+      effects.push({ type: 'set-bypass', segment: input.segment, mode: input.mode });
+      return { ...s, standing: { ...was, bypass: { ...was.bypass, [input.segment]: input.mode } } };
+  }
 }
 
 function plannedFailover(s: CoreState, now: Ns, effects: Effect[]): CoreState {

@@ -43,15 +43,36 @@ export function compareCandidates(a: LeaderCandidate, b: LeaderCandidate): numbe
   return 0;
 }
 
-export function shouldLead(f: LeaderFacts): boolean {
+/** Why a member holds the role or not (what `tandem why` says of a leader change). */
+export type LeaderReason =
+  | 'no_live_peer'
+  | 'listening'
+  | 'better_placed'
+  | 'peer_better_placed'
+  | 'tie_lower_node_id'
+  | 'tie_higher_node_id'
+  | 'peer_holds'
+  | 'holder_keeps';
+
+/** The first difference compareCandidates found, for the explanation. */
+export function placementRule(a: LeaderCandidate, b: LeaderCandidate): 'enabled' | 'state_complete' | 'generation' | 'tie' {
+  if (a.enabled !== b.enabled) return 'enabled';
+  if (a.stateComplete !== b.stateComplete) return 'state_complete';
+  if (a.generation !== b.generation) return 'generation';
+  return 'tie';
+}
+
+export function decideLeader(f: LeaderFacts): { lead: boolean; reason: LeaderReason } {
   const p = f.peer;
-  if (!p || !p.alive) return f.holding || f.listened;
+  if (!p || !p.alive) return f.holding || f.listened ? { lead: true, reason: 'no_live_peer' } : { lead: false, reason: 'listening' };
   const cmp = compareCandidates(f.me, p);
-  if (f.holding) {
-    // Both claim (they decided in the same instant): the worse placed, or on a tie the higher ID, lets go.
-    if (p.holding) return cmp > 0 || (cmp === 0 && f.me.nodeId < p.nodeId);
-    return cmp >= 0;
-  }
-  if (p.holding) return false;
-  return cmp > 0 || (cmp === 0 && f.me.nodeId < p.nodeId);
+  const tie = (): { lead: boolean; reason: LeaderReason } => (f.me.nodeId < p.nodeId ? { lead: true, reason: 'tie_lower_node_id' } : { lead: false, reason: 'tie_higher_node_id' });
+  if (cmp !== 0) return cmp > 0 ? { lead: f.holding || !p.holding, reason: f.holding || !p.holding ? 'better_placed' : 'peer_holds' } : { lead: false, reason: 'peer_better_placed' };
+  // Both claim (they decided in the same instant): on a tie the higher ID lets go.
+  if (f.holding) return p.holding ? tie() : { lead: true, reason: 'holder_keeps' };
+  return p.holding ? { lead: false, reason: 'peer_holds' } : tie();
+}
+
+export function shouldLead(f: LeaderFacts): boolean {
+  return decideLeader(f).lead;
 }

@@ -65,11 +65,10 @@ export class BypassControl {
     this.log.log('info', event, { why, modes: this.relays.modes() });
   }
 
-  /** An administrator's choice (`tandem bypass MODE SEGMENT`); it holds until the next start or stop. */
+  /** An administrator's choice (`tandem bypass MODE SEGMENT`, through the failover core); it holds until the next start or stop. */
   setByAdmin(segment: string, mode: BypassMode): void {
     if (!(segment in this.failure)) throw new Error(`no bypass segment "${segment}" (segments: ${Object.keys(this.failure).join(', ')})`);
-    this.relays.set(segment, mode);
-    this.log.log('warn', 'bypass_set_by_admin', { segment, mode });
+    this.relays.set(segment, mode); // logged and recorded by the failover runtime (a change of standing)
   }
 
   /** Fencing: the segment wired to cut the dead peer's path. */

@@ -15,7 +15,7 @@ import type { StatusDoc } from '../api/status-page.js';
 import type { Request } from '../api/control-socket.js';
 import type { Board } from '../board/board-file.js';
 import { BYPASS_MODES, type BypassMode } from '../core/bypass-modes.js';
-import { FLAG_DRAINING, FLAG_LEADER } from '../wire/heartbeat-frame.js';
+import { FLAG_LEADER } from '../wire/heartbeat-frame.js';
 import { monotonicNs } from '../io/native.js';
 import type { BypassControl } from './bypass-control.js';
 import { ClusterControl } from './cluster-control.js';
@@ -43,7 +43,6 @@ export interface ClusterNodeDeps {
 }
 
 export class ClusterNode {
-  private draining: boolean;
   private readonly leader: LeaderRole;
   private services: Services | undefined;
   private stopTicker: (() => void) | undefined;
@@ -60,7 +59,6 @@ export class ClusterNode {
     private readonly d: ClusterNodeDeps,
     store: ClusterStore | null,
   ) {
-    this.draining = config.member.draining;
     // A member just started has not heard a live leader yet: it listens for two failover times first.
     this.leader = new LeaderRole(2 * config.timers.failoverTimeMs);
     this.control = new ClusterControl(config, config, store, log, {
@@ -77,7 +75,7 @@ export class ClusterNode {
       },
       maintenance: (m) => this.maintenance.serve(m),
       logBatch: (messages, from) => {
-        if (!this.leader.holding) refuse('busy', `${config.node.name} is not the log-server leader`);
+        if (!this.leads()) refuse('busy', `${config.node.name} is not the log-server leader`);
         return sendForwarded(d.syslog, messages, from, log);
       },
     });
@@ -130,14 +128,15 @@ export class ClusterNode {
   }
 
   /** Who sends to the syslog server under log sync: this member, the other one, or nobody known yet. */
-  logServer(): LeaderNow {
-    if (this.leader.holding) return 'self';
-    const p = this.d.runtime.snapshot(false).peer;
-    return p?.alive && (p.flags & FLAG_LEADER) !== 0 ? 'other' : null;
+  /** Whether this member holds the leader role (the core's standing). */
+  private leads(): boolean {
+    return this.d.runtime.snapshot(false).standing.leader;
   }
 
-  flags(): number {
-    return (this.leader.holding ? FLAG_LEADER : 0) | (this.draining ? FLAG_DRAINING : 0);
+  logServer(): LeaderNow {
+    if (this.leads()) return 'self';
+    const p = this.d.runtime.snapshot(false).peer;
+    return p?.alive && (p.flags & FLAG_LEADER) !== 0 ? 'other' : null;
   }
 
   private tick(): void {
@@ -147,12 +146,11 @@ export class ClusterNode {
       this.advertisedGeneration = generation;
       this.d.runtime.advertise();
     }
-    if (this.leader.tick(s, { ...this.config, generation })) {
-      this.log.log('info', this.leader.holding ? 'leader_role_taken' : 'leader_role_released', { member: this.config.node.name });
-      this.d.runtime.advertise();
-    }
+    const verdict = this.leader.decide(s, { ...this.config, generation });
+    // Through the core, which logs and records the change (tandem why) and puts it in the heartbeats.
+    if (verdict.lead !== s.standing.leader) this.d.runtime.feed({ type: 'leader', now: monotonicNs(), holding: verdict.lead, reason: verdict.reason, rule: verdict.rule });
     // Active/Active: the sync engine lets the leader's state win when the channel comes up.
-    const lead = this.leader.holding ? true : s.peer?.alive && (s.peer.flags & FLAG_LEADER) !== 0 ? false : null;
+    const lead = this.leads() ? true : s.peer?.alive && (s.peer.flags & FLAG_LEADER) !== 0 ? false : null;
     if (this.config.cluster.mode === 'active-active' && lead !== this.toldLeader) {
       this.toldLeader = lead;
       this.d.sync?.setLeader(lead);
@@ -160,17 +158,13 @@ export class ClusterNode {
   }
 
   private live(me: { enabled: boolean; draining: boolean }): void {
-    if (me.draining !== this.draining) {
-      this.draining = me.draining;
-      this.log.log('info', me.draining ? 'member_draining' : 'member_drain_ended', { member: this.config.node.name });
-      this.d.runtime.advertise();
-    }
+    if (me.draining !== this.d.runtime.snapshot(false).standing.draining) this.d.runtime.feed({ type: 'drain', now: monotonicNs(), draining: me.draining });
     if (me.enabled === this.d.runtime.snapshot(false).disabled) this.d.runtime.feed({ type: 'enable', now: monotonicNs(), enabled: me.enabled });
   }
 
   view(): ClusterView {
     const members = this.control.members;
-    return clusterView(this.d.runtime.snapshot(), { ...this.config, members }, this.leader, VERSION.text, { draining: this.draining });
+    return clusterView(this.d.runtime.snapshot(), { ...this.config, members }, VERSION.text);
   }
 
   statusDoc(): StatusDoc {
@@ -181,7 +175,7 @@ export class ClusterNode {
     return {
       node: { name: s.node.name, role: s.role, standalone: false, softwareVersion: VERSION.text },
       cluster: { ...view },
-      health: health(s, view, { draining: this.draining, failWhileSyncing: props?.healthCheckFailsWhileSyncing ?? true }),
+      health: health(s, view, { draining: s.standing.draining, failWhileSyncing: props?.healthCheckFailsWhileSyncing ?? true }),
       matrix: s.matrix.map((r) => ({ iface: r.iface, sync: r.sync, sent: r.sent.sent, accepted: r.received.accepted, rejected: r.received.rejected, lastSeenAgoMs: r.lastSeenAgoMs })),
       changes: this.d.runtime.whyHistory().map((c) => ({ wallTime: c.wallTime, from: c.from, to: c.to, reason: c.reason })),
       roleChangesTotal: this.d.runtime.roleChangesTotal(),
@@ -217,7 +211,10 @@ export class ClusterNode {
         if (rt.snapshot().role === 'active' && !req.force) {
           throw new Error(`this node is active: putting ${req.segment} in ${req.mode} would change the path of live traffic; repeat with --force if that is what you want`);
         }
-        bypass.setByAdmin(String(req.segment), req.mode as BypassMode);
+        const segment = String(req.segment);
+        if (!(segment in bypass.status())) throw new Error(`no bypass segment "${segment}" (segments: ${Object.keys(bypass.status()).join(', ')})`);
+        // Through the core: recorded (tandem why) and logged, then the relay is set.
+        rt.feed({ type: 'bypass', now: monotonicNs(), segment, mode: req.mode as BypassMode });
         return bypass.status();
       }
       case 'resync':

@@ -8,7 +8,7 @@
  * `health()` is the load balancer's answer (seed 000): 200 "Cluster
  * Enabled" only for an enabled member that serves and is healthy.
  */
-import { shouldLead, type LeaderCandidate } from '../core/leader.js';
+import { decideLeader, placementRule, type LeaderCandidate, type LeaderReason } from '../core/leader.js';
 import { describeBits, hex, statusBits } from '../cluster/status-bits.js';
 import type { NodeConfig } from '../cluster/config-file.js';
 import type { Member } from '../cluster/store.js';
@@ -30,29 +30,26 @@ export interface ClusterView {
 /** Unreachable reasons a sync channel gives that name a difference in configuration (not a dead link). */
 const MISMATCH = ['wrong_password', 'software_version_mismatch', 'cluster_definition_mismatch', 'group_mode_mismatch', 'cluster_mismatch', 'protocol_mismatch'];
 
+/**
+ * Decides the leader role from the newest facts (core/leader.ts); whether this member holds it is the core's
+ * (Snapshot.standing.leader), which the verdict reaches as an input, so the change is recorded and explained.
+ */
 export class LeaderRole {
-  holding = false;
   private readonly startedAt = performance.now();
 
   constructor(private readonly listenMs: number) {}
 
-  /** Decides again from the newest facts; returns true when the role changed. */
-  tick(s: Snapshot, config: NodeConfig): boolean {
-    const before = this.holding;
+  decide(s: Snapshot, config: NodeConfig): { lead: boolean; reason: LeaderReason; rule: string } {
     const me: LeaderCandidate = { nodeId: s.node.id, stateComplete: stateComplete(s), generation: config.generation, enabled: !s.disabled };
     const p = s.peer;
-    this.holding = shouldLead({
-      me,
-      holding: this.holding,
-      listened: performance.now() - this.startedAt >= this.listenMs,
-      peer: p
-        ? {
-            nodeId: p.id, alive: p.alive, holding: (p.flags & FLAG_LEADER) !== 0, enabled: (p.flags & FLAG_DISABLED) === 0,
-            stateComplete: p.syncStatus === 'in-sync' || !('role' in s.sync), generation: p.configGeneration,
-          }
-        : null,
-    });
-    return before !== this.holding;
+    const peer = p
+      ? {
+          nodeId: p.id, alive: p.alive, holding: (p.flags & FLAG_LEADER) !== 0, enabled: (p.flags & FLAG_DISABLED) === 0,
+          stateComplete: p.syncStatus === 'in-sync' || !('role' in s.sync), generation: p.configGeneration,
+        }
+      : null;
+    const verdict = decideLeader({ me, holding: s.standing.leader, listened: performance.now() - this.startedAt >= this.listenMs, peer });
+    return { ...verdict, rule: peer?.alive ? placementRule(me, peer) : 'no_live_peer' };
   }
 }
 
@@ -76,7 +73,8 @@ export function peerUnreachable(s: Snapshot, m: Member, ownVersion: string): str
   return s.peer ? 'offline' : 'never_heard';
 }
 
-export function clusterView(s: Snapshot, config: NodeConfig, leader: LeaderRole, ownVersion: string, extra: { draining: boolean }): ClusterView {
+export function clusterView(s: Snapshot, config: NodeConfig, ownVersion: string): ClusterView {
+  const leads = s.standing.leader;
   const sync = 'role' in s.sync ? s.sync : null;
   const ifaces = s.links.map((l) => l.name);
   const members = config.members.map((m): MemberView => {
@@ -85,10 +83,10 @@ export function clusterView(s: Snapshot, config: NodeConfig, leader: LeaderRole,
       const connected = config.peer === null || (sync ? sync.channel === 'up' : s.peer?.alive === true);
       const bits = statusBits({
         standalone: false, enabled: !s.disabled, unreachable: null, syncingFrom, syncingTo: sync?.sendingFull === true,
-        transitioning: s.role === 'starting' || s.yielding && !s.disabled, links: s.links, leader: leader.holding, serviceConnected: connected,
-        electing: !leader.holding && !(s.peer?.alive && (s.peer.flags & FLAG_LEADER) !== 0),
+        transitioning: s.role === 'starting' || s.yielding && !s.disabled, links: s.links, leader: leads, serviceConnected: connected,
+        electing: !leads && !(s.peer?.alive && (s.peer.flags & FLAG_LEADER) !== 0),
       });
-      return { name: m.name, id: m.id, address: m.address, self: true, enabled: !s.disabled, draining: extra.draining, role: s.role, leader: leader.holding, unreachable: null, bits, hex: hex(bits), words: describeBits(bits, ifaces), softwareVersion: ownVersion };
+      return { name: m.name, id: m.id, address: m.address, self: true, enabled: !s.disabled, draining: s.standing.draining, role: s.role, leader: leads, unreachable: null, bits, hex: hex(bits), words: describeBits(bits, ifaces), softwareVersion: ownVersion };
     }
     const heard = s.peer && s.peer.id === m.id ? s.peer : null;
     const unreachable = peerUnreachable(s, m, ownVersion);

@@ -55,6 +55,7 @@ export function failoverConfig(config: NodeConfig): FailoverConfig {
     fence: config.fence.command !== null || config.fence.bypassSegment !== null,
     groupMode: config.cluster.mode,
     disabled: !config.member.enabled,
+    draining: config.member.draining,
   };
 }
 
@@ -188,7 +189,7 @@ export async function startDaemon(config: NodeConfig, board: Board, baseLog: Log
     shared,
     log,
     recorder,
-    flags: () => cluster?.flags() ?? 0,
+    ...(bypass ? { bypass } : {}),
     generation: () => cluster?.generation() ?? config.generation,
     ...(sync ? { sync } : {}),
     ...(bypass ? { onRole: (role: string) => void (role !== 'starting' && bypass.ready()) } : {}),

@@ -14,8 +14,8 @@
  * Runs on the Node main loop; I/O lives in the adapters it is given.
  */
 import { health, initialState, peerAlive, step, syncLinkUp } from '../core/failover.js';
-import type { Change, CoreState, Effect, FailoverConfig, Input, Role } from '../core/failover-types.js';
-import { FLAG_DISABLED, FLAG_SHARED_HELD, FLAG_SYNC_LINK_UP, FLAG_TOOK_OVER, FLAG_YIELDING, type DecodedHeartbeat } from '../wire/heartbeat-frame.js';
+import type { Change, CoreState, Effect, FailoverConfig, Input, Role, Standing } from '../core/failover-types.js';
+import { FLAG_DISABLED, FLAG_DRAINING, FLAG_LEADER, FLAG_SHARED_HELD, FLAG_SYNC_LINK_UP, FLAG_TOOK_OVER, FLAG_YIELDING, type DecodedHeartbeat } from '../wire/heartbeat-frame.js';
 import { monotonicNs } from '../io/native.js';
 import type { ClaimReport } from '../io/shared-address.js';
 import { takeoverFields } from './takeover-log.js';
@@ -58,8 +58,8 @@ export interface RuntimeDeps {
   sync?: RuntimeSync;
   /** Told every role change (the bypass goes inline once the node has decided). */
   onRole?: (role: Role) => void;
-  /** Flags the cluster layer adds to every heartbeat (draining, leader). */
-  flags?: () => number;
+  /** Drives a bypass segment for an administrator (the core recorded the change first). */
+  bypass?: { setByAdmin(segment: string, mode: string): void };
   /** The revision of the cluster definition now (it changes while the node runs: joins, enable, drain ...). */
   generation?: () => number;
   /** Sees every input, and freezes what it saw at every role change (tandem why). */
@@ -93,6 +93,8 @@ export interface Snapshot {
     softwareVersion: string;
   };
   disabled: boolean;
+  /** Leader, draining, and the bypass modes an administrator set (core: Standing). */
+  standing: Standing;
   /** Carrier and monitor targets per heartbeat interface (status bits 0x800/0x1000, 0x20000/0x40000). */
   links: { name: string; up: boolean; targetsReachable: boolean; monitored: boolean }[];
   lastChange: (Omit<Change, 'at'> & { msAgo: number; wallTime: string }) | null;
@@ -109,6 +111,13 @@ const HISTORY = 50;
 const versionText = (v: { major: number; minor: number; patch: number } | undefined) => (v ? `${v.major}.${v.minor}.${v.patch}` : '0.0.0');
 
 /** The commercial firewalls' names for these role changes (Clavister/NetDefendOS log reference), logged beside role_change. */
+/** The events a change of standing is logged as: [taken/started/set, released/ended]. */
+const STANDING_EVENTS = {
+  leader: ['leader_role_taken', 'leader_role_released'],
+  drain: ['member_draining', 'member_drain_ended'],
+  bypass: ['bypass_set_by_admin', 'bypass_set_by_admin'],
+} as const;
+
 const SEED_EVENTS: Partial<Record<Change['reason'], string>> = {
   peer_dead: 'peer_gone',
   both_active_resolved: 'conflict_both_peers_active',
@@ -239,6 +248,7 @@ export class FailoverRuntime {
           }
         : null,
       disabled: s.disabled,
+      standing: s.standing,
       links: s.config.ifaces.map((i) => ({ name: i.name, up: s.links[i.name] !== false, targetsReachable: s.targets[i.name] !== false, monitored: i.monitored })),
       lastChange: s.lastChange ? { ...s.lastChange, at: undefined, msAgo: msAgo(s.lastChange.at), wallTime: this.history.at(-1)?.wallTime ?? '' } as Snapshot['lastChange'] : null,
       matrix: detail ? this.deps.heartbeats.matrix() : [],
@@ -278,6 +288,16 @@ export class FailoverRuntime {
         }
         return;
       }
+      case 'standing': {
+        const c = e.change;
+        const event = STANDING_EVENTS[c.what][c.to === 'leader' || c.to === 'draining' || c.what === 'bypass' ? 0 : 1];
+        this.deps.log.log(c.what === 'bypass' ? 'warn' : 'info', event, c.what === 'bypass' ? { segment: c.subject, mode: c.to, reason: c.reason } : { member: this.name, reason: c.reason, ...(c.evidence.rule ? { rule: c.evidence.rule } : {}) });
+        this.deps.recorder?.freeze(c);
+        return;
+      }
+      case 'set-bypass':
+        this.deps.bypass?.setByAdmin(e.segment, e.mode);
+        return;
       case 'fence':
         this.enqueue('fence', async () => {
           if (!this.deps.fence) return;
@@ -359,7 +379,8 @@ export class FailoverRuntime {
     if (syncLinkUp(s, now)) flags |= FLAG_SYNC_LINK_UP;
     if (this.shared === 'held') flags |= FLAG_SHARED_HELD;
     if (s.disabled) flags |= FLAG_DISABLED;
-    flags |= this.deps.flags?.() ?? 0;
+    if (s.standing.leader) flags |= FLAG_LEADER;
+    if (s.standing.draining) flags |= FLAG_DRAINING;
     this.deps.heartbeats.sender.update({
       state: s.role, flags, health: health(s), connections: s.connections, ...(this.deps.sync?.heartbeatFields() ?? {}),
       ...(this.deps.generation ? { configGeneration: this.deps.generation() } : {}),

@@ -17,7 +17,7 @@
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { writeFileAtomicAsync } from '../cluster/atomic-file.js';
 import { join } from 'node:path';
-import type { Change, Input } from '../core/failover-types.js';
+import type { Change, Input, StandingChange } from '../core/failover-types.js';
 import type { Level, LogFields, Logger } from './log.js';
 
 export const RECORDS_KEPT = 20;
@@ -36,7 +36,8 @@ export interface FlightRecord {
   seq: number;
   node: string;
   config: { failoverTimeMs: number; heartbeatIntervalMs: number; holdDownMs: number; ifaces: { name: string; isSync: boolean; monitored: boolean }[] };
-  change: Omit<Change, 'at'> & { at: string; atMs: number };
+  /** A role change, or (with `what`) a change of standing: leader, drain, an administrator's bypass mode. */
+  change: { from: string; to: string; reason: string; evidence: Change['evidence']; what?: StandingChange['what']; subject?: string; at: string; atMs: number };
   /** The role change before this one, when this process saw it (the hold-down counts from it). */
   previousChangeAtMs: number | null;
   peer: string | null;
@@ -130,7 +131,7 @@ export class FlightRecorder {
   }
 
   /** Freezes the rings at a role change and writes the record; what follows is added AFTER_MS later. */
-  freeze(change: Change): FlightRecord {
+  freeze(change: Change | StandingChange): FlightRecord {
     const wall = this.wallOf();
     const happenings = this.happenings.toArray();
     const heartbeats: FlightRecord['heartbeats'] = {};
@@ -142,14 +143,14 @@ export class FlightRecorder {
       seq: 0,
       node: this.o.node,
       config: { failoverTimeMs: this.o.failoverTimeMs, heartbeatIntervalMs: this.o.heartbeatIntervalMs, holdDownMs: this.o.holdDownMs, ifaces: this.o.ifaces },
-      change: { from: change.from, to: change.to, reason: change.reason, evidence: change.evidence, ...wall(change.at) },
+      change: { from: change.from, to: change.to, reason: change.reason, evidence: change.evidence, ...('what' in change ? { what: change.what, subject: change.subject } : {}), ...wall(change.at) },
       previousChangeAtMs: this.previousChange === undefined ? null : wall(this.previousChange).atMs,
       peer: this.peer,
       heartbeats,
       before: happenings.filter((h) => h.at <= change.at).map((h) => this.frozen(h, wall)),
       after: [],
     };
-    this.previousChange = change.at;
+    if (!('what' in change)) this.previousChange = change.at; // the hold-down counts from role changes only
     this.writes = this.writes.then(async () => {
       record.seq = await this.nextSeq();
       await this.write(record);

@@ -50,8 +50,52 @@ function lastLoss(r: FlightRecord): Happening | undefined {
   return [...r.before].reverse().find((h) => (h.kind === 'link' && h.fields?.['up'] === false) || (h.kind === 'targets' && h.fields?.['reachable'] === false));
 }
 
+/** The words for a leader verdict's reason (core/leader.ts) and the placement rule that decided it. */
+const LEADER_WHY: Record<string, string> = {
+  no_live_peer: 'no live member claimed it (after listening for two failover times)',
+  better_placed: 'it is better placed than PEER',
+  peer_better_placed: 'PEER is better placed',
+  tie_lower_node_id: 'neither member is better placed and it has the lower node ID',
+  tie_higher_node_id: 'both claimed at once, neither is better placed, and the higher node ID lets go',
+  holder_keeps: 'the holder keeps the role on a tie',
+  peer_holds: 'PEER holds it',
+};
+const RULE_WHY: Record<string, string> = {
+  enabled: 'a member enabled in the cluster against a disabled one',
+  state_complete: 'a complete copy of the state (the source, or in sync) against one that is not',
+  generation: 'the newer cluster definition',
+};
+
+/** A change of standing: the leader role, draining, an administrator's bypass mode. */
+function explainStanding(r: FlightRecord): string {
+  const c = r.change;
+  const me = r.node;
+  const at = clock(c.atMs);
+  switch (c.what) {
+    case 'leader': {
+      const why = (LEADER_WHY[c.reason] ?? c.reason.replace(/_/g, ' ')).replace('PEER', r.peer ?? 'the other member');
+      const rule = c.evidence.rule && RULE_WHY[c.evidence.rule] ? ` (first difference: ${RULE_WHY[c.evidence.rule]})` : '';
+      return `${me} ${c.to === 'leader' ? 'took' : 'gave up'} the leader role at ${at}: ${why}${rule}.`;
+    }
+    case 'drain':
+      return c.to === 'draining'
+        ? `${me} started draining at ${at}: an administrator asked (tandem cluster drain); the health check answers 500, so the load balancer sends no new sessions, and existing ones go on.`
+        : `${me} stopped draining at ${at}: an administrator asked (tandem cluster undrain); the health check answers 200 again.`;
+    default:
+      return `bypass segment ${c.subject ?? '?'} was put in ${c.to} at ${at} by an administrator (tandem bypass; before: ${c.from}); it holds until the service stops or starts.`;
+  }
+}
+
 export function explain(r: FlightRecord): Explanation {
   const c = r.change;
+  if (c.what !== undefined) {
+    return {
+      seq: r.seq,
+      headline: `#${r.seq} ${day(c.atMs)} ${clock(c.atMs)} UTC ${r.node}: ${c.what}${c.what === 'bypass' ? ` ${c.subject ?? ''}` : ''} ${c.from} -> ${c.to} (${c.reason})`,
+      text: explainStanding(r),
+      facts: { decidedAtMs: c.atMs },
+    };
+  }
   const ev = c.evidence;
   const me = r.node;
   const peer = r.peer ?? 'the peer';

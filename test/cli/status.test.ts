@@ -10,6 +10,7 @@ const base: Snapshot = {
   connections: 0,
   yielding: false,
   syncLinkUp: true,
+  standing: { leader: false, draining: false, bypass: {} },
   peer: { name: 'fw-a', id: 1, type: 'master', role: 'active', alive: true, connections: 1200, health: 3, lastHeardMsAgo: 12, syncStatus: 'in-sync', syncSequence: '1563', flags: 0, configGeneration: 0, softwareVersion: '0.1.0' },
   disabled: false,
   links: [],

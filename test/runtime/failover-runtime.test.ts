@@ -3,7 +3,7 @@ import type { FailoverConfig } from '../../src/core/failover-types.js';
 import { LoopDelay } from '../../src/io/loop-delay.js';
 import { monotonicNs } from '../../src/io/native.js';
 import { FailoverRuntime, type RuntimeHeartbeats } from '../../src/runtime/failover-runtime.js';
-import { FLAG_LEADER, type DecodedHeartbeat, type HeartbeatFields } from '../../src/wire/heartbeat-frame.js';
+import { FLAG_DRAINING, FLAG_LEADER, type DecodedHeartbeat, type HeartbeatFields } from '../../src/wire/heartbeat-frame.js';
 import { fields } from '../helpers/frames.js';
 import { MemoryLog } from '../helpers/lab.js';
 
@@ -76,4 +76,34 @@ test('before judging the peer dead, the runtime reads the frames queued meanwhil
   await new Promise((r) => setTimeout(r, 200));
   t.true(log.events('role_change').some((e) => e.fields['reason'] === 'peer_dead'), 'a peer that really went silent is declared dead');
   await rt.stop();
+});
+
+test('leader, drain and an administrator\'s bypass mode change through the core: logged, recorded for tandem why, in the heartbeats', async (t) => {
+  const hb = new FakeHeartbeats();
+  let flags = 0;
+  hb.sender.update = ((u: { flags?: number }) => void (u.flags !== undefined && (flags = u.flags))) as never;
+  const log = new MemoryLog();
+  const frozen: { what?: string; from: string; to: string; reason: string; subject?: string }[] = [];
+  const recorder = { input: () => undefined, freeze: (c: never) => void frozen.push(c) } as never;
+  const relays: string[] = [];
+  const rt = new FailoverRuntime(CONFIG, 'n2', {
+    heartbeats: hb, log, recorder, bypass: { setByAdmin: (segment, mode) => void relays.push(`${segment} ${mode}`) },
+    shared: { claim: async () => ({ upAt: 0n, firstGarpAt: 0n, ifaces: [] }), release: async () => undefined, announce: () => undefined },
+  });
+  rt.start();
+  t.teardown(() => rt.stop());
+  const now = monotonicNs();
+  rt.feed({ type: 'leader', now, holding: true, reason: 'no_live_peer', rule: 'no_live_peer' });
+  rt.feed({ type: 'leader', now, holding: true, reason: 'no_live_peer' }); // no change: nothing
+  rt.feed({ type: 'drain', now, draining: true });
+  rt.feed({ type: 'bypass', now, segment: 'wan-lan', mode: 'bypass' });
+  t.deepEqual(frozen.filter((c) => c.what).map((c) => `${c.what} ${c.from}->${c.to} ${c.reason}`), ['leader member->leader no_live_peer', 'drain serving->draining drain_requested', 'bypass as the node set it->bypass set_by_admin']);
+  t.deepEqual(log.lines.filter((l) => /leader_role|member_drain|bypass_set/.test(l.event)).map((l) => l.event), ['leader_role_taken', 'member_draining', 'bypass_set_by_admin']);
+  t.deepEqual(relays, ['wan-lan bypass'], 'the relay was set after the change was recorded');
+  t.is(flags & FLAG_LEADER, FLAG_LEADER, 'the heartbeats say leader');
+  t.is(flags & FLAG_DRAINING, FLAG_DRAINING, 'and draining');
+  t.like(rt.snapshot().standing, { leader: true, draining: true, bypass: { 'wan-lan': 'bypass' } });
+  rt.feed({ type: 'leader', now, holding: false, reason: 'peer_better_placed', rule: 'state_complete' });
+  t.is(flags & FLAG_LEADER, 0);
+  t.like(log.events('leader_role_released')[0]?.fields, { member: 'n2', reason: 'peer_better_placed', rule: 'state_complete' });
 });

@@ -170,3 +170,18 @@ test('why, fencing: the peer fenced then taken over from; a failed fence returns
   const failed = explain(rec.freeze(change(9001, { from: 'fencing', to: 'inactive', reason: 'fence_failed' })));
   t.is(failed.text, 'fencing fw-a failed after 40 ms: fence command failed (exit 3); the policy (fence.onFailure stay-inactive) forbids a takeover without the fence: fw-b went inactive at 12:03:09.001 without ever holding the shared addresses, and takes over only once fw-a is heard again.');
 });
+
+test('why, standing: the leader role, draining and an administrator\'s bypass mode are explained like role changes', (t) => {
+  const { clock, rec } = recorder(t);
+  beats(rec, clock, ['eth0', 'eth3'], 0, 500);
+  clock.now = ms(600);
+  const standing = (c: object) => ({ at: ms(600), evidence: {}, ...c }) as never;
+  const leader = explain(rec.freeze(standing({ what: 'leader', subject: '2', from: 'leader', to: 'member', reason: 'peer_better_placed', evidence: { rule: 'state_complete' } })));
+  t.is(leader.text, 'fw-b gave up the leader role at 12:03:00.600: fw-a is better placed (first difference: a complete copy of the state (the source, or in sync) against one that is not).');
+  t.regex(leader.headline, /fw-b: leader leader -> member \(peer_better_placed\)$/);
+  const drain = explain(rec.freeze(standing({ what: 'drain', subject: '2', from: 'serving', to: 'draining', reason: 'drain_requested' })));
+  t.regex(drain.text, /^fw-b started draining at 12:03:00\.600: an administrator asked \(tandem cluster drain\)/);
+  const bypass = explain(rec.freeze(standing({ what: 'bypass', subject: 'wan-lan', from: 'as the node set it', to: 'disconnect', reason: 'set_by_admin' })));
+  t.is(bypass.text, 'bypass segment wan-lan was put in disconnect at 12:03:00.600 by an administrator (tandem bypass; before: as the node set it); it holds until the service stops or starts.');
+  t.regex(bypass.headline, /fw-b: bypass wan-lan as the node set it -> disconnect \(set_by_admin\)$/);
+});
