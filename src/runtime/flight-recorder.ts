@@ -83,6 +83,8 @@ export interface RecorderOptions {
   wall?: () => number;
   /** Told when a record cannot be written (the log; never the recorder's own tap). */
   onWriteFailed?: (error: string) => void;
+  /** How long after a change what follows is added to its record (AFTER_MS; tests shorten it). */
+  afterMs?: number;
 }
 
 export class FlightRecorder {
@@ -159,7 +161,7 @@ export class FlightRecorder {
       const later = this.wallOf();
       record.after = this.happenings.toArray().filter((h) => h.at > change.at).map((h) => this.frozen(h, later));
       this.writes = this.writes.then(() => this.write(record)).catch((e: Error) => this.o.onWriteFailed?.(e.message));
-    }, AFTER_MS);
+    }, this.o.afterMs ?? AFTER_MS);
     timer.unref();
     return record;
   }

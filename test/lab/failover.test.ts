@@ -182,7 +182,8 @@ test.serial('the active worker frozen (SIGSTOP) past the failover time, then tha
   await sleep(1000);
   t.is((await cluster.status(inactive)).role, 'active');
   process.kill(worker, 'SIGCONT');
-  await sleep(300); // one failover time
+  // The thawed node hears the peer that took over and steps down: wait for that, not for a fixed time.
+  t.true(await until(async () => (await cluster.status(active)).role === 'inactive', 3000), 'the thawed node stepped down');
   const a = await cluster.status(active);
   const b = await cluster.status(inactive);
   t.deepEqual([a.role, b.role].sort(), ['active', 'inactive']);

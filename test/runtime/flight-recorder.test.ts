@@ -20,7 +20,7 @@ function recorder(t: { teardown(f: () => void): void }) {
   const dir = mkdtempSync(join(tmpdir(), 'tdmfr-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const clock = { now: 0n };
-  const rec = new FlightRecorder({ node: 'fw-b', dir, failoverTimeMs: 200, heartbeatIntervalMs: 50, holdDownMs: 2000, ifaces: IFACES, mono: () => clock.now, wall: () => BASE + Number(clock.now) / 1e6 });
+  const rec = new FlightRecorder({ node: 'fw-b', dir, failoverTimeMs: 200, heartbeatIntervalMs: 50, holdDownMs: 2000, ifaces: IFACES, mono: () => clock.now, wall: () => BASE + Number(clock.now) / 1e6, afterMs: 30 });
   return { dir, clock, rec };
 }
 
@@ -136,9 +136,12 @@ test('what follows a change is added to its record, and told', async (t) => {
   rec.freeze(change(1000, {}));
   c.now = ms(1050);
   log.log('info', 'takeover', { sharedUpAt: new Date(BASE + 1040).toISOString(), firstGarpAt: new Date(BASE + 1045).toISOString() });
-  await new Promise((r) => setTimeout(r, 1700));
-  await rec.flushed();
-  const [r] = (await readRecords(dir)) as FlightRecord[];
+  // What follows is added once afterMs has passed: wait for that write, not for a fixed time.
+  let r: FlightRecord | undefined;
+  for (const end = Date.now() + 3000; Date.now() < end && !r?.after.length; await new Promise((res) => setTimeout(res, 10))) {
+    await rec.flushed();
+    [r] = (await readRecords(dir)) as FlightRecord[];
+  }
   t.deepEqual(aftermath(r!), [`the shared addresses were up at ${clock(BASE + 1040)} and announced at ${clock(BASE + 1045)}`]);
 });
 

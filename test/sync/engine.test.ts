@@ -6,6 +6,7 @@ import { SyncEngine } from '../../src/sync/engine.js';
 import { KvProvider } from '../../src/sync/kv-provider.js';
 import { SyncLink, type SyncLog } from '../../src/sync/link.js';
 import type { SyncMessage } from '../../src/wire/sync-frame.js';
+import { freePort } from '../helpers/ports.js';
 
 class Log implements SyncLog {
   readonly lines: { event: string; fields: Record<string, unknown> }[] = [];
@@ -25,7 +26,7 @@ const until = async (f: () => boolean, ms = 5000) => {
 
 /** Two nodes on loopback (127.0.0.1 dials 127.0.0.2), each with a persistent config store. */
 async function pair(t: ExecutionContext) {
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await freePort(['127.0.0.1', '127.0.0.2']);
   const dir = mkdtempSync(join(tmpdir(), 'tdm-sync-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const node = (id: number, local: string, peer: string) => {
@@ -103,7 +104,7 @@ test.serial('after a link outage on an idle pair the standby is in sync again on
 });
 
 test.serial('a wrong password: no channel, nothing crosses, both sides name the reason', async (t) => {
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await freePort(['127.0.0.1', '127.0.0.2']);
   const logs = [new Log(), new Log()];
   const links = [
     new SyncLink({ secret: 'right', me: { clusterId: 7, nodeId: 1, nodeName: 'n1', softwareVersion: '0.1.0' }, local: '127.0.0.1', peer: '127.0.0.2', port, dial: true, timeoutMs: 1000, log: logs[0]! }),
@@ -125,7 +126,7 @@ test.serial('a wrong password: no channel, nothing crosses, both sides name the 
 });
 
 test.serial('a sync channel from an address that is not the peer\'s sync address is refused and named (sync_packet_on_nonsync_iface)', async (t) => {
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await freePort(['127.0.0.1', '127.0.0.2', '127.0.0.3']);
   const logs = [new Log(), new Log()];
   const listener = new SyncLink({ secret: 'pw', me: { clusterId: 7, nodeId: 2, nodeName: 'n2', softwareVersion: '0.1.0' }, local: '127.0.0.2', peer: '127.0.0.1', port, dial: false, timeoutMs: 1000, log: logs[1]! });
   // The peer dials from another of its addresses (not its sync address 127.0.0.1).
