@@ -1,8 +1,8 @@
 /**
  * DOC: `tandem events [--markdown | --json]`: the event catalogue, with severity and what to do
  */
-import { GUIDE, renderEventCatalogue } from '../runtime/event-guide.js';
-import { EVENTS } from '../runtime/events.js';
+import { GUIDE, renderEventCatalogue } from '../runtime/logging/event-guide.js';
+import { EVENTS } from '../runtime/logging/events.js';
 import { flag, type Parsed } from './args.js';
 
 export const EVENTS_USAGE = `tandem events [--markdown | --json]    (every log event: ID, name, severity, meaning, what to do)`;

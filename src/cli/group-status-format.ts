@@ -8,8 +8,8 @@
  * two agree and, when they do not, which layer to look at.
  */
 import type { StatusDoc } from '../api/status-page.js';
-import type { CorosyncView } from '../runtime/corosync-runner.js';
-import type { GroupFacts } from '../runtime/group-status.js';
+import type { CorosyncView } from '../runtime/group/corosync-runner.js';
+import type { GroupFacts } from '../runtime/group/group-status.js';
 
 export interface GroupStatus {
   group: GroupFacts & { seq: number; stores: { config: number; sessions: number }; corosync: CorosyncView; corosyncPid: number | null };

@@ -2,7 +2,7 @@
  * DOC: `tandem update FILE` and `tandem upgrade IMAGE`: seed 002's sequence with two planned failovers
  *
  * Run on the active node. Each step is a request to the local tandemd
- * (src/runtime/maintenance.ts), which relays to the other member; between
+ * (src/runtime/cluster-service/maintenance.ts), which relays to the other member; between
  * steps the command waits for what the next step needs (the standby in
  * sync before a planned failover, the roles swapped after it, a restarted
  * service back after an upgrade). The steps are printed as they finish and
@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { askControl } from '../api/control-socket.js';
-import type { Kind } from '../runtime/maintenance.js';
+import type { Kind } from '../runtime/cluster-service/maintenance.js';
 import { UsageError, type Parsed } from './args.js';
 import { socketPath, type NodeStatus } from './status-command.js';
 

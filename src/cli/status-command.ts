@@ -6,7 +6,7 @@
  */
 import { askControl } from '../api/control-socket.js';
 import { DEFAULTS, loadLocal } from '../cluster/config-file.js';
-import type { Snapshot } from '../runtime/failover-runtime.js';
+import type { Snapshot } from '../runtime/pair/failover-runtime.js';
 import type { StatusDoc } from '../api/status-page.js';
 import { flag, str, UsageError, type Parsed } from './args.js';
 import { formatGroupStatus, type GroupStatus } from './group-status-format.js';

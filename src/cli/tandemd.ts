@@ -4,18 +4,18 @@
  * Parses, runs the pre-flight (refusing to start on any error, with the
  * field), then either supervises a worker (the default: the parent releases
  * the shared addresses if the worker dies) or, with --worker, is that worker:
- * builds the node (src/runtime/daemon.ts), installs signal handlers behind a
+ * builds the node (src/runtime/pair/daemon.ts), installs signal handlers behind a
  * shutdown guard and exits 128+signo after handing over.
  */
 import { setPriority } from 'node:os';
 import { resolveBoard } from '../board/board-file.js';
-import { startDaemon } from '../runtime/daemon.js';
-import { JsonLogger, type Logger } from '../runtime/log.js';
-import { SyslogLogger } from '../runtime/syslog-logger.js';
+import { startDaemon } from '../runtime/pair/daemon.js';
+import { JsonLogger, type Logger } from '../runtime/logging/log.js';
+import { SyslogLogger } from '../runtime/logging/syslog-logger.js';
 import { releaseSharedLinks, RESTART_EXIT, supervise } from '../runtime/supervisor.js';
 import { loadNode } from '../cluster/config-file.js';
-import { startStandalone } from '../runtime/standalone.js';
-import { startGroupDaemon } from '../runtime/group-daemon.js';
+import { startStandalone } from '../runtime/cluster-service/standalone.js';
+import { startGroupDaemon } from '../runtime/group/group-daemon.js';
 import { SdNotify } from '../io/sd-notify.js';
 import { ensureAddresses } from '../io/node-addresses.js';
 import { flag, parseArgs, str, UsageError } from './args.js';

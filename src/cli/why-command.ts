@@ -7,8 +7,8 @@
  */
 import { askControl } from '../api/control-socket.js';
 import { DEFAULTS, loadLocal } from '../cluster/config-file.js';
-import { readRecords, recorderDir, type FlightRecord } from '../runtime/flight-recorder.js';
-import { aftermath, explain } from '../runtime/why.js';
+import { readRecords, recorderDir, type FlightRecord } from '../runtime/explain/flight-recorder.js';
+import { aftermath, explain } from '../runtime/explain/why.js';
 import { flag, str, type Parsed } from './args.js';
 import { socketPath } from './status-command.js';
 

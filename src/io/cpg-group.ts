@@ -6,7 +6,7 @@
  * the same messages in the same order between them). This module only joins,
  * sends and hands over what arrives: messages sent while Corosync applies
  * flow control (EAGAIN) wait here, in order, and are retried; nothing here
- * decides what a message means (src/runtime/group-node.ts does).
+ * decides what a message means (src/runtime/group/group-node.ts does).
  */
 import type { CpgAddress, CpgEvent, NativeError } from './native.js';
 import { sys, wrapNativeError } from './native.js';

@@ -7,7 +7,7 @@
  * This folds those counts into the heartbeat matrix's per-interface counters
  * and reports each new failure, skipped tick, expired lease or stalled loop
  * once, with its count, to the node that logs them
- * (src/runtime/heartbeat-node.ts). Runs on the main loop, on the sender's
+ * (src/runtime/pair/heartbeat-node.ts). Runs on the main loop, on the sender's
  * service tick.
  */
 import { constants } from 'node:os';

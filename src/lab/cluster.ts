@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Board } from '../board/board-file.js';
 import { askControl } from '../api/control-socket.js';
-import type { Snapshot } from '../runtime/failover-runtime.js';
+import type { Snapshot } from '../runtime/pair/failover-runtime.js';
 import type { SyncStatusView } from '../sync/engine.js';
 import type { ConnReport } from './tcp-probe.js';
 import type { Lab } from './lab.js';

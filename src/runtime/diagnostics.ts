@@ -8,7 +8,7 @@
  * the peer takes over. Root only (the control socket is 0600); logged before
  * and after. The block is Atomics.wait, which sleeps without burning a CPU.
  */
-import type { Logger } from './log.js';
+import type { Logger } from './logging/log.js';
 
 export const MAX_STALL_MS = 60_000;
 

@@ -16,7 +16,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { loadNode, type NodeConfig } from '../cluster/config-file.js';
 import type { Board } from '../board/board-file.js';
 import { SharedAddresses } from '../io/shared-address.js';
-import type { Logger } from './log.js';
+import type { Logger } from './logging/log.js';
 
 const SIGNALS = { SIGTERM: 15, SIGINT: 2 } as const;
 const BACKOFF_MS = [500, 1000, 2000, 5000];

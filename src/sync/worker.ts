@@ -6,7 +6,7 @@
  * full transfer costs hundreds of milliseconds of work, which on the main
  * loop looked like a dead node to the peer (a false failover, measured).
  * So the link, the providers and the engine live in this worker; the main
- * thread (src/runtime/sync-client.ts) sends it roles and commands and gets
+ * thread (src/runtime/pair/sync-client.ts) sends it roles and commands and gets
  * back what the heartbeats and status show, pushed when it changes.
  *
  * Messages in:  {id, op: setRole|commit|resync|store-get|store-set|stop, ...}

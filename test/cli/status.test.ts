@@ -1,6 +1,6 @@
 import test from 'ava';
 import { formatStatus } from '../../src/cli/status-command.js';
-import type { Snapshot } from '../../src/runtime/failover-runtime.js';
+import type { Snapshot } from '../../src/runtime/pair/failover-runtime.js';
 
 const base: Snapshot = {
   node: { name: 'fw-b', id: 2, type: 'slave' },

@@ -8,7 +8,7 @@ import { resolveBoard } from '../../src/board/board-file.js';
 import { checkConfig } from '../../src/cluster/config-check.js';
 import { DEFAULTS, parseConfig } from '../../src/cluster/config-file.js';
 import { labNodeConfig } from '../../src/lab/lab-config.js';
-import { clusterDefinition } from '../../src/runtime/daemon.js';
+import { clusterDefinition } from '../../src/runtime/pair/daemon.js';
 import { planLab } from '../../src/lab/topology.js';
 
 const exec = promisify(execFile);

@@ -8,8 +8,8 @@
 import { createInterface } from 'node:readline';
 import { groupName, COROSYNC_PORT } from '../../src/cluster/corosync-conf.js';
 import { CpgGroup } from '../../src/io/cpg-group.js';
-import { CorosyncRunner } from '../../src/runtime/corosync-runner.js';
-import { JsonLogger } from '../../src/runtime/log.js';
+import { CorosyncRunner } from '../../src/runtime/group/corosync-runner.js';
+import { JsonLogger } from '../../src/runtime/logging/log.js';
 
 const [stateDir, clusterName, membersJson, groupArg] = process.argv.slice(2) as [string, string, string, string | undefined];
 const out = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');

@@ -5,8 +5,8 @@
 import type { ExecutionContext } from 'ava';
 import { resolveBoard, type Board } from '../../src/board/board-file.js';
 import { Lab } from '../../src/lab/lab.js';
-import { HeartbeatNode, type NodeIdentity } from '../../src/runtime/heartbeat-node.js';
-import type { Level, LogFields, Logger } from '../../src/runtime/log.js';
+import { HeartbeatNode, type NodeIdentity } from '../../src/runtime/pair/heartbeat-node.js';
+import type { Level, LogFields, Logger } from '../../src/runtime/logging/log.js';
 import { hmacAuth } from '../../src/io/heartbeat-auth.js';
 import { CLUSTER, PASSWORD } from './frames.js';
 

@@ -12,8 +12,8 @@ import { encodeHeartbeat } from '../../src/wire/heartbeat-frame.js';
 import { parseIpv4 } from '../../src/wire/ipv4.js';
 import { fields } from '../helpers/frames.js';
 import { board, eventually, labFor, sleep, until } from '../helpers/lab.js';
-import type { FlightRecord } from '../../src/runtime/flight-recorder.js';
-import { clock, type Explanation } from '../../src/runtime/why.js';
+import type { FlightRecord } from '../../src/runtime/explain/flight-recorder.js';
+import { clock, type Explanation } from '../../src/runtime/explain/why.js';
 
 const exec = promisify(execFile);
 const TANDEMD = join(__dirname, '..', '..', '..', 'bin', 'tandemd');

@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { TimerName } from '../../src/core/failover-types.js';
 import { monotonicNs } from '../../src/io/native.js';
-import { CoreTimers } from '../../src/runtime/core-timers.js';
+import { CoreTimers } from '../../src/runtime/pair/core-timers.js';
 
 const ms = (n: number) => BigInt(n) * 1_000_000n;
 const sleep = (n: number) => new Promise((r) => setTimeout(r, n));

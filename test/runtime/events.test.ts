@@ -1,10 +1,10 @@
 import test from 'ava';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { EVENTS } from '../../src/runtime/events.js';
-import { GUIDE, renderEventCatalogue } from '../../src/runtime/event-guide.js';
+import { EVENTS } from '../../src/runtime/logging/events.js';
+import { GUIDE, renderEventCatalogue } from '../../src/runtime/logging/event-guide.js';
 import { REJECTION_REASONS } from '../../src/wire/heartbeat-verify.js';
-import { JsonLogger } from '../../src/runtime/log.js';
+import { JsonLogger } from '../../src/runtime/logging/log.js';
 
 const ROOT = join(__dirname, '..', '..', '..');
 

@@ -2,7 +2,7 @@ import test from 'ava';
 import type { FailoverConfig } from '../../src/core/failover-types.js';
 import { LoopDelay } from '../../src/io/loop-delay.js';
 import { monotonicNs } from '../../src/io/native.js';
-import { FailoverRuntime, type RuntimeHeartbeats } from '../../src/runtime/failover-runtime.js';
+import { FailoverRuntime, type RuntimeHeartbeats } from '../../src/runtime/pair/failover-runtime.js';
 import { FLAG_DRAINING, FLAG_LEADER, type DecodedHeartbeat, type HeartbeatFields } from '../../src/wire/heartbeat-frame.js';
 import { fields } from '../helpers/frames.js';
 import { MemoryLog } from '../helpers/lab.js';

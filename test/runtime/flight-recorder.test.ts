@@ -3,8 +3,8 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Change, HeartbeatInfo, Input } from '../../src/core/failover-types.js';
-import { FlightRecorder, readRecords, RECORDS_KEPT, type FlightRecord } from '../../src/runtime/flight-recorder.js';
-import { aftermath, clock, explain } from '../../src/runtime/why.js';
+import { FlightRecorder, readRecords, RECORDS_KEPT, type FlightRecord } from '../../src/runtime/explain/flight-recorder.js';
+import { aftermath, clock, explain } from '../../src/runtime/explain/why.js';
 
 const IFACES = [
   { name: 'eth0', isSync: false, monitored: true },

@@ -1,8 +1,8 @@
 import test from 'ava';
 import { emptyStore } from '../../src/cluster/store.js';
 import * as M from '../../src/cluster/membership.js';
-import { parseLinks, parseQuorum, type CorosyncView } from '../../src/runtime/corosync-runner.js';
-import { groupHealth, groupMembers, type GroupFacts } from '../../src/runtime/group-status.js';
+import { parseLinks, parseQuorum, type CorosyncView } from '../../src/runtime/group/corosync-runner.js';
+import { groupHealth, groupMembers, type GroupFacts } from '../../src/runtime/group/group-status.js';
 
 let s = M.create(emptyStore(), { name: 'labc', node: 'fw-a', address: '198.19.255.11', key: 'k', salt: 's', engine: 'corosync', mode: 'active-active' });
 for (const i of [2, 3, 4, 5]) s = M.markJoined(M.addMember(s, `fw-${String.fromCharCode(96 + i)}`, `198.19.255.${10 + i}`), `fw-${String.fromCharCode(96 + i)}`);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseLocal } from '../../src/cluster/config-file.js';
 import type { Role } from '../../src/core/failover-types.js';
-import { Maintenance } from '../../src/runtime/maintenance.js';
+import { Maintenance } from '../../src/runtime/cluster-service/maintenance.js';
 import type { SyncMessage } from '../../src/wire/sync-frame.js';
 
 const BOARD_FILE = { board: 'generic-x86', interfaces: [{ name: 'eth0', heartbeats: true, sync: true, address: '198.19.255.11/24' }] };

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { join } from 'node:path';
 import type { SyncWorkerData } from '../../src/sync/worker.js';
-import { SyncClient } from '../../src/runtime/sync-client.js';
+import { SyncClient } from '../../src/runtime/pair/sync-client.js';
 
 const FAKE = join(__dirname, '..', 'helpers', 'fake-sync-worker.js');
 

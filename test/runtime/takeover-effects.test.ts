@@ -7,7 +7,7 @@ import test from 'ava';
 import type { FailoverConfig } from '../../src/core/failover-types.js';
 import { LoopDelay } from '../../src/io/loop-delay.js';
 import { monotonicNs } from '../../src/io/native.js';
-import { FailoverRuntime, type RuntimeDeps, type RuntimeSync } from '../../src/runtime/failover-runtime.js';
+import { FailoverRuntime, type RuntimeDeps, type RuntimeSync } from '../../src/runtime/pair/failover-runtime.js';
 import type { SyncStatusView } from '../../src/sync/sync-types.js';
 import { fields } from '../helpers/frames.js';
 import { MemoryLog } from '../helpers/lab.js';

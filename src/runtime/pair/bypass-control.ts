@@ -9,11 +9,11 @@
  * `whenReleased` (the pre-flight warns when that differs from the failure
  * mode); a hang is caught by the watchdog (watchdog-feeder.ts).
  */
-import type { Board } from '../board/board-file.js';
-import type { NodeConfig } from '../cluster/config-file.js';
-import { modeForFailure, type BypassMode, type FailureMode } from '../core/bypass-modes.js';
-import { BypassRelays } from '../io/bypass-relays.js';
-import type { Logger } from './log.js';
+import type { Board } from '../../board/board-file.js';
+import type { NodeConfig } from '../../cluster/config-file.js';
+import { modeForFailure, type BypassMode, type FailureMode } from '../../core/bypass-modes.js';
+import { BypassRelays } from '../../io/bypass-relays.js';
+import type { Logger } from '../logging/log.js';
 
 export type BypassStatus = Record<string, { mode: BypassMode; failureMode: FailureMode; ports: [string, string] }>;
 

@@ -7,10 +7,10 @@
  * holding the cluster state; otherwise the health check says which of
  * these it lacks, and the load balancer takes it out of rotation.
  */
-import type { StatusMember } from '../api/status-page.js';
-import { describeBits, hex, statusBits } from '../cluster/status-bits.js';
-import type { ClusterDefinition } from '../cluster/store.js';
-import type { Health } from './cluster-view.js';
+import type { StatusMember } from '../../api/status-page.js';
+import { describeBits, hex, statusBits } from '../../cluster/status-bits.js';
+import type { ClusterDefinition } from '../../cluster/store.js';
+import type { Health } from '../cluster-service/cluster-view.js';
 
 export interface GroupFacts {
   me: string;

@@ -13,19 +13,19 @@
  *
  * Runs on the Node main loop; I/O lives in the adapters it is given.
  */
-import { health, initialState, peerAlive, step, syncLinkUp } from '../core/failover.js';
-import type { Change, CoreState, Effect, FailoverConfig, Input, Role, Standing } from '../core/failover-types.js';
-import { FLAG_DISABLED, FLAG_DRAINING, FLAG_LEADER, FLAG_SHARED_HELD, FLAG_SYNC_LINK_UP, FLAG_TOOK_OVER, FLAG_YIELDING, type DecodedHeartbeat } from '../wire/heartbeat-frame.js';
-import { monotonicNs } from '../io/native.js';
-import type { ClaimReport } from '../io/shared-address.js';
+import { health, initialState, peerAlive, step, syncLinkUp } from '../../core/failover.js';
+import type { Change, CoreState, Effect, FailoverConfig, Input, Role, Standing } from '../../core/failover-types.js';
+import { FLAG_DISABLED, FLAG_DRAINING, FLAG_LEADER, FLAG_SHARED_HELD, FLAG_SYNC_LINK_UP, FLAG_TOOK_OVER, FLAG_YIELDING, type DecodedHeartbeat } from '../../wire/heartbeat-frame.js';
+import { monotonicNs } from '../../io/native.js';
+import type { ClaimReport } from '../../io/shared-address.js';
 import { takeoverFields } from './takeover-log.js';
 import { CoreTimers } from './core-timers.js';
-import type { SyncStatus } from '../wire/heartbeat-frame.js';
-import type { SyncStatusView } from '../sync/sync-types.js';
-import type { Logger } from './log.js';
+import type { SyncStatus } from '../../wire/heartbeat-frame.js';
+import type { SyncStatusView } from '../../sync/sync-types.js';
+import type { Logger } from '../logging/log.js';
 import { leaseView, type LeaseView, type MatrixRow } from './heartbeat-node.js';
-import type { HeartbeatSender } from '../io/heartbeat-sender.js';
-import type { FlightRecorder } from './flight-recorder.js';
+import type { HeartbeatSender } from '../../io/heartbeat-sender.js';
+import type { FlightRecorder } from '../explain/flight-recorder.js';
 
 /** The state synchronisation as the runtime sees it (src/sync/engine.ts). */
 export interface RuntimeSync {

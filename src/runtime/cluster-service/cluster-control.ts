@@ -13,15 +13,15 @@
  * revision, and a member that sees another revision from its live peer
  * exchanges definitions with it (the newer wins on both).
  */
-import { deriveClusterKey, newSalt } from '../cluster/cluster-key.js';
-import type { LocalConfig, NodeConfig } from '../cluster/config-file.js';
-import * as M from '../cluster/membership.js';
-import type { OrderedOp } from '../cluster/membership.js';
-import { ENGINES, GROUP_MODES, self, type ClusterDefinition, type ClusterEngine, type ClusterStore, type GroupMode, type StoreContent } from '../cluster/store.js';
+import { deriveClusterKey, newSalt } from '../../cluster/cluster-key.js';
+import type { LocalConfig, NodeConfig } from '../../cluster/config-file.js';
+import * as M from '../../cluster/membership.js';
+import type { OrderedOp } from '../../cluster/membership.js';
+import { ENGINES, GROUP_MODES, self, type ClusterDefinition, type ClusterEngine, type ClusterStore, type GroupMode, type StoreContent } from '../../cluster/store.js';
 import { askMember, ownSyncAddress, refuse, RefusedError, serveCluster, servicePort, type ServiceHandlers } from './cluster-service.js';
-import type { Logger } from './log.js';
-import type { SyncMessage } from '../wire/sync-frame.js';
-import { VERSION } from './version.js';
+import type { Logger } from '../logging/log.js';
+import type { SyncMessage } from '../../wire/sync-frame.js';
+import { VERSION } from '../version.js';
 
 export interface ControlHooks {
   /** Restarts this node's service to run the new membership (the supervisor starts it again at once). */
@@ -49,7 +49,7 @@ export interface ControlHooks {
   membersChanged?(after: StoreContent): void;
 }
 
-export type { OrderedOp } from '../cluster/membership.js';
+export type { OrderedOp } from '../../cluster/membership.js';
 
 export type ClusterArgs = Record<string, unknown>;
 

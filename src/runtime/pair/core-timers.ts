@@ -17,12 +17,12 @@
  * steady state the sliding deadlines stay parked and cost no wakeup of their
  * own. Where a deadline waits is settled at the end of the turn that moved
  * it (a drain moves it once per heartbeat read). With the heartbeat thread
- * holding received frames (src/runtime/heartbeat-node.ts, 'paced'), this is
+ * holding received frames (src/runtime/pair/heartbeat-node.ts, 'paced'), this is
  * also what reads them: only when a deadline comes within reach. Before a deadline is judged, the heartbeats queued meanwhile are read
  * (their kernel stamps are the truth).
  */
-import type { TimerName } from '../core/failover-types.js';
-import { monotonicNs } from '../io/native.js';
+import type { TimerName } from '../../core/failover-types.js';
+import { monotonicNs } from '../../io/native.js';
 
 export interface TimerHost {
   /** Reads the heartbeats queued now (before any deadline is judged). */

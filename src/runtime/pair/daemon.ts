@@ -7,33 +7,33 @@
  * first heartbeat goes out. The supervisor (supervisor.ts) runs this in a
  * child process.
  */
-import { runCommand } from './run-command.js';
+import { runCommand } from '../run-command.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Board } from '../board/board-file.js';
-import { ownAddress, peerSyncAddress } from '../cluster/config-check.js';
-import { clusterSecret } from '../cluster/cluster-key.js';
-import type { NodeConfig } from '../cluster/config-file.js';
-import type { FailoverConfig } from '../core/failover-types.js';
-import { hmacAuth } from '../io/heartbeat-auth.js';
-import { nextBootId } from '../io/boot-id.js';
-import { LinkMonitor } from '../io/link-monitor.js';
-import { monotonicNs } from '../io/native.js';
-import { SharedAddresses, type SharedIface } from '../io/shared-address.js';
-import { GUARD_TABLE, LEASE_TABLE, SharedLease } from '../io/shared-lease.js';
-import { TargetMonitor } from '../io/target-monitor.js';
-import type { SyncWorkerData } from '../sync/worker.js';
+import type { Board } from '../../board/board-file.js';
+import { ownAddress, peerSyncAddress } from '../../cluster/config-check.js';
+import { clusterSecret } from '../../cluster/cluster-key.js';
+import type { NodeConfig } from '../../cluster/config-file.js';
+import type { FailoverConfig } from '../../core/failover-types.js';
+import { hmacAuth } from '../../io/heartbeat-auth.js';
+import { nextBootId } from '../../io/boot-id.js';
+import { LinkMonitor } from '../../io/link-monitor.js';
+import { monotonicNs } from '../../io/native.js';
+import { SharedAddresses, type SharedIface } from '../../io/shared-address.js';
+import { GUARD_TABLE, LEASE_TABLE, SharedLease } from '../../io/shared-lease.js';
+import { TargetMonitor } from '../../io/target-monitor.js';
+import type { SyncWorkerData } from '../../sync/worker.js';
 import { SyncClient } from './sync-client.js';
 import { FailoverRuntime } from './failover-runtime.js';
 import { HeartbeatNode } from './heartbeat-node.js';
-import { VERSION } from './version.js';
+import { VERSION } from '../version.js';
 import { WatchdogFeeder } from './watchdog-feeder.js';
 import { BypassControl } from './bypass-control.js';
-import type { Logger } from './log.js';
-import type { ClusterStore } from '../cluster/store.js';
-import { ClusterNode } from './cluster-node.js';
-import { FlightRecorder, recorderDir } from './flight-recorder.js';
-import type { SyslogLogger } from './syslog-logger.js';
+import type { Logger } from '../logging/log.js';
+import type { ClusterStore } from '../../cluster/store.js';
+import { ClusterNode } from '../cluster-service/cluster-node.js';
+import { FlightRecorder, recorderDir } from '../explain/flight-recorder.js';
+import type { SyslogLogger } from '../logging/syslog-logger.js';
 
 /** The kernel's count of tracked connections in this network namespace (0 when conntrack is not loaded). */
 export function conntrackCount(): number {

@@ -20,10 +20,10 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../cluster/atomic-file.js';
-import { corosyncAuthkey, corosyncConf, type CorosyncPlan } from '../cluster/corosync-conf.js';
-import type { Logger } from './log.js';
-import { runCommand } from './run-command.js';
+import { writeFileAtomic } from '../../cluster/atomic-file.js';
+import { corosyncAuthkey, corosyncConf, type CorosyncPlan } from '../../cluster/corosync-conf.js';
+import type { Logger } from '../logging/log.js';
+import { runCommand } from '../run-command.js';
 
 export interface CorosyncSettings {
   /** false: attach to the Corosync the image runs, configure nothing. */

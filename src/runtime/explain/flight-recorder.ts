@@ -15,10 +15,10 @@
  * runs for every accepted heartbeat on the main loop.
  */
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
-import { writeFileAtomicAsync } from '../cluster/atomic-file.js';
+import { writeFileAtomicAsync } from '../../cluster/atomic-file.js';
 import { join } from 'node:path';
-import type { Change, Input, StandingChange } from '../core/failover-types.js';
-import type { Level, LogFields, Logger } from './log.js';
+import type { Change, Input, StandingChange } from '../../core/failover-types.js';
+import type { Level, LogFields, Logger } from '../logging/log.js';
 
 export const RECORDS_KEPT = 20;
 const ARRIVALS_PER_IFACE = 64;

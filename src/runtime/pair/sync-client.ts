@@ -9,11 +9,11 @@
  */
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { SyncStatus } from '../wire/heartbeat-frame.js';
-import type { SyncStatusView } from '../sync/sync-types.js';
-import type { SyncRequest, SyncWorkerData } from '../sync/worker.js';
+import type { SyncStatus } from '../../wire/heartbeat-frame.js';
+import type { SyncStatusView } from '../../sync/sync-types.js';
+import type { SyncRequest, SyncWorkerData } from '../../sync/worker.js';
 import type { RuntimeSync } from './failover-runtime.js';
-import type { Level, Logger } from './log.js';
+import type { Level, Logger } from '../logging/log.js';
 
 type Pending = { resolve(v: unknown): void; reject(e: Error): void };
 
@@ -61,7 +61,7 @@ export class SyncClient implements RuntimeSync {
   }
 
   private spawn(): Worker {
-    const w = new Worker(this.o.script ?? join(__dirname, '..', 'sync', 'worker.js'), { workerData: this.data });
+    const w = new Worker(this.o.script ?? join(__dirname, '..', '..', 'sync', 'worker.js'), { workerData: this.data });
     w.on('message', (m: Record<string, unknown>) => this.receive(m));
     w.on('error', (e) => this.log.log('error', 'sync_worker_failed', { error: e.message }));
     w.on('exit', (code) => this.ended(w, code));

@@ -7,22 +7,22 @@
  * through the group's order), the control socket and the management HTTP
  * server (status, health check), and log sync through the group's leader.
  */
-import type { Request } from '../api/control-socket.js';
-import type { StatusDoc } from '../api/status-page.js';
-import { ownAddress } from '../cluster/config-check.js';
-import type { NodeConfig } from '../cluster/config-file.js';
-import type { ClusterStore } from '../cluster/store.js';
-import { ClusterControl } from './cluster-control.js';
-import { refuse } from './cluster-service.js';
-import { conntrackCount, type DaemonOptions } from './daemon.js';
-import { recorderDir } from './flight-recorder.js';
+import type { Request } from '../../api/control-socket.js';
+import type { StatusDoc } from '../../api/status-page.js';
+import { ownAddress } from '../../cluster/config-check.js';
+import type { NodeConfig } from '../../cluster/config-file.js';
+import type { ClusterStore } from '../../cluster/store.js';
+import { ClusterControl } from '../cluster-service/cluster-control.js';
+import { refuse } from '../cluster-service/cluster-service.js';
+import { conntrackCount, type DaemonOptions } from '../pair/daemon.js';
+import { recorderDir } from '../explain/flight-recorder.js';
 import { GroupNode } from './group-node.js';
 import { groupHealth, groupMembers, type GroupFacts } from './group-status.js';
 import type { StoreName } from './group-state.js';
-import { LogForwarder, sendForwarded } from './log-forwarder.js';
-import { adminNote, type Logger } from './log.js';
-import { startServices } from './node-services.js';
-import { VERSION } from './version.js';
+import { LogForwarder, sendForwarded } from '../logging/log-forwarder.js';
+import { adminNote, type Logger } from '../logging/log.js';
+import { startServices } from '../cluster-service/node-services.js';
+import { VERSION } from '../version.js';
 
 export async function startGroupDaemon(config: NodeConfig, store: ClusterStore, log: Logger, opts: DaemonOptions): Promise<{ stop(): Promise<void> }> {
   const node = new GroupNode(config, store, log);

@@ -10,16 +10,16 @@
  * point; the caller is answered when it has been applied here. While
  * Corosync is down the member rejoins every half second.
  */
-import { groupName } from '../cluster/corosync-conf.js';
-import type { NodeConfig } from '../cluster/config-file.js';
-import { engineOf } from '../cluster/membership.js';
-import type { ClusterStore, StoreContent } from '../cluster/store.js';
-import { GroupCore, type GroupAction, type GroupMsg } from '../core/group.js';
-import { CpgGroup, MAX_CPG_MESSAGE } from '../io/cpg-group.js';
-import type { ClusterControl, OrderedOp } from './cluster-control.js';
+import { groupName } from '../../cluster/corosync-conf.js';
+import type { NodeConfig } from '../../cluster/config-file.js';
+import { engineOf } from '../../cluster/membership.js';
+import type { ClusterStore, StoreContent } from '../../cluster/store.js';
+import { GroupCore, type GroupAction, type GroupMsg } from '../../core/group.js';
+import { CpgGroup, MAX_CPG_MESSAGE } from '../../io/cpg-group.js';
+import type { ClusterControl, OrderedOp } from '../cluster-service/cluster-control.js';
 import { CorosyncRunner } from './corosync-runner.js';
 import { GroupState, type GroupChange, type StatePart } from './group-state.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../logging/log.js';
 
 const REJOIN_MS = 500;
 const BATCH_BYTES = MAX_CPG_MESSAGE / 4;

@@ -9,16 +9,16 @@
  * restarts as a member.
  */
 import { join } from 'node:path';
-import type { Board } from '../board/board-file.js';
-import type { LocalConfig } from '../cluster/config-file.js';
-import type { ClusterStore } from '../cluster/store.js';
-import { KvProvider, storeCommand } from '../sync/kv-provider.js';
+import type { Board } from '../../board/board-file.js';
+import type { LocalConfig } from '../../cluster/config-file.js';
+import type { ClusterStore } from '../../cluster/store.js';
+import { KvProvider, storeCommand } from '../../sync/kv-provider.js';
 import { refuse } from './cluster-service.js';
 import { ClusterControl } from './cluster-control.js';
-import type { Daemon } from './daemon.js';
-import type { Logger } from './log.js';
+import type { Daemon } from '../pair/daemon.js';
+import type { Logger } from '../logging/log.js';
 import { startServices } from './node-services.js';
-import { VERSION } from './version.js';
+import { VERSION } from '../version.js';
 
 export async function startStandalone(local: LocalConfig, store: ClusterStore, _board: Board, log: Logger, restart: (why: string) => void): Promise<Pick<Daemon, 'stop'>> {
   const stores = { config: new KvProvider('config', join(local.stateDir, 'system-state.json')), sessions: new KvProvider('sessions') };

@@ -8,29 +8,29 @@
  * status page, /status.json and /metrics; and serves the control socket's
  * node commands (status, why, failover, resync, bypass, stores).
  */
-import { ownAddress } from '../cluster/config-check.js';
-import type { NodeConfig } from '../cluster/config-file.js';
-import type { ClusterStore } from '../cluster/store.js';
-import type { StatusDoc } from '../api/status-page.js';
-import type { Request } from '../api/control-socket.js';
-import type { Board } from '../board/board-file.js';
-import { BYPASS_MODES, type BypassMode } from '../core/bypass-modes.js';
-import { FLAG_LEADER } from '../wire/heartbeat-frame.js';
-import { monotonicNs } from '../io/native.js';
-import type { BypassControl } from './bypass-control.js';
+import { ownAddress } from '../../cluster/config-check.js';
+import type { NodeConfig } from '../../cluster/config-file.js';
+import type { ClusterStore } from '../../cluster/store.js';
+import type { StatusDoc } from '../../api/status-page.js';
+import type { Request } from '../../api/control-socket.js';
+import type { Board } from '../../board/board-file.js';
+import { BYPASS_MODES, type BypassMode } from '../../core/bypass-modes.js';
+import { FLAG_LEADER } from '../../wire/heartbeat-frame.js';
+import { monotonicNs } from '../../io/native.js';
+import type { BypassControl } from '../pair/bypass-control.js';
 import { ClusterControl } from './cluster-control.js';
 import { clusterView, health, LeaderRole, type ClusterView } from './cluster-view.js';
-import type { FailoverRuntime } from './failover-runtime.js';
-import { adminNote, type Logger } from './log.js';
-import { stallMainThread } from './diagnostics.js';
+import type { FailoverRuntime } from '../pair/failover-runtime.js';
+import { adminNote, type Logger } from '../logging/log.js';
+import { stallMainThread } from '../diagnostics.js';
 import { startServices, type Services } from './node-services.js';
-import type { SyncClient } from './sync-client.js';
-import { VERSION } from './version.js';
-import { readRecords, recorderDir } from './flight-recorder.js';
+import type { SyncClient } from '../pair/sync-client.js';
+import { VERSION } from '../version.js';
+import { readRecords, recorderDir } from '../explain/flight-recorder.js';
 import { Maintenance } from './maintenance.js';
-import { LogForwarder, sendForwarded, type LeaderNow } from './log-forwarder.js';
+import { LogForwarder, sendForwarded, type LeaderNow } from '../logging/log-forwarder.js';
 import { refuse } from './cluster-service.js';
-import type { SyslogLogger } from './syslog-logger.js';
+import type { SyslogLogger } from '../logging/syslog-logger.js';
 
 export interface ClusterNodeDeps {
   runtime: FailoverRuntime;

@@ -9,13 +9,13 @@
  */
 import type { Server as HttpServer } from 'node:http';
 import type { Server } from 'node:net';
-import { serveControl, type Request } from '../api/control-socket.js';
-import { serveHttp } from '../api/http-server.js';
-import { renderMetrics, renderPage, type StatusDoc } from '../api/status-page.js';
-import { AdminPassword, setAdminPassword } from '../cluster/admin-password.js';
-import type { LocalConfig } from '../cluster/config-file.js';
+import { serveControl, type Request } from '../../api/control-socket.js';
+import { serveHttp } from '../../api/http-server.js';
+import { renderMetrics, renderPage, type StatusDoc } from '../../api/status-page.js';
+import { AdminPassword, setAdminPassword } from '../../cluster/admin-password.js';
+import type { LocalConfig } from '../../cluster/config-file.js';
 import type { ClusterControl } from './cluster-control.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../logging/log.js';
 
 export interface ServicesContext {
   local: LocalConfig;

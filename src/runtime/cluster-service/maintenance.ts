@@ -19,11 +19,11 @@
 import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { LocalConfig } from '../cluster/config-file.js';
-import type { Role } from '../core/failover-types.js';
-import type { SyncMessage } from '../wire/sync-frame.js';
-import type { Logger } from './log.js';
-import { runCommand } from './run-command.js';
+import type { LocalConfig } from '../../cluster/config-file.js';
+import type { Role } from '../../core/failover-types.js';
+import type { SyncMessage } from '../../wire/sync-frame.js';
+import type { Logger } from '../logging/log.js';
+import { runCommand } from '../run-command.js';
 
 export const KINDS = ['update', 'upgrade'] as const;
 export type Kind = (typeof KINDS)[number];

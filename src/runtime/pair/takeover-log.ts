@@ -7,9 +7,9 @@
  * times for the reader and as ms from the decision (decisions themselves never
  * use wall time). The failover runtime logs it once the claim has finished.
  */
-import type { Change } from '../core/failover-types.js';
-import { monotonicNs } from '../io/native.js';
-import type { ClaimReport } from '../io/shared-address.js';
+import type { Change } from '../../core/failover-types.js';
+import { monotonicNs } from '../../io/native.js';
+import type { ClaimReport } from '../../io/shared-address.js';
 
 export function takeoverFields(change: Change, report: ClaimReport, committing: { from: bigint; to?: bigint } | undefined): Record<string, unknown> {
   const nowMono = monotonicNs();

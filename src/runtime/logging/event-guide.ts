@@ -165,7 +165,7 @@ export function renderEventCatalogue(events: Readonly<Record<string, { id: numbe
     '`conflict_both_peers_active`, `peer_has_more_connections`, `ttl_too_low`, `heartbeat_from_myself`,',
     '`disallowed_on_sync_iface`, `hasync_connection_failed_timeout`) tandem uses it. Dropped heartbeats are',
     'rate-limited: the first at once, then one line per 10 s per interface and reason with the number',
-    'suppressed. Generated from `src/runtime/events.ts` and `src/runtime/event-guide.ts` by',
+    'suppressed. Generated from `src/runtime/logging/events.ts` and `src/runtime/logging/event-guide.ts` by',
     '`tandem events --markdown`; a test keeps them in step.',
   ];
   const entries = Object.entries(events).sort((a, b) => a[1].id - b[1].id);

@@ -13,9 +13,9 @@
  * the node runs on: high availability does not depend on it, only the
  * protection against a hung daemon does.
  */
-import type { Board } from '../board/board-file.js';
-import { Watchdog } from '../io/watchdog.js';
-import type { Logger } from './log.js';
+import type { Board } from '../../board/board-file.js';
+import { Watchdog } from '../../io/watchdog.js';
+import type { Logger } from '../logging/log.js';
 
 export class WatchdogFeeder {
   private timer: NodeJS.Timeout | undefined;

@@ -8,13 +8,13 @@
  * `health()` is the load balancer's answer (seed 000): 200 "Cluster
  * Enabled" only for an enabled member that serves and is healthy.
  */
-import { decideLeader, placementRule, type LeaderCandidate, type LeaderReason } from '../core/leader.js';
-import { describeBits, hex, statusBits } from '../cluster/status-bits.js';
-import type { NodeConfig } from '../cluster/config-file.js';
-import type { Member } from '../cluster/store.js';
-import { FLAG_DISABLED, FLAG_DRAINING, FLAG_LEADER, FLAG_YIELDING } from '../wire/heartbeat-frame.js';
-import type { Snapshot } from './failover-runtime.js';
-import type { StatusMember } from '../api/status-page.js';
+import { decideLeader, placementRule, type LeaderCandidate, type LeaderReason } from '../../core/leader.js';
+import { describeBits, hex, statusBits } from '../../cluster/status-bits.js';
+import type { NodeConfig } from '../../cluster/config-file.js';
+import type { Member } from '../../cluster/store.js';
+import { FLAG_DISABLED, FLAG_DRAINING, FLAG_LEADER, FLAG_YIELDING } from '../../wire/heartbeat-frame.js';
+import type { Snapshot } from '../pair/failover-runtime.js';
+import type { StatusMember } from '../../api/status-page.js';
 
 /** A member as this node sees it: the status page's row (src/api/status-page.ts). */
 export type MemberView = StatusMember;

@@ -12,10 +12,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../cluster/atomic-file.js';
-import type { ClusterDefinition } from '../cluster/store.js';
-import { MAX_CPG_MESSAGE } from '../io/cpg-group.js';
-import { KvProvider } from '../sync/kv-provider.js';
+import { writeFileAtomic } from '../../cluster/atomic-file.js';
+import type { ClusterDefinition } from '../../cluster/store.js';
+import { MAX_CPG_MESSAGE } from '../../io/cpg-group.js';
+import { KvProvider } from '../../sync/kv-provider.js';
 
 export type StoreName = 'config' | 'sessions';
 

@@ -8,18 +8,18 @@
  * heartbeat matrix. The failover core (issue 3) consumes the same accepted
  * heartbeats as events; this module decides nothing about roles.
  */
-import type { Board } from '../board/board-file.js';
-import { saysTheSame, type DecodedHeartbeat, type HeartbeatAuth, type NodeType } from '../wire/heartbeat-frame.js';
-import type { RejectionReason } from '../wire/heartbeat-verify.js';
-import { formatIpv4 } from '../wire/ipv4.js';
-import { formatMac } from '../wire/mac.js';
-import { openHeartbeatInterfaces, type HeartbeatIface } from '../io/heartbeat-links.js';
-import { HeartbeatReceiver, type ReceiveCounters } from '../io/heartbeat-receiver.js';
-import { HeartbeatSender, type PacerReport, type SendCounters } from '../io/heartbeat-sender.js';
-import { monotonicNs } from '../io/native.js';
-import { receiveThroughPacer } from '../io/paced-receive.js';
-import { RateLimit, type Logger } from './log.js';
-import { VERSION } from './version.js';
+import type { Board } from '../../board/board-file.js';
+import { saysTheSame, type DecodedHeartbeat, type HeartbeatAuth, type NodeType } from '../../wire/heartbeat-frame.js';
+import type { RejectionReason } from '../../wire/heartbeat-verify.js';
+import { formatIpv4 } from '../../wire/ipv4.js';
+import { formatMac } from '../../wire/mac.js';
+import { openHeartbeatInterfaces, type HeartbeatIface } from '../../io/heartbeat-links.js';
+import { HeartbeatReceiver, type ReceiveCounters } from '../../io/heartbeat-receiver.js';
+import { HeartbeatSender, type PacerReport, type SendCounters } from '../../io/heartbeat-sender.js';
+import { monotonicNs } from '../../io/native.js';
+import { receiveThroughPacer } from '../../io/paced-receive.js';
+import { RateLimit, type Logger } from '../logging/log.js';
+import { VERSION } from '../version.js';
 
 const SOFTWARE_VERSION = { major: VERSION.major, minor: VERSION.minor, patch: VERSION.patch };
 

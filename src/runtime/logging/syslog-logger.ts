@@ -12,8 +12,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { SyslogSender, type SyslogTarget } from '../io/syslog-sender.js';
-import { formatRfc5424 } from '../wire/syslog.js';
+import { SyslogSender, type SyslogTarget } from '../../io/syslog-sender.js';
+import { formatRfc5424 } from '../../wire/syslog.js';
 import { GUIDE, SEVERITY_CODE } from './event-guide.js';
 import { EVENTS } from './events.js';
 import type { Level, LogFields, Logger } from './log.js';

@@ -20,12 +20,12 @@
  * long as its handler allows (an apply command has its own time limit).
  */
 import * as tls from 'node:tls';
-import { deriveClusterKey } from '../cluster/cluster-key.js';
-import type { ClusterDefinition } from '../cluster/store.js';
-import { ownAddress } from '../cluster/config-check.js';
-import type { LocalConfig, NodeConfig } from '../cluster/config-file.js';
-import { syncPsk } from '../sync/channel.js';
-import { encodeSyncMessage, SyncDecoder, type SyncMessage } from '../wire/sync-frame.js';
+import { deriveClusterKey } from '../../cluster/cluster-key.js';
+import type { ClusterDefinition } from '../../cluster/store.js';
+import { ownAddress } from '../../cluster/config-check.js';
+import type { LocalConfig, NodeConfig } from '../../cluster/config-file.js';
+import { syncPsk } from '../../sync/channel.js';
+import { encodeSyncMessage, SyncDecoder, type SyncMessage } from '../../wire/sync-frame.js';
 
 /** The address a node's cluster service listens on: its sync address, sync port + 1. */
 export function servicePort(local: LocalConfig): number {
