@@ -209,7 +209,25 @@ export type Effect =
   | { type: 'fence'; peerNodeId: number; peerName: string }
   | { type: 'advertise'; yielding: boolean; health: number; tookOver: boolean }
   | { type: 'arm-timer'; name: TimerName; at: Ns }
-  | { type: 'log'; level: 'info' | 'warn'; event: string; fields: Record<string, unknown> };
+  | { type: 'log'; level: 'info' | 'warn'; event: CoreEvent; fields: Record<string, unknown> };
+
+/** The events the core logs (the runtime's catalogue must hold each: src/runtime/logging/events.ts checks it). */
+export type CoreEvent =
+  | 'all_heartbeat_links_down'
+  | 'failover_refused'
+  | 'foreign_node_heartbeat'
+  | 'link_down'
+  | 'link_up'
+  | 'member_disabled'
+  | 'member_enabled'
+  | 'monitor_targets_lost'
+  | 'monitor_targets_reachable'
+  | 'peer_found'
+  | 'peer_restarted'
+  | 'planned_failover_abandoned'
+  | 'planned_failover_started'
+  | 'stall_detected'
+  | 'takeover_withheld';
 
 export interface Transition {
   state: CoreState;

@@ -31,6 +31,7 @@ import { weOutrankPeer, type Contender, type Verdict } from './rank.js';
 import {
   ms,
   type Change,
+  type CoreEvent,
   type CoreState,
   type Effect,
   type Evidence,
@@ -390,6 +391,6 @@ function evidence(s: CoreState, now: Ns, rule?: string): Evidence {
   return e;
 }
 
-function log(level: 'info' | 'warn', event: string, fields: Record<string, unknown>): Effect {
+function log(level: 'info' | 'warn', event: CoreEvent, fields: Record<string, unknown>): Effect {
   return { type: 'log', level, event, fields };
 }

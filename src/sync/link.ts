@@ -16,8 +16,30 @@ import type { Server } from 'node:tls';
 import type { SyncMessage } from '../wire/sync-frame.js';
 import { connectSync, listenSync, type ChannelFailure, type Identity, type SyncChannel } from './channel.js';
 
+/** The events state synchronisation logs (the runtime's catalogue must hold each: src/runtime/logging/events.ts checks it). */
+export type SyncEvent =
+  | 'conntrack_events_overrun'
+  | 'conntrack_redump_failed'
+  | 'hasync_connection_failed_timeout'
+  | 'state_committed'
+  | 'sync_apply_failed'
+  | 'sync_channel_down'
+  | 'sync_channel_up'
+  | 'sync_gap'
+  | 'sync_message_refused'
+  | 'sync_out_of_sync'
+  | 'sync_packet_on_nonsync_iface'
+  | 'sync_peer_unreachable'
+  | 'sync_resumed'
+  | 'sync_role'
+  | 'sync_table_drift'
+  | 'sync_transfer_abandoned'
+  | 'sync_transfer_applied'
+  | 'sync_transfer_sent'
+  | 'sync_transfer_started';
+
 export interface SyncLog {
-  log(level: 'debug' | 'info' | 'warn' | 'error', event: string, fields?: Record<string, unknown>): void;
+  log(level: 'debug' | 'info' | 'warn' | 'error', event: SyncEvent, fields?: Record<string, unknown>): void;
 }
 
 export interface SyncLinkOptions {

@@ -13,7 +13,7 @@ const state = (status: string) => ({
 port.on('message', (m: { id: number; op: string; active?: boolean }) => {
   if (m.op === 'commit' && cue.hangCommit) return;
   if (m.op === 'crash') process.exit(7);
-  port.postMessage({ type: 'log', level: 'info', event: 'fake_request', fields: { op: m.op, active: m.active } });
+  port.postMessage({ type: 'log', level: 'info', event: 'sync_role', fields: { op: m.op, active: m.active } });
   port.postMessage({ reply: m.id, ok: true, result: m.op });
 });
 port.postMessage({ type: 'ready' });

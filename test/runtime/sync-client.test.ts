@@ -40,7 +40,7 @@ test('a worker that ends is started again and told the role; meanwhile the heart
   t.like(events.find((e) => e.event === 'sync_worker_failed')?.fields, { restartInMs: 50 });
   await t.throwsAsync(c.commitForTakeover(0), { message: /not running/ });
   t.true(await wait(() => events.some((e) => e.event === 'sync_worker_restarted')), 'restarted');
-  t.like(events.filter((e) => e.event === 'fake_request').at(-1)?.fields, { op: 'setRole', active: true }, 'the new worker was told the role');
+  t.like(events.filter((e) => e.event === 'sync_role').at(-1)?.fields, { op: 'setRole', active: true }, 'the new worker was told the role');
   t.true(await wait(() => c.heartbeatFields().syncStatus === 'in-sync'));
   t.is(await c.commitForTakeover(0), 'commit');
 });

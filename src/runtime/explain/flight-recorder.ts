@@ -19,6 +19,7 @@ import { writeFileAtomicAsync } from '../../cluster/atomic-file.js';
 import { join } from 'node:path';
 import type { Change, Input, StandingChange } from '../../core/failover-types.js';
 import type { Level, LogFields, Logger } from '../logging/log.js';
+import type { EventName } from '../logging/events.js';
 
 export const RECORDS_KEPT = 20;
 const ARRIVALS_PER_IFACE = 64;
@@ -125,7 +126,7 @@ export class FlightRecorder {
   /** A logger that records every event into the ring, then passes it on. */
   tap(log: Logger): Logger {
     return {
-      log: (level: Level, event: string, fields?: LogFields) => {
+      log: (level: Level, event: EventName, fields?: LogFields) => {
         if (event !== 'role_change') this.happenings.push({ at: this.o.mono(), kind: 'event', what: event, ...(fields ? { fields: { level, ...fields } } : {}) });
         log.log(level, event, fields);
       },

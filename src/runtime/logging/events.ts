@@ -9,12 +9,15 @@
  * administrator's copy; a test keeps the two and the code in step.
  */
 
+import type { CoreEvent } from '../../core/failover-types.js';
+import type { SyncEvent } from '../../sync/link.js';
+
 export interface EventInfo {
   id: number;
   summary: string;
 }
 
-export const EVENTS: Readonly<Record<string, EventInfo>> = {
+export const EVENTS = {
   daemon_started: { id: 100, summary: 'the worker is up: heartbeats, monitors and control socket running' },
   worker_started: { id: 101, summary: 'the supervisor started a worker' },
   stopped: { id: 102, summary: 'the worker stopped (signal, or its supervisor went away)' },
@@ -157,8 +160,20 @@ export const EVENTS: Readonly<Record<string, EventInfo>> = {
   group_state_installed: { id: 912, summary: 'this member installed the cluster state and the changes ordered after it: it serves' },
   group_serving_changed: { id: 913, summary: 'this member of a cluster on Corosync started or stopped serving (its health check, its group and the leader attached)' },
   corosync_exited: { id: 901, summary: 'the Corosync tandemd runs ended unexpectedly; it is restarted after a second (exit code and the end of its output attached)' },
-};
+} as const satisfies Readonly<Record<string, EventInfo>>;
+
+/** Every event's name: a log call with a name not in the catalogue does not compile. */
+export type EventName = keyof typeof EVENTS;
 
 export function eventId(name: string): number | undefined {
-  return EVENTS[name]?.id;
+  return isEventName(name) ? EVENTS[name].id : undefined;
 }
+
+export function isEventName(name: string): name is EventName {
+  return Object.hasOwn(EVENTS, name);
+}
+
+// The core and the sync layer cannot import this catalogue (they sit below it); their own unions of the events
+// they log must each be a part of it, or this does not compile.
+type Within<T extends EventName> = T;
+export type CatalogueHolds = [Within<CoreEvent>, Within<SyncEvent>];

@@ -7,14 +7,14 @@
  * then at most one line per window carrying the count suppressed meanwhile.
  */
 
-import { eventId } from './events.js';
+import { eventId, type EventName } from './events.js';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 
 export type LogFields = Record<string, unknown>;
 
 export interface Logger {
-  log(level: Level, event: string, fields?: LogFields): void;
+  log(level: Level, event: EventName, fields?: LogFields): void;
 }
 
 function jsonSafe(_key: string, value: unknown): unknown {
@@ -27,7 +27,7 @@ export class JsonLogger implements Logger {
     private readonly base: LogFields = {},
   ) {}
 
-  log(level: Level, event: string, fields: LogFields = {}): void {
+  log(level: Level, event: EventName, fields: LogFields = {}): void {
     this.write(JSON.stringify({ ts: new Date().toISOString(), level, id: eventId(event), event, ...this.base, ...fields }, jsonSafe) + '\n');
   }
 }

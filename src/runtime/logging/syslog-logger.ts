@@ -15,7 +15,7 @@ import { hostname } from 'node:os';
 import { SyslogSender, type SyslogTarget } from '../../io/syslog-sender.js';
 import { formatRfc5424 } from '../../wire/syslog.js';
 import { GUIDE, SEVERITY_CODE } from './event-guide.js';
-import { EVENTS } from './events.js';
+import { EVENTS, type EventName } from './events.js';
 import type { Level, LogFields, Logger } from './log.js';
 
 const LEVEL_CODE: Record<Level, number> = { error: 3, warn: 4, info: 6, debug: 7 };
@@ -64,7 +64,7 @@ export class SyslogLogger implements Logger {
     return true;
   }
 
-  log(level: Level, event: string, fields: LogFields = {}): void {
+  log(level: Level, event: EventName, fields: LogFields = {}): void {
     this.inner.log(level, event, fields);
     if (!this.sender && !this.route) return;
     const info = EVENTS[event];

@@ -54,7 +54,7 @@ export class BypassControl {
     this.relays.release();
   }
 
-  private setAll(mode: (segment: string) => BypassMode, event: string, why: string): void {
+  private setAll(mode: (segment: string) => BypassMode, event: 'bypass_inline' | 'bypass_failure_mode', why: string): void {
     for (const name of Object.keys(this.failure)) {
       try {
         this.relays.set(name, mode(name));

@@ -26,6 +26,7 @@ import type { Logger } from '../logging/log.js';
 import { leaseView, type LeaseView, type MatrixRow } from './heartbeat-node.js';
 import type { HeartbeatSender } from '../../io/heartbeat-sender.js';
 import type { FlightRecorder } from '../explain/flight-recorder.js';
+import type { EventName } from '../logging/events.js';
 
 /** The state synchronisation as the runtime sees it (src/sync/engine.ts). */
 export interface RuntimeSync {
@@ -118,7 +119,7 @@ const STANDING_EVENTS = {
   bypass: ['bypass_set_by_admin', 'bypass_set_by_admin'],
 } as const;
 
-const SEED_EVENTS: Partial<Record<Change['reason'], string>> = {
+const SEED_EVENTS: Partial<Record<Change['reason'], EventName>> = {
   peer_dead: 'peer_gone',
   both_active_resolved: 'conflict_both_peers_active',
   peer_took_over: 'conflict_both_peers_active',

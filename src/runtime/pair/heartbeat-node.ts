@@ -20,6 +20,7 @@ import { monotonicNs } from '../../io/native.js';
 import { receiveThroughPacer } from '../../io/paced-receive.js';
 import { RateLimit, type Logger } from '../logging/log.js';
 import { VERSION } from '../version.js';
+import type { EventName } from '../logging/events.js';
 
 const SOFTWARE_VERSION = { major: VERSION.major, minor: VERSION.minor, patch: VERSION.patch };
 
@@ -290,7 +291,7 @@ export class HeartbeatNode {
     this.rateLogged('warn', reason, `${ifname}:${reason}`, { iface: ifname, ...(nodeId === undefined ? {} : { fromNodeId: nodeId }) });
   }
 
-  private rateLogged(level: 'warn' | 'info', event: string, key: string, fields: Record<string, unknown>): void {
+  private rateLogged(level: 'warn' | 'info', event: EventName, key: string, fields: Record<string, unknown>): void {
     const suppressed = this.limit.pass(key, Number(monotonicNs() / 1_000_000n));
     if (suppressed === undefined) return;
     this.log.log(level, event, suppressed > 0 ? { ...fields, suppressed } : fields);

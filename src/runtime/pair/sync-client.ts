@@ -14,6 +14,7 @@ import type { SyncStatusView } from '../../sync/sync-types.js';
 import type { SyncRequest, SyncWorkerData } from '../../sync/worker.js';
 import type { RuntimeSync } from './failover-runtime.js';
 import type { Level, Logger } from '../logging/log.js';
+import { isEventName } from '../logging/events.js';
 
 type Pending = { resolve(v: unknown): void; reject(e: Error): void };
 
@@ -127,7 +128,12 @@ export class SyncClient implements RuntimeSync {
       else p?.reject(new Error(String(m['error'])));
       return;
     }
-    if (m['type'] === 'log') return this.log.log(m['level'] as Level, String(m['event']), m['fields'] as Record<string, unknown>);
+    if (m['type'] === 'log') {
+      // The worker's events are SyncEvent (checked at compile time against the catalogue); a name off it is a bug there.
+      const event = String(m['event']);
+      if (isEventName(event)) return this.log.log(m['level'] as Level, event, m['fields'] as Record<string, unknown>);
+      return this.log.log('error', 'sync_worker_failed', { error: `the sync worker logged an event not in the catalogue: ${event}` });
+    }
     if (m['type'] === 'state') {
       const seq = BigInt(String(m['syncSequence']));
       const changed = seq !== this.hb.syncSequence || m['syncStatus'] !== this.hb.syncStatus;
