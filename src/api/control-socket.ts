@@ -15,26 +15,70 @@ import { createInterface } from 'node:readline';
 
 export const COMMANDS = ['status', 'why', 'failover', 'resync', 'store-get', 'store-set', 'bypass', 'cluster', 'admin-password', 'maintenance', 'note', 'diag-stall'] as const;
 export type Command = (typeof COMMANDS)[number];
-export interface Request {
-  cmd: Command;
-  /** store-get / store-set: which store (config, sessions), which key, what value (null deletes). */
-  store?: string;
-  key?: string;
-  value?: unknown;
-  /** store-set on a cluster on Corosync: many entries at once (a bulk import), each its own ordered change. */
-  entries?: [string, unknown][];
-  /** bypass: a segment and the mode to put it in (none: status); force to change an active node's. */
-  segment?: string;
-  mode?: string;
-  force?: boolean;
-  /** cluster: the operation (create, join, add-member ...) and its arguments; admin-password: {password}; maintenance: the step. */
-  op?: string;
-  args?: Record<string, unknown>;
-  /** note: the administrator's text for the log. */
-  text?: string;
-  /** diag-stall: how long to block the main thread (a diagnostic of the heartbeat lease). */
-  ms?: number;
+
+/** One request of the control socket: each command with the fields it takes, and no others (the dispatchers switch on `cmd`). */
+export type Request =
+  | { cmd: 'status' | 'why' | 'failover' | 'resync' }
+  /** Which store (config, sessions) and key. */
+  | { cmd: 'store-get'; store?: string; key?: string }
+  /** What value (null deletes); on a cluster on Corosync `entries` sets many at once (a bulk import), each its own ordered change. */
+  | { cmd: 'store-set'; store?: string; key?: string; value?: unknown; entries?: [string, unknown][] }
+  /** A segment and the mode to put it in (no mode: status); force to change an active node's. */
+  | { cmd: 'bypass'; segment?: string; mode?: string; force?: boolean }
+  /** cluster: the operation (create, join, add-member ...) and its arguments; maintenance: the step; admin-password: {password}. */
+  | { cmd: 'cluster' | 'maintenance'; op: string; args?: Record<string, unknown> }
+  | { cmd: 'admin-password'; args: Record<string, unknown> }
+  /** The administrator's text for the log. */
+  | { cmd: 'note'; text: string }
+  /** How long to block the main thread (a diagnostic of the heartbeat lease). */
+  | { cmd: 'diag-stall'; ms: number };
+
+/** A request as it came off the socket, checked: the command known, each field of the type its command takes. */
+export function parseRequest(raw: unknown): Request {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('a request is a JSON object with a "cmd"');
+  const r = raw as Record<string, unknown>;
+  const cmd = r['cmd'];
+  if (!COMMANDS.includes(cmd as Command)) throw new Error(`unknown command ${JSON.stringify(cmd)} (known: ${COMMANDS.join(', ')})`);
+  const field = (name: string, type: 'string' | 'number' | 'boolean' | 'object', required = false) => {
+    const v = r[name];
+    if (v === undefined) {
+      if (required) throw new Error(`${String(cmd)}: "${name}" is required`);
+      return;
+    }
+    if (typeof v !== type || (type === 'object' && (v === null || Array.isArray(v)))) throw new Error(`${String(cmd)}: "${name}" must be ${type === 'object' ? 'an object' : `a ${type}`}, not ${JSON.stringify(v)}`);
+  };
+  switch (cmd as Command) {
+    case 'store-get':
+    case 'store-set':
+      field('store', 'string');
+      field('key', 'string');
+      if (r['entries'] !== undefined && !Array.isArray(r['entries'])) throw new Error(`${String(cmd)}: "entries" must be a list of [key, value]`);
+      break;
+    case 'bypass':
+      field('segment', 'string');
+      field('mode', 'string');
+      field('force', 'boolean');
+      break;
+    case 'cluster':
+    case 'maintenance':
+      field('op', 'string', true);
+      field('args', 'object');
+      break;
+    case 'admin-password':
+      field('args', 'object', true);
+      break;
+    case 'note':
+      field('text', 'string', true);
+      break;
+    case 'diag-stall':
+      field('ms', 'number', true);
+      break;
+    default:
+      break;
+  }
+  return r as unknown as Request;
 }
+
 export type Handler = (req: Request) => unknown | Promise<unknown>;
 
 function jsonSafe(_k: string, v: unknown): unknown {
@@ -48,9 +92,7 @@ export function serveControl(path: string, handle: Handler): Promise<Server> {
     createInterface({ input: conn }).on('line', async (line) => {
       let answer: unknown;
       try {
-        const req = JSON.parse(line) as Partial<Request>;
-        if (!COMMANDS.includes(req.cmd as Command)) throw new Error(`unknown command ${JSON.stringify(req.cmd)} (known: ${COMMANDS.join(', ')})`);
-        answer = { ok: true, result: await handle(req as Request) };
+        answer = { ok: true, result: await handle(parseRequest(JSON.parse(line))) };
       } catch (e) {
         answer = { ok: false, error: (e as Error).message };
       }
@@ -67,7 +109,7 @@ export function serveControl(path: string, handle: Handler): Promise<Server> {
   });
 }
 
-export function askControl(path: string, cmd: Command | Request, timeoutMs = 3000): Promise<unknown> {
+export function askControl(path: string, cmd: 'status' | 'why' | 'failover' | 'resync' | Request, timeoutMs = 3000): Promise<unknown> {
   const req: Request = typeof cmd === 'string' ? { cmd } : cmd;
   return new Promise((resolve, reject) => {
     const conn = createConnection(path);

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { askControl, serveControl } from '../../src/api/control-socket.js';
+import { askControl, parseRequest, serveControl } from '../../src/api/control-socket.js';
 
 function tempSocket(t: { teardown(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'tandem-ctl-'));
@@ -35,4 +35,15 @@ test('a daemon that closes the connection without answering (a restart) is repor
 test('no daemon: the error says it is not running and names the socket', async (t) => {
   const path = tempSocket(t);
   await t.throwsAsync(askControl(path, 'status'), { message: `tandemd is not running (no control socket at ${path})` });
+});
+
+test('a request is checked against its command: unknown commands and fields of the wrong type are named', (t) => {
+  t.deepEqual(parseRequest({ cmd: 'status' }), { cmd: 'status' });
+  t.deepEqual(parseRequest({ cmd: 'diag-stall', ms: 500 }), { cmd: 'diag-stall', ms: 500 });
+  t.throws(() => parseRequest({ cmd: 'reboot' }), { message: /unknown command "reboot" \(known: status, why/ });
+  t.throws(() => parseRequest({ cmd: 'diag-stall' }), { message: 'diag-stall: "ms" is required' });
+  t.throws(() => parseRequest({ cmd: 'diag-stall', ms: '500' }), { message: 'diag-stall: "ms" must be a number, not "500"' });
+  t.throws(() => parseRequest({ cmd: 'cluster', op: 'join', args: [1] }), { message: 'cluster: "args" must be an object, not [1]' });
+  t.throws(() => parseRequest({ cmd: 'bypass', force: 'yes' }), { message: 'bypass: "force" must be a boolean, not "yes"' });
+  t.throws(() => parseRequest([]), { message: /a JSON object with a "cmd"/ });
 });

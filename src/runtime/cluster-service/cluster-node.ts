@@ -224,7 +224,7 @@ export class ClusterNode {
       case 'store-set': {
         if (!sync) throw new Error("state synchronisation is off in this node's configuration (sync.enabled)");
         if (req.cmd === 'store-set' && rt.snapshot().role !== 'active') throw new Error(`this node is ${rt.snapshot().role}: write on the active node, which synchronises it here`);
-        return sync.request({ op: req.cmd, ...(req.store !== undefined ? { store: req.store } : {}), ...(req.key !== undefined ? { key: req.key } : {}), value: req.value ?? null });
+        return sync.request({ op: req.cmd, ...(req.store !== undefined ? { store: req.store } : {}), ...(req.key !== undefined ? { key: req.key } : {}), value: req.cmd === 'store-set' ? (req.value ?? null) : null });
       }
       default:
         throw new Error(`unknown command ${req.cmd}`);

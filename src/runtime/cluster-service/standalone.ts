@@ -51,7 +51,7 @@ export async function startStandalone(local: LocalConfig, store: ClusterStore, _
           return { standalone: true, pid: process.pid, bits: 1, hex: '0x00001', words: ['standalone'], softwareVersion: VERSION.text, stores: { config: stores.config.count(), sessions: stores.sessions.count() } };
         case 'store-get':
         case 'store-set':
-          return storeCommand(stores, { op: req.cmd, store: req.store, key: req.key, value: req.value });
+          return storeCommand(stores, { op: req.cmd, store: req.store, key: req.key, value: req.cmd === 'store-set' ? req.value : undefined });
         default:
           throw new Error(`this node is standalone: "${req.cmd}" needs a cluster (tandem cluster create, or tandem cluster join --member ADDRESS)`);
       }
