@@ -1,5 +1,5 @@
 /**
- * DOC: `tandem why [--list]`: the last role change (or the last 20) explained from the flight recorder
+ * DOC: `tandem why [--list]`: the last role change (or the last 20 changes, standing too) explained from the flight recorder
  *
  * Asks tandemd for its flight records; when tandemd is not running (after
  * a crash, say) and the configuration is known, reads them from the state
@@ -49,7 +49,12 @@ export async function whyCommand(p: Parsed): Promise<number> {
     else process.stdout.write(list.length === 0 ? 'no change recorded yet\n' : list.map(formatGroupChange).join('\n') + '\n');
     return 0;
   }
-  const list = flag(p, 'list') ? got.records : got.records.slice(0, 1);
+  // Without --list: the newest role change (what an administrator asks after a failover); changes of standing
+  // (leader, drain, bypass) that came after it are counted, and shown with --list.
+  const isRole = (r: Stored) => 'damaged' in r || r.change.what === undefined;
+  const newestRole = got.records.findIndex(isRole);
+  const list = flag(p, 'list') ? got.records : newestRole < 0 ? got.records.slice(0, 1) : [got.records[newestRole]!];
+  const later = flag(p, 'list') || newestRole <= 0 ? 0 : newestRole;
   if (flag(p, 'json')) {
     process.stdout.write(JSON.stringify(list.map((r) => ('damaged' in r ? r : { ...explain(r), record: r }))) + '\n');
     return 0;
@@ -60,5 +65,6 @@ export async function whyCommand(p: Parsed): Promise<number> {
     return 0;
   }
   process.stdout.write(list.map(formatRecord).join('\n') + '\n');
+  if (later > 0) process.stdout.write(`(${later} later change${later > 1 ? 's' : ''} of standing: leader, drain or bypass; see tandem why --list)\n`);
   return 0;
 }
