@@ -22,6 +22,7 @@
  *
  * Usage: node dist/bench/failover.js [--runs N] [--only tandem|keepalived]
  *        node dist/bench/failover.js --false-failover-seconds 600 [--only ...] [--loads stress,chromium,...]
+ *          [--settings 'NAME|NAME']   (only those settings, once each, side by side: to rerun or complete single rungs)
  * Each false-failover rung prints its role changes' reasons (`why`); BENCH_KEEP_LOGS=1 keeps each rung's
  * daemon logs (the directory is printed on stderr).
  */
@@ -286,7 +287,8 @@ async function main(): Promise<void> {
   const stressSeconds = opt('false-failover-seconds');
   const loads = (opt('loads') ?? LOADS.join(',')).split(',') as LoadKind[];
   for (const l of loads) if (!(LOADS as readonly string[]).includes(l)) throw new Error(`--loads: ${l} is not one of ${LOADS.join(', ')}`);
-  if (stressSeconds !== undefined) return falseFailoverLadder(Number(stressSeconds), only, loads);
+  const picked = opt('settings')?.split('|');
+  if (stressSeconds !== undefined) return falseFailoverLadder(Number(stressSeconds), only, loads, picked);
   const settings: Setting[] = [
     tandem('default (heartbeat 50 ms, failover 300 ms)', { heartbeatIntervalMs: 50, failoverTimeMs: 300, holdDownMs: 2000 }),
     tandem('fastest (heartbeat 5 ms, failover 20 ms)', { heartbeatIntervalMs: 5, failoverTimeMs: 20, holdDownMs: 500 }),
@@ -311,7 +313,7 @@ async function main(): Promise<void> {
  * ladder is done runs its zero rung again as the other's neighbour (a second sample of it), so every
  * round has the same two clusters on the machine. Every rung run is printed, failing ones included.
  */
-async function falseFailoverLadder(seconds: number, only: string | undefined, loads: readonly LoadKind[]): Promise<void> {
+async function falseFailoverLadder(seconds: number, only: string | undefined, loads: readonly LoadKind[], picked?: readonly string[]): Promise<void> {
   const tandemLadder = [
     tandem('heartbeat 5 ms, failover 20 ms', { heartbeatIntervalMs: 5, failoverTimeMs: 20, holdDownMs: 500 }),
     tandem('heartbeat 10 ms, failover 40 ms', { heartbeatIntervalMs: 10, failoverTimeMs: 40, holdDownMs: 500 }),
@@ -324,7 +326,13 @@ async function falseFailoverLadder(seconds: number, only: string | undefined, lo
   ];
   const keepalivedLadder = [0.01, 0.02, 0.05, 0.1, 1].map((a) => keepalived(`advert_int ${a} s`, a));
   for (const load of loads) {
-    const ladders = [new Ladder('tandem', tandemLadder, tandemAlways), new Ladder('keepalived', keepalivedLadder, [])].filter((l) => !only || l.peer === only);
+    // --settings: only the named settings, each run once (no climbing), still side by side.
+    const pick = (list: Setting[]) => list.filter((x) => picked!.includes(x.name));
+    const ladders = (picked
+      ? [new Ladder('tandem', [], pick([...tandemLadder, ...tandemAlways])), new Ladder('keepalived', [], pick(keepalivedLadder))]
+      : [new Ladder('tandem', tandemLadder, tandemAlways), new Ladder('keepalived', keepalivedLadder, [])]
+    ).filter((l) => (!only || l.peer === only) && !l.finished());
+    if (picked && ladders.length === 0) throw new Error(`--settings: none of ${picked.join(' | ')} is a setting of the ladder`);
     while (ladders.some((l) => !l.finished())) {
       const round = ladders.map((l) => l.next());
       const results = await falseFailovers(round.map((r) => r.setting), load, seconds);
@@ -335,7 +343,7 @@ async function falseFailoverLadder(seconds: number, only: string | undefined, lo
         ladder.record(r, res.count);
       });
     }
-    for (const ladder of ladders) process.stdout.write(JSON.stringify({ name: 'fastest_setting_without_false_failover', unit: 'setting', value: ladder.zeroAt?.name ?? 'none', peer: ladder.peer, load, seconds }) + '\n');
+    if (!picked) for (const ladder of ladders) process.stdout.write(JSON.stringify({ name: 'fastest_setting_without_false_failover', unit: 'setting', value: ladder.zeroAt?.name ?? 'none', peer: ladder.peer, load, seconds }) + '\n');
   }
 }
 
@@ -359,7 +367,7 @@ class Ladder {
   next(): { setting: Setting; kind: 'rung' | 'extra'; repeat?: boolean } {
     if (this.zeroAt === undefined && this.rung < this.rungs.length) return { setting: this.rungs[this.rung]!, kind: 'rung' };
     if (this.extra < this.extras.length) return { setting: this.extras[this.extra]!, kind: 'extra' };
-    return { setting: this.zeroAt ?? this.rungs.at(-1)!, kind: 'rung', repeat: true };
+    return { setting: this.zeroAt ?? this.rungs.at(-1) ?? this.extras.at(-1)!, kind: 'rung', repeat: true };
   }
 
   record(r: { setting: Setting; kind: 'rung' | 'extra'; repeat?: boolean }, count: number): void {
