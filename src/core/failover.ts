@@ -161,7 +161,9 @@ export function step(s0: CoreState, input: Input): Transition {
   if (!s.stopping) s = evaluate(s, input.now, effects);
   const h = health(s);
   // The connection count too: seed 001's rule for a down sync link ranks the nodes on the count the peer advertises.
-  if (h !== before.health || s.yielding !== before.yielding || s.tookOver !== before.tookOver || s.role !== s0.role || s.connections !== s0.connections) {
+  // Leader and draining ride in the heartbeat flags too.
+  const flagsMoved = s.standing.leader !== s0.standing.leader || s.standing.draining !== s0.standing.draining;
+  if (h !== before.health || s.yielding !== before.yielding || s.tookOver !== before.tookOver || s.role !== s0.role || s.connections !== s0.connections || flagsMoved) {
     effects.push({ type: 'advertise', yielding: s.yielding, health: h, tookOver: s.tookOver });
   }
   return { state: s, effects };
@@ -227,12 +229,10 @@ function standing(s: CoreState, input: Extract<Input, { type: 'leader' | 'drain'
     case 'leader':
       if (input.holding === was.leader) return s;
       change('leader', me, was.leader ? 'leader' : 'member', input.holding ? 'leader' : 'member', input.reason, input.rule);
-      effects.push({ type: 'advertise', yielding: s.yielding, health: health(s), tookOver: s.tookOver });
       return { ...s, standing: { ...was, leader: input.holding } };
     case 'drain':
       if (input.draining === was.draining) return s;
       change('drain', me, was.draining ? 'draining' : 'serving', input.draining ? 'draining' : 'serving', input.draining ? 'drain_requested' : 'undrain_requested');
-      effects.push({ type: 'advertise', yielding: s.yielding, health: health(s), tookOver: s.tookOver });
       return { ...s, standing: { ...was, draining: input.draining } };
     case 'bypass':
       change('bypass', input.segment, was.bypass[input.segment] ?? 'as the node set it', input.mode, 'set_by_admin');

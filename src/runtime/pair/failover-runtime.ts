@@ -112,12 +112,13 @@ const HISTORY = 50;
 const versionText = (v: { major: number; minor: number; patch: number } | undefined) => (v ? `${v.major}.${v.minor}.${v.patch}` : '0.0.0');
 
 /** The commercial firewalls' names for these role changes (Clavister/NetDefendOS log reference), logged beside role_change. */
-/** The events a change of standing is logged as: [taken/started/set, released/ended]. */
-const STANDING_EVENTS = {
-  leader: ['leader_role_taken', 'leader_role_released'],
-  drain: ['member_draining', 'member_drain_ended'],
-  bypass: ['bypass_set_by_admin', 'bypass_set_by_admin'],
-} as const;
+/** The event a change of standing is logged as, by what changed and to what (a bypass mode: bypass_set_by_admin). */
+const STANDING_EVENTS: Record<string, EventName> = {
+  'leader leader': 'leader_role_taken',
+  'leader member': 'leader_role_released',
+  'drain draining': 'member_draining',
+  'drain serving': 'member_drain_ended',
+};
 
 const SEED_EVENTS: Partial<Record<Change['reason'], EventName>> = {
   peer_dead: 'peer_gone',
@@ -291,7 +292,7 @@ export class FailoverRuntime {
       }
       case 'standing': {
         const c = e.change;
-        const event = STANDING_EVENTS[c.what][c.to === 'leader' || c.to === 'draining' || c.what === 'bypass' ? 0 : 1];
+        const event = STANDING_EVENTS[`${c.what} ${c.to}`] ?? 'bypass_set_by_admin';
         this.deps.log.log(c.what === 'bypass' ? 'warn' : 'info', event, c.what === 'bypass' ? { segment: c.subject, mode: c.to, reason: c.reason } : { member: this.name, reason: c.reason, ...(c.evidence.rule ? { rule: c.evidence.rule } : {}) });
         this.deps.recorder?.freeze(c);
         return;
