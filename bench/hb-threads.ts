@@ -6,7 +6,7 @@
  * wakeups (voluntary context switches) over N seconds. One JSON line per
  * thread ({name, unit, value, peer}); the thread's name is in `name`.
  *
- * Usage: node dist/bench/hb-threads.js [--seconds N] [--interval MS]
+ * Usage: node dist/bench/hb-threads.js [--seconds N] [--interval MS] [--warmup S]
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { LabCluster } from '../src/lab/cluster.js';
@@ -43,13 +43,15 @@ async function main(): Promise<void> {
   };
   const seconds = opt('seconds', 10);
   const interval = opt('interval', 80);
+  // V8 shrinks each heap once some seconds after start (its memory reducer): not the steady state.
+  const warmup = opt('warmup', 15);
   const lab = await Lab.up(FIVE_PORTS);
   const { boardFile, cleanup } = writeBenchBoard();
   try {
     const cluster = await LabCluster.start(lab, FIVE_PORTS, { boardRef: boardFile, timers: { heartbeatIntervalMs: interval, failoverTimeMs: 400, initialSilenceMs: 500 } });
     try {
       await cluster.settled(10_000);
-      await sleep(2000);
+      await sleep(warmup * 1000);
       const workers = cluster.nodes.map((n) => workerOf(n.process.pid!));
       const before = workers.map(threads);
       await sleep(seconds * 1000);

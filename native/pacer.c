@@ -10,9 +10,10 @@
  * that silence is the lease the peer's failover time measures.
  *
  * The thread waits in one poll(): for the next tick's absolute deadline (a
- * timerfd), for the main thread (an eventfd: a load that moves the due tick,
- * or stop) and, once receive() was called, for the heartbeat sockets
- * (pacer_rx.c). A top-up that leaves the due tick as it was does not wake it.
+ * timerfd) and for the main thread (an eventfd: a load that moves the due
+ * tick, or stop). Once receive() was called it reads the heartbeat sockets
+ * after each tick's send, and polls them while no tick is due (pacer_rx.c).
+ * A top-up that leaves the due tick as it was does not wake it.
  *
  * Owner of each field: `lock` guards everything below it; the thread only
  * reads the window and writes next_tick, armed and the counters; the JS
@@ -159,7 +160,10 @@ static void *pacer_main(void *arg)
 		arm(p, tick);
 		pfd[0] = (struct pollfd){ .fd = p->wake_fd, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = p->timer_fd, .events = POLLIN };
-		if (p->rx && p->rx->on)
+		/* While ticks run, the sockets are read at each tick (one wakeup for both; news waits at most a
+		 * tick, its kernel stamp unchanged). With no tick due (the lease ran out: a hung main loop) the
+		 * sockets are polled, so that the ring keeps the newest frames for the loop's return. */
+		if (p->rx && p->rx->on && tick == NO_TICK)
 			for (uint32_t i = 0; i < p->nsocks; i++)
 				pfd[n++] = (struct pollfd){ .fd = p->socks[i].fd, .events = POLLIN };
 		pthread_mutex_unlock(&p->lock);
@@ -185,6 +189,9 @@ static void *pacer_main(void *arg)
 			p->armed = NO_TICK;
 			if (!p->stop)
 				on_deadline(p);
+			if (!p->stop && p->rx && p->rx->on)
+				for (uint32_t i = 0; i < p->nsocks; i++)
+					pacer_rx_read(p, i, POLLIN);
 		}
 	}
 	pthread_mutex_unlock(&p->lock);

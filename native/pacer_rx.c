@@ -4,15 +4,17 @@
  *
  * Every wakeup of the Node main loop costs far more than the frame it reads,
  * and almost every heartbeat repeats the last one with the next sequence. So
- * the pacer's thread (pacer.c) also polls the heartbeat sockets: it reads each
- * frame with its kernel stamp into a ring the main loop drains on its service
- * tick and before it judges any deadline, and rings the main loop's doorbell
- * (uv_async_send) at once when a frame differs from the last one on its socket
+ * the pacer's thread (pacer.c) also reads the heartbeat sockets, after each
+ * tick's send (one wakeup for both), or as frames arrive while no tick is due:
+ * it reads each frame with its kernel stamp into a ring the main loop drains
+ * when a deadline comes within reach, and rings the main loop's doorbell
+ * (uv_async_send) when a frame differs from the last one on its socket
  * outside the byte ranges TypeScript names (sequence, tag, checksums), when a
  * socket was silent longer than the gap TypeScript gives, or when the ring is
  * half full. A drain also reads what the kernel still holds, so a thread starved
- * of CPU never hides a frame from a deadline. The thread decides nothing: it neither parses nor authenticates;
- * every frame reaches the main loop, which verifies every one. A forged frame
+ * of CPU never hides a frame from a deadline. The thread decides nothing: it
+ * neither parses nor authenticates; every frame reaches the main loop, which
+ * examines each sender's newest first (src/io/newest-first.ts). A forged frame
  * can only cause an early wakeup.
  */
 #include "pacer.h"

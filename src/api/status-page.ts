@@ -27,7 +27,7 @@ export interface StatusDoc {
   node: { name: string; role: string; standalone: boolean; softwareVersion: string };
   cluster: null | { name: string; mode: string; revision: number; leader: string | null; members: StatusMember[] };
   health: { ok: boolean; text: string };
-  matrix: { iface: string; sync: boolean; sent: number; accepted: number; rejected: Record<string, number>; lastSeenAgoMs: number | null }[];
+  matrix: { iface: string; sync: boolean; sent: number; accepted: number; superseded: number; rejected: Record<string, number>; lastSeenAgoMs: number | null }[];
   changes: { wallTime: string; from: string; to: string; reason: string }[];
   /** Every role change since the daemon started (changes keeps only the newest). */
   roleChangesTotal: number;
@@ -46,7 +46,7 @@ export function renderPage(d: StatusDoc): string {
       `<td class="unreachable">${esc(m.unreachable ?? '')}</td><td>${esc(m.softwareVersion ?? '?')}</td></tr>`)
     .join('\n');
   const matrix = d.matrix
-    .map((r) => `<tr><td>${esc(r.iface)}${r.sync ? ' (sync)' : ''}</td><td>${r.sent}</td><td>${r.accepted}</td><td>${esc(Object.entries(r.rejected).map(([k, v]) => `${k} ${v}`).join(', ') || '0')}</td><td>${r.lastSeenAgoMs === null ? 'never' : `${Math.round(r.lastSeenAgoMs)} ms ago`}</td></tr>`)
+    .map((r) => `<tr><td>${esc(r.iface)}${r.sync ? ' (sync)' : ''}</td><td>${r.sent}</td><td>${r.accepted}</td><td>${r.superseded}</td><td>${esc(Object.entries(r.rejected).map(([k, v]) => `${k} ${v}`).join(', ') || '0')}</td><td>${r.lastSeenAgoMs === null ? 'never' : `${Math.round(r.lastSeenAgoMs)} ms ago`}</td></tr>`)
     .join('\n');
   const changes = d.changes
     .slice(-10)
@@ -66,7 +66,7 @@ health check: <span id="health" class="${d.health.ok ? 'ok' : 'bad'}">${esc(d.he
 ${rows}
 </table>
 <h2>Heartbeats (this node)</h2>
-<table id="matrix"><tr><th>interface</th><th>sent</th><th>accepted</th><th>rejected</th><th>peer last heard</th></tr>
+<table id="matrix"><tr><th>interface</th><th>sent</th><th>accepted</th><th>superseded</th><th>rejected</th><th>peer last heard</th></tr>
 ${matrix}
 </table>
 <h2>Last role changes</h2>
@@ -96,6 +96,7 @@ export function renderMetrics(d: StatusDoc): string {
   metric('tandem_member_reachable', '0 while a member is unreachable.', 'gauge', (d.cluster?.members ?? []).map((m) => [{ member: m.name }, m.unreachable === null ? 1 : 0]));
   metric('tandem_heartbeats_sent_total', 'Heartbeats sent per interface.', 'counter', d.matrix.map((r) => [{ iface: r.iface }, r.sent]));
   metric('tandem_heartbeats_accepted_total', 'Valid heartbeats received per interface.', 'counter', d.matrix.map((r) => [{ iface: r.iface }, r.accepted]));
+  metric('tandem_heartbeats_superseded_total', 'Heartbeats read but not examined: a newer valid one of the same sender came in the same read.', 'counter', d.matrix.map((r) => [{ iface: r.iface }, r.superseded]));
   metric('tandem_heartbeats_rejected_total', 'Heartbeats dropped per interface and reason.', 'counter', d.matrix.flatMap((r) => Object.entries(r.rejected).map(([reason, n]): [Record<string, string>, number] => [{ iface: r.iface, reason }, n])));
   metric('tandem_role_changes_total', 'Role changes since the daemon started.', 'counter', [[{}, d.roleChangesTotal]]);
   if (d.sync) {

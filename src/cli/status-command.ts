@@ -78,11 +78,12 @@ export function formatStatus(status: NodeStatus | StandaloneStatus): string {
     ...Object.entries(s.bypass ?? {}).map(([name, b]) => `bypass ${name} (${b.ports.join('-')}): ${b.mode.toUpperCase()} (failure mode ${b.failureMode})`),
     s.lastChange ? `last change: ${s.lastChange.from} -> ${s.lastChange.to} because ${s.lastChange.reason} (${ago(s.lastChange.msAgo)}, ${s.lastChange.wallTime})` : 'last change: none',
     '',
-    'iface  sync   sent  accepted  rejected (by reason)          last heard',
+    // superseded: read with a newer authentic frame of the same sender, so not examined (src/io/newest-first.ts)
+    'iface  sync   sent  accepted  superseded  rejected (by reason)          last heard',
   ];
   for (const r of s.matrix) {
     const rejected = Object.entries(r.received.rejected).map(([k, v]) => `${k}:${v}`).join(' ') || '0';
-    lines.push(`${r.iface.padEnd(6)} ${(r.sync ? 'yes' : '').padEnd(4)} ${String(r.sent.sent).padStart(6)} ${String(r.received.accepted).padStart(9)}  ${rejected.padEnd(28)} ${ago(r.lastSeenAgoMs)}`);
+    lines.push(`${r.iface.padEnd(6)} ${(r.sync ? 'yes' : '').padEnd(4)} ${String(r.sent.sent).padStart(6)} ${String(r.received.accepted).padStart(9)} ${String(r.received.superseded ?? 0).padStart(11)}  ${rejected.padEnd(28)} ${ago(r.lastSeenAgoMs)}`);
   }
   return lines.join('\n');
 }

@@ -20,6 +20,7 @@
  */
 import { sys, type PacerHandle } from './native.js';
 import type { PacketLink } from './packet-link.js';
+import { examineNewestFirst, type BatchFrame } from './newest-first.js';
 
 /** Bytes per slot: a heartbeat frame (130 bytes) fits with room for growth. */
 export const PACER_SLOT_BYTES = 256;
@@ -79,6 +80,7 @@ export interface Pacer {
   /** Optional: the thread reads the sockets too (see receive below). */
   receive?(onDoorbell: () => void, mask: readonly (readonly [number, number])[], gapNs: bigint): void;
   drain?(onFrame: PacedFrameHandler): number;
+  drainNewest?(examine: (f: BatchFrame) => boolean, superseded: (sock: number, count: number) => void): number;
 }
 
 export class HeartbeatPacer implements Pacer {
@@ -167,16 +169,38 @@ export class HeartbeatPacer implements Pacer {
 
   /** Hands every frame the thread holds to `onFrame`, oldest first; returns how many. */
   drain(onFrame: PacedFrameHandler): number {
+    return this.readRing((r, n) => {
+      for (let i = 0; i < n; i++) {
+        const len = r.lens[i]!;
+        onFrame(r.socks[i]!, r.ring.subarray(i * PACER_RX_SLOT, i * PACER_RX_SLOT + Math.min(len, PACER_RX_SLOT)), r.stamps[i]!, len > PACER_RX_SLOT);
+      }
+    });
+  }
+
+  /**
+   * Like drain, but each sender's frames are examined newest first until `examine` accepts one; the older ones are
+   * reported to `superseded` unexamined (src/io/newest-first.ts). Returns how many frames were read.
+   */
+  drainNewest(examine: (f: BatchFrame) => boolean, superseded: (sock: number, count: number) => void): number {
+    return this.readRing((r, n) => {
+      const batch: BatchFrame[] = [];
+      for (let i = 0; i < n; i++) {
+        const len = r.lens[i]!;
+        batch.push({ sock: r.socks[i]!, frame: r.ring.subarray(i * PACER_RX_SLOT, i * PACER_RX_SLOT + Math.min(len, PACER_RX_SLOT)), stampNs: r.stamps[i]!, truncated: len > PACER_RX_SLOT });
+      }
+      examineNewestFirst(batch, examine, superseded);
+    });
+  }
+
+  /** Reads the ring a batch at a time; each batch's bytes are valid until the next read. */
+  private readRing(onBatch: (r: NonNullable<HeartbeatPacer['rx']>, n: number) => void): number {
     if (this.isClosed) return 0;
     const r = (this.rx ??= { ring: Buffer.alloc(DRAIN_BATCH * PACER_RX_SLOT), lens: new Uint32Array(DRAIN_BATCH), stamps: new BigInt64Array(DRAIN_BATCH), socks: new Uint8Array(DRAIN_BATCH) });
     let total = 0;
     // The thread holds at most 512 frames: bounded even while it keeps adding.
     for (let round = 0; round < 512 / DRAIN_BATCH + 1; round++) {
       const n = sys('heartbeat pacer', (b) => b.tandem_pacer_drain(this.handle, r.ring, r.lens, r.stamps, r.socks));
-      for (let i = 0; i < n; i++) {
-        const len = r.lens[i]!;
-        onFrame(r.socks[i]!, r.ring.subarray(i * PACER_RX_SLOT, i * PACER_RX_SLOT + Math.min(len, PACER_RX_SLOT)), r.stamps[i]!, len > PACER_RX_SLOT);
-      }
+      onBatch(r, n);
       total += n;
       if (n < DRAIN_BATCH) break;
     }

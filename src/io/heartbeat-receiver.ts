@@ -11,7 +11,7 @@
 import type { DecodedHeartbeat } from '../wire/heartbeat-frame.js';
 import type { HeartbeatAuth } from '../wire/heartbeat-frame.js';
 import { ReplayMemory, verifyHeartbeat, type RejectionReason } from '../wire/heartbeat-verify.js';
-import type { ErrorHandler, FrameHandler, FrameLink } from './packet-link.js';
+import type { ErrorHandler, FrameLink } from './packet-link.js';
 
 export interface ReceiveIface {
   link: FrameLink;
@@ -22,6 +22,8 @@ export interface ReceiveIface {
 export interface ReceiveCounters {
   received: number;
   accepted: number;
+  /** Read, not examined: an accepted newer frame of the same sender came in the same read (src/io/newest-first.ts). */
+  superseded: number;
   rejected: Partial<Record<RejectionReason, number>>;
   lastAcceptedNs?: bigint;
   lastPeerSequence?: bigint;
@@ -42,10 +44,10 @@ export class HeartbeatReceiver {
     private readonly identity: { clusterId: number; nodeId: number; auth: HeartbeatAuth },
     private readonly events: Partial<ReceiverEvents> = {},
   ) {
-    for (const name of ifaces.keys()) this.counters.set(name, { received: 0, accepted: 0, rejected: {} });
+    for (const name of ifaces.keys()) this.counters.set(name, { received: 0, accepted: 0, superseded: 0, rejected: {} });
   }
 
-  private readonly handlers = new Map<string, { frame: FrameHandler; error: ErrorHandler }>();
+  private readonly handlers = new Map<string, { frame: (frame: Buffer, stampNs: bigint, truncated?: boolean) => boolean; error: ErrorHandler }>();
 
   /** Receives as frames arrive: one wakeup per frame burst. */
   start(): void {
@@ -65,19 +67,28 @@ export class HeartbeatReceiver {
     return n;
   }
 
-  /** One frame read elsewhere (the pacer's thread) on interface `ifname`, down the same ladder. */
-  readonly onFrame = (ifname: string, frame: Buffer, stampNs: bigint, truncated: boolean): void => {
+  /** One frame read elsewhere (the pacer's thread) on interface `ifname`, down the same ladder; true if accepted. */
+  readonly onFrame = (ifname: string, frame: Buffer, stampNs: bigint, truncated: boolean): boolean => {
     const iface = this.ifaces.get(ifname);
-    if (!iface) return;
+    if (!iface) return false;
     const h = this.handler(ifname, iface);
     try {
-      h.frame(frame, stampNs, truncated);
+      return h.frame(frame, stampNs, truncated);
     } catch (e) {
       h.error(e instanceof Error ? e : new Error(String(e)));
+      return false;
     }
   };
 
-  private handler(name: string, iface: ReceiveIface): { frame: FrameHandler; error: ErrorHandler } {
+  /** Frames read elsewhere on `ifname` and left unexamined: a newer one of the same sender was accepted. */
+  readonly onSuperseded = (ifname: string, count: number): void => {
+    const c = this.counters.get(ifname);
+    if (!c) return;
+    c.received += count;
+    c.superseded += count;
+  };
+
+  private handler(name: string, iface: ReceiveIface): { frame: (frame: Buffer, stampNs: bigint, truncated?: boolean) => boolean; error: ErrorHandler } {
     const known = this.handlers.get(name);
     if (known) return known;
     const ctx = { clusterId: this.identity.clusterId, auth: this.identity.auth, selfNodeId: this.identity.nodeId, nn: iface.nn, isSync: iface.isSync };
@@ -91,10 +102,11 @@ export class HeartbeatReceiver {
           c.lastAcceptedNs = stampNs;
           c.lastPeerSequence = v.frame.fields.sequence;
           this.events.accepted?.(name, v.frame, stampNs);
-        } else {
-          c.rejected[v.reason] = (c.rejected[v.reason] ?? 0) + 1;
-          this.events.rejected?.(name, v.reason, stampNs, v.nodeId);
+          return true;
         }
+        c.rejected[v.reason] = (c.rejected[v.reason] ?? 0) + 1;
+        this.events.rejected?.(name, v.reason, stampNs, v.nodeId);
+        return false;
       },
       error: (err: Error) => this.events.error?.(name, err),
     };

@@ -9,8 +9,8 @@
  * Each frame takes the next number of one node-wide sequence.
  *
  * The lease: the pacer holds the frames of the next `leaseMs`, topped up on
- * the service tick (once an interval, on the main loop) once 50 ms of it or
- * an interval has gone. A stall shorter than the lease less that is invisible
+ * the service tick (on the main loop, once an interval or every
+ * SERVICE_TICK_MS if that is longer) once 50 ms of it or a tick has gone. A stall shorter than the lease less that is invisible
  * to the peer; a hung loop stops its heartbeats when
  * the lease runs out, and the peer takes over. A change of any field (role,
  * health, connections, sync state) replaces the frames at once, coalesced to
@@ -36,6 +36,7 @@ export type { PacerReport };
 import { LoopDelay } from './loop-delay.js';
 import { monotonicNs } from './native.js';
 import type { FrameLink, PacketLink } from './packet-link.js';
+import { CHUNK_DELAY_MS, CHUNK_TICKS, DEFAULT_LEASE_MS, HEAD_FRAMES, LAZY_REBUILD_MS, serviceTickMs, TOP_UP_MS } from './lease-timing.js';
 
 export interface SendIface {
   link: FrameLink;
@@ -58,28 +59,12 @@ export interface SendCounters {
 /** The fields the node sets; the sender adds per-frame ones (nn, fromSync, sequence). */
 export type NodeFields = Omit<HeartbeatFields, 'nn' | 'fromSync' | 'sequence' | 'intervalMs'>;
 
-export const DEFAULT_LEASE_MS = 1000;
-
 /** Fields that inform the peer but decide no role: rebuilt lazily (see update()). */
 const LAZY_FIELDS = new Set<keyof NodeFields>(['connections', 'syncSequence', 'configGeneration']);
-/**
- * What a rebuild signs at once (about 3 ms of CPU): the whole lease at the default timers, 420 ms of it at the
- * fastest (5 ms heartbeats); the rest follows CHUNK_TICKS a turn, starting CHUNK_DELAY_MS later. What is signed at
- * once is all the lease there is until the chunks run: a rebuild comes every 100 ms when counts change, so a
- * smaller head (100 ms was tried) let a main-loop stall right after one silence the heartbeats within 100 ms.
- */
-const HEAD_FRAMES = 512;
-const CHUNK_TICKS = 64;
-const CHUNK_DELAY_MS = 25;
-/** The lease is topped up once this much of it has gone (or every service tick at longer intervals). */
-export const TOP_UP_MS = 50;
-/** The soonest a lazy change is rebuilt after the previous rebuild. */
-export const LAZY_REBUILD_MS = 100;
 
 function sameValue(a: unknown, b: unknown): boolean {
   return typeof a === 'object' && a !== null ? JSON.stringify(a) === JSON.stringify(b) : a === b;
 }
-
 
 export interface SenderOptions {
   onError?: (ifname: string, err: Error) => void;
@@ -121,6 +106,8 @@ export class HeartbeatSender {
   private extending: NodeJS.Immediate | NodeJS.Timeout | undefined;
   private readonly reports: PacerReports;
   readonly leaseMs: number;
+  /** Between two service ticks: the heartbeat interval, or SERVICE_TICK_MS if that is longer (within a lease's quarter). */
+  readonly serviceMs: number;
   readonly loopDelay = new LoopDelay(60_000);
 
   constructor(
@@ -136,6 +123,7 @@ export class HeartbeatSender {
     this.perTick = Math.max(1, ...this.ticksPlan.map((t) => t.length));
     this.names = [...ifaces.keys()];
     this.leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
+    this.serviceMs = serviceTickMs(intervalMs, this.leaseMs);
     for (const name of ifaces.keys()) this.counters.set(name, { sent: 0, skippedNoLink: 0, errors: 0 });
     this.reports = new PacerReports(this.names, this.counters, opts);
     this.carrier = new CarrierWatch(ifaces, intervalMs);
@@ -200,7 +188,7 @@ export class HeartbeatSender {
     this.rebuild();
     this.startedAt = performance.now();
     this.services = 0;
-    this.timer = setTimeout(this.service, this.intervalMs);
+    this.timer = setTimeout(this.service, this.serviceMs);
   }
 
   /** The running pacer and its sockets' interface names, in its order (the heartbeat thread receives too). */
@@ -319,11 +307,11 @@ export class HeartbeatSender {
    */
   private topUp(): void {
     if (this.carrier.read()) return this.rebuild();
-    if (this.stale && performance.now() - this.lastRebuildAt >= Math.max(LAZY_REBUILD_MS, this.intervalMs)) return this.rebuild();
+    if (this.stale && performance.now() - this.lastRebuildAt >= Math.max(LAZY_REBUILD_MS, this.serviceMs)) return this.rebuild();
     const p = this.pacer;
     if (!p) return;
     const leftMs = (Number(this.windowEnd * p.tickNs + p.startNs - monotonicNs()) / 1e6);
-    if (leftMs > this.leaseMs - Math.max(TOP_UP_MS, this.intervalMs)) return;
+    if (leftMs > this.leaseMs - Math.max(TOP_UP_MS, this.serviceMs)) return;
     this.extend(Infinity);
   }
 
@@ -375,10 +363,10 @@ export class HeartbeatSender {
     if (this.ifaces.has(name)) this.carrier.changed(name, up);
   }
 
-  /** The service tick, once an interval on the main loop: drain, top up, measure, report. */
+  /** The service tick (every serviceMs) on the main loop: drain, top up, measure, report. */
   private service = (): void => {
     this.services++;
-    const delayMs = Math.max(0, performance.now() - (this.startedAt + this.services * this.intervalMs));
+    const delayMs = Math.max(0, performance.now() - (this.startedAt + this.services * this.serviceMs));
     this.loopDelay.add(delayMs, performance.now());
     try {
       this.opts.onTick?.();
@@ -388,8 +376,8 @@ export class HeartbeatSender {
         this.reports.report(this.pacer.stats(), delayMs, this.leaseMs);
         // Deadlines from the start, not from the last tick: lateness does not accumulate; after a stall, the next one due.
         const now = performance.now();
-        if (this.startedAt + (this.services + 1) * this.intervalMs <= now) this.services = Math.floor((now - this.startedAt) / this.intervalMs);
-        this.timer = setTimeout(this.service, this.startedAt + (this.services + 1) * this.intervalMs - now);
+        if (this.startedAt + (this.services + 1) * this.serviceMs <= now) this.services = Math.floor((now - this.startedAt) / this.serviceMs);
+        this.timer = setTimeout(this.service, this.startedAt + (this.services + 1) * this.serviceMs - now);
       }
     }
   };

@@ -11,7 +11,7 @@ const doc: StatusDoc = {
     { name: 'fw-b', id: 2, address: '198.19.255.12', self: false, enabled: true, draining: false, role: 'unknown', leader: false, unreachable: 'wrong_password', hex: '0x0000c', bits: 0xc, words: ['enabled', 'unreachable'], softwareVersion: null },
   ] },
   health: { ok: true, text: 'Cluster Enabled' },
-  matrix: [{ iface: 'eth0', sync: false, sent: 10, accepted: 9, rejected: { bad_tag: 2 }, lastSeenAgoMs: 12 }],
+  matrix: [{ iface: 'eth0', sync: false, sent: 10, accepted: 9, superseded: 30, rejected: { bad_tag: 2 }, lastSeenAgoMs: 12 }],
   changes: [{ wallTime: '2026-11-22T06:00:00.000Z', from: 'starting', to: 'active', reason: 'enabled_active_active' }],
   roleChangesTotal: 73,
   connections: 3,
@@ -71,6 +71,7 @@ test('metrics are the Prometheus text format: HELP, TYPE, labelled samples', (t)
   const m = renderMetrics(doc);
   t.regex(m, /^# HELP tandem_member_status_bits .+\n# TYPE tandem_member_status_bits gauge\ntandem_member_status_bits\{member="fw-a"\} 98308\ntandem_member_status_bits\{member="fw-b"\} 12$/m);
   t.regex(m, /^tandem_heartbeats_rejected_total\{iface="eth0",reason="bad_tag"\} 2$/m);
+  t.regex(m, /^tandem_heartbeats_superseded_total\{iface="eth0"\} 30$/m);
   t.regex(m, /^tandem_member_reachable\{member="fw-b"\} 0$/m);
   t.regex(m, /^tandem_health_check_ok\{node="fw-a"\} 1$/m);
   t.regex(m, /^tandem_role_changes_total 73$/m, 'every role change since start, not the kept history (1)');

@@ -192,6 +192,35 @@ test.serial('receiving: the thread reads every frame with its stamp, and wakes t
   t.is(s.rxDropped, 0);
 });
 
+test.serial('receiving while ticks run: the sockets are read after each tick, not as frames arrive (one wakeup for both)', async (t) => {
+  const lab = await labFor(t);
+  const [n1, n2] = lab.plan.nodes;
+  const tx = PacketLink.open({ ifname: 'eth1', netns: n1!.netns });
+  const rx = PacketLink.open({ ifname: 'eth1', netns: n2!.netns });
+  t.teardown(() => [tx, rx].forEach((l) => l.close()));
+  const start = monotonicNs();
+  const tick = ms(50);
+  const pacer = new HeartbeatPacer([rx], start, tick, 1);
+  t.teardown(() => pacer.close());
+  // 4 s of ticks that send nothing: the thread wakes at each deadline all the same.
+  pacer.load(1n, Array.from({ length: 80 }, () => [{ sock: 0, frame: undefined }]));
+  const rang: bigint[] = [];
+  const stamps: bigint[] = [];
+  pacer.receive(() => (rang.push(monotonicNs()), pacer.drain((_s, _f, stamp) => stamps.push(stamp))), [[12, 2]], ms(10_000));
+  for (let k = 0; k < 5; k++) {
+    await new Promise((r) => setTimeout(r, 37 + k * 11)); // anywhere between two ticks
+    const f = numbered(k + 1);
+    f[20] = k + 1; // each one news
+    tx.send(f);
+    t.true(await eventually(() => rang.length === k + 1, 2000), `frame ${k + 1} rang`);
+    const stamp = stamps[k]!;
+    const nextTick = start + (((stamp - start) / tick) + 1n) * tick;
+    t.true(rang[k]! >= nextTick, `frame ${k + 1} read at the tick after it arrived, not ${Number(nextTick - rang[k]!) / 1e6} ms before it`);
+    t.true(rang[k]! - stamp < tick + ms(200), `frame ${k + 1} waited ${Number(rang[k]! - stamp) / 1e6} ms (a tick is 50)`);
+  }
+  t.is(pacer.stats().ifaces[0]!.received, 5);
+});
+
 test.serial('receiving: refused twice, and mask ranges out of order are a clear error', async (t) => {
   const lab = await labFor(t);
   const rx = PacketLink.open({ ifname: 'eth1', netns: lab.plan.nodes[1]!.netns });

@@ -176,7 +176,7 @@ export class ClusterNode {
       node: { name: s.node.name, role: s.role, standalone: false, softwareVersion: VERSION.text },
       cluster: { ...view },
       health: health(s, view, { draining: s.standing.draining, failWhileSyncing: props?.healthCheckFailsWhileSyncing ?? true }),
-      matrix: s.matrix.map((r) => ({ iface: r.iface, sync: r.sync, sent: r.sent.sent, accepted: r.received.accepted, rejected: r.received.rejected, lastSeenAgoMs: r.lastSeenAgoMs })),
+      matrix: s.matrix.map((r) => ({ iface: r.iface, sync: r.sync, sent: r.sent.sent, accepted: r.received.accepted, superseded: r.received.superseded, rejected: r.received.rejected, lastSeenAgoMs: r.lastSeenAgoMs })),
       changes: this.d.runtime.whyHistory().map((c) => ({ wallTime: c.wallTime, from: c.from, to: c.to, reason: c.reason })),
       roleChangesTotal: this.d.runtime.roleChangesTotal(),
       connections: s.connections,

@@ -10,8 +10,8 @@
  * re-arms itself when it fires.
  *
  * Every wakeup of the main loop costs more CPU than the work it does, and the
- * heartbeat node wakes once an interval anyway (its service tick). So a
- * deadline more than 1.25 intervals away is parked: no Node timeout, and each
+ * heartbeat node wakes every service tick anyway (an interval, or 100 ms if
+ * that is longer). So a deadline more than 1.25 ticks away is parked: no Node timeout, and each
  * service tick promotes the parked deadlines now within reach to a precise
  * timeout, or fires those already due (a service tick late after a stall). In
  * steady state the sliding deadlines stay parked and cost no wakeup of their

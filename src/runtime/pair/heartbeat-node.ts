@@ -173,13 +173,13 @@ export class HeartbeatNode {
     });
   }
 
-  /** Between two service ticks (a heartbeat interval). */
+  /** Between two service ticks (a heartbeat interval, or SERVICE_TICK_MS of src/io/lease-timing.ts if that is longer). */
   get serviceTickNs(): bigint {
-    return BigInt(Math.round(this.sender.intervalMs * 1e6));
+    return BigInt(Math.round(this.sender.serviceMs * 1e6));
   }
 
   /**
-   * Runs `fn` on the service tick (once a heartbeat interval) when at least `ms` passed since its last run:
+   * Runs `fn` on the service tick (see serviceTickNs) when at least `ms` passed since its last run:
    * periodic work rides a wakeup the node has anyway (each wakeup of a process costs more than the work).
    */
   every(ms: number, fn: () => void): () => void {
@@ -210,7 +210,7 @@ export class HeartbeatNode {
     if (this.batch) return; // a listener reading state during a drain: the drain under way finishes it
     this.batch = new Map();
     try {
-      if (this.pacedDrain) this.pacedDrain(this.receiver.onFrame);
+      if (this.pacedDrain) this.pacedDrain(this.receiver.onFrame, this.receiver.onSuperseded);
       else this.receiver.drain();
     } finally {
       const held = [...this.batch.entries()].sort((a, b) => (a[1].stampNs < b[1].stampNs ? -1 : 1));
