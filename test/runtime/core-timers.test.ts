@@ -71,18 +71,34 @@ test('a parked deadline within reach of the next tick gets a precise timeout', a
 
 test('a deadline moved later while its timeout runs: the timeout finds it moved and parks it again; no fire', async (t) => {
   const h = host(true);
-  h.timers.arm('stall-check', monotonicNs() + ms(20));
+  h.timers.arm('peer-dead', monotonicNs() + ms(20));
   await settled();
   t.is(h.timers.parked, 0);
-  h.timers.arm('stall-check', monotonicNs() + ms(200));
+  h.timers.arm('peer-dead', monotonicNs() + ms(200));
   await sleep(50);
   t.deepEqual(compact(h.log), ['drain'], 'the timeout ran, read the heartbeats, and found the deadline moved');
   t.is(h.timers.parked, 1);
-  h.timers.arm('stall-check', monotonicNs() + ms(10));
+  h.timers.arm('peer-dead', monotonicNs() + ms(10));
   await settled();
   t.is(h.timers.parked, 0, 'moved earlier: a timeout at the new deadline');
   await sleep(40);
-  t.deepEqual(compact(h.log), ['drain', 'fire stall-check'], 'read again, then fired once');
+  t.deepEqual(compact(h.log), ['drain', 'fire peer-dead'], 'read again, then fired once');
+  h.timers.stop();
+});
+
+test('a deadline that judges no silence (stall check) fires without a read while no peer deadline is near', async (t) => {
+  const h = host(true);
+  const now = monotonicNs();
+  h.timers.arm('peer-dead', now + ms(300));
+  h.timers.arm('stall-check', now + ms(10));
+  await settled();
+  await sleep(40);
+  t.deepEqual(h.log, ['fire stall-check'], 'the peer deadline is far: what the core knows of the peer still holds');
+  h.timers.arm('peer-dead', monotonicNs() + ms(15));
+  h.timers.arm('stall-check', monotonicNs() + ms(5));
+  await settled();
+  await sleep(50);
+  t.deepEqual(compact(h.log).slice(1), ['drain', 'fire stall-check', 'drain', 'fire peer-dead'], 'a peer deadline within reach: read first');
   h.timers.stop();
 });
 

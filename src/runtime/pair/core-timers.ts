@@ -18,8 +18,10 @@
  * own. Where a deadline waits is settled at the end of the turn that moved
  * it (a drain moves it once per heartbeat read). With the heartbeat thread
  * holding received frames (src/runtime/pair/heartbeat-node.ts, 'paced'), this is
- * also what reads them: only when a deadline comes within reach. Before a deadline is judged, the heartbeats queued meanwhile are read
- * (their kernel stamps are the truth).
+ * also what reads them: only when a deadline that judges the peer's silence
+ * comes within reach. Before such a deadline is judged, the heartbeats queued
+ * meanwhile are read (their kernel stamps are the truth); the other deadlines
+ * (stall check, hold-down) fire without a read while none is near.
  */
 import type { TimerName } from '../../core/failover-types.js';
 import { monotonicNs } from '../../io/native.js';
@@ -34,6 +36,12 @@ export interface TimerHost {
   /** Nanoseconds between service ticks. */
   tickNs?: bigint;
 }
+
+/**
+ * The deadlines at which the core concludes from silence (the peer dead, the sync link silent, nobody heard since
+ * start or since isolation): the heartbeats queued meanwhile must be read before one is judged.
+ */
+const JUDGES_SILENCE: ReadonlySet<TimerName> = new Set<TimerName>(['peer-dead', 'sync-silence', 'initial-silence', 'listen']);
 
 interface Entry {
   /** The deadline the core wants now. */
@@ -86,6 +94,16 @@ export class CoreTimers {
     return tick !== undefined && this.stopTick !== undefined && at - now > (tick * 5n) / 4n;
   }
 
+  /**
+   * Whether a deadline that judges the peer by its silence is within reach (or past). While none is, the core's
+   * view of the peer, however many frames wait unread, still says what fresh frames would (heard, alive): the
+   * other timers (stall check, hold-down) fire without reading them.
+   */
+  private silenceNear(now: bigint): boolean {
+    for (const [name, e] of this.timers) if (JUDGES_SILENCE.has(name) && !this.parkable(e.at, now)) return true;
+    return false;
+  }
+
   private settle(now: bigint): void {
     for (const [name, entry] of this.timers) {
       // A timeout due at or before the deadline stays: it fires early and looks again.
@@ -103,8 +121,8 @@ export class CoreTimers {
     if (this.timers.get(name) !== entry) return;
     entry.handle = undefined;
     entry.firesAt = undefined;
-    // The frames that arrived while this timer waited (a stalled loop) count before any deadline is judged.
-    this.host.drain();
+    // The frames that arrived while this timer waited (a stalled loop) count before any silence is judged.
+    if (JUDGES_SILENCE.has(name) || this.silenceNear(monotonicNs())) this.host.drain();
     const now = monotonicNs();
     if (now < entry.at) return this.settle(now);
     this.timers.delete(name);
@@ -121,8 +139,10 @@ export class CoreTimers {
     let near = false;
     for (const e of this.timers.values()) if (!e.handle && !this.parkable(e.at, now)) near = true;
     if (!near) return;
-    this.host.drain();
-    now = monotonicNs();
+    if (this.silenceNear(now)) {
+      this.host.drain();
+      now = monotonicNs();
+    }
     for (const [name, entry] of [...this.timers]) {
       if (entry.handle || entry.at > now) continue;
       this.timers.delete(name);
