@@ -24,7 +24,7 @@ ADDON := build/Release/tandem.node
 HW_SIM := dist/sim/hw-sim.so
 TAP_LOG := .test-output.tap
 
-.PHONY: all deps bench-deps build test demo lab-down bench-heartbeat bench-hb-threads bench-failover bench-sync bench-cluster clean image install
+.PHONY: all deps bench-deps build test format format-check demo lab-down bench-heartbeat bench-hb-threads bench-failover bench-sync bench-cluster clean image install
 
 all: build
 
@@ -67,8 +67,17 @@ $(HW_SIM): test/sim/hw-sim.c native/uapi/linux/gpio.h
 	@mkdir -p $(dir $@)
 	cc -shared -fPIC -std=gnu11 -Wall -Wextra -Werror -O2 -I native/uapi -o $@ $< -ldl
 
+FORMATTED := 'src/**/*.ts' 'test/**/*.ts' 'bench/**/*.ts'
+
+## Rewrites the TypeScript in the house format (.prettierrc: 160 columns); make test checks it first.
+format: node_modules/.package-lock.json
+	npx prettier --log-level warn --write $(FORMATTED)
+
+format-check: node_modules/.package-lock.json
+	@npx prettier --log-level warn --check $(FORMATTED) || { echo "not in the house format: run make format"; exit 1; }
+
 ## The tests: every layer, the lab tests in namespaces (root needed). Ends with "N passed, N failed".
-test: build $(HW_SIM) .test-deps-ok
+test: build $(HW_SIM) .test-deps-ok format-check
 	@npx ava --tap 2>&1 | tee $(TAP_LOG); status=$${PIPESTATUS[0]}; \
 	pass=$$(grep -Ec '^ok [0-9]+' $(TAP_LOG) || true); fail=$$(grep -Ec '^not ok [0-9]+' $(TAP_LOG) || true); \
 	skip=$$(grep -Ec '^ok [0-9]+ .*# SKIP' $(TAP_LOG) || true); \

@@ -53,9 +53,12 @@ async function write(cluster: LabCluster, members: number[], prefix: string, fro
     while (next < to) {
       const first = next;
       next = Math.min(to, next + bulk);
-      const i = members[(first / bulk) % members.length | 0]!;
+      const i = members[((first / bulk) % members.length) | 0]!;
       const entries = Array.from({ length: next - first }, (_, j): [string, unknown] => [`${prefix}${first + j}`, value(first + j)]);
-      const req = bulk === 1 ? { cmd: 'store-set' as const, store: 'sessions', key: entries[0]![0], value: entries[0]![1] } : { cmd: 'store-set' as const, store: 'sessions', entries };
+      const req =
+        bulk === 1
+          ? { cmd: 'store-set' as const, store: 'sessions', key: entries[0]![0], value: entries[0]![1] }
+          : { cmd: 'store-set' as const, store: 'sessions', entries };
       await askControl(cluster.node(`n${i}`).socket, req, 30_000);
     }
   };
@@ -66,12 +69,14 @@ async function write(cluster: LabCluster, members: number[], prefix: string, fro
 async function notes(cluster: LabCluster, members: number[], count: number): Promise<number> {
   let next = 0;
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next < count) {
-      const i = members[next++ % members.length]!;
-      await askControl(cluster.node(`n${i}`).socket, { cmd: 'note', text: 'bench' }, 15_000);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < count) {
+        const i = members[next++ % members.length]!;
+        await askControl(cluster.node(`n${i}`).socket, { cmd: 'note', text: 'bench' }, 15_000);
+      }
+    }),
+  );
   return performance.now() - t0;
 }
 
@@ -115,7 +120,12 @@ async function main(): Promise<void> {
     await write(cluster, FIVE, 'u', 0, UPDATES);
     await waitAll(cluster, FIVE, UPDATES, 120_000);
     const updMs = performance.now() - t0;
-    emit('ordered_updates_five_members_one_per_request', 'updates/s', UPDATES / (updMs / 1000), 'tandem', { updates: UPDATES, ms: Math.round(updMs), writers: 5, concurrency: CONCURRENCY });
+    emit('ordered_updates_five_members_one_per_request', 'updates/s', UPDATES / (updMs / 1000), 'tandem', {
+      updates: UPDATES,
+      ms: Math.round(updMs),
+      writers: 5,
+      concurrency: CONCURRENCY,
+    });
     // One write at a time: the latency of an ordered write (answered once applied on its member).
     const lat: number[] = [];
     for (let k = 0; k < 300; k++) {
@@ -124,15 +134,26 @@ async function main(): Promise<void> {
       lat.push(performance.now() - t1);
     }
     lat.sort((a, b) => a - b);
-    emit('ordered_write_latency_p50', 'ms', lat[Math.floor(lat.length / 2)]!, 'tandem', { writes: lat.length, what: 'one store-set at a time, request to answer (applied on its member)' });
+    emit('ordered_write_latency_p50', 'ms', lat[Math.floor(lat.length / 2)]!, 'tandem', {
+      writes: lat.length,
+      what: 'one store-set at a time, request to answer (applied on its member)',
+    });
     emit('ordered_write_latency_p99', 'ms', lat[Math.floor(lat.length * 0.99)]!, 'tandem', { writes: lat.length });
     const noteMs = await notes(cluster, FIVE, UPDATES);
-    emit('control_socket_requests_five_members', 'requests/s', UPDATES / (noteMs / 1000), 'tandem', { requests: UPDATES, what: 'tandem note: the request path alone, no ordering' });
+    emit('control_socket_requests_five_members', 'requests/s', UPDATES / (noteMs / 1000), 'tandem', {
+      requests: UPDATES,
+      what: 'tandem note: the request path alone, no ordering',
+    });
     t0 = performance.now();
     await write(cluster, FIVE, 'b', 0, UPDATES, 100);
     await waitAll(cluster, FIVE, 2 * UPDATES + 300, 120_000);
     const bulkUpdMs = performance.now() - t0;
-    emit('ordered_updates_five_members', 'updates/s', UPDATES / (bulkUpdMs / 1000), 'tandem', { updates: UPDATES, ms: Math.round(bulkUpdMs), writers: 5, what: '100 entries per request, each its own ordered change, applied on all five' });
+    emit('ordered_updates_five_members', 'updates/s', UPDATES / (bulkUpdMs / 1000), 'tandem', {
+      updates: UPDATES,
+      ms: Math.round(bulkUpdMs),
+      writers: 5,
+      what: '100 entries per request, each its own ordered change, applied on all five',
+    });
 
     // The same count of messages, the same size, on bare CPG members of the same Corosyncs.
     const size = JSON.stringify({ t: 'change', id: '1:12345:1', body: { k: 'store', store: 'sessions', key: 'u12345', value: value(12345) } }).length;
@@ -142,7 +163,12 @@ async function main(): Promise<void> {
     const per = Math.ceil(UPDATES / 5);
     for (const r of raws) r.proc.stdin!.write(`burst ${per} ${size} ${per * 5}\n`);
     const rawMs = Math.max(...(await Promise.all(raws.map((r) => r.done(60_000)))));
-    emit('ordered_updates_five_members', 'updates/s', (per * 5) / (rawMs / 1000), 'corosync', { updates: per * 5, ms: Math.round(rawMs), bytes: size, what: 'bare CPG multicast, agreed order, delivered on all five' });
+    emit('ordered_updates_five_members', 'updates/s', (per * 5) / (rawMs / 1000), 'corosync', {
+      updates: per * 5,
+      ms: Math.round(rawMs),
+      bytes: size,
+      what: 'bare CPG multicast, agreed order, delivered on all five',
+    });
 
     // The state a new member receives: ENTRIES sessions in the cluster, the sixth node joins.
     // The updates above count: the cluster holds exactly ENTRIES sessions when the sixth joins.
@@ -163,13 +189,19 @@ async function main(): Promise<void> {
     emit('new_member_join_to_serving', 'ms', joinMs, 'tandem', { entries: total, what: 'add-member, join, state, serving (health check 200)' });
 
     // The same bytes as bare CPG messages of one part's size, from one member to the others.
-    const bytes = JSON.stringify(Object.entries(await askControl(cluster.node('n1').socket, { cmd: 'store-get', store: 'sessions' }) as Record<string, unknown>)).length;
+    const bytes = JSON.stringify(
+      Object.entries((await askControl(cluster.node('n1').socket, { cmd: 'store-get', store: 'sessions' })) as Record<string, unknown>),
+    ).length;
     const partSize = 256 * 1024;
     const count = Math.ceil(bytes / partSize);
     for (const r of raws.slice(1)) r.proc.stdin!.write(`expect ${count}\n`);
     raws[0]!.proc.stdin!.write(`burst ${count} ${partSize} ${count}\n`);
     const bulkMs = Math.max(...(await Promise.all(raws.map((r) => r.done(60_000)))));
-    emit('new_member_state_received', 'ms', bulkMs, 'corosync', { bytes, parts: count, what: 'the same bytes as bare CPG messages of 256 KiB, delivered on the other four' });
+    emit('new_member_state_received', 'ms', bulkMs, 'corosync', {
+      bytes,
+      parts: count,
+      what: 'the same bytes as bare CPG messages of 256 KiB, delivered on the other four',
+    });
     process.stderr.write(`members: ${FIVE.map(groupMemberName).join(', ')} + ${groupMemberName(6)}\n`);
   } finally {
     for (const r of raws) r.proc.kill('SIGKILL');

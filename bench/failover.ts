@@ -75,7 +75,12 @@ function tandem(name: string, timers: { heartbeatIntervalMs: number; failoverTim
       return {
         active,
         takeovers: () => cluster.nodes.reduce((n, node) => n + node.events.filter((e) => e.event === 'role_change' && e['to'] === 'active').length, 0),
-        why: () => cluster.nodes.flatMap((node) => node.events.filter((e) => e.event === 'role_change').map((e) => `${String(e['ts'])} ${node.name} ${String(e['from'])}->${String(e['to'])}: ${String(e['reason'])}`)),
+        why: () =>
+          cluster.nodes.flatMap((node) =>
+            node.events
+              .filter((e) => e.event === 'role_change')
+              .map((e) => `${String(e['ts'])} ${node.name} ${String(e['from'])}->${String(e['to'])}: ${String(e['reason'])}`),
+          ),
         async tookOver(was, timeoutMs) {
           const other = lab.plan.nodes.find((n) => n.name !== was)!.name;
           const deadline = Date.now() + timeoutMs;
@@ -122,7 +127,10 @@ function keepalivedConf(plan: LabPlan, index: number, advertInt: number): string
 }
 vrrp_sync_group G {
   group {
-    ${plan.segments.filter((s) => s.role !== 'sync').map((s) => s.name).join('\n    ')}
+    ${plan.segments
+      .filter((s) => s.role !== 'sync')
+      .map((s) => s.name)
+      .join('\n    ')}
   }
 }
 ${instances.join('\n')}
@@ -144,8 +152,25 @@ function keepalived(name: string, advertInt: number): Setting {
         const conf = join(dir, `${node.name}.conf`);
         writeFileSync(conf, keepalivedConf(lab.plan, node.index, advertInt));
         procs.push(
-          spawn(tool('ip'), ['netns', 'exec', node.netns, tool('keepalived'), '-n', '-l', '-P', '-f', conf,
-            '-p', join(dir, `${node.name}.pid`), '-r', join(dir, `${node.name}-vrrp.pid`)], { stdio: ['ignore', 'pipe', 'pipe'] }),
+          spawn(
+            tool('ip'),
+            [
+              'netns',
+              'exec',
+              node.netns,
+              tool('keepalived'),
+              '-n',
+              '-l',
+              '-P',
+              '-f',
+              conf,
+              '-p',
+              join(dir, `${node.name}.pid`),
+              '-r',
+              join(dir, `${node.name}-vrrp.pid`),
+            ],
+            { stdio: ['ignore', 'pipe', 'pipe'] },
+          ),
         );
         // keepalived logs "(wan) Entering MASTER STATE" on every takeover of that instance.
         for (const stream of [procs.at(-1)!.stdout!, procs.at(-1)!.stderr!]) {
@@ -237,7 +262,11 @@ async function measure(setting: Setting, fault: Fault, runs: number): Promise<nu
  * its own lab, so that every peer meets the same load and the same neighbours; every takeover after a
  * cluster settled is a false failover.
  */
-async function falseFailovers(settings: readonly Setting[], load: LoadKind, seconds: number): Promise<{ count: number; done: Record<string, number>; why?: Record<string, number> }[]> {
+async function falseFailovers(
+  settings: readonly Setting[],
+  load: LoadKind,
+  seconds: number,
+): Promise<{ count: number; done: Record<string, number>; why?: Record<string, number> }[]> {
   const labs: Lab[] = [];
   const running: Running[] = [];
   let busy: Load | undefined;
@@ -250,11 +279,18 @@ async function falseFailovers(settings: readonly Setting[], load: LoadKind, seco
     await Promise.all(running.map((r) => r.settle()));
     const before = running.map((r) => r.takeovers());
     const whyBefore = running.map((r) => new Set(r.why?.() ?? []));
-    busy = await startLoad(load, seconds, running.map((r, k) => ({ lab: labs[k]!, active: () => r.active() })));
+    busy = await startLoad(
+      load,
+      seconds,
+      running.map((r, k) => ({ lab: labs[k]!, active: () => r.active() })),
+    );
     await sleep(seconds * 1000);
     const results = running.map((r, k) => {
       const count = r.takeovers() - before[k]!;
-      const reasons = r.why?.().filter((w) => !whyBefore[k]!.has(w)).map((w) => w.slice(w.indexOf(' ') + 1));
+      const reasons = r
+        .why?.()
+        .filter((w) => !whyBefore[k]!.has(w))
+        .map((w) => w.slice(w.indexOf(' ') + 1));
       // Each distinct reason with its count: what an administrator would read in the log.
       const why = reasons && reasons.length > 0 ? reasons.reduce<Record<string, number>>((m, w) => ({ ...m, [w]: (m[w] ?? 0) + 1 }), {}) : undefined;
       return { count, ...(why ? { why } : {}) };
@@ -300,7 +336,17 @@ async function main(): Promise<void> {
       const outages = await measure(setting, fault, runs);
       const st = stats(outages);
       process.stdout.write(
-        JSON.stringify({ name: `outage_${fault.replace('-', '_')}`, unit: 'ms', value: Math.round(st.median), peer: setting.peer, setting: setting.name, min: Math.round(st.min), max: Math.round(st.max), runs: outages.length, samples: outages.map(Math.round) }) + '\n',
+        JSON.stringify({
+          name: `outage_${fault.replace('-', '_')}`,
+          unit: 'ms',
+          value: Math.round(st.median),
+          peer: setting.peer,
+          setting: setting.name,
+          min: Math.round(st.min),
+          max: Math.round(st.max),
+          runs: outages.length,
+          samples: outages.map(Math.round),
+        }) + '\n',
       );
     }
   }
@@ -328,22 +374,52 @@ async function falseFailoverLadder(seconds: number, only: string | undefined, lo
   for (const load of loads) {
     // --settings: only the named settings, each run once (no climbing), still side by side.
     const pick = (list: Setting[]) => list.filter((x) => picked!.includes(x.name));
-    const ladders = (picked
-      ? [new Ladder('tandem', [], pick([...tandemLadder, ...tandemAlways])), new Ladder('keepalived', [], pick(keepalivedLadder))]
-      : [new Ladder('tandem', tandemLadder, tandemAlways), new Ladder('keepalived', keepalivedLadder, [])]
+    const ladders = (
+      picked
+        ? [new Ladder('tandem', [], pick([...tandemLadder, ...tandemAlways])), new Ladder('keepalived', [], pick(keepalivedLadder))]
+        : [new Ladder('tandem', tandemLadder, tandemAlways), new Ladder('keepalived', keepalivedLadder, [])]
     ).filter((l) => (!only || l.peer === only) && !l.finished());
     if (picked && ladders.length === 0) throw new Error(`--settings: none of ${picked.join(' | ')} is a setting of the ladder`);
     while (ladders.some((l) => !l.finished())) {
       const round = ladders.map((l) => l.next());
-      const results = await falseFailovers(round.map((r) => r.setting), load, seconds);
+      const results = await falseFailovers(
+        round.map((r) => r.setting),
+        load,
+        seconds,
+      );
       round.forEach((r, k) => {
         const res = results[k]!;
         const ladder = ladders[k]!;
-        process.stdout.write(JSON.stringify({ name: 'false_failovers_under_load', unit: 'count', value: res.count, peer: ladder.peer, setting: r.setting.name, load, seconds, side_by_side: round.flatMap((o, j) => (j === k ? [] : [`${ladders[j]!.peer} ${o.setting.name}`])).join(', ') || 'none', ...(r.repeat ? { repeat: true } : {}), ...res.done, ...(res.why ? { why: res.why } : {}) }) + '\n');
+        process.stdout.write(
+          JSON.stringify({
+            name: 'false_failovers_under_load',
+            unit: 'count',
+            value: res.count,
+            peer: ladder.peer,
+            setting: r.setting.name,
+            load,
+            seconds,
+            side_by_side: round.flatMap((o, j) => (j === k ? [] : [`${ladders[j]!.peer} ${o.setting.name}`])).join(', ') || 'none',
+            ...(r.repeat ? { repeat: true } : {}),
+            ...res.done,
+            ...(res.why ? { why: res.why } : {}),
+          }) + '\n',
+        );
         ladder.record(r, res.count);
       });
     }
-    if (!picked) for (const ladder of ladders) process.stdout.write(JSON.stringify({ name: 'fastest_setting_without_false_failover', unit: 'setting', value: ladder.zeroAt?.name ?? 'none', peer: ladder.peer, load, seconds }) + '\n');
+    if (!picked)
+      for (const ladder of ladders)
+        process.stdout.write(
+          JSON.stringify({
+            name: 'fastest_setting_without_false_failover',
+            unit: 'setting',
+            value: ladder.zeroAt?.name ?? 'none',
+            peer: ladder.peer,
+            load,
+            seconds,
+          }) + '\n',
+        );
   }
 }
 

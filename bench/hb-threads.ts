@@ -48,7 +48,10 @@ async function main(): Promise<void> {
   const lab = await Lab.up(FIVE_PORTS);
   const { boardFile, cleanup } = writeBenchBoard();
   try {
-    const cluster = await LabCluster.start(lab, FIVE_PORTS, { boardRef: boardFile, timers: { heartbeatIntervalMs: interval, failoverTimeMs: 400, initialSilenceMs: 500 } });
+    const cluster = await LabCluster.start(lab, FIVE_PORTS, {
+      boardRef: boardFile,
+      timers: { heartbeatIntervalMs: interval, failoverTimeMs: 400, initialSilenceMs: 500 },
+    });
     try {
       await cluster.settled(10_000);
       await sleep(warmup * 1000);
@@ -62,9 +65,19 @@ async function main(): Promise<void> {
           const b = before[k]!.get(tid) ?? { cpuNs: 0, wakeups: 0 };
           const pct = (100 * (a.cpuNs - b.cpuNs)) / 1e9 / seconds;
           total += pct;
-          process.stdout.write(JSON.stringify({ name: `worker${k + 1}_${a.comm}_${tid === pid ? 'main' : tid}`, unit: '% of one core', value: Math.round(pct * 100) / 100, wakeups_per_s: Math.round((a.wakeups - b.wakeups) / seconds), peer: 'tandem' }) + '\n');
+          process.stdout.write(
+            JSON.stringify({
+              name: `worker${k + 1}_${a.comm}_${tid === pid ? 'main' : tid}`,
+              unit: '% of one core',
+              value: Math.round(pct * 100) / 100,
+              wakeups_per_s: Math.round((a.wakeups - b.wakeups) / seconds),
+              peer: 'tandem',
+            }) + '\n',
+          );
         }
-        process.stdout.write(JSON.stringify({ name: `worker${k + 1}_total`, unit: '% of one core', value: Math.round(total * 100) / 100, peer: 'tandem' }) + '\n');
+        process.stdout.write(
+          JSON.stringify({ name: `worker${k + 1}_total`, unit: '% of one core', value: Math.round(total * 100) / 100, peer: 'tandem' }) + '\n',
+        );
       });
     } finally {
       await cluster.stop();

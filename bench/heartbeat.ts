@@ -65,9 +65,19 @@ function onlyNic(board: Board, name: string): Board {
 
 function nodeFields(nodeId: number) {
   return {
-    clusterId: CLUSTER, nodeType: nodeId === 1 ? ('master' as const) : ('slave' as const), state: 'active' as const, flags: 0, nodeId,
-    bootId: BigInt(Date.now()) * 1000n, connections: 0, health: 4, syncStatus: 'in-sync' as const, syncSequence: 0n, configGeneration: 1,
-    softwareVersion: { major: VERSION.major, minor: VERSION.minor, patch: VERSION.patch }, nodeName: `bench${nodeId}`,
+    clusterId: CLUSTER,
+    nodeType: nodeId === 1 ? ('master' as const) : ('slave' as const),
+    state: 'active' as const,
+    flags: 0,
+    nodeId,
+    bootId: BigInt(Date.now()) * 1000n,
+    connections: 0,
+    health: 4,
+    syncStatus: 'in-sync' as const,
+    syncSequence: 0n,
+    configGeneration: 1,
+    softwareVersion: { major: VERSION.major, minor: VERSION.minor, patch: VERSION.patch },
+    nodeName: `bench${nodeId}`,
   };
 }
 
@@ -140,7 +150,27 @@ async function keepalivedCost(lab: Lab, seconds: number): Promise<number> {
       });
       const conf = join(dir, `${node.name}.conf`);
       writeFileSync(conf, `global_defs {\n  router_id ${node.name}\n  vrrp_version 3\n  enable_script_security\n}\n${instances.join('\n')}\n`);
-      procs.push(spawn(tool('ip'), ['netns', 'exec', node.netns, tool('keepalived'), '-n', '-l', '-P', '-f', conf, '-p', join(dir, `${node.name}.pid`), '-r', join(dir, `${node.name}-vrrp.pid`)], { stdio: 'ignore' }));
+      procs.push(
+        spawn(
+          tool('ip'),
+          [
+            'netns',
+            'exec',
+            node.netns,
+            tool('keepalived'),
+            '-n',
+            '-l',
+            '-P',
+            '-f',
+            conf,
+            '-p',
+            join(dir, `${node.name}.pid`),
+            '-r',
+            join(dir, `${node.name}-vrrp.pid`),
+          ],
+          { stdio: 'ignore' },
+        ),
+      );
     }
     await sleep(4000); // elected, adverts flowing
     const pids = (await Promise.all(lab.plan.nodes.map((n) => netnsPids(n.netns)))).flat();
@@ -162,11 +192,18 @@ async function keepalivedCost(lab: Lab, seconds: number): Promise<number> {
  */
 async function daemonCost(lab: Lab, seconds: number, intervalMs: number, name: string): Promise<number> {
   const { boardFile, cleanup } = writeBenchBoard();
-  const cluster = await LabCluster.start(lab, FIVE_PORTS, { boardRef: boardFile, timers: { heartbeatIntervalMs: intervalMs, failoverTimeMs: 400, initialSilenceMs: 500 } });
+  const cluster = await LabCluster.start(lab, FIVE_PORTS, {
+    boardRef: boardFile,
+    timers: { heartbeatIntervalMs: intervalMs, failoverTimeMs: 400, initialSilenceMs: 500 },
+  });
   try {
     await cluster.settled(10_000);
     // Start-up (module loading) is not the steady cost.
-    const used = await cpuPercent(cluster.nodes.map((n) => workerOf(n.process.pid!)), 2000, seconds);
+    const used = await cpuPercent(
+      cluster.nodes.map((n) => workerOf(n.process.pid!)),
+      2000,
+      seconds,
+    );
     emit(name, '% of one core', Math.max(...used));
     return Math.max(...used);
   } finally {
@@ -192,7 +229,14 @@ async function main(): Promise<void> {
     await throughput(lab, seconds);
     const ours = await daemonCost(lab, Math.max(10, seconds), 80, 'tandemd_cpu_percent_100_heartbeats_per_s_on_5_ifaces');
     const theirs = await keepalivedCost(lab, Math.max(10, seconds));
-    process.stdout.write(JSON.stringify({ name: 'keepalived_cpu_percent_100_adverts_per_s_on_5_ifaces_master_plus_backup', unit: '% of one core', value: Math.round(theirs * 100) / 100, peer: 'keepalived' }) + '\n');
+    process.stdout.write(
+      JSON.stringify({
+        name: 'keepalived_cpu_percent_100_adverts_per_s_on_5_ifaces_master_plus_backup',
+        unit: '% of one core',
+        value: Math.round(theirs * 100) / 100,
+        peer: 'keepalived',
+      }) + '\n',
+    );
     emit('heartbeat_cpu_ratio_tandem_to_keepalived', 'x', ours / theirs);
     await daemonCost(lab, Math.max(10, seconds), 10, 'tandemd_cpu_percent_100_per_s_on_each_of_5_ifaces');
     await wakeupFloor(lab, Math.max(10, seconds), 80, 'node_empty_timer_cpu_percent_same_wakeups_as_tandemd_main_loop_at_80_ms');

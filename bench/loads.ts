@@ -40,7 +40,8 @@ document.title += ' ' + x;
 
 function stressNg(seconds: number, nice: number): Load {
   const argv = [tool('stress-ng'), '--cpu', '2', '--timeout', `${seconds + 30}s`, '--quiet'];
-  const child: ChildProcess = nice === 0 ? spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' }) : spawn(tool('nice'), ['-n', String(nice), ...argv], { stdio: 'ignore' });
+  const child: ChildProcess =
+    nice === 0 ? spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' }) : spawn(tool('nice'), ['-n', String(nice), ...argv], { stdio: 'ignore' });
   return {
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');

@@ -22,11 +22,15 @@ export function syntheticEntries(n: number, first = 0): Uint8Array[] {
   for (let k = first; k < first + n; k++) {
     const host = `198.18.2.${20 + (k % 200)}`;
     const port = 1024 + Math.floor(k / 200);
-    out.push(recordFromEntry({
-      orig: { src: host, dst: '198.18.1.100', proto: 6, sport: port, dport: 443 },
-      reply: { src: '198.18.1.100', dst: host, proto: 6, sport: 443, dport: port },
-      status: 0x6, timeout: 3600, tcpState: 3,
-    }));
+    out.push(
+      recordFromEntry({
+        orig: { src: host, dst: '198.18.1.100', proto: 6, sport: port, dport: 443 },
+        reply: { src: '198.18.1.100', dst: host, proto: 6, sport: 443, dport: port },
+        status: 0x6,
+        timeout: 3600,
+        tcpState: 3,
+      }),
+    );
   }
   return out;
 }
@@ -125,7 +129,17 @@ export class Conntrackd {
     }
     // Ready when its control socket answers.
     for (const node of lab.plan.nodes) {
-      await waitFor(`conntrackd on ${node.name}`, async () => (await c.ctl(node.name, ['-s']).then(() => true, () => false)), performance.now(), 10_000, 50);
+      await waitFor(
+        `conntrackd on ${node.name}`,
+        async () =>
+          await c.ctl(node.name, ['-s']).then(
+            () => true,
+            () => false,
+          ),
+        performance.now(),
+        10_000,
+        50,
+      );
     }
     return c;
   }

@@ -114,23 +114,45 @@ export async function keepalivedSurvival(lab: Lab, dir: string, connections: num
       const notify = join(dir, `${node.name}-notify.sh`);
       const conf = cd.conf(node.name);
       const c = tool('conntrackd');
-      writeFileSync(notify, `#!/bin/sh
+      writeFileSync(
+        notify,
+        `#!/bin/sh
 case "$1" in
   primary) ${c} -C ${conf} -c; ${c} -C ${conf} -f; ${c} -C ${conf} -R; ${c} -C ${conf} -B ;;
   backup) ${c} -C ${conf} -t; ${c} -C ${conf} -n ;;
   fault) ${c} -C ${conf} -t ;;
 esac
-`);
+`,
+      );
       chmodSync(notify, 0o755);
       const kconf = join(dir, `${node.name}-keepalived.conf`);
       writeFileSync(kconf, keepalivedConf(lab, node.index, notify));
-      procs.push(spawn(tool('ip'), ['netns', 'exec', node.netns, tool('keepalived'), '-n', '-l', '-P', '-f', kconf,
-        '-p', join(dir, `${node.name}-ka.pid`), '-r', join(dir, `${node.name}-vrrp.pid`)], { stdio: 'ignore' }));
+      procs.push(
+        spawn(
+          tool('ip'),
+          [
+            'netns',
+            'exec',
+            node.netns,
+            tool('keepalived'),
+            '-n',
+            '-l',
+            '-P',
+            '-f',
+            kconf,
+            '-p',
+            join(dir, `${node.name}-ka.pid`),
+            '-r',
+            join(dir, `${node.name}-vrrp.pid`),
+          ],
+          { stdio: 'ignore' },
+        ),
+      );
     }
     const wanIf = lab.plan.nodes[0]!.ifaces.find((i) => i.role === 'wan')!.ifname;
     const wanShared = lab.plan.segments.find((s) => s.role === 'wan')!.sharedIp;
     const holds = async (netns: string) => (await run(['ip', '-n', netns, '-o', 'addr', 'show', 'dev', wanIf])).stdout.includes(`${wanShared}/24`);
-    const [n1, n2] = lab.plan.nodes as [typeof lab.plan.nodes[0], typeof lab.plan.nodes[0]];
+    const [n1, n2] = lab.plan.nodes as [(typeof lab.plan.nodes)[0], (typeof lab.plan.nodes)[0]];
     await waitFor('keepalived master', async () => (await holds(n1.netns)) && !(await holds(n2.netns)), performance.now(), 20_000, 50);
     await sleep(1000);
     return await trial(

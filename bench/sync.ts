@@ -125,20 +125,32 @@ async function benchTandem(lab: Lab): Promise<void> {
     emit('full_transfer_into_standby_kernel', 'ms', pct(fulls, 50), 'tandem', { runs: fulls, min: Math.min(...fulls), max: Math.max(...fulls) });
 
     // The cost of the choice at takeover (the entries are in the kernel already): the commit before the claim.
-    await waitFor('standby in sync', async () => {
-      const y = await cluster.sync(inactive);
-      return y.role === 'sink' && y.status === 'in-sync' && y.providers['conntrack']!.count >= N;
-    }, performance.now(), 30_000, 50);
+    await waitFor(
+      'standby in sync',
+      async () => {
+        const y = await cluster.sync(inactive);
+        return y.role === 'sink' && y.status === 'in-sync' && y.providers['conntrack']!.count >= N;
+      },
+      performance.now(),
+      30_000,
+      50,
+    );
     const commits = cluster.events(inactive, 'state_committed').length;
     await askControl(cluster.node(active).socket, 'failover');
     await waitFor('takeover', async () => cluster.events(inactive, 'state_committed').length > commits, performance.now(), 10_000, 20);
     emit('commit_at_takeover', 'ms', Number(cluster.events(inactive, 'state_committed').at(-1)!['tookMs']), 'tandem');
 
     // Latency: roles swapped; once the old active (now standby) follows again, single entries on the new active.
-    await waitFor('new standby in sync', async () => {
-      const y = await cluster.sync(active);
-      return y.role === 'sink' && y.status === 'in-sync';
-    }, performance.now(), 60_000, 50);
+    await waitFor(
+      'new standby in sync',
+      async () => {
+        const y = await cluster.sync(active);
+        return y.role === 'sink' && y.status === 'in-sync';
+      },
+      performance.now(),
+      60_000,
+      50,
+    );
     const lat = await latency(B, A, N + 10);
     emit('update_latency_p50', 'ms', pct(lat, 50), 'tandem', { samples: lat.length });
     emit('update_latency_p99', 'ms', pct(lat, 99), 'tandem', { samples: lat.length });
@@ -171,8 +183,16 @@ async function survival(): Promise<void> {
     }
     const survived = trials.reduce((a, t) => a + t.survived, 0);
     const of = trials.reduce((a, t) => a + t.of, 0);
-    emit(`tcp_survival_power_off_${s.name}`, '%', (100 * survived) / of, s.peer, { entries: undefined, survived, of, trials: trials.map((t) => `${t.survived}/${t.of}`) });
-    emit(`tcp_stall_power_off_${s.name}`, 'ms', Math.max(...trials.map((t) => t.stallMs)), s.peer, { entries: undefined, perTrial: trials.map((t) => t.stallMs) });
+    emit(`tcp_survival_power_off_${s.name}`, '%', (100 * survived) / of, s.peer, {
+      entries: undefined,
+      survived,
+      of,
+      trials: trials.map((t) => `${t.survived}/${t.of}`),
+    });
+    emit(`tcp_stall_power_off_${s.name}`, 'ms', Math.max(...trials.map((t) => t.stallMs)), s.peer, {
+      entries: undefined,
+      perTrial: trials.map((t) => t.stallMs),
+    });
   }
 }
 
@@ -223,7 +243,12 @@ async function benchConntrackd(lab: Lab, dir: string, n1: string, n2: string): P
     const totals = resyncs.map((r, i) => Math.round(r + commits[i]!));
     emit('resync_request_to_standby_cache', 'ms', pct(resyncs, 50), 'conntrackd', { runs: resyncs.map(Math.round) });
     emit('commit_at_takeover', 'ms', pct(commits, 50), 'conntrackd', { runs: commits.map(Math.round) });
-    emit('full_transfer_into_standby_kernel', 'ms', pct(totals, 50), 'conntrackd', { note: 'resync request + commit', runs: totals, min: Math.min(...totals), max: Math.max(...totals) });
+    emit('full_transfer_into_standby_kernel', 'ms', pct(totals, 50), 'conntrackd', {
+      note: 'resync request + commit',
+      runs: totals,
+      min: Math.min(...totals),
+      max: Math.max(...totals),
+    });
   } finally {
     await cd.stop();
   }

@@ -13,7 +13,20 @@ import { createConnection, createServer, type Server } from 'node:net';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 
-export const COMMANDS = ['status', 'why', 'failover', 'resync', 'store-get', 'store-set', 'bypass', 'cluster', 'admin-password', 'maintenance', 'note', 'diag-stall'] as const;
+export const COMMANDS = [
+  'status',
+  'why',
+  'failover',
+  'resync',
+  'store-get',
+  'store-set',
+  'bypass',
+  'cluster',
+  'admin-password',
+  'maintenance',
+  'note',
+  'diag-stall',
+] as const;
 export type Command = (typeof COMMANDS)[number];
 
 /** One request of the control socket: each command with the fields it takes, and no others (the dispatchers switch on `cmd`). */
@@ -45,7 +58,8 @@ export function parseRequest(raw: unknown): Request {
       if (required) throw new Error(`${String(cmd)}: "${name}" is required`);
       return;
     }
-    if (typeof v !== type || (type === 'object' && (v === null || Array.isArray(v)))) throw new Error(`${String(cmd)}: "${name}" must be ${type === 'object' ? 'an object' : `a ${type}`}, not ${JSON.stringify(v)}`);
+    if (typeof v !== type || (type === 'object' && (v === null || Array.isArray(v))))
+      throw new Error(`${String(cmd)}: "${name}" must be ${type === 'object' ? 'an object' : `a ${type}`}, not ${JSON.stringify(v)}`);
   };
   switch (cmd as Command) {
     case 'store-get':

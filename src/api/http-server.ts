@@ -63,7 +63,13 @@ async function route(req: IncomingMessage, res: ServerResponse, v: HttpViews): P
     return send(res, 401, 'text/plain', 'the administrator password is needed (user admin)\n', { 'www-authenticate': 'Basic realm="tandem", charset="UTF-8"' });
   }
   try {
-    if (path === '/status.json') return send(res, 200, 'application/json', JSON.stringify(v.statusJson(), (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x), 1));
+    if (path === '/status.json')
+      return send(
+        res,
+        200,
+        'application/json',
+        JSON.stringify(v.statusJson(), (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x), 1),
+      );
     if (path === '/metrics') return send(res, 200, 'text/plain; version=0.0.4', v.metrics());
     return send(res, 200, 'text/html; charset=utf-8', v.page(), { 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'" });
   } catch (e) {

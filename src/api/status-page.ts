@@ -27,7 +27,15 @@ export interface StatusDoc {
   node: { name: string; role: string; standalone: boolean; softwareVersion: string };
   cluster: null | { name: string; mode: string; revision: number; leader: string | null; members: StatusMember[] };
   health: { ok: boolean; text: string };
-  matrix: { iface: string; sync: boolean; sent: number; accepted: number; superseded: number; rejected: Record<string, number>; lastSeenAgoMs: number | null }[];
+  matrix: {
+    iface: string;
+    sync: boolean;
+    sent: number;
+    accepted: number;
+    superseded: number;
+    rejected: Record<string, number>;
+    lastSeenAgoMs: number | null;
+  }[];
   changes: { wallTime: string; from: string; to: string; reason: string }[];
   /** Every role change since the daemon started (changes keeps only the newest). */
   roleChangesTotal: number;
@@ -40,13 +48,23 @@ const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCode
 export function renderPage(d: StatusDoc): string {
   const members = d.cluster?.members ?? [];
   const rows = members
-    .map((m) => `<tr data-member="${esc(m.name)}"><td>${esc(m.name)}${m.self ? ' (this node)' : ''}</td><td>${esc(m.address)}</td><td class="role">${esc(m.role)}</td>` +
-      `<td class="state">${m.enabled ? (m.draining ? 'draining' : 'enabled') : 'disabled'}${m.leader ? ', leader' : ''}</td>` +
-      `<td class="bits" title="${esc(m.words.join(', '))}">${esc(m.hex)}</td><td class="words">${esc(m.words.join(', '))}</td>` +
-      `<td class="unreachable">${esc(m.unreachable ?? '')}</td><td>${esc(m.softwareVersion ?? '?')}</td></tr>`)
+    .map(
+      (m) =>
+        `<tr data-member="${esc(m.name)}"><td>${esc(m.name)}${m.self ? ' (this node)' : ''}</td><td>${esc(m.address)}</td><td class="role">${esc(m.role)}</td>` +
+        `<td class="state">${m.enabled ? (m.draining ? 'draining' : 'enabled') : 'disabled'}${m.leader ? ', leader' : ''}</td>` +
+        `<td class="bits" title="${esc(m.words.join(', '))}">${esc(m.hex)}</td><td class="words">${esc(m.words.join(', '))}</td>` +
+        `<td class="unreachable">${esc(m.unreachable ?? '')}</td><td>${esc(m.softwareVersion ?? '?')}</td></tr>`,
+    )
     .join('\n');
   const matrix = d.matrix
-    .map((r) => `<tr><td>${esc(r.iface)}${r.sync ? ' (sync)' : ''}</td><td>${r.sent}</td><td>${r.accepted}</td><td>${r.superseded}</td><td>${esc(Object.entries(r.rejected).map(([k, v]) => `${k} ${v}`).join(', ') || '0')}</td><td>${r.lastSeenAgoMs === null ? 'never' : `${Math.round(r.lastSeenAgoMs)} ms ago`}</td></tr>`)
+    .map(
+      (r) =>
+        `<tr><td>${esc(r.iface)}${r.sync ? ' (sync)' : ''}</td><td>${r.sent}</td><td>${r.accepted}</td><td>${r.superseded}</td><td>${esc(
+          Object.entries(r.rejected)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ') || '0',
+        )}</td><td>${r.lastSeenAgoMs === null ? 'never' : `${Math.round(r.lastSeenAgoMs)} ms ago`}</td></tr>`,
+    )
     .join('\n');
   const changes = d.changes
     .slice(-10)
@@ -83,7 +101,9 @@ export function renderMetrics(d: StatusDoc): string {
   const metric = (name: string, help: string, type: 'gauge' | 'counter', samples: [Record<string, string>, number][]) => {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     for (const [labels, v] of samples) {
-      const l = Object.entries(labels).map(([k, x]) => `${k}="${x.replace(/["\\\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`))}"`).join(',');
+      const l = Object.entries(labels)
+        .map(([k, x]) => `${k}="${x.replace(/["\\\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`))}"`)
+        .join(',');
       out.push(`${name}${l ? `{${l}}` : ''} ${v}`);
     }
   };
@@ -91,13 +111,48 @@ export function renderMetrics(d: StatusDoc): string {
   metric('tandem_active', '1 while this node serves (role active).', 'gauge', [[{ node: d.node.name }, d.node.role === 'active' ? 1 : 0]]);
   metric('tandem_health_check_ok', '1 while the health check answers 200 "Cluster Enabled".', 'gauge', [[{ node: d.node.name }, d.health.ok ? 1 : 0]]);
   metric('tandem_connections', 'Connections this node carries.', 'gauge', [[{ node: d.node.name }, d.connections]]);
-  metric('tandem_member_status_bits', 'Seed 000 status bit mask of each member, as this node sees it.', 'gauge', (d.cluster?.members ?? []).map((m) => [{ member: m.name }, m.bits]));
-  metric('tandem_member_leader', '1 for the member that holds the leader role.', 'gauge', (d.cluster?.members ?? []).map((m) => [{ member: m.name }, m.leader ? 1 : 0]));
-  metric('tandem_member_reachable', '0 while a member is unreachable.', 'gauge', (d.cluster?.members ?? []).map((m) => [{ member: m.name }, m.unreachable === null ? 1 : 0]));
-  metric('tandem_heartbeats_sent_total', 'Heartbeats sent per interface.', 'counter', d.matrix.map((r) => [{ iface: r.iface }, r.sent]));
-  metric('tandem_heartbeats_accepted_total', 'Valid heartbeats received per interface.', 'counter', d.matrix.map((r) => [{ iface: r.iface }, r.accepted]));
-  metric('tandem_heartbeats_superseded_total', 'Heartbeats read but not examined: a newer valid one of the same sender came in the same read.', 'counter', d.matrix.map((r) => [{ iface: r.iface }, r.superseded]));
-  metric('tandem_heartbeats_rejected_total', 'Heartbeats dropped per interface and reason.', 'counter', d.matrix.flatMap((r) => Object.entries(r.rejected).map(([reason, n]): [Record<string, string>, number] => [{ iface: r.iface, reason }, n])));
+  metric(
+    'tandem_member_status_bits',
+    'Seed 000 status bit mask of each member, as this node sees it.',
+    'gauge',
+    (d.cluster?.members ?? []).map((m) => [{ member: m.name }, m.bits]),
+  );
+  metric(
+    'tandem_member_leader',
+    '1 for the member that holds the leader role.',
+    'gauge',
+    (d.cluster?.members ?? []).map((m) => [{ member: m.name }, m.leader ? 1 : 0]),
+  );
+  metric(
+    'tandem_member_reachable',
+    '0 while a member is unreachable.',
+    'gauge',
+    (d.cluster?.members ?? []).map((m) => [{ member: m.name }, m.unreachable === null ? 1 : 0]),
+  );
+  metric(
+    'tandem_heartbeats_sent_total',
+    'Heartbeats sent per interface.',
+    'counter',
+    d.matrix.map((r) => [{ iface: r.iface }, r.sent]),
+  );
+  metric(
+    'tandem_heartbeats_accepted_total',
+    'Valid heartbeats received per interface.',
+    'counter',
+    d.matrix.map((r) => [{ iface: r.iface }, r.accepted]),
+  );
+  metric(
+    'tandem_heartbeats_superseded_total',
+    'Heartbeats read but not examined: a newer valid one of the same sender came in the same read.',
+    'counter',
+    d.matrix.map((r) => [{ iface: r.iface }, r.superseded]),
+  );
+  metric(
+    'tandem_heartbeats_rejected_total',
+    'Heartbeats dropped per interface and reason.',
+    'counter',
+    d.matrix.flatMap((r) => Object.entries(r.rejected).map(([reason, n]): [Record<string, string>, number] => [{ iface: r.iface, reason }, n])),
+  );
   metric('tandem_role_changes_total', 'Role changes since the daemon started.', 'counter', [[{}, d.roleChangesTotal]]);
   if (d.sync) {
     metric('tandem_sync_lag', 'State updates not yet acknowledged (source) or not yet applied (standby).', 'gauge', [[{}, d.sync.lag]]);

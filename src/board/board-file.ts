@@ -92,7 +92,11 @@ export function parseBoard(raw: unknown, source: string): Board {
     bypass: (top.optionalArray('bypass') ?? []).map((item) => {
       const b = item.fields();
       const ports = b.array('ports', { min: 2, max: 2 }).map((p) => p.self.string());
-      const line = (g: Fields): GpioLine => ({ chip: g.string('chip', { pattern: /^\/dev\//, hint: 'a /dev/gpiochipN path' }), line: g.int('line', 0, 511), activeLow: g.bool('activeLow') });
+      const line = (g: Fields): GpioLine => ({
+        chip: g.string('chip', { pattern: /^\/dev\//, hint: 'a /dev/gpiochipN path' }),
+        line: g.int('line', 0, 511),
+        activeLow: g.bool('activeLow'),
+      });
       return {
         name: b.string('name'),
         ports: [ports[0]!, ports[1]!],
@@ -131,7 +135,10 @@ function checkConsistency(board: Board, top: Fields): void {
     seg.ports.forEach((p, j) => {
       if (!names.has(p)) top.fail(`bypass[${i}].ports[${j}]`, `no NIC named "${p}" in nics`);
     });
-    for (const [field, g] of [['gpio', seg.gpio], ['disconnectGpio', seg.disconnectGpio]] as const) {
+    for (const [field, g] of [
+      ['gpio', seg.gpio],
+      ['disconnectGpio', seg.disconnectGpio],
+    ] as const) {
       if (!g) continue;
       const key = `${g.chip}:${g.line}`;
       const other = lines.get(key);

@@ -24,7 +24,9 @@ export interface Parsed {
  * with integers checked here and every error a UsageError that names the option.
  */
 export function parseArgs(argv: readonly string[], spec: OptionSpec): Parsed {
-  const options = Object.fromEntries(Object.entries(spec).map(([name, kind]) => [name, { type: kind === 'boolean' ? ('boolean' as const) : ('string' as const) }]));
+  const options = Object.fromEntries(
+    Object.entries(spec).map(([name, kind]) => [name, { type: kind === 'boolean' ? ('boolean' as const) : ('string' as const) }]),
+  );
   let parsed: { values: Record<string, string | boolean | (string | boolean)[] | undefined>; positionals: string[] };
   try {
     parsed = nodeParseArgs({ args: [...argv], options, strict: true, allowPositionals: true });

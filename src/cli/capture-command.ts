@@ -98,7 +98,8 @@ export function captureKey(p: Parsed): { auth: HeartbeatAuth; clusterId: number 
   const passwordFile = str(p, 'password-file');
   const salt = str(p, 'salt');
   if (config !== undefined) {
-    if (clusterId !== undefined || passwordFile !== undefined || salt !== undefined) throw new UsageError('--config gives the cluster ID and key: leave out --cluster-id, --password-file and --salt');
+    if (clusterId !== undefined || passwordFile !== undefined || salt !== undefined)
+      throw new UsageError('--config gives the cluster ID and key: leave out --cluster-id, --password-file and --salt');
     const loaded = loadNode(config);
     if (loaded.kind === 'standalone') throw new UsageError(`${config}: this node is in no cluster yet: there is no key to verify with`);
     return { auth: hmacAuth(clusterSecret(loaded.config.cluster), loaded.config.cluster.id), clusterId: loaded.config.cluster.id };
@@ -108,7 +109,8 @@ export function captureKey(p: Parsed): { auth: HeartbeatAuth; clusterId: number 
     if (salt !== undefined) throw new UsageError('--salt needs --cluster-id and --password-file');
     return undefined;
   }
-  if (salt !== undefined && !/^[0-9a-f]{32}$/.test(salt)) throw new UsageError(`--salt: "${salt}" is not a cluster salt (32 hex digits, cluster.salt in the cluster store)`);
+  if (salt !== undefined && !/^[0-9a-f]{32}$/.test(salt))
+    throw new UsageError(`--salt: "${salt}" is not a cluster salt (32 hex digits, cluster.salt in the cluster store)`);
   const password = clusterSecret({ passwordFile, key: null });
   return { auth: hmacAuth(salt === undefined ? password : deriveClusterKey(password.toString('utf8'), salt), clusterId), clusterId };
 }
@@ -134,8 +136,15 @@ export function describe(
   const f: HeartbeatFields | undefined = frame.length >= FRAME_LENGTH ? readPayload(view, frame, PAYLOAD_OFFSET) : undefined;
   if (f) {
     Object.assign(line, {
-      clusterId: f.clusterId, node: f.nodeName, nodeId: f.nodeId, type: f.nodeType, state: f.state,
-      sequence: f.sequence.toString(), bootId: f.bootId.toString(), connections: f.connections, fromSync: f.fromSync,
+      clusterId: f.clusterId,
+      node: f.nodeName,
+      nodeId: f.nodeId,
+      type: f.nodeType,
+      state: f.state,
+      sequence: f.sequence.toString(),
+      bootId: f.bootId.toString(),
+      connections: f.connections,
+      fromSync: f.fromSync,
     });
   }
   if (verify) {

@@ -22,9 +22,14 @@ export function preflight(path: string): { loaded: Loaded; result: CheckResult }
     const result: CheckResult = { errors: [], warnings: [] };
     const c = loaded.config;
     c.interfaces.forEach((i, k) => {
-      if (!board.nics.some((n) => n.name === i.name)) result.errors.push({ field: `interfaces[${k}].name`, message: `board ${board.name} has no NIC named "${i.name}" (it has ${board.nics.map((n) => n.name).join(', ')})` });
+      if (!board.nics.some((n) => n.name === i.name))
+        result.errors.push({
+          field: `interfaces[${k}].name`,
+          message: `board ${board.name} has no NIC named "${i.name}" (it has ${board.nics.map((n) => n.name).join(', ')})`,
+        });
     });
-    if (!c.interfaces.some((i) => i.sync && i.address)) result.warnings.push({ field: 'interfaces', message: 'no sync interface with this node\'s address: the node cannot create or join a cluster' });
+    if (!c.interfaces.some((i) => i.sync && i.address))
+      result.warnings.push({ field: 'interfaces', message: "no sync interface with this node's address: the node cannot create or join a cluster" });
     return { loaded, result };
   }
   const config = loaded.config;
@@ -53,7 +58,11 @@ export function checkCommand(p: Parsed): number {
   else {
     const text = formatFindings(path, result);
     if (text) process.stdout.write(text + '\n');
-    process.stdout.write(result.errors.length === 0 ? `${path}: OK${result.warnings.length ? ` (${result.warnings.length} warning${result.warnings.length > 1 ? 's' : ''})` : ''}\n` : `${path}: ${result.errors.length} error${result.errors.length > 1 ? 's' : ''}\n`);
+    process.stdout.write(
+      result.errors.length === 0
+        ? `${path}: OK${result.warnings.length ? ` (${result.warnings.length} warning${result.warnings.length > 1 ? 's' : ''})` : ''}\n`
+        : `${path}: ${result.errors.length} error${result.errors.length > 1 ? 's' : ''}\n`,
+    );
   }
   return result.errors.length === 0 ? 0 : 1;
 }

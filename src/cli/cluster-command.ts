@@ -25,7 +25,8 @@ tandem admin-password [--password-file F | --password-fd N]    (the status page'
 // Longer than the daemon's own deadlines (a change ordered through Corosync: 10 s, then the store's fsync), so the
 // administrator reads the daemon's reason rather than a timeout of this command.
 const CLUSTER_OP_MS = 30_000;
-const cluster = (p: Parsed, op: string, args: Record<string, unknown>, timeoutMs = CLUSTER_OP_MS) => askControl(socketPath(p), { cmd: 'cluster', op, args }, timeoutMs);
+const cluster = (p: Parsed, op: string, args: Record<string, unknown>, timeoutMs = CLUSTER_OP_MS) =>
+  askControl(socketPath(p), { cmd: 'cluster', op, args }, timeoutMs);
 
 function print(p: Parsed, result: unknown, text: string): void {
   process.stdout.write(flag(p, 'json') ? JSON.stringify(result) + '\n' : text + '\n');
@@ -46,15 +47,30 @@ export async function clusterCommand(p: Parsed, ask: Asker = terminal): Promise<
       const node = str(p, 'node');
       if (!name || !node) throw new UsageError('cluster create needs --name NAME and --node NODE');
       const password = await ask.password('cluster password', { ...passwordSource(p), confirm: true });
-      const r = (await cluster(p, 'create', { name, node, password, ...(str(p, 'mode') ? { mode: str(p, 'mode') } : {}), ...(str(p, 'engine') ? { engine: str(p, 'engine') } : {}), ...(p.options['cluster-id'] !== undefined ? { clusterId: int(p, 'cluster-id', 0, 63) } : {}) })) as Record<string, unknown>;
-      print(p, r, `cluster ${String(r['created'])} created (ID ${String(r['clusterId'])}), this node is member ${String(r['member'])}; the service restarts as a member.\nnext: tandem cluster add-member NAME ADDRESS for each other member, then join from it`);
+      const r = (await cluster(p, 'create', {
+        name,
+        node,
+        password,
+        ...(str(p, 'mode') ? { mode: str(p, 'mode') } : {}),
+        ...(str(p, 'engine') ? { engine: str(p, 'engine') } : {}),
+        ...(p.options['cluster-id'] !== undefined ? { clusterId: int(p, 'cluster-id', 0, 63) } : {}),
+      })) as Record<string, unknown>;
+      print(
+        p,
+        r,
+        `cluster ${String(r['created'])} created (ID ${String(r['clusterId'])}), this node is member ${String(r['member'])}; the service restarts as a member.\nnext: tandem cluster add-member NAME ADDRESS for each other member, then join from it`,
+      );
       return 0;
     }
     case 'add-member': {
       const [name, address] = rest;
       if (!name || !address) throw new UsageError('cluster add-member needs NAME and ADDRESS');
       const r = (await cluster(p, 'add-member', { name, address })) as Record<string, unknown>;
-      print(p, r, `${name} added (members: ${(r['members'] as string[]).join(', ')}); it stays unreachable until it joins.\nnext, ${String(r['next'])}\nthis node's cluster service restarts to reach the new member.`);
+      print(
+        p,
+        r,
+        `${name} added (members: ${(r['members'] as string[]).join(', ')}); it stays unreachable until it joins.\nnext, ${String(r['next'])}\nthis node's cluster service restarts to reach the new member.`,
+      );
       return 0;
     }
     case 'remove-member': {
@@ -65,7 +81,7 @@ export async function clusterCommand(p: Parsed, ask: Asker = terminal): Promise<
     }
     case 'join': {
       const member = str(p, 'member');
-      if (!member) throw new UsageError('cluster join needs --member ADDRESS (an existing member\'s sync address)');
+      if (!member) throw new UsageError("cluster join needs --member ADDRESS (an existing member's sync address)");
       const here = (await cluster(p, 'join-preview', {})) as { systemKeys: number; sessions: number };
       const ok = await ask.confirm(
         `Joining initialises this node from the member at ${member}: its system state overwrites this node's (${here.systemKeys} keys here) and this node's ${here.sessions} sessions end. Continue?`,
@@ -77,14 +93,22 @@ export async function clusterCommand(p: Parsed, ask: Asker = terminal): Promise<
       }
       const password = await ask.password('cluster password', passwordSource(p));
       const r = (await cluster(p, 'join', { member, password })) as Record<string, unknown>;
-      print(p, r, `joined cluster ${String(r['joined'])} as ${String(r['as'])} (members: ${(r['members'] as string[]).join(', ')}); the service restarts as a member`);
+      print(
+        p,
+        r,
+        `joined cluster ${String(r['joined'])} as ${String(r['as'])} (members: ${(r['members'] as string[]).join(', ')}); the service restarts as a member`,
+      );
       return 0;
     }
     case 'leave': {
       if (!(await ask.confirm('Leaving makes this node standalone: it stops taking part in the cluster (it keeps its system state). Continue?', yes))) return 1;
       const r = (await cluster(p, 'leave', {})) as Record<string, unknown>;
       const notTold = r['notTold'] as string[];
-      print(p, r, `left cluster ${String(r['left'])}; this node is standalone${notTold.length ? `\nnot told (remove this node there with tandem cluster remove-member): ${notTold.join('; ')}` : ''}`);
+      print(
+        p,
+        r,
+        `left cluster ${String(r['left'])}; this node is standalone${notTold.length ? `\nnot told (remove this node there with tandem cluster remove-member): ${notTold.join('; ')}` : ''}`,
+      );
       return 0;
     }
     case 'enable':

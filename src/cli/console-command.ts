@@ -42,7 +42,17 @@ export async function consoleCommand(p: Parsed): Promise<number> {
     output = process.stdout;
   }
   const io = new TtyConsole(input, output);
-  const menu = new ConsoleMenu(io, nodeAccess({ configFile: config, board, loadLocal: local, reboot: str(p, 'reboot-command') ?? 'systemctl reboot', poweroff: str(p, 'poweroff-command') ?? 'systemctl poweroff' }), VERSION.text);
+  const menu = new ConsoleMenu(
+    io,
+    nodeAccess({
+      configFile: config,
+      board,
+      loadLocal: local,
+      reboot: str(p, 'reboot-command') ?? 'systemctl reboot',
+      poweroff: str(p, 'poweroff-command') ?? 'systemctl poweroff',
+    }),
+    VERSION.text,
+  );
   await menu.run();
   return 0;
 }

@@ -12,8 +12,15 @@ export function eventsCommand(p: Parsed): number {
     process.stdout.write(renderEventCatalogue(EVENTS));
     return 0;
   }
-  const rows = Object.entries(EVENTS).sort((a, b) => a[1].id - b[1].id).map(([name, e]) => ({ id: e.id, event: name, severity: GUIDE[name]?.severity, meaning: e.summary, action: GUIDE[name]?.action }));
+  const rows = Object.entries(EVENTS)
+    .sort((a, b) => a[1].id - b[1].id)
+    .map(([name, e]) => ({ id: e.id, event: name, severity: GUIDE[name]?.severity, meaning: e.summary, action: GUIDE[name]?.action }));
   if (flag(p, 'json')) process.stdout.write(JSON.stringify(rows) + '\n');
-  else process.stdout.write(rows.map((r) => `${String(r.id).padEnd(4)} ${r.event.padEnd(34)} ${String(r.severity).padEnd(8)} ${r.meaning}\n${''.padEnd(48)}-> ${r.action}\n`).join(''));
+  else
+    process.stdout.write(
+      rows
+        .map((r) => `${String(r.id).padEnd(4)} ${r.event.padEnd(34)} ${String(r.severity).padEnd(8)} ${r.meaning}\n${''.padEnd(48)}-> ${r.action}\n`)
+        .join(''),
+    );
   return 0;
 }

@@ -21,7 +21,6 @@ tandem lab down [NAME | --all]
 tandem lab demo [--board NAME|FILE] [--seconds N]   (a failover: the active node powered off)
 tandem lab demo --members N [--board NAME|FILE]     (N = 3..8: a cluster on Corosync, a partition, its healing)`;
 
-
 export async function labCommand(p: Parsed): Promise<number> {
   const [verb, name] = p.positionals;
   switch (verb) {
@@ -40,7 +39,9 @@ export async function labCommand(p: Parsed): Promise<number> {
         else {
           process.stdout.write(`lab ${s.name} (board ${s.board})${s.missing.length ? ` DAMAGED: missing ${s.missing.join(', ')}` : ''}\n`);
           for (const node of s.nodes) {
-            const links = Object.entries(node.links).map(([i, st]) => `${i}:${st}`).join(' ');
+            const links = Object.entries(node.links)
+              .map(([i, st]) => `${i}:${st}`)
+              .join(' ');
             process.stdout.write(`  ${node.name} ${node.netns} ${node.present ? '' : 'MISSING '}${links} processes:${node.processes}\n`);
           }
         }
@@ -99,7 +100,9 @@ async function demo(boardName: string, seconds: number): Promise<number> {
   try {
     printPlan(lab);
     await statefulGateways(lab);
-    process.stdout.write('gateways are stateful firewalls: forward policy drop, established/related accepted, SNAT to the WAN shared address, nf_conntrack_tcp_loose=0\n');
+    process.stdout.write(
+      'gateways are stateful firewalls: forward policy drop, established/related accepted, SNAT to the WAN shared address, nf_conntrack_tcp_loose=0\n',
+    );
     cluster = await LabCluster.start(lab, board, {
       timers: { initialSilenceMs: 1000 },
       onEvent: (node, ev) => {
@@ -120,7 +123,9 @@ async function demo(boardName: string, seconds: number): Promise<number> {
     while (!tcp.allFlowing(TCP_CONNECTIONS) && Date.now() < flowing) await sleep(50);
     await sleep(1000); // the standby has every flow by now (status below shows the conntrack count)
     const standby = await cluster.sync(before.inactive);
-    process.stdout.write(`client -> server ${server}: a ping every 10 ms and ${TCP_CONNECTIONS} TCP connections writing every 10 ms; the standby holds ${standby.providers['conntrack']?.count ?? 0} synchronised connections\n`);
+    process.stdout.write(
+      `client -> server ${server}: a ping every 10 ms and ${TCP_CONNECTIONS} TCP connections writing every 10 ms; the standby holds ${standby.providers['conntrack']?.count ?? 0} synchronised connections\n`,
+    );
     process.stdout.write(`powering off ${before.active} (all its cables cut at once)\n`);
     const cutAt = Date.now();
     await lab.powerOff(before.active);

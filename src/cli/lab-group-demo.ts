@@ -44,17 +44,26 @@ export async function groupDemo(boardName: string, members: number): Promise<num
     const majority = all.filter((i) => !minority.includes(i));
     process.stdout.write(`--- the sync network split: ${majority.map(groupMemberName).join(', ')} | ${minority.map(groupMemberName).join(', ')} ---\n`);
     const cutAt = Date.now();
-    await lab.partition('sync', majority.map((i) => `n${i}`), minority.map((i) => `n${i}`));
+    await lab.partition(
+      'sync',
+      majority.map((i) => `n${i}`),
+      minority.map((i) => `n${i}`),
+    );
     const stopped = await until(async () => (await Promise.all(minority.map((i) => serving(c, i)))).every((x) => !x), 15_000);
-    process.stdout.write(`the side of ${minority.length} ${stopped ? `stopped serving after ${Date.now() - cutAt} ms` : 'DID NOT stop serving'}; ${groupMemberName(minority[0]!)} says:\n`);
+    process.stdout.write(
+      `the side of ${minority.length} ${stopped ? `stopped serving after ${Date.now() - cutAt} ms` : 'DID NOT stop serving'}; ${groupMemberName(minority[0]!)} says:\n`,
+    );
     process.stdout.write(formatGroupStatus(await status(minority[0]!), formatCluster) + '\n');
-    for (let k = 0; k < 100; k++) await askControl(c.node(`n${majority[k % majority.length]}`).socket, { cmd: 'store-set', store: 'sessions', key: `during-${k}`, value: k });
+    for (let k = 0; k < 100; k++)
+      await askControl(c.node(`n${majority[k % majority.length]}`).socket, { cmd: 'store-set', store: 'sessions', key: `during-${k}`, value: k });
     process.stdout.write(`100 sessions written on the side of ${majority.length} meanwhile\n\n--- healed ---\n`);
     const healAt = Date.now();
     await lab.heal();
     const back = await until(async () => (await Promise.all(all.map((i) => serving(c, i)))).every(Boolean), 30_000);
     const held = await Promise.all(all.map(sessions));
-    process.stdout.write(`${back ? `all ${members} serve again after ${Date.now() - healAt} ms` : 'NOT every member serves again'}; sessions held: ${all.map((i, k) => `${groupMemberName(i)} ${held[k]}`).join(', ')}\n`);
+    process.stdout.write(
+      `${back ? `all ${members} serve again after ${Date.now() - healAt} ms` : 'NOT every member serves again'}; sessions held: ${all.map((i, k) => `${groupMemberName(i)} ${held[k]}`).join(', ')}\n`,
+    );
     const ok = stopped && back && held.every((n) => n === SESSIONS + 100);
     process.stdout.write(ok ? 'the cluster converged\n' : 'THE CLUSTER DID NOT CONVERGE\n');
     return ok ? 0 : 1;

@@ -20,7 +20,10 @@ import { socketPath, type NodeStatus } from './status-command.js';
 export const MAINTENANCE_USAGE = `tandem update FILE [--socket PATH | --config FILE]    (on the active node: the file to both members, applied with two planned failovers)
 tandem upgrade IMAGE [--socket PATH | --config FILE]  (the same for a software image: each member restarts on the new software)`;
 
-interface Check { me: { node: string; role: string; command: string | null; pid: number }; peer: { node: string; role: string; command: string | null; pid: number; applying: string | null } }
+interface Check {
+  me: { node: string; role: string; command: string | null; pid: number };
+  peer: { node: string; role: string; command: string | null; pid: number; applying: string | null };
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -31,7 +34,8 @@ export async function maintenanceCommand(kind: Kind, p: Parsed): Promise<number>
   const id = randomBytes(4).toString('hex');
   const t0 = Date.now();
   const say = (line: string) => process.stdout.write(`${line}\n`);
-  const ask = (op: string, args: Record<string, unknown> = {}, timeoutMs = 15_000) => askControl(sock, { cmd: 'maintenance', op, args: { kind, id, ...args } }, timeoutMs);
+  const ask = (op: string, args: Record<string, unknown> = {}, timeoutMs = 15_000) =>
+    askControl(sock, { cmd: 'maintenance', op, args: { kind, id, ...args } }, timeoutMs);
   const status = () => askControl(sock, 'status') as Promise<NodeStatus & { pid: number }>;
   /** Polls the local status (the service may be restarting: no answer counts as not yet). */
   const waitFor = async (what: string, ok: (s: NodeStatus & { pid: number }) => boolean, ms = 30_000) => {
@@ -40,7 +44,8 @@ export async function maintenanceCommand(kind: Kind, p: Parsed): Promise<number>
     while (Date.now() < deadline) {
       const s = await status().catch((e: Error) => ((last = e.message), null));
       if (s && ok(s)) return s;
-      if (s) last = `role ${s.role}, peer ${s.peer ? `${s.peer.alive ? s.peer.role : 'dead'}, its copy ${s.peer.syncStatus}` : 'unknown'}${'status' in s.sync ? `, own copy ${s.sync.status}` : ''}`;
+      if (s)
+        last = `role ${s.role}, peer ${s.peer ? `${s.peer.alive ? s.peer.role : 'dead'}, its copy ${s.peer.syncStatus}` : 'unknown'}${'status' in s.sync ? `, own copy ${s.sync.status}` : ''}`;
       await sleep(100);
     }
     throw new Error(`waited ${ms / 1000} s for ${what}; last seen: ${last}`);
@@ -69,7 +74,10 @@ export async function maintenanceCommand(kind: Kind, p: Parsed): Promise<number>
     if (applied.restarting) await peerBack(ask, c.peer.pid, peer);
 
     step = `planned failover to ${peer}`;
-    await waitFor(`${peer} to hold the state (in sync)`, (s) => !!s.peer?.alive && s.peer.role === 'inactive' && (!syncOn(s) || s.peer.syncStatus === 'in-sync'));
+    await waitFor(
+      `${peer} to hold the state (in sync)`,
+      (s) => !!s.peer?.alive && s.peer.role === 'inactive' && (!syncOn(s) || s.peer.syncStatus === 'in-sync'),
+    );
     await askControl(sock, 'failover');
     await waitFor(`${peer} to take over`, (s) => s.role === 'inactive' && !!s.peer?.alive && s.peer.role === 'active');
     say(`3/5 planned failover: ${peer} is active`);
@@ -93,7 +101,9 @@ export async function maintenanceCommand(kind: Kind, p: Parsed): Promise<number>
       (s) => (s.role === 'active' ? s.node.name : s.peer?.alive && s.peer.role === 'active' ? s.peer.name : 'no member (check tandem status)'),
       () => `unknown: ${me} does not answer`,
     );
-    process.stderr.write(`tandem ${kind}: stopped at step "${step}": ${error}\nthe cluster is serving: ${serving} is active. Fix the cause and run tandem ${kind} again on the active node.\n`);
+    process.stderr.write(
+      `tandem ${kind}: stopped at step "${step}": ${error}\nthe cluster is serving: ${serving} is active. Fix the cause and run tandem ${kind} again on the active node.\n`,
+    );
     await ask('report', { outcome: 'stopped', step, error, serving, totalMs: Date.now() - t0 }).catch(() => undefined);
     return 1;
   }

@@ -35,7 +35,8 @@ export function socketPath(p: Parsed): string {
   return config ? loadLocal(config).controlSocket : DEFAULTS.controlSocket;
 }
 
-const ago = (ms: number | null | undefined) => (ms === null || ms === undefined ? 'never' : ms < 1000 ? `${ms.toFixed(0)} ms ago` : `${(ms / 1000).toFixed(1)} s ago`);
+const ago = (ms: number | null | undefined) =>
+  ms === null || ms === undefined ? 'never' : ms < 1000 ? `${ms.toFixed(0)} ms ago` : `${(ms / 1000).toFixed(1)} s ago`;
 
 /** What `status` answers on a clustered node: the runtime's snapshot and the cluster view. */
 export type NodeStatus = Snapshot & { cluster?: StatusDoc['cluster']; healthCheck?: StatusDoc['health']; softwareVersion?: string; pid?: number };
@@ -54,16 +55,19 @@ export function formatCluster(c: NonNullable<StatusDoc['cluster']>, h: StatusDoc
   ];
   for (const m of c.members) {
     const why = m.unreachable ? ` [unreachable: ${m.unreachable}]` : '';
-    lines.push(`${(m.name + (m.self ? ' *' : '')).padEnd(17)} ${m.address.padEnd(16)} ${m.role.padEnd(10)} ${m.hex}  ${m.words.join(', ')}${why}${m.softwareVersion && !m.self ? ` (version ${m.softwareVersion})` : ''}`);
+    lines.push(
+      `${(m.name + (m.self ? ' *' : '')).padEnd(17)} ${m.address.padEnd(16)} ${m.role.padEnd(10)} ${m.hex}  ${m.words.join(', ')}${why}${m.softwareVersion && !m.self ? ` (version ${m.softwareVersion})` : ''}`,
+    );
   }
   return [...lines, ''];
 }
 
 export function formatStatus(status: NodeStatus | StandaloneStatus): string {
   if ('standalone' in status) {
-    return `this node is standalone (status ${status.hex}: ${status.words.join(', ')}), software ${status.softwareVersion}; system state ${status.stores.config} keys, ${status.stores.sessions} sessions
-` +
-      'next: tandem cluster create --name NAME --node NODE, or tandem cluster join --member ADDRESS';
+    return (
+      `this node is standalone (status ${status.hex}: ${status.words.join(', ')}), software ${status.softwareVersion}; system state ${status.stores.config} keys, ${status.stores.sessions} sessions
+` + 'next: tandem cluster create --name NAME --node NODE, or tandem cluster join --member ADDRESS'
+    );
   }
   const s = status;
   const lines = [
@@ -76,21 +80,30 @@ export function formatStatus(status: NodeStatus | StandaloneStatus): string {
     ...formatSync(s),
     ...(s.heartbeats ? [formatPacer(s.heartbeats)] : []),
     ...Object.entries(s.bypass ?? {}).map(([name, b]) => `bypass ${name} (${b.ports.join('-')}): ${b.mode.toUpperCase()} (failure mode ${b.failureMode})`),
-    s.lastChange ? `last change: ${s.lastChange.from} -> ${s.lastChange.to} because ${s.lastChange.reason} (${ago(s.lastChange.msAgo)}, ${s.lastChange.wallTime})` : 'last change: none',
+    s.lastChange
+      ? `last change: ${s.lastChange.from} -> ${s.lastChange.to} because ${s.lastChange.reason} (${ago(s.lastChange.msAgo)}, ${s.lastChange.wallTime})`
+      : 'last change: none',
     '',
     // superseded: read with a newer authentic frame of the same sender, so not examined (src/io/newest-first.ts)
     'iface  sync   sent  accepted  superseded  rejected (by reason)          last heard',
   ];
   for (const r of s.matrix) {
-    const rejected = Object.entries(r.received.rejected).map(([k, v]) => `${k}:${v}`).join(' ') || '0';
-    lines.push(`${r.iface.padEnd(6)} ${(r.sync ? 'yes' : '').padEnd(4)} ${String(r.sent.sent).padStart(6)} ${String(r.received.accepted).padStart(9)} ${String(r.received.superseded ?? 0).padStart(11)}  ${rejected.padEnd(28)} ${ago(r.lastSeenAgoMs)}`);
+    const rejected =
+      Object.entries(r.received.rejected)
+        .map(([k, v]) => `${k}:${v}`)
+        .join(' ') || '0';
+    lines.push(
+      `${r.iface.padEnd(6)} ${(r.sync ? 'yes' : '').padEnd(4)} ${String(r.sent.sent).padStart(6)} ${String(r.received.accepted).padStart(9)} ${String(r.received.superseded ?? 0).padStart(11)}  ${rejected.padEnd(28)} ${ago(r.lastSeenAgoMs)}`,
+    );
   }
   return lines.join('\n');
 }
 
 function formatPacer(h: Snapshot['heartbeats']): string {
   const left = h.leaseLeftMs === null ? 'not running' : `${h.leaseLeftMs.toFixed(0)} of ${h.leaseMs} ms left`;
-  const trouble = [h.ticksMissed > 0 ? `${h.ticksMissed} ticks missed` : '', h.leaseExpiries > 0 ? `lease ran out ${h.leaseExpiries}x` : ''].filter((x) => x).join(', ');
+  const trouble = [h.ticksMissed > 0 ? `${h.ticksMissed} ticks missed` : '', h.leaseExpiries > 0 ? `lease ran out ${h.leaseExpiries}x` : '']
+    .filter((x) => x)
+    .join(', ');
   return `heartbeat lease: ${left}${trouble ? ` (${trouble})` : ''}; main loop delay over the last minute: max ${h.loopDelayMaxMs} ms, p99 ${h.loopDelayP99Ms} ms`;
 }
 
@@ -102,13 +115,23 @@ function formatSync(s: Snapshot): string[] {
     `sync: ${y.role} ${y.status.toUpperCase()}, channel ${y.channel}${y.peerUnreachable ? ` (peer unreachable: ${y.peerUnreachable})` : ''}; sequence #${y.sequence}, lag ${y.lag}${peer}`,
   ];
   for (const [name, p] of Object.entries(y.providers)) {
-    lines.push(`  ${name.padEnd(9)} ${String(p.count).padStart(7)} entries (${p.persistent ? 'persistent' : 'transient'}); sent ${p.sent}, applied ${p.applied}, failed ${p.failed}`);
+    lines.push(
+      `  ${name.padEnd(9)} ${String(p.count).padStart(7)} entries (${p.persistent ? 'persistent' : 'transient'}); sent ${p.sent}, applied ${p.applied}, failed ${p.failed}`,
+    );
   }
   const f = y.lastFullTransfer;
-  lines.push(f ? `  last full transfer: ${f.direction} ${f.at}, ${f.tookMs} ms, ${Object.entries(f.entries).map(([k, v]) => `${k} ${v}`).join(', ')}` : '  last full transfer: none');
+  lines.push(
+    f
+      ? `  last full transfer: ${f.direction} ${f.at}, ${f.tookMs} ms, ${Object.entries(f.entries)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}`
+      : '  last full transfer: none',
+  );
   if (y.drift) {
     const bad = Object.entries(y.drift.tables).filter(([, t]) => !t.digestMatch || t.count !== t.peerCount);
-    lines.push(`  table drift (${y.drift.at}): ${bad.length === 0 ? 'none' : bad.map(([k, t]) => `${k} here ${t.count} / peer ${t.peerCount}${t.digestMatch ? '' : ', digests differ'}`).join('; ')}`);
+    lines.push(
+      `  table drift (${y.drift.at}): ${bad.length === 0 ? 'none' : bad.map(([k, t]) => `${k} here ${t.count} / peer ${t.peerCount}${t.digestMatch ? '' : ', digests differ'}`).join('; ')}`,
+    );
   }
   return lines;
 }
@@ -121,7 +144,8 @@ export async function statusCommand(verb: 'status' | 'failover' | 'resync' | 'no
   }
   const result = await askControl(path, verb);
   if (flag(p, 'json')) process.stdout.write(JSON.stringify(result) + '\n');
-  else if (verb === 'status' && typeof result === 'object' && result !== null && 'group' in result) process.stdout.write(formatGroupStatus(result as GroupStatus, formatCluster) + '\n');
+  else if (verb === 'status' && typeof result === 'object' && result !== null && 'group' in result)
+    process.stdout.write(formatGroupStatus(result as GroupStatus, formatCluster) + '\n');
   else if (verb === 'status') process.stdout.write(formatStatus(result as NodeStatus | StandaloneStatus) + '\n');
   else if (verb === 'resync') {
     const r = result as { requested: boolean; why?: string };

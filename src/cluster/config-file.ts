@@ -45,7 +45,12 @@ export interface LocalConfig {
   file: string;
   board: string;
   timers: {
-    heartbeatIntervalMs: number; failoverTimeMs: number; initialSilenceMs: number; holdDownMs: number; monitorIntervalMs: number; monitorMisses: number;
+    heartbeatIntervalMs: number;
+    failoverTimeMs: number;
+    initialSilenceMs: number;
+    holdDownMs: number;
+    monitorIntervalMs: number;
+    monitorMisses: number;
     /** How far ahead the heartbeat thread holds frames: a main-loop stall shorter than this is invisible to the peer. */
     heartbeatLeaseMs: number;
     /** SCHED_FIFO priority of the heartbeat thread, 1..99 (0: the default scheduler). */
@@ -57,7 +62,13 @@ export interface LocalConfig {
    * Fencing a peer declared dead, before the shared addresses come up (seed 003): a bypass segment wired to
    * cut the peer's path (put in `bypassMode`), an external STONITH command (exit 0: fenced), or both.
    */
-  fence: { command: string | null; timeoutMs: number; bypassSegment: string | null; bypassMode: 'disconnect' | 'bypass'; onFailure: 'take-over' | 'stay-inactive' };
+  fence: {
+    command: string | null;
+    timeoutMs: number;
+    bypassSegment: string | null;
+    bypassMode: 'disconnect' | 'bypass';
+    onFailure: 'take-over' | 'stay-inactive';
+  };
   /** Per bypass segment of the board: what the relays do when this node cannot serve. */
   bypass: Record<string, { failureMode: 'fail-open' | 'fail-closed' }>;
   /** State synchronisation over the sync interface (seed 000/002). */
@@ -176,7 +187,9 @@ export function parseLocal(raw: unknown, file: string): LocalConfig {
       monitorIntervalMs: timers ? optionalInt(timers, 'monitorIntervalMs', 10, 60_000, DEFAULTS.monitorIntervalMs) : DEFAULTS.monitorIntervalMs,
       monitorMisses: timers ? optionalInt(timers, 'monitorMisses', 1, 100, DEFAULTS.monitorMisses) : DEFAULTS.monitorMisses,
       // Unset: the default, or the failover time if that is longer (a lease shorter than it is refused).
-      heartbeatLeaseMs: timers?.has('heartbeatLeaseMs') ? optionalInt(timers, 'heartbeatLeaseMs', 15, 60_000, DEFAULTS.heartbeatLeaseMs) : Math.max(DEFAULTS.heartbeatLeaseMs, failoverTime),
+      heartbeatLeaseMs: timers?.has('heartbeatLeaseMs')
+        ? optionalInt(timers, 'heartbeatLeaseMs', 15, 60_000, DEFAULTS.heartbeatLeaseMs)
+        : Math.max(DEFAULTS.heartbeatLeaseMs, failoverTime),
       heartbeatRtPriority: timers ? optionalInt(timers, 'heartbeatRtPriority', 0, 99, DEFAULTS.heartbeatRtPriority) : DEFAULTS.heartbeatRtPriority,
     },
     interfaces: top.array('interfaces', { min: 1 }).map((item) => {
@@ -212,7 +225,18 @@ export function parseLocal(raw: unknown, file: string): LocalConfig {
     },
     bypass: top.has('bypass')
       ? Object.fromEntries(
-          top.object('bypass').keys().map((name) => [name, { failureMode: top.object('bypass').object(name).oneOf('failureMode', ['fail-open', 'fail-closed'] as const) }]),
+          top
+            .object('bypass')
+            .keys()
+            .map((name) => [
+              name,
+              {
+                failureMode: top
+                  .object('bypass')
+                  .object(name)
+                  .oneOf('failureMode', ['fail-open', 'fail-closed'] as const),
+              },
+            ]),
         )
       : {},
     sync: {
@@ -246,8 +270,13 @@ function corosyncSettings(f: Fields | undefined): LocalConfig['corosync'] {
 }
 
 function maintenanceSettings(f: Fields | undefined): LocalConfig['maintenance'] {
-  const command = (key: string) => (f?.has(key) ? f.string(key, { pattern: /^\/\S+$/, hint: 'an absolute path to an executable (it is called as COMMAND FILE KIND)' }) : null);
-  return { updateCommand: command('updateCommand'), upgradeCommand: command('upgradeCommand'), timeoutMs: f ? optionalInt(f, 'timeoutMs', 1000, 3_600_000, 600_000) : 600_000 };
+  const command = (key: string) =>
+    f?.has(key) ? f.string(key, { pattern: /^\/\S+$/, hint: 'an absolute path to an executable (it is called as COMMAND FILE KIND)' }) : null;
+  return {
+    updateCommand: command('updateCommand'),
+    upgradeCommand: command('upgradeCommand'),
+    timeoutMs: f ? optionalInt(f, 'timeoutMs', 1000, 3_600_000, 600_000) : 600_000,
+  };
 }
 
 function syslogSettings(f: Fields): NonNullable<LocalConfig['syslog']> {
@@ -294,7 +323,8 @@ export function parseConfig(raw: unknown, file: string): NodeConfig {
 export function managedConfig(local: LocalConfig, store: StoreContent): NodeConfig {
   const c = store.cluster;
   const me = c?.members.find((m) => m.name === store.me);
-  if (!c || !me || !store.key) throw new Error(`${local.file}: this node is standalone (no cluster in ${join(local.stateDir, 'cluster.json')}): run tandem cluster create or join`);
+  if (!c || !me || !store.key)
+    throw new Error(`${local.file}: this node is standalone (no cluster in ${join(local.stateDir, 'cluster.json')}): run tandem cluster create or join`);
   const peer = c.members.find((m) => m.name !== me.name);
   // The cluster's shared addresses replace what the node's file says: every member must carry the same.
   const shared = c.shared ?? {};
@@ -318,9 +348,7 @@ export function managedConfig(local: LocalConfig, store: StoreContent): NodeConf
   };
 }
 
-export type Loaded =
-  | { kind: 'cluster'; config: NodeConfig; store: ClusterStore | null }
-  | { kind: 'standalone'; config: LocalConfig; store: ClusterStore };
+export type Loaded = { kind: 'cluster'; config: NodeConfig; store: ClusterStore | null } | { kind: 'standalone'; config: LocalConfig; store: ClusterStore };
 
 /** Reads a node's file and, for a managed node, its cluster store. */
 export function loadNode(path: string): Loaded {

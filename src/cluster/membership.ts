@@ -8,7 +8,15 @@
  * (store.ts writes) or the network (cluster-service.ts).
  */
 import { createHash } from 'node:crypto';
-import { DEFAULT_PROPERTIES, GROUP_MODES, type ClusterDefinition, type ClusterEngine, type ClusterProperties, type Member, type StoreContent } from './store.js';
+import {
+  DEFAULT_PROPERTIES,
+  GROUP_MODES,
+  type ClusterDefinition,
+  type ClusterEngine,
+  type ClusterProperties,
+  type Member,
+  type StoreContent,
+} from './store.js';
 
 export const MEMBER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,15}$/;
 export const CLUSTER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
@@ -40,17 +48,35 @@ export function clusterIdFor(name: string): number {
   return createHash('sha256').update(name).digest()[0]! & 63;
 }
 
-export function create(s: StoreContent, o: { name: string; node: string; address: string; key: string; salt: string; id?: number; mode?: ClusterProperties['mode']; engine?: ClusterEngine; shared?: Record<string, string> }): StoreContent {
+export function create(
+  s: StoreContent,
+  o: {
+    name: string;
+    node: string;
+    address: string;
+    key: string;
+    salt: string;
+    id?: number;
+    mode?: ClusterProperties['mode'];
+    engine?: ClusterEngine;
+    shared?: Record<string, string>;
+  },
+): StoreContent {
   if (s.cluster) fail(`this node is already member ${s.me} of cluster ${s.cluster.name}: run "tandem cluster leave" first`);
   if (!CLUSTER_NAME.test(o.name)) fail(`cluster name "${o.name}": 1 to 32 letters, digits, "-", "_" or "."`);
   if (!MEMBER_NAME.test(o.node)) fail(`node name "${o.node}": 1 to 16 letters, digits, "-", "_" or "."`);
-  checkAddress(o.address, 'this node\'s sync address');
+  checkAddress(o.address, "this node's sync address");
   if (o.engine === 'corosync' && o.mode !== 'active-active') fail('a cluster on Corosync runs active/active behind a load balancer: add --mode active-active');
   const id = o.id ?? clusterIdFor(o.name);
   if (!Number.isInteger(id) || id < 0 || id > 63) fail(`cluster ID ${id}: 0..63`);
   const member: Member = { name: o.node, id: 1, address: o.address, type: 'master', enabled: true, draining: false, joined: true };
   const cluster: ClusterDefinition = {
-    name: o.name, id, salt: o.salt, revision: 1, members: [member], shared: o.mode === 'active-active' ? {} : { ...(o.shared ?? {}) },
+    name: o.name,
+    id,
+    salt: o.salt,
+    revision: 1,
+    members: [member],
+    shared: o.mode === 'active-active' ? {} : { ...(o.shared ?? {}) },
     properties: { ...DEFAULT_PROPERTIES, ...(o.mode ? { mode: o.mode } : {}), ...(o.engine === 'corosync' ? { engine: o.engine } : {}) },
   };
   return { ...s, cluster, me: o.node, key: o.key };
@@ -79,9 +105,11 @@ export function addMember(s: StoreContent, name: string, address: string): Store
   if (c.members.some((m) => m.address === address)) fail(`${address} is already the address of ${c.members.find((m) => m.address === address)!.name}`);
   const engine = engineOf(c);
   if (c.members.length >= MAX_MEMBERS[engine]) {
-    fail(engine === 'heartbeat'
-      ? `cluster ${c.name} is a pair on tandem's heartbeats: clusters of three and more members run on Corosync (create the cluster with --engine corosync --mode active-active)`
-      : `cluster ${c.name} has ${c.members.length} members, the most a cluster on Corosync runs here`);
+    fail(
+      engine === 'heartbeat'
+        ? `cluster ${c.name} is a pair on tandem's heartbeats: clusters of three and more members run on Corosync (create the cluster with --engine corosync --mode active-active)`
+        : `cluster ${c.name} has ${c.members.length} members, the most a cluster on Corosync runs here`,
+    );
   }
   const id = Math.max(...c.members.map((m) => m.id)) + 1;
   const type = c.members.some((m) => m.type === 'master') ? 'slave' : 'master';
@@ -120,12 +148,14 @@ export function setDraining(s: StoreContent, name: string, draining: boolean): S
 /** `tandem cluster properties --set key=value`: the cluster's name and the properties. */
 export function setProperty(s: StoreContent, key: string, value: string): StoreContent {
   const c = cluster(s);
-  const bool = (): boolean => (value === 'on' || value === 'true' ? true : value === 'off' || value === 'false' ? false : fail(`${key}: on or off, not "${value}"`));
+  const bool = (): boolean =>
+    value === 'on' || value === 'true' ? true : value === 'off' || value === 'false' ? false : fail(`${key}: on or off, not "${value}"`);
   if (key.startsWith('shared.')) {
     const iface = key.slice('shared.'.length);
     if (!/^[A-Za-z0-9_.-]{1,15}$/.test(iface)) fail(`${key}: shared.IFACE with an interface name of the board`);
     if (value !== 'none' && !/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(value)) fail(`${key}: an address with its prefix length such as 198.18.1.1/24, or none`);
-    if (value !== 'none' && c.properties.mode === 'active-active') fail(`${key}: an active/active cluster has no shared addresses (the load balancer holds the service address)`);
+    if (value !== 'none' && c.properties.mode === 'active-active')
+      fail(`${key}: an active/active cluster has no shared addresses (the load balancer holds the service address)`);
     const shared = { ...c.shared };
     if (value === 'none') delete shared[iface];
     else shared[iface] = value;
@@ -160,7 +190,8 @@ export function adopt(s: StoreContent, theirs: ClusterDefinition): StoreContent 
   if (theirs.salt !== ours.salt) fail('the other member belongs to another cluster (its salt differs)');
   const newer = theirs.revision > ours.revision || (theirs.revision === ours.revision && digest(theirs) > digest(ours));
   if (!newer) return null;
-  if (!theirs.members.some((m) => m.name === s.me)) fail(`the newer definition (revision ${theirs.revision}) no longer has member ${s.me}: it was removed; run "tandem cluster leave" here`);
+  if (!theirs.members.some((m) => m.name === s.me))
+    fail(`the newer definition (revision ${theirs.revision}) no longer has member ${s.me}: it was removed; run "tandem cluster leave" here`);
   return { ...s, cluster: theirs };
 }
 
@@ -170,8 +201,16 @@ export function digest(c: ClusterDefinition): string {
 
 /** What must match on every member for them to run together: the members and who they are, and the group mode. */
 export function topology(c: ClusterDefinition): string {
-  const shared = Object.entries(c.shared ?? {}).map(([k, v]) => `${k}=${v}`).sort().join(',');
-  return c.members.map((m) => `${m.id}:${m.name}:${m.type}:${m.address}`).sort().join(',') + `|${shared}`;
+  const shared = Object.entries(c.shared ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .sort()
+    .join(',');
+  return (
+    c.members
+      .map((m) => `${m.id}:${m.name}:${m.type}:${m.address}`)
+      .sort()
+      .join(',') + `|${shared}`
+  );
 }
 
 /** The cluster-wide changes that a cluster on Corosync orders (applied on every member at the same point). */

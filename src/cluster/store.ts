@@ -112,7 +112,8 @@ function parse(text: string, file: string): StoreContent {
   if (checksum(raw.body) !== raw.sha256) throw new StoreError(`${file}: checksum mismatch (the file was damaged after it was written)`);
   const b = raw.body;
   if (!Number.isInteger(b.generation) || b.generation < 0) throw new StoreError(`${file}: generation must be a non-negative integer`);
-  if (b.cluster !== null && (typeof b.cluster !== 'object' || !Array.isArray(b.cluster.members))) throw new StoreError(`${file}: cluster must be null or an object with members`);
+  if (b.cluster !== null && (typeof b.cluster !== 'object' || !Array.isArray(b.cluster.members)))
+    throw new StoreError(`${file}: cluster must be null or an object with members`);
   return b;
 }
 
@@ -164,7 +165,9 @@ export class ClusterStore {
       try {
         older = parse(readFileSync(prev, 'utf8'), prev);
       } catch {
-        throw new StoreError(`${(e as Error).message}; no usable ${prev} either: restore the file from a backup, or remove it to start standalone and join the cluster again`);
+        throw new StoreError(
+          `${(e as Error).message}; no usable ${prev} either: restore the file from a backup, or remove it to start standalone and join the cluster again`,
+        );
       }
       renameSync(this.file, `${this.file}.damaged`);
       this.recovered.push(`${(e as Error).message}; set aside as ${STORE_FILE}.damaged, using generation ${older.generation} from ${STORE_FILE}.prev`);
@@ -180,9 +183,11 @@ export class ClusterStore {
   write(change: (current: StoreContent) => StoreContent): StoreContent {
     const next = { ...change(this.value), generation: this.content.generation + 1 };
     this.content = next;
-    this.persisting = this.persisting.then(() => this.persist()).catch((e: Error) => {
-      this.failed = e;
-    });
+    this.persisting = this.persisting
+      .then(() => this.persist())
+      .catch((e: Error) => {
+        this.failed = e;
+      });
     return structuredClone(next);
   }
 
@@ -192,7 +197,9 @@ export class ClusterStore {
     if (this.failed) {
       const e = this.failed;
       this.failed = undefined;
-      throw new StoreError(`${this.file}: could not be written (${e.message}); the change is in memory only: free the disk or fix its permissions, then repeat the command`);
+      throw new StoreError(
+        `${this.file}: could not be written (${e.message}); the change is in memory only: free the disk or fix its permissions, then repeat the command`,
+      );
     }
   }
 

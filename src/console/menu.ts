@@ -53,7 +53,13 @@ export class ConsoleMenu {
     try {
       s = await this.node.status();
     } catch (e) {
-      this.io.screen([...this.header('main menu', '?'), '', `tandemd does not answer: ${(e as Error).message}`, '', 'It is started by the system at boot; wait for it, then press Enter.']);
+      this.io.screen([
+        ...this.header('main menu', '?'),
+        '',
+        `tandemd does not answer: ${(e as Error).message}`,
+        '',
+        'It is started by the system at boot; wait for it, then press Enter.',
+      ]);
       await this.io.ask('Press Enter to try again: ');
       return;
     }
@@ -77,8 +83,18 @@ export class ConsoleMenu {
         ];
     const intro = standalone
       ? ['This node is in factory state: it is not a member of a cluster.', 'Configure the network first, then create a cluster or join one.']
-      : [`Member ${me} of cluster ${String((s['cluster'] as { name: string } | undefined)?.name ?? '?')}, ${String(s['role'])}${s['disabled'] === true ? ', disabled' : ''}.`];
-    this.io.screen([...this.header('main menu', me), '', ...intro, '', ...entries.map((e, i) => `  ${i + 1}  ${e.label}`), '', 'Ctrl-C at any question goes back here without changing anything.']);
+      : [
+          `Member ${me} of cluster ${String((s['cluster'] as { name: string } | undefined)?.name ?? '?')}, ${String(s['role'])}${s['disabled'] === true ? ', disabled' : ''}.`,
+        ];
+    this.io.screen([
+      ...this.header('main menu', me),
+      '',
+      ...intro,
+      '',
+      ...entries.map((e, i) => `  ${i + 1}  ${e.label}`),
+      '',
+      'Ctrl-C at any question goes back here without changing anything.',
+    ]);
     const pick = await ask(this.io, { label: 'Choose', hint: `1-${entries.length}`, fallback: standalone ? '1' : '1', check: checks.choice(entries.length) });
     if (pick === null) return;
     await entries[pick - 1]!.run();
@@ -97,50 +113,111 @@ export class ConsoleMenu {
     const current = (name: string | undefined) => local.interfaces.find((i) => i.name === name)?.address;
     const mgmtDefault = local.management?.interface ?? nics.find((n) => n.role === 'lan')?.name ?? names[0]!;
     const syncDefault = nics.find((n) => n.role === 'sync')?.name ?? names.at(-1)!;
-    this.io.screen([...this.header('network', '(factory state)'), '', 'The management interface carries the status page and the health check;',
-      'the cluster interface carries heartbeats and state synchronisation.', '', `Interfaces of board ${this.node.board.name}: ${nics.map((n) => `${n.name} (${n.label})`).join(', ')}`, '']);
+    this.io.screen([
+      ...this.header('network', '(factory state)'),
+      '',
+      'The management interface carries the status page and the health check;',
+      'the cluster interface carries heartbeats and state synchronisation.',
+      '',
+      `Interfaces of board ${this.node.board.name}: ${nics.map((n) => `${n.name} (${n.label})`).join(', ')}`,
+      '',
+    ]);
     const mIface = await ask(this.io, { label: 'Management interface', hint: names.join('/'), fallback: mgmtDefault, check: checks.oneOf(names) });
     if (mIface === null) return;
     const c = current(mIface);
-    const m = await ask(this.io, { label: 'Management address', hint: 'a.b.c.d/prefix', ...(c ? { fallback: `${c.address}/${c.prefix}` } : {}), check: checks.cidr });
+    const m = await ask(this.io, {
+      label: 'Management address',
+      hint: 'a.b.c.d/prefix',
+      ...(c ? { fallback: `${c.address}/${c.prefix}` } : {}),
+      check: checks.cidr,
+    });
     if (m === null) return;
     const gw = await ask(this.io, { label: 'Default gateway', hint: 'a.b.c.d or none', fallback: 'none', check: checks.optionalIpv4 });
     if (gw === null) return;
-    const sIface = await ask(this.io, { label: 'Cluster (sync) interface', hint: names.filter((n) => n !== mIface).join('/'), fallback: syncDefault, check: (a) => (a === mIface ? { ok: false, why: 'it must differ from the management interface' } : checks.oneOf(names)(a)) });
+    const sIface = await ask(this.io, {
+      label: 'Cluster (sync) interface',
+      hint: names.filter((n) => n !== mIface).join('/'),
+      fallback: syncDefault,
+      check: (a) => (a === mIface ? { ok: false, why: 'it must differ from the management interface' } : checks.oneOf(names)(a)),
+    });
     if (sIface === null) return;
     const sc = current(sIface);
-    const y = await ask(this.io, { label: 'Cluster address', hint: 'a.b.c.d/prefix', ...(sc ? { fallback: `${sc.address}/${sc.prefix}` } : {}), check: checks.cidr });
+    const y = await ask(this.io, {
+      label: 'Cluster address',
+      hint: 'a.b.c.d/prefix',
+      ...(sc ? { fallback: `${sc.address}/${sc.prefix}` } : {}),
+      check: checks.cidr,
+    });
     if (y === null) return;
-    this.io.screen([...this.header('network: summary', '(factory state)'), '',
+    this.io.screen([
+      ...this.header('network: summary', '(factory state)'),
+      '',
       `  management  ${mIface}  ${m.address}/${m.prefix}  gateway ${gw}`,
-      `  cluster     ${sIface}  ${y.address}/${y.prefix}`, '',
-      'Applying sets these addresses at once and restarts the tandem service.', '']);
+      `  cluster     ${sIface}  ${y.address}/${y.prefix}`,
+      '',
+      'Applying sets these addresses at once and restarts the tandem service.',
+      '',
+    ]);
     if (!(await confirm(this.io, 'Apply these settings?'))) return this.backed();
-    await this.node.applyNetwork({ management: { iface: mIface, address: m.address, prefix: m.prefix, gateway: gw === 'none' ? null : gw }, sync: { iface: sIface, address: y.address, prefix: y.prefix } });
-    await this.node.restarting(() => this.node.cluster('restart', { only: true }), () => this.io.say('Network settings applied; waiting for the service to restart...'));
+    await this.node.applyNetwork({
+      management: { iface: mIface, address: m.address, prefix: m.prefix, gateway: gw === 'none' ? null : gw },
+      sync: { iface: sIface, address: y.address, prefix: y.prefix },
+    });
+    await this.node.restarting(
+      () => this.node.cluster('restart', { only: true }),
+      () => this.io.say('Network settings applied; waiting for the service to restart...'),
+    );
     await this.done('The service runs with the new settings.');
   }
 
   private async create(): Promise<void> {
-    this.io.screen([...this.header('create a cluster', '(factory state)'), '', 'This node becomes the first member. Name the others afterwards on the', 'status page or with "tandem cluster add-member"; each then joins from its own', 'console.', '']);
+    this.io.screen([
+      ...this.header('create a cluster', '(factory state)'),
+      '',
+      'This node becomes the first member. Name the others afterwards on the',
+      'status page or with "tandem cluster add-member"; each then joins from its own',
+      'console.',
+      '',
+    ]);
     const name = await ask(this.io, { label: 'Cluster name', hint: '1-32 letters, digits, - _ .', check: checks.name('cluster name', CLUSTER_NAME, 32) });
     if (name === null) return;
-    const node = await ask(this.io, { label: 'This member\'s name', hint: '1-16 letters, digits, - _ .', check: checks.name('member name', MEMBER_NAME, 16) });
+    const node = await ask(this.io, { label: "This member's name", hint: '1-16 letters, digits, - _ .', check: checks.name('member name', MEMBER_NAME, 16) });
     if (node === null) return;
-    const mode = await ask(this.io, { label: 'Mode', hint: 'active-passive or active-active', fallback: 'active-passive', check: checks.oneOf(['active-passive', 'active-active'] as const) });
+    const mode = await ask(this.io, {
+      label: 'Mode',
+      hint: 'active-passive or active-active',
+      fallback: 'active-passive',
+      check: checks.oneOf(['active-passive', 'active-active'] as const),
+    });
     if (mode === null) return;
     // Three and more members run on Corosync, active/active only.
-    const engine = mode === 'active-active'
-      ? await ask(this.io, { label: 'Members', hint: 'pair (heartbeats) or more (three and more, on Corosync)', fallback: 'pair', check: checks.oneOf(['pair', 'more'] as const) })
-      : 'pair';
+    const engine =
+      mode === 'active-active'
+        ? await ask(this.io, {
+            label: 'Members',
+            hint: 'pair (heartbeats) or more (three and more, on Corosync)',
+            fallback: 'pair',
+            check: checks.oneOf(['pair', 'more'] as const),
+          })
+        : 'pair';
     if (engine === null) return;
     const password = await this.newPassword();
     if (password === null) return;
     const kind = engine === 'more' ? `${mode}, three and more members on Corosync` : mode;
-    this.io.screen([...this.header('create a cluster: summary', '(factory state)'), '', `  cluster  ${name} (${kind})`, `  member   ${node}`, '  password (set, not shown)', '']);
+    this.io.screen([
+      ...this.header('create a cluster: summary', '(factory state)'),
+      '',
+      `  cluster  ${name} (${kind})`,
+      `  member   ${node}`,
+      '  password (set, not shown)',
+      '',
+    ]);
     if (!(await confirm(this.io, 'Create this cluster?'))) return this.backed();
     const args = { name, node, mode, password, ...(engine === 'more' ? { engine: 'corosync' } : {}) };
-    const r = await this.node.restarting(() => this.node.cluster('create', args), () => this.io.say('Created; waiting for the service to restart as a member...'));
+    const r = await this.node.restarting(
+      () => this.node.cluster('create', args),
+      () => this.io.say('Created; waiting for the service to restart as a member...'),
+    );
     await this.done(`Cluster ${String(r['created'])} created; this node is member ${String(r['member'])}.`);
   }
 
@@ -157,31 +234,61 @@ export class ConsoleMenu {
 
   private async join(): Promise<void> {
     const here = (await this.node.cluster('join-preview')) as { systemKeys: number; sessions: number };
-    this.io.screen([...this.header('join a cluster', '(factory state)'), '', 'An existing member must have named this node first (add-member with this', 'node\'s cluster address).', '']);
+    this.io.screen([
+      ...this.header('join a cluster', '(factory state)'),
+      '',
+      'An existing member must have named this node first (add-member with this',
+      "node's cluster address).",
+      '',
+    ]);
     const cluster = await ask(this.io, { label: 'Cluster name', hint: '1-32 letters, digits, - _ .', check: checks.name('cluster name', CLUSTER_NAME, 32) });
     if (cluster === null) return;
     const member = await ask(this.io, { label: 'Address of an existing member', hint: 'its cluster address a.b.c.d', check: checks.ipv4 });
     if (member === null) return;
     const password = await ask(this.io, { label: 'Cluster password', hint: 'not shown', check: checks.password, secret: true });
     if (password === null) return;
-    this.io.screen([...this.header('join a cluster: summary', '(factory state)'), '', `  cluster  ${cluster}`, `  member   ${member}`, '',
-      'WARNING: joining overwrites this node\'s state with the member\'s:',
-      `  its system state (${here.systemKeys} keys here) is replaced, and its ${here.sessions} sessions end.`, '']);
-    if (!(await confirm(this.io, 'Join and overwrite this node\'s state?'))) return this.backed();
-    const r = await this.node.restarting(() => this.node.cluster('join', { member, password, cluster }), () => this.io.say('Joined; waiting for the service to restart as a member...'));
+    this.io.screen([
+      ...this.header('join a cluster: summary', '(factory state)'),
+      '',
+      `  cluster  ${cluster}`,
+      `  member   ${member}`,
+      '',
+      "WARNING: joining overwrites this node's state with the member's:",
+      `  its system state (${here.systemKeys} keys here) is replaced, and its ${here.sessions} sessions end.`,
+      '',
+    ]);
+    if (!(await confirm(this.io, "Join and overwrite this node's state?"))) return this.backed();
+    const r = await this.node.restarting(
+      () => this.node.cluster('join', { member, password, cluster }),
+      () => this.io.say('Joined; waiting for the service to restart as a member...'),
+    );
     await this.done(`Joined cluster ${String(r['joined'])} as ${String(r['as'])}; the service runs as a member.`);
   }
 
   private async leave(): Promise<void> {
-    this.io.screen([...this.header('leave the cluster', ''), '', 'This node stops taking part in the cluster and becomes standalone.', 'It keeps its system state.', '']);
+    this.io.screen([
+      ...this.header('leave the cluster', ''),
+      '',
+      'This node stops taking part in the cluster and becomes standalone.',
+      'It keeps its system state.',
+      '',
+    ]);
     if (!(await confirm(this.io, 'Leave the cluster?'))) return this.backed();
-    await this.node.restarting(() => this.node.cluster('leave'), () => this.io.say('Left; waiting for the service to restart standalone...'));
+    await this.node.restarting(
+      () => this.node.cluster('leave'),
+      () => this.io.say('Left; waiting for the service to restart standalone...'),
+    );
     await this.done('This node is standalone.');
   }
 
   private async enable(disabled: boolean, me: string): Promise<void> {
     const verb = disabled ? 'enable' : 'disable';
-    this.io.screen([...this.header(`${verb} this member`, me), '', disabled ? 'The member serves again.' : 'The member hands over and serves nothing until enabled again.', '']);
+    this.io.screen([
+      ...this.header(`${verb} this member`, me),
+      '',
+      disabled ? 'The member serves again.' : 'The member hands over and serves nothing until enabled again.',
+      '',
+    ]);
     if (!(await confirm(this.io, `${disabled ? 'Enable' : 'Disable'} ${me}?`))) return this.backed();
     await this.node.cluster(verb, { node: me });
     await this.done(`${me} ${verb}d.`);
@@ -195,10 +302,19 @@ export class ConsoleMenu {
       return this.done(`No bypass test here: ${(e as Error).message}`);
     }
     const names = Object.keys(segs);
-    this.io.screen([...this.header('bypass segment test', ''), '', ...names.map((n) => `  ${n.padEnd(12)} ports ${segs[n]!.ports.join('-')}  now ${segs[n]!.mode.toUpperCase()}  (failure mode ${segs[n]!.failureMode})`), '']);
+    this.io.screen([
+      ...this.header('bypass segment test', ''),
+      '',
+      ...names.map((n) => `  ${n.padEnd(12)} ports ${segs[n]!.ports.join('-')}  now ${segs[n]!.mode.toUpperCase()}  (failure mode ${segs[n]!.failureMode})`),
+      '',
+    ]);
     const seg = await ask(this.io, { label: 'Segment', hint: names.join('/'), fallback: names[0]!, check: checks.oneOf(names) });
     if (seg === null) return;
-    const mode = await ask(this.io, { label: 'Put it in', hint: 'inline, bypass or disconnect', check: checks.oneOf(['inline', 'bypass', 'disconnect'] as const) });
+    const mode = await ask(this.io, {
+      label: 'Put it in',
+      hint: 'inline, bypass or disconnect',
+      check: checks.oneOf(['inline', 'bypass', 'disconnect'] as const),
+    });
     if (mode === null) return;
     this.io.say(`  ${seg}: ${segs[seg]!.mode} -> ${mode}. This changes the path of live traffic.`);
     if (!(await confirm(this.io, 'Set the relays?'))) return this.backed();
@@ -207,11 +323,31 @@ export class ConsoleMenu {
   }
 
   private async power(enabledMember: boolean): Promise<void> {
-    this.io.screen([...this.header('restart, reboot or shut down', ''), '', '  restart   the tandem service', '  reboot    the appliance', '  shutdown  the appliance (power off)', '',
-      ...(enabledMember ? ['NOTE: this member is enabled in its cluster: restarting or rebooting it restarts', 'the service on EVERY member (seed 000). To act on this node alone, disable it', 'first (main menu), then come back here.', ''] : [])]);
+    this.io.screen([
+      ...this.header('restart, reboot or shut down', ''),
+      '',
+      '  restart   the tandem service',
+      '  reboot    the appliance',
+      '  shutdown  the appliance (power off)',
+      '',
+      ...(enabledMember
+        ? [
+            'NOTE: this member is enabled in its cluster: restarting or rebooting it restarts',
+            'the service on EVERY member (seed 000). To act on this node alone, disable it',
+            'first (main menu), then come back here.',
+            '',
+          ]
+        : []),
+    ]);
     const what = await ask(this.io, { label: 'Action', hint: 'restart, reboot or shutdown', check: checks.oneOf(['restart', 'reboot', 'shutdown'] as const) });
     if (what === null) return;
-    if (!(await confirm(this.io, `${what === 'restart' ? 'Restart the service' : what === 'reboot' ? 'Reboot' : 'Shut down'}${enabledMember ? ' (the whole cluster restarts)' : ''}?`))) return this.backed();
+    if (
+      !(await confirm(
+        this.io,
+        `${what === 'restart' ? 'Restart the service' : what === 'reboot' ? 'Reboot' : 'Shut down'}${enabledMember ? ' (the whole cluster restarts)' : ''}?`,
+      ))
+    )
+      return this.backed();
     if (what === 'restart' || enabledMember) await this.node.cluster('restart', { only: !enabledMember });
     if (what !== 'restart') await this.node.power(what === 'reboot' ? 'reboot' : 'poweroff');
     await this.done(what === 'restart' ? 'The service restarts.' : `The appliance ${what === 'reboot' ? 'reboots' : 'shuts down'}.`);

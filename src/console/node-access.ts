@@ -34,7 +34,9 @@ export interface NodeAccess {
 
 function run(cmd: string, args: readonly string[]): Promise<void> {
   return new Promise((resolve, reject) =>
-    execFile(cmd, args, { timeout: 10_000 }, (err, _o, stderr) => (err ? reject(new Error(`${cmd} ${args.join(' ')}: ${stderr.trim() || err.message}`)) : resolve())),
+    execFile(cmd, args, { timeout: 10_000 }, (err, _o, stderr) =>
+      err ? reject(new Error(`${cmd} ${args.join(' ')}: ${stderr.trim() || err.message}`)) : resolve(),
+    ),
   );
 }
 
@@ -46,7 +48,10 @@ export function nodeAccess(o: { configFile: string; board: Board; loadLocal: () 
     local: o.loadLocal,
     status: () => ask({ cmd: 'status' }),
     cluster: (op, args = {}) => ask({ cmd: 'cluster', op, args }, 30_000),
-    bypass: async (segment, mode) => (await ask(segment ? { cmd: 'bypass', segment, ...(mode ? { mode } : {}), force: true } : { cmd: 'bypass' })) as Awaited<ReturnType<NodeAccess['bypass']>>,
+    bypass: async (segment, mode) =>
+      (await ask(segment ? { cmd: 'bypass', segment, ...(mode ? { mode } : {}), force: true } : { cmd: 'bypass' })) as Awaited<
+        ReturnType<NodeAccess['bypass']>
+      >,
     async applyNetwork(n) {
       const raw = JSON.parse(readFileSync(o.configFile, 'utf8')) as Record<string, unknown>;
       const ifaces = (Array.isArray(raw['interfaces']) ? raw['interfaces'] : []) as Record<string, unknown>[];
@@ -58,9 +63,16 @@ export function nodeAccess(o: { configFile: string; board: Board; loadLocal: () 
       upsert(n.management.iface, { address: `${n.management.address}/${n.management.prefix}` });
       upsert(n.sync.iface, { address: `${n.sync.address}/${n.sync.prefix}`, sync: true });
       raw['interfaces'] = ifaces;
-      raw['management'] = { ...((raw['management'] as object | undefined) ?? {}), interface: n.management.iface, ...(n.management.gateway ? { gateway: n.management.gateway } : {}) };
+      raw['management'] = {
+        ...((raw['management'] as object | undefined) ?? {}),
+        interface: n.management.iface,
+        ...(n.management.gateway ? { gateway: n.management.gateway } : {}),
+      };
       writeFileAtomic(o.configFile, JSON.stringify(raw, null, 2) + '\n');
-      for (const [iface, addr] of [[n.management.iface, `${n.management.address}/${n.management.prefix}`], [n.sync.iface, `${n.sync.address}/${n.sync.prefix}`]] as const) {
+      for (const [iface, addr] of [
+        [n.management.iface, `${n.management.address}/${n.management.prefix}`],
+        [n.sync.iface, `${n.sync.address}/${n.sync.prefix}`],
+      ] as const) {
         await run('ip', ['addr', 'flush', 'dev', iface, 'scope', 'global']);
         await run('ip', ['addr', 'add', addr, 'dev', iface]);
         await run('ip', ['link', 'set', iface, 'up']);
@@ -68,7 +80,11 @@ export function nodeAccess(o: { configFile: string; board: Board; loadLocal: () 
       if (n.management.gateway) await run('ip', ['route', 'replace', 'default', 'via', n.management.gateway, 'dev', n.management.iface]);
     },
     async restarting(change, onWait) {
-      const pidOf = () => ask({ cmd: 'status' }, 2000).then((s) => Number(s['pid']), () => null);
+      const pidOf = () =>
+        ask({ cmd: 'status' }, 2000).then(
+          (s) => Number(s['pid']),
+          () => null,
+        );
       const before = await pidOf();
       const result = await change();
       onWait();

@@ -34,7 +34,13 @@ export async function ask<T>(io: ConsoleIo, q: Question<T>): Promise<T | null> {
 
 /** yes/no, default no: a change is applied only on an explicit yes. */
 export async function confirm(io: ConsoleIo, question: string): Promise<boolean | null> {
-  return ask(io, { label: question, hint: 'yes or no', fallback: 'no', check: (a) => (/^(y|yes)$/i.test(a) ? { ok: true, value: true } : /^(n|no)$/i.test(a) ? { ok: true, value: false } : { ok: false, why: 'answer yes or no' }) });
+  return ask(io, {
+    label: question,
+    hint: 'yes or no',
+    fallback: 'no',
+    check: (a) =>
+      /^(y|yes)$/i.test(a) ? { ok: true, value: true } : /^(n|no)$/i.test(a) ? { ok: true, value: false } : { ok: false, why: 'answer yes or no' },
+  });
 }
 
 export async function pause(io: ConsoleIo): Promise<void> {
@@ -42,14 +48,21 @@ export async function pause(io: ConsoleIo): Promise<void> {
 }
 
 export const checks = {
-  choice: (n: number): Check<number> => (a) => {
-    const v = Number(a);
-    return /^\d+$/.test(a) && v >= 1 && v <= n ? { ok: true, value: v } : { ok: false, why: `type a number from 1 to ${n}` };
-  },
-  oneOf: <T extends string>(values: readonly T[]): Check<T> => (a) => ((values as readonly string[]).includes(a) ? { ok: true, value: a as T } : { ok: false, why: `one of ${values.join(', ')}` }),
+  choice:
+    (n: number): Check<number> =>
+    (a) => {
+      const v = Number(a);
+      return /^\d+$/.test(a) && v >= 1 && v <= n ? { ok: true, value: v } : { ok: false, why: `type a number from 1 to ${n}` };
+    },
+  oneOf:
+    <T extends string>(values: readonly T[]): Check<T> =>
+    (a) =>
+      (values as readonly string[]).includes(a) ? { ok: true, value: a as T } : { ok: false, why: `one of ${values.join(', ')}` },
   ipv4: (a: string) => {
     const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(a);
-    return m && m.slice(1).every((o) => Number(o) <= 255) ? { ok: true as const, value: a } : { ok: false as const, why: 'four numbers 0-255 with dots, such as 198.18.2.13' };
+    return m && m.slice(1).every((o) => Number(o) <= 255)
+      ? { ok: true as const, value: a }
+      : { ok: false as const, why: 'four numbers 0-255 with dots, such as 198.18.2.13' };
   },
   cidr: ((a: string) => {
     const m = /^(.+)\/(\d{1,2})$/.exec(a);
@@ -59,6 +72,9 @@ export const checks = {
   }) as Check<{ address: string; prefix: number }>,
   /** An address, or "none" (kept as the word: null is what Ctrl-C returns). */
   optionalIpv4: ((a: string) => (a === 'none' ? { ok: true, value: 'none' } : checks.ipv4(a))) as Check<string>,
-  name: (what: string, pattern: RegExp, max: number): Check<string> => (a) => (pattern.test(a) ? { ok: true, value: a } : { ok: false, why: `${what}: 1 to ${max} letters, digits, "-", "_" or ".", starting with a letter or digit` }),
+  name:
+    (what: string, pattern: RegExp, max: number): Check<string> =>
+    (a) =>
+      pattern.test(a) ? { ok: true, value: a } : { ok: false, why: `${what}: 1 to ${max} letters, digits, "-", "_" or ".", starting with a letter or digit` },
   password: ((a: string) => (a.length >= 8 ? { ok: true, value: a } : { ok: false, why: 'at least 8 characters' })) as Check<string>,
 };

@@ -28,10 +28,11 @@
  *   never left without an owner.
  */
 import { weOutrankPeer, type Contender, type Verdict } from './rank.js';
+import { anyLink, evidence, health, log, peerAlive, syncLinkUp } from './core-view.js';
+import { standing } from './standing.js';
 import {
   ms,
   type Change,
-  type CoreEvent,
   type CoreState,
   type Effect,
   type Evidence,
@@ -41,7 +42,6 @@ import {
   type Ns,
   type Reason,
   type Role,
-  type StandingChange,
   type Transition,
 } from './failover-types.js';
 
@@ -73,27 +73,7 @@ export function initialState(config: FailoverConfig, now: Ns): CoreState {
   };
 }
 
-/** Monitored interfaces with link and reachable monitor targets. */
-export function health(s: CoreState): number {
-  return s.config.ifaces.filter((i) => i.monitored && s.links[i.name] && s.targets[i.name]).length;
-}
-
-/** Carrier on at least one heartbeat interface: without any, silence says nothing about the peer. */
-export function anyLink(s: CoreState): boolean {
-  return s.config.ifaces.some((i) => s.links[i.name]);
-}
-
-export function peerAlive(s: CoreState, now: Ns): boolean {
-  return s.peer !== undefined && now - s.peer.lastHeard < ms(s.config.failoverTimeMs);
-}
-
-/** The sync link is up while it has carrier and the peer was heard on it within the failover time. */
-export function syncLinkUp(s: CoreState, now: Ns): boolean {
-  const sync = s.config.ifaces.find((i) => i.isSync);
-  if (!sync || !s.links[sync.name]) return false;
-  const heard = s.peer?.heardOn[sync.name];
-  return heard !== undefined && now - heard < ms(s.config.failoverTimeMs);
-}
+export { anyLink, health, peerAlive, syncLinkUp };
 
 export function step(s0: CoreState, input: Input): Transition {
   const effects: Effect[] = [];
@@ -110,7 +90,8 @@ export function step(s0: CoreState, input: Input): Transition {
       if (s.fenceFailed && s.peer?.nodeId === input.from.nodeId) s = { ...s, fenceFailed: false };
       break;
     case 'fence-done':
-      if (s.role === 'fencing') s = changeRole(s, input.now, 'active', input.fenced ? 'peer_fenced' : 'fence_failed_taking_over', evidence(s, input.now), effects);
+      if (s.role === 'fencing')
+        s = changeRole(s, input.now, 'active', input.fenced ? 'peer_fenced' : 'fence_failed_taking_over', evidence(s, input.now), effects);
       break;
     case 'fence-failed':
       if (s.role !== 'fencing') break;
@@ -163,7 +144,14 @@ export function step(s0: CoreState, input: Input): Transition {
   // The connection count too: seed 001's rule for a down sync link ranks the nodes on the count the peer advertises.
   // Leader and draining ride in the heartbeat flags too.
   const flagsMoved = s.standing.leader !== s0.standing.leader || s.standing.draining !== s0.standing.draining;
-  if (h !== before.health || s.yielding !== before.yielding || s.tookOver !== before.tookOver || s.role !== s0.role || s.connections !== s0.connections || flagsMoved) {
+  if (
+    h !== before.health ||
+    s.yielding !== before.yielding ||
+    s.tookOver !== before.tookOver ||
+    s.role !== s0.role ||
+    s.connections !== s0.connections ||
+    flagsMoved
+  ) {
     effects.push({ type: 'advertise', yielding: s.yielding, health: h, tookOver: s.tookOver });
   }
   return { state: s, effects };
@@ -216,31 +204,6 @@ function maxNs(a: Ns | undefined, b: Ns): Ns {
   return a === undefined || b > a ? b : a;
 }
 
-/**
- * Leader, drain and an administrator's bypass mode change here and nowhere else: each change is an effect
- * the runtime logs and freezes into a flight record (with the evidence of the moment), as a role change is.
- */
-function standing(s: CoreState, input: Extract<Input, { type: 'leader' | 'drain' | 'bypass' }>, effects: Effect[]): CoreState {
-  const was = s.standing;
-  const change = (what: StandingChange['what'], subject: string, from: string, to: string, reason: string, rule?: string) =>
-    effects.push({ type: 'standing', change: { what, subject, from, to, at: input.now, reason, evidence: evidence(s, input.now, rule) } });
-  const me = String(s.config.nodeId);
-  switch (input.type) {
-    case 'leader':
-      if (input.holding === was.leader) return s;
-      change('leader', me, was.leader ? 'leader' : 'member', input.holding ? 'leader' : 'member', input.reason, input.rule);
-      return { ...s, standing: { ...was, leader: input.holding } };
-    case 'drain':
-      if (input.draining === was.draining) return s;
-      change('drain', me, was.draining ? 'draining' : 'serving', input.draining ? 'draining' : 'serving', input.draining ? 'drain_requested' : 'undrain_requested');
-      return { ...s, standing: { ...was, draining: input.draining } };
-    case 'bypass':
-      change('bypass', input.segment, was.bypass[input.segment] ?? 'as the node set it', input.mode, 'set_by_admin');
-      effects.push({ type: 'set-bypass', segment: input.segment, mode: input.mode });
-      return { ...s, standing: { ...was, bypass: { ...was.bypass, [input.segment]: input.mode } } };
-  }
-}
-
 function plannedFailover(s: CoreState, now: Ns, effects: Effect[]): CoreState {
   if (s.role !== 'active') {
     effects.push(log('warn', 'failover_refused', { why: `this node is ${s.role}, not active` }));
@@ -255,7 +218,15 @@ function plannedFailover(s: CoreState, now: Ns, effects: Effect[]): CoreState {
 }
 
 function us(s: CoreState): Contender {
-  return { nodeId: s.config.nodeId, nodeType: s.config.nodeType, role: s.role, connections: s.connections, health: health(s), yielding: s.yielding, tookOver: s.tookOver };
+  return {
+    nodeId: s.config.nodeId,
+    nodeType: s.config.nodeType,
+    role: s.role,
+    connections: s.connections,
+    health: health(s),
+    yielding: s.yielding,
+    tookOver: s.tookOver,
+  };
 }
 
 function evaluate(s: CoreState, now: Ns, effects: Effect[]): CoreState {
@@ -338,10 +309,13 @@ function evaluate(s: CoreState, now: Ns, effects: Effect[]): CoreState {
       const v = verdict();
       if (v.aWins) return s;
       const reason: Reason =
-        v.rule === 'health' ? 'health_lower_than_peer'
-        : v.rule === 'connections' ? 'fewer_connections_sync_down'
-        : v.rule === 'took_over' ? 'peer_took_over'
-        : 'both_active_resolved';
+        v.rule === 'health'
+          ? 'health_lower_than_peer'
+          : v.rule === 'connections'
+            ? 'fewer_connections_sync_down'
+            : v.rule === 'took_over'
+              ? 'peer_took_over'
+              : 'both_active_resolved';
       return changeRole(s, now, 'inactive', reason, ev(v.rule), effects);
     }
   }
@@ -365,32 +339,4 @@ function changeRole(s: CoreState, now: Ns, to: Role, reason: Reason, evidence: E
   }
   effects.push({ type: 'arm-timer', name: 'hold-down', at: now + ms(s.config.holdDownMs) });
   return { ...s, role: to, roleSince: now, lastChange: change, tookOver: to === 'active' && TOOK_OVER.includes(reason) };
-}
-
-function msAgo(now: Ns, t: Ns | undefined): number | null {
-  return t === undefined ? null : Number(now - t) / 1e6;
-}
-
-function evidence(s: CoreState, now: Ns, rule?: string): Evidence {
-  const heardOnMsAgo: Record<string, number | null> = {};
-  for (const i of s.config.ifaces) heardOnMsAgo[i.name] = msAgo(now, s.peer?.heardOn[i.name]);
-  const e: Evidence = {
-    peerLastHeardMsAgo: msAgo(now, s.peer?.lastHeard),
-    heardOnMsAgo,
-    ourConnections: s.connections,
-    ourHealth: health(s),
-    syncLinkUp: syncLinkUp(s, now),
-  };
-  if (s.peer) {
-    e.peerConnections = s.peer.connections;
-    e.peerHealth = s.peer.health;
-    e.peerRole = s.peer.role;
-    e.peerType = s.peer.nodeType;
-  }
-  if (rule) e.rule = rule;
-  return e;
-}
-
-function log(level: 'info' | 'warn', event: CoreEvent, fields: Record<string, unknown>): Effect {
-  return { type: 'log', level, event, fields };
 }

@@ -127,8 +127,6 @@ export class GroupCore {
     return [...this.holders].sort(([a, x], [b, y]) => x - y || a - b)[0]![0];
   }
 
-
-
   /** The member this one waits for the state from (null: not waiting). */
   get receivingFrom(): number | null {
     return this.transfer?.from ?? null;
@@ -166,7 +164,8 @@ export class GroupCore {
     // A transfer under way restarts from this view's point (its donor may be gone).
     this.transfer = undefined;
     const out = this.checkQuorum();
-    if (this.members.some((m) => m.nodeid === this.self)) out.push({ type: 'send', msg: { t: 'hello', key: this.key, synced: this.synced, seq: this.appliedSeq, since: this.mySince } });
+    if (this.members.some((m) => m.nodeid === this.self))
+      out.push({ type: 'send', msg: { t: 'hello', key: this.key, synced: this.synced, seq: this.appliedSeq, since: this.mySince } });
     return out;
   }
 

@@ -45,14 +45,7 @@ export function compareCandidates(a: LeaderCandidate, b: LeaderCandidate): numbe
 
 /** Why a member holds the role or not (what `tandem why` says of a leader change). */
 export type LeaderReason =
-  | 'no_live_peer'
-  | 'listening'
-  | 'better_placed'
-  | 'peer_better_placed'
-  | 'tie_lower_node_id'
-  | 'tie_higher_node_id'
-  | 'peer_holds'
-  | 'holder_keeps';
+  'no_live_peer' | 'listening' | 'better_placed' | 'peer_better_placed' | 'tie_lower_node_id' | 'tie_higher_node_id' | 'peer_holds' | 'holder_keeps';
 
 /** The first difference compareCandidates found, for the explanation. */
 export function placementRule(a: LeaderCandidate, b: LeaderCandidate): 'enabled' | 'state_complete' | 'generation' | 'tie' {
@@ -66,8 +59,12 @@ export function decideLeader(f: LeaderFacts): { lead: boolean; reason: LeaderRea
   const p = f.peer;
   if (!p || !p.alive) return f.holding || f.listened ? { lead: true, reason: 'no_live_peer' } : { lead: false, reason: 'listening' };
   const cmp = compareCandidates(f.me, p);
-  const tie = (): { lead: boolean; reason: LeaderReason } => (f.me.nodeId < p.nodeId ? { lead: true, reason: 'tie_lower_node_id' } : { lead: false, reason: 'tie_higher_node_id' });
-  if (cmp !== 0) return cmp > 0 ? { lead: f.holding || !p.holding, reason: f.holding || !p.holding ? 'better_placed' : 'peer_holds' } : { lead: false, reason: 'peer_better_placed' };
+  const tie = (): { lead: boolean; reason: LeaderReason } =>
+    f.me.nodeId < p.nodeId ? { lead: true, reason: 'tie_lower_node_id' } : { lead: false, reason: 'tie_higher_node_id' };
+  if (cmp !== 0)
+    return cmp > 0
+      ? { lead: f.holding || !p.holding, reason: f.holding || !p.holding ? 'better_placed' : 'peer_holds' }
+      : { lead: false, reason: 'peer_better_placed' };
   // Both claim (they decided in the same instant): on a tie the higher ID lets go.
   if (f.holding) return p.holding ? tie() : { lead: true, reason: 'holder_keeps' };
   return p.holding ? { lead: false, reason: 'peer_holds' } : tie();

@@ -40,7 +40,11 @@ function productionPackages(): string[] {
   // Without the Makefile's npm_config_nodedir (a node-gyp setting npm itself warns about).
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.toLowerCase() !== 'npm_config_nodedir'));
   const out = execFileSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: ROOT, encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'ignore'] });
-  return out.split('\n').map((l) => l.trim()).filter((l) => l.startsWith(join(ROOT, 'node_modules') + '/')).map((l) => relative(ROOT, l));
+  return out
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith(join(ROOT, 'node_modules') + '/'))
+    .map((l) => relative(ROOT, l));
 }
 
 /** A native module's build directory holds the machine's paths (Makefiles, config.gypi): keep only the built .node. */
@@ -57,7 +61,14 @@ export function stage(dest: string, boardName: string): void {
   const lib = join(dest, l.lib);
   const board = resolveBoard(boardName);
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Record<string, unknown>;
-  write(join(lib, 'package.json'), JSON.stringify({ name: pkg['name'], version: pkg['version'], description: pkg['description'], license: pkg['license'], dependencies: pkg['dependencies'] }, null, 2) + '\n');
+  write(
+    join(lib, 'package.json'),
+    JSON.stringify(
+      { name: pkg['name'], version: pkg['version'], description: pkg['description'], license: pkg['license'], dependencies: pkg['dependencies'] },
+      null,
+      2,
+    ) + '\n',
+  );
   write(join(lib, 'VERSION'), VERSION.text + '\n');
   cpSync(join(ROOT, 'dist', 'src'), join(lib, 'dist', 'src'), { recursive: true, filter: (s) => statSync(s).isDirectory() || s.endsWith('.js') });
   for (const d of ['bin', 'board', 'docs']) cpSync(join(ROOT, d), join(lib, d), { recursive: true });
@@ -73,7 +84,11 @@ export function stage(dest: string, boardName: string): void {
   write(join(lib, 'factory', 'node.json'), factory);
   write(join(dest, l.etc, 'node.json'), factory);
 
-  const units: [string, string | null][] = [['tandemd.service', tandemdUnit(l)], ['tandem-console.service', consoleUnit(l, board)], ['tandem-firstboot.service', firstbootUnit(l)]];
+  const units: [string, string | null][] = [
+    ['tandemd.service', tandemdUnit(l)],
+    ['tandem-console.service', consoleUnit(l, board)],
+    ['tandem-firstboot.service', firstbootUnit(l)],
+  ];
   for (const [name, text] of units) {
     if (text === null) continue;
     write(join(dest, l.units, name), text);

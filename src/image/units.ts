@@ -16,7 +16,14 @@ export interface Layout {
   state: string;
 }
 
-export const LAYOUT: Layout = { lib: '/usr/lib/tandem', bin: '/usr/bin', sbin: '/usr/sbin', units: '/usr/lib/systemd/system', etc: '/etc/tandem', state: '/var/lib/tandem' };
+export const LAYOUT: Layout = {
+  lib: '/usr/lib/tandem',
+  bin: '/usr/bin',
+  sbin: '/usr/sbin',
+  units: '/usr/lib/systemd/system',
+  etc: '/etc/tandem',
+  state: '/var/lib/tandem',
+};
 
 /** The serial device's unit-name form: /dev/ttyS0 -> ttyS0. */
 export function ttyName(board: Board): string | null {

@@ -18,7 +18,10 @@ export function checkBypassHardware(board: Board, info: (path: string) => ChipIn
   const findings: HardwareFinding[] = [];
   const chips = new Map<string, ChipInfo | Error>();
   board.bypass.forEach((seg, i) => {
-    for (const [field, g] of [['gpio', seg.gpio], ['disconnectGpio', seg.disconnectGpio]] as const) {
+    for (const [field, g] of [
+      ['gpio', seg.gpio],
+      ['disconnectGpio', seg.disconnectGpio],
+    ] as const) {
       if (!g) continue;
       const at = `bypass[${i}].${field}`;
       let chip = chips.get(g.chip);
@@ -33,7 +36,10 @@ export function checkBypassHardware(board: Board, info: (path: string) => ChipIn
       if (chip instanceof Error) {
         findings.push({ field: `${at}.chip`, message: `${g.chip} cannot be used for segment "${seg.name}": ${chip.message}` });
       } else if (g.line >= chip.lines) {
-        findings.push({ field: `${at}.line`, message: `line ${g.line} is out of range: ${g.chip} (${chip.label}) has ${chip.lines} lines, 0..${chip.lines - 1}` });
+        findings.push({
+          field: `${at}.line`,
+          message: `line ${g.line} is out of range: ${g.chip} (${chip.label}) has ${chip.lines} lines, 0..${chip.lines - 1}`,
+        });
       }
     }
   });

@@ -48,7 +48,13 @@ export class BypassRelays {
     for (const indexes of groups.values()) {
       const first = lines[indexes[0]!]!;
       requests.push({
-        lines: GpioLines.request(first.chip, indexes.map((i) => lines[i]!.line), indexes.map((i) => values[i]!), `${this.consumer}-${seg.name}`.slice(0, 31), first.activeLow),
+        lines: GpioLines.request(
+          first.chip,
+          indexes.map((i) => lines[i]!.line),
+          indexes.map((i) => values[i]!),
+          `${this.consumer}-${seg.name}`.slice(0, 31),
+          first.activeLow,
+        ),
         indexes,
       });
     }

@@ -14,7 +14,16 @@
  * entry that exists becomes an update, update of one that is gone a create).
  */
 import { constants } from 'node:os';
-import { CT_REQUEST_MAX, CONNTRACK_EVENT_GROUPS, dumpConntrack, eachConntrack, NETLINK_NETFILTER, parseConntrackInto, writeConntrack, type CtWrite } from '../wire/ctnetlink.js';
+import {
+  CT_REQUEST_MAX,
+  CONNTRACK_EVENT_GROUPS,
+  dumpConntrack,
+  eachConntrack,
+  NETLINK_NETFILTER,
+  parseConntrackInto,
+  writeConntrack,
+  type CtWrite,
+} from '../wire/ctnetlink.js';
 import { RECORD_BYTES } from '../wire/conn-record.js';
 import { decodeError, NLMSG_ERROR, splitMessages } from '../wire/netlink.js';
 import { netnsPath, sys } from './native.js';
@@ -26,10 +35,15 @@ export async function dumpTable(netns?: string): Promise<Uint8Array[]> {
   const nl = NetlinkSocket.open(NETLINK_NETFILTER, netns ? { netns, rcvbuf: 4 << 20 } : { rcvbuf: 4 << 20 });
   try {
     const out: Uint8Array[] = [];
-    await nl.request('dump the conntrack table', (seq) => dumpConntrack(seq), 30_000, (m) => {
-      const r = new Uint8Array(RECORD_BYTES);
-      if (parseConntrackInto(m, r, 0)) out.push(r);
-    });
+    await nl.request(
+      'dump the conntrack table',
+      (seq) => dumpConntrack(seq),
+      30_000,
+      (m) => {
+        const r = new Uint8Array(RECORD_BYTES);
+        if (parseConntrackInto(m, r, 0)) out.push(r);
+      },
+    );
     return out;
   } finally {
     nl.close();

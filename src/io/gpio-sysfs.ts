@@ -32,7 +32,12 @@ export function sysfsChipInfo(devPath: string, root = SYSFS_GPIO): { name: strin
 
 function fail(where: string, e: unknown, what: string): never {
   const err = e as NodeJS.ErrnoException;
-  const hint = err.code === 'EBUSY' ? ': the line is exported already (another consumer, or a crashed one: sysfs lines outlive their process)' : err.code === 'EINVAL' ? ': the kernel refused the line number' : '';
+  const hint =
+    err.code === 'EBUSY'
+      ? ': the line is exported already (another consumer, or a crashed one: sysfs lines outlive their process)'
+      : err.code === 'EINVAL'
+        ? ': the kernel refused the line number'
+        : '';
   const out = new Error(`${where}: ${what} failed with ${err.code ?? err.message}${hint}`) as Error & { code?: string };
   if (err.code) out.code = err.code;
   throw out;
@@ -59,7 +64,13 @@ export class SysfsLines {
     const where = `GPIO chip ${devPath} (sysfs) lines ${offsets.join(',')}`;
     if (!chip) throw Object.assign(new Error(`${where}: no such chip in ${root}`), { code: 'ENOENT' });
     const base = Number(readFileSync(join(chip, 'base'), 'utf8').trim());
-    const lines = new SysfsLines(root, where, offsets.map((o) => base + o), devPath, offsets);
+    const lines = new SysfsLines(
+      root,
+      where,
+      offsets.map((o) => base + o),
+      devPath,
+      offsets,
+    );
     const done: number[] = [];
     try {
       lines.numbers.forEach((n, i) => {

@@ -70,7 +70,15 @@ export class GpioLines implements OutputLines {
     if (offsets.length !== values.length) throw new Error(`GPIO chip ${path}: ${offsets.length} lines but ${values.length} values`);
     const where = `GPIO chip ${path} line${offsets.length > 1 ? 's' : ''} ${offsets.join(',')}`;
     try {
-      const fd = sys(where, (b) => b.tandem_gpio_request(path, Uint32Array.from(offsets), Uint8Array.from(values, (v) => (v ? 1 : 0)), consumer, activeLow));
+      const fd = sys(where, (b) =>
+        b.tandem_gpio_request(
+          path,
+          Uint32Array.from(offsets),
+          Uint8Array.from(values, (v) => (v ? 1 : 0)),
+          consumer,
+          activeLow,
+        ),
+      );
       return new GpioLines(path, offsets, fd);
     } catch (e) {
       const old = e instanceof SystemError && (e.code === 'ENOENT' || e.code === 'ENOTTY');
@@ -90,7 +98,12 @@ export class GpioLines implements OutputLines {
 
   set(values: readonly number[]): void {
     const fd = this.handle('set');
-    sys(this.where(), (b) => b.tandem_gpio_set(fd, Uint8Array.from(values, (v) => (v ? 1 : 0))));
+    sys(this.where(), (b) =>
+      b.tandem_gpio_set(
+        fd,
+        Uint8Array.from(values, (v) => (v ? 1 : 0)),
+      ),
+    );
   }
 
   get(): number[] {

@@ -37,7 +37,9 @@ export function openHeartbeatInterfaces(board: Board, opts: OpenOptions): Map<st
       const ipv4 = facts.ipv4 === undefined ? undefined : parseIpv4(facts.ipv4);
       const broadcast = facts.broadcast === undefined ? undefined : parseIpv4(facts.broadcast);
       if (ipv4 === undefined || broadcast === undefined) {
-        throw new Error(`interface ${nic.name}${opts.netns ? ` (netns ${opts.netns})` : ''} has no IPv4 address and broadcast: heartbeats need one (or disable heartbeats on it)`);
+        throw new Error(
+          `interface ${nic.name}${opts.netns ? ` (netns ${opts.netns})` : ''} has no IPv4 address and broadcast: heartbeats need one (or disable heartbeats on it)`,
+        );
       }
       const link = PacketLink.open({
         ifname: nic.name,

@@ -100,7 +100,16 @@ export class HeartbeatPacer implements Pacer {
     private readonly perTick: number,
     rtPriority = 0,
   ) {
-    sys('heartbeat pacer', (b) => b.tandem_pacer_open(this.handle, links.map((l) => l.nativeHandle()), startNs, tickNs, perTick, rtPriority));
+    sys('heartbeat pacer', (b) =>
+      b.tandem_pacer_open(
+        this.handle,
+        links.map((l) => l.nativeHandle()),
+        startNs,
+        tickNs,
+        perTick,
+        rtPriority,
+      ),
+    );
     this.out = new BigInt64Array(7 + 7 * links.length);
   }
 
@@ -122,7 +131,8 @@ export class HeartbeatPacer implements Pacer {
     let i = 0;
     const put = (f: PacedFrame | undefined) => {
       if (f?.frame) {
-        if (f.frame.length > PACER_SLOT_BYTES) throw new Error(`heartbeat pacer: a frame of ${f.frame.length} bytes does not fit a slot of ${PACER_SLOT_BYTES}`);
+        if (f.frame.length > PACER_SLOT_BYTES)
+          throw new Error(`heartbeat pacer: a frame of ${f.frame.length} bytes does not fit a slot of ${PACER_SLOT_BYTES}`);
         frames.set(f.frame, i * PACER_SLOT_BYTES);
         lens[i] = f.frame.length;
         ifidx[i] = f.sock;
@@ -144,13 +154,24 @@ export class HeartbeatPacer implements Pacer {
     const ifaces: PacerIfaceCounters[] = [];
     for (let k = 7; k + 6 < n; k += 7) {
       ifaces.push({
-        sent: Number(o[k]), errors: Number(o[k + 1]), lastErrno: Number(o[k + 2]),
-        received: Number(o[k + 3]), rxErrors: Number(o[k + 4]), rxErrno: Number(o[k + 5]), doorbells: Number(o[k + 6]),
+        sent: Number(o[k]),
+        errors: Number(o[k + 1]),
+        lastErrno: Number(o[k + 2]),
+        received: Number(o[k + 3]),
+        rxErrors: Number(o[k + 4]),
+        rxErrno: Number(o[k + 5]),
+        doorbells: Number(o[k + 6]),
       });
     }
     return {
-      nextTick: o[0]!, windowEnd: o[1]!, ticksSent: Number(o[2]), ticksMissed: Number(o[3]), leaseExpiries: Number(o[4]), maxLateNs: Number(o[5]),
-      rxDropped: Number(o[6]), ifaces,
+      nextTick: o[0]!,
+      windowEnd: o[1]!,
+      ticksSent: Number(o[2]),
+      ticksMissed: Number(o[3]),
+      leaseExpiries: Number(o[4]),
+      maxLateNs: Number(o[5]),
+      rxDropped: Number(o[6]),
+      ifaces,
     };
   }
 
@@ -186,7 +207,12 @@ export class HeartbeatPacer implements Pacer {
       const batch: BatchFrame[] = [];
       for (let i = 0; i < n; i++) {
         const len = r.lens[i]!;
-        batch.push({ sock: r.socks[i]!, frame: r.ring.subarray(i * PACER_RX_SLOT, i * PACER_RX_SLOT + Math.min(len, PACER_RX_SLOT)), stampNs: r.stamps[i]!, truncated: len > PACER_RX_SLOT });
+        batch.push({
+          sock: r.socks[i]!,
+          frame: r.ring.subarray(i * PACER_RX_SLOT, i * PACER_RX_SLOT + Math.min(len, PACER_RX_SLOT)),
+          stampNs: r.stamps[i]!,
+          truncated: len > PACER_RX_SLOT,
+        });
       }
       examineNewestFirst(batch, examine, superseded);
     });
@@ -195,7 +221,12 @@ export class HeartbeatPacer implements Pacer {
   /** Reads the ring a batch at a time; each batch's bytes are valid until the next read. */
   private readRing(onBatch: (r: NonNullable<HeartbeatPacer['rx']>, n: number) => void): number {
     if (this.isClosed) return 0;
-    const r = (this.rx ??= { ring: Buffer.alloc(DRAIN_BATCH * PACER_RX_SLOT), lens: new Uint32Array(DRAIN_BATCH), stamps: new BigInt64Array(DRAIN_BATCH), socks: new Uint8Array(DRAIN_BATCH) });
+    const r = (this.rx ??= {
+      ring: Buffer.alloc(DRAIN_BATCH * PACER_RX_SLOT),
+      lens: new Uint32Array(DRAIN_BATCH),
+      stamps: new BigInt64Array(DRAIN_BATCH),
+      socks: new Uint8Array(DRAIN_BATCH),
+    });
     let total = 0;
     // The thread holds at most 512 frames: bounded even while it keeps adding.
     for (let round = 0; round < 512 / DRAIN_BATCH + 1; round++) {

@@ -79,7 +79,6 @@ export interface SenderOptions {
   pacer?: (links: readonly FrameLink[], startNs: bigint, tickNs: bigint, perTick: number, rtPriority: number) => Pacer;
 }
 
-
 export class HeartbeatSender {
   private readonly slots: string[];
   private readonly ticksPlan: string[][];
@@ -174,7 +173,10 @@ export class HeartbeatSender {
     const s = this.pacer.stats();
     const endNs = this.pacer.startNs + s.windowEnd * this.pacer.tickNs;
     return {
-      leaseMs: this.leaseMs, leftMs: Math.max(0, Number(endNs - monotonicNs()) / 1e6), ticksMissed: s.ticksMissed, expiries: s.leaseExpiries,
+      leaseMs: this.leaseMs,
+      leftMs: Math.max(0, Number(endNs - monotonicNs()) / 1e6),
+      ticksMissed: s.ticksMissed,
+      expiries: s.leaseExpiries,
       maxLateMs: s.maxLateNs / 1e6,
     };
   }
@@ -310,7 +312,7 @@ export class HeartbeatSender {
     if (this.stale && performance.now() - this.lastRebuildAt >= Math.max(LAZY_REBUILD_MS, this.serviceMs)) return this.rebuild();
     const p = this.pacer;
     if (!p) return;
-    const leftMs = (Number(this.windowEnd * p.tickNs + p.startNs - monotonicNs()) / 1e6);
+    const leftMs = Number(this.windowEnd * p.tickNs + p.startNs - monotonicNs()) / 1e6;
     if (leftMs > this.leaseMs - Math.max(TOP_UP_MS, this.serviceMs)) return;
     this.extend(Infinity);
   }

@@ -26,13 +26,7 @@ interface Binding {
   tandem_netlink_open(protocol: number, groups: number, netnsPath: string | null, wrapper: SockHandle, rcvbuf?: number): number;
   tandem_packet_membership(h: SockHandle, mac: Uint8Array, add: boolean): void;
   tandem_sock_send(h: SockHandle, frame: Uint8Array): number;
-  tandem_sock_start(
-    h: SockHandle,
-    ring: Buffer,
-    lens: Uint32Array,
-    stamps: BigInt64Array,
-    onFrames: (err: NativeError | null, count: number) => void,
-  ): void;
+  tandem_sock_start(h: SockHandle, ring: Buffer, lens: Uint32Array, stamps: BigInt64Array, onFrames: (err: NativeError | null, count: number) => void): void;
   tandem_sock_read(h: SockHandle, ring: Buffer, lens: Uint32Array, stamps: BigInt64Array): number;
   tandem_sock_close(h: SockHandle): void;
   tandem_packet_stats(h: SockHandle): { packets: number; drops: number };
@@ -126,7 +120,7 @@ function deviceAdvice(code: string, where: string): string {
     case 'EBUSY':
       return ': the line is held by another consumer: see who with gpioinfo, and free it or use another line';
     case 'EINVAL':
-      return ': the chip refused the request: is the line offset within the chip\'s lines (gpio.line in the board file)?';
+      return ": the chip refused the request: is the line offset within the chip's lines (gpio.line in the board file)?";
     case 'ENOTTY':
       return ': the device does not speak this interface (an old kernel without the GPIO v2 uAPI?: the sysfs fallback applies)';
     default:
@@ -140,7 +134,7 @@ function corosyncAdvice(code: string): string {
     case 'ECONNREFUSED':
       return ': no Corosync runs in this network namespace (or it is still starting): see corosync.log in the state directory, or "corosync-cfgtool -s"';
     case 'EACCES':
-      return ': Corosync refused the connection: run tandemd as root (or in Corosync\'s uidgid.d)';
+      return ": Corosync refused the connection: run tandemd as root (or in Corosync's uidgid.d)";
     case 'EAGAIN':
       return ': the Corosync ring is congested (flow control); the message is retried';
     case 'EMSGSIZE':
@@ -218,4 +212,3 @@ export function monotonicNs(): bigint {
 export function sdNotifyDatagram(path: string, text: string): void {
   sys(`sd_notify ${path}`, (b) => b.tandem_sd_notify(path, text));
 }
-

@@ -32,11 +32,7 @@ const MAC_LENGTH = 6;
  * Hands each sender's frames to `examine`, newest first, until it accepts one; reports how many older frames of
  * that sender were left unexamined. Frames too short to carry a source MAC are each examined on their own.
  */
-export function examineNewestFirst(
-  batch: readonly BatchFrame[],
-  examine: (f: BatchFrame) => boolean,
-  superseded: (sock: number, count: number) => void,
-): void {
+export function examineNewestFirst(batch: readonly BatchFrame[], examine: (f: BatchFrame) => boolean, superseded: (sock: number, count: number) => void): void {
   const senders = new Map<string, number[]>();
   batch.forEach((f, i) => {
     const key = f.frame.length >= SRC_MAC + MAC_LENGTH ? `${f.sock}/${f.frame.readUIntBE(SRC_MAC, MAC_LENGTH)}` : `${f.sock}/runt${i}`;

@@ -26,7 +26,11 @@ export async function ensureAddresses(local: OwnAddresses): Promise<string[]> {
   const added: string[] = [];
   for (const i of local.interfaces) {
     if (!i.address) continue;
-    const info = JSON.parse(await ip(['-j', 'addr', 'show', 'dev', i.name])) as { operstate?: string; flags?: string[]; addr_info?: { local: string; prefixlen: number }[] }[];
+    const info = JSON.parse(await ip(['-j', 'addr', 'show', 'dev', i.name])) as {
+      operstate?: string;
+      flags?: string[];
+      addr_info?: { local: string; prefixlen: number }[];
+    }[];
     const has = info[0]?.addr_info?.some((a) => a.local === i.address!.address && a.prefixlen === i.address!.prefix);
     if (!has) {
       await ip(['addr', 'add', `${i.address.address}/${i.address.prefix}`, 'dev', i.name]);

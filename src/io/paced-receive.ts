@@ -26,5 +26,9 @@ export function receiveThroughPacer(
   p.receive(onDoorbell, HEARTBEAT_VOLATILE_RANGES, gapNs);
   const drain = p.drainNewest.bind(p);
   const names = paced.names;
-  return (examine, superseded) => drain((f) => examine(names[f.sock]!, f.frame, f.stampNs, f.truncated), (sock, n) => superseded(names[sock]!, n));
+  return (examine, superseded) =>
+    drain(
+      (f) => examine(names[f.sock]!, f.frame, f.stampNs, f.truncated),
+      (sock, n) => superseded(names[sock]!, n),
+    );
 }

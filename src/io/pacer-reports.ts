@@ -59,7 +59,12 @@ export class PacerReports {
       const t = s.ifaces[i];
       const before = this.rxErrorsBefore.get(name) ?? 0;
       if (!t || t.rxErrors <= before) return;
-      this.sink.onReport?.({ kind: 'receive_errors', iface: name, count: t.rxErrors - before, error: `receive ${ERRNO_NAMES.get(t.rxErrno) ?? `errno ${t.rxErrno}`}` });
+      this.sink.onReport?.({
+        kind: 'receive_errors',
+        iface: name,
+        count: t.rxErrors - before,
+        error: `receive ${ERRNO_NAMES.get(t.rxErrno) ?? `errno ${t.rxErrno}`}`,
+      });
       this.rxErrorsBefore.set(name, t.rxErrors);
     });
     if (s.rxDropped > this.reported.rxDropped) {

@@ -91,7 +91,10 @@ export class SharedAddresses {
       const parent = ifaceFacts(i.parent, this.netns).index;
       const name = sharedLinkName(i.nn);
       answers.push(this.nl.request(`arp_ignore on ${i.parent}`, (seq) => setArpStrict(seq, parent)));
-      const created = this.ignore('EEXIST', this.nl.request(`create ${name} on ${i.parent}`, (seq) => newMacvlan(seq, name, parent, sharedMac(i.nn, this.clusterId))));
+      const created = this.ignore(
+        'EEXIST',
+        this.nl.request(`create ${name} on ${i.parent}`, (seq) => newMacvlan(seq, name, parent, sharedMac(i.nn, this.clusterId))),
+      );
       answers.push(created);
       let index: number;
       try {
@@ -100,7 +103,12 @@ export class SharedAddresses {
         await created; // the kernel's reason, if it refused the link
         throw e;
       }
-      answers.push(this.ignore('EEXIST', this.nl.request(`address ${i.address}/${i.prefix} on ${name}`, (seq) => newAddress(seq, index, i.address, i.prefix))));
+      answers.push(
+        this.ignore(
+          'EEXIST',
+          this.nl.request(`address ${i.address}/${i.prefix} on ${name}`, (seq) => newAddress(seq, index, i.address, i.prefix)),
+        ),
+      );
       answers.push(this.nl.request(`set ${name} up`, (seq) => setLinkUp(seq, index, true)));
     }
     const settled = await Promise.allSettled(answers);
@@ -133,15 +141,25 @@ export class SharedAddresses {
     this.stopGarps();
     for (const i of this.ifaces) {
       const name = sharedLinkName(i.nn);
-      await this.ignore('ENODEV', this.nl.request(`delete ${name}`, (seq) => deleteLinkByName(seq, name)));
+      await this.ignore(
+        'ENODEV',
+        this.nl.request(`delete ${name}`, (seq) => deleteLinkByName(seq, name)),
+      );
     }
   }
 
   /** Removes shared links a crashed run left behind (their MAC must not stay up on an inactive node). */
   async removeStale(): Promise<string[]> {
     const answers = await this.nl.request('list links', (seq) => dumpLinks(seq));
-    const stale = answers.map(parseLink).filter((l) => l !== undefined && SHARED_LINK.test(l.name)).map((l) => l!.name);
-    for (const name of stale) await this.ignore('ENODEV', this.nl.request(`delete ${name}`, (seq) => deleteLinkByName(seq, name)));
+    const stale = answers
+      .map(parseLink)
+      .filter((l) => l !== undefined && SHARED_LINK.test(l.name))
+      .map((l) => l!.name);
+    for (const name of stale)
+      await this.ignore(
+        'ENODEV',
+        this.nl.request(`delete ${name}`, (seq) => deleteLinkByName(seq, name)),
+      );
     return stale;
   }
 

@@ -49,7 +49,10 @@ export function guardScript(clusterId: number, nics: readonly LeasedNic[]): stri
   const lines = [`table netdev ${GUARD_TABLE}`, `delete table netdev ${GUARD_TABLE}`, `table netdev ${GUARD_TABLE} {`];
   for (const n of nics) {
     const mac = formatMac(sharedMac(n.nn, clusterId)).replace(/-/g, ':');
-    for (const [dir, hook, field] of [['in', 'ingress', 'daddr'], ['out', 'egress', 'saddr']] as const) {
+    for (const [dir, hook, field] of [
+      ['in', 'ingress', 'daddr'],
+      ['out', 'egress', 'saddr'],
+    ] as const) {
       lines.push(
         `  chain ${dir}_${n.parent} {`,
         `    type filter hook ${hook} device "${n.parent}" priority ${GUARD_PRIORITY}; policy accept;`,
@@ -102,7 +105,8 @@ function runNft(script: string): Promise<void> {
   if (!nft) return Promise.reject(new Error('nft (Debian package nftables) is not installed: the shared-address guard needs it'));
   return new Promise((resolve, reject) => {
     const child = execFile(nft, ['-f', '-'], { timeout: 5000 }, (e, _out, err) =>
-      e ? reject(new Error(`nft could not install the shared-address guard: ${err.trim() || e.message}`)) : resolve());
+      e ? reject(new Error(`nft could not install the shared-address guard: ${err.trim() || e.message}`)) : resolve(),
+    );
     child.stdin?.end(script);
   });
 }

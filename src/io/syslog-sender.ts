@@ -90,8 +90,7 @@ export class SyslogSender {
         this.inFlight++;
         this.burst++;
         this.udp.send(m, this.t.port, this.t.host, () => this.inFlight--);
-      }
-      else if (this.tcp && !this.tcp.write(octetCounted(m))) break; // the socket buffers it; wait for drain
+      } else if (this.tcp && !this.tcp.write(octetCounted(m))) break; // the socket buffers it; wait for drain
     }
   }
 

@@ -81,13 +81,27 @@ export class LabCluster {
       // Per-node additions (fence, bypass failure modes ...), over what the lab writes.
       writeFileSync(config, JSON.stringify({ ...raw, ...(opts.configFor?.(node.name) ?? {}) }, null, 2));
       const events: ClusterNode['events'] = [];
-      c.nodes.push({ name: node.name, netns: node.netns, config, socket, events, process: c.launch(node.name, node.netns, config, events, opts.onEvent, opts.tandemd) });
+      c.nodes.push({
+        name: node.name,
+        netns: node.netns,
+        config,
+        socket,
+        events,
+        process: c.launch(node.name, node.netns, config, events, opts.onEvent, opts.tandemd),
+      });
     }
     return c;
   }
 
   /** Starts a node's tandemd; its JSON log lines become events, and everything goes to its log file. */
-  private launch(name: string, netns: string, config: string, events: ClusterNode['events'], onEvent?: (node: string, ev: Record<string, unknown>) => void, bin = TANDEMD): ChildProcess {
+  private launch(
+    name: string,
+    netns: string,
+    config: string,
+    events: ClusterNode['events'],
+    onEvent?: (node: string, ev: Record<string, unknown>) => void,
+    bin = TANDEMD,
+  ): ChildProcess {
     const proc = this.lab.spawn(netns, [process.execPath, bin, '--config', config], this.env ? { env: this.env(name) } : {});
     const log = createWriteStream(join(this.dir, `${name}.log`), { flags: 'a' });
     this.logs.push(log);
@@ -177,7 +191,12 @@ export class Traffic {
   private readonly proc: ChildProcess;
   private readonly exited: Promise<void>;
 
-  constructor(lab: Lab, target: string, readonly intervalMs = 10, seconds = 30) {
+  constructor(
+    lab: Lab,
+    target: string,
+    readonly intervalMs = 10,
+    seconds = 30,
+  ) {
     const client = lab.plan.hosts.find((h) => h.name === 'client');
     if (!client) throw new Error('the lab has no client');
     this.proc = lab.spawn(client.netns, ['ping', '-n', '-D', '-i', String(intervalMs / 1000), '-w', String(seconds), '-W', '1', target]);
@@ -256,7 +275,15 @@ export class TcpProbe {
       await p.stop().catch(() => undefined);
       throw new Error(`the TCP echo server did not listen on ${port} within 5 s`);
     }
-    const proc = lab.spawn(client.netns, [process.execPath, PROBE, 'client', server.iface.address.split('/')[0]!, String(port), String(opts.connections ?? 50), String(opts.intervalMs ?? 10)]);
+    const proc = lab.spawn(client.netns, [
+      process.execPath,
+      PROBE,
+      'client',
+      server.iface.address.split('/')[0]!,
+      String(port),
+      String(opts.connections ?? 50),
+      String(opts.intervalMs ?? 10),
+    ]);
     p.client = proc;
     p.clientExit = new Promise((r) => proc.once('exit', () => r()));
     createInterface({ input: proc.stdout! }).on('line', (line) => {

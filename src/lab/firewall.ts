@@ -53,4 +53,3 @@ export async function invalidDrops(lab: Lab, node: string): Promise<number> {
   const { stdout } = await run(['ip', 'netns', 'exec', findNode(lab.plan, node).netns, tool('nft'), 'list', 'counter', 'ip', 'tandem_lab', 'invalid']);
   return Number(/packets (\d+)/.exec(stdout)?.[1] ?? 0);
 }
-

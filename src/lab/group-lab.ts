@@ -34,7 +34,11 @@ export async function formGroup(cluster: LabCluster, password: string, members: 
   const via = o.via ?? 1;
   if (o.create ?? true) {
     await until('n1 standalone', async () => ((await askControl(sock(1), 'status')) as { standalone?: boolean }).standalone === true, 15_000);
-    await askControl(sock(1), { cmd: 'cluster', op: 'create', args: { name: 'labc', node: groupMemberName(1), mode: 'active-active', engine: 'corosync', password } });
+    await askControl(sock(1), {
+      cmd: 'cluster',
+      op: 'create',
+      args: { name: 'labc', node: groupMemberName(1), mode: 'active-active', engine: 'corosync', password },
+    });
     await until(`${groupMemberName(1)} serving`, () => serving(cluster, 1), 20_000);
   }
   for (const i of members) {

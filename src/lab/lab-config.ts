@@ -64,10 +64,21 @@ export function labNodeConfig(plan: LabPlan, board: Board, index: number, opts: 
  * share nothing (the load balancer holds the service address). The LAN is
  * the management network (status page, health check).
  */
-export function labManagedConfig(plan: LabPlan, board: Board, index: number, opts: Omit<LabConfigOptions, 'passwordFile' | 'clusterId'> & { shared: boolean; managementPort?: number; factory?: boolean }): Record<string, unknown> {
+export function labManagedConfig(
+  plan: LabPlan,
+  board: Board,
+  index: number,
+  opts: Omit<LabConfigOptions, 'passwordFile' | 'clusterId'> & { shared: boolean; managementPort?: number; factory?: boolean },
+): Record<string, unknown> {
   if (opts.factory) {
     // Factory state: the board and where state lives, nothing else (the console sets the network up).
-    return { board: opts.boardRef ?? board.name, ...(opts.timers ? { timers: opts.timers } : {}), interfaces: board.nics.map((nic) => ({ name: nic.name, heartbeats: true, sync: nic.role === 'sync', monitor: nic.role !== 'sync' })), stateDir: opts.stateDir, controlSocket: opts.controlSocket };
+    return {
+      board: opts.boardRef ?? board.name,
+      ...(opts.timers ? { timers: opts.timers } : {}),
+      interfaces: board.nics.map((nic) => ({ name: nic.name, heartbeats: true, sync: nic.role === 'sync', monitor: nic.role !== 'sync' })),
+      stateDir: opts.stateDir,
+      controlSocket: opts.controlSocket,
+    };
   }
   const me = plan.nodes[index - 1]!;
   const lan = board.nics.find((n) => n.role === 'lan') ?? board.nics[0]!;

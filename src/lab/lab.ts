@@ -16,21 +16,12 @@ import { join } from 'node:path';
 import type { Board } from '../board/board-file.js';
 import { ipBatch, run, tool } from './run.js';
 import { listNetns, netnsPids, pollUntil, quietNamespace, removeNetns, signal, sleep } from './netns.js';
+import { labStatus, type LabStatus } from './lab-status.js';
 import { blockPathRules, heartbeatDropRules, heartbeatDropTable, partitionRules, powerOffRules, powerTable } from './switch-rules.js';
-import {
-  allNetns,
-  findIface,
-  findNode,
-  findSegment,
-  LAB_NAME,
-  LAB_PREFIX,
-  labName,
-  planLab,
-  type LabIface,
-  type LabPlan,
-} from './topology.js';
+import { allNetns, findIface, findNode, findSegment, LAB_NAME, LAB_PREFIX, labName, planLab, type LabIface, type LabPlan } from './topology.js';
 
 export { listNetns, pollUntil, sleep };
+export type { LabStatus };
 
 export const LAB_STATE_DIR = process.env['TANDEM_LAB_STATE'] ?? '/run/tandem/lab';
 
@@ -98,8 +89,15 @@ export class Lab {
     // A switch forwards frames; it does not judge IPv4. With br_netfilter loaded (the default on many
     // hosts) bridged IPv4 runs through the IP hooks, which drop the heartbeats' deliberately wrong
     // header checksum. Per namespace, so this touches the lab switch only.
-    await run(['ip', 'netns', 'exec', plan.switchNs, tool('sh'), '-c',
-      'for f in /proc/sys/net/bridge/bridge-nf-call-*; do [ -e "$f" ] && echo 0 > "$f"; done; true']);
+    await run([
+      'ip',
+      'netns',
+      'exec',
+      plan.switchNs,
+      tool('sh'),
+      '-c',
+      'for f in /proc/sys/net/bridge/bridge-nf-call-*; do [ -e "$f" ] && echo 0 > "$f"; done; true',
+    ]);
     const sw = [`link set lo up`];
     for (const seg of plan.segments) {
       // No snooping: heartbeats are link-layer multicast and must reach every port, as on a plain switch.
@@ -108,7 +106,10 @@ export class Lab {
     await ipBatch(sw, plan.switchNs);
 
     for (const node of plan.nodes) {
-      await ipBatch(node.ifaces.map((i) => `link add ${i.ifname} type veth peer name ${i.switchPort} netns ${plan.switchNs}`), node.netns);
+      await ipBatch(
+        node.ifaces.map((i) => `link add ${i.ifname} type veth peer name ${i.switchPort} netns ${plan.switchNs}`),
+        node.netns,
+      );
       await run(['ip', 'netns', 'exec', node.netns, tool('sysctl'), '-qw', 'net.ipv4.ip_forward=1']);
       await ipBatch(
         node.ifaces.flatMap((i) => [`addr add ${i.address} brd + dev ${i.ifname}`, `link set ${i.ifname} up`]).concat('link set lo up'),
@@ -118,7 +119,10 @@ export class Lab {
     for (const host of plan.hosts) {
       const i = host.iface;
       await ipBatch([`link add ${i.ifname} type veth peer name ${i.switchPort} netns ${plan.switchNs}`], host.netns);
-      await ipBatch([`addr add ${i.address} brd + dev ${i.ifname}`, `link set ${i.ifname} up`, 'link set lo up', `route add default via ${host.gateway}`], host.netns);
+      await ipBatch(
+        [`addr add ${i.address} brd + dev ${i.ifname}`, `link set ${i.ifname} up`, 'link set lo up', `route add default via ${host.gateway}`],
+        host.netns,
+      );
     }
     const ports = [...plan.nodes.flatMap((n) => n.ifaces), ...plan.hosts.map((h) => h.iface)];
     await ipBatch(
@@ -162,7 +166,10 @@ export class Lab {
   spawn(netns: string, argv: readonly string[], opts: { stdio?: 'pipe' | 'inherit' | 'ignore'; env?: Record<string, string> } = {}): ChildProcess {
     if (!this.netns().includes(netns)) throw new Error(`${netns} is not a namespace of lab ${this.name}`);
     const [cmd, ...args] = argv;
-    return spawn(tool('ip'), ['netns', 'exec', netns, tool(cmd!), ...args], { stdio: opts.stdio ?? 'pipe', ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}) });
+    return spawn(tool('ip'), ['netns', 'exec', netns, tool(cmd!), ...args], {
+      stdio: opts.stdio ?? 'pipe',
+      ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
+    });
   }
 
   // ---- faults ----
@@ -186,17 +193,28 @@ export class Lab {
    */
   async powerOff(node: string): Promise<number> {
     const n = findNode(this.plan, node);
-    await this.switchNft(powerOffRules(node, n.ifaces.map((i) => i.switchPort)));
+    await this.switchNft(
+      powerOffRules(
+        node,
+        n.ifaces.map((i) => i.switchPort),
+      ),
+    );
     const at = Date.now();
     for (const pid of await netnsPids(n.netns)) signal(pid, 'SIGSTOP');
-    await this.setLinks(n.ifaces.flatMap((i) => this.cablePorts(node, i.ifname)), 'down');
+    await this.setLinks(
+      n.ifaces.flatMap((i) => this.cablePorts(node, i.ifname)),
+      'down',
+    );
     return at;
   }
 
   /** Cables back, processes thawed, the switch forwarding again (as after a power cut that froze, not rebooted, the box). */
   async powerOn(node: string): Promise<void> {
     const n = findNode(this.plan, node);
-    await this.setLinks(n.ifaces.flatMap((i) => this.cablePorts(node, i.ifname)), 'up');
+    await this.setLinks(
+      n.ifaces.flatMap((i) => this.cablePorts(node, i.ifname)),
+      'up',
+    );
     for (const pid of await netnsPids(n.netns)) signal(pid, 'SIGCONT');
     await run(['ip', 'netns', 'exec', this.plan.switchNs, tool('nft'), 'delete', 'table', 'bridge', powerTable(node)]).catch(() => undefined);
   }
@@ -263,7 +281,30 @@ export class Lab {
     const port = findIface(findNode(this.plan, node), ifname).switchPort;
     const ns = this.plan.switchNs;
     await run(['tc', '-n', ns, 'qdisc', 'add', 'dev', port, 'ingress']);
-    await run(['tc', '-n', ns, 'filter', 'add', 'dev', port, 'parent', 'ffff:', 'protocol', 'all', 'u32', 'match', 'u32', '0', '0', 'action', 'mirred', 'egress', 'mirror', 'dev', port]);
+    await run([
+      'tc',
+      '-n',
+      ns,
+      'filter',
+      'add',
+      'dev',
+      port,
+      'parent',
+      'ffff:',
+      'protocol',
+      'all',
+      'u32',
+      'match',
+      'u32',
+      '0',
+      '0',
+      'action',
+      'mirred',
+      'egress',
+      'mirror',
+      'dev',
+      port,
+    ]);
   }
 
   async unmirrorPort(node: string, ifname: string): Promise<void> {
@@ -285,7 +326,10 @@ export class Lab {
     this.save();
     await run(['ip', 'netns', 'add', netns]);
     await quietNamespace(netns);
-    await ipBatch([`link add eth0 type veth peer name ${port} netns ${this.plan.switchNs}`, `addr add ${address} brd + dev eth0`, 'link set eth0 up', 'link set lo up'], netns);
+    await ipBatch(
+      [`link add eth0 type veth peer name ${port} netns ${this.plan.switchNs}`, `addr add ${address} brd + dev eth0`, 'link set eth0 up', 'link set lo up'],
+      netns,
+    );
     await ipBatch([`link set ${port} master ${seg.bridge}`, `link set ${port} up`], this.plan.switchNs);
     return { netns, ifname: 'eth0', address, switchPort: port };
   }
@@ -301,47 +345,23 @@ export class Lab {
   }
 
   private async setLinks(ports: string[], state: 'up' | 'down'): Promise<void> {
-    await ipBatch(ports.map((p) => `link set ${p} ${state}`), this.plan.switchNs);
+    await ipBatch(
+      ports.map((p) => `link set ${p} ${state}`),
+      this.plan.switchNs,
+    );
   }
 
   // ---- status ----
 
   async status(): Promise<LabStatus> {
-    const existing = new Set(await listNetns());
-    const nodes = [];
-    for (const node of this.plan.nodes) {
-      const links: Record<string, string> = {};
-      if (existing.has(node.netns)) {
-        const { stdout } = await run(['ip', '-n', node.netns, '-o', 'link', 'show']);
-        for (const i of node.ifaces) {
-          const line = stdout.split('\n').find((l) => l.includes(` ${i.ifname}@`)) ?? '';
-          links[i.ifname] = line.includes('LOWER_UP') ? 'up' : line ? 'no-carrier' : 'missing';
-        }
-      }
-      const pids = existing.has(node.netns) ? await netnsPids(node.netns) : [];
-      nodes.push({ name: node.name, netns: node.netns, present: existing.has(node.netns), links, processes: pids.length });
-    }
-    const missing = this.netns().filter((ns) => !existing.has(ns));
-    return { name: this.name, board: this.plan.board, nodes, missing };
+    return labStatus(this.name, this.plan, this.netns());
   }
-}
-
-export interface LabStatus {
-  name: string;
-  board: string;
-  nodes: { name: string; netns: string; present: boolean; links: Record<string, string>; processes: number }[];
-  missing: string[];
 }
 
 function stateFile(name: string): string {
   if (!LAB_NAME.test(name)) throw new Error(`"${name}" is not a lab name (tdm and 5 hex digits)`);
   return join(LAB_STATE_DIR, `${name}.json`);
 }
-
-
-
-
-
 
 /** Removes one lab by name, from its state file or, when that is gone, by its namespaces' prefix. */
 export async function downByName(name: string): Promise<void> {
@@ -368,4 +388,3 @@ export async function downAll(): Promise<string[]> {
   }
   return removed;
 }
-

@@ -99,7 +99,10 @@ export class Haproxy {
       '  balance roundrobin',
       `  option httpchk GET ${HEALTH_PATH}`,
       '  http-check expect string "Cluster Enabled"',
-      ...servers.map((s) => `  server ${s.name} ${s.address}:${o.servicePort} check addr ${s.checkAddress} port ${s.checkPort} inter ${o.intervalMs} fall ${o.fall} rise ${o.rise}`),
+      ...servers.map(
+        (s) =>
+          `  server ${s.name} ${s.address}:${o.servicePort} check addr ${s.checkAddress} port ${s.checkPort} inter ${o.intervalMs} fall ${o.fall} rise ${o.rise}`,
+      ),
       '',
     ].join('\n');
   }
@@ -115,7 +118,13 @@ export class Haproxy {
     const h = new Haproxy(lab.spawn(client.netns, ['haproxy', '-db', '-f', cfg]), socket, o);
     const deadline = Date.now() + 5000;
     while (Date.now() < deadline) {
-      if (await h.servers().then(() => true, () => false)) return h;
+      if (
+        await h.servers().then(
+          () => true,
+          () => false,
+        )
+      )
+        return h;
       await sleep(50);
     }
     await h.stop();

@@ -39,17 +39,20 @@ export class Rsyslog {
     mkdirSync(work, { recursive: true });
     const file = join(work, 'messages');
     const conf = join(work, 'rsyslog.conf');
-    writeFileSync(conf, [
-      // No reverse lookups of senders: the lab has no DNS, and each lookup would hold messages for seconds.
-      `global(workDirectory="${work}" net.enableDNS="off")`,
-      'module(load="imudp")',
-      'module(load="imtcp")',
-      'input(type="imudp" port="514")',
-      'input(type="imtcp" port="514")',
-      'template(name="lab" type="string" string="%fromhost-ip%\\t%msgid%\\t%syslogseverity-text%\\t%structured-data%\\t%msg%\\n")',
-      `action(type="omfile" file="${file}" template="lab")`,
-      '',
-    ].join('\n'));
+    writeFileSync(
+      conf,
+      [
+        // No reverse lookups of senders: the lab has no DNS, and each lookup would hold messages for seconds.
+        `global(workDirectory="${work}" net.enableDNS="off")`,
+        'module(load="imudp")',
+        'module(load="imtcp")',
+        'input(type="imudp" port="514")',
+        'input(type="imtcp" port="514")',
+        'template(name="lab" type="string" string="%fromhost-ip%\\t%msgid%\\t%syslogseverity-text%\\t%structured-data%\\t%msg%\\n")',
+        `action(type="omfile" file="${file}" template="lab")`,
+        '',
+      ].join('\n'),
+    );
     await run([tool('rsyslogd'), '-N1', '-f', conf]);
     const r = new Rsyslog(lab.spawn(server.netns, ['rsyslogd', '-n', '-f', conf, '-i', join(work, 'pid')]), file);
     // Ready when it listens on both.

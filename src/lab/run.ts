@@ -43,18 +43,13 @@ export class CommandError extends Error {
 
 export function run(argv: readonly string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = execFile(
-      tool(argv[0]!),
-      argv.slice(1),
-      { timeout: opts.timeoutMs ?? 20_000, maxBuffer: 16 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        if (err) {
-          const code = typeof err.code === 'number' ? err.code : null;
-          const why = err.killed ? `${stderr}\n(timed out after ${opts.timeoutMs ?? 20_000} ms)` : stderr || err.message;
-          reject(new CommandError(argv, why, code));
-        } else resolve({ stdout, stderr });
-      },
-    );
+    const child = execFile(tool(argv[0]!), argv.slice(1), { timeout: opts.timeoutMs ?? 20_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) {
+        const code = typeof err.code === 'number' ? err.code : null;
+        const why = err.killed ? `${stderr}\n(timed out after ${opts.timeoutMs ?? 20_000} ms)` : stderr || err.message;
+        reject(new CommandError(argv, why, code));
+      } else resolve({ stdout, stderr });
+    });
     if (opts.input !== undefined) child.stdin?.end(opts.input);
   });
 }

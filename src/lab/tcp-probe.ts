@@ -68,10 +68,7 @@ function client(host: string, port: number, count: number, intervalMs: number): 
       c.socket.write(chunk);
     }
   }, intervalMs);
-  const report = (final: boolean) =>
-    process.stdout.write(
-      JSON.stringify({ final, at: Date.now(), conns: conns.map(({ socket: _s, ...r }) => r) }) + '\n',
-    );
+  const report = (final: boolean) => process.stdout.write(JSON.stringify({ final, at: Date.now(), conns: conns.map(({ socket: _s, ...r }) => r) }) + '\n');
   const every = setInterval(() => report(false), 1000);
   // At the end: stop writing, let the echoes in flight come back (2 s at most), then report.
   const end = () => {

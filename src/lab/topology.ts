@@ -60,7 +60,12 @@ export interface LabPlan {
 }
 
 export function labName(random: () => number = Math.random): string {
-  return LAB_PREFIX + Math.floor(random() * 0x100000).toString(16).padStart(5, '0');
+  return (
+    LAB_PREFIX +
+    Math.floor(random() * 0x100000)
+      .toString(16)
+      .padStart(5, '0')
+  );
 }
 
 function segmentSubnet(index: number, role: NicRole): { net: string; prefix: string } {

@@ -94,7 +94,10 @@ export class UdpProbe {
       srv.kill('SIGKILL');
       throw new Error(`the UDP echo server did not listen on ${port} within 5 s`);
     }
-    return new UdpProbe(srv, lab.spawn(c.netns, [process.execPath, __filename, 'client', s.iface.address.split('/')[0]!, String(port), String(opts.intervalMs ?? 1)]));
+    return new UdpProbe(
+      srv,
+      lab.spawn(c.netns, [process.execPath, __filename, 'client', s.iface.address.split('/')[0]!, String(port), String(opts.intervalMs ?? 1)]),
+    );
   }
 
   async stop(): Promise<UdpReport> {

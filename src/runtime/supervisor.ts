@@ -32,9 +32,18 @@ export const RESTART_EXIT = 75;
 
 /** Removes this node's shared links (their MACs and addresses), whoever left them. */
 export async function releaseSharedLinks(config: NodeConfig, board: Board): Promise<string[]> {
-  const shared = new SharedAddresses(config.cluster.id, config.interfaces.filter((i) => i.sharedIp).map((i) => ({
-    parent: i.name, nn: board.nics.find((n) => n.name === i.name)!.nn, address: i.sharedIp!.address, prefix: i.sharedIp!.prefix,
-  })), config.garp);
+  const shared = new SharedAddresses(
+    config.cluster.id,
+    config.interfaces
+      .filter((i) => i.sharedIp)
+      .map((i) => ({
+        parent: i.name,
+        nn: board.nics.find((n) => n.name === i.name)!.nn,
+        address: i.sharedIp!.address,
+        prefix: i.sharedIp!.prefix,
+      })),
+    config.garp,
+  );
   try {
     return await shared.removeStale();
   } finally {

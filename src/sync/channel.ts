@@ -140,7 +140,12 @@ export class SyncChannel extends EventEmitter {
         this.socket.write(encodeSyncMessage({ type: 'refused', reason: verdict }));
         return this.fail(verdict);
       }
-      this.peer = { clusterId: Number(m['clusterId']), nodeId: Number(m['nodeId']), nodeName: String(m['nodeName']), softwareVersion: String(m['softwareVersion']) };
+      this.peer = {
+        clusterId: Number(m['clusterId']),
+        nodeId: Number(m['nodeId']),
+        nodeName: String(m['nodeName']),
+        softwareVersion: String(m['softwareVersion']),
+      };
       if (typeof m['definition'] === 'string') this.peer.definition = m['definition'];
       if (typeof m['groupMode'] === 'string') this.peer.groupMode = m['groupMode'];
       this.emit('verified');
@@ -205,7 +210,12 @@ export function listenSync(
 }
 
 /** Connects to the peer and verifies it; rejects with an Error whose message is the failure's name. */
-export function connectSync(secret: string | Uint8Array, me: Identity, to: { host: string; port: number; localAddress?: string }, timeoutMs = 5000): Promise<SyncChannel> {
+export function connectSync(
+  secret: string | Uint8Array,
+  me: Identity,
+  to: { host: string; port: number; localAddress?: string },
+  timeoutMs = 5000,
+): Promise<SyncChannel> {
   const o = tlsOptions(syncPsk(secret, me.clusterId), me.clusterId);
   return new Promise((resolve, reject) => {
     const socket = tls.connect({

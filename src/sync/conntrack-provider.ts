@@ -93,7 +93,11 @@ export class ConntrackProvider implements Provider {
     this.emit = emit;
     this.table = new ConnTable();
     // Events first, then the dump: a change between the two is seen twice rather than never.
-    this.events = this.kernelTable.follow((rec) => this.onEvent(rec), (err) => this.overrun(`events overran (${err.message})`), this.opts.netns);
+    this.events = this.kernelTable.follow(
+      (rec) => this.onEvent(rec),
+      (err) => this.overrun(`events overran (${err.message})`),
+      this.opts.netns,
+    );
     const now = this.now();
     for (const rec of await this.kernelTable.dump(this.opts.netns)) if (!this.ignored(rec)) this.table.put(rec, 0, this.expiryOf(rec, 0, now));
   }

@@ -55,7 +55,9 @@ export class KvProvider implements Provider {
       if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new Error('not a JSON object');
       return new Map(Object.entries(obj));
     } catch (e) {
-      throw new Error(`${file}: the ${this.name} store is damaged (${(e as Error).message}); remove it and run "tandem resync" on this node to get the peer's copy`);
+      throw new Error(
+        `${file}: the ${this.name} store is damaged (${(e as Error).message}); remove it and run "tandem resync" on this node to get the peer's copy`,
+      );
     }
   }
 
@@ -149,7 +151,10 @@ export class KvProvider implements Provider {
 }
 
 /** `store-get` / `store-set` on a node's two stores (the sync worker's, or a standalone node's own). */
-export function storeCommand(stores: { config: KvProvider; sessions: KvProvider }, r: { op: 'store-get' | 'store-set'; store?: string | undefined; key?: string | undefined; value?: unknown }): unknown {
+export function storeCommand(
+  stores: { config: KvProvider; sessions: KvProvider },
+  r: { op: 'store-get' | 'store-set'; store?: string | undefined; key?: string | undefined; value?: unknown },
+): unknown {
   const store = r.store === 'config' ? stores.config : r.store === 'sessions' ? stores.sessions : undefined;
   if (!store) throw new Error(`no store "${String(r.store)}" (config, sessions)`);
   if (r.op === 'store-get') return r.key === undefined ? store.entries() : (store.get(r.key) ?? null);

@@ -172,7 +172,17 @@ export class Sink {
     this.requestedAt = undefined;
     this.x.fullTransfer({ at: new Date().toISOString(), tookMs, entries, direction: 'received' });
     const receiveMs = Math.round((s.receivedAt ?? now) - s.startedAt);
-    this.x.log.log('info', 'sync_transfer_applied', { epoch: s.epoch, sequence: this.applied, tookMs, sinceRequestMs, receiveMs, applyMs: tookMs - receiveMs, kernelMs, entries, failed });
+    this.x.log.log('info', 'sync_transfer_applied', {
+      epoch: s.epoch,
+      sequence: this.applied,
+      tookMs,
+      sinceRequestMs,
+      receiveMs,
+      applyMs: tookMs - receiveMs,
+      kernelMs,
+      entries,
+      failed,
+    });
     this.sendAck();
     this.x.changed();
   }

@@ -54,7 +54,8 @@ async function main(): Promise<void> {
   };
   const mode = data.mode ?? 'active-passive';
   // Active/Active exchanges no connection table: no conntrack follower at all.
-  const providers = mode === 'active-active' ? [stores.config, stores.sessions] : [new ConntrackProvider({ ignore: data.ignore, log }), stores.config, stores.sessions];
+  const providers =
+    mode === 'active-active' ? [stores.config, stores.sessions] : [new ConntrackProvider({ ignore: data.ignore, log }), stores.config, stores.sessions];
   const engine = new SyncEngine(link, providers, log, mode);
 
   // What the main thread shows and advertises, pushed when it changes (at most every 10 ms).
@@ -69,7 +70,13 @@ async function main(): Promise<void> {
     const hb = engine.heartbeatFields();
     lastStatus = hb.syncStatus;
     lastCarried = engine.carriedConnections();
-    const state = { type: 'state', syncStatus: hb.syncStatus, syncSequence: hb.syncSequence.toString(), carried: engine.carriedConnections(), status: engine.status() };
+    const state = {
+      type: 'state',
+      syncStatus: hb.syncStatus,
+      syncSequence: hb.syncSequence.toString(),
+      carried: engine.carriedConnections(),
+      status: engine.status(),
+    };
     // Nothing new: no message (each one wakes the main loop).
     const text = JSON.stringify(state);
     if (text === lastPosted) return;

@@ -72,8 +72,19 @@ export const recU16 = u16;
 /** The lookup key: protocol + original tuple, as a short string. */
 export function recordKey(r: Uint8Array, off = 0): string {
   return String.fromCharCode(
-    r[off]!, r[off + 4]!, r[off + 5]!, r[off + 6]!, r[off + 7]!, r[off + 8]!, r[off + 9]!,
-    r[off + 10]!, r[off + 11]!, r[off + 12]!, r[off + 13]!, r[off + 14]!, r[off + 15]!,
+    r[off]!,
+    r[off + 4]!,
+    r[off + 5]!,
+    r[off + 6]!,
+    r[off + 7]!,
+    r[off + 8]!,
+    r[off + 9]!,
+    r[off + 10]!,
+    r[off + 11]!,
+    r[off + 12]!,
+    r[off + 13]!,
+    r[off + 14]!,
+    r[off + 15]!,
   );
 }
 

@@ -95,15 +95,7 @@ export interface HeartbeatAuth {
   sign(data: Uint8Array): Uint8Array;
 }
 
-export type FrameRejection =
-  | 'truncated'
-  | 'not_heartbeat'
-  | 'bad_magic'
-  | 'bad_version'
-  | 'malformed'
-  | 'ttl_too_low'
-  | 'wrong_cluster'
-  | 'bad_tag';
+export type FrameRejection = 'truncated' | 'not_heartbeat' | 'bad_magic' | 'bad_version' | 'malformed' | 'ttl_too_low' | 'wrong_cluster' | 'bad_tag';
 
 export interface DecodedHeartbeat {
   fields: HeartbeatFields;
@@ -117,9 +109,7 @@ export interface DecodedHeartbeat {
   macCluster: number;
 }
 
-export type DecodeResult =
-  | { ok: true; frame: DecodedHeartbeat }
-  | { ok: false; reason: FrameRejection; partial?: Partial<HeartbeatFields> };
+export type DecodeResult = { ok: true; frame: DecodedHeartbeat } | { ok: false; reason: FrameRejection; partial?: Partial<HeartbeatFields> };
 
 export function encodeHeartbeat(fields: HeartbeatFields, link: HeartbeatLink, auth: HeartbeatAuth): Uint8Array {
   const buf = new Uint8Array(FRAME_LENGTH);
@@ -185,10 +175,22 @@ export const HEARTBEAT_VOLATILE_RANGES: readonly (readonly [number, number])[] =
  */
 export function saysTheSame(a: HeartbeatFields, b: HeartbeatFields): boolean {
   return (
-    a.nodeId === b.nodeId && a.bootId === b.bootId && a.state === b.state && a.flags === b.flags && a.health === b.health &&
-    a.syncStatus === b.syncStatus && a.nodeType === b.nodeType && a.configGeneration === b.configGeneration && a.nodeName === b.nodeName &&
-    a.clusterId === b.clusterId && a.intervalMs === b.intervalMs && a.nn === b.nn && a.fromSync === b.fromSync &&
-    a.softwareVersion.major === b.softwareVersion.major && a.softwareVersion.minor === b.softwareVersion.minor && a.softwareVersion.patch === b.softwareVersion.patch
+    a.nodeId === b.nodeId &&
+    a.bootId === b.bootId &&
+    a.state === b.state &&
+    a.flags === b.flags &&
+    a.health === b.health &&
+    a.syncStatus === b.syncStatus &&
+    a.nodeType === b.nodeType &&
+    a.configGeneration === b.configGeneration &&
+    a.nodeName === b.nodeName &&
+    a.clusterId === b.clusterId &&
+    a.intervalMs === b.intervalMs &&
+    a.nn === b.nn &&
+    a.fromSync === b.fromSync &&
+    a.softwareVersion.major === b.softwareVersion.major &&
+    a.softwareVersion.minor === b.softwareVersion.minor &&
+    a.softwareVersion.patch === b.softwareVersion.patch
   );
 }
 

@@ -15,12 +15,7 @@ import type { DecodeContext, DecodedHeartbeat, FrameRejection } from './heartbea
 import { decodeHeartbeat } from './heartbeat-frame.js';
 import { ReplayWindow } from './replay-window.js';
 
-export type VerifyRejection =
-  | 'heartbeat_from_myself'
-  | 'nn_mismatch'
-  | 'disallowed_on_sync_iface'
-  | 'sync_heartbeat_on_data_iface'
-  | 'replayed';
+export type VerifyRejection = 'heartbeat_from_myself' | 'nn_mismatch' | 'disallowed_on_sync_iface' | 'sync_heartbeat_on_data_iface' | 'replayed';
 
 export type RejectionReason = FrameRejection | VerifyRejection;
 
@@ -49,9 +44,7 @@ export interface ReceiverContext extends DecodeContext {
   isSync: boolean;
 }
 
-export type VerifyResult =
-  | { ok: true; frame: DecodedHeartbeat }
-  | { ok: false; reason: RejectionReason; nodeId?: number };
+export type VerifyResult = { ok: true; frame: DecodedHeartbeat } | { ok: false; reason: RejectionReason; nodeId?: number };
 
 /** Replay windows of every peer seen, keyed by node id. */
 export class ReplayMemory {

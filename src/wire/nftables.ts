@@ -85,7 +85,9 @@ function setMarkBit(bit: number): Attr[] {
   return [
     expr('meta', [be32(NFTA_META_DREG, NFT_REG_1), be32(NFTA_META_KEY, NFT_META_MARK)]),
     expr('bitwise', [
-      be32(NFTA_BITWISE_SREG, NFT_REG_1), be32(NFTA_BITWISE_DREG, NFT_REG_1), be32(NFTA_BITWISE_LEN, 4),
+      be32(NFTA_BITWISE_SREG, NFT_REG_1),
+      be32(NFTA_BITWISE_DREG, NFT_REG_1),
+      be32(NFTA_BITWISE_LEN, 4),
       attrNested(NFTA_BITWISE_MASK, [attrBytes(NFTA_DATA_VALUE, hostU32(~bit))]),
       attrNested(NFTA_BITWISE_XOR, [attrBytes(NFTA_DATA_VALUE, hostU32(bit))]),
     ]),
@@ -117,9 +119,11 @@ export function leaseBatch(seq: number, table: string, chains: readonly LeaseCha
       type: msgType(NFT_MSG_NEWCHAIN),
       flags: create,
       attrs: [
-        attrString(NFTA_CHAIN_TABLE, table), attrString(NFTA_CHAIN_NAME, c.name),
+        attrString(NFTA_CHAIN_TABLE, table),
+        attrString(NFTA_CHAIN_NAME, c.name),
         attrNested(NFTA_CHAIN_HOOK, [be32(NFTA_HOOK_HOOKNUM, c.hook), be32(NFTA_HOOK_PRIORITY, c.priority), attrString(NFTA_HOOK_DEV, c.device)]),
-        be32(NFTA_CHAIN_POLICY, NF_ACCEPT), attrString(NFTA_CHAIN_TYPE, 'filter'),
+        be32(NFTA_CHAIN_POLICY, NF_ACCEPT),
+        attrString(NFTA_CHAIN_TYPE, 'filter'),
       ],
     });
     body.push({

@@ -167,8 +167,6 @@ const IPV4_DEVCONF_ARP_IGNORE = 19;
  */
 export function setArpStrict(seq: number, index: number): Uint8Array {
   return encodeMessage(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, seq, ifinfomsg(index), [
-    attrNested(IFLA_AF_SPEC, [
-      attrNested(AF_INET, [attrNested(IFLA_INET_CONF, [attrU32(IPV4_DEVCONF_ARP_IGNORE, 1), attrU32(IPV4_DEVCONF_ARP_ANNOUNCE, 2)])]),
-    ]),
+    attrNested(IFLA_AF_SPEC, [attrNested(AF_INET, [attrNested(IFLA_INET_CONF, [attrU32(IPV4_DEVCONF_ARP_IGNORE, 1), attrU32(IPV4_DEVCONF_ARP_ANNOUNCE, 2)])])]),
   ]);
 }

@@ -48,7 +48,12 @@ export function formatRfc5424(m: SyslogMessage): string {
   if (!Number.isInteger(m.facility) || m.facility < 0 || m.facility > 23) throw new Error(`syslog facility ${m.facility}: 0..23`);
   if (!Number.isInteger(m.severity) || m.severity < 0 || m.severity > 7) throw new Error(`syslog severity ${m.severity}: 0..7`);
   const sd = Object.entries(m.data)
-    .map(([id, params]) => `[${sdName(id)}${Object.entries(params).map(([k, v]) => ` ${sdName(k)}="${escapeParam(v)}"`).join('')}]`)
+    .map(
+      ([id, params]) =>
+        `[${sdName(id)}${Object.entries(params)
+          .map(([k, v]) => ` ${sdName(k)}="${escapeParam(v)}"`)
+          .join('')}]`,
+    )
     .join('');
   return `<${m.facility * 8 + m.severity}>1 ${header(m.timestamp, 64)} ${header(m.hostname, 255)} ${header(m.appName, 48)} ${header(m.procId, 128)} ${header(m.msgId, 32)} ${sd || '-'}${m.msg ? ` ${m.msg}` : ''}`;
 }

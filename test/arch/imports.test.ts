@@ -53,26 +53,42 @@ test('imports flow one way between layers', (t) => {
 
 test('only src/io/native.ts loads the addon', (t) => {
   const loaders = files(SRC).filter((f) => /from 'bindings'|require\('bindings'\)/.test(readFileSync(f, 'utf8')));
-  t.deepEqual(loaders.map((f) => relative(SRC, f)), ['io/native.ts']);
+  t.deepEqual(
+    loaders.map((f) => relative(SRC, f)),
+    ['io/native.ts'],
+  );
 });
 
 test('no file is long enough to need a map', (t) => {
   const long = files(SRC).filter((f) => readFileSync(f, 'utf8').split('\n').length > 400);
-  t.deepEqual(long.map((f) => relative(SRC, f)), []);
+  t.deepEqual(
+    long.map((f) => relative(SRC, f)),
+    [],
+  );
 });
 
 const NATIVE = join(__dirname, '..', '..', '..', 'native');
 /** Ours, not the vendored kernel headers (native/uapi/). */
-const nativeFiles = () => readdirSync(NATIVE).filter((f) => /\.[ch]$/.test(f)).map((f) => join(NATIVE, f));
+const nativeFiles = () =>
+  readdirSync(NATIVE)
+    .filter((f) => /\.[ch]$/.test(f))
+    .map((f) => join(NATIVE, f));
 
 test('the C addon stays small enough to audit in one sitting', (t) => {
   const lines = nativeFiles().map((f) => ({ f: relative(NATIVE, f), n: readFileSync(f, 'utf8').split('\n').length }));
-  t.deepEqual(lines.filter((x) => x.n > 550).map((x) => `${x.f}: ${x.n} lines`), [], 'no C file over 550 lines');
+  t.deepEqual(
+    lines.filter((x) => x.n > 550).map((x) => `${x.f}: ${x.n} lines`),
+    [],
+    'no C file over 550 lines',
+  );
   const total = lines.reduce((a, x) => a + x.n, 0);
   t.true(total <= 3000, `native/ holds ${total} lines of our C (limit 3000)`);
 });
 
 test('every JS callback the addon makes from the event loop goes through call_back (exceptions reach uncaughtException)', (t) => {
   const direct = nativeFiles().filter((f) => !f.endsWith('util.c') && /napi_make_callback|napi_call_function/.test(readFileSync(f, 'utf8')));
-  t.deepEqual(direct.map((f) => relative(NATIVE, f)), []);
+  t.deepEqual(
+    direct.map((f) => relative(NATIVE, f)),
+    [],
+  );
 });

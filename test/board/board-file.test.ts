@@ -42,12 +42,28 @@ const bad: [string, (b: ReturnType<typeof good>) => unknown, RegExp][] = [
   ['same position twice', (b) => ((b.nics[1]!.port = 0), b), /nics\[1\]: bus\/slot\/port give the same shared-MAC byte/],
   ['two sync NICs', (b) => ((b.nics[0]!.role = 'sync'), b), /nics: only one NIC can have role "sync"/],
   ['bypass to an unknown port', (b) => ((b.bypass[0]!.ports[1] = 'eth9'), b), /bypass\[0\]\.ports\[1\]: no NIC named "eth9"/],
-  ['bypass with three ports', (b) => ((b.bypass[0]!.ports.push('eth0')), b), /bypass\[0\]\.ports: allows at most 2 entries/],
+  ['bypass with three ports', (b) => (b.bypass[0]!.ports.push('eth0'), b), /bypass\[0\]\.ports: allows at most 2 entries/],
   ['GPIO chip not a device', (b) => ((b.bypass[0]!.gpio.chip = 'gpiochip0'), b), /bypass\[0\]\.gpio\.chip: expected a \/dev\/gpiochipN path/],
-  ['activeLow not boolean', (b) => (((b.bypass[0]!.gpio as { activeLow: unknown }).activeLow = 'yes'), b), /bypass\[0\]\.gpio\.activeLow: expected true or false/],
-  ['unknown released behaviour', (b) => (((b.bypass[0] as { whenReleased: string }).whenReleased = 'open'), b), /bypass\[0\]\.whenReleased: expected one of "bypass", "disconnect", "normal"/],
-  ['two segments on one GPIO line', (b) => (b.bypass.push({ ...b.bypass[0]!, name: 'seg2' }), b), /bypass\[1\]\.gpio: line 3 of \/dev\/gpiochip0 already drives bypass\[0\]\.gpio/],
-  ['a disconnect relay on the bypass relay\'s line', (b) => (((b.bypass[0] as Record<string, unknown>)['disconnectGpio'] = { ...b.bypass[0]!.gpio }), b), /bypass\[0\]\.disconnectGpio: line 3 of \/dev\/gpiochip0 already drives bypass\[0\]\.gpio/],
+  [
+    'activeLow not boolean',
+    (b) => (((b.bypass[0]!.gpio as { activeLow: unknown }).activeLow = 'yes'), b),
+    /bypass\[0\]\.gpio\.activeLow: expected true or false/,
+  ],
+  [
+    'unknown released behaviour',
+    (b) => (((b.bypass[0] as { whenReleased: string }).whenReleased = 'open'), b),
+    /bypass\[0\]\.whenReleased: expected one of "bypass", "disconnect", "normal"/,
+  ],
+  [
+    'two segments on one GPIO line',
+    (b) => (b.bypass.push({ ...b.bypass[0]!, name: 'seg2' }), b),
+    /bypass\[1\]\.gpio: line 3 of \/dev\/gpiochip0 already drives bypass\[0\]\.gpio/,
+  ],
+  [
+    "a disconnect relay on the bypass relay's line",
+    (b) => (((b.bypass[0] as Record<string, unknown>)['disconnectGpio'] = { ...b.bypass[0]!.gpio }), b),
+    /bypass\[0\]\.disconnectGpio: line 3 of \/dev\/gpiochip0 already drives bypass\[0\]\.gpio/,
+  ],
   ['a line offset out of any chip', (b) => ((b.bypass[0]!.gpio.line = 512), b), /bypass\[0\]\.gpio\.line: expected an integer 0\.\.511, got 512/],
   ['odd console speed', (b) => ((b.console.baud = 1234), b), /console\.baud: expected one of 9600/],
 ];

@@ -28,7 +28,7 @@ function verdict(p: Parsed, frame: Uint8Array): string {
   return describe('eth1', frame, captureKey(p), new ReplayMemory(), undefined).verdict;
 }
 
-test('a managed cluster\'s frames verify with its password and salt, and not with the bare password', (t) => {
+test("a managed cluster's frames verify with its password and salt, and not with the bare password", (t) => {
   const dir = scratch(t);
   const salt = newSalt();
   const frame = encodeHeartbeat(fields(), link, hmacAuth(deriveClusterKey(PASSWORD, salt), CLUSTER));
@@ -39,7 +39,7 @@ test('a managed cluster\'s frames verify with its password and salt, and not wit
   t.is(verdict(parseArgs(base, OPTIONS), encodeHeartbeat(fields(), link, hmacAuth(PASSWORD, CLUSTER))), 'ok');
 });
 
-test('--config verifies with the node\'s own key, read from its cluster store', async (t) => {
+test("--config verifies with the node's own key, read from its cluster store", async (t) => {
   const dir = scratch(t);
   const salt = newSalt();
   const board = resolveBoard('sim');
@@ -53,7 +53,11 @@ test('--config verifies with the node\'s own key, read from its cluster store', 
     me: 'n1',
     key: deriveClusterKey(PASSWORD, salt).toString('hex'),
     cluster: {
-      name: 'c', id: CLUSTER, salt, revision: 1, shared: {},
+      name: 'c',
+      id: CLUSTER,
+      salt,
+      revision: 1,
+      shared: {},
       members: [{ name: 'n1', id: 1, address: '198.18.4.11', type: 'master', enabled: true, draining: false, joined: true }],
       properties: { mode: 'active-passive', sync: true, logSync: true, healthCheckFailsWhileSyncing: true },
     },
@@ -64,10 +68,12 @@ test('--config verifies with the node\'s own key, read from its cluster store', 
   t.is(captureKey(parseArgs(['--config', file], OPTIONS))!.clusterId, CLUSTER);
 });
 
-test('capture\'s key options name what is wrong', (t) => {
+test("capture's key options name what is wrong", (t) => {
   const dir = scratch(t);
   const pw = join(dir, 'password');
-  t.throws(() => captureKey(parseArgs(['--cluster-id', '7', '--password-file', pw, '--salt', 'xyz'], OPTIONS)), { message: /--salt: "xyz" is not a cluster salt/ });
+  t.throws(() => captureKey(parseArgs(['--cluster-id', '7', '--password-file', pw, '--salt', 'xyz'], OPTIONS)), {
+    message: /--salt: "xyz" is not a cluster salt/,
+  });
   t.throws(() => captureKey(parseArgs(['--salt', newSalt()], OPTIONS)), { message: /--salt needs --cluster-id and --password-file/ });
   t.throws(() => captureKey(parseArgs(['--config', 'x.json', '--cluster-id', '7'], OPTIONS)), { message: /--config gives the cluster ID and key/ });
   t.throws(() => captureKey(parseArgs(['--cluster-id', '7', '--password-file', join(dir, 'missing')], OPTIONS)), { message: /missing: no such file/ });

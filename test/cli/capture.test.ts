@@ -40,13 +40,30 @@ test.serial('tandem capture decodes sender, sequence and connections and gives e
   a.node.sender.update({ connections: 4321, state: 'active' });
   const dir = mkdtempSync(join(tmpdir(), 'tandem-capture-'));
   writeFileSync(join(dir, 'password'), PASSWORD + '\n');
-  const lines = await capture(t, lab.plan.nodes[1]!.netns, ['--cluster-id', String(CLUSTER), '--password-file', join(dir, 'password'), '--board', 'sim'], 3, () => {
-    a.node.sender.sendOn('eth1');
-    a.node.sender.sendOn('eth1', {}, 254);
-    a.node.sender.sendOn('eth1');
-  });
+  const lines = await capture(
+    t,
+    lab.plan.nodes[1]!.netns,
+    ['--cluster-id', String(CLUSTER), '--password-file', join(dir, 'password'), '--board', 'sim'],
+    3,
+    () => {
+      a.node.sender.sendOn('eth1');
+      a.node.sender.sendOn('eth1', {}, 254);
+      a.node.sender.sendOn('eth1');
+    },
+  );
   t.is(lines.length, 3);
-  t.like(lines[0], { iface: 'eth1', node: 'n1', nodeId: 1, type: 'master', state: 'active', connections: 4321, ttl: 255, srcIp: '198.18.2.11', dstIp: '198.18.2.255', verdict: 'ok' });
+  t.like(lines[0], {
+    iface: 'eth1',
+    node: 'n1',
+    nodeId: 1,
+    type: 'master',
+    state: 'active',
+    connections: 4321,
+    ttl: 255,
+    srcIp: '198.18.2.11',
+    dstIp: '198.18.2.255',
+    verdict: 'ok',
+  });
   t.like(lines[1], { ttl: 254, verdict: 'ttl_too_low' });
   t.is(lines[2]!.verdict, 'ok');
   t.is(BigInt(lines[2]!.sequence!), BigInt(lines[0]!.sequence!) + 2n);

@@ -6,10 +6,44 @@ import { renderMetrics, renderPage, type StatusDoc } from '../../src/api/status-
 
 const doc: StatusDoc = {
   node: { name: 'fw-a', role: 'active', standalone: false, softwareVersion: '0.1.0' },
-  cluster: { name: 'labc', mode: 'active-active', revision: 4, leader: 'fw-a', members: [
-    { name: 'fw-a', id: 1, address: '198.19.255.11', self: true, enabled: true, draining: false, role: 'active', leader: true, unreachable: null, hex: '0x18004', bits: 0x18004, words: ['enabled', 'leader'], softwareVersion: '0.1.0' },
-    { name: 'fw-b', id: 2, address: '198.19.255.12', self: false, enabled: true, draining: false, role: 'unknown', leader: false, unreachable: 'wrong_password', hex: '0x0000c', bits: 0xc, words: ['enabled', 'unreachable'], softwareVersion: null },
-  ] },
+  cluster: {
+    name: 'labc',
+    mode: 'active-active',
+    revision: 4,
+    leader: 'fw-a',
+    members: [
+      {
+        name: 'fw-a',
+        id: 1,
+        address: '198.19.255.11',
+        self: true,
+        enabled: true,
+        draining: false,
+        role: 'active',
+        leader: true,
+        unreachable: null,
+        hex: '0x18004',
+        bits: 0x18004,
+        words: ['enabled', 'leader'],
+        softwareVersion: '0.1.0',
+      },
+      {
+        name: 'fw-b',
+        id: 2,
+        address: '198.19.255.12',
+        self: false,
+        enabled: true,
+        draining: false,
+        role: 'unknown',
+        leader: false,
+        unreachable: 'wrong_password',
+        hex: '0x0000c',
+        bits: 0xc,
+        words: ['enabled', 'unreachable'],
+        softwareVersion: null,
+      },
+    ],
+  },
   health: { ok: true, text: 'Cluster Enabled' },
   matrix: [{ iface: 'eth0', sync: false, sent: 10, accepted: 9, superseded: 30, rejected: { bad_tag: 2 }, lastSeenAgoMs: 12 }],
   changes: [{ wallTime: '2026-11-22T06:00:00.000Z', from: 'starting', to: 'active', reason: 'enabled_active_active' }],
@@ -18,13 +52,26 @@ const doc: StatusDoc = {
   sync: { status: 'in-sync', channel: 'up', lag: 0, sequence: 5 },
 };
 
-function get(port: number, path: string, opts: { method?: string; auth?: string } = {}): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+function get(
+  port: number,
+  path: string,
+  opts: { method?: string; auth?: string } = {},
+): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: opts.method ?? 'GET', headers: opts.auth ? { authorization: `Basic ${Buffer.from(opts.auth).toString('base64')}` } : {} }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode!, body, headers: res.headers }));
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: opts.method ?? 'GET',
+        headers: opts.auth ? { authorization: `Basic ${Buffer.from(opts.auth).toString('base64')}` } : {},
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode!, body, headers: res.headers }));
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -35,8 +82,11 @@ test('routes: the health check without a password, the admin views behind it, re
   let hasPassword = false;
   const views: HttpViews = {
     health: () => (healthy ? { ok: true, text: 'Cluster Enabled' } : { ok: false, text: 'Draining: ...' }),
-    statusJson: () => doc, metrics: () => renderMetrics(doc), page: () => renderPage(doc),
-    authorised: async (_u, p) => p === 'right one', hasAdminPassword: () => hasPassword,
+    statusJson: () => doc,
+    metrics: () => renderMetrics(doc),
+    page: () => renderPage(doc),
+    authorised: async (_u, p) => p === 'right one',
+    hasAdminPassword: () => hasPassword,
   };
   const server = await serveHttp('127.0.0.1', 0, views);
   t.teardown(() => server.close());
@@ -69,7 +119,10 @@ test('the page shows members, bits, words, reasons; its text is escaped', (t) =>
 
 test('metrics are the Prometheus text format: HELP, TYPE, labelled samples', (t) => {
   const m = renderMetrics(doc);
-  t.regex(m, /^# HELP tandem_member_status_bits .+\n# TYPE tandem_member_status_bits gauge\ntandem_member_status_bits\{member="fw-a"\} 98308\ntandem_member_status_bits\{member="fw-b"\} 12$/m);
+  t.regex(
+    m,
+    /^# HELP tandem_member_status_bits .+\n# TYPE tandem_member_status_bits gauge\ntandem_member_status_bits\{member="fw-a"\} 98308\ntandem_member_status_bits\{member="fw-b"\} 12$/m,
+  );
   t.regex(m, /^tandem_heartbeats_rejected_total\{iface="eth0",reason="bad_tag"\} 2$/m);
   t.regex(m, /^tandem_heartbeats_superseded_total\{iface="eth0"\} 30$/m);
   t.regex(m, /^tandem_member_reachable\{member="fw-b"\} 0$/m);

@@ -11,7 +11,21 @@ const base: Snapshot = {
   yielding: false,
   syncLinkUp: true,
   standing: { leader: false, draining: false, bypass: {} },
-  peer: { name: 'fw-a', id: 1, type: 'master', role: 'active', alive: true, connections: 1200, health: 3, lastHeardMsAgo: 12, syncStatus: 'in-sync', syncSequence: '1563', flags: 0, configGeneration: 0, softwareVersion: '0.1.0' },
+  peer: {
+    name: 'fw-a',
+    id: 1,
+    type: 'master',
+    role: 'active',
+    alive: true,
+    connections: 1200,
+    health: 3,
+    lastHeardMsAgo: 12,
+    syncStatus: 'in-sync',
+    syncSequence: '1563',
+    flags: 0,
+    configGeneration: 0,
+    softwareVersion: '0.1.0',
+  },
   disabled: false,
   links: [],
   lastChange: null,
@@ -19,11 +33,21 @@ const base: Snapshot = {
   sharedAddresses: 'released',
   heartbeats: { leaseMs: 1000, leaseLeftMs: 987.6, ticksMissed: 0, leaseExpiries: 0, loopDelayMaxMs: 12.3, loopDelayP99Ms: 4.1 },
   sync: {
-    enabled: true, role: 'sink', status: 'in-sync', channel: 'up', peerUnreachable: null, epoch: 'abc', sequence: 1563, lag: 0,
+    enabled: true,
+    role: 'sink',
+    status: 'in-sync',
+    channel: 'up',
+    peerUnreachable: null,
+    epoch: 'abc',
+    sequence: 1563,
+    lag: 0,
     lastFullTransfer: { at: '2026-11-22T03:41:14.943Z', tookMs: 577, entries: { conntrack: 100000, config: 1, sessions: 0 }, direction: 'received' },
     sendingFull: false,
     drift: { at: '2026-11-22T03:41:24.950Z', tables: { conntrack: { count: 100000, peerCount: 100000, digestMatch: true } } },
-    providers: { conntrack: { count: 100000, sent: 0, applied: 100000, failed: 0, persistent: false }, config: { count: 1, sent: 0, applied: 1, failed: 0, persistent: true } },
+    providers: {
+      conntrack: { count: 100000, sent: 0, applied: 100000, failed: 0, persistent: false },
+      config: { count: 1, sent: 0, applied: 1, failed: 0, persistent: true },
+    },
   },
 };
 
@@ -39,8 +63,13 @@ test('status shows the sync role, state, sequence, lag, what the peer says, per-
 test('status names why the peer is unreachable and what differs', (t) => {
   const out = formatStatus({
     ...base,
-    sync: { ...base.sync as Extract<Snapshot['sync'], { role: string }>, status: 'out-of-sync', channel: 'down', peerUnreachable: 'wrong_password',
-      drift: { at: 'x', tables: { conntrack: { count: 99990, peerCount: 100000, digestMatch: false } } } },
+    sync: {
+      ...(base.sync as Extract<Snapshot['sync'], { role: string }>),
+      status: 'out-of-sync',
+      channel: 'down',
+      peerUnreachable: 'wrong_password',
+      drift: { at: 'x', tables: { conntrack: { count: 99990, peerCount: 100000, digestMatch: false } } },
+    },
   });
   t.regex(out, /sync: sink OUT-OF-SYNC, channel down \(peer unreachable: wrong_password\)/);
   t.regex(out, /table drift \(x\): conntrack here 99990 \/ peer 100000, digests differ/);

@@ -37,17 +37,57 @@ type Mutation = [string, (r: ReturnType<typeof raw>) => unknown, string, RegExp]
 const errors: Mutation[] = [
   ['both nodes master', (r) => ((r.peer.type = 'master'), r), 'peer.type', /both master: one must be master and the other slave/],
   ['both nodes slave', (r) => ((r.node.type = 'slave'), r), 'peer.type', /both slave/],
-  ['shared IP equal to Master_IP', (r) => ((r.interfaces[0]!['sharedIp'] = r.interfaces[0]!['masterIp']), r), 'interfaces[0].sharedIp', /equals masterIp 198\.18\.1\.11/],
-  ['shared IP equal to Slave_IP', (r) => ((r.interfaces[1]!['sharedIp'] = r.interfaces[1]!['slaveIp']), r), 'interfaces[1].sharedIp', /equals slaveIp 198\.18\.2\.12/],
-  ['no interface able to carry heartbeats', (r) => (r.interfaces.forEach((i) => (i['heartbeats'] = false)), r), 'interfaces', /no interface can carry heartbeats/],
+  [
+    'shared IP equal to Master_IP',
+    (r) => ((r.interfaces[0]!['sharedIp'] = r.interfaces[0]!['masterIp']), r),
+    'interfaces[0].sharedIp',
+    /equals masterIp 198\.18\.1\.11/,
+  ],
+  [
+    'shared IP equal to Slave_IP',
+    (r) => ((r.interfaces[1]!['sharedIp'] = r.interfaces[1]!['slaveIp']), r),
+    'interfaces[1].sharedIp',
+    /equals slaveIp 198\.18\.2\.12/,
+  ],
+  [
+    'no interface able to carry heartbeats',
+    (r) => (r.interfaces.forEach((i) => (i['heartbeats'] = false)), r),
+    'interfaces',
+    /no interface can carry heartbeats/,
+  ],
   ['the same node ID twice', (r) => ((r.peer.id = r.node.id), r), 'peer.id', /heartbeat_from_myself/],
   ['an interface the board lacks', (r) => ((r.interfaces[2]!['name'] = 'eth7'), r), 'interfaces[2].name', /board sim has no NIC named "eth7"/],
   ['two sync interfaces', (r) => ((r.interfaces[0]!['sync'] = true), r), 'interfaces', /only one interface can be the sync interface/],
-  ['a failover time under three heartbeats', (r) => ((r.timers = { heartbeatIntervalMs: 100, failoverTimeMs: 250 }), r), 'timers.failoverTimeMs', /less than three heartbeat intervals/],
-  ['a heartbeat lease shorter than the failover time', (r) => ((r.timers = { failoverTimeMs: 800, heartbeatLeaseMs: 500 }), r), 'timers.heartbeatLeaseMs', /500 ms is shorter than the failover time \(800 ms\).*use at least 800/],
-  ['sync on without a sync interface', (r) => (r.interfaces.forEach((i) => (i['sync'] = false)), r), 'sync.enabled', /no interface has "sync": true: name the sync interface, or set sync.enabled to false/],
-  ['a sync interface without the peer\'s address', (r) => (delete r.interfaces[3]!['slaveIp'], r), 'interfaces[3].slaveIp', /the sync channel runs between masterIp and slaveIp/],
-  ['a sync timeout under two heartbeats', (r) => (((r as Record<string, unknown>)['sync'] = { timeoutMs: 100 }), (r.timers = { heartbeatIntervalMs: 100, failoverTimeMs: 300 }), r), 'sync.timeoutMs', /shorter than two heartbeat intervals/],
+  [
+    'a failover time under three heartbeats',
+    (r) => ((r.timers = { heartbeatIntervalMs: 100, failoverTimeMs: 250 }), r),
+    'timers.failoverTimeMs',
+    /less than three heartbeat intervals/,
+  ],
+  [
+    'a heartbeat lease shorter than the failover time',
+    (r) => ((r.timers = { failoverTimeMs: 800, heartbeatLeaseMs: 500 }), r),
+    'timers.heartbeatLeaseMs',
+    /500 ms is shorter than the failover time \(800 ms\).*use at least 800/,
+  ],
+  [
+    'sync on without a sync interface',
+    (r) => (r.interfaces.forEach((i) => (i['sync'] = false)), r),
+    'sync.enabled',
+    /no interface has "sync": true: name the sync interface, or set sync.enabled to false/,
+  ],
+  [
+    "a sync interface without the peer's address",
+    (r) => (delete r.interfaces[3]!['slaveIp'], r),
+    'interfaces[3].slaveIp',
+    /the sync channel runs between masterIp and slaveIp/,
+  ],
+  [
+    'a sync timeout under two heartbeats',
+    (r) => (((r as Record<string, unknown>)['sync'] = { timeoutMs: 100 }), (r.timers = { heartbeatIntervalMs: 100, failoverTimeMs: 300 }), r),
+    'sync.timeoutMs',
+    /shorter than two heartbeat intervals/,
+  ],
 ];
 for (const [name, mutate, field, message] of errors) {
   test(`check refuses ${name}, naming ${field}`, (t) => {
@@ -62,7 +102,9 @@ test('the heartbeat lease: 1000 ms by default, the failover time when that is lo
   t.deepEqual([parseConfig(raw(), 'n1.json').timers.heartbeatLeaseMs, parseConfig(raw(), 'n1.json').timers.heartbeatRtPriority], [1000, 0]);
   t.is(parseConfig({ ...raw(), timers: { failoverTimeMs: 1500 } }, 'n1.json').timers.heartbeatLeaseMs, 1500);
   t.is(parseConfig({ ...raw(), timers: { failoverTimeMs: 1500, heartbeatLeaseMs: 4000 } }, 'n1.json').timers.heartbeatLeaseMs, 4000);
-  t.throws(() => parseConfig({ ...raw(), timers: { heartbeatRtPriority: 120 } }, 'n1.json'), { message: /n1\.json: timers\.heartbeatRtPriority: expected an integer 0\.\.99, got 120/ });
+  t.throws(() => parseConfig({ ...raw(), timers: { heartbeatRtPriority: 120 } }, 'n1.json'), {
+    message: /n1\.json: timers\.heartbeatRtPriority: expected an integer 0\.\.99, got 120/,
+  });
 });
 
 test('sync defaults, and sync off needs no sync interface', (t) => {
@@ -84,7 +126,9 @@ test('a cluster ID out of range is refused by the parser with the field path', (
 test('a monitor target that is no IPv4 address (an octet over 255) is refused by the parser, naming the field (it used to pass check and fail at start)', (t) => {
   const r = raw();
   r.interfaces[1]!['monitorTargets'] = ['198.18.2.100', '300.1.1.1'];
-  t.throws(() => parseConfig(r, 'n1.json'), { message: /n1\.json: interfaces\[1\]\.monitorTargets: expected IPv4 addresses \(four numbers 0\.\.255\), got "300\.1\.1\.1"/ });
+  t.throws(() => parseConfig(r, 'n1.json'), {
+    message: /n1\.json: interfaces\[1\]\.monitorTargets: expected IPv4 addresses \(four numbers 0\.\.255\), got "300\.1\.1\.1"/,
+  });
 });
 
 test('a malformed address names its field', (t) => {
@@ -113,7 +157,7 @@ test('`tandem check` prints every finding with file and field and exits 1 on err
   bad.cluster.passwordFile = 'missing-key';
   bad.peer.type = 'master';
   writeFileSync(join(dir, 'bad.json'), JSON.stringify(bad));
-  const e = await t.throwsAsync(exec(TANDEM, ['check', '--config', join(dir, 'bad.json')])) as Error & { code: number; stdout: string };
+  const e = (await t.throwsAsync(exec(TANDEM, ['check', '--config', join(dir, 'bad.json')]))) as Error & { code: number; stdout: string };
   t.is(e.code, 1);
   t.regex(e.stdout, /bad\.json: error: peer\.type: this node and its peer are both master/);
   t.regex(e.stdout, /bad\.json: error: cluster\.passwordFile: cannot read .*missing-key/);
@@ -130,7 +174,10 @@ test('both nodes of a cluster compute the same definition fingerprint; a differe
 
 test('bypass in the pre-flight: an unknown segment is refused; a failure mode the hardware would not keep after a crash is a warning; fail-closed needs a disconnect relay', (t) => {
   const withBypass = (b: Record<string, unknown>) => ({ ...raw(), bypass: b });
-  t.regex(check(withBypass({ 'wan-dmz': { failureMode: 'fail-open' } })).errors.find((e) => e.field === 'bypass.wan-dmz')!.message, /board sim has no bypass segment "wan-dmz" \(it has wan-lan\)/);
+  t.regex(
+    check(withBypass({ 'wan-dmz': { failureMode: 'fail-open' } })).errors.find((e) => e.field === 'bypass.wan-dmz')!.message,
+    /board sim has no bypass segment "wan-dmz" \(it has wan-lan\)/,
+  );
   const closed = check(withBypass({ 'wan-lan': { failureMode: 'fail-closed' } }));
   t.deepEqual(closed.errors, []);
   t.regex(closed.warnings.find((w) => w.field === 'bypass.wan-lan.failureMode')!.message, /after a crash the hardware does "bypass"/);

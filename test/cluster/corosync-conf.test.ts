@@ -3,8 +3,13 @@ import { corosyncAuthkey, corosyncConf, groupName } from '../../src/cluster/coro
 import { GroupCore } from '../../src/core/group.js';
 
 const plan = (n: number) => ({
-  clusterName: 'labc', members: Array.from({ length: n }, (_, i) => ({ id: i + 1, name: `fw-${i + 1}`, address: `198.19.255.${11 + i}` })),
-  keyfile: '/var/lib/tandem/corosync/authkey', stateDir: '/var/lib/tandem/corosync', logFile: '/var/lib/tandem/corosync/corosync.log', port: 5405, tokenMs: 1000,
+  clusterName: 'labc',
+  members: Array.from({ length: n }, (_, i) => ({ id: i + 1, name: `fw-${i + 1}`, address: `198.19.255.${11 + i}` })),
+  keyfile: '/var/lib/tandem/corosync/authkey',
+  stateDir: '/var/lib/tandem/corosync',
+  logFile: '/var/lib/tandem/corosync/corosync.log',
+  port: 5405,
+  tokenMs: 1000,
 });
 
 test('the configuration: knet on the sync addresses, encrypted with our keyfile, member IDs as node IDs', (t) => {
@@ -27,7 +32,12 @@ test('the authkey is derived from the cluster key, 256 bytes, different per clus
 });
 
 test('quorum is more than half; the group is named for the cluster', (t) => {
-  const quorumOf = (n: number) => new GroupCore(1, Array.from({ length: n }, (_, i) => i + 1), 0).quorum;
+  const quorumOf = (n: number) =>
+    new GroupCore(
+      1,
+      Array.from({ length: n }, (_, i) => i + 1),
+      0,
+    ).quorum;
   t.deepEqual([1, 2, 3, 4, 5, 6].map(quorumOf), [1, 2, 2, 3, 3, 4]);
   t.is(groupName('labc'), 'tandem-labc');
 });

@@ -62,32 +62,38 @@ test('a damaged file with no previous generation is an error that says what to d
   t.throws(() => new ClusterStore(dir), { message: /checksum mismatch.*restore the file from a backup, or remove it/ });
 });
 
-test.serial('kill -9 in the middle of writes, 100 times at random moments: the store always reads as the last written generation or the next, never as anything else', async (t) => {
-  const dir = fresh();
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const writer = join(__dirname, 'store-writer.js');
-  let torn = 0;
-  for (let i = 0; i < 100; i++) {
-    const before = new ClusterStore(dir).generation;
-    const child = spawn(process.execPath, [writer, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let acked = before;
-    child.stdout.on('data', (d: Buffer) => {
-      const last = d.toString().trim().split('\n').at(-1);
-      if (last) acked = Number(last);
-    });
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    // Wait for the first write, then a random moment within the next ~20 ms.
-    const deadline = Date.now() + 5000;
-    while (acked === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
-    await new Promise((r) => setTimeout(r, Math.random() * 20));
-    child.kill('SIGKILL');
-    await exited;
-    if (readdirSync(dir).some((f) => f.includes('.tmp-'))) torn++;
-    const s = new ClusterStore(dir); // what a node restarted now reads
-    t.true(s.generation === acked || s.generation === acked + 1, `after kill ${i}: generation ${s.generation}, last acknowledged ${acked}`);
-    t.is(s.value.me, `g${s.generation}`, 'the content is the generation\'s own, whole');
-    t.is(s.value.cluster?.name, `g${s.generation}`);
-    t.false(readdirSync(dir).some((f) => f.includes('.tmp-')), 'a cut write leaves nothing behind once read');
-  }
-  t.log(`kills that cut a write in the middle (a temporary file left): ${torn} of 100`);
-});
+test.serial(
+  'kill -9 in the middle of writes, 100 times at random moments: the store always reads as the last written generation or the next, never as anything else',
+  async (t) => {
+    const dir = fresh();
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const writer = join(__dirname, 'store-writer.js');
+    let torn = 0;
+    for (let i = 0; i < 100; i++) {
+      const before = new ClusterStore(dir).generation;
+      const child = spawn(process.execPath, [writer, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let acked = before;
+      child.stdout.on('data', (d: Buffer) => {
+        const last = d.toString().trim().split('\n').at(-1);
+        if (last) acked = Number(last);
+      });
+      const exited = new Promise<void>((r) => child.once('exit', () => r()));
+      // Wait for the first write, then a random moment within the next ~20 ms.
+      const deadline = Date.now() + 5000;
+      while (acked === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+      await new Promise((r) => setTimeout(r, Math.random() * 20));
+      child.kill('SIGKILL');
+      await exited;
+      if (readdirSync(dir).some((f) => f.includes('.tmp-'))) torn++;
+      const s = new ClusterStore(dir); // what a node restarted now reads
+      t.true(s.generation === acked || s.generation === acked + 1, `after kill ${i}: generation ${s.generation}, last acknowledged ${acked}`);
+      t.is(s.value.me, `g${s.generation}`, "the content is the generation's own, whole");
+      t.is(s.value.cluster?.name, `g${s.generation}`);
+      t.false(
+        readdirSync(dir).some((f) => f.includes('.tmp-')),
+        'a cut write leaves nothing behind once read',
+      );
+    }
+    t.log(`kills that cut a write in the middle (a temporary file left): ${torn} of 100`);
+  },
+);

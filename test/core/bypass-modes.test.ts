@@ -11,7 +11,9 @@ test('each mode has its line values and reads back as itself', (t) => {
 });
 
 test('disconnect without a disconnect relay is refused, naming the segment and the board field', (t) => {
-  t.throws(() => linesForMode('disconnect', false, 'wan-lan'), { message: /segment wan-lan has no disconnect relay \(board file: bypass\[\]\.disconnectGpio\)/ });
+  t.throws(() => linesForMode('disconnect', false, 'wan-lan'), {
+    message: /segment wan-lan has no disconnect relay \(board file: bypass\[\]\.disconnectGpio\)/,
+  });
 });
 
 test('failure modes', (t) => {

@@ -8,7 +8,10 @@ const lastChange = (sim: TwoNodes, i: number): Change | undefined => sim.nodes[i
 test('a lone node goes active only after the initial silence', (t) => {
   const s0 = initialState(config(1), 0n);
   let r = step(s0, { type: 'start', now: 0n });
-  t.deepEqual(r.effects.find((e) => e.type === 'arm-timer' && e.name === 'initial-silence'), { type: 'arm-timer', name: 'initial-silence', at: ms(1000) });
+  t.deepEqual(
+    r.effects.find((e) => e.type === 'arm-timer' && e.name === 'initial-silence'),
+    { type: 'arm-timer', name: 'initial-silence', at: ms(1000) },
+  );
   r = step(r.state, { type: 'timer', now: ms(999), name: 'initial-silence' });
   t.is(r.state.role, 'starting');
   r = step(r.state, { type: 'timer', now: ms(1000), name: 'initial-silence' });
@@ -183,7 +186,12 @@ test('a frozen active node (SIGSTOP) is replaced; when it thaws exactly one stay
 test('a heartbeat from a third node does not replace a live peer', (t) => {
   const sim = new TwoNodes();
   sim.run(3000);
-  sim.feed(1, { type: 'heartbeat', now: sim.now, iface: 'eth0', from: { nodeId: 77, name: 'x', nodeType: 'master', role: 'active', connections: 0, health: 3, yielding: false, tookOver: false, bootId: 1n, sequence: 1n } });
+  sim.feed(1, {
+    type: 'heartbeat',
+    now: sim.now,
+    iface: 'eth0',
+    from: { nodeId: 77, name: 'x', nodeType: 'master', role: 'active', connections: 0, health: 3, yielding: false, tookOver: false, bootId: 1n, sequence: 1n },
+  });
   t.is(sim.nodes[1].state.peer?.nodeId, 1);
   t.true(sim.nodes[1].effects.some((e) => e.effect.type === 'log' && e.effect.event === 'foreign_node_heartbeat'));
 });
@@ -277,12 +285,18 @@ test('fencing is a role of its own: nothing is claimed or committed until the fe
   t.true(sim.log.some((l) => l.node === 1 && l.effect.type === 'advertise' && l.at === s.lastChange!.at));
   const failed = step(s, { type: 'fence-failed', now: sim.now });
   t.is(failed.state.role, 'inactive');
-  t.false(failed.effects.some((e) => e.type === 'release-shared'), 'nothing was held, nothing is released');
+  t.false(
+    failed.effects.some((e) => e.type === 'release-shared'),
+    'nothing was held, nothing is released',
+  );
   const done = step(s, { type: 'fence-done', now: sim.now, fenced: true });
   t.is(done.state.role, 'active');
   t.like(done.state.lastChange, { from: 'fencing', to: 'active', reason: 'peer_fenced' });
   t.true(done.state.tookOver, 'a node that took over from a dead peer says so');
-  t.deepEqual(done.effects.filter((e) => e.type === 'commit-state' || e.type === 'claim-shared').map((e) => e.type), ['commit-state', 'claim-shared']);
+  t.deepEqual(
+    done.effects.filter((e) => e.type === 'commit-state' || e.type === 'claim-shared').map((e) => e.type),
+    ['commit-state', 'claim-shared'],
+  );
   const anyway = step(s, { type: 'fence-done', now: sim.now, fenced: false });
   t.like(anyway.state.lastChange, { to: 'active', reason: 'fence_failed_taking_over' });
   // A stop while fencing ends it without a takeover.
@@ -311,5 +325,8 @@ test('the peer stepping down while this node serves: the shared addresses are an
   t.is(announced.length, 1, 'once, by the node that took over');
   const steppedDown = after.find((l) => l.node === 0 && l.effect.type === 'role' && l.effect.role === 'inactive')!;
   t.true(announced[0]!.at >= steppedDown.at, 'after the peer stepped down');
-  t.false(after.some((l) => l.node === 0 && l.effect.type === 'announce-shared'), 'never by the one stepping down');
+  t.false(
+    after.some((l) => l.node === 0 && l.effect.type === 'announce-shared'),
+    'never by the one stepping down',
+  );
 });

@@ -64,13 +64,11 @@ class Bus {
         s.applied = [...(a.parts as string[][]).flat(), ...a.then.map((c) => String(c.body))];
         // A member that writes the moment it holds the state (before its `ready` has gone out).
         if (this.eagerWriters.has(id)) this.change(id, comp);
-      }
-      else if (a.type === 'skip') s.skipped.push(a.id);
+      } else if (a.type === 'skip') s.skipped.push(a.id);
       else s.events.push(a.name);
     }
   }
 }
-
 
 test('cold start: the member with the most changes holds the state and the others take it', (t) => {
   const bus = new Bus();
@@ -106,7 +104,7 @@ test('a member joining during a stream of changes ends with every change once, i
   t.true(bus.m.get(4)!.core.holdsState);
   t.deepEqual(bus.m.get(1)!.core.holderIds, [1, 2, 3, 4], 'everyone knows the joiner holds the state');
   const own = bus.m.get(4)!.skipped.filter((x) => x.startsWith('4:'));
-  t.is(own.length, 7, 'the joiner\'s changes sent before it held the state were refused (here and everywhere)');
+  t.is(own.length, 7, "the joiner's changes sent before it held the state were refused (here and everywhere)");
   t.false(ref.some((x) => own.includes(x)));
 });
 
@@ -128,7 +126,7 @@ test('the donor leaving during the transfer: the next one sends from the new poi
   t.is(bus.m.get(5)!.core.leader, 2);
 });
 
-test('a partition 3|2: the two lose quorum and hold no state; healed, they take the three\'s', (t) => {
+test("a partition 3|2: the two lose quorum and hold no state; healed, they take the three's", (t) => {
   const bus = new Bus();
   for (const id of ids(5)) bus.add(id, 5);
   bus.view(ids(5));
@@ -203,10 +201,11 @@ test('random partitions, merges and writes: the members holding the state always
         const c = comps.splice(rnd(comps.length), 1)[0]!;
         const a = c.filter(() => rnd(2) === 0);
         const b = c.filter((x) => !a.includes(x));
-        for (const part of [a, b]) if (part.length > 0) {
-          comps.push(part);
-          bus.view(part);
-        }
+        for (const part of [a, b])
+          if (part.length > 0) {
+            comps.push(part);
+            bus.view(part);
+          }
       } else if (r < 4 && comps.length > 1) {
         const a = comps.splice(rnd(comps.length), 1)[0]!;
         const b = comps.splice(rnd(comps.length), 1)[0]!;

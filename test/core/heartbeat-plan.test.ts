@@ -27,7 +27,11 @@ test('interfaces with heartbeats disabled do not exist for the plan', (t) => {
 });
 
 test('ticks group each run of data slots with the sync slot after it, so sync frames stay evenly spaced', (t) => {
-  t.deepEqual(heartbeatTicks(['g1', 's', 'g2', 's', 'g3', 's'], 's'), [['g1', 's'], ['g2', 's'], ['g3', 's']]);
+  t.deepEqual(heartbeatTicks(['g1', 's', 'g2', 's', 'g3', 's'], 's'), [
+    ['g1', 's'],
+    ['g2', 's'],
+    ['g3', 's'],
+  ]);
   t.deepEqual(heartbeatTicks(['g1', 's', 's', 's'], 's'), [['g1', 's'], ['s'], ['s']]);
   t.deepEqual(heartbeatTicks(['g1', 'g2'], undefined), [['g1'], ['g2']]);
   t.deepEqual(heartbeatTicks([], 's'), []);

@@ -29,7 +29,7 @@ test('better placed, first difference wins: enabled, complete state, newer defin
  */
 test('never two leaders while members hear each other; one leader once the facts settle (random runs)', (t) => {
   let rng = 7;
-  const rand = () => ((rng = (rng * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rand = () => (rng = (rng * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   for (let run = 0; run < 300; run++) {
     const facts = [c(1), c(2)];
     const holding = [false, false];
@@ -42,7 +42,9 @@ test('never two leaders while members hear each other; one leader once the facts
         facts[k] = c(k + 1, { stateComplete: rand() < 0.6, generation: 3 + Math.floor(rand() * 2), enabled: rand() < 0.9 });
       }
       // Each decides on what it heard; then heartbeats carry the new claims.
-      const next = [0, 1].map((k) => shouldLead({ me: facts[k]!, holding: holding[k]!, listened: true, peer: { ...facts[1 - k]!, alive: true, holding: heard[k]! } }));
+      const next = [0, 1].map((k) =>
+        shouldLead({ me: facts[k]!, holding: holding[k]!, listened: true, peer: { ...facts[1 - k]!, alive: true, holding: heard[k]! } }),
+      );
       // One acts before it has heard the other's latest: that is exactly the window a lease must cover.
       holding[0] = next[0]!;
       holding[1] = next[1]!;

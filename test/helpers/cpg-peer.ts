@@ -24,7 +24,8 @@ function join(): void {
   try {
     group = CpgGroup.join(groupArg ?? groupName(clusterName), {
       message: (nodeid, _pid, data) => out({ ev: 'msg', from: nodeid, text: data.toString() }),
-      view: (members, left, joined) => out({ ev: 'view', members: members.map((m) => m.nodeid), left: left.map((m) => m.nodeid), joined: joined.map((m) => m.nodeid) }),
+      view: (members, left, joined) =>
+        out({ ev: 'view', members: members.map((m) => m.nodeid), left: left.map((m) => m.nodeid), joined: joined.map((m) => m.nodeid) }),
       error: (e) => out({ ev: 'error', message: e.message }),
     });
     out({ ev: 'joined', nodeid: group.nodeid });

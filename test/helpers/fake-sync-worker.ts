@@ -7,8 +7,24 @@ import { parentPort, workerData } from 'node:worker_threads';
 const port = parentPort!;
 const cue = workerData as { hangCommit?: boolean; generation: number };
 const state = (status: string) => ({
-  type: 'state', syncStatus: status, syncSequence: '5', carried: 3,
-  status: { enabled: true, role: 'sink', status, channel: 'up', peerUnreachable: null, epoch: null, sequence: 5, lag: 0, lastFullTransfer: null, sendingFull: false, drift: null, providers: {} },
+  type: 'state',
+  syncStatus: status,
+  syncSequence: '5',
+  carried: 3,
+  status: {
+    enabled: true,
+    role: 'sink',
+    status,
+    channel: 'up',
+    peerUnreachable: null,
+    epoch: null,
+    sequence: 5,
+    lag: 0,
+    lastFullTransfer: null,
+    sendingFull: false,
+    drift: null,
+    providers: {},
+  },
 });
 port.on('message', (m: { id: number; op: string; active?: boolean }) => {
   if (m.op === 'commit' && cue.hangCommit) return;

@@ -25,7 +25,10 @@ export interface SimDevices {
   line(chip: number, offset: number): { held: boolean; pid: number | null; consumer: string | null; value: number } | null;
   watchdog(n: number): { state: 'disarmed' | 'armed' | 'fired' | 'absent'; pid?: number; timeout?: number };
   /** What a segment's relays do now: its lines' mode while held, the board's whenReleased once released. */
-  segmentMode(seg: { gpio: { chip: string; line: number }; disconnectGpio?: { chip: string; line: number } | null; whenReleased: string }, watchdog?: number): string;
+  segmentMode(
+    seg: { gpio: { chip: string; line: number }; disconnectGpio?: { chip: string; line: number } | null; whenReleased: string },
+    watchdog?: number,
+  ): string;
 }
 
 export function simDevices(
@@ -56,7 +59,15 @@ export function simDevices(
         p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
         p.once('error', reject);
         // 'close', not 'exit': the process can be gone before its stdout has been read to the end.
-        p.once('close', () => resolve(out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as never)));
+        p.once('close', () =>
+          resolve(
+            out
+              .trim()
+              .split('\n')
+              .filter(Boolean)
+              .map((l) => JSON.parse(l) as never),
+          ),
+        );
       });
     },
     spawnDriver(ops) {

@@ -66,7 +66,11 @@ export async function eventually(check: () => boolean, ms: number, step = 20): P
 /** eventually() for an asynchronous check (a control-socket question); a throwing check counts as false. */
 export async function until(check: () => Promise<boolean | undefined>, ms: number, step = 100): Promise<boolean> {
   const deadline = Date.now() + ms;
-  const ask = () => check().then((v) => v === true, () => false);
+  const ask = () =>
+    check().then(
+      (v) => v === true,
+      () => false,
+    );
   while (Date.now() < deadline) {
     if (await ask()) return true;
     await sleep(step);

@@ -38,7 +38,6 @@ export async function managedPair(t: ExecutionContext, shared = true, opts: LabC
   return { lab, cluster, pw, sock, cli, status };
 }
 
-
 /** Forms the cluster: create on n1 (fw-a), add fw-b, join from n2; resolves when both see both, in sync. */
 export async function form(t: ExecutionContext, p: Awaited<ReturnType<typeof managedPair>>, mode: 'active-passive' | 'active-active'): Promise<void> {
   const ok = async (r: Promise<{ code: number | null; stderr: string }>) => {
@@ -50,9 +49,13 @@ export async function form(t: ExecutionContext, p: Awaited<ReturnType<typeof man
   t.true(await until(async () => (await p.status('n1'))?.cluster?.members.length === 1, 10_000), 'fw-a restarted as a member');
   await ok(p.cli('n1', 'cluster', 'add-member', 'fw-b', SYNC_ADDR.n2));
   await ok(p.cli('n2', 'cluster', 'join', '--member', SYNC_ADDR.n1, '--password-file', p.pw, '--yes'));
-  t.true(await until(async () => {
-    const [a, b] = [await p.status('n1'), await p.status('n2')];
-    const good = (s: AnyStatus | null) => s?.cluster?.members.length === 2 && s.cluster.members.every((m) => m.unreachable === null) && 'role' in s.sync && s.sync.status === 'in-sync';
-    return good(a) && good(b);
-  }, 30_000), 'both members see each other, in sync');
+  t.true(
+    await until(async () => {
+      const [a, b] = [await p.status('n1'), await p.status('n2')];
+      const good = (s: AnyStatus | null) =>
+        s?.cluster?.members.length === 2 && s.cluster.members.every((m) => m.unreachable === null) && 'role' in s.sync && s.sync.status === 'in-sync';
+      return good(a) && good(b);
+    }, 30_000),
+    'both members see each other, in sync',
+  );
 }

@@ -19,4 +19,3 @@ export function otherVersion(version: string): { bin: string; dir: string } {
   symlinkSync(join(ROOT, 'board'), join(dir, 'board'));
   return { bin: join(dir, 'bin', 'tandemd'), dir };
 }
-

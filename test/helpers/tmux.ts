@@ -6,7 +6,9 @@
 import { execFile } from 'node:child_process';
 
 const tmux = (sock: string, args: readonly string[]) =>
-  new Promise<string>((resolve, reject) => execFile('tmux', ['-L', sock, ...args], { timeout: 5000 }, (e, out, err) => (e ? reject(new Error(`tmux ${args[0]}: ${err || e.message}`)) : resolve(out))));
+  new Promise<string>((resolve, reject) =>
+    execFile('tmux', ['-L', sock, ...args], { timeout: 5000 }, (e, out, err) => (e ? reject(new Error(`tmux ${args[0]}: ${err || e.message}`)) : resolve(out))),
+  );
 
 export class Pane {
   /** Every distinct screen seen, in order (for the 80x24 check). */

@@ -156,8 +156,7 @@ export class TwoNodes {
       const to = 1 - i;
       if (from.frozen || !from.started || !this.nodes[to]!.started) continue;
       const adv = [...from.effects].reverse().find((e) => e.effect.type === 'advertise')?.effect as
-        | { type: 'advertise'; yielding: boolean; health: number; tookOver: boolean }
-        | undefined;
+        { type: 'advertise'; yielding: boolean; health: number; tookOver: boolean } | undefined;
       for (const iface of IFACES) {
         if (!this.flows(iface)) continue;
         this.feed(to, {

@@ -36,7 +36,10 @@ test.serial('three members deliver the same messages in the same order; leave an
   const members = lab.plan.nodes.map((n) => ({ id: n.index, name: n.name, address: n.ifaces.find((i) => i.role === 'sync')!.address.split('/')[0] }));
   const peers = lab.plan.nodes.map((n) => startPeer(lab, n.netns, join(dir, n.name), members));
   t.true(await until(async () => peers.every((p) => views(p).some((v) => v.members.length === 3)), 20_000), 'all three in one view');
-  t.deepEqual(peers.map((p) => p.lines.find((l) => l.ev === 'joined')?.nodeid), [1, 2, 3]);
+  t.deepEqual(
+    peers.map((p) => p.lines.find((l) => l.ev === 'joined')?.nodeid),
+    [1, 2, 3],
+  );
 
   peers.forEach((p, i) => p.send(`burst 300 n${i + 1}`));
   t.true(await until(async () => peers.every((p) => msgs(p).length >= 900), 20_000), 'every member delivered all 900');
@@ -53,8 +56,20 @@ test.serial('three members deliver the same messages in the same order; leave an
 
   const before = views(peers[0]!).length;
   peers[1]!.proc.kill('SIGKILL');
-  t.true(await until(async () => views(peers[0]!).slice(before).some((v) => v.left.includes(2) && v.members.join() === '1'), 15_000), 'a killed member leaves the view');
-  t.false(peers[0]!.lines.some((l) => l.ev === 'error'), 'no error on the survivor');
+  t.true(
+    await until(
+      async () =>
+        views(peers[0]!)
+          .slice(before)
+          .some((v) => v.left.includes(2) && v.members.join() === '1'),
+      15_000,
+    ),
+    'a killed member leaves the view',
+  );
+  t.false(
+    peers[0]!.lines.some((l) => l.ev === 'error'),
+    'no error on the survivor',
+  );
   for (const p of peers) p.proc.kill('SIGKILL');
 });
 

@@ -24,8 +24,15 @@ test.serial('a ctnetlink dump decodes the kernel table as /proc shows it', async
   const ns = lab.plan.nodes[0]!.netns;
   await tracking(ns);
   const ports = Array.from({ length: 20 }, (_, i) => 21000 + i);
-  await run(['ip', 'netns', 'exec', ns, tool('python3'), '-c',
-    `import socket\nfor p in ${JSON.stringify(ports)}:\n    socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'x', ('127.0.0.1', p))`]);
+  await run([
+    'ip',
+    'netns',
+    'exec',
+    ns,
+    tool('python3'),
+    '-c',
+    `import socket\nfor p in ${JSON.stringify(ports)}:\n    socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'x', ('127.0.0.1', p))`,
+  ]);
   const nl = NetlinkSocket.open(NETLINK_NETFILTER, { netns: ns });
   t.teardown(() => nl.close());
   const entries = (await nl.request('dump conntrack', (seq) => dumpConntrack(seq))).map(parseConntrack).filter((e) => e !== undefined);
@@ -55,17 +62,22 @@ test.serial('an entry created through ctnetlink is in the kernel table, TCP esta
     }),
   );
   const proc = await procTable(ns);
-  t.regex(proc, /tcp\s+6\s+\d+ ESTABLISHED src=198\.18\.2\.100 dst=198\.18\.1\.100 sport=40000 dport=80 .*src=198\.18\.1\.100 dst=198\.18\.2\.100 sport=80 dport=40000 .*ASSURED/);
+  t.regex(
+    proc,
+    /tcp\s+6\s+\d+ ESTABLISHED src=198\.18\.2\.100 dst=198\.18\.1\.100 sport=40000 dport=80 .*src=198\.18\.1\.100 dst=198\.18\.2\.100 sport=80 dport=40000 .*ASSURED/,
+  );
   const dumped = (await nl.request('dump conntrack', (seq) => dumpConntrack(seq))).map(parseConntrack);
   t.true(dumped.some((e) => e?.orig.sport === 40000 && e.tcpState === 3 && e.reply.dst === '198.18.2.100'));
-  const again = await t.throwsAsync(nl.request('create it again', (seq) =>
-    newConntrack(seq, {
-      orig: { src: '198.18.2.100', dst: '198.18.1.100', proto: IPPROTO_TCP, sport: 40000, dport: 80 },
-      reply: { src: '198.18.1.100', dst: '198.18.2.100', proto: IPPROTO_TCP, sport: 80, dport: 40000 },
-      status: 6,
-      tcpState: 3,
-    }),
-  ));
+  const again = await t.throwsAsync(
+    nl.request('create it again', (seq) =>
+      newConntrack(seq, {
+        orig: { src: '198.18.2.100', dst: '198.18.1.100', proto: IPPROTO_TCP, sport: 40000, dport: 80 },
+        reply: { src: '198.18.1.100', dst: '198.18.2.100', proto: IPPROTO_TCP, sport: 80, dport: 40000 },
+        status: 6,
+        tcpState: 3,
+      }),
+    ),
+  );
   t.regex(again!.message, /create it again: the kernel refused with EEXIST/);
 });
 
@@ -93,11 +105,17 @@ test.serial('the bulk writer keeps NAT translations, turns a create of an existi
   const snat = recordFromEntry({
     orig: { src: '198.18.2.100', dst: '198.18.1.100', proto: IPPROTO_TCP, sport: 40000, dport: 80 },
     reply: { src: '198.18.1.100', dst: '198.18.1.1', proto: IPPROTO_TCP, sport: 80, dport: 40001 },
-    status: 6, timeout: 300, tcpState: 3,
+    status: 6,
+    timeout: 300,
+    tcpState: 3,
   });
   t.like(w.write([{ kind: 'create', rec: snat }]), { written: 1, failed: {} });
   const proc = await procTable(ns);
-  t.regex(proc, /ESTABLISHED src=198\.18\.2\.100 dst=198\.18\.1\.100 sport=40000 dport=80 src=198\.18\.1\.100 dst=198\.18\.1\.1 sport=80 dport=40001 \[ASSURED\]/, 'the reply goes to the SNAT address and port');
+  t.regex(
+    proc,
+    /ESTABLISHED src=198\.18\.2\.100 dst=198\.18\.1\.100 sport=40000 dport=80 src=198\.18\.1\.100 dst=198\.18\.1\.1 sport=80 dport=40001 \[ASSURED\]/,
+    'the reply goes to the SNAT address and port',
+  );
   const dumped = (await nl(ns)).find((e) => e.orig.sport === 40000)!;
   t.true((dumped.status & (1 << 4)) !== 0, 'the kernel set IPS_SRC_NAT: replies will be translated back');
   // A second create (a standby that already had it) becomes an update; a delete removes it.
@@ -105,7 +123,13 @@ test.serial('the bulk writer keeps NAT translations, turns a create of an existi
   new DataView(later.buffer).setUint32(32, 9000);
   t.like(w.write([{ kind: 'create', rec: later }]), { written: 1, failed: {} });
   t.true(((await nl(ns)).find((e) => e.orig.sport === 40000)!.timeout ?? 0) > 300, 'the update moved the timeout');
-  t.like(w.write([{ kind: 'delete', rec: snat }, { kind: 'delete', rec: snat }]), { written: 1, alreadyGone: 1, failed: {} });
+  t.like(
+    w.write([
+      { kind: 'delete', rec: snat },
+      { kind: 'delete', rec: snat },
+    ]),
+    { written: 1, alreadyGone: 1, failed: {} },
+  );
   t.notRegex(await procTable(ns), /sport=40000/);
 });
 

@@ -25,7 +25,10 @@ test('set and get; release hands the line back (and so does the death of the hol
     { op: 'get', handle: 0 },
     { op: 'release', handle: 0 },
   ]);
-  t.deepEqual(r.map((x) => x.ok), [true, true, true, true, true, true]);
+  t.deepEqual(
+    r.map((x) => x.ok),
+    [true, true, true, true, true, true],
+  );
   t.deepEqual(r[2]!.result, { values: [1, 0] });
   t.deepEqual(r[4]!.result, { values: [1, 1] });
   t.deepEqual(sim.line(7, 2), { held: false, pid: null, consumer: null, value: 1 }, 'released, at its last value');
@@ -64,10 +67,16 @@ test('watchdog: opening starts it, keepalives feed it, the magic close stops it,
     { op: 'keepalive', handle: 0 },
     { op: 'stop', handle: 0 },
   ]);
-  t.deepEqual(r.map((x) => x.ok), [true, true, true]);
+  t.deepEqual(
+    r.map((x) => x.ok),
+    [true, true, true],
+  );
   t.is(r[0]!.result!['timeout'], 1);
   t.is(sim.watchdog(3).state, 'disarmed', 'the magic close stopped it');
-  await sim.drive([{ op: 'watchdog', path: '/dev/watchdog3', timeout: 1 }, { op: 'abandon', handle: 0 }]);
+  await sim.drive([
+    { op: 'watchdog', path: '/dev/watchdog3', timeout: 1 },
+    { op: 'abandon', handle: 0 },
+  ]);
   t.is(sim.watchdog(3).state, 'armed', 'closed without the magic: still running');
   await new Promise((res) => setTimeout(res, 1200));
   t.is(sim.watchdog(3).state, 'fired', 'nobody fed it within its timeout');
@@ -102,12 +111,15 @@ test('a board file checked against the chips that are there: unknown chip, line 
 test('bypass relays: requested at the starting mode, switched, read back, released to what the hardware does', async (t) => {
   const sim = simDevices(t, { chips: { 0: 'relays 4' } });
   const nic = (name: string, port: number) => ({ name, bus: 0, slot: 1, port, role: 'data' });
-  const seg = { name: 'wan-lan', ports: ['eth0', 'eth1'], gpio: { chip: '/dev/gpiochip0', line: 0, activeLow: false }, disconnectGpio: { chip: '/dev/gpiochip0', line: 1, activeLow: false }, whenReleased: 'bypass' };
+  const seg = {
+    name: 'wan-lan',
+    ports: ['eth0', 'eth1'],
+    gpio: { chip: '/dev/gpiochip0', line: 0, activeLow: false },
+    disconnectGpio: { chip: '/dev/gpiochip0', line: 1, activeLow: false },
+    whenReleased: 'bypass',
+  };
   const board = { name: 'x', nics: [nic('eth0', 0), nic('eth1', 1)], bypass: [seg], watchdog: null, console: null };
-  const holder = await sim.spawnDriver([
-    { op: 'bypassOpen', board, start: 'bypass' },
-    { op: 'hang' },
-  ]);
+  const holder = await sim.spawnDriver([{ op: 'bypassOpen', board, start: 'bypass' }, { op: 'hang' }]);
   t.is(sim.segmentMode(seg), 'bypass', 'starts in its failure mode, never passing through inline');
   t.like(sim.line(0, 0), { held: true, consumer: 'tandem-bypass-wan-lan', value: 1 });
   holder.kill('SIGKILL');
@@ -122,7 +134,10 @@ test('bypass relays: requested at the starting mode, switched, read back, releas
     { op: 'bypassRelease' },
   ]);
   t.deepEqual(r[0]!.result, { modes: { 'wan-lan': 'disconnect' } });
-  t.deepEqual(r.slice(1, 4).map((x) => x.result), [{ read: 'inline' }, { read: 'disconnect' }, { read: 'bypass' }]);
+  t.deepEqual(
+    r.slice(1, 4).map((x) => x.result),
+    [{ read: 'inline' }, { read: 'disconnect' }, { read: 'bypass' }],
+  );
   t.like(r[4], { ok: false });
   t.regex(r[4]!.message!, /no bypass segment "nope" \(segments: wan-lan\)/);
   t.like(sim.line(0, 0), { held: false });
@@ -138,7 +153,10 @@ test('an old kernel without the character device: the same request goes through 
     { op: 'request', path: '/dev/gpiochip0', offsets: [2], values: [1], consumer: 'second' },
     { op: 'release', handle: 0 },
   ]);
-  t.deepEqual(r.slice(0, 4).map((x) => x.ok), [true, true, true, true]);
+  t.deepEqual(
+    r.slice(0, 4).map((x) => x.ok),
+    [true, true, true, true],
+  );
   t.deepEqual(r[1]!.result, { values: [1, 0] }, 'exported with direction high/low: the initial values');
   t.deepEqual(r[3]!.result, { values: [0, 1] });
   t.like(r[4], { ok: false, code: 'EBUSY' });

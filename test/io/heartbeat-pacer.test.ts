@@ -24,7 +24,10 @@ async function pair(t: import('ava').ExecutionContext, iface = 'eth1') {
   const tx = PacketLink.open({ ifname: iface, netns: n1!.netns });
   const rx = PacketLink.open({ ifname: iface, netns: n2!.netns });
   const got: { n: number; stamp: bigint }[] = [];
-  rx.receive((f, stamp) => got.push({ n: numberOf(f), stamp }), (e) => t.fail(e.message));
+  rx.receive(
+    (f, stamp) => got.push({ n: numberOf(f), stamp }),
+    (e) => t.fail(e.message),
+  );
   t.teardown(() => [tx, rx].forEach((l) => l.close()));
   return { lab, tx, rx, got };
 }
@@ -38,7 +41,11 @@ test.serial('the thread sends each loaded tick at its deadline, in order, and no
   pacer.load(1n, rows);
   t.true(await eventually(() => got.length >= 20, 2000));
   await new Promise((r) => setTimeout(r, 100));
-  t.deepEqual(got.map((g) => g.n), Array.from({ length: 20 }, (_, i) => i + 1), 'all 20, in order, none after the last tick loaded');
+  t.deepEqual(
+    got.map((g) => g.n),
+    Array.from({ length: 20 }, (_, i) => i + 1),
+    'all 20, in order, none after the last tick loaded',
+  );
   // Tick k is due at start + k * 10 ms: each frame arrived at or after its deadline, and not long after.
   got.forEach((g, i) => {
     const due = start + ms(10) * BigInt(i + 1);
@@ -57,7 +64,10 @@ test.serial('a blocked main thread does not delay the frames: the lease covers t
   const start = monotonicNs();
   const pacer = new HeartbeatPacer([tx], start, ms(5), 1);
   t.teardown(() => pacer.close());
-  pacer.load(1n, Array.from({ length: 100 }, (_, i) => [{ sock: 0, frame: numbered(i + 1) }]));
+  pacer.load(
+    1n,
+    Array.from({ length: 100 }, (_, i) => [{ sock: 0, frame: numbered(i + 1) }]),
+  );
   block(400); // the JS thread sleeps; the pacer does not
   t.true(await eventually(() => got.length >= 100, 2000));
   const late = got.map((g, i) => Number(g.stamp - (start + ms(5) * BigInt(i + 1))) / 1e6);
@@ -70,16 +80,29 @@ test.serial('a load replaces the window from its tick on; urgent frames leave fi
   const start = monotonicNs();
   const pacer = new HeartbeatPacer([tx], start, ms(20), 1);
   t.teardown(() => pacer.close());
-  pacer.load(1n, Array.from({ length: 10 }, (_, i) => [{ sock: 0, frame: numbered(100 + i) }]));
+  pacer.load(
+    1n,
+    Array.from({ length: 10 }, (_, i) => [{ sock: 0, frame: numbered(100 + i) }]),
+  );
   t.true(await eventually(() => got.length >= 2, 2000));
-  const next = pacer.load((monotonicNs() - start) / ms(20) + 1n, Array.from({ length: 3 }, (_, i) => [{ sock: 0, frame: numbered(200 + i) }]), [{ sock: 0, frame: numbered(999) }]);
+  const next = pacer.load(
+    (monotonicNs() - start) / ms(20) + 1n,
+    Array.from({ length: 3 }, (_, i) => [{ sock: 0, frame: numbered(200 + i) }]),
+    [{ sock: 0, frame: numbered(999) }],
+  );
   t.true(await eventually(() => got.some((g) => g.n === 202), 2000));
   await new Promise((r) => setTimeout(r, 100));
   const seen = got.map((g) => g.n);
   const urgent = seen.indexOf(999);
   t.true(urgent > 0, 'the urgent frame was sent');
-  t.deepEqual(seen.filter((n) => n >= 200 && n < 999), [200, 201, 202]);
-  t.false(seen.slice(seen.indexOf(200)).some((n) => n >= 100 && n < 200), 'no old frame after the new window began');
+  t.deepEqual(
+    seen.filter((n) => n >= 200 && n < 999),
+    [200, 201, 202],
+  );
+  t.false(
+    seen.slice(seen.indexOf(200)).some((n) => n >= 100 && n < 200),
+    'no old frame after the new window began',
+  );
   t.true(next > 0n);
   // Long after the window ran out: a new load resumes at once.
   const before = got.length;
@@ -96,12 +119,21 @@ test.serial('a send failing on one interface is counted there and the others go 
   const rx2 = PacketLink.open({ ifname: 'eth2', netns: n2!.netns });
   t.teardown(() => [tx1, tx2, rx2].forEach((l) => l.close()));
   let got = 0;
-  rx2.receive(() => got++, () => undefined);
+  rx2.receive(
+    () => got++,
+    () => undefined,
+  );
   await run(['ip', '-n', n1!.netns, 'link', 'set', 'eth1', 'down']);
   t.teardown(() => run(['ip', '-n', n1!.netns, 'link', 'set', 'eth1', 'up']).then(() => undefined));
   const pacer = new HeartbeatPacer([tx1, tx2], monotonicNs(), ms(5), 2);
   t.teardown(() => pacer.close());
-  pacer.load(1n, Array.from({ length: 20 }, (_, i) => [{ sock: 0, frame: numbered(i) }, { sock: 1, frame: numbered(i) }]));
+  pacer.load(
+    1n,
+    Array.from({ length: 20 }, (_, i) => [
+      { sock: 0, frame: numbered(i) },
+      { sock: 1, frame: numbered(i) },
+    ]),
+  );
   t.true(await eventually(() => got >= 20, 2000), `eth2 received ${got}`);
   const s = pacer.stats();
   t.is(s.ifaces[0]!.sent, 0);
@@ -122,7 +154,10 @@ test.serial('lifecycle: close joins the thread and is idempotent; load after clo
   t.is(fds(), before, 'the duplicated sockets are closed with their pacer');
   const start = monotonicNs();
   const p = new HeartbeatPacer([tx], start, ms(10), 1);
-  p.load(1n, Array.from({ length: 100 }, () => [{ sock: 0, frame: numbered(7) }]));
+  p.load(
+    1n,
+    Array.from({ length: 100 }, () => [{ sock: 0, frame: numbered(7) }]),
+  );
   await new Promise((r) => setTimeout(r, 55));
   p.close();
   const n = got.length;
@@ -169,7 +204,10 @@ test.serial('receiving: the thread reads every frame with its stamp, and wakes t
   const t0 = monotonicNs();
   tx.send(frame(1));
   t.true(await eventually(() => doorbells === 1, 2000), 'the first frame is news');
-  t.deepEqual(seen.map((s) => [s.n, s.sock, s.byDoorbell]), [[1, 0, true]]);
+  t.deepEqual(
+    seen.map((s) => [s.n, s.sock, s.byDoorbell]),
+    [[1, 0, true]],
+  );
   t.true(seen[0]!.stamp >= t0 && seen[0]!.stamp <= monotonicNs(), 'the kernel stamp, on the monotonic clock');
 
   for (const n of [2, 3, 4]) tx.send(frame(n));
@@ -177,7 +215,11 @@ test.serial('receiving: the thread reads every frame with its stamp, and wakes t
   await new Promise((r) => setTimeout(r, 50));
   t.is(doorbells, 1, 'repeats differing only in the masked bytes wake nobody');
   t.is(take(false), 3);
-  t.deepEqual(seen.slice(1).map((s) => s.n), [2, 3, 4], 'all of them wait in order for the next drain');
+  t.deepEqual(
+    seen.slice(1).map((s) => s.n),
+    [2, 3, 4],
+    'all of them wait in order for the next drain',
+  );
   t.true(seen[1]!.stamp <= seen[2]!.stamp && seen[2]!.stamp <= seen[3]!.stamp);
 
   tx.send(frame(5, 1));
@@ -185,7 +227,10 @@ test.serial('receiving: the thread reads every frame with its stamp, and wakes t
   await new Promise((r) => setTimeout(r, 350));
   tx.send(frame(6, 1));
   t.true(await eventually(() => doorbells === 3, 2000), 'after a silence longer than the gap: news');
-  t.deepEqual(seen.slice(4).map((s) => s.n), [5, 6]);
+  t.deepEqual(
+    seen.slice(4).map((s) => s.n),
+    [5, 6],
+  );
   const s = pacer.stats();
   t.is(s.ifaces[0]!.received, 6);
   t.is(s.ifaces[0]!.doorbells, 3);
@@ -203,7 +248,10 @@ test.serial('receiving while ticks run: the sockets are read after each tick, no
   const pacer = new HeartbeatPacer([rx], start, tick, 1);
   t.teardown(() => pacer.close());
   // 4 s of ticks that send nothing: the thread wakes at each deadline all the same.
-  pacer.load(1n, Array.from({ length: 80 }, () => [{ sock: 0, frame: undefined }]));
+  pacer.load(
+    1n,
+    Array.from({ length: 80 }, () => [{ sock: 0, frame: undefined }]),
+  );
   const rang: bigint[] = [];
   const stamps: bigint[] = [];
   pacer.receive(() => (rang.push(monotonicNs()), pacer.drain((_s, _f, stamp) => stamps.push(stamp))), [[12, 2]], ms(10_000));
@@ -214,7 +262,7 @@ test.serial('receiving while ticks run: the sockets are read after each tick, no
     tx.send(f);
     t.true(await eventually(() => rang.length === k + 1, 2000), `frame ${k + 1} rang`);
     const stamp = stamps[k]!;
-    const nextTick = start + (((stamp - start) / tick) + 1n) * tick;
+    const nextTick = start + ((stamp - start) / tick + 1n) * tick;
     t.true(rang[k]! >= nextTick, `frame ${k + 1} read at the tick after it arrived, not ${Number(nextTick - rang[k]!) / 1e6} ms before it`);
     t.true(rang[k]! - stamp < tick + ms(200), `frame ${k + 1} waited ${Number(rang[k]! - stamp) / 1e6} ms (a tick is 50)`);
   }
@@ -227,11 +275,25 @@ test.serial('receiving: refused twice, and mask ranges out of order are a clear 
   t.teardown(() => rx.close());
   const pacer = new HeartbeatPacer([rx], monotonicNs(), ms(10), 1);
   t.teardown(() => pacer.close());
-  t.throws(() => pacer.receive(() => undefined, [[40, 8], [12, 2]], ms(100)), { message: /sorted, disjoint/ });
+  t.throws(
+    () =>
+      pacer.receive(
+        () => undefined,
+        [
+          [40, 8],
+          [12, 2],
+        ],
+        ms(100),
+      ),
+    { message: /sorted, disjoint/ },
+  );
   pacer.receive(() => undefined, [[12, 2]], ms(100));
   t.throws(() => pacer.receive(() => undefined, [[12, 2]], ms(100)), { message: /EBUSY|busy/i });
   pacer.close();
-  t.is(pacer.drain(() => t.fail('nothing after close')), 0);
+  t.is(
+    pacer.drain(() => t.fail('nothing after close')),
+    0,
+  );
 });
 
 test.serial('receiving while the main loop does not drain: a full ring keeps the newest 512 frames and counts the oldest lost', async (t) => {
@@ -251,6 +313,10 @@ test.serial('receiving while the main loop does not drain: a full ring keeps the
   const got: number[] = [];
   pacer.drain((_sock, f) => got.push(numberOf(f)));
   t.is(got.length, 512);
-  t.deepEqual(got, Array.from({ length: 512 }, (_, i) => 89 + i), 'the newest, in order');
+  t.deepEqual(
+    got,
+    Array.from({ length: 512 }, (_, i) => 89 + i),
+    'the newest, in order',
+  );
   t.is(pacer.stats().rxDropped, 88);
 });

@@ -12,7 +12,10 @@ import { auth, CLUSTER, fields } from '../helpers/frames.js';
 class FakePacer implements Pacer {
   loads: { from: bigint; rows: (readonly PacedFrame[])[]; now: readonly PacedFrame[] }[] = [];
   closed = false;
-  constructor(readonly startNs: bigint, readonly tickNs: bigint) {}
+  constructor(
+    readonly startNs: bigint,
+    readonly tickNs: bigint,
+  ) {}
   load(from: bigint, rows: readonly (readonly PacedFrame[])[], now: readonly PacedFrame[] = []): bigint {
     this.loads.push({ from, rows: [...rows], now });
     return from;
@@ -31,14 +34,24 @@ function fakeLink(name: string, carrier: { up: boolean }): FrameLink {
 
 function sender(leaseMs = 200) {
   const carrier: Record<string, { up: boolean }> = { eth0: { up: true }, eth1: { up: true }, eth3: { up: true } };
-  const iface = (name: string, nn: number, isSync: boolean): [string, SendIface] => [name, {
-    link: fakeLink(name, carrier[name]!), nn, isSync, heartbeats: true, mac: Uint8Array.of(2, 0, 0, 0, 0, nn), ipv4: parseIpv4('198.18.2.11')!, broadcast: parseIpv4('198.18.2.255')!,
-  }];
+  const iface = (name: string, nn: number, isSync: boolean): [string, SendIface] => [
+    name,
+    {
+      link: fakeLink(name, carrier[name]!),
+      nn,
+      isSync,
+      heartbeats: true,
+      mac: Uint8Array.of(2, 0, 0, 0, 0, nn),
+      ipv4: parseIpv4('198.18.2.11')!,
+      broadcast: parseIpv4('198.18.2.255')!,
+    },
+  ];
   const ifaces = new Map([iface('eth0', 1, false), iface('eth1', 2, false), iface('eth3', 3, true)]);
   const { nn: _nn, fromSync: _s, sequence: _q, intervalMs: _i, ...node } = fields();
   let pacer: FakePacer | undefined;
   const s = new HeartbeatSender(ifaces, node as NodeFields, auth, 50, {
-    leaseMs, pacer: (_links, start, tick) => (pacer = new FakePacer(start, tick)),
+    leaseMs,
+    pacer: (_links, start, tick) => (pacer = new FakePacer(start, tick)),
   });
   s.start();
   return { s, pacer: pacer!, carrier };
@@ -59,7 +72,11 @@ function windowOf(p: FakePacer): Map<bigint, readonly PacedFrame[]> {
   return w;
 }
 
-const sequences = (p: FakePacer) => p.loads.flatMap((l) => [...l.now, ...l.rows.flat()]).filter((f) => f.frame).map((f) => decode(f).sequence);
+const sequences = (p: FakePacer) =>
+  p.loads
+    .flatMap((l) => [...l.now, ...l.rows.flat()])
+    .filter((f) => f.frame)
+    .map((f) => decode(f).sequence);
 
 test('start signs at most 512 frames at once and the rest of the lease in chunks: every tick of the slot plan, each frame with its own sequence', async (t) => {
   const { s, pacer } = sender(5000);
@@ -76,10 +93,20 @@ test('start signs at most 512 frames at once and the rest of the lease in chunks
   for (let waited = 0; waited < 2000 && leaseLeft() < BigInt(Math.ceil(5000 / tick)) - 4n; waited += 10) await new Promise((r) => setTimeout(r, 10));
   t.true(pacer.loads.length > 1, 'chunks followed');
   pacer.loads.slice(1).forEach((l, i) => t.is(l.from, end(pacer.loads[i]!), 'each chunk appended where the window ended'));
-  t.true(pacer.loads.slice(1).every((l) => l.rows.length <= 64), 'at most 64 ticks a chunk');
-  t.true(leaseLeft() >= BigInt(Math.ceil(5000 / tick)) - 4n, `the whole lease is loaded again: ${pacer.loads.map((l) => `${l.from}+${l.rows.length}`).join(' ')}`);
+  t.true(
+    pacer.loads.slice(1).every((l) => l.rows.length <= 64),
+    'at most 64 ticks a chunk',
+  );
+  t.true(
+    leaseLeft() >= BigInt(Math.ceil(5000 / tick)) - 4n,
+    `the whole lease is loaded again: ${pacer.loads.map((l) => `${l.from}+${l.rows.length}`).join(' ')}`,
+  );
   const seqs = sequences(pacer);
-  t.deepEqual(seqs, [...seqs].sort((a, b) => (a < b ? -1 : 1)), 'sequences rise in sending order');
+  t.deepEqual(
+    seqs,
+    [...seqs].sort((a, b) => (a < b ? -1 : 1)),
+    'sequences rise in sending order',
+  );
   t.is(new Set(seqs).size, seqs.length, 'no sequence twice');
 });
 
@@ -122,7 +149,10 @@ test('sendNow adds one frame per interface to send at once, before the new windo
   s.update({ flags: 8 });
   s.sendNow();
   const load = pacer.loads.at(-1)!;
-  t.deepEqual(load.now.map((f) => f.sock), [0, 1, 2]);
+  t.deepEqual(
+    load.now.map((f) => f.sock),
+    [0, 1, 2],
+  );
   t.true(load.now.every((f) => decode(f).flags === 8));
   t.true(decode(load.now[2]!).sequence < decode(load.rows[0]![0]!).sequence);
 });
@@ -132,7 +162,10 @@ test('an interface without carrier gets no frames, counted; it is scheduled agai
   t.teardown(() => s.stop());
   const eth1Scheduled = () => {
     const nowTick = (monotonicNs() - pacer.startNs) / pacer.tickNs;
-    return [...windowOf(pacer)].filter(([tick]) => tick > nowTick).flatMap(([, r]) => r).some((f) => f.sock === 1 && f.frame !== undefined);
+    return [...windowOf(pacer)]
+      .filter(([tick]) => tick > nowTick)
+      .flatMap(([, r]) => r)
+      .some((f) => f.sock === 1 && f.frame !== undefined);
   };
   // No link events yet: carrier is polled once an interval.
   carrier['eth1']!.up = false;

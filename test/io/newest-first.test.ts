@@ -13,18 +13,29 @@ const frame = (sock: number, mac: number, n: number, bad = false): BatchFrame =>
 function run(batch: BatchFrame[]): { examined: number[]; superseded: [number, number][] } {
   const examined: number[] = [];
   const superseded: [number, number][] = [];
-  examineNewestFirst(batch, (f) => (examined.push(f.frame[14]!), f.frame[15] === 0), (sock, n) => superseded.push([sock, n]));
+  examineNewestFirst(
+    batch,
+    (f) => (examined.push(f.frame[14]!), f.frame[15] === 0),
+    (sock, n) => superseded.push([sock, n]),
+  );
   return { examined, superseded };
 }
 
 test('each sender on each socket: only its newest frame is examined once it is accepted, the rest counted', (t) => {
   // sock 0: senders 1 and 2 interleaved; sock 1: sender 1 again (another interface is another sender).
   const r = run([frame(0, 1, 1), frame(0, 2, 2), frame(1, 1, 3), frame(0, 1, 4), frame(0, 2, 5), frame(0, 1, 6), frame(1, 1, 7)]);
-  t.deepEqual(r.examined.sort((a, b) => a - b), [5, 6, 7]);
-  t.deepEqual(r.superseded.sort(), [[0, 1], [0, 2], [1, 1]]);
+  t.deepEqual(
+    r.examined.sort((a, b) => a - b),
+    [5, 6, 7],
+  );
+  t.deepEqual(r.superseded.sort(), [
+    [0, 1],
+    [0, 2],
+    [1, 1],
+  ]);
 });
 
-test('a rejected newest frame (a forgery under the peer\'s MAC) does not hide the authentic one before it', (t) => {
+test("a rejected newest frame (a forgery under the peer's MAC) does not hide the authentic one before it", (t) => {
   const r = run([frame(0, 1, 1), frame(0, 1, 2), frame(0, 1, 3), frame(0, 1, 4, true), frame(0, 1, 5, true)]);
   t.deepEqual(r.examined, [5, 4, 3], 'newest first, down to the first accepted');
   t.deepEqual(r.superseded, [[0, 2]]);
@@ -40,7 +51,11 @@ test('the oldest accepted, or a single frame: nothing superseded; a runt is exam
   const runt: BatchFrame = { sock: 0, frame: Buffer.from([9, 9, 9]), stampNs: 0n, truncated: true };
   const examined: number[] = [];
   const superseded: number[] = [];
-  examineNewestFirst([frame(0, 1, 1), runt, frame(0, 1, 2, true)], (f) => (examined.push(f.frame.length), f.frame.length === 20 && f.frame[15] === 0), (_s, n) => superseded.push(n));
+  examineNewestFirst(
+    [frame(0, 1, 1), runt, frame(0, 1, 2, true)],
+    (f) => (examined.push(f.frame.length), f.frame.length === 20 && f.frame[15] === 0),
+    (_s, n) => superseded.push(n),
+  );
   t.deepEqual(examined, [20, 20, 3]);
   t.deepEqual(superseded, []);
 });

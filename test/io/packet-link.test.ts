@@ -21,7 +21,14 @@ test.serial('lifecycle: close twice is fine, send/receive/stats after close are 
   t.notThrows(() => link.close());
   t.true(link.closed);
   t.throws(() => link.send(frame(1)), { message: /interface eth1 \(netns .*\): send after close/ });
-  t.throws(() => link.receive(() => undefined, () => undefined), { message: /receive after close/ });
+  t.throws(
+    () =>
+      link.receive(
+        () => undefined,
+        () => undefined,
+      ),
+    { message: /receive after close/ },
+  );
   t.throws(() => link.stats(), { message: /stats after close/ });
 });
 
@@ -48,8 +55,14 @@ test.serial('frames cross between namespaces with a monotonic stamp; the kernel 
   t.teardown(() => [tx, rx, raw].forEach((l) => l.close()));
   const got: { len: number; stamp: bigint }[] = [];
   let rawCount = 0;
-  rx.receive((f, stamp) => got.push({ len: f.length, stamp }), (e) => t.fail(e.message));
-  raw.receive(() => rawCount++, (e) => t.fail(e.message));
+  rx.receive(
+    (f, stamp) => got.push({ len: f.length, stamp }),
+    (e) => t.fail(e.message),
+  );
+  raw.receive(
+    () => rawCount++,
+    (e) => t.fail(e.message),
+  );
   const before = process.hrtime.bigint();
   for (let i = 0; i < 10; i++) tx.send(frame(i)); // not IPv4: the filter must drop these
   t.true(await eventually(() => rawCount >= 10, 2000), 'the raw socket sees them');
@@ -76,10 +89,13 @@ test.serial('a throw inside a receive handler is reported and the next frame sti
   t.teardown(() => [tx, rx].forEach((l) => l.close()));
   const errors: string[] = [];
   let n = 0;
-  rx.receive(() => {
-    n++;
-    if (n === 1) throw new Error('handler bug');
-  }, (e) => errors.push(e.message));
+  rx.receive(
+    () => {
+      n++;
+      if (n === 1) throw new Error('handler bug');
+    },
+    (e) => errors.push(e.message),
+  );
   tx.send(frame(1));
   await eventually(() => n >= 1, 2000);
   tx.send(frame(2));
@@ -92,13 +108,20 @@ test.serial('opening and closing many sockets leaks no file descriptor', async (
   const ns = lab.plan.nodes[0]!.netns;
   const fds = () => readdirSync('/proc/self/fd').length;
   const warm = PacketLink.open({ ifname: 'eth0', netns: ns });
-  warm.receive(() => undefined, () => undefined);
+  warm.receive(
+    () => undefined,
+    () => undefined,
+  );
   warm.close();
   await new Promise((r) => setTimeout(r, 50));
   const before = fds();
   for (let i = 0; i < 300; i++) {
     const l = PacketLink.open({ ifname: 'eth0', netns: ns, filter: heartbeatFilter(), multicast: [Uint8Array.of(0x11, 0, 0, 0, 8, 7)] });
-    if (i % 2) l.receive(() => undefined, () => undefined);
+    if (i % 2)
+      l.receive(
+        () => undefined,
+        () => undefined,
+      );
     l.close();
   }
   await new Promise((r) => setTimeout(r, 100)); // uv_close callbacks close the fds
@@ -125,7 +148,10 @@ test.serial('the interface going down is reported as a link error and receiving 
   t.teardown(() => [tx, rx].forEach((l) => l.close()));
   const errors: SystemError[] = [];
   let n = 0;
-  rx.receive(() => n++, (e) => errors.push(e as SystemError));
+  rx.receive(
+    () => n++,
+    (e) => errors.push(e as SystemError),
+  );
   await run(['ip', '-n', n2!.netns, 'link', 'set', 'eth1', 'down']);
   t.true(await eventually(() => errors.length > 0, 3000), 'an error is reported');
   t.is(errors[0]!.code, 'ENETDOWN');
@@ -143,23 +169,53 @@ test.serial('drain reads what is queued without polling, also beside receive() (
   const tx = PacketLink.open({ ifname: 'eth1', netns: n1!.netns });
   const rx = PacketLink.open({ ifname: 'eth1', netns: n2!.netns });
   t.teardown(() => [tx, rx].forEach((l) => l.close()));
-  t.is(rx.drain(() => t.fail('nothing queued'), (e) => t.fail(e.message)), 0);
+  t.is(
+    rx.drain(
+      () => t.fail('nothing queued'),
+      (e) => t.fail(e.message),
+    ),
+    0,
+  );
   for (let i = 0; i < 40; i++) tx.send(frame(i));
   await new Promise((r) => setTimeout(r, 100));
   const firsts: number[] = [];
-  t.is(rx.drain((f) => firsts.push(f[11]!), (e) => t.fail(e.message)), 40, 'more than one batch in one call');
-  t.deepEqual(firsts, Array.from({ length: 40 }, (_, i) => i), 'in order');
+  t.is(
+    rx.drain(
+      (f) => firsts.push(f[11]!),
+      (e) => t.fail(e.message),
+    ),
+    40,
+    'more than one batch in one call',
+  );
+  t.deepEqual(
+    firsts,
+    Array.from({ length: 40 }, (_, i) => i),
+    'in order',
+  );
   const other = PacketLink.open({ ifname: 'eth1', netns: n2!.netns });
   let polled = 0;
-  other.receive(() => polled++, (e) => t.fail(e.message));
+  other.receive(
+    () => polled++,
+    (e) => t.fail(e.message),
+  );
   for (let i = 0; i < 5; i++) tx.send(frame(i));
   // Blocked here, the poll callback cannot run: drain takes what is queued, once.
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
   const drained: number[] = [];
-  other.drain((f) => drained.push(f[11]!), (e) => t.fail(e.message));
+  other.drain(
+    (f) => drained.push(f[11]!),
+    (e) => t.fail(e.message),
+  );
   await new Promise((r) => setTimeout(r, 50));
   t.is(drained.length + polled, 5, 'each frame once');
   t.is(drained.length, 5, 'all five queued before the loop ran again');
   other.close();
-  t.throws(() => other.drain(() => undefined, () => undefined), { message: /drain after close/ });
+  t.throws(
+    () =>
+      other.drain(
+        () => undefined,
+        () => undefined,
+      ),
+    { message: /drain after close/ },
+  );
 });

@@ -46,9 +46,12 @@ test.serial('gratuitous ARPs announce the shared address from the shared MAC, as
   const watch = PacketLink.open({ ifname: 'eth1', netns: n2 });
   t.teardown(() => watch.close());
   const garps: Buffer[] = [];
-  watch.receive((f) => {
-    if (f.readUInt16BE(12) === 0x0806) garps.push(Buffer.from(f));
-  }, () => undefined);
+  watch.receive(
+    (f) => {
+      if (f.readUInt16BE(12) === 0x0806) garps.push(Buffer.from(f));
+    },
+    () => undefined,
+  );
   const shared = new SharedAddresses(7, [LAN], { count: 4, intervalMs: 30 }, n1);
   t.teardown(() => shared.close());
   await shared.claim();

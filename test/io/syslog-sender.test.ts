@@ -34,7 +34,10 @@ test('UDP: a burst (a forwarded batch) leaves paced, 32 datagrams at a time, all
   for (let i = 0; i < 500; i++) s.send(`m${i}`);
   t.is(s.stats.queued, 468, 'only the first 32 went out at once');
   t.true(await until(() => got.length === 500));
-  t.deepEqual(got, Array.from({ length: 500 }, (_, i) => `m${i}`));
+  t.deepEqual(
+    got,
+    Array.from({ length: 500 }, (_, i) => `m${i}`),
+  );
 });
 
 test('TCP: octet-counted frames; queued while the server is down, the oldest dropped past the bound and the drop reported', async (t) => {

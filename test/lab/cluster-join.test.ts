@@ -4,7 +4,7 @@ import { tandem } from '../helpers/cli.js';
 import { until } from '../helpers/lab.js';
 import { managedPair, SYNC_ADDR } from '../helpers/managed.js';
 
-test.serial('create, add-member, join: the joining node gets the member\'s system state field by field and loses its own sessions', async (t) => {
+test.serial("create, add-member, join: the joining node gets the member's system state field by field and loses its own sessions", async (t) => {
   const { pw, sock, cli, status } = await managedPair(t);
   t.true(await until(async () => (await status('n1'))?.standalone === true && (await status('n2'))?.standalone === true, 10_000), 'both start standalone');
 
@@ -36,27 +36,40 @@ test.serial('create, add-member, join: the joining node gets the member\'s syste
   t.is(r.code, 0, r.stderr);
   t.regex(r.stdout, /joined cluster labc as fw-b/);
 
-  t.true(await until(async () => {
-    const s = await status('n2');
-    return s?.cluster?.members.length === 2 && s.role === 'inactive' && 'role' in s.sync && s.sync.status === 'in-sync';
-  }, 20_000), 'fw-b runs as the standby, in sync');
+  t.true(
+    await until(async () => {
+      const s = await status('n2');
+      return s?.cluster?.members.length === 2 && s.role === 'inactive' && 'role' in s.sync && s.sync.status === 'in-sync';
+    }, 20_000),
+    'fw-b runs as the standby, in sync',
+  );
   const config = (await askControl(sock('n2'), { cmd: 'store-get', store: 'config' })) as Record<string, unknown>;
-  t.deepEqual(config, { dns: { servers: ['198.18.1.53'] }, 'auth.radius': { host: '198.18.2.20', port: 1812 } }, 'fw-b holds fw-a\'s system state and nothing of its own');
-  t.deepEqual(await askControl(sock('n2'), { cmd: 'store-get', store: 'sessions' }), {}, 'fw-b\'s own sessions are gone');
+  t.deepEqual(
+    config,
+    { dns: { servers: ['198.18.1.53'] }, 'auth.radius': { host: '198.18.2.20', port: 1812 } },
+    "fw-b holds fw-a's system state and nothing of its own",
+  );
+  t.deepEqual(await askControl(sock('n2'), { cmd: 'store-get', store: 'sessions' }), {}, "fw-b's own sessions are gone");
 
   // Both see both members, reachable; exactly one leader.
-  t.true(await until(async () => {
-    const [s1, s2] = [await status('n1'), await status('n2')];
-    const ok = (s: typeof s1) => s?.cluster?.members.every((m) => m.unreachable === null) && s.cluster.members.filter((m) => m.leader).length === 1;
-    return ok(s1) && ok(s2) && s1!.cluster!.leader === s2!.cluster!.leader;
-  }, 15_000), 'both members reachable and agree on one leader');
+  t.true(
+    await until(async () => {
+      const [s1, s2] = [await status('n1'), await status('n2')];
+      const ok = (s: typeof s1) => s?.cluster?.members.every((m) => m.unreachable === null) && s.cluster.members.filter((m) => m.leader).length === 1;
+      return ok(s1) && ok(s2) && s1!.cluster!.leader === s2!.cluster!.leader;
+    }, 15_000),
+    'both members reachable and agree on one leader',
+  );
   // One reading shows the settled cluster: the leader with seed 000's good state 0x18004, the other member 0x10004.
   let text = '';
   const good = async () => {
     text = (await tandem(['status', '--socket', sock('n1')])).stdout;
     const rows = text.split('\n').filter((l) => /^fw-[ab]/.test(l));
-    return rows.length === 2 && rows.filter((l) => / 0x18004  enabled, leader, cluster service connected/.test(l)).length === 1 &&
-      rows.filter((l) => / 0x10004  enabled, cluster service connected/.test(l)).length === 1;
+    return (
+      rows.length === 2 &&
+      rows.filter((l) => / 0x18004  enabled, leader, cluster service connected/.test(l)).length === 1 &&
+      rows.filter((l) => / 0x10004  enabled, cluster service connected/.test(l)).length === 1
+    );
   };
   t.true(await until(good, 10_000), text);
   t.regex(text, /cluster labc \(active-passive\)/);

@@ -7,97 +7,111 @@ import { managedPair, SYNC_ADDR } from '../helpers/managed.js';
 
 const TANDEM = join(__dirname, '..', '..', '..', 'bin', 'tandem');
 
-test.serial('a factory-state node is set up and joined to a running cluster through the serial-console menu, keystroke by keystroke, in a real pty', async (t) => {
-  const p = await managedPair(t, true, { timers: { initialSilenceMs: 800 }, managed: { shared: true, factory: ['n2'] } });
-  const n2 = p.lab.plan.nodes[1]!;
-  // n2 really is unconfigured: its management and cluster interfaces have no address until the console sets one.
-  for (const i of ['eth1', 'eth3']) await run(['ip', 'netns', 'exec', n2.netns, tool('ip'), 'addr', 'flush', 'dev', i, 'scope', 'global']);
-  t.true(await until(async () => (await p.status('n1'))?.standalone === true && (await p.status('n2'))?.standalone === true, 10_000));
-  let r = await p.cli('n1', 'cluster', 'create', '--name', 'labc', '--node', 'fw-a', '--password-file', p.pw);
-  t.is(r.code, 0, r.stderr);
-  t.true(await until(async () => (await p.status('n1'))?.cluster?.members.length === 1, 10_000));
-  r = await p.cli('n1', 'cluster', 'add-member', 'fw-b', SYNC_ADDR.n2);
-  t.is(r.code, 0, r.stderr);
+test.serial(
+  'a factory-state node is set up and joined to a running cluster through the serial-console menu, keystroke by keystroke, in a real pty',
+  async (t) => {
+    const p = await managedPair(t, true, { timers: { initialSilenceMs: 800 }, managed: { shared: true, factory: ['n2'] } });
+    const n2 = p.lab.plan.nodes[1]!;
+    // n2 really is unconfigured: its management and cluster interfaces have no address until the console sets one.
+    for (const i of ['eth1', 'eth3']) await run(['ip', 'netns', 'exec', n2.netns, tool('ip'), 'addr', 'flush', 'dev', i, 'scope', 'global']);
+    t.true(await until(async () => (await p.status('n1'))?.standalone === true && (await p.status('n2'))?.standalone === true, 10_000));
+    let r = await p.cli('n1', 'cluster', 'create', '--name', 'labc', '--node', 'fw-a', '--password-file', p.pw);
+    t.is(r.code, 0, r.stderr);
+    t.true(await until(async () => (await p.status('n1'))?.cluster?.members.length === 1, 10_000));
+    r = await p.cli('n1', 'cluster', 'add-member', 'fw-b', SYNC_ADDR.n2);
+    t.is(r.code, 0, r.stderr);
 
-  const pane = await Pane.start(p.lab.name, `${tool('ip')} netns exec ${n2.netns} ${process.execPath} ${TANDEM} console --config ${p.cluster.node('n2').config} --reboot-command true --poweroff-command true`);
-  t.teardown(() => pane.kill());
+    const pane = await Pane.start(
+      p.lab.name,
+      `${tool('ip')} netns exec ${n2.netns} ${process.execPath} ${TANDEM} console --config ${p.cluster.node('n2').config} --reboot-command true --poweroff-command true`,
+    );
+    t.teardown(() => pane.kill());
 
-  // The factory menu; a wrong choice is asked again with the reason.
-  await pane.waitFor(/This node is in factory state[\s\S]*Choose \(1-6\) \[1\]:\s*$/m);
-  await pane.type('9');
-  await pane.waitFor(/"9" is not valid: type a number from 1 to 6/);
+    // The factory menu; a wrong choice is asked again with the reason.
+    await pane.waitFor(/This node is in factory state[\s\S]*Choose \(1-6\) \[1\]:\s*$/m);
+    await pane.type('9');
+    await pane.waitFor(/"9" is not valid: type a number from 1 to 6/);
 
-  // Ctrl-C in the middle of "create": back to the menu, nothing created.
-  await pane.type('2');
-  await pane.waitFor(/Cluster name \(1-32 letters, digits, - _ \.\):\s*$/m);
-  await pane.type('half-typed', false);
-  await pane.ctrlC();
-  await pane.waitFor(/Choose \(1-6\) \[1\]:\s*$/m);
-  t.true((await p.status('n2'))?.standalone === true, 'Ctrl-C changed nothing');
+    // Ctrl-C in the middle of "create": back to the menu, nothing created.
+    await pane.type('2');
+    await pane.waitFor(/Cluster name \(1-32 letters, digits, - _ \.\):\s*$/m);
+    await pane.type('half-typed', false);
+    await pane.ctrlC();
+    await pane.waitFor(/Choose \(1-6\) \[1\]:\s*$/m);
+    t.true((await p.status('n2'))?.standalone === true, 'Ctrl-C changed nothing');
 
-  // Network: defaults shown, a bad address re-asked, a summary, then yes.
-  await pane.type('1');
-  await pane.waitFor(/Management interface \(eth0\/eth1\/eth2\/eth3\) \[eth1\]:\s*$/m);
-  await pane.type('');
-  await pane.waitFor(/Management address \(a\.b\.c\.d\/prefix\):\s*$/m);
-  await pane.type('198.18.2.300/24');
-  await pane.waitFor(/"198\.18\.2\.300\/24" is not valid: an address with its prefix length/);
-  await pane.type('198.18.2.12/24');
-  await pane.waitFor(/Default gateway \(a\.b\.c\.d or none\) \[none\]:\s*$/m);
-  await pane.type('');
-  await pane.waitFor(/Cluster \(sync\) interface \(eth0\/eth2\/eth3\) \[eth3\]:\s*$/m);
-  await pane.type('');
-  await pane.waitFor(/Cluster address/);
-  await pane.type('198.19.255.12/24');
-  await pane.waitFor(/management {2}eth1 {2}198\.18\.2\.12\/24 {2}gateway none[\s\S]*cluster {5}eth3 {2}198\.19\.255\.12\/24[\s\S]*Apply these settings\? \(yes or no\) \[no\]:\s*$/m);
-  await pane.type('yes');
-  await pane.waitFor(/Network settings applied; waiting for the service to restart\.\.\.\s+The service runs with the new settings\.\s+Press Enter to go back:\s*$/m, 30_000);
-  const addrs = (await run(['ip', 'netns', 'exec', n2.netns, tool('ip'), '-br', 'addr'])).stdout;
-  t.regex(addrs, /eth1\S*\s+UP\s+198\.18\.2\.12\/24/);
-  t.regex(addrs, /eth3\S*\s+UP\s+198\.19\.255\.12\/24/);
-  await pane.type('');
+    // Network: defaults shown, a bad address re-asked, a summary, then yes.
+    await pane.type('1');
+    await pane.waitFor(/Management interface \(eth0\/eth1\/eth2\/eth3\) \[eth1\]:\s*$/m);
+    await pane.type('');
+    await pane.waitFor(/Management address \(a\.b\.c\.d\/prefix\):\s*$/m);
+    await pane.type('198.18.2.300/24');
+    await pane.waitFor(/"198\.18\.2\.300\/24" is not valid: an address with its prefix length/);
+    await pane.type('198.18.2.12/24');
+    await pane.waitFor(/Default gateway \(a\.b\.c\.d or none\) \[none\]:\s*$/m);
+    await pane.type('');
+    await pane.waitFor(/Cluster \(sync\) interface \(eth0\/eth2\/eth3\) \[eth3\]:\s*$/m);
+    await pane.type('');
+    await pane.waitFor(/Cluster address/);
+    await pane.type('198.19.255.12/24');
+    await pane.waitFor(
+      /management {2}eth1 {2}198\.18\.2\.12\/24 {2}gateway none[\s\S]*cluster {5}eth3 {2}198\.19\.255\.12\/24[\s\S]*Apply these settings\? \(yes or no\) \[no\]:\s*$/m,
+    );
+    await pane.type('yes');
+    await pane.waitFor(
+      /Network settings applied; waiting for the service to restart\.\.\.\s+The service runs with the new settings\.\s+Press Enter to go back:\s*$/m,
+      30_000,
+    );
+    const addrs = (await run(['ip', 'netns', 'exec', n2.netns, tool('ip'), '-br', 'addr'])).stdout;
+    t.regex(addrs, /eth1\S*\s+UP\s+198\.18\.2\.12\/24/);
+    t.regex(addrs, /eth3\S*\s+UP\s+198\.19\.255\.12\/24/);
+    await pane.type('');
 
-  // Join: the cluster name, a member's address, the password without echo, a warning, then yes.
-  await pane.waitFor(/Choose \(1-6\) \[1\]:\s*$/m);
-  await pane.type('3');
-  await pane.waitFor(/Cluster name/);
-  await pane.type('labc');
-  await pane.waitFor(/Address of an existing member \(its cluster address a\.b\.c\.d\):\s*$/m);
-  await pane.type(SYNC_ADDR.n1);
-  await pane.waitFor(/Cluster password \(not shown\):\s*$/m);
-  await pane.type('lab cluster password');
-  const warning = await pane.waitFor(/WARNING: joining overwrites[\s\S]*Join and overwrite this node's state\? \(yes or no\) \[no\]:\s*$/m);
-  t.false(warning.includes('lab cluster password'), 'the password never appears on the screen');
-  await pane.type('yes');
-  await pane.waitFor(/Joined cluster labc as fw-b; the service runs as a member\./, 30_000);
+    // Join: the cluster name, a member's address, the password without echo, a warning, then yes.
+    await pane.waitFor(/Choose \(1-6\) \[1\]:\s*$/m);
+    await pane.type('3');
+    await pane.waitFor(/Cluster name/);
+    await pane.type('labc');
+    await pane.waitFor(/Address of an existing member \(its cluster address a\.b\.c\.d\):\s*$/m);
+    await pane.type(SYNC_ADDR.n1);
+    await pane.waitFor(/Cluster password \(not shown\):\s*$/m);
+    await pane.type('lab cluster password');
+    const warning = await pane.waitFor(/WARNING: joining overwrites[\s\S]*Join and overwrite this node's state\? \(yes or no\) \[no\]:\s*$/m);
+    t.false(warning.includes('lab cluster password'), 'the password never appears on the screen');
+    await pane.type('yes');
+    await pane.waitFor(/Joined cluster labc as fw-b; the service runs as a member\./, 30_000);
 
-  const member = (s: Awaited<ReturnType<typeof p.status>>) => s?.cluster?.members.find((m) => m.name === 'fw-b');
-  t.true(await until(async () => {
-    const b = member(await p.status('n1'));
-    return b?.unreachable === null && (b.bits & 0x4) !== 0;
-  }, 30_000), 'fw-a shows fw-b as an enabled, reachable member');
-  const text = (await run([process.execPath, TANDEM, 'status', '--socket', p.sock('n1')])).stdout;
-  t.regex(text, /fw-b +198\.19\.255\.12 +\w+ +0x1[08]004/);
+    const member = (s: Awaited<ReturnType<typeof p.status>>) => s?.cluster?.members.find((m) => m.name === 'fw-b');
+    t.true(
+      await until(async () => {
+        const b = member(await p.status('n1'));
+        return b?.unreachable === null && (b.bits & 0x4) !== 0;
+      }, 30_000),
+      'fw-a shows fw-b as an enabled, reachable member',
+    );
+    const text = (await run([process.execPath, TANDEM, 'status', '--socket', p.sock('n1')])).stdout;
+    t.regex(text, /fw-b +198\.19\.255\.12 +\w+ +0x1[08]004/);
 
-  await pane.type('');
-  await pane.waitFor(/Member fw-b of cluster labc/);
+    await pane.type('');
+    await pane.waitFor(/Member fw-b of cluster labc/);
 
-  // A "reboot" of fw-b (its addresses gone with the box's state): tandemd puts back what the console set.
-  await pane.kill();
-  const node = p.cluster.node('n2');
-  node.process.kill('SIGTERM');
-  t.true(await until(async () => node.process.exitCode !== null || node.process.signalCode !== null, 10_000));
-  for (const i of ['eth1', 'eth3']) await run(['ip', 'netns', 'exec', n2.netns, tool('ip'), 'addr', 'flush', 'dev', i, 'scope', 'global']);
-  p.cluster.restart('n2');
-  t.true(await until(async () => member(await p.status('n1'))?.unreachable === null, 30_000), 'fw-b is back in the cluster after the restart');
-  t.regex((await run(['ip', 'netns', 'exec', n2.netns, tool('ip'), '-br', 'addr'])).stdout, /eth3\S*\s+UP\s+198\.19\.255\.12\/24/);
-  t.true(p.cluster.events('n2', 'node_addresses_set').length > 0, 'it logged what it put back');
+    // A "reboot" of fw-b (its addresses gone with the box's state): tandemd puts back what the console set.
+    await pane.kill();
+    const node = p.cluster.node('n2');
+    node.process.kill('SIGTERM');
+    t.true(await until(async () => node.process.exitCode !== null || node.process.signalCode !== null, 10_000));
+    for (const i of ['eth1', 'eth3']) await run(['ip', 'netns', 'exec', n2.netns, tool('ip'), 'addr', 'flush', 'dev', i, 'scope', 'global']);
+    p.cluster.restart('n2');
+    t.true(await until(async () => member(await p.status('n1'))?.unreachable === null, 30_000), 'fw-b is back in the cluster after the restart');
+    t.regex((await run(['ip', 'netns', 'exec', n2.netns, tool('ip'), '-br', 'addr'])).stdout, /eth3\S*\s+UP\s+198\.19\.255\.12\/24/);
+    t.true(p.cluster.events('n2', 'node_addresses_set').length > 0, 'it logged what it put back');
 
-  // Every screen the test saw fits 80x24: 24 rows, none wider than 80, the header still on top.
-  for (const s of pane.screens) {
-    const rows = s.replace(/\n$/, '').split('\n');
-    t.true(rows.length <= 24 && rows.every((l) => l.length <= 80), 'fits 80x24');
-    if (/serial console/.test(s)) t.regex(rows[0]!, /^tandem \S+ serial console: /, 'the header has not scrolled off');
-  }
-  t.log(`${pane.screens.length} screens captured`);
-});
+    // Every screen the test saw fits 80x24: 24 rows, none wider than 80, the header still on top.
+    for (const s of pane.screens) {
+      const rows = s.replace(/\n$/, '').split('\n');
+      t.true(rows.length <= 24 && rows.every((l) => l.length <= 80), 'fits 80x24');
+      if (/serial console/.test(s)) t.regex(rows[0]!, /^tandem \S+ serial console: /, 'the header has not scrolled off');
+    }
+    t.log(`${pane.screens.length} screens captured`);
+  },
+);

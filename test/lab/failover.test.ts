@@ -52,10 +52,14 @@ const TANDEM = join(__dirname, '..', '..', '..', 'bin', 'tandem');
 /** `tandem why --json` on a node: the explanation of its last role change (once its record is on disk). */
 async function whyOf(c: LabCluster, node: string, reason: string): Promise<Explanation & { text: string }> {
   let last: (Explanation & { change?: unknown; record: FlightRecord })[] = [];
-  const found = await until(async () => {
-    last = JSON.parse((await exec(TANDEM, ['why', '--json', '--socket', c.node(node).socket])).stdout) as typeof last;
-    return last[0]?.record.change.reason === reason;
-  }, 3000, 50);
+  const found = await until(
+    async () => {
+      last = JSON.parse((await exec(TANDEM, ['why', '--json', '--socket', c.node(node).socket])).stdout) as typeof last;
+      return last[0]?.record.change.reason === reason;
+    },
+    3000,
+    50,
+  );
   if (!found) throw new Error(`${node}: no flight record of ${reason}; the last: ${JSON.stringify(last[0]?.headline)}`);
   return last[0]!;
 }
@@ -90,7 +94,10 @@ test.serial('the active node powered off: the other takes over and the client tr
   t.is(json.role, 'active');
   t.is(json.matrix.length, 4);
   const why = (await exec(tandem, ['why', '--socket', cluster.node(inactive).socket])).stdout;
-  t.regex(why, /UTC n2: inactive -> active \(peer_dead\)\n\s+n2 stopped hearing n1 on all 4 interfaces at \d\d:\d\d:\d\d\.\d{3} \(last heartbeat: eth0 [\d:.]+, eth1 [\d:.]+, eth2 [\d:.]+, eth3 [\d:.]+\); n2 had \d+ connections, n1 \d+; n2 took over at [\d:.]+, \d+ ms after the last heartbeat \(failover time 300 ms\)\./);
+  t.regex(
+    why,
+    /UTC n2: inactive -> active \(peer_dead\)\n\s+n2 stopped hearing n1 on all 4 interfaces at \d\d:\d\d:\d\d\.\d{3} \(last heartbeat: eth0 [\d:.]+, eth1 [\d:.]+, eth2 [\d:.]+, eth3 [\d:.]+\); n2 had \d+ connections, n1 \d+; n2 took over at [\d:.]+, \d+ ms after the last heartbeat \(failover time 300 ms\)\./,
+  );
   // The loss counter sees the outage (so its zero in the planned-failover test means something).
   t.true(traffic.lost(cutAt - 500) > 5, `lost ${traffic.lost(cutAt - 500)}`);
   t.log(`outage ${traffic.outageMs(cutAt - 500).toFixed(0)} ms, ${traffic.lost(cutAt - 500)} lost; takeover ${JSON.stringify(takeover)}`);
@@ -110,7 +117,10 @@ test.serial('links cut one at a time on the standby, then all but sync, then onl
   t.is((await cluster.status(active)).role, 'active', 'only the sync link down');
   t.is((await cluster.status(inactive)).role, 'inactive');
   t.false((await cluster.status(inactive)).syncLinkUp);
-  t.deepEqual(roleChanges(cluster, active).map((e) => e['reason']), ['outranks_peer']);
+  t.deepEqual(
+    roleChanges(cluster, active).map((e) => e['reason']),
+    ['outranks_peer'],
+  );
 });
 
 test.serial('a monitored link lost on the active node only: the peer takes over, then the old active releases', async (t) => {
@@ -122,10 +132,16 @@ test.serial('a monitored link lost on the active node only: the peer takes over,
   // tandem why on both, against the lab's record of the cut.
   const demoted = await whyOf(cluster, active, 'health_lower_than_peer');
   t.is(demoted.facts.lostIface, 'eth1');
-  t.true(demoted.facts.lostAtMs! >= cutFrom - 1 && demoted.facts.lostAtMs! <= cutTo + 50, `carrier loss recorded ${demoted.facts.lostAtMs! - cutFrom} ms after the cut began (the cut took ${cutTo - cutFrom} ms)`);
+  t.true(
+    demoted.facts.lostAtMs! >= cutFrom - 1 && demoted.facts.lostAtMs! <= cutTo + 50,
+    `carrier loss recorded ${demoted.facts.lostAtMs! - cutFrom} ms after the cut began (the cut took ${cutTo - cutFrom} ms)`,
+  );
   t.true(demoted.text.startsWith(`eth1 lost carrier at ${clock(demoted.facts.lostAtMs!)} (a monitored interface); ${active}'s health was`), demoted.text);
   const promoted = await whyOf(cluster, inactive, 'health_higher_than_peer');
-  t.true(promoted.facts.peerHealthFellAtMs! >= cutFrom && promoted.facts.peerHealthFellAtMs! <= cutTo + 200, `the peer's lower health heard ${promoted.facts.peerHealthFellAtMs! - cutFrom} ms after the cut`);
+  t.true(
+    promoted.facts.peerHealthFellAtMs! >= cutFrom && promoted.facts.peerHealthFellAtMs! <= cutTo + 200,
+    `the peer's lower health heard ${promoted.facts.peerHealthFellAtMs! - cutFrom} ms after the cut`,
+  );
   t.true(promoted.facts.ourHealth! > promoted.facts.peerHealth!);
   t.log(`why on ${active}: ${demoted.text}\nwhy on ${inactive}: ${promoted.text}`);
   t.is((await cluster.status(inactive)).role, 'active');
@@ -292,20 +308,38 @@ test.serial('sync link down: the node with more connections is active (seed 001)
     input: 'table inet tdmtest {\n chain out {\n  type filter hook output priority 0;\n  ct state new counter\n }\n}\n',
   });
   for (let port = 20000; port < 20060; port++) {
-    await run(['ip', 'netns', 'exec', standbyNs, tool('python3'), '-c', `import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'x', ('127.0.0.1', ${port}))`]);
+    await run([
+      'ip',
+      'netns',
+      'exec',
+      standbyNs,
+      tool('python3'),
+      '-c',
+      `import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'x', ('127.0.0.1', ${port}))`,
+    ]);
   }
-  t.true(await eventually(() => roleChanges(cluster, inactive).some((e) => e['reason'] === 'more_connections_sync_down'), 8000), 'the standby, with more connections, takes over');
+  t.true(
+    await eventually(() => roleChanges(cluster, inactive).some((e) => e['reason'] === 'more_connections_sync_down'), 8000),
+    'the standby, with more connections, takes over',
+  );
   t.true(await eventually(() => roleChanges(cluster, active).some((e) => e['reason'] === 'fewer_connections_sync_down'), 3000));
   const s = await cluster.status(inactive);
   t.true(s.connections > (s.peer?.connections ?? 0), `${s.connections} connections here, ${s.peer?.connections} on the peer`);
   t.false(s.syncLinkUp);
   // tandem why on both: the sync interface's silence since the cut, the carrier lost on the cut side, the counts.
-  for (const [node, reason] of [[inactive, 'more_connections_sync_down'], [active, 'fewer_connections_sync_down']] as const) {
+  for (const [node, reason] of [
+    [inactive, 'more_connections_sync_down'],
+    [active, 'fewer_connections_sync_down'],
+  ] as const) {
     const why = await whyOf(cluster, node, reason);
     const f = why.facts;
-    t.true(f.syncSilentSinceMs! >= cutFrom - 120 && f.syncSilentSinceMs! <= cutTo + 5, `${node}: sync silent since ${f.syncSilentSinceMs! - cutFrom} ms after the cut began`);
+    t.true(
+      f.syncSilentSinceMs! >= cutFrom - 120 && f.syncSilentSinceMs! <= cutTo + 5,
+      `${node}: sync silent since ${f.syncSilentSinceMs! - cutFrom} ms after the cut began`,
+    );
     t.true(why.text.startsWith(`the sync interface eth3 had been silent since ${clock(f.syncSilentSinceMs!)}`), why.text);
-    if (node === inactive) t.true(f.lostAtMs! >= cutFrom - 1 && f.lostAtMs! <= cutTo + 50 && why.text.includes(`eth3 lost carrier here at ${clock(f.lostAtMs!)}`), why.text);
+    if (node === inactive)
+      t.true(f.lostAtMs! >= cutFrom - 1 && f.lostAtMs! <= cutTo + 50 && why.text.includes(`eth3 lost carrier here at ${clock(f.lostAtMs!)}`), why.text);
     const [mine, theirs] = node === inactive ? [f.ourConnections!, f.peerConnections!] : [f.peerConnections!, f.ourConnections!];
     t.true(mine > theirs, `${node}: the standby's ${mine} connections against ${theirs}`);
     t.regex(why.text, /with the sync link down, the node carrying more connections serves: n\d had \d+ connections, n\d \d+/);

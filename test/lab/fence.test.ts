@@ -39,7 +39,10 @@ test.serial('STONITH: the dead peer is fenced before the survivor brings up the 
   const dir = mkdtempSync(join(tmpdir(), `${lab.name}-fence-`));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const stonith = script(dir, 'stonith.sh', `echo "$1 $2" > ${dir}/fenced`);
-  const cluster = await LabCluster.start(lab, board, { timers: { initialSilenceMs: 800 }, configFor: (n) => (n === 'n2' ? { fence: { command: stonith } } : {}) });
+  const cluster = await LabCluster.start(lab, board, {
+    timers: { initialSilenceMs: 800 },
+    configFor: (n) => (n === 'n2' ? { fence: { command: stonith } } : {}),
+  });
   t.teardown(async () => {
     await cluster.stop();
     cluster.cleanup();
@@ -47,7 +50,7 @@ test.serial('STONITH: the dead peer is fenced before the survivor brings up the 
   t.is((await cluster.settled(15_000)).active, 'n1');
   await lab.powerOff('n1');
   t.true(await eventually(() => cluster.events('n2', 'takeover').length > 0, 5000));
-  t.is(readFileSync(join(dir, 'fenced'), 'utf8').trim(), 'n1 1', 'the command got the peer\'s name and ID');
+  t.is(readFileSync(join(dir, 'fenced'), 'utf8').trim(), 'n1 1', "the command got the peer's name and ID");
   const order = cluster.node('n2').events.map((e) => e.event);
   t.true(order.indexOf('peer_fenced') >= 0 && order.indexOf('peer_fenced') < order.indexOf('takeover'), 'fenced, then the shared addresses');
   t.like(cluster.events('n2', 'peer_fenced')[0], { peer: 'n1', how: `command ${stonith}` });
@@ -67,7 +70,10 @@ test.serial('a STONITH command that fails: with the default policy the survivor 
   // The log tells what happened: fencing, then back to inactive; never a takeover or a release.
   const changes = cluster.events('n2', 'role_change').map((e) => `${String(e['from'])}->${String(e['to'])} ${String(e['reason'])}`);
   t.deepEqual(changes.slice(-2), ['inactive->fencing peer_dead', 'fencing->inactive fence_failed']);
-  t.false(changes.some((c) => c.includes('->active')), changes.join(', '));
+  t.false(
+    changes.some((c) => c.includes('->active')),
+    changes.join(', '),
+  );
   t.is(cluster.events('n2', 'shared_addresses_released').length, 0);
 });
 
@@ -89,8 +95,14 @@ test.serial('a STONITH command that hangs is killed at its timeout; with policy 
 
 test.serial('fencing through a bypass segment: the relay is set before the shared addresses come up', async (t) => {
   const sims = { n1: simDevices(t, { chips: { 0: 'relays 2' } }), n2: simDevices(t, { chips: { 0: 'relays 2' } }) };
-  const seg = (JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'board', 'sim.json'), 'utf8')) as { bypass: Parameters<(typeof sims)['n1']['segmentMode']>[0][] }).bypass[0]!;
-  const { lab, cluster } = await fencing(t, () => ({ bypassSegment: 'wan-lan', bypassMode: 'disconnect' }), (node) => ({ LD_PRELOAD: SIM_LIB, TANDEM_HW_SIM_DIR: sims[node as 'n1' | 'n2'].dir }));
+  const seg = (
+    JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'board', 'sim.json'), 'utf8')) as { bypass: Parameters<(typeof sims)['n1']['segmentMode']>[0][] }
+  ).bypass[0]!;
+  const { lab, cluster } = await fencing(
+    t,
+    () => ({ bypassSegment: 'wan-lan', bypassMode: 'disconnect' }),
+    (node) => ({ LD_PRELOAD: SIM_LIB, TANDEM_HW_SIM_DIR: sims[node as 'n1' | 'n2'].dir }),
+  );
   t.is((await cluster.settled(15_000)).active, 'n1');
   t.true(await eventually(() => sims.n2.segmentMode(seg) === 'inline', 3000));
   await lab.powerOff('n1');

@@ -26,11 +26,13 @@ test.serial("three members attached to the image's Corosync: no configuration wr
       for (const n of lab.plan.nodes) {
         const p = lab.spawn(n.netns, [process.execPath, PEER, join(dir, n.name), 'image', JSON.stringify(members), 'image-helper']);
         t.teardown(() => void p.kill('SIGTERM'));
-        await new Promise<void>((r) => createInterface({ input: p.stdout! }).on('line', (l) => {
-          const ev = JSON.parse(l) as { ev: string; pid?: number };
-          if (ev.ev === 'corosync' && ev.pid) pids.push(ev.pid);
-          if (ev.ev === 'joined') r();
-        }));
+        await new Promise<void>((r) =>
+          createInterface({ input: p.stdout! }).on('line', (l) => {
+            const ev = JSON.parse(l) as { ev: string; pid?: number };
+            if (ev.ev === 'corosync' && ev.pid) pids.push(ev.pid);
+            if (ev.ev === 'joined') r();
+          }),
+        );
       }
     },
   });
@@ -41,6 +43,14 @@ test.serial("three members attached to the image's Corosync: no configuration wr
     t.true(s.group.corosync.quorate === true && s.group.corosync.members.length === 3, "the image's Corosync, quorate with three");
   }
   await askControl(g.sock(3), { cmd: 'store-set', store: 'sessions', key: 'k', value: 'v' });
-  t.true(await until(async () => (await Promise.all([1, 2, 3].map(async (i) => (await askControl(g.sock(i), { cmd: 'store-get', store: 'sessions', key: 'k' })) === 'v'))).every(Boolean), 3000));
+  t.true(
+    await until(
+      async () =>
+        (await Promise.all([1, 2, 3].map(async (i) => (await askControl(g.sock(i), { cmd: 'store-get', store: 'sessions', key: 'k' })) === 'v'))).every(
+          Boolean,
+        ),
+      3000,
+    ),
+  );
   t.is(pids.length, 3);
 });

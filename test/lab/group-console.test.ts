@@ -13,7 +13,10 @@ const TANDEM = join(__dirname, '..', '..', '..', 'bin', 'tandem');
 
 test.serial('the console creates a cluster of three and more on Corosync; its status screen shows the group', async (t) => {
   const g = await managedGroup(t, 3, { lateJoiners: 3 });
-  const pane = await Pane.start(g.lab.name, `${tool('ip')} netns exec ${g.lab.plan.nodes[0]!.netns} ${process.execPath} ${TANDEM} console --config ${g.cluster.node('n1').config} --reboot-command true --poweroff-command true`);
+  const pane = await Pane.start(
+    g.lab.name,
+    `${tool('ip')} netns exec ${g.lab.plan.nodes[0]!.netns} ${process.execPath} ${TANDEM} console --config ${g.cluster.node('n1').config} --reboot-command true --poweroff-command true`,
+  );
   t.teardown(() => pane.kill());
   await pane.waitFor(/This node is in factory state[\s\S]*Choose \(1-6\) \[1\]:\s*$/m);
   await pane.type('2');

@@ -21,15 +21,29 @@ type Group = Awaited<ReturnType<typeof managedGroup>>;
 
 async function behindHaproxy(t: ExecutionContext, g: Group, count: number) {
   await forwardWebService(g.lab);
-  const haproxy = await Haproxy.start(g.lab, g.cluster.dir, Array.from({ length: count }, (_, k) => ({ name: memberName(k + 1), address: lanAddr(k + 1), checkAddress: lanAddr(k + 1), checkPort: 8080 })), {
-    listen: { address: '198.18.2.100', port: 8000 }, servicePort: 80, intervalMs: INTERVAL, fall: 2, rise: 2,
-  });
+  const haproxy = await Haproxy.start(
+    g.lab,
+    g.cluster.dir,
+    Array.from({ length: count }, (_, k) => ({ name: memberName(k + 1), address: lanAddr(k + 1), checkAddress: lanAddr(k + 1), checkPort: 8080 })),
+    {
+      listen: { address: '198.18.2.100', port: 8000 },
+      servicePort: 80,
+      intervalMs: INTERVAL,
+      fall: 2,
+      rise: 2,
+    },
+  );
   t.teardown(() => haproxy.stop());
   const web = await HttpProbe.start(g.lab, 'http://198.18.2.100:8000/', { everyMs: 20 });
   t.teardown(() => web.stop());
   const inRotation = async (names: string[]) => {
     const s = await haproxy.servers();
-    return Object.keys(s).filter((n) => s[n]).sort().join() === [...names].sort().join();
+    return (
+      Object.keys(s)
+        .filter((n) => s[n])
+        .sort()
+        .join() === [...names].sort().join()
+    );
   };
   return { haproxy, web, inRotation };
 }
@@ -37,7 +51,10 @@ async function behindHaproxy(t: ExecutionContext, g: Group, count: number) {
 /** kill -9 of a member's tandemd (supervisor and worker); its Corosync ends with the worker. */
 async function killMember(g: Group, i: number): Promise<void> {
   for (const pid of await netnsPids(g.lab.plan.nodes[i - 1]!.netns)) {
-    const cmd = await run(['cat', `/proc/${pid}/cmdline`]).then((x) => x.stdout, () => '');
+    const cmd = await run(['cat', `/proc/${pid}/cmdline`]).then(
+      (x) => x.stdout,
+      () => '',
+    );
     if (cmd.includes('tandemd')) process.kill(pid, 'SIGKILL');
   }
 }
@@ -56,7 +73,10 @@ test.serial('three members behind HAProxy: all serve, the leader killed, the oth
 
   for (let k = 0; k < 90; k++) await askControl(g.sock((k % 3) + 1), { cmd: 'store-set', store: 'sessions', key: `s${k}`, value: { user: `u${k}` } });
   for (const i of [1, 2, 3]) t.is(Object.keys(await sessions(g, i)).length, 90, `${memberName(i)} has every session`);
-  const big = await askControl(g.sock(2), { cmd: 'store-set', store: 'sessions', key: 'big', value: 'x'.repeat(200_000) }).then(() => '', (e: Error) => e.message);
+  const big = await askControl(g.sock(2), { cmd: 'store-set', store: 'sessions', key: 'big', value: 'x'.repeat(200_000) }).then(
+    () => '',
+    (e: Error) => e.message,
+  );
   t.regex(big, /the change is \d+ bytes as JSON; one change carries at most 131072/, 'an oversized value is refused, the member unharmed');
   t.is((await g.status(2))!.cluster.leader, 'fw-a');
 
@@ -67,7 +87,9 @@ test.serial('three members behind HAProxy: all serve, the leader killed, the oth
   const s2 = (await g.status(2))!;
   t.true(s2.healthCheck.ok && (await g.serving(3)), 'the other two still serve (2 of 3 is quorum)');
   t.deepEqual(s2.group.view, [2, 3]);
-  t.log(`fw-a killed: out of rotation, fw-b leads; Corosync as fw-b sees it: quorate ${String(s2.group.corosync.quorate)}, members ${s2.group.corosync.members.map((m) => m.name).join(',')}`);
+  t.log(
+    `fw-a killed: out of rotation, fw-b leads; Corosync as fw-b sees it: quorate ${String(s2.group.corosync.quorate)}, members ${s2.group.corosync.members.map((m) => m.name).join(',')}`,
+  );
   const text = (await g.cli(2, 'status')).stdout;
   t.log(text);
   t.regex(text, /this member fw-b: in a group of fw-b, fw-c; 3 members count, quorum 2: quorate; holds the cluster state/);
@@ -76,7 +98,10 @@ test.serial('three members behind HAProxy: all serve, the leader killed, the oth
   const screen = statusScreen((await askControl(g.sock(2), 'status')) as Record<string, unknown>);
   t.true(screen.length <= 20 && screen.every((l) => l.length <= 80), "the console's status screen fits 80x24");
   t.true(screen.includes('Cluster labc (active-active on Corosync), leader fw-b'));
-  t.true(screen.some((l) => l.startsWith('Group: 2 of 3 members, quorum 2: quorate; holds the state')), screen.join('\n'));
+  t.true(
+    screen.some((l) => l.startsWith('Group: 2 of 3 members, quorum 2: quorate; holds the state')),
+    screen.join('\n'),
+  );
   await askControl(g.sock(3), { cmd: 'store-set', store: 'sessions', key: 'after', value: 1 });
   t.is((await sessions(g, 2))['after'], 1, 'writes go on');
   await sleep(1000);
@@ -94,66 +119,94 @@ test.serial('three members behind HAProxy: all serve, the leader killed, the oth
   t.deepEqual(failed, [], `no request failed (${web.between(t0, Date.now()).length} requests, ${web.between(killedAt, Date.now()).length} after the kill)`);
 });
 
-test.serial('five members behind HAProxy: one order for concurrent changes; one powered off; a sixth added at runtime takes the state and serves', async (t) => {
-  const g = await managedGroup(t, 6, { lateJoiners: 1 });
-  const { web, inRotation } = await behindHaproxy(t, g, 6);
-  const five = [1, 2, 3, 4, 5];
-  t.true(await until(() => inRotation(five.map(memberName)), 5000), 'HAProxy has the five in rotation (fw-f is not a member yet)');
-  const t0 = Date.now();
-  await sleep(1500);
-  t.deepEqual(servedBy(web, t0, Date.now() - 300), five.map(wanAddr), 'requests go through all five');
+test.serial(
+  'five members behind HAProxy: one order for concurrent changes; one powered off; a sixth added at runtime takes the state and serves',
+  async (t) => {
+    const g = await managedGroup(t, 6, { lateJoiners: 1 });
+    const { web, inRotation } = await behindHaproxy(t, g, 6);
+    const five = [1, 2, 3, 4, 5];
+    t.true(await until(() => inRotation(five.map(memberName)), 5000), 'HAProxy has the five in rotation (fw-f is not a member yet)');
+    const t0 = Date.now();
+    await sleep(1500);
+    t.deepEqual(servedBy(web, t0, Date.now() - 300), five.map(wanAddr), 'requests go through all five');
 
-  // Concurrent writes of one key from every member: one order, so one last value everywhere.
-  for (let round = 0; round < 10; round++) {
-    await Promise.all(five.map((i) => askControl(g.sock(i), { cmd: 'store-set', store: 'config', key: 'motd', value: `round ${round} from ${memberName(i)}` })));
-    const values = await Promise.all(five.map(async (i) => ((await askControl(g.sock(i), { cmd: 'store-get', store: 'config', key: 'motd' })) as string)));
-    t.is(new Set(values).size, 1, `round ${round}: every member ends with the same value (${values[0]})`);
-  }
-  // Concurrent cluster-wide changes from two members: the same definition (revision and value) everywhere.
-  const [a, b] = await Promise.all([g.cli(2, 'cluster', 'properties', 'logSync=off'), g.cli(4, 'cluster', 'properties', 'logSync=on')]);
-  t.is(a.code, 0, a.stderr);
-  t.is(b.code, 0, b.stderr);
-  // Each answered once its own change applied there; the other's may still be on its way to some members.
-  const defs = async () => Promise.all(five.map(async (i) => (await askControl(g.sock(i), { cmd: 'cluster', op: 'properties' })) as { revision: number; properties: { logSync: boolean } }));
-  const before = (await defs())[0]!.revision;
-  t.true(await until(async () => (await defs()).every((d) => d.revision === before || d.revision === before + 1) && new Set((await defs()).map((d) => `${d.revision}:${String(d.properties.logSync)}`)).size === 1, 3000), 'one definition everywhere');
-  const d = (await defs())[0]!;
-  t.log(`two concurrent property changes: revision ${d.revision}, logSync ${String(d.properties.logSync)} on every member`);
+    // Concurrent writes of one key from every member: one order, so one last value everywhere.
+    for (let round = 0; round < 10; round++) {
+      await Promise.all(
+        five.map((i) => askControl(g.sock(i), { cmd: 'store-set', store: 'config', key: 'motd', value: `round ${round} from ${memberName(i)}` })),
+      );
+      const values = await Promise.all(five.map(async (i) => (await askControl(g.sock(i), { cmd: 'store-get', store: 'config', key: 'motd' })) as string));
+      t.is(new Set(values).size, 1, `round ${round}: every member ends with the same value (${values[0]})`);
+    }
+    // Concurrent cluster-wide changes from two members: the same definition (revision and value) everywhere.
+    const [a, b] = await Promise.all([g.cli(2, 'cluster', 'properties', 'logSync=off'), g.cli(4, 'cluster', 'properties', 'logSync=on')]);
+    t.is(a.code, 0, a.stderr);
+    t.is(b.code, 0, b.stderr);
+    // Each answered once its own change applied there; the other's may still be on its way to some members.
+    const defs = async () =>
+      Promise.all(
+        five.map(async (i) => (await askControl(g.sock(i), { cmd: 'cluster', op: 'properties' })) as { revision: number; properties: { logSync: boolean } }),
+      );
+    const before = (await defs())[0]!.revision;
+    t.true(
+      await until(
+        async () =>
+          (await defs()).every((d) => d.revision === before || d.revision === before + 1) &&
+          new Set((await defs()).map((d) => `${d.revision}:${String(d.properties.logSync)}`)).size === 1,
+        3000,
+      ),
+      'one definition everywhere',
+    );
+    const d = (await defs())[0]!;
+    t.log(`two concurrent property changes: revision ${d.revision}, logSync ${String(d.properties.logSync)} on every member`);
 
-  for (let k = 0; k < 200; k++) await askControl(g.sock((k % 5) + 1), { cmd: 'store-set', store: 'sessions', key: `s${k}`, value: { user: `u${k}`, at: k } });
+    for (let k = 0; k < 200; k++) await askControl(g.sock((k % 5) + 1), { cmd: 'store-set', store: 'sessions', key: `s${k}`, value: { user: `u${k}`, at: k } });
 
-  // A member powered off (processes frozen, cables cut): HAProxy and the group drop it; nothing fails.
-  const offAt = Date.now();
-  await g.lab.powerOff('n5');
-  t.true(await until(() => inRotation([1, 2, 3, 4].map(memberName)), 3000), 'fw-e out of rotation');
-  t.true(await until(async () => (await g.status(1))?.group.view.join() === '1,2,3,4', 5000), 'fw-e left the group');
-  t.log(`fw-e powered off: out of the group after ${Date.now() - offAt} ms`);
+    // A member powered off (processes frozen, cables cut): HAProxy and the group drop it; nothing fails.
+    const offAt = Date.now();
+    await g.lab.powerOff('n5');
+    t.true(await until(() => inRotation([1, 2, 3, 4].map(memberName)), 3000), 'fw-e out of rotation');
+    t.true(await until(async () => (await g.status(1))?.group.view.join() === '1,2,3,4', 5000), 'fw-e left the group');
+    t.log(`fw-e powered off: out of the group after ${Date.now() - offAt} ms`);
 
-  // The sixth member, added from fw-b while fw-e is down: it takes the state from the group and serves.
-  const addAt = Date.now();
-  await addAndJoin(g, t, 6, 2);
-  t.log(`fw-f added and serving after ${Date.now() - addAt} ms`);
-  t.deepEqual(await sessions(g, 6), await sessions(g, 1), 'fw-f holds every session');
-  t.is((await askControl(g.sock(6), { cmd: 'store-get', store: 'config', key: 'motd' })) as string, (await askControl(g.sock(1), { cmd: 'store-get', store: 'config', key: 'motd' })) as string);
-  t.true(await until(() => inRotation([1, 2, 3, 4, 6].map(memberName)), 3000), 'fw-f in rotation');
-  await sleep(1000);
-  t.true(servedBy(web, Date.now() - 700, Date.now() - 100).includes(wanAddr(6)), 'fw-f forwards requests');
-  const s6 = (await g.status(6))!;
-  t.is(s6.group.configured, 6, 'fw-f counts: six members, five present');
-  t.true(s6.group.quorate);
-  const failed = web.between(t0, Date.now()).filter((r) => !r.ok);
-  t.deepEqual(failed, [], `no request failed (${web.between(t0, Date.now()).length} requests)`);
-  await g.lab.powerOn('n5');
-  t.true(await until(() => g.serving(5), 15_000), 'fw-e back: it rejoins, takes the state and serves');
-  t.deepEqual(await sessions(g, 5), await sessions(g, 1));
+    // The sixth member, added from fw-b while fw-e is down: it takes the state from the group and serves.
+    const addAt = Date.now();
+    await addAndJoin(g, t, 6, 2);
+    t.log(`fw-f added and serving after ${Date.now() - addAt} ms`);
+    t.deepEqual(await sessions(g, 6), await sessions(g, 1), 'fw-f holds every session');
+    t.is(
+      (await askControl(g.sock(6), { cmd: 'store-get', store: 'config', key: 'motd' })) as string,
+      (await askControl(g.sock(1), { cmd: 'store-get', store: 'config', key: 'motd' })) as string,
+    );
+    t.true(await until(() => inRotation([1, 2, 3, 4, 6].map(memberName)), 3000), 'fw-f in rotation');
+    await sleep(1000);
+    t.true(servedBy(web, Date.now() - 700, Date.now() - 100).includes(wanAddr(6)), 'fw-f forwards requests');
+    const s6 = (await g.status(6))!;
+    t.is(s6.group.configured, 6, 'fw-f counts: six members, five present');
+    t.true(s6.group.quorate);
+    const failed = web.between(t0, Date.now()).filter((r) => !r.ok);
+    t.deepEqual(failed, [], `no request failed (${web.between(t0, Date.now()).length} requests)`);
+    await g.lab.powerOn('n5');
+    t.true(await until(() => g.serving(5), 15_000), 'fw-e back: it rejoins, takes the state and serves');
+    t.deepEqual(await sessions(g, 5), await sessions(g, 1));
 
-  // fw-f leaves (ordered like any change): it is standalone, the others count five members again.
-  const left = await g.cli(6, 'cluster', 'leave', '--yes');
-  t.is(left.code, 0, left.stderr);
-  t.true(await until(async () => ((await askControl(g.sock(6), 'status').catch(() => null)) as { standalone?: boolean } | null)?.standalone === true, 15_000), 'fw-f is standalone');
-  t.true(await until(async () => (await Promise.all(five.map(async (i) => (await g.status(i))?.group.configured === 5 && (await g.serving(i))))).every(Boolean), 10_000), 'the five count five members and serve');
-  t.false(/fw-f/.test(readFileSync(join(g.cluster.dir, 'n1-state', 'corosync', 'corosync.conf'), 'utf8')), 'fw-f is out of Corosync\'s node list');
-});
+    // fw-f leaves (ordered like any change): it is standalone, the others count five members again.
+    const left = await g.cli(6, 'cluster', 'leave', '--yes');
+    t.is(left.code, 0, left.stderr);
+    t.true(
+      await until(async () => ((await askControl(g.sock(6), 'status').catch(() => null)) as { standalone?: boolean } | null)?.standalone === true, 15_000),
+      'fw-f is standalone',
+    );
+    t.true(
+      await until(
+        async () => (await Promise.all(five.map(async (i) => (await g.status(i))?.group.configured === 5 && (await g.serving(i))))).every(Boolean),
+        10_000,
+      ),
+      'the five count five members and serve',
+    );
+    t.false(/fw-f/.test(readFileSync(join(g.cluster.dir, 'n1-state', 'corosync', 'corosync.conf'), 'utf8')), "fw-f is out of Corosync's node list");
+  },
+);
 
 test.serial('a 3|2 partition of the sync network: the two stop serving and say why; healed, all five converge and serve', async (t) => {
   const g = await managedGroup(t, 5);
@@ -182,7 +235,10 @@ test.serial('a 3|2 partition of the sync network: the two stop serving and say w
   t.regex(text, /Corosync \(pid \d+\): node 4, NOT quorate, votes 2 of 5 expected/);
   for (const i of [1, 2, 3]) t.true(await g.serving(i), `${memberName(i)} serves on the side of three`);
   t.true(await until(() => inRotation([1, 2, 3].map(memberName)), 3000), 'HAProxy keeps only the three');
-  const refused = await askControl(g.sock(4), { cmd: 'store-set', store: 'sessions', key: 'lost', value: 1 }).then(() => null, (e: Error) => e.message);
+  const refused = await askControl(g.sock(4), { cmd: 'store-set', store: 'sessions', key: 'lost', value: 1 }).then(
+    () => null,
+    (e: Error) => e.message,
+  );
   t.regex(refused ?? '', /takes no writes: it has no quorum/);
   for (let k = 50; k < 80; k++) await askControl(g.sock((k % 3) + 1), { cmd: 'store-set', store: 'sessions', key: `s${k}`, value: k });
 

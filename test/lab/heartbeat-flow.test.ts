@@ -24,7 +24,10 @@ test.serial('node A heartbeats are received and accepted by node B on every inte
     const other = received.get(nic.name)!.accepted;
     t.true(sync > 2 * other, `sync ${sync} > 2 x ${nic.name} ${other}`);
   }
-  t.deepEqual(b.node.peersSeen().map((p) => [p.nodeId, p.name, p.type]), [[1, 'n1', 'master']]);
+  t.deepEqual(
+    b.node.peersSeen().map((p) => [p.nodeId, p.name, p.type]),
+    [[1, 'n1', 'master']],
+  );
   t.is(b.log.events('peer_heartbeat_first_seen').length, 1);
 });
 

@@ -13,7 +13,11 @@ const TANDEM = join(__dirname, '..', '..', '..', 'bin', 'tandem');
 
 test('the plan uses only 198.18.0.0/15, prefixed names and short interface names', (t) => {
   const plan = planLab(board, 4, 'tdm0abcd');
-  const addrs = [...plan.nodes.flatMap((n) => n.ifaces.map((i) => i.address)), ...plan.hosts.map((h) => h.iface.address), ...plan.segments.map((s) => s.sharedIp)];
+  const addrs = [
+    ...plan.nodes.flatMap((n) => n.ifaces.map((i) => i.address)),
+    ...plan.hosts.map((h) => h.iface.address),
+    ...plan.segments.map((s) => s.sharedIp),
+  ];
   for (const a of addrs) t.regex(a, /^198\.(18|19)\./);
   for (const ns of [plan.switchNs, ...plan.nodes.map((n) => n.netns)]) t.true(ns.startsWith('tdm0abcd-'));
   for (const port of plan.nodes.flatMap((n) => n.ifaces.map((i) => i.switchPort))) t.true(port.length <= 15);
@@ -47,7 +51,10 @@ test.serial('`tandem lab down --all` removes what a crashed run left without a s
   t.true((await listNetns()).some((n) => n.startsWith(name)));
   const down = await exec(TANDEM, ['lab', 'down', '--all']);
   t.regex(down.stdout, new RegExp(`removed .*${name}`));
-  t.deepEqual((await listNetns()).filter((n) => n.startsWith(name)), []);
+  t.deepEqual(
+    (await listNetns()).filter((n) => n.startsWith(name)),
+    [],
+  );
 });
 
 test.serial('`tandem lab status` reports a lab and a cut cable', async (t) => {
@@ -110,17 +117,23 @@ test.serial('`tandem lab demo` fails over from a powered-off active node, keeps 
   t.false(ps.stdout.includes('bin/tandemd --config'), 'no tandemd left running');
 });
 
-test.serial('`tandem lab demo --members 3`: a cluster on Corosync, a partition that stops the minority (and says why), healed and converged, cleaned up', async (t) => {
-  const before = new Set(await listNetns());
-  const { stdout } = await exec(TANDEM, ['lab', 'demo', '--members', '3'], { timeout: 90_000 });
-  t.regex(stdout, /formed: fw-a, fw-b, fw-c, each with its own Corosync/);
-  t.regex(stdout, /1000 sessions written, 100 at a time, on every member in turn: 1000, 1000, 1000 held/);
-  t.regex(stdout, /this member fw-a: in a group of fw-a, fw-b, fw-c; 3 members count, quorum 2: quorate/);
-  t.regex(stdout, /the side of 1 stopped serving after \d+ ms; fw-c says:\n.*health check: 500 No quorum: 1 of 3 members/);
-  t.regex(stdout, /Corosync \(pid \d+\): node 3, NOT quorate, votes 1 of 3 expected/);
-  t.regex(stdout, /all 3 serve again after \d+ ms; sessions held: fw-a 1100, fw-b 1100, fw-c 1100\nthe cluster converged/);
-  t.deepEqual((await listNetns()).filter((n) => !before.has(n)), []);
-  const ps = await run(['ps', '-eo', 'args']);
-  t.false(ps.stdout.includes('bin/tandemd --config'), 'no tandemd left running');
-  t.false(/^corosync -f/m.test(ps.stdout), 'no Corosync left running');
-});
+test.serial(
+  '`tandem lab demo --members 3`: a cluster on Corosync, a partition that stops the minority (and says why), healed and converged, cleaned up',
+  async (t) => {
+    const before = new Set(await listNetns());
+    const { stdout } = await exec(TANDEM, ['lab', 'demo', '--members', '3'], { timeout: 90_000 });
+    t.regex(stdout, /formed: fw-a, fw-b, fw-c, each with its own Corosync/);
+    t.regex(stdout, /1000 sessions written, 100 at a time, on every member in turn: 1000, 1000, 1000 held/);
+    t.regex(stdout, /this member fw-a: in a group of fw-a, fw-b, fw-c; 3 members count, quorum 2: quorate/);
+    t.regex(stdout, /the side of 1 stopped serving after \d+ ms; fw-c says:\n.*health check: 500 No quorum: 1 of 3 members/);
+    t.regex(stdout, /Corosync \(pid \d+\): node 3, NOT quorate, votes 1 of 3 expected/);
+    t.regex(stdout, /all 3 serve again after \d+ ms; sessions held: fw-a 1100, fw-b 1100, fw-c 1100\nthe cluster converged/);
+    t.deepEqual(
+      (await listNetns()).filter((n) => !before.has(n)),
+      [],
+    );
+    const ps = await run(['ps', '-eo', 'args']);
+    t.false(ps.stdout.includes('bin/tandemd --config'), 'no tandemd left running');
+    t.false(/^corosync -f/m.test(ps.stdout), 'no Corosync left running');
+  },
+);

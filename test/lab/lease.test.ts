@@ -23,7 +23,8 @@ async function pairFor(t: ExecutionContext) {
 }
 
 const roleChanges = (c: LabCluster, node: string) => c.node(node).events.filter((e) => e.event === 'role_change');
-const stall = (c: LabCluster, node: string, ms: number) => askControl(c.node(node).socket, { cmd: 'diag-stall', ms }, ms + 5000) as Promise<{ stalledMs: number }>;
+const stall = (c: LabCluster, node: string, ms: number) =>
+  askControl(c.node(node).socket, { cmd: 'diag-stall', ms }, ms + 5000) as Promise<{ stalledMs: number }>;
 
 test.serial('a main-thread stall shorter than the lease (600 ms, failover 300 ms) changes no role on either node', async (t) => {
   const { cluster, active, inactive } = await pairFor(t);
@@ -55,7 +56,10 @@ test.serial('a stall longer than the lease plus the failover time stops the hear
   t.log(`took over ${tookAt} ms after the stall began`);
   t.true(tookAt >= 1000 && tookAt < 2000, `took over ${tookAt} ms after the stall began (lease 1000 + failover 300)`);
   t.true(await eventually(() => roleChanges(cluster, active).some((e) => e['to'] === 'inactive'), 3000), 'the stalled node steps down');
-  t.true(await eventually(() => cluster.node(active).events.some((e) => e.event === 'heartbeat_lease_expired'), 2000), 'the stalled node says its lease ran out');
+  t.true(
+    await eventually(() => cluster.node(active).events.some((e) => e.event === 'heartbeat_lease_expired'), 2000),
+    'the stalled node says its lease ran out',
+  );
   t.is((await cluster.status(active)).role, 'inactive');
   t.is((await cluster.status(inactive)).role, 'active');
 });
@@ -101,59 +105,73 @@ async function watchSharedSources(lab: Lab, port: string): Promise<{ stop(): Pro
   };
 }
 
-test.serial('kill -9 of every tandemd process of the active node: its shared MAC falls silent within the failover time, never two senders after; a new tandemd starts cleanly', async (t) => {
-  const { lab, cluster, active, inactive } = await pairFor(t);
-  const node = (name: string) => lab.plan.nodes.find((n) => n.name === name)!;
-  const ports = (name: string) => node(name).ifaces.filter((i) => i.role !== 'sync').map((i) => i.switchPort);
-  const watchers = new Map<string, Awaited<ReturnType<typeof watchSharedSources>>[]>();
-  for (const name of [active, inactive]) watchers.set(name, await Promise.all(ports(name).map((p) => watchSharedSources(lab, p))));
-  const traffic = new Traffic(lab, SERVER, 5, 10);
-  t.teardown(() => traffic.stop());
-  await sleep(500);
+test.serial(
+  'kill -9 of every tandemd process of the active node: its shared MAC falls silent within the failover time, never two senders after; a new tandemd starts cleanly',
+  async (t) => {
+    const { lab, cluster, active, inactive } = await pairFor(t);
+    const node = (name: string) => lab.plan.nodes.find((n) => n.name === name)!;
+    const ports = (name: string) =>
+      node(name)
+        .ifaces.filter((i) => i.role !== 'sync')
+        .map((i) => i.switchPort);
+    const watchers = new Map<string, Awaited<ReturnType<typeof watchSharedSources>>[]>();
+    for (const name of [active, inactive]) watchers.set(name, await Promise.all(ports(name).map((p) => watchSharedSources(lab, p))));
+    const traffic = new Traffic(lab, SERVER, 5, 10);
+    t.teardown(() => traffic.stop());
+    await sleep(500);
 
-  const supervisor = cluster.node(active).process.pid!;
-  const worker = Number((await run(['cat', `/proc/${supervisor}/task/${supervisor}/children`])).stdout.trim());
-  const killedAt = Date.now();
-  process.kill(worker, 'SIGKILL');
-  process.kill(supervisor, 'SIGKILL');
-  t.true(await eventually(() => roleChanges(cluster, inactive).some((e) => e['to'] === 'active'), 3000), 'the peer took over');
-  await sleep(700);
-  // An ARP for the shared gateway from the client now: only the survivor may answer.
-  const client = lab.plan.hosts.find((h) => h.name === 'client')!;
-  await run(['ip', '-n', client.netns, 'neigh', 'flush', 'dev', client.iface.ifname]);
-  await run(['ip', 'netns', 'exec', client.netns, 'ping', '-c', '3', '-i', '0.05', '-W', '1', client.gateway]);
-  await sleep(200);
-  await traffic.stop();
-  const dead = (await Promise.all(watchers.get(active)!.map((w) => w.stop()))).flat().sort((a, b) => a - b);
-  const alive = (await Promise.all(watchers.get(inactive)!.map((w) => w.stop()))).flat().sort((a, b) => a - b);
+    const supervisor = cluster.node(active).process.pid!;
+    const worker = Number((await run(['cat', `/proc/${supervisor}/task/${supervisor}/children`])).stdout.trim());
+    const killedAt = Date.now();
+    process.kill(worker, 'SIGKILL');
+    process.kill(supervisor, 'SIGKILL');
+    t.true(await eventually(() => roleChanges(cluster, inactive).some((e) => e['to'] === 'active'), 3000), 'the peer took over');
+    await sleep(700);
+    // An ARP for the shared gateway from the client now: only the survivor may answer.
+    const client = lab.plan.hosts.find((h) => h.name === 'client')!;
+    await run(['ip', '-n', client.netns, 'neigh', 'flush', 'dev', client.iface.ifname]);
+    await run(['ip', 'netns', 'exec', client.netns, 'ping', '-c', '3', '-i', '0.05', '-W', '1', client.gateway]);
+    await sleep(200);
+    await traffic.stop();
+    const dead = (await Promise.all(watchers.get(active)!.map((w) => w.stop()))).flat().sort((a, b) => a - b);
+    const alive = (await Promise.all(watchers.get(inactive)!.map((w) => w.stop()))).flat().sort((a, b) => a - b);
 
-  t.true(dead.some((s) => s < killedAt), 'the active node sent from its shared MAC before the kill');
-  const lastDead = dead.filter((s) => s >= killedAt - 50).at(-1);
-  t.log(`last frame from the dead node's shared MAC: ${lastDead === undefined ? 'none after the kill' : `${(lastDead - killedAt).toFixed(1)} ms after it`}; survivor's first: ${(alive.find((s) => s > killedAt)! - killedAt).toFixed(1)} ms`);
-  t.true(lastDead === undefined || lastDead <= killedAt + 300, 'silent within the failover time (300 ms)');
-  t.true(alive.some((s) => s > killedAt + 300), 'the survivor sends from the shared MAC');
-  // 5 ms buckets after the failover time in which both nodes sent from the shared MAC: none.
-  const bucket = (s: number) => Math.floor((s - killedAt) / 5);
-  const both = new Set(dead.filter((s) => s > killedAt + 300).map(bucket));
-  t.is(alive.map(bucket).filter((b) => both.has(b)).length, 0, 'no moment where both pass traffic for the shared addresses');
-  t.true(traffic.count > 0 && traffic.outageMs(killedAt) < 1000, `client traffic resumed (outage ${traffic.outageMs(killedAt)} ms)`);
+    t.true(
+      dead.some((s) => s < killedAt),
+      'the active node sent from its shared MAC before the kill',
+    );
+    const lastDead = dead.filter((s) => s >= killedAt - 50).at(-1);
+    t.log(
+      `last frame from the dead node's shared MAC: ${lastDead === undefined ? 'none after the kill' : `${(lastDead - killedAt).toFixed(1)} ms after it`}; survivor's first: ${(alive.find((s) => s > killedAt)! - killedAt).toFixed(1)} ms`,
+    );
+    t.true(lastDead === undefined || lastDead <= killedAt + 300, 'silent within the failover time (300 ms)');
+    t.true(
+      alive.some((s) => s > killedAt + 300),
+      'the survivor sends from the shared MAC',
+    );
+    // 5 ms buckets after the failover time in which both nodes sent from the shared MAC: none.
+    const bucket = (s: number) => Math.floor((s - killedAt) / 5);
+    const both = new Set(dead.filter((s) => s > killedAt + 300).map(bucket));
+    t.is(alive.map(bucket).filter((b) => both.has(b)).length, 0, 'no moment where both pass traffic for the shared addresses');
+    t.true(traffic.count > 0 && traffic.outageMs(killedAt) < 1000, `client traffic resumed (outage ${traffic.outageMs(killedAt)} ms)`);
 
-  // The dead node still has its shared links (nobody was left to remove them), and the kernel drops their frames.
-  const deadNs = node(active).netns;
-  t.true((await run(['ip', '-n', deadNs, '-o', 'link', 'show'])).stdout.includes('tsh'), 'shared links left behind');
-  const tables = (await run(['ip', 'netns', 'exec', deadNs, tool('nft'), 'list', 'tables'])).stdout;
-  t.regex(tables, /table netdev tandem_guard/);
-  t.notRegex(tables, /tandem_lease/, 'the kernel deleted the lease with its owner');
-  const guard = (await run(['ip', 'netns', 'exec', deadNs, tool('nft'), 'list', 'table', 'netdev', 'tandem_guard'])).stdout;
-  const dropped = [...guard.matchAll(/counter packets (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
-  t.true(dropped > 0, `the guard dropped ${dropped} frames of the shared MAC`);
+    // The dead node still has its shared links (nobody was left to remove them), and the kernel drops their frames.
+    const deadNs = node(active).netns;
+    t.true((await run(['ip', '-n', deadNs, '-o', 'link', 'show'])).stdout.includes('tsh'), 'shared links left behind');
+    const tables = (await run(['ip', 'netns', 'exec', deadNs, tool('nft'), 'list', 'tables'])).stdout;
+    t.regex(tables, /table netdev tandem_guard/);
+    t.notRegex(tables, /tandem_lease/, 'the kernel deleted the lease with its owner');
+    const guard = (await run(['ip', 'netns', 'exec', deadNs, tool('nft'), 'list', 'table', 'netdev', 'tandem_guard'])).stdout;
+    const dropped = [...guard.matchAll(/counter packets (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+    t.true(dropped > 0, `the guard dropped ${dropped} frames of the shared MAC`);
 
-  // What the unit's ExecStopPost runs removes the links; then a new tandemd starts from this state: lease taken again, inactive.
-  const released = await run(['ip', 'netns', 'exec', deadNs, process.execPath, TANDEMD, '--release-shared', '--config', cluster.node(active).config]);
-  t.regex(released.stdout, /"event":"shared_released_after_stop".*"links":\["tsh/);
-  t.false((await run(['ip', '-n', deadNs, '-o', 'link', 'show'])).stdout.includes('tsh'), 'tandemd --release-shared removed them');
-  cluster.restart(active);
-  t.true(await eventually(() => cluster.events(active, 'shared_lease_taken').length >= 2, 10_000), 'lease taken again');
-  t.true(await eventually(() => roleChanges(cluster, active).some((e) => e['reason'] === 'peer_active_at_start'), 10_000));
-  t.is((await cluster.status(inactive)).role, 'active');
-});
+    // What the unit's ExecStopPost runs removes the links; then a new tandemd starts from this state: lease taken again, inactive.
+    const released = await run(['ip', 'netns', 'exec', deadNs, process.execPath, TANDEMD, '--release-shared', '--config', cluster.node(active).config]);
+    t.regex(released.stdout, /"event":"shared_released_after_stop".*"links":\["tsh/);
+    t.false((await run(['ip', '-n', deadNs, '-o', 'link', 'show'])).stdout.includes('tsh'), 'tandemd --release-shared removed them');
+    cluster.restart(active);
+    t.true(await eventually(() => cluster.events(active, 'shared_lease_taken').length >= 2, 10_000), 'lease taken again');
+    t.true(await eventually(() => roleChanges(cluster, active).some((e) => e['reason'] === 'peer_active_at_start'), 10_000));
+    t.is((await cluster.status(inactive)).role, 'active');
+  },
+);

@@ -7,7 +7,11 @@ import { until } from '../helpers/lab.js';
 import { form, managedPair } from '../helpers/managed.js';
 
 /** One GET from a lab namespace (node's http client there); status, headers and body. */
-async function httpGet(netns: string, url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+async function httpGet(
+  netns: string,
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   const script = `const h=require('http');h.get(process.argv[1],{headers:JSON.parse(process.argv[2])},(r)=>{let b='';r.on('data',d=>b+=d);r.on('end',()=>console.log(JSON.stringify({status:r.statusCode,headers:r.headers,body:b})))}).on('error',e=>{console.error(e.message);process.exit(1)})`;
   const r = await run(['ip', 'netns', 'exec', netns, process.execPath, '-e', script, url, JSON.stringify(headers)], { timeoutMs: 5000 });
   return JSON.parse(r.stdout) as { status: number; headers: Record<string, unknown>; body: string };
@@ -30,10 +34,12 @@ test.serial('a headless Chromium opens the status page with the admin password a
   writeFileSync(adminPw, 'status page secret\n', { mode: 0o600 });
   const r = await p.cli('n1', 'admin-password', '--password-file', adminPw);
   t.is(r.code, 0, r.stderr);
-  t.true(await until(async () => {
-    const s = await p.status('n1');
-    return s?.cluster?.members.filter((m) => m.leader).length === 1 && s.cluster.members.every((m) => m.unreachable === null);
-  }, 10_000));
+  t.true(
+    await until(async () => {
+      const s = await p.status('n1');
+      return s?.cluster?.members.filter((m) => m.leader).length === 1 && s.cluster.members.every((m) => m.unreachable === null);
+    }, 10_000),
+  );
   const truth = (await p.status('n1'))!;
 
   const url = 'http://198.18.2.11:8080/';
@@ -41,7 +47,11 @@ test.serial('a headless Chromium opens the status page with the admin password a
   // Without the password, or with a wrong one, the browser is refused (headless, it cannot ask the user).
   const anonymous = await (await browser.newContext()).newPage();
   // Chromium reports a refused login either as the 401 page or as ERR_INVALID_AUTH_CREDENTIALS.
-  const refused = (pg: typeof anonymous) => pg.goto(url).then((r) => r?.status() === 401, (e: Error) => /ERR_INVALID_AUTH_CREDENTIALS/.test(e.message));
+  const refused = (pg: typeof anonymous) =>
+    pg.goto(url).then(
+      (r) => r?.status() === 401,
+      (e: Error) => /ERR_INVALID_AUTH_CREDENTIALS/.test(e.message),
+    );
   t.true(await refused(anonymous), 'the browser without the password is refused');
   const wrong = await (await browser.newContext({ httpCredentials: { username: 'admin', password: 'not it' } })).newPage();
   t.true(await refused(wrong), 'the browser with a wrong password is refused');
@@ -49,9 +59,17 @@ test.serial('a headless Chromium opens the status page with the admin password a
   const denied = await httpGet(client.netns, url);
   t.is(denied.status, 401, 'without the admin password the page is refused');
   t.regex(String(denied.headers['www-authenticate']), /^Basic realm="tandem"/, 'and the browser is asked for it');
-  t.is((await httpGet(client.netns, url, { authorization: `Basic ${Buffer.from('admin:not it').toString('base64')}` })).status, 401, 'a wrong password is refused');
+  t.is(
+    (await httpGet(client.netns, url, { authorization: `Basic ${Buffer.from('admin:not it').toString('base64')}` })).status,
+    401,
+    'a wrong password is refused',
+  );
   const hc = await httpGet(client.netns, 'http://198.18.2.11:8080/dana-na/healthcheck/healthcheck.cgi');
-  t.deepEqual(hc.status === 200 ? [hc.status, hc.body] : [hc.status], truth.healthCheck!.ok ? [200, 'Cluster Enabled'] : [500], `the health check needs no password (${hc.body}; status said ${JSON.stringify(truth.healthCheck)})`);
+  t.deepEqual(
+    hc.status === 200 ? [hc.status, hc.body] : [hc.status],
+    truth.healthCheck!.ok ? [200, 'Cluster Enabled'] : [500],
+    `the health check needs no password (${hc.body}; status said ${JSON.stringify(truth.healthCheck)})`,
+  );
 
   const ctx = await browser.newContext({ httpCredentials: { username: 'admin', password: 'status page secret' } });
   const page = await ctx.newPage();
@@ -75,10 +93,13 @@ test.serial('a headless Chromium opens the status page with the admin password a
   const standby = truth.cluster!.members.find((m) => m.role === 'inactive')!;
   const d = await p.cli('n1', 'cluster', 'disable', standby.name, '--yes');
   t.is(d.code, 0, d.stderr);
-  t.true(await until(async () => {
-    await page.reload();
-    return (await page.locator(`tr[data-member="${standby.name}"] td.state`).textContent()) === 'disabled';
-  }, 8000), `${standby.name} shows disabled`);
+  t.true(
+    await until(async () => {
+      await page.reload();
+      return (await page.locator(`tr[data-member="${standby.name}"] td.state`).textContent()) === 'disabled';
+    }, 8000),
+    `${standby.name} shows disabled`,
+  );
 
   // status.json and metrics answer with the same credentials.
   const json = (await (await page.goto('http://198.18.2.11:8080/status.json'))!.json()) as { cluster: { name: string; members: { name: string }[] } };

@@ -117,7 +117,11 @@ test.serial('sync link cut for 30 s under traffic: no failover, timeout logged, 
   t.teardown(() => late.stop().catch(() => undefined));
   t.true(await eventually(() => late.allFlowing(10), 10_000));
   await sleep(27_000);
-  t.deepEqual(cluster.events(inactive, 'role_change').map((e) => e['to']), ['inactive'], 'no failover while the sync link is down');
+  t.deepEqual(
+    cluster.events(inactive, 'role_change').map((e) => e['to']),
+    ['inactive'],
+    'no failover while the sync link is down',
+  );
   t.deepEqual((await cluster.status(active)).role, 'active');
   const peerView = (await cluster.status(active)).peer;
   t.is(peerView?.syncStatus, 'out-of-sync', 'the standby says in its heartbeats that it is out of sync');
@@ -133,21 +137,34 @@ test.serial('sync link cut for 30 s under traffic: no failover, timeout logged, 
   t.is(ok, CONNS + 10);
 });
 
-test.serial('an idle pair whose sync network drops everything for 5 s: the channel is back within a connect deadline plus the longest backoff, in sync', async (t) => {
-  const { lab, cluster, active, inactive } = await statefulCluster(t);
-  t.true(await until(async () => (await cluster.sync(inactive)).status === 'in-sync', 5000));
-  // Silent loss (the switch drops, no carrier change): a connect made during it waits on SYN retransmits.
-  await lab.partition('sync', [active], [inactive]);
-  t.true(await until(async () => (await cluster.sync(inactive)).channel === 'down', 6000), 'the silence was noticed');
-  await sleep(5000);
-  await lab.heal();
-  const healed = Date.now();
-  // docs/sync.md: each dial gets min(sync.timeoutMs, 3 s) to connect; redials back off to 2 s.
-  t.true(await until(async () => (await cluster.sync(inactive)).channel === 'up' && (await cluster.sync(active)).channel === 'up', 5500), 'channel up again on both');
-  t.log(`channel back ${Date.now() - healed} ms after the heal`);
-  t.true(await until(async () => (await cluster.sync(inactive)).status === 'in-sync', 2000), 'the standby is in sync again');
-  t.deepEqual(cluster.events(inactive, 'role_change').map((e) => `${String(e['to'])} ${String(e['reason'])}`).slice(1), [], 'no role change');
-});
+test.serial(
+  'an idle pair whose sync network drops everything for 5 s: the channel is back within a connect deadline plus the longest backoff, in sync',
+  async (t) => {
+    const { lab, cluster, active, inactive } = await statefulCluster(t);
+    t.true(await until(async () => (await cluster.sync(inactive)).status === 'in-sync', 5000));
+    // Silent loss (the switch drops, no carrier change): a connect made during it waits on SYN retransmits.
+    await lab.partition('sync', [active], [inactive]);
+    t.true(await until(async () => (await cluster.sync(inactive)).channel === 'down', 6000), 'the silence was noticed');
+    await sleep(5000);
+    await lab.heal();
+    const healed = Date.now();
+    // docs/sync.md: each dial gets min(sync.timeoutMs, 3 s) to connect; redials back off to 2 s.
+    t.true(
+      await until(async () => (await cluster.sync(inactive)).channel === 'up' && (await cluster.sync(active)).channel === 'up', 5500),
+      'channel up again on both',
+    );
+    t.log(`channel back ${Date.now() - healed} ms after the heal`);
+    t.true(await until(async () => (await cluster.sync(inactive)).status === 'in-sync', 2000), 'the standby is in sync again');
+    t.deepEqual(
+      cluster
+        .events(inactive, 'role_change')
+        .map((e) => `${String(e['to'])} ${String(e['reason'])}`)
+        .slice(1),
+      [],
+      'no role change',
+    );
+  },
+);
 
 test.serial('a restarted standby asks for and receives the entire state; a failover then keeps every connection', async (t) => {
   const { lab, cluster, active, inactive } = await statefulCluster(t);
@@ -186,12 +203,19 @@ test.serial('a wrong password on one node: no state crosses, both nodes name the
       return undefined;
     }
   };
-  t.true(await until(async () => (await reason('n1')) === 'wrong_password' && (await reason('n2')) === 'wrong_password', 10_000), `status names the reason on both nodes (n1: ${await reason('n1')}, n2: ${await reason('n2')})`);
+  t.true(
+    await until(async () => (await reason('n1')) === 'wrong_password' && (await reason('n2')) === 'wrong_password', 10_000),
+    `status names the reason on both nodes (n1: ${await reason('n1')}, n2: ${await reason('n2')})`,
+  );
   for (const n of ['n1', 'n2']) {
     const s = await cluster.sync(n);
     t.is(s.channel, 'down');
     t.is(s.lastFullTransfer, null, `${n}: no transfer`);
-    t.is(Object.values(s.providers).reduce((a, p) => a + p.applied, 0), 0, `${n}: nothing applied`);
+    t.is(
+      Object.values(s.providers).reduce((a, p) => a + p.applied, 0),
+      0,
+      `${n}: nothing applied`,
+    );
   }
   t.is(cluster.events('n1', 'sync_channel_up').length + cluster.events('n2', 'sync_channel_up').length, 0);
 });
@@ -199,13 +223,18 @@ test.serial('a wrong password on one node: no state crosses, both nodes name the
 test.serial('stores: written on the active node only, synchronised to the standby; the configuration persists, sessions come back by transfer', async (t) => {
   const { cluster, active, inactive } = await statefulCluster(t);
   const ask = (node: string, req: Record<string, unknown>) => askControl(cluster.node(node).socket, req as never);
-  await t.throwsAsync(ask(inactive, { cmd: 'store-set', store: 'sessions', key: 'u1', value: 'x' }), { message: /this node is inactive: write on the active node/ });
+  await t.throwsAsync(ask(inactive, { cmd: 'store-set', store: 'sessions', key: 'u1', value: 'x' }), {
+    message: /this node is inactive: write on the active node/,
+  });
   await ask(active, { cmd: 'store-set', store: 'sessions', key: 'alice', value: { cookie: 'c1' } });
   await ask(active, { cmd: 'store-set', store: 'config', key: 'hostname', value: 'gw' });
-  t.true(await until(async () => JSON.stringify(await ask(inactive, { cmd: 'store-get', store: 'sessions', key: 'alice' })) === '{"cookie":"c1"}', 5000), 'the session reached the standby');
+  t.true(
+    await until(async () => JSON.stringify(await ask(inactive, { cmd: 'store-get', store: 'sessions', key: 'alice' })) === '{"cookie":"c1"}', 5000),
+    'the session reached the standby',
+  );
   t.is(await ask(inactive, { cmd: 'store-get', store: 'config', key: 'hostname' }), 'gw');
   const file = JSON.parse(readFileSync(join(cluster.dir, `${inactive}-state`, 'system-state.json'), 'utf8')) as Record<string, unknown>;
-  t.is(file['hostname'], 'gw', 'the configuration is on the standby\'s disk');
+  t.is(file['hostname'], 'gw', "the configuration is on the standby's disk");
   const st = await cluster.sync(inactive);
   t.true(st.providers['config']!.persistent);
   t.false(st.providers['sessions']!.persistent);

@@ -12,9 +12,26 @@ test.serial('tshark sees 11:00:00:00:NN:MM, TTL 255, UDP 999 -> 999 and bad IPv4
   const a = heartbeatNode(t, lab, 1);
   const fieldsWanted = ['eth.dst', 'ip.ttl', 'udp.srcport', 'udp.dstport', 'ip.checksum.status', 'udp.checksum.status', 'ip.dst', 'ip.src'];
   const tshark = lab.spawn(lab.plan.nodes[1]!.netns, [
-    'tshark', '-i', 'eth1', '-l', '-n', '-c', '5', '-a', 'duration:20',
-    '-o', 'ip.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE',
-    '-f', 'udp dst port 999', '-T', 'fields', '-E', 'separator=,', ...fieldsWanted.flatMap((f) => ['-e', f]),
+    'tshark',
+    '-i',
+    'eth1',
+    '-l',
+    '-n',
+    '-c',
+    '5',
+    '-a',
+    'duration:20',
+    '-o',
+    'ip.check_checksum:TRUE',
+    '-o',
+    'udp.check_checksum:TRUE',
+    '-f',
+    'udp dst port 999',
+    '-T',
+    'fields',
+    '-E',
+    'separator=,',
+    ...fieldsWanted.flatMap((f) => ['-e', f]),
   ]);
   const exited = new Promise<number | null>((resolve) => tshark.once('exit', resolve));
   t.teardown(() => void (tshark.exitCode === null && tshark.kill('SIGKILL')));

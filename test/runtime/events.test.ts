@@ -20,7 +20,9 @@ function loggedNames(): Set<string> {
   const names = new Set<string>();
   for (const f of sources(join(ROOT, 'src'))) {
     const text = readFileSync(f, 'utf8');
-    for (const m of text.matchAll(/(?:log|rateLogged)\(\s*(?:'(?:info|warn|error|debug)'|[a-z.]+ \? '[a-z]+' : '[a-z]+'),\s*(?:'([a-z_]+)'|[a-z.]+ \? '([a-z_]+)' : '([a-z_]+)')/g)) {
+    for (const m of text.matchAll(
+      /(?:log|rateLogged)\(\s*(?:'(?:info|warn|error|debug)'|[a-z.]+ \? '[a-z]+' : '[a-z]+'),\s*(?:'([a-z_]+)'|[a-z.]+ \? '([a-z_]+)' : '([a-z_]+)')/g,
+    )) {
       for (const n of [m[1], m[2], m[3]]) if (n) names.add(n);
     }
   }
@@ -43,9 +45,26 @@ test('docs/log-events.md is the catalogue as `tandem events --markdown` prints i
   const doc = readFileSync(join(ROOT, 'docs', 'log-events.md'), 'utf8');
   t.is(doc, renderEventCatalogue(EVENTS), 'regenerate with: bin/tandem events --markdown > docs/log-events.md');
   for (const [name, e] of Object.entries(EVENTS)) t.true(doc.includes(`| ${e.id} | \`${name}\` |`), name);
-  t.deepEqual(Object.keys(EVENTS).filter((n) => !(n in GUIDE)), [], 'every event has a severity and what to do');
-  t.deepEqual(Object.keys(GUIDE).filter((n) => !(n in EVENTS)), [], 'no guide for an event that does not exist');
-  for (const n of ['peer_gone', 'conflict_both_peers_active', 'peer_has_more_connections', 'ttl_too_low', 'heartbeat_from_myself', 'disallowed_on_sync_iface', 'sync_packet_on_nonsync_iface', 'hasync_connection_failed_timeout']) {
+  t.deepEqual(
+    Object.keys(EVENTS).filter((n) => !(n in GUIDE)),
+    [],
+    'every event has a severity and what to do',
+  );
+  t.deepEqual(
+    Object.keys(GUIDE).filter((n) => !(n in EVENTS)),
+    [],
+    'no guide for an event that does not exist',
+  );
+  for (const n of [
+    'peer_gone',
+    'conflict_both_peers_active',
+    'peer_has_more_connections',
+    'ttl_too_low',
+    'heartbeat_from_myself',
+    'disallowed_on_sync_iface',
+    'sync_packet_on_nonsync_iface',
+    'hasync_connection_failed_timeout',
+  ]) {
     t.true(n in EVENTS, `the commercial firewalls' name ${n}`);
   }
 });

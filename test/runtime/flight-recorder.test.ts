@@ -20,12 +20,32 @@ function recorder(t: { teardown(f: () => void): void }) {
   const dir = mkdtempSync(join(tmpdir(), 'tdmfr-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const clock = { now: 0n };
-  const rec = new FlightRecorder({ node: 'fw-b', dir, failoverTimeMs: 200, heartbeatIntervalMs: 50, holdDownMs: 2000, ifaces: IFACES, mono: () => clock.now, wall: () => BASE + Number(clock.now) / 1e6, afterMs: 30 });
+  const rec = new FlightRecorder({
+    node: 'fw-b',
+    dir,
+    failoverTimeMs: 200,
+    heartbeatIntervalMs: 50,
+    holdDownMs: 2000,
+    ifaces: IFACES,
+    mono: () => clock.now,
+    wall: () => BASE + Number(clock.now) / 1e6,
+    afterMs: 30,
+  });
   return { dir, clock, rec };
 }
 
 const from = (over: Partial<HeartbeatInfo> = {}): HeartbeatInfo => ({
-  nodeId: 1, name: 'fw-a', nodeType: 'master', role: 'active', connections: 1198, health: 4, yielding: false, tookOver: false, bootId: 1n, sequence: 0n, ...over,
+  nodeId: 1,
+  name: 'fw-a',
+  nodeType: 'master',
+  role: 'active',
+  connections: 1198,
+  health: 4,
+  yielding: false,
+  tookOver: false,
+  bootId: 1n,
+  sequence: 0n,
+  ...over,
 });
 const hb = (atMs: number, iface: string, over: Partial<HeartbeatInfo> = {}): Input => ({ type: 'heartbeat', now: ms(atMs), iface, from: from(over) });
 const change = (atMs: number, c: Partial<Change>): Change => ({ from: 'inactive', to: 'active', at: ms(atMs), reason: 'peer_dead', evidence: {}, ...c });
@@ -62,13 +82,28 @@ test('records are written atomically, the newest 20 kept, numbered on across a r
   }
   await rec.flushed();
   t.is(readdirSync(dir).filter((f) => f.endsWith('.json')).length, RECORDS_KEPT);
-  t.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
-  const again = new FlightRecorder({ node: 'fw-b', dir, failoverTimeMs: 200, heartbeatIntervalMs: 50, holdDownMs: 2000, ifaces: IFACES, mono: () => clock.now });
+  t.deepEqual(
+    readdirSync(dir).filter((f) => f.endsWith('.tmp')),
+    [],
+  );
+  const again = new FlightRecorder({
+    node: 'fw-b',
+    dir,
+    failoverTimeMs: 200,
+    heartbeatIntervalMs: 50,
+    holdDownMs: 2000,
+    ifaces: IFACES,
+    mono: () => clock.now,
+  });
   again.freeze(change(30_000, {}));
   await again.flushed();
   const records = (await readRecords(dir)) as FlightRecord[];
   t.is(records.length, RECORDS_KEPT);
-  t.deepEqual(records.slice(0, 3).map((r) => r.seq), [26, 25, 24], 'newest first, numbered on');
+  t.deepEqual(
+    records.slice(0, 3).map((r) => r.seq),
+    [26, 25, 24],
+    'newest first, numbered on',
+  );
   writeFileSync(join(dir, '00000026.json'), '{"cut in the mid');
   const [damaged] = await readRecords(dir, 1);
   t.regex((damaged as { damaged: string }).damaged, /00000026\.json: .*JSON/);
@@ -106,18 +141,29 @@ test('why, sync link down: the silence, the carrier lost here, the peer still he
   rec.input({ type: 'link', now: ms(2020), iface: 'eth3', up: false });
   beats(rec, clock, ['eth0', 'eth1', 'eth2'], 2050, 5000, { connections: 3 });
   clock.now = ms(5010);
-  const x = explain(rec.freeze(change(5010, { reason: 'more_connections_sync_down', evidence: { ourConnections: 60, peerConnections: 3, syncLinkUp: false } })));
-  t.regex(x.text, /^the sync interface eth3 had been silent since 12:03:02\.003 \(eth3 lost carrier here at 12:03:02\.020\); fw-a was still heard on eth0 \(last 12:03:05\.000\), eth1 \(last 12:03:05\.001\), eth2 \(last 12:03:05\.002\); with the sync link down, the node carrying more connections serves: fw-b had 60 connections, fw-a 3; fw-b took over at 12:03:05\.010\.$/);
+  const x = explain(
+    rec.freeze(change(5010, { reason: 'more_connections_sync_down', evidence: { ourConnections: 60, peerConnections: 3, syncLinkUp: false } })),
+  );
+  t.regex(
+    x.text,
+    /^the sync interface eth3 had been silent since 12:03:02\.003 \(eth3 lost carrier here at 12:03:02\.020\); fw-a was still heard on eth0 \(last 12:03:05\.000\), eth1 \(last 12:03:05\.001\), eth2 \(last 12:03:05\.002\); with the sync link down, the node carrying more connections serves: fw-b had 60 connections, fw-a 3; fw-b took over at 12:03:05\.010\.$/,
+  );
   t.is(x.facts.lostAtMs, BASE + 2020);
 });
 
-test('why, link-loss demotion on one side and the peer\'s view of it on the other', (t) => {
+test("why, link-loss demotion on one side and the peer's view of it on the other", (t) => {
   const a = recorder(t);
   beats(a.rec, a.clock, ['eth0', 'eth1', 'eth2', 'eth3'], 0, 1000, { name: 'fw-b', role: 'inactive' });
   a.rec.input({ type: 'link', now: ms(1010), iface: 'eth1', up: false });
   a.clock.now = ms(1100);
-  const demoted = explain({ ...a.rec.freeze(change(1100, { from: 'active', to: 'inactive', reason: 'health_lower_than_peer', evidence: { ourHealth: 3, peerHealth: 4 } })), node: 'fw-a' });
-  t.is(demoted.text, 'eth1 lost carrier at 12:03:01.010 (a monitored interface); fw-a\'s health was 3, fw-b\'s 4: the healthier node serves; fw-a handed over at 12:03:01.100.');
+  const demoted = explain({
+    ...a.rec.freeze(change(1100, { from: 'active', to: 'inactive', reason: 'health_lower_than_peer', evidence: { ourHealth: 3, peerHealth: 4 } })),
+    node: 'fw-a',
+  });
+  t.is(
+    demoted.text,
+    "eth1 lost carrier at 12:03:01.010 (a monitored interface); fw-a's health was 3, fw-b's 4: the healthier node serves; fw-a handed over at 12:03:01.100.",
+  );
   t.is(demoted.facts.lostIface, 'eth1');
 
   const b = recorder(t);
@@ -153,7 +199,10 @@ test('why: a comparison held back by the hold-down says so, with the previous ch
   rec.input({ type: 'link', now: ms(500), iface: 'eth1', up: false });
   c.now = ms(2101);
   const x = explain(rec.freeze(change(2101, { from: 'active', to: 'inactive', reason: 'health_lower_than_peer', evidence: { ourHealth: 2, peerHealth: 3 } })));
-  t.regex(x.text, /the healthier node serves; the change waited for the hold-down: no comparison moves the role within 2000 ms of the previous change \(at 12:03:00\.100\); fw-b handed over at 12:03:02\.101\.$/);
+  t.regex(
+    x.text,
+    /the healthier node serves; the change waited for the hold-down: no comparison moves the role within 2000 ms of the previous change \(at 12:03:00\.100\); fw-b handed over at 12:03:02\.101\.$/,
+  );
 });
 
 test('why, fencing: the peer fenced then taken over from; a failed fence returns to inactive without a takeover', (t) => {
@@ -171,20 +220,31 @@ test('why, fencing: the peer fenced then taken over from; a failed fence returns
   clock.now = ms(9000);
   log.log('error', 'fence_failed', { peer: 'fw-a', error: 'fence command failed (exit 3)', policy: 'stay-inactive', tookMs: 40 });
   const failed = explain(rec.freeze(change(9001, { from: 'fencing', to: 'inactive', reason: 'fence_failed' })));
-  t.is(failed.text, 'fencing fw-a failed after 40 ms: fence command failed (exit 3); the policy (fence.onFailure stay-inactive) forbids a takeover without the fence: fw-b went inactive at 12:03:09.001 without ever holding the shared addresses, and takes over only once fw-a is heard again.');
+  t.is(
+    failed.text,
+    'fencing fw-a failed after 40 ms: fence command failed (exit 3); the policy (fence.onFailure stay-inactive) forbids a takeover without the fence: fw-b went inactive at 12:03:09.001 without ever holding the shared addresses, and takes over only once fw-a is heard again.',
+  );
 });
 
-test('why, standing: the leader role, draining and an administrator\'s bypass mode are explained like role changes', (t) => {
+test("why, standing: the leader role, draining and an administrator's bypass mode are explained like role changes", (t) => {
   const { clock, rec } = recorder(t);
   beats(rec, clock, ['eth0', 'eth3'], 0, 500);
   clock.now = ms(600);
   const standing = (c: object) => ({ at: ms(600), evidence: {}, ...c }) as never;
-  const leader = explain(rec.freeze(standing({ what: 'leader', subject: '2', from: 'leader', to: 'member', reason: 'peer_better_placed', evidence: { rule: 'state_complete' } })));
-  t.is(leader.text, 'fw-b gave up the leader role at 12:03:00.600: fw-a is better placed (first difference: a complete copy of the state (the source, or in sync) against one that is not).');
+  const leader = explain(
+    rec.freeze(standing({ what: 'leader', subject: '2', from: 'leader', to: 'member', reason: 'peer_better_placed', evidence: { rule: 'state_complete' } })),
+  );
+  t.is(
+    leader.text,
+    'fw-b gave up the leader role at 12:03:00.600: fw-a is better placed (first difference: a complete copy of the state (the source, or in sync) against one that is not).',
+  );
   t.regex(leader.headline, /fw-b: leader leader -> member \(peer_better_placed\)$/);
   const drain = explain(rec.freeze(standing({ what: 'drain', subject: '2', from: 'serving', to: 'draining', reason: 'drain_requested' })));
   t.regex(drain.text, /^fw-b started draining at 12:03:00\.600: an administrator asked \(tandem cluster drain\)/);
   const bypass = explain(rec.freeze(standing({ what: 'bypass', subject: 'wan-lan', from: 'as the node set it', to: 'disconnect', reason: 'set_by_admin' })));
-  t.is(bypass.text, 'bypass segment wan-lan was put in disconnect at 12:03:00.600 by an administrator (tandem bypass; before: as the node set it); it holds until the service stops or starts.');
+  t.is(
+    bypass.text,
+    'bypass segment wan-lan was put in disconnect at 12:03:00.600 by an administrator (tandem bypass; before: as the node set it); it holds until the service stops or starts.',
+  );
   t.regex(bypass.headline, /fw-b: bypass wan-lan as the node set it -> disconnect \(set_by_admin\)$/);
 });

@@ -19,9 +19,18 @@ function pair(t: { teardown(f: () => void): void }, commands: { a?: string; b?: 
   const restarts: string[] = [];
   const nodes: Record<string, Maintenance> = {};
   for (const name of ['a', 'b'] as const) {
-    const local = parseLocal({ ...BOARD_FILE, stateDir: join(dir, name), maintenance: { ...(commands[name] ? { updateCommand: commands[name], upgradeCommand: commands[name] } : {}), timeoutMs: 2000 } }, `${name}.json`);
+    const local = parseLocal(
+      {
+        ...BOARD_FILE,
+        stateDir: join(dir, name),
+        maintenance: { ...(commands[name] ? { updateCommand: commands[name], upgradeCommand: commands[name] } : {}), timeoutMs: 2000 },
+      },
+      `${name}.json`,
+    );
     nodes[name] = new Maintenance({
-      local, node: name, role: () => roles[name]!,
+      local,
+      node: name,
+      role: () => roles[name]!,
       log: { log: (_l, event, fields = {}) => void events.push({ node: name, event, fields }) },
       failover: () => undefined,
       askPeer: async (m: SyncMessage) => {
@@ -68,8 +77,12 @@ test('a damaged chunk, a chunk out of order, a missing command, a failing and a 
   const p = pair(t, { a: script(base, 'exit 0'), b: script(base, 'echo "pattern file truncated" >&2; exit 4') });
   const b = p.nodes['b']!;
   const sha = 'ab'.repeat(32);
-  await t.throwsAsync(b.serve({ type: 'maintenance-chunk', kind: 'update', sha256: sha, offset: 0, total: 3, body: new Uint8Array([1, 2, 3]) }), { message: /update file damaged in transfer: SHA-256 [0-9a-f]{64}, expected abab/ });
-  await t.throwsAsync(b.serve({ type: 'maintenance-chunk', kind: 'update', sha256: sha, offset: 10, total: 30, body: new Uint8Array(10) }), { message: /chunk at 10 of update ababababab.*: no transfer in progress; send the file again/ });
+  await t.throwsAsync(b.serve({ type: 'maintenance-chunk', kind: 'update', sha256: sha, offset: 0, total: 3, body: new Uint8Array([1, 2, 3]) }), {
+    message: /update file damaged in transfer: SHA-256 [0-9a-f]{64}, expected abab/,
+  });
+  await t.throwsAsync(b.serve({ type: 'maintenance-chunk', kind: 'update', sha256: sha, offset: 10, total: 30, body: new Uint8Array(10) }), {
+    message: /chunk at 10 of update ababababab.*: no transfer in progress; send the file again/,
+  });
   await t.throwsAsync(b.serve({ type: 'maintenance-apply', kind: 'update', sha256: sha }), { message: /b has no update file with SHA-256 abababababab/ });
   const file = join(p.dir, 'db');
   writeFileSync(file, 'new patterns');
@@ -80,15 +93,21 @@ test('a damaged chunk, a chunk out of order, a missing command, a failing and a 
   const q = pair(t, { a: script(base, 'exit 0'), b: script(base, 'sleep 30') });
   writeFileSync(file, 'more patterns');
   const sent = (await q.nodes['a']!.control('send', { kind: 'update', path: file })) as { sha256: string };
-  await t.throwsAsync(q.nodes['a']!.control('apply-peer', { kind: 'update', sha256: sent.sha256 }), { message: /did not finish within 2000 ms and was killed/ });
+  await t.throwsAsync(q.nodes['a']!.control('apply-peer', { kind: 'update', sha256: sent.sha256 }), {
+    message: /did not finish within 2000 ms and was killed/,
+  });
   // No command configured on a member.
   const r = pair(t, { a: script(base, 'exit 0') });
   writeFileSync(file, 'patterns again');
   const s2 = (await r.nodes['a']!.control('send', { kind: 'update', path: file })) as { sha256: string };
-  await t.throwsAsync(r.nodes['a']!.control('apply-peer', { kind: 'update', sha256: s2.sha256 }), { message: /b\.json: maintenance\.updateCommand is not set on b/ });
+  await t.throwsAsync(r.nodes['a']!.control('apply-peer', { kind: 'update', sha256: s2.sha256 }), {
+    message: /b\.json: maintenance\.updateCommand is not set on b/,
+  });
   // Only the active member sends.
   r.roles['a'] = 'inactive';
-  await t.throwsAsync(r.nodes['a']!.control('send', { kind: 'update', path: file }), { message: /this node is inactive: run tandem update on the active node/ });
+  await t.throwsAsync(r.nodes['a']!.control('send', { kind: 'update', path: file }), {
+    message: /this node is inactive: run tandem update on the active node/,
+  });
 });
 
 test('an upgrade restarts the service of the member that applied it, after answering', async (t) => {
@@ -106,7 +125,9 @@ test('an upgrade restarts the service of the member that applied it, after answe
 });
 
 test('maintenance commands in the node file: an absolute path, named when wrong', (t) => {
-  t.throws(() => parseLocal({ ...BOARD_FILE, maintenance: { updateCommand: 'apply.sh' } }, 'node.json'), { message: /node\.json: maintenance\.updateCommand: expected an absolute path/ });
+  t.throws(() => parseLocal({ ...BOARD_FILE, maintenance: { updateCommand: 'apply.sh' } }, 'node.json'), {
+    message: /node\.json: maintenance\.updateCommand: expected an absolute path/,
+  });
   t.throws(() => parseLocal({ ...BOARD_FILE, maintenance: { timeoutMs: 5 } }, 'node.json'), { message: /maintenance\.timeoutMs/ });
   t.deepEqual(parseLocal(BOARD_FILE, 'node.json').maintenance, { updateCommand: null, upgradeCommand: null, timeoutMs: 600_000 });
 });

@@ -13,8 +13,16 @@ import { fields } from '../helpers/frames.js';
 import { MemoryLog } from '../helpers/lab.js';
 
 const CONFIG: FailoverConfig = {
-  nodeId: 2, nodeType: 'slave', failoverTimeMs: 40, initialSilenceMs: 20, holdDownMs: 0,
-  ifaces: [{ name: 'eth0', isSync: false, monitored: false }, { name: 'eth3', isSync: true, monitored: false }], fence: true,
+  nodeId: 2,
+  nodeType: 'slave',
+  failoverTimeMs: 40,
+  initialSilenceMs: 20,
+  holdDownMs: 0,
+  ifaces: [
+    { name: 'eth0', isSync: false, monitored: false },
+    { name: 'eth3', isSync: true, monitored: false },
+  ],
+  fence: true,
 };
 
 function harness(o: { fence?: () => Promise<string>; commit?: () => Promise<unknown>; fenceOnFailure?: 'take-over' | 'stay-inactive' } = {}) {
@@ -31,8 +39,16 @@ function harness(o: { fence?: () => Promise<string>; commit?: () => Promise<unkn
   };
   const deps: RuntimeDeps = {
     log,
-    heartbeats: { sender: { update: () => undefined, sendNow: () => undefined, leaseMs: 1000, lease: () => null, loopDelay: new LoopDelay(60_000) }, matrix: () => [], drain: () => undefined },
-    shared: { claim: async () => (order.push('claim'), { upAt: 0n, firstGarpAt: 0n, ifaces: [] }), release: async () => void order.push('release'), announce: () => undefined },
+    heartbeats: {
+      sender: { update: () => undefined, sendNow: () => undefined, leaseMs: 1000, lease: () => null, loopDelay: new LoopDelay(60_000) },
+      matrix: () => [],
+      drain: () => undefined,
+    },
+    shared: {
+      claim: async () => (order.push('claim'), { upAt: 0n, firstGarpAt: 0n, ifaces: [] }),
+      release: async () => void order.push('release'),
+      announce: () => undefined,
+    },
     fence: async () => {
       order.push('fence');
       return o.fence ? o.fence() : 'command /bin/true';
@@ -47,7 +63,20 @@ function harness(o: { fence?: () => Promise<string>; commit?: () => Promise<unkn
 /** The peer heard once, then silent: the runtime's own timers declare it dead after the failover time. */
 async function peerDies(rt: FailoverRuntime, done = () => rt.snapshot(false).role !== 'inactive' && rt.snapshot(false).role !== 'starting'): Promise<void> {
   rt.start();
-  rt.heartbeat('eth0', { fields: fields({ nodeId: 1, nodeName: 'n1', state: 'active', sequence: 1n }), srcMac: new Uint8Array(6), dstMac: new Uint8Array(6), srcIp: 0, dstIp: 0, ttl: 255, macNn: 0, macCluster: 7 }, monotonicNs());
+  rt.heartbeat(
+    'eth0',
+    {
+      fields: fields({ nodeId: 1, nodeName: 'n1', state: 'active', sequence: 1n }),
+      srcMac: new Uint8Array(6),
+      dstMac: new Uint8Array(6),
+      srcIp: 0,
+      dstIp: 0,
+      ttl: 255,
+      macNn: 0,
+      macCluster: 7,
+    },
+    monotonicNs(),
+  );
   const deadline = Date.now() + 2000;
   while (!done()) {
     if (Date.now() > deadline) throw new Error(`no takeover: ${rt.snapshot(false).role}`);
@@ -66,7 +95,10 @@ test('fence, then commit, then claim; the role is fencing until the fence is don
   await new Promise((r) => setTimeout(r, 20));
   await rt.settled();
   t.is(rt.snapshot(false).role, 'active');
-  t.deepEqual(order.filter((o) => o !== 'sink'), ['fence', 'commit', 'claim', 'source']);
+  t.deepEqual(
+    order.filter((o) => o !== 'sink'),
+    ['fence', 'commit', 'claim', 'source'],
+  );
 });
 
 test('a failed fence with stay-inactive: no commit, no claim, no release', async (t) => {
@@ -75,7 +107,10 @@ test('a failed fence with stay-inactive: no commit, no claim, no release', async
   await peerDies(rt, () => log.events('fence_failed').length > 0); // fencing, then back to inactive
   await rt.settled();
   t.is(rt.snapshot(false).role, 'inactive');
-  t.deepEqual(order.filter((o) => o !== 'sink'), ['fence']);
+  t.deepEqual(
+    order.filter((o) => o !== 'sink'),
+    ['fence'],
+  );
   t.like(log.events('fence_failed')[0]?.fields, { error: 'no power switch answered', policy: 'stay-inactive' });
 });
 
@@ -87,6 +122,9 @@ test('a commit that fails (a sync worker past its deadline) costs the state, not
   await rt.settled();
   t.is(rt.snapshot(false).role, 'active');
   t.is(rt.snapshot(false).sharedAddresses, 'held');
-  t.deepEqual(order.filter((o) => o !== 'sink'), ['fence', 'commit', 'claim', 'source']);
+  t.deepEqual(
+    order.filter((o) => o !== 'sink'),
+    ['fence', 'commit', 'claim', 'source'],
+  );
   t.like(log.events('effect_failed')[0]?.fields, { effect: 'commit synchronised state', error: 'the sync worker did not answer commit within 2000 ms' });
 });

@@ -8,7 +8,13 @@ const me = (nodeId: number, over: Partial<Identity> = {}): Identity => ({ cluste
 async function serve(t: ExecutionContext, password: string, id: Identity) {
   const channels: SyncChannel[] = [];
   const failures: ChannelFailure[] = [];
-  const server: Server = await listenSync(password, id, { host: '127.0.0.1', port: 0 }, (c) => channels.push(c), (r) => failures.push(r));
+  const server: Server = await listenSync(
+    password,
+    id,
+    { host: '127.0.0.1', port: 0 },
+    (c) => channels.push(c),
+    (r) => failures.push(r),
+  );
   t.teardown(() => {
     for (const c of channels) c.close();
     server.close();
@@ -34,7 +40,10 @@ test('same password: TLS 1.2 ECDHE-PSK-CHACHA20-POLY1305, hellos verified, messa
   c.send({ type: 'update', seq: 1, big });
   c.send({ type: 'update', seq: 2 });
   t.true(await until(() => got.length === 2));
-  t.deepEqual(got, [{ type: 'update', seq: 1, big }, { type: 'update', seq: 2 }]);
+  t.deepEqual(got, [
+    { type: 'update', seq: 1, big },
+    { type: 'update', seq: 2 },
+  ]);
   const socket = (c as unknown as { socket: { getCipher(): { name: string; version: string } } }).socket;
   t.like(socket.getCipher(), { name: 'ECDHE-PSK-CHACHA20-POLY1305', version: 'TLSv1.2' });
 });

@@ -49,7 +49,13 @@ test('a dump that fails after an event overrun is logged and tried again, and th
   const records = sent.flatMap((c) => Array.from({ length: c.count }, (_, i) => c.body!.subarray(i * RECORD_BYTES, (i + 1) * RECORD_BYTES)));
   const addr = (r: Uint8Array) => new DataView(r.buffer, r.byteOffset).getUint32(4) - 0xc6120000;
   t.deepEqual(records.filter((r) => r[2]! & REC_DESTROYED).map(addr), [1], '198.18.0.1 went while events were lost');
-  t.deepEqual(records.filter((r) => !(r[2]! & REC_DESTROYED)).map(addr).sort(), [2, 3]);
+  t.deepEqual(
+    records
+      .filter((r) => !(r[2]! & REC_DESTROYED))
+      .map(addr)
+      .sort(),
+    [2, 3],
+  );
   p.stopSource();
 });
 

@@ -31,7 +31,16 @@ async function pair(t: ExecutionContext) {
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const node = (id: number, local: string, peer: string) => {
     const log = new Log();
-    const link = new SyncLink({ secret: 'pw', me: { clusterId: 7, nodeId: id, nodeName: `n${id}`, softwareVersion: '0.1.0' }, local, peer, port, dial: id === 1, timeoutMs: 1000, log });
+    const link = new SyncLink({
+      secret: 'pw',
+      me: { clusterId: 7, nodeId: id, nodeName: `n${id}`, softwareVersion: '0.1.0' },
+      local,
+      peer,
+      port,
+      dial: id === 1,
+      timeoutMs: 1000,
+      log,
+    });
     const store = new KvProvider('config', join(dir, `n${id}.json`));
     const engine = new SyncEngine(link, [store], log);
     t.teardown(async () => {
@@ -59,7 +68,7 @@ async function inSyncThenCut(t: ExecutionContext) {
   return { a, b };
 }
 
-test.serial('a transfer cut in the middle leaves the standby\'s previous copy untouched; the next one completes', async (t) => {
+test.serial("a transfer cut in the middle leaves the standby's previous copy untouched; the next one completes", async (t) => {
   const { a, b, dir } = await pair(t);
   b.store.set('previous', 'copy'); // what the standby held before (written before it follows anyone)
   // A bulk load in one write (one set() per key would rewrite the file 20k times).
@@ -107,8 +116,26 @@ test.serial('a wrong password: no channel, nothing crosses, both sides name the 
   const port = await freePort(['127.0.0.1', '127.0.0.2']);
   const logs = [new Log(), new Log()];
   const links = [
-    new SyncLink({ secret: 'right', me: { clusterId: 7, nodeId: 1, nodeName: 'n1', softwareVersion: '0.1.0' }, local: '127.0.0.1', peer: '127.0.0.2', port, dial: true, timeoutMs: 1000, log: logs[0]! }),
-    new SyncLink({ secret: 'wrong', me: { clusterId: 7, nodeId: 2, nodeName: 'n2', softwareVersion: '0.1.0' }, local: '127.0.0.2', peer: '127.0.0.1', port, dial: false, timeoutMs: 1000, log: logs[1]! }),
+    new SyncLink({
+      secret: 'right',
+      me: { clusterId: 7, nodeId: 1, nodeName: 'n1', softwareVersion: '0.1.0' },
+      local: '127.0.0.1',
+      peer: '127.0.0.2',
+      port,
+      dial: true,
+      timeoutMs: 1000,
+      log: logs[0]!,
+    }),
+    new SyncLink({
+      secret: 'wrong',
+      me: { clusterId: 7, nodeId: 2, nodeName: 'n2', softwareVersion: '0.1.0' },
+      local: '127.0.0.2',
+      peer: '127.0.0.1',
+      port,
+      dial: false,
+      timeoutMs: 1000,
+      log: logs[1]!,
+    }),
   ];
   t.teardown(async () => {
     for (const l of links) await l.stop();
@@ -125,18 +152,40 @@ test.serial('a wrong password: no channel, nothing crosses, both sides name the 
   t.is(engines[1]!.status().peerUnreachable, 'wrong_password');
 });
 
-test.serial('a sync channel from an address that is not the peer\'s sync address is refused and named (sync_packet_on_nonsync_iface)', async (t) => {
+test.serial("a sync channel from an address that is not the peer's sync address is refused and named (sync_packet_on_nonsync_iface)", async (t) => {
   const port = await freePort(['127.0.0.1', '127.0.0.2', '127.0.0.3']);
   const logs = [new Log(), new Log()];
-  const listener = new SyncLink({ secret: 'pw', me: { clusterId: 7, nodeId: 2, nodeName: 'n2', softwareVersion: '0.1.0' }, local: '127.0.0.2', peer: '127.0.0.1', port, dial: false, timeoutMs: 1000, log: logs[1]! });
+  const listener = new SyncLink({
+    secret: 'pw',
+    me: { clusterId: 7, nodeId: 2, nodeName: 'n2', softwareVersion: '0.1.0' },
+    local: '127.0.0.2',
+    peer: '127.0.0.1',
+    port,
+    dial: false,
+    timeoutMs: 1000,
+    log: logs[1]!,
+  });
   // The peer dials from another of its addresses (not its sync address 127.0.0.1).
-  const dialer = new SyncLink({ secret: 'pw', me: { clusterId: 7, nodeId: 1, nodeName: 'n1', softwareVersion: '0.1.0' }, local: '127.0.0.3', peer: '127.0.0.2', port, dial: true, timeoutMs: 1000, log: logs[0]! });
+  const dialer = new SyncLink({
+    secret: 'pw',
+    me: { clusterId: 7, nodeId: 1, nodeName: 'n1', softwareVersion: '0.1.0' },
+    local: '127.0.0.3',
+    peer: '127.0.0.2',
+    port,
+    dial: true,
+    timeoutMs: 1000,
+    log: logs[0]!,
+  });
   t.teardown(async () => {
     await dialer.stop();
     await listener.stop();
   });
   await listener.start();
   await dialer.start();
-  t.true(await until(() => logs[1]!.lines.some((l) => l.event === 'sync_packet_on_nonsync_iface' && l.fields['from'] === '127.0.0.3' && l.fields['expected'] === '127.0.0.1')));
+  t.true(
+    await until(() =>
+      logs[1]!.lines.some((l) => l.event === 'sync_packet_on_nonsync_iface' && l.fields['from'] === '127.0.0.3' && l.fields['expected'] === '127.0.0.1'),
+    ),
+  );
   t.false(listener.up, 'no channel');
 });

@@ -1,6 +1,18 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { decodeError, encodeMessage, NLMSG_ERROR, NLM_F_ACK_TLVS, parseAttrs, readString, readU32, splitMessages, attrString, attrU32, attrNested } from '../../src/wire/netlink.js';
+import {
+  decodeError,
+  encodeMessage,
+  NLMSG_ERROR,
+  NLM_F_ACK_TLVS,
+  parseAttrs,
+  readString,
+  readU32,
+  splitMessages,
+  attrString,
+  attrU32,
+  attrNested,
+} from '../../src/wire/netlink.js';
 import { newMacvlan, parseLink, RTM_NEWLINK, setArpStrict } from '../../src/wire/rtnetlink.js';
 
 test('a macvlan request carries name, parent, MAC and the nested kind', (t) => {
@@ -46,11 +58,12 @@ test('netlink parsers never throw on random bytes', (t) => {
   fc.assert(
     fc.property(fc.uint8Array({ maxLength: 400 }), (bytes) => {
       const split = splitMessages(bytes);
-      if (split.ok) for (const m of split.messages) {
-        parseLink(m);
-        decodeError(m);
-        parseAttrs(m.body);
-      }
+      if (split.ok)
+        for (const m of split.messages) {
+          parseLink(m);
+          decodeError(m);
+          parseAttrs(m.body);
+        }
       parseAttrs(bytes);
       return true;
     }),

@@ -3,7 +3,12 @@ import fc from 'fast-check';
 import { encodeSyncMessage, MAX_MESSAGE, SyncDecoder, type SyncMessage } from '../../src/wire/sync-frame.js';
 
 const message = fc.record(
-  { type: fc.string({ minLength: 1, maxLength: 8 }), n: fc.integer(), s: fc.string(), body: fc.option(fc.uint8Array({ minLength: 1, maxLength: 300 }), { nil: undefined }) },
+  {
+    type: fc.string({ minLength: 1, maxLength: 8 }),
+    n: fc.integer(),
+    s: fc.string(),
+    body: fc.option(fc.uint8Array({ minLength: 1, maxLength: 300 }), { nil: undefined }),
+  },
   { requiredKeys: ['type', 'n', 's'] },
 );
 
@@ -51,7 +56,10 @@ test('garbage gives a reason, never a throw (random and mutated frames)', (t) =>
   t.deepEqual(new SyncDecoder().feed(Uint8Array.of(0, 0, 0, 6, 0, 0, 0, 9, 0x7b, 0x7d)), { ok: false, reason: 'bad_header' });
   t.deepEqual(new SyncDecoder().feed(Uint8Array.of(0, 0, 0, 6, 0, 0, 0, 2, 0x7b, 0x7b)), { ok: false, reason: 'not_json' });
   t.deepEqual(new SyncDecoder().feed(Buffer.concat([Buffer.of(0, 0, 0, 6, 0, 0, 0, 2), Buffer.from('{}')])), { ok: false, reason: 'not_a_message' });
-  fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (b) => (new SyncDecoder().feed(b), true)), { numRuns: 3000 });
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 200 }), (b) => (new SyncDecoder().feed(b), true)),
+    { numRuns: 3000 },
+  );
   const good = encodeSyncMessage({ type: 'update', seq: 5, provider: 'conntrack', body: new Uint8Array(80).fill(7) });
   fc.assert(
     fc.property(fc.array(fc.tuple(fc.nat(good.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }), (flips) => {

@@ -13,51 +13,22 @@
  * revision, and a member that sees another revision from its live peer
  * exchanges definitions with it (the newer wins on both).
  */
-import { deriveClusterKey, newSalt } from '../../cluster/cluster-key.js';
+import { deriveClusterKey } from '../../cluster/cluster-key.js';
 import type { LocalConfig, NodeConfig } from '../../cluster/config-file.js';
 import * as M from '../../cluster/membership.js';
 import type { OrderedOp } from '../../cluster/membership.js';
-import { ENGINES, GROUP_MODES, self, type ClusterDefinition, type ClusterEngine, type ClusterStore, type GroupMode, type StoreContent } from '../../cluster/store.js';
-import { askMember, ownSyncAddress, refuse, RefusedError, serveCluster, servicePort, type ServiceHandlers } from './cluster-service.js';
+import { self, type ClusterDefinition, type ClusterStore, type StoreContent } from '../../cluster/store.js';
+import { askMember, ownSyncAddress, refuse, serveCluster, servicePort, type ServiceHandlers } from './cluster-service.js';
 import type { Logger } from '../logging/log.js';
 import type { SyncMessage } from '../../wire/sync-frame.js';
 import { VERSION } from '../version.js';
+import { askToJoin, createRequest, str, type ClusterArgs, type ControlHooks } from './cluster-requests.js';
 
-export interface ControlHooks {
-  /** Restarts this node's service to run the new membership (the supervisor starts it again at once). */
-  restart(why: string): void;
-  /** Applies this member's enabled/draining to the running node. */
-  live(me: { enabled: boolean; draining: boolean }): void;
-  /** The system state a joining member receives (the config store's entries). */
-  systemState(): Promise<Record<string, unknown>>;
-  /** Replaces this node's system state (a join) before the restart. */
-  replaceSystemState(entries: Record<string, unknown>): void;
-  /** What a join would overwrite here, for the warning. */
-  localState(): Promise<{ systemKeys: number; sessions: number }>;
-  /** The peer's newest heartbeat: alive, and the revision it carries. */
-  peer(): { alive: boolean; revision: number } | null;
-  /** Answers the other member's maintenance requests (maintenance.ts). */
-  maintenance(m: SyncMessage): Promise<SyncMessage>;
-  /** Sends another member's log messages to the syslog server (this member is the log-server leader). */
-  logBatch(messages: string[], from: string): number | Promise<number>;
-  /**
-   * Clusters on Corosync: a cluster-wide change goes through the group's total order and is applied
-   * on every member (applyOrdered) at the same point; resolves with this member's result.
-   */
-  ordered?(op: OrderedOp, args: ClusterArgs): Promise<unknown>;
-  /** Clusters on Corosync: the members changed and this one is still among them (no restart: Corosync reloads). */
-  membersChanged?(after: StoreContent): void;
-}
+export type { ControlHooks };
 
 export type { OrderedOp } from '../../cluster/membership.js';
 
-export type ClusterArgs = Record<string, unknown>;
-
-const str = (a: ClusterArgs, k: string): string => {
-  const v = a[k];
-  if (typeof v !== 'string' || v.length === 0) throw new Error(`missing ${k}`);
-  return v;
-};
+export type { ClusterArgs };
 
 export class ClusterControl {
   private server: { close(cb?: () => void): unknown } | undefined;
@@ -86,8 +57,11 @@ export class ClusterControl {
     const s = this.store?.value;
     if (!this.store || !s?.cluster || !s.key) return;
     const host = ownSyncAddress(this.local, this.config);
-    this.server = await serveCluster({ clusterId: s.cluster.id, salt: s.cluster.salt, key: Buffer.from(s.key, 'hex') }, { host, port: servicePort(this.local) }, this.handlers(), (e, from) =>
-      this.log.log('warn', 'cluster_request_refused', { from, error: e.message }),
+    this.server = await serveCluster(
+      { clusterId: s.cluster.id, salt: s.cluster.salt, key: Buffer.from(s.key, 'hex') },
+      { host, port: servicePort(this.local) },
+      this.handlers(),
+      (e, from) => this.log.log('warn', 'cluster_request_refused', { from, error: e.message }),
     );
     this.reconcile = setInterval(() => void this.converge(), 500);
   }
@@ -98,7 +72,10 @@ export class ClusterControl {
   }
 
   private managed(): ClusterStore {
-    if (!this.store) throw new Error(`${this.local.file} defines the cluster itself (static configuration): edit the file on both nodes, or remove cluster/node/peer from it to manage the cluster with "tandem cluster"`);
+    if (!this.store)
+      throw new Error(
+        `${this.local.file} defines the cluster itself (static configuration): edit the file on both nodes, or remove cluster/node/peer from it to manage the cluster with "tandem cluster"`,
+      );
     return this.store;
   }
 
@@ -113,13 +90,17 @@ export class ClusterControl {
     this.restarting = true;
     // After the answer has gone out, and with the new membership on disk (the next worker reads it).
     const restart = () => setTimeout(() => this.hooks.restart(why), 100);
-    void (this.store ? this.store.durable().then(restart, (e: Error) => (this.log.log('error', 'cluster_store_write_failed', { error: e.message }), restart())) : restart());
+    void (this.store
+      ? this.store.durable().then(restart, (e: Error) => (this.log.log('error', 'cluster_store_write_failed', { error: e.message }), restart()))
+      : restart());
   }
 
   /** The other members' cluster services (address, port). */
   private peers(): { name: string; host: string; port: number }[] {
     const s = this.store?.value;
-    return (s?.cluster?.members ?? []).filter((m) => m.name !== s?.me && m.joined).map((m) => ({ name: m.name, host: m.address, port: servicePort(this.local) }));
+    return (s?.cluster?.members ?? [])
+      .filter((m) => m.name !== s?.me && m.joined)
+      .map((m) => ({ name: m.name, host: m.address, port: servicePort(this.local) }));
   }
 
   private key(): Buffer {
@@ -182,11 +163,17 @@ export class ClusterControl {
       join: async (req) => {
         const s = this.managed().value;
         const c = s.cluster!;
-        if (req.cluster !== undefined && req.cluster !== c.name) refuse('cluster_mismatch', `this is cluster ${c.name}, not ${req.cluster}: check the cluster name and the member's address`);
+        if (req.cluster !== undefined && req.cluster !== c.name)
+          refuse('cluster_mismatch', `this is cluster ${c.name}, not ${req.cluster}: check the cluster name and the member's address`);
         const m = c.members.find((x) => x.address === req.address);
-        if (!m) refuse('unknown_member', `cluster ${c.name} has no member with address ${req.address}: run "tandem cluster add-member NAME ${req.address}" on ${s.me} first`);
+        if (!m)
+          refuse(
+            'unknown_member',
+            `cluster ${c.name} has no member with address ${req.address}: run "tandem cluster add-member NAME ${req.address}" on ${s.me} first`,
+          );
         if (m.name === s.me) refuse('address_mismatch', `${req.address} is the address of ${s.me} itself`);
-        if (req.softwareVersion !== VERSION.text) refuse('software_version_mismatch', `${s.me} runs ${VERSION.text}, the joining node ${req.softwareVersion}: upgrade one of them first`);
+        if (req.softwareVersion !== VERSION.text)
+          refuse('software_version_mismatch', `${s.me} runs ${VERSION.text}, the joining node ${req.softwareVersion}: upgrade one of them first`);
         // On Corosync the member marks itself joined once it holds the cluster state (it counts for quorum from then on).
         const next = m.joined || this.hooks.ordered ? s : this.write(`${m.name} joined`, (x) => M.markJoined(x, m.name));
         if (!this.hooks.ordered) this.log.log('info', 'member_joined', { member: m.name, from: req.from });
@@ -217,10 +204,18 @@ export class ClusterControl {
 
   /** One request to the other member (a pair has one), or to the one named; refusals and failures are thrown with their reason. */
   async askPeer(request: SyncMessage, timeoutMs = 5000, name?: string): Promise<{ name: string; answer: SyncMessage }> {
-    if (!this.store) throw new Error(`${this.local.file} defines the cluster itself (static configuration): maintenance with planned failovers needs a managed cluster (tandem cluster)`);
+    if (!this.store)
+      throw new Error(
+        `${this.local.file} defines the cluster itself (static configuration): maintenance with planned failovers needs a managed cluster (tandem cluster)`,
+      );
     const p = name === undefined ? this.peers()[0] : this.peers().find((x) => x.name === name);
     if (!p) throw new Error(name === undefined ? 'this cluster has no other member that has joined' : `no joined member ${name}`);
-    const answer = await askMember({ host: p.host, port: p.port, localAddress: ownSyncAddress(this.local, this.config) }, { key: this.key() }, request, timeoutMs);
+    const answer = await askMember(
+      { host: p.host, port: p.port, localAddress: ownSyncAddress(this.local, this.config) },
+      { key: this.key() },
+      request,
+      timeoutMs,
+    );
     return { name: p.name, answer };
   }
 
@@ -257,30 +252,27 @@ export class ClusterControl {
   private async operate(op: string, a: ClusterArgs): Promise<unknown> {
     switch (op) {
       case 'create': {
-        const salt = newSalt();
-        const mode = a['mode'] === undefined ? undefined : String(a['mode']);
-        if (mode !== undefined && !(GROUP_MODES as readonly string[]).includes(mode)) throw new Error(`mode: ${GROUP_MODES.join(' or ')}, not "${mode}"`);
-        const engine = a['engine'] === undefined ? undefined : String(a['engine']);
-        if (engine !== undefined && !(ENGINES as readonly string[]).includes(engine)) throw new Error(`engine: ${ENGINES.join(' or ')}, not "${engine}"`);
-        const next = this.write('cluster created', (s) =>
-          M.create(s, {
-            name: str(a, 'name'), node: str(a, 'node'), address: ownSyncAddress(this.local, null), salt,
-            key: deriveClusterKey(str(a, 'password'), salt).toString('hex'),
-            ...(typeof a['clusterId'] === 'number' ? { id: a['clusterId'] } : {}), ...(mode ? { mode: mode as GroupMode } : {}),
-            ...(engine ? { engine: engine as ClusterEngine } : {}),
-            // The creating node's shared addresses become the cluster's (a joining member gets them).
-            shared: Object.fromEntries(this.local.interfaces.filter((i) => i.sharedIp).map((i) => [i.name, `${i.sharedIp!.address}/${i.sharedIp!.prefix}`])),
-          }),
-        );
+        const next = this.write('cluster created', (s) => M.create(s, createRequest(this.local, a)));
         this.restartSoon('cluster created');
         return { created: next.cluster!.name, clusterId: next.cluster!.id, member: next.me, restarting: true };
       }
       case 'add-member': {
         const grouped = await this.viaGroup('add-member', a);
-        if (grouped) return { added: str(a, 'name'), members: grouped.cluster!.members.map((m) => m.name), restarting: false, next: `on ${str(a, 'name')}: tandem cluster join --member ${ownSyncAddress(this.local, this.config)}` };
+        if (grouped)
+          return {
+            added: str(a, 'name'),
+            members: grouped.cluster!.members.map((m) => m.name),
+            restarting: false,
+            next: `on ${str(a, 'name')}: tandem cluster join --member ${ownSyncAddress(this.local, this.config)}`,
+          };
         const next = this.write('member added', (s) => M.addMember(s, str(a, 'name'), str(a, 'address')));
         this.restartSoon(`member ${str(a, 'name')} added`);
-        return { added: str(a, 'name'), members: next.cluster!.members.map((m) => m.name), restarting: true, next: `on ${str(a, 'name')}: tandem cluster join --member ${ownSyncAddress(this.local, this.config)}` };
+        return {
+          added: str(a, 'name'),
+          members: next.cluster!.members.map((m) => m.name),
+          restarting: true,
+          next: `on ${str(a, 'name')}: tandem cluster join --member ${ownSyncAddress(this.local, this.config)}`,
+        };
       }
       case 'remove-member': {
         if (await this.viaGroup('remove-member', a)) return { removed: str(a, 'name') };
@@ -297,7 +289,8 @@ export class ClusterControl {
         const s = this.managed().value;
         self(s);
         // On Corosync the removal is ordered like any change; applying it here makes this node standalone.
-        if (this.hooks.ordered) return this.hooks.ordered('remove-member', { name: s.me }).then(() => ({ left: s.cluster!.name, standalone: true, notTold: [] }));
+        if (this.hooks.ordered)
+          return this.hooks.ordered('remove-member', { name: s.me }).then(() => ({ left: s.cluster!.name, standalone: true, notTold: [] }));
         const failed = await this.tell({ type: 'leave', name: s.me });
         this.write('left the cluster', (x) => ({ ...x, cluster: null, me: null, key: null }));
         this.restartSoon('left the cluster');
@@ -310,7 +303,9 @@ export class ClusterControl {
         const name = str(a, 'node');
         if (await this.viaGroup(op, a)) return { [op === 'undrain' ? 'undrained' : `${op}d`]: name, notTold: [] };
         const before = this.managed().value;
-        const after = this.write(`${op} ${name}`, (s) => (op === 'enable' || op === 'disable' ? M.setEnabled(s, name, op === 'enable') : M.setDraining(s, name, op === 'drain')));
+        const after = this.write(`${op} ${name}`, (s) =>
+          op === 'enable' || op === 'disable' ? M.setEnabled(s, name, op === 'enable') : M.setDraining(s, name, op === 'drain'),
+        );
         this.applied(before, after);
         // The member concerned applies its own enabled/draining when it hears of it (now, or once reachable).
         const notTold = await this.tell({ type: 'definition', cluster: after.cluster });
@@ -348,29 +343,18 @@ export class ClusterControl {
     if (!this.store) this.managed();
     if (s?.cluster) throw new Error(`this node is already member ${s.me} of cluster ${s.cluster.name}: run "tandem cluster leave" first`);
     M.checkAddress(address, '--member');
-    const mine = ownSyncAddress(this.local, null);
-    let answer;
-    // The member may be restarting its service (it just added us): nothing listening is retried for a while.
-    const deadline = performance.now() + 10_000;
-    for (;;) {
-      try {
-        answer = await askMember({ host: address, port: servicePort(this.local), localAddress: mine }, { password }, { type: 'join', address: mine, softwareVersion: VERSION.text, ...(cluster ? { cluster } : {}) }, 10_000);
-        break;
-      } catch (e) {
-        if (e instanceof RefusedError && e.reason === 'unreachable' && performance.now() < deadline) {
-          await new Promise((r) => setTimeout(r, 500));
-          continue;
-        }
-        if (e instanceof RefusedError) throw new Error(`join refused by ${address} (${e.reason}): ${e.message}`);
-        throw e;
-      }
-    }
+    const answer = await askToJoin(this.local, address, password, cluster);
     const hint = answer['hint'] as { clusterId: number; salt: string };
     const def = answer['cluster'] as ClusterDefinition;
     const name = String(answer['name']);
     // The member's state overwrites ours (seed 000): the system state now, the rest after the restart.
     this.hooks.replaceSystemState((answer['systemState'] ?? {}) as Record<string, unknown>);
-    this.write(`joined cluster ${def.name} from ${address}`, (x) => ({ ...x, cluster: def, me: name, key: deriveClusterKey(password, hint.salt).toString('hex') }));
+    this.write(`joined cluster ${def.name} from ${address}`, (x) => ({
+      ...x,
+      cluster: def,
+      me: name,
+      key: deriveClusterKey(password, hint.salt).toString('hex'),
+    }));
     this.log.log('info', 'cluster_joined', { cluster: def.name, member: name, from: address });
     this.restartSoon(`joined cluster ${def.name}`);
     return { joined: def.name, as: name, members: def.members.map((m) => m.name), restarting: true };
@@ -379,7 +363,7 @@ export class ClusterControl {
   /** Seed 000: restarting an enabled member restarts the cluster's service on every enabled member. */
   private async restartCluster(only: boolean): Promise<unknown> {
     const s = this.store?.value;
-    const enabled = s?.cluster ? self(s).enabled : this.config?.member.enabled ?? true;
+    const enabled = s?.cluster ? self(s).enabled : (this.config?.member.enabled ?? true);
     const clustered = (s?.cluster?.members.length ?? this.config?.members.length ?? 1) > 1;
     if (clustered && enabled && !only) {
       const failed = this.store ? await this.tell({ type: 'restart', from: s!.me }) : [];

@@ -80,7 +80,10 @@ export class ClusterNode {
       },
     });
     this.maintenance = new Maintenance({
-      local: config, node: config.node.name, log, role: () => d.runtime.snapshot(false).role,
+      local: config,
+      node: config.node.name,
+      log,
+      role: () => d.runtime.snapshot(false).role,
       failover: () => d.runtime.feed({ type: 'failover', now: monotonicNs() }),
       askPeer: (m, timeoutMs) => this.control.askPeer(m, timeoutMs),
       restart: d.restart,
@@ -96,14 +99,19 @@ export class ClusterNode {
         leader: () => n.logServer(),
         forward: async (batch) => void (await n.control.askPeer({ type: 'log-batch', messages: batch }, 5000)),
         direct: (m) => syslog.direct(m),
-        log, queueMax: config.syslog?.queueMax ?? 10_000,
+        log,
+        queueMax: config.syslog?.queueMax ?? 10_000,
       });
       syslog.route = n.forwarder;
     }
     const mgmt = config.management && config.interfaces.find((i) => i.name === config.management!.interface);
     n.services = await startServices({
-      local: config, log, control: n.control, managementHost: mgmt ? (ownAddress(config, mgmt)?.address ?? null) : null,
-      statusDoc: () => n.statusDoc(), commands: (req) => n.command(req),
+      local: config,
+      log,
+      control: n.control,
+      managementHost: mgmt ? (ownAddress(config, mgmt)?.address ?? null) : null,
+      statusDoc: () => n.statusDoc(),
+      commands: (req) => n.command(req),
     });
     await n.control.start().catch((e: Error) => log.log('error', 'cluster_service_failed', { error: e.message }));
     const tickMs = Math.max(20, Math.floor(config.timers.failoverTimeMs / 3));
@@ -148,7 +156,8 @@ export class ClusterNode {
     }
     const verdict = this.leader.decide(s, { ...this.config, generation });
     // Through the core, which logs and records the change (tandem why) and puts it in the heartbeats.
-    if (verdict.lead !== s.standing.leader) this.d.runtime.feed({ type: 'leader', now: monotonicNs(), holding: verdict.lead, reason: verdict.reason, rule: verdict.rule });
+    if (verdict.lead !== s.standing.leader)
+      this.d.runtime.feed({ type: 'leader', now: monotonicNs(), holding: verdict.lead, reason: verdict.reason, rule: verdict.rule });
     // Active/Active: the sync engine lets the leader's state win when the channel comes up.
     const lead = this.leads() ? true : s.peer?.alive && (s.peer.flags & FLAG_LEADER) !== 0 ? false : null;
     if (this.config.cluster.mode === 'active-active' && lead !== this.toldLeader) {
@@ -176,7 +185,15 @@ export class ClusterNode {
       node: { name: s.node.name, role: s.role, standalone: false, softwareVersion: VERSION.text },
       cluster: { ...view },
       health: health(s, view, { draining: s.standing.draining, failWhileSyncing: props?.healthCheckFailsWhileSyncing ?? true }),
-      matrix: s.matrix.map((r) => ({ iface: r.iface, sync: r.sync, sent: r.sent.sent, accepted: r.received.accepted, superseded: r.received.superseded, rejected: r.received.rejected, lastSeenAgoMs: r.lastSeenAgoMs })),
+      matrix: s.matrix.map((r) => ({
+        iface: r.iface,
+        sync: r.sync,
+        sent: r.sent.sent,
+        accepted: r.received.accepted,
+        superseded: r.received.superseded,
+        rejected: r.received.rejected,
+        lastSeenAgoMs: r.lastSeenAgoMs,
+      })),
       changes: this.d.runtime.whyHistory().map((c) => ({ wallTime: c.wallTime, from: c.from, to: c.to, reason: c.reason })),
       roleChangesTotal: this.d.runtime.roleChangesTotal(),
       connections: s.connections,
@@ -189,7 +206,14 @@ export class ClusterNode {
     switch (req.cmd) {
       case 'status': {
         const doc = this.statusDoc();
-        return { ...rt.snapshot(), ...(bypass ? { bypass: bypass.status() } : {}), cluster: doc.cluster, healthCheck: doc.health, softwareVersion: VERSION.text, pid: process.pid };
+        return {
+          ...rt.snapshot(),
+          ...(bypass ? { bypass: bypass.status() } : {}),
+          cluster: doc.cluster,
+          healthCheck: doc.health,
+          softwareVersion: VERSION.text,
+          pid: process.pid,
+        };
       }
       case 'why': {
         const dir = recorderDir(this.config.stateDir);
@@ -209,7 +233,9 @@ export class ClusterNode {
         if (req.mode === undefined) return bypass.status();
         if (!(BYPASS_MODES as readonly string[]).includes(req.mode)) throw new Error(`unknown mode "${req.mode}" (inline, bypass, disconnect)`);
         if (rt.snapshot().role === 'active' && !req.force) {
-          throw new Error(`this node is active: putting ${req.segment} in ${req.mode} would change the path of live traffic; repeat with --force if that is what you want`);
+          throw new Error(
+            `this node is active: putting ${req.segment} in ${req.mode} would change the path of live traffic; repeat with --force if that is what you want`,
+          );
         }
         const segment = String(req.segment);
         if (!(segment in bypass.status())) throw new Error(`no bypass segment "${segment}" (segments: ${Object.keys(bypass.status()).join(', ')})`);
@@ -223,8 +249,14 @@ export class ClusterNode {
       case 'store-get':
       case 'store-set': {
         if (!sync) throw new Error("state synchronisation is off in this node's configuration (sync.enabled)");
-        if (req.cmd === 'store-set' && rt.snapshot().role !== 'active') throw new Error(`this node is ${rt.snapshot().role}: write on the active node, which synchronises it here`);
-        return sync.request({ op: req.cmd, ...(req.store !== undefined ? { store: req.store } : {}), ...(req.key !== undefined ? { key: req.key } : {}), value: req.cmd === 'store-set' ? (req.value ?? null) : null });
+        if (req.cmd === 'store-set' && rt.snapshot().role !== 'active')
+          throw new Error(`this node is ${rt.snapshot().role}: write on the active node, which synchronises it here`);
+        return sync.request({
+          op: req.cmd,
+          ...(req.store !== undefined ? { store: req.store } : {}),
+          ...(req.key !== undefined ? { key: req.key } : {}),
+          value: req.cmd === 'store-set' ? (req.value ?? null) : null,
+        });
       }
       default:
         throw new Error(`unknown command ${req.cmd}`);

@@ -35,7 +35,8 @@ export function servicePort(local: LocalConfig): number {
 export function ownSyncAddress(local: LocalConfig, config: NodeConfig | null): string {
   const sync = local.interfaces.find((i) => i.sync);
   const a = sync && (config ? ownAddress(config, sync) : sync.address);
-  if (!sync || !a) throw new Error(`${local.file}: no sync interface with this node's address (interfaces[].sync and .address): members reach each other there`);
+  if (!sync || !a)
+    throw new Error(`${local.file}: no sync interface with this node's address (interfaces[].sync and .address): members reach each other there`);
   return a.address;
 }
 
@@ -55,7 +56,12 @@ export class RefusedError extends Error {
 }
 
 export interface ServiceHandlers {
-  join(req: { address: string; softwareVersion: string; from: string; cluster?: string }): Promise<{ cluster: ClusterDefinition; name: string; systemState: Record<string, unknown> }>;
+  join(req: {
+    address: string;
+    softwareVersion: string;
+    from: string;
+    cluster?: string;
+  }): Promise<{ cluster: ClusterDefinition; name: string; systemState: Record<string, unknown> }>;
   definition(theirs: ClusterDefinition): ClusterDefinition;
   leave(name: string): void;
   restart(from: string): void;
@@ -90,11 +96,18 @@ function pskOf(key: Buffer, clusterId: number): Buffer {
   return psk;
 }
 
-export function serveCluster(k: ServiceKey, at: { host: string; port: number }, h: ServiceHandlers, onError: (e: Error, from: string) => void): Promise<tls.Server> {
+export function serveCluster(
+  k: ServiceKey,
+  at: { host: string; port: number },
+  h: ServiceHandlers,
+  onError: (e: Error, from: string) => void,
+): Promise<tls.Server> {
   const psk = pskOf(k.key, k.clusterId);
   const identity = `tandem-cluster-${k.clusterId}`;
   const server = tls.createServer({
-    ciphers: CIPHER, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2',
+    ciphers: CIPHER,
+    minVersion: 'TLSv1.2',
+    maxVersion: 'TLSv1.2',
     pskIdentityHint: `tandem-cluster ${k.clusterId} ${k.salt}`,
     pskCallback: (_s, id) => (id === identity ? psk : null),
   });
@@ -123,7 +136,15 @@ async function answer(m: SyncMessage, from: string, h: ServiceHandlers): Promise
   try {
     switch (m.type) {
       case 'join':
-        return { type: 'welcome', ...(await h.join({ address: String(m['address']), softwareVersion: String(m['softwareVersion']), from, ...(typeof m['cluster'] === 'string' ? { cluster: m['cluster'] } : {}) })) };
+        return {
+          type: 'welcome',
+          ...(await h.join({
+            address: String(m['address']),
+            softwareVersion: String(m['softwareVersion']),
+            from,
+            ...(typeof m['cluster'] === 'string' ? { cluster: m['cluster'] } : {}),
+          })),
+        };
       case 'definition':
         return { type: 'definition', cluster: h.definition(m['cluster'] as ClusterDefinition) };
       case 'leave':
@@ -134,7 +155,8 @@ async function answer(m: SyncMessage, from: string, h: ServiceHandlers): Promise
         return { type: 'done' };
       case 'log-batch': {
         const messages = m['messages'];
-        if (!Array.isArray(messages) || !messages.every((x) => typeof x === 'string')) return { type: 'refused', reason: 'busy', message: 'log-batch: messages must be strings' };
+        if (!Array.isArray(messages) || !messages.every((x) => typeof x === 'string'))
+          return { type: 'refused', reason: 'busy', message: 'log-batch: messages must be strings' };
         return { type: 'done', sent: await h.logBatch(messages as string[], from) };
       }
       default:
@@ -165,12 +187,21 @@ function readOne(socket: tls.TLSSocket): Promise<SyncMessage> {
  * the password (a joining node: the key is derived from the salt the member
  * announces).
  */
-export function askMember(to: { host: string; port: number; localAddress?: string }, secret: { key: Buffer } | { password: string }, request: SyncMessage, timeoutMs = 5000): Promise<SyncMessage> {
+export function askMember(
+  to: { host: string; port: number; localAddress?: string },
+  secret: { key: Buffer } | { password: string },
+  request: SyncMessage,
+  timeoutMs = 5000,
+): Promise<SyncMessage> {
   let hinted: { clusterId: number; salt: string } | undefined;
   return new Promise((resolve, reject) => {
     const socket = tls.connect({
-      host: to.host, port: to.port, ...(to.localAddress ? { localAddress: to.localAddress } : {}),
-      ciphers: CIPHER, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2',
+      host: to.host,
+      port: to.port,
+      ...(to.localAddress ? { localAddress: to.localAddress } : {}),
+      ciphers: CIPHER,
+      minVersion: 'TLSv1.2',
+      maxVersion: 'TLSv1.2',
       checkServerIdentity: () => undefined, // the PSK is the identity
       pskCallback: (hint) => {
         const m = HINT.exec(hint ?? '');
@@ -190,7 +221,10 @@ export function askMember(to: { host: string; port: number; localAddress?: strin
       const text = `${e.code ?? ''} ${e.message}`.toLowerCase();
       if (/decrypt|bad.?record.?mac|psk|handshake failure|alert number 51|alert number 20/.test(text)) {
         reject(new RefusedError('wrong_password', `${to.host} refused the handshake: the password is not the cluster's`));
-      } else reject(new RefusedError('unreachable', `no cluster service at ${to.host}:${to.port} (${e.message}): is tandemd running there, and is it a cluster member?`));
+      } else
+        reject(
+          new RefusedError('unreachable', `no cluster service at ${to.host}:${to.port} (${e.message}): is tandemd running there, and is it a cluster member?`),
+        );
     });
     socket.once('secureConnect', () => {
       socket.write(encodeSyncMessage(request));

@@ -44,8 +44,12 @@ export class LeaderRole {
     const p = s.peer;
     const peer = p
       ? {
-          nodeId: p.id, alive: p.alive, holding: (p.flags & FLAG_LEADER) !== 0, enabled: (p.flags & FLAG_DISABLED) === 0,
-          stateComplete: p.syncStatus === 'in-sync' || !('role' in s.sync), generation: p.configGeneration,
+          nodeId: p.id,
+          alive: p.alive,
+          holding: (p.flags & FLAG_LEADER) !== 0,
+          enabled: (p.flags & FLAG_DISABLED) === 0,
+          stateComplete: p.syncStatus === 'in-sync' || !('role' in s.sync),
+          generation: p.configGeneration,
         }
       : null;
     const verdict = decideLeader({ me, holding: s.standing.leader, listened: performance.now() - this.startedAt >= this.listenMs, peer });
@@ -82,11 +86,32 @@ export function clusterView(s: Snapshot, config: NodeConfig, ownVersion: string)
       const syncingFrom = sync?.status === 'syncing';
       const connected = config.peer === null || (sync ? sync.channel === 'up' : s.peer?.alive === true);
       const bits = statusBits({
-        standalone: false, enabled: !s.disabled, unreachable: null, syncingFrom, syncingTo: sync?.sendingFull === true,
-        transitioning: s.role === 'starting' || s.yielding && !s.disabled, links: s.links, leader: leads, serviceConnected: connected,
+        standalone: false,
+        enabled: !s.disabled,
+        unreachable: null,
+        syncingFrom,
+        syncingTo: sync?.sendingFull === true,
+        transitioning: s.role === 'starting' || (s.yielding && !s.disabled),
+        links: s.links,
+        leader: leads,
+        serviceConnected: connected,
         electing: !leads && !(s.peer?.alive && (s.peer.flags & FLAG_LEADER) !== 0),
       });
-      return { name: m.name, id: m.id, address: m.address, self: true, enabled: !s.disabled, draining: s.standing.draining, role: s.role, leader: leads, unreachable: null, bits, hex: hex(bits), words: describeBits(bits, ifaces), softwareVersion: ownVersion };
+      return {
+        name: m.name,
+        id: m.id,
+        address: m.address,
+        self: true,
+        enabled: !s.disabled,
+        draining: s.standing.draining,
+        role: s.role,
+        leader: leads,
+        unreachable: null,
+        bits,
+        hex: hex(bits),
+        words: describeBits(bits, ifaces),
+        softwareVersion: ownVersion,
+      };
     }
     const heard = s.peer && s.peer.id === m.id ? s.peer : null;
     const unreachable = peerUnreachable(s, m, ownVersion);
@@ -94,13 +119,30 @@ export function clusterView(s: Snapshot, config: NodeConfig, ownVersion: string)
     const enabled = heard?.alive ? (flags & FLAG_DISABLED) === 0 : m.enabled;
     const isLeader = (flags & FLAG_LEADER) !== 0;
     const bits = statusBits({
-      standalone: false, enabled, unreachable, syncingFrom: heard?.alive === true && heard.syncStatus === 'syncing', syncingTo: false,
-      transitioning: heard?.alive === true && (heard.role === 'starting' || ((flags & FLAG_YIELDING) !== 0 && enabled)), links: [], leader: isLeader,
-      serviceConnected: unreachable === null && (sync ? sync.channel === 'up' : heard?.alive === true), electing: false,
+      standalone: false,
+      enabled,
+      unreachable,
+      syncingFrom: heard?.alive === true && heard.syncStatus === 'syncing',
+      syncingTo: false,
+      transitioning: heard?.alive === true && (heard.role === 'starting' || ((flags & FLAG_YIELDING) !== 0 && enabled)),
+      links: [],
+      leader: isLeader,
+      serviceConnected: unreachable === null && (sync ? sync.channel === 'up' : heard?.alive === true),
+      electing: false,
     });
     return {
-      name: m.name, id: m.id, address: m.address, self: false, enabled, draining: (flags & FLAG_DRAINING) !== 0 || (!heard?.alive && m.draining),
-      role: heard?.alive ? heard.role : 'unknown', leader: isLeader, unreachable, bits, hex: hex(bits), words: describeBits(bits, ifaces),
+      name: m.name,
+      id: m.id,
+      address: m.address,
+      self: false,
+      enabled,
+      draining: (flags & FLAG_DRAINING) !== 0 || (!heard?.alive && m.draining),
+      role: heard?.alive ? heard.role : 'unknown',
+      leader: isLeader,
+      unreachable,
+      bits,
+      hex: hex(bits),
+      words: describeBits(bits, ifaces),
       softwareVersion: heard ? heard.softwareVersion : null,
     };
   });
@@ -121,7 +163,8 @@ export function health(s: Snapshot, view: ClusterView, o: { draining: boolean; f
   if (s.role !== 'active') return { ok: false, text: `Not serving: this member is ${s.role}` };
   const down = s.links.filter((l) => l.monitored && (!l.up || !l.targetsReachable)).map((l) => l.name);
   if (down.length > 0) return { ok: false, text: `Failing: monitored interface ${down.join(', ')} lost its link or targets` };
-  if (o.failWhileSyncing && 'role' in s.sync && s.sync.status === 'syncing') return { ok: false, text: 'Syncing: the state transfer from another member is not complete' };
+  if (o.failWhileSyncing && 'role' in s.sync && s.sync.status === 'syncing')
+    return { ok: false, text: 'Syncing: the state transfer from another member is not complete' };
   // Cut off from the cluster by a difference in configuration: the member that does not lead steps aside.
   const peer = view.members.find((m) => !m.self && m.unreachable !== null && MISMATCH.includes(m.unreachable));
   if (peer && !me.leader) return { ok: false, text: `Unreachable from the cluster: ${peer.name} refuses this member (${peer.unreachable})` };

@@ -102,7 +102,10 @@ export class Maintenance {
       case 'send':
         return this.send(kindOf(a['kind']), String(a['path']), id);
       case 'apply-peer': {
-        const { name, answer } = await this.d.askPeer({ type: 'maintenance-apply', kind: kindOf(a['kind']), sha256: shaOf(a['sha256']), id }, this.d.local.maintenance.timeoutMs + 15_000);
+        const { name, answer } = await this.d.askPeer(
+          { type: 'maintenance-apply', kind: kindOf(a['kind']), sha256: shaOf(a['sha256']), id },
+          this.d.local.maintenance.timeoutMs + 15_000,
+        );
         return { ...answer, node: name };
       }
       case 'apply-local':
@@ -114,7 +117,10 @@ export class Maintenance {
       case 'report': {
         const done = a['outcome'] === 'done';
         this.d.log.log(done ? 'info' : 'error', done ? 'maintenance_done' : 'maintenance_stopped', {
-          id, kind: a['kind'], ...(done ? {} : { step: a['step'], error: a['error'], serving: a['serving'] }), totalMs: a['totalMs'],
+          id,
+          kind: a['kind'],
+          ...(done ? {} : { step: a['step'], error: a['error'], serving: a['serving'] }),
+          totalMs: a['totalMs'],
         });
         return { logged: true };
       }
@@ -186,8 +192,14 @@ export class Maintenance {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const part = `${this.fileFor(kind, sha256)}.part`;
     if (offset !== 0) {
-      const have = await stat(part).then((s) => s.size, () => -1);
-      if (have !== offset) throw new Error(`chunk at ${offset} of ${kind} ${sha256.slice(0, 12)}: ${have < 0 ? 'no transfer in progress' : `${have} bytes received so far`}; send the file again`);
+      const have = await stat(part).then(
+        (s) => s.size,
+        () => -1,
+      );
+      if (have !== offset)
+        throw new Error(
+          `chunk at ${offset} of ${kind} ${sha256.slice(0, 12)}: ${have < 0 ? 'no transfer in progress' : `${have} bytes received so far`}; send the file again`,
+        );
     }
     const fh = await open(part, offset === 0 ? 'w' : 'a', 0o600);
     try {
@@ -228,7 +240,10 @@ export class Maintenance {
     const t0 = performance.now();
     const role = this.d.role();
     try {
-      const output = await runCommand(command, [file, kind], { timeoutMs: this.d.local.maintenance.timeoutMs, env: { TANDEM_NODE: this.d.node, TANDEM_ROLE: role, TANDEM_KIND: kind } });
+      const output = await runCommand(command, [file, kind], {
+        timeoutMs: this.d.local.maintenance.timeoutMs,
+        env: { TANDEM_NODE: this.d.node, TANDEM_ROLE: role, TANDEM_KIND: kind },
+      });
       const ms = performance.now() - t0;
       this.d.log.log('info', 'maintenance_step', { id, kind, step: 'applied', node: this.d.node, role, command, ms, output: output.slice(-500) });
       if (kind === 'upgrade') {
@@ -237,7 +252,15 @@ export class Maintenance {
       }
       return { ok: true, ms, output: output.slice(-2000), restarting: kind === 'upgrade' };
     } catch (e) {
-      this.d.log.log('error', 'maintenance_apply_failed', { id, kind, node: this.d.node, role, command, error: (e as Error).message, ms: performance.now() - t0 });
+      this.d.log.log('error', 'maintenance_apply_failed', {
+        id,
+        kind,
+        node: this.d.node,
+        role,
+        command,
+        error: (e as Error).message,
+        ms: performance.now() - t0,
+      });
       throw e;
     } finally {
       this.applying = null;

@@ -20,7 +20,13 @@ import type { Logger } from '../logging/log.js';
 import { startServices } from './node-services.js';
 import { VERSION } from '../version.js';
 
-export async function startStandalone(local: LocalConfig, store: ClusterStore, _board: Board, log: Logger, restart: (why: string) => void): Promise<Pick<Daemon, 'stop'>> {
+export async function startStandalone(
+  local: LocalConfig,
+  store: ClusterStore,
+  _board: Board,
+  log: Logger,
+  restart: (why: string) => void,
+): Promise<Pick<Daemon, 'stop'>> {
   const stores = { config: new KvProvider('config', join(local.stateDir, 'system-state.json')), sessions: new KvProvider('sessions') };
   const control = new ClusterControl(local, null, store, log, {
     restart,
@@ -44,11 +50,23 @@ export async function startStandalone(local: LocalConfig, store: ClusterStore, _
     sync: null,
   });
   const services = await startServices({
-    local, log, control, managementHost: mgmt ? mgmt.address : null, statusDoc: doc,
+    local,
+    log,
+    control,
+    managementHost: mgmt ? mgmt.address : null,
+    statusDoc: doc,
     commands: (req) => {
       switch (req.cmd) {
         case 'status':
-          return { standalone: true, pid: process.pid, bits: 1, hex: '0x00001', words: ['standalone'], softwareVersion: VERSION.text, stores: { config: stores.config.count(), sessions: stores.sessions.count() } };
+          return {
+            standalone: true,
+            pid: process.pid,
+            bits: 1,
+            hex: '0x00001',
+            words: ['standalone'],
+            softwareVersion: VERSION.text,
+            stores: { config: stores.config.count(), sessions: stores.sessions.count() },
+          };
         case 'store-get':
         case 'store-set':
           return storeCommand(stores, { op: req.cmd, store: req.store, key: req.key, value: req.cmd === 'store-set' ? req.value : undefined });

@@ -28,8 +28,21 @@ const HAPPENINGS = 120;
 /** How long after a role change what follows (claim, release, takeover timings) is added to its record. */
 const AFTER_MS = 1500;
 
-export interface FrozenArrival { at: string; atMs: number; from: string; role: string; connections: number; health: number }
-export interface Happening { at: string; atMs: number; kind: 'link' | 'targets' | 'admin' | 'event'; what: string; fields?: LogFields }
+export interface FrozenArrival {
+  at: string;
+  atMs: number;
+  from: string;
+  role: string;
+  connections: number;
+  health: number;
+}
+export interface Happening {
+  at: string;
+  atMs: number;
+  kind: 'link' | 'targets' | 'admin' | 'event';
+  what: string;
+  fields?: LogFields;
+}
 
 export interface FlightRecord {
   version: 1;
@@ -49,8 +62,19 @@ export interface FlightRecord {
   after: Happening[];
 }
 
-interface Arrival { at: bigint; from: string; role: string; connections: number; health: number }
-interface RawHappening { at: bigint; kind: Happening['kind']; what: string; fields?: LogFields }
+interface Arrival {
+  at: bigint;
+  from: string;
+  role: string;
+  connections: number;
+  health: number;
+}
+interface RawHappening {
+  at: bigint;
+  kind: Happening['kind'];
+  what: string;
+  fields?: LogFields;
+}
 
 class Ring<T> {
   private readonly items: (T | undefined)[];
@@ -109,9 +133,19 @@ export class FlightRecorder {
         return;
       }
       case 'link':
-        return this.happenings.push({ at: i.now, kind: 'link', what: `${i.iface} ${i.up ? 'carrier up' : 'lost carrier'}`, fields: { iface: i.iface, up: i.up } });
+        return this.happenings.push({
+          at: i.now,
+          kind: 'link',
+          what: `${i.iface} ${i.up ? 'carrier up' : 'lost carrier'}`,
+          fields: { iface: i.iface, up: i.up },
+        });
       case 'targets':
-        return this.happenings.push({ at: i.now, kind: 'targets', what: `${i.iface} monitor targets ${i.reachable ? 'reachable' : 'lost'}`, fields: { iface: i.iface, reachable: i.reachable } });
+        return this.happenings.push({
+          at: i.now,
+          kind: 'targets',
+          what: `${i.iface} monitor targets ${i.reachable ? 'reachable' : 'lost'}`,
+          fields: { iface: i.iface, reachable: i.reachable },
+        });
       case 'failover':
         return this.happenings.push({ at: i.now, kind: 'admin', what: 'planned failover requested' });
       case 'enable':
@@ -127,7 +161,8 @@ export class FlightRecorder {
   tap(log: Logger): Logger {
     return {
       log: (level: Level, event: EventName, fields?: LogFields) => {
-        if (event !== 'role_change') this.happenings.push({ at: this.o.mono(), kind: 'event', what: event, ...(fields ? { fields: { level, ...fields } } : {}) });
+        if (event !== 'role_change')
+          this.happenings.push({ at: this.o.mono(), kind: 'event', what: event, ...(fields ? { fields: { level, ...fields } } : {}) });
         log.log(level, event, fields);
       },
     };
@@ -139,14 +174,24 @@ export class FlightRecorder {
     const happenings = this.happenings.toArray();
     const heartbeats: FlightRecord['heartbeats'] = {};
     for (const [iface, ring] of this.arrivals) {
-      heartbeats[iface] = ring.toArray().slice(-ARRIVALS_FROZEN).map((a) => ({ ...wall(a.at), from: a.from, role: a.role, connections: a.connections, health: a.health }));
+      heartbeats[iface] = ring
+        .toArray()
+        .slice(-ARRIVALS_FROZEN)
+        .map((a) => ({ ...wall(a.at), from: a.from, role: a.role, connections: a.connections, health: a.health }));
     }
     const record: FlightRecord = {
       version: 1,
       seq: 0,
       node: this.o.node,
       config: { failoverTimeMs: this.o.failoverTimeMs, heartbeatIntervalMs: this.o.heartbeatIntervalMs, holdDownMs: this.o.holdDownMs, ifaces: this.o.ifaces },
-      change: { from: change.from, to: change.to, reason: change.reason, evidence: change.evidence, ...('what' in change ? { what: change.what, subject: change.subject } : {}), ...wall(change.at) },
+      change: {
+        from: change.from,
+        to: change.to,
+        reason: change.reason,
+        evidence: change.evidence,
+        ...('what' in change ? { what: change.what, subject: change.subject } : {}),
+        ...wall(change.at),
+      },
       previousChangeAtMs: this.previousChange === undefined ? null : wall(this.previousChange).atMs,
       peer: this.peer,
       heartbeats,
@@ -154,13 +199,18 @@ export class FlightRecorder {
       after: [],
     };
     if (!('what' in change)) this.previousChange = change.at; // the hold-down counts from role changes only
-    this.writes = this.writes.then(async () => {
-      record.seq = await this.nextSeq();
-      await this.write(record);
-    }).catch((e: Error) => this.o.onWriteFailed?.(e.message));
+    this.writes = this.writes
+      .then(async () => {
+        record.seq = await this.nextSeq();
+        await this.write(record);
+      })
+      .catch((e: Error) => this.o.onWriteFailed?.(e.message));
     const timer = setTimeout(() => {
       const later = this.wallOf();
-      record.after = this.happenings.toArray().filter((h) => h.at > change.at).map((h) => this.frozen(h, later));
+      record.after = this.happenings
+        .toArray()
+        .filter((h) => h.at > change.at)
+        .map((h) => this.frozen(h, later));
       this.writes = this.writes.then(() => this.write(record)).catch((e: Error) => this.o.onWriteFailed?.(e.message));
     }, this.o.afterMs ?? AFTER_MS);
     timer.unref();
@@ -193,7 +243,10 @@ export class FlightRecorder {
 
   private async write(record: FlightRecord): Promise<void> {
     await mkdir(this.o.dir, { recursive: true, mode: 0o700 });
-    await writeFileAtomicAsync(join(this.o.dir, fileName(record.seq)), JSON.stringify(record, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
+    await writeFileAtomicAsync(
+      join(this.o.dir, fileName(record.seq)),
+      JSON.stringify(record, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n',
+    );
     for (const old of (await recordFiles(this.o.dir)).slice(0, -RECORDS_KEPT)) await unlink(join(this.o.dir, old.name)).catch(() => undefined);
   }
 }
@@ -208,7 +261,10 @@ async function recordFiles(dir: string): Promise<{ name: string; seq: number }[]
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw e;
   }
-  return names.filter((n) => /^\d{8}\.json$/.test(n)).map((name) => ({ name, seq: Number(name.slice(0, 8)) })).sort((a, b) => a.seq - b.seq);
+  return names
+    .filter((n) => /^\d{8}\.json$/.test(n))
+    .map((name) => ({ name, seq: Number(name.slice(0, 8)) }))
+    .sort((a, b) => a.seq - b.seq);
 }
 
 /** The newest records on disk, newest first (a damaged file is named, not fatal). */

@@ -140,25 +140,41 @@ export function explain(r: FlightRecord): Explanation {
     const prev = r.previousChangeAtMs;
     if (prev === null || causeAtMs === undefined || c.atMs - causeAtMs < 3 * interval) return;
     if (causeAtMs - prev < r.config.holdDownMs && c.atMs - prev >= r.config.holdDownMs - interval) {
-      sentences.push(`the change waited for the hold-down: no comparison moves the role within ${r.config.holdDownMs} ms of the previous change (at ${clock(prev)})`);
+      sentences.push(
+        `the change waited for the hold-down: no comparison moves the role within ${r.config.holdDownMs} ms of the previous change (at ${clock(prev)})`,
+      );
     }
   };
   const verb =
-    c.to === 'active' ? (c.from === 'inactive' || c.from === 'fencing' ? 'took over' : 'went active')
-    : c.to === 'inactive' ? (c.from === 'active' ? 'handed over' : 'went inactive')
-    : c.to === 'fencing' ? `began fencing ${peer}`
-    : `became ${c.to}`;
+    c.to === 'active'
+      ? c.from === 'inactive' || c.from === 'fencing'
+        ? 'took over'
+        : 'went active'
+      : c.to === 'inactive'
+        ? c.from === 'active'
+          ? 'handed over'
+          : 'went inactive'
+        : c.to === 'fencing'
+          ? `began fencing ${peer}`
+          : `became ${c.to}`;
   /** The fence's own event (peer_fenced, fence_failed): logged just before its result reached the core. */
   const fenceEvent = () => [...r.before].reverse().find((h) => h.kind === 'event' && (h.what === 'peer_fenced' || h.what === 'fence_failed'));
 
   switch (c.reason) {
     case 'peer_dead': {
       if (newest) {
-        const all = heard.length === r.config.ifaces.length ? `all ${heard.length} interfaces` : `${heard.map((x) => x.iface).join(', ')} (the only interfaces it had been heard on)`;
-        sentences.push(`${me} stopped hearing ${peer} on ${all} at ${clock(newest.atMs)} (last heartbeat: ${heard.map((x) => `${x.iface} ${clock(x.last!.atMs)}`).join(', ')})`);
+        const all =
+          heard.length === r.config.ifaces.length
+            ? `all ${heard.length} interfaces`
+            : `${heard.map((x) => x.iface).join(', ')} (the only interfaces it had been heard on)`;
+        sentences.push(
+          `${me} stopped hearing ${peer} on ${all} at ${clock(newest.atMs)} (last heartbeat: ${heard.map((x) => `${x.iface} ${clock(x.last!.atMs)}`).join(', ')})`,
+        );
         if (syncSilent) syncSentence();
         sentences.push(counts());
-        sentences.push(`${me} ${verb} at ${clock(c.atMs)}, ${Math.round(c.atMs - newest.atMs)} ms after the last heartbeat (failover time ${r.config.failoverTimeMs} ms)`);
+        sentences.push(
+          `${me} ${verb} at ${clock(c.atMs)}, ${Math.round(c.atMs - newest.atMs)} ms after the last heartbeat (failover time ${r.config.failoverTimeMs} ms)`,
+        );
       } else sentences.push(`${me} had not heard ${peer} at all; ${me} ${verb} at ${clock(c.atMs)}`);
       break;
     }
@@ -178,21 +194,30 @@ export function explain(r: FlightRecord): Explanation {
       if (loss) {
         facts.lostAtMs = loss.atMs;
         facts.lostIface = String(loss.fields?.['iface']);
-        sentences.push(`${loss.what} at ${clock(loss.atMs)}${r.config.ifaces.find((i) => i.name === facts.lostIface)?.monitored ? ' (a monitored interface)' : ''}`);
+        sentences.push(
+          `${loss.what} at ${clock(loss.atMs)}${r.config.ifaces.find((i) => i.name === facts.lostIface)?.monitored ? ' (a monitored interface)' : ''}`,
+        );
       }
       sentences.push(c.reason === 'isolated' ? `${me} had no link left to serve on` : `${healths()}: the healthier node serves`);
       holdDown(loss?.atMs);
       // The healthier peer takes over first (make before break); the active side steps down on hearing it.
       let took: FrozenArrival | undefined;
       if (c.from === 'active') {
-        for (const a of Object.values(r.heartbeats).flat().filter((x) => x.atMs <= c.atMs).sort((x, y) => x.atMs - y.atMs)) took = a.role !== 'active' ? undefined : (took ?? a);
+        for (const a of Object.values(r.heartbeats)
+          .flat()
+          .filter((x) => x.atMs <= c.atMs)
+          .sort((x, y) => x.atMs - y.atMs))
+          took = a.role !== 'active' ? undefined : (took ?? a);
       }
       if (took) sentences.push(`${peer} took over first (its heartbeat at ${clock(took.atMs)} said active)`);
       sentences.push(`${me} ${verb} at ${clock(c.atMs)}`);
       break;
     }
     case 'health_higher_than_peer': {
-      const arrivals = Object.values(r.heartbeats).flat().filter((a) => a.atMs <= c.atMs).sort((a, b) => a.atMs - b.atMs);
+      const arrivals = Object.values(r.heartbeats)
+        .flat()
+        .filter((a) => a.atMs <= c.atMs)
+        .sort((a, b) => a.atMs - b.atMs);
       let fell: FrozenArrival | undefined;
       let prev: FrozenArrival | undefined;
       for (const a of arrivals) {
@@ -210,7 +235,9 @@ export function explain(r: FlightRecord): Explanation {
     }
     case 'planned_failover': {
       const asked = [...r.before].reverse().find((h) => h.kind === 'admin' && h.what === 'planned failover requested');
-      sentences.push(`a planned failover was requested on ${me}${asked ? ` at ${clock(asked.atMs)}` : ''}; ${peer} claimed the shared addresses and ${me} ${verb} at ${clock(c.atMs)}`);
+      sentences.push(
+        `a planned failover was requested on ${me}${asked ? ` at ${clock(asked.atMs)}` : ''}; ${peer} claimed the shared addresses and ${me} ${verb} at ${clock(c.atMs)}`,
+      );
       break;
     }
     case 'peer_fenced':
@@ -220,12 +247,17 @@ export function explain(r: FlightRecord): Explanation {
       const took = f?.fields?.['tookMs'] === undefined ? '' : ` after ${Math.round(Number(f.fields['tookMs']))} ms`;
       if (c.reason === 'peer_fenced') sentences.push(`${peer} was fenced (${String(f?.fields?.['how'] ?? '?')})${took}`);
       else sentences.push(`fencing ${peer} failed${took}: ${String(f?.fields?.['error'] ?? '?')}`);
-      if (c.reason === 'fence_failed') sentences.push(`the policy (fence.onFailure stay-inactive) forbids a takeover without the fence: ${me} ${verb} at ${clock(c.atMs)} without ever holding the shared addresses, and takes over only once ${peer} is heard again`);
+      if (c.reason === 'fence_failed')
+        sentences.push(
+          `the policy (fence.onFailure stay-inactive) forbids a takeover without the fence: ${me} ${verb} at ${clock(c.atMs)} without ever holding the shared addresses, and takes over only once ${peer} is heard again`,
+        );
       else sentences.push(`${me} ${verb} at ${clock(c.atMs)}${c.reason === 'fence_failed_taking_over' ? ' anyway (fence.onFailure take-over)' : ''}`);
       break;
     }
     case 'peer_yielded':
-      sentences.push(`${peer} yielded (a planned failover, a stop or a disable)${newest ? `; its heartbeat at ${clock(newest.atMs)} said so` : ''}; ${me} ${verb} at ${clock(c.atMs)}`);
+      sentences.push(
+        `${peer} yielded (a planned failover, a stop or a disable)${newest ? `; its heartbeat at ${clock(newest.atMs)} said so` : ''}; ${me} ${verb} at ${clock(c.atMs)}`,
+      );
       break;
     default:
       sentences.push(`${me} ${verb} at ${clock(c.atMs)} because ${c.reason.replace(/_/g, ' ')}${ev.rule ? ` (rule: ${ev.rule})` : ''}`);
@@ -243,7 +275,10 @@ export function explain(r: FlightRecord): Explanation {
 export function aftermath(r: FlightRecord): string[] {
   const out: string[] = [];
   for (const h of r.after) {
-    if (h.what === 'takeover') out.push(`the shared addresses were up at ${clock(Date.parse(String(h.fields?.['sharedUpAt'])))} and announced at ${clock(Date.parse(String(h.fields?.['firstGarpAt'])))}`);
+    if (h.what === 'takeover')
+      out.push(
+        `the shared addresses were up at ${clock(Date.parse(String(h.fields?.['sharedUpAt'])))} and announced at ${clock(Date.parse(String(h.fields?.['firstGarpAt'])))}`,
+      );
     else if (h.what === 'shared_addresses_released') out.push(`the shared addresses were released at ${clock(h.atMs)}`);
     else if (h.what === 'effect_failed' || h.what === 'fence_failed') out.push(`${h.what} at ${clock(h.atMs)}: ${String(h.fields?.['error'] ?? '')}`);
     else if (h.what === 'peer_fenced') out.push(`the peer was fenced (${String(h.fields?.['how'])}) at ${clock(h.atMs)}`);

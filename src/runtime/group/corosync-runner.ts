@@ -69,8 +69,13 @@ export class CorosyncRunner {
 
   plan(clusterName: string, members: CorosyncPlan['members']): CorosyncPlan {
     return {
-      clusterName, members, keyfile: join(this.dir, 'authkey'), stateDir: this.dir, logFile: join(this.dir, 'corosync.log'),
-      port: this.settings.port, tokenMs: this.settings.tokenMs,
+      clusterName,
+      members,
+      keyfile: join(this.dir, 'authkey'),
+      stateDir: this.dir,
+      logFile: join(this.dir, 'corosync.log'),
+      port: this.settings.port,
+      tokenMs: this.settings.tokenMs,
     };
   }
 
@@ -90,7 +95,17 @@ export class CorosyncRunner {
   private spawn(): void {
     const args = ['-f', '-c', this.confFile];
     const command = this.settings.privateRun
-      ? ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs -o size=1m,mode=755 tandem-run /run && exec corosync "$@"', 'corosync', ...args]
+      ? [
+          'unshare',
+          '--mount',
+          '--propagation',
+          'private',
+          'sh',
+          '-c',
+          'mount -t tmpfs -o size=1m,mode=755 tandem-run /run && exec corosync "$@"',
+          'corosync',
+          ...args,
+        ]
       : ['corosync', ...args];
     // The parent-death signal: a worker killed outright takes its Corosync with it (the next worker starts its own).
     const child = spawn('setpriv', ['--pdeathsig', 'SIGTERM', ...command], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -98,11 +113,20 @@ export class CorosyncRunner {
     child.stderr?.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-2000);
     });
-    child.on('error', (e) => this.log.log('error', 'corosync_exited', { pid: child.pid ?? null, reason: `cannot start corosync: ${e.message} (is the corosync package installed?)` }));
+    child.on('error', (e) =>
+      this.log.log('error', 'corosync_exited', { pid: child.pid ?? null, reason: `cannot start corosync: ${e.message} (is the corosync package installed?)` }),
+    );
     child.on('exit', (code, signal) => {
       if (this.child === child) this.child = undefined;
       if (this.stopping) return;
-      this.log.log('error', 'corosync_exited', { pid: child.pid ?? null, code, signal, stderr: stderr.trim().slice(-500), log: join(this.dir, 'corosync.log'), restartInMs: RESTART_MS });
+      this.log.log('error', 'corosync_exited', {
+        pid: child.pid ?? null,
+        code,
+        signal,
+        stderr: stderr.trim().slice(-500),
+        log: join(this.dir, 'corosync.log'),
+        restartInMs: RESTART_MS,
+      });
       this.restartTimer = setTimeout(() => this.spawn(), RESTART_MS);
     });
     this.child = child;

@@ -44,7 +44,12 @@ export async function startGroupDaemon(config: NodeConfig, store: ClusterStore, 
     },
     localState: async () => ({ systemKeys: node.state.config.count(), sessions: node.state.sessions.count() }),
     peer: () => null,
-    maintenance: () => Promise.reject(new Error('tandem update/upgrade with planned failovers is for Active/Passive pairs; a cluster on Corosync is updated one member at a time (disable, update, enable)')),
+    maintenance: () =>
+      Promise.reject(
+        new Error(
+          'tandem update/upgrade with planned failovers is for Active/Passive pairs; a cluster on Corosync is updated one member at a time (disable, update, enable)',
+        ),
+      ),
     logBatch: (messages, from) => {
       if (node.core.leader !== config.node.id) refuse('busy', `${config.node.name} is not the log-server leader`);
       return sendForwarded(opts.syslog, messages, from, log);
@@ -65,7 +70,12 @@ export async function startGroupDaemon(config: NodeConfig, store: ClusterStore, 
     const h = groupHealth(c, f);
     if (h.text === last.text) return;
     const group = f.view.map((id) => nameOf(id) ?? `node ${id}`);
-    const change = { wallTime: new Date().toISOString(), from: last.ok ? 'active' : 'inactive', to: h.ok ? 'active' : 'inactive', reason: `${h.text}; group: ${group.join(', ') || 'none'}; leader: ${nameOf(f.leader) ?? 'none'}` };
+    const change = {
+      wallTime: new Date().toISOString(),
+      from: last.ok ? 'active' : 'inactive',
+      to: h.ok ? 'active' : 'inactive',
+      reason: `${h.text}; group: ${group.join(', ') || 'none'}; leader: ${nameOf(f.leader) ?? 'none'}`,
+    };
     history.push(change);
     changesTotal++;
     if (history.length > 20) history.shift();
@@ -86,15 +96,24 @@ export async function startGroupDaemon(config: NodeConfig, store: ClusterStore, 
         await control.askPeer({ type: 'log-batch', messages: batch }, 5000, leader);
       },
       direct: (m) => syslog.direct(m),
-      log, queueMax: config.syslog?.queueMax ?? 10_000,
+      log,
+      queueMax: config.syslog?.queueMax ?? 10_000,
     });
     syslog.route = forwarder;
   }
 
   const facts = (): GroupFacts => ({
-    me: config.node.name, connected: node.connected, quorate: node.core.quorate, quorum: node.core.quorum, configured: node.core.configured,
-    view: node.core.view.map((m) => m.nodeid), holders: node.core.holderIds, holdsState: node.core.holdsState,
-    leader: node.core.leader, receivingFrom: node.core.receivingFrom, softwareVersion: VERSION.text,
+    me: config.node.name,
+    connected: node.connected,
+    quorate: node.core.quorate,
+    quorum: node.core.quorum,
+    configured: node.core.configured,
+    view: node.core.view.map((m) => m.nodeid),
+    holders: node.core.holderIds,
+    holdsState: node.core.holdsState,
+    leader: node.core.leader,
+    receivingFrom: node.core.receivingFrom,
+    softwareVersion: VERSION.text,
   });
   const statusDoc = (): StatusDoc => {
     const c = store.value.cluster!;
@@ -103,8 +122,17 @@ export async function startGroupDaemon(config: NodeConfig, store: ClusterStore, 
     return {
       node: { name: config.node.name, role: health.ok ? 'active' : 'inactive', standalone: false, softwareVersion: VERSION.text },
       cluster: { name: c.name, mode: c.properties.mode, revision: c.revision, leader: nameOf(f.leader), members: groupMembers(c, f) },
-      health, matrix: [], changes: [...history], roleChangesTotal: changesTotal, connections: conntrackCount(),
-      sync: { status: f.holdsState ? 'in-sync' : f.quorate ? 'syncing' : 'no-quorum', channel: f.connected ? 'corosync' : 'down', lag: 0, sequence: node.core.seq },
+      health,
+      matrix: [],
+      changes: [...history],
+      roleChangesTotal: changesTotal,
+      connections: conntrackCount(),
+      sync: {
+        status: f.holdsState ? 'in-sync' : f.quorate ? 'syncing' : 'no-quorum',
+        channel: f.connected ? 'corosync' : 'down',
+        lag: 0,
+        sequence: node.core.seq,
+      },
     };
   };
   const commands = async (req: Request): Promise<unknown> => {
@@ -113,8 +141,20 @@ export async function startGroupDaemon(config: NodeConfig, store: ClusterStore, 
         const doc = statusDoc();
         const f = facts();
         return {
-          group: { ...f, seq: node.core.seq, stores: { config: node.state.config.count(), sessions: node.state.sessions.count() }, corosync: await node.runner.view(), corosyncPid: node.runner.pid },
-          cluster: doc.cluster, healthCheck: doc.health, node: doc.node, role: doc.node.role, disabled: !enabled, softwareVersion: VERSION.text, pid: process.pid,
+          group: {
+            ...f,
+            seq: node.core.seq,
+            stores: { config: node.state.config.count(), sessions: node.state.sessions.count() },
+            corosync: await node.runner.view(),
+            corosyncPid: node.runner.pid,
+          },
+          cluster: doc.cluster,
+          healthCheck: doc.health,
+          node: doc.node,
+          role: doc.node.role,
+          disabled: !enabled,
+          softwareVersion: VERSION.text,
+          pid: process.pid,
         };
       }
       case 'store-get': {
@@ -138,14 +178,29 @@ export async function startGroupDaemon(config: NodeConfig, store: ClusterStore, 
         // No failover here: what a member of a cluster on Corosync can be asked is why it serves or not.
         return { dir: recorderDir(config.stateDir), records: [], group: [...history].reverse() };
       default:
-        throw new Error(`"${req.cmd}" is for a pair on tandem's heartbeats; this member is in cluster ${config.cluster.name} on Corosync, where every member serves`);
+        throw new Error(
+          `"${req.cmd}" is for a pair on tandem's heartbeats; this member is in cluster ${config.cluster.name} on Corosync, where every member serves`,
+        );
     }
   };
   const mgmt = config.management && config.interfaces.find((i) => i.name === config.management!.interface);
-  const services = await startServices({ local: config, log, control, managementHost: mgmt ? (ownAddress(config, mgmt)?.address ?? null) : null, statusDoc, commands });
+  const services = await startServices({
+    local: config,
+    log,
+    control,
+    managementHost: mgmt ? (ownAddress(config, mgmt)?.address ?? null) : null,
+    statusDoc,
+    commands,
+  });
   await control.start().catch((e: Error) => log.log('error', 'cluster_service_failed', { error: e.message }));
   node.start();
-  log.log('info', 'daemon_started', { node: config.node.name, cluster: config.cluster.name, mode: config.cluster.mode, engine: 'corosync', members: store.value.cluster!.members.length });
+  log.log('info', 'daemon_started', {
+    node: config.node.name,
+    cluster: config.cluster.name,
+    mode: config.cluster.mode,
+    engine: 'corosync',
+    members: store.value.cluster!.members.length,
+  });
   return {
     async stop() {
       forwarder?.close();

@@ -71,7 +71,10 @@ export class GroupNode {
 
   private plan(content: StoreContent = this.store.value) {
     const c = content.cluster!;
-    return this.runner.plan(c.name, c.members.map((m) => ({ id: m.id, name: m.name, address: m.address })));
+    return this.runner.plan(
+      c.name,
+      c.members.map((m) => ({ id: m.id, name: m.name, address: m.address })),
+    );
   }
 
   start(): void {
@@ -154,16 +157,25 @@ export class GroupNode {
           // Taken now, before the next delivery: exactly the state at the point the core settled.
           const parts = this.state.snapshot(this.store.value.cluster!);
           parts.forEach((body, i) => this.send({ t: 'state', key: a.key, to: a.to, i, n: parts.length, seq: a.seq, body }));
-          this.log.log('info', 'group_state_sent', { to: a.to, parts: parts.length, seq: a.seq, config: this.state.config.count(), sessions: this.state.sessions.count() });
+          this.log.log('info', 'group_state_sent', {
+            to: a.to,
+            parts: parts.length,
+            seq: a.seq,
+            config: this.state.config.count(),
+            sessions: this.state.sessions.count(),
+          });
           break;
         }
         case 'apply':
           this.settle(a.id, () => this.apply(a.body as GroupChange));
           break;
         case 'skip':
-          if (a.from === this.config.node.id) this.settle(a.id, () => {
-            throw new Error(`not applied: this member did not hold the cluster state when the change was delivered (${this.core.quorate ? 'it was receiving it' : 'no quorum'})`);
-          });
+          if (a.from === this.config.node.id)
+            this.settle(a.id, () => {
+              throw new Error(
+                `not applied: this member did not hold the cluster state when the change was delivered (${this.core.quorate ? 'it was receiving it' : 'no quorum'})`,
+              );
+            });
           break;
         case 'install':
           this.install(a.parts as StatePart[], a.then);
@@ -213,7 +225,9 @@ export class GroupNode {
     if (cluster.revision !== before.cluster?.revision || JSON.stringify(cluster) !== JSON.stringify(before.cluster)) {
       if (!cluster.members.some((m) => m.name === before.me)) {
         // Removed while it was away: it becomes standalone, as if the removal had reached it in order.
-        this.log.log('warn', 'group_state_installed', { removed: `the cluster's definition (revision ${cluster.revision}) no longer has member ${before.me}: this node becomes standalone` });
+        this.log.log('warn', 'group_state_installed', {
+          removed: `the cluster's definition (revision ${cluster.revision}) no longer has member ${before.me}: this node becomes standalone`,
+        });
         this.control.applyOrdered('remove-member', { name: before.me! });
       } else {
         this.store.write((s) => ({ ...s, cluster }));
@@ -235,17 +249,22 @@ export class GroupNode {
   private markJoined(): void {
     const me = this.store.value.cluster?.members.find((m) => m.name === this.store.value.me);
     if (!me || me.joined) return;
-    this.request({ k: 'cluster', op: 'mark-joined', args: { name: me.name } }).catch((e: Error) => this.log.log('warn', 'group_join_failed', { error: `marking ${me.name} joined: ${e.message}` }));
+    this.request({ k: 'cluster', op: 'mark-joined', args: { name: me.name } }).catch((e: Error) =>
+      this.log.log('warn', 'group_join_failed', { error: `marking ${me.name} joined: ${e.message}` }),
+    );
   }
 
   /** One change through the total order; resolves with its result here once applied. */
   request(change: GroupChange): Promise<unknown> {
     if (!this.group) return Promise.reject(new Error('this member is not connected to Corosync (see corosync_exited and group_connection_lost in the log)'));
     if (!this.core.holdsState) {
-      const why = this.core.quorate ? 'it is still receiving the cluster state' : `it has no quorum (${this.core.view.length} of ${this.core.configured} members in its group, ${this.core.quorum} needed)`;
+      const why = this.core.quorate
+        ? 'it is still receiving the cluster state'
+        : `it has no quorum (${this.core.view.length} of ${this.core.configured} members in its group, ${this.core.quorum} needed)`;
       return Promise.reject(new Error(`this member takes no writes: ${why}`));
     }
-    if (change.k === 'store' && (change.key.length === 0 || change.key.length > 256)) return Promise.reject(new Error(`${change.store}: a key is 1 to 256 characters`));
+    if (change.k === 'store' && (change.key.length === 0 || change.key.length > 256))
+      return Promise.reject(new Error(`${change.store}: a key is 1 to 256 characters`));
     const size = JSON.stringify(change).length;
     if (size > BATCH_BYTES) return Promise.reject(new Error(`the change is ${size} bytes as JSON; one change carries at most ${BATCH_BYTES}`));
     const id = `${this.config.node.id}:${process.pid}:${++this.counter}`;

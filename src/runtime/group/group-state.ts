@@ -19,9 +19,7 @@ import { KvProvider } from '../../sync/kv-provider.js';
 
 export type StoreName = 'config' | 'sessions';
 
-export type GroupChange =
-  | { k: 'store'; store: StoreName; key: string; value: unknown }
-  | { k: 'cluster'; op: string; args: Record<string, unknown> };
+export type GroupChange = { k: 'store'; store: StoreName; key: string; value: unknown } | { k: 'cluster'; op: string; args: Record<string, unknown> };
 
 export type StatePart = { cluster: ClusterDefinition } | { store: StoreName; pairs: [string, unknown][] };
 

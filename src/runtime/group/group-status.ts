@@ -33,17 +33,35 @@ export function groupMembers(c: ClusterDefinition, f: GroupFacts): StatusMember[
   return c.members.map((m) => {
     const inView = f.view.includes(m.id);
     const self = m.name === f.me;
-    const unreachable = inView ? null : self ? (f.connected ? 'not in a group with quorum' : 'not connected to Corosync') : 'not in this member\'s group';
+    const unreachable = inView ? null : self ? (f.connected ? 'not in a group with quorum' : 'not connected to Corosync') : "not in this member's group";
     const holds = f.holders.includes(m.id);
     const serving = inView && holds && f.quorate && m.enabled && !m.draining;
     const bits = statusBits({
-      standalone: false, enabled: m.enabled, unreachable, syncingFrom: inView && f.quorate && !holds, syncingTo: false, transitioning: false,
-      links: [], leader: f.leader === m.id, serviceConnected: inView, electing: inView && f.quorate && f.holders.length === 0,
+      standalone: false,
+      enabled: m.enabled,
+      unreachable,
+      syncingFrom: inView && f.quorate && !holds,
+      syncingTo: false,
+      transitioning: false,
+      links: [],
+      leader: f.leader === m.id,
+      serviceConnected: inView,
+      electing: inView && f.quorate && f.holders.length === 0,
     });
     return {
-      name: m.name, id: m.id, address: m.address, self, enabled: m.enabled, draining: m.draining,
-      role: serving ? 'active' : inView ? 'inactive' : 'unreachable', leader: f.leader === m.id, unreachable,
-      hex: hex(bits), bits, words: describeBits(bits), softwareVersion: self ? f.softwareVersion : null,
+      name: m.name,
+      id: m.id,
+      address: m.address,
+      self,
+      enabled: m.enabled,
+      draining: m.draining,
+      role: serving ? 'active' : inView ? 'inactive' : 'unreachable',
+      leader: f.leader === m.id,
+      unreachable,
+      hex: hex(bits),
+      bits,
+      words: describeBits(bits),
+      softwareVersion: self ? f.softwareVersion : null,
     };
   });
 }
@@ -54,7 +72,10 @@ export function groupHealth(c: ClusterDefinition, f: GroupFacts): Health {
   if (me.draining) return { ok: false, text: 'Draining: this member serves its sessions but takes no new ones' };
   if (!f.connected) return { ok: false, text: 'Not serving: this member is not connected to Corosync (see corosync_exited in the log)' };
   if (!f.quorate) {
-    return { ok: false, text: `No quorum: ${f.view.length} of ${f.configured} members in this member's group, ${f.quorum} needed; it serves no new sessions until the partition heals` };
+    return {
+      ok: false,
+      text: `No quorum: ${f.view.length} of ${f.configured} members in this member's group, ${f.quorum} needed; it serves no new sessions until the partition heals`,
+    };
   }
   if (!f.holdsState) {
     const from = c.members.find((m) => m.id === f.receivingFrom)?.name;

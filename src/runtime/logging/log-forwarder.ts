@@ -110,7 +110,8 @@ export class LogForwarder {
         this.inFlight = null;
         this.retryAt = Date.now() + RETRY_MS;
         const suppressed = this.failureReports.pass('forward', Date.now());
-        if (suppressed !== undefined) this.d.log.log('warn', 'log_forward_failed', { error: e.message, queued: this.queue.length, retryMs: RETRY_MS, suppressed });
+        if (suppressed !== undefined)
+          this.d.log.log('warn', 'log_forward_failed', { error: e.message, queued: this.queue.length, retryMs: RETRY_MS, suppressed });
       },
     );
   }
@@ -148,7 +149,12 @@ export class LogForwarder {
  * The leader's side of a forwarded batch: into its syslog queue, and acknowledged only once the queue has sent
  * them (UDP is paced): a leader killed between its acknowledgement and its sends would lose them for good.
  */
-export async function sendForwarded(target: { direct(message: string): boolean; drained?(): Promise<void> } | undefined, messages: readonly string[], from: string, log: Logger): Promise<number> {
+export async function sendForwarded(
+  target: { direct(message: string): boolean; drained?(): Promise<void> } | undefined,
+  messages: readonly string[],
+  from: string,
+  log: Logger,
+): Promise<number> {
   let sent = 0;
   for (const m of messages) if (target?.direct(m)) sent++;
   if (sent < messages.length) log.log('error', 'log_sync_no_server', { count: messages.length - sent, from });

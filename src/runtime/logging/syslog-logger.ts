@@ -49,7 +49,8 @@ export class SyslogLogger implements Logger {
   ) {
     this.sender = s ? new SyslogSender(s) : null;
     // Counted, never silent: the loss itself goes to the log (and to the server once it answers).
-    if (this.sender && s) this.sender.onDropped = (count) => this.log('warn', 'syslog_messages_dropped', { count, queueMax: s.queueMax, server: `${s.host}:${s.port}` });
+    if (this.sender && s)
+      this.sender.onDropped = (count) => this.log('warn', 'syslog_messages_dropped', { count, queueMax: s.queueMax, server: `${s.host}:${s.port}` });
   }
 
   /** Resolves once what direct() queued has left for the server (or after a second). */
@@ -71,8 +72,22 @@ export class SyslogLogger implements Logger {
     const severity = GUIDE[event] ? SEVERITY_CODE[GUIDE[event]!.severity] : LEVEL_CODE[level];
     const evidence = Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields, jsonSafe)}` : '';
     const message = formatRfc5424({
-      facility: this.s?.facility ?? 16, severity, timestamp: new Date().toISOString(), hostname: hostname(), appName: 'tandemd', procId: String(process.pid), msgId: event,
-      data: { 'tandem@32473': { id: String(info?.id ?? 0), node: this.who.node, ...(this.who.cluster ? { cluster: this.who.cluster } : {}), run: this.run, seq: String(++this.seq) } },
+      facility: this.s?.facility ?? 16,
+      severity,
+      timestamp: new Date().toISOString(),
+      hostname: hostname(),
+      appName: 'tandemd',
+      procId: String(process.pid),
+      msgId: event,
+      data: {
+        'tandem@32473': {
+          id: String(info?.id ?? 0),
+          node: this.who.node,
+          ...(this.who.cluster ? { cluster: this.who.cluster } : {}),
+          run: this.run,
+          seq: String(++this.seq),
+        },
+      },
       msg: `${info?.summary ?? event}${evidence}`,
     });
     if (this.route?.take(message)) return;

@@ -67,8 +67,14 @@ export interface Daemon {
 /** What both nodes must agree on to share state: who the members are and which addresses they share. */
 export function clusterDefinition(config: NodeConfig): string {
   const members = config.members.map((n) => `${n.id}:${n.name}:${n.type}`).sort();
-  const shared = config.interfaces.filter((i) => i.sharedIp).map((i) => `${i.name}=${i.sharedIp!.address}/${i.sharedIp!.prefix}`).sort();
-  return createHash('sha256').update(JSON.stringify({ cluster: config.cluster.id, members, shared })).digest('hex').slice(0, 16);
+  const shared = config.interfaces
+    .filter((i) => i.sharedIp)
+    .map((i) => `${i.name}=${i.sharedIp!.address}/${i.sharedIp!.prefix}`)
+    .sort();
+  return createHash('sha256')
+    .update(JSON.stringify({ cluster: config.cluster.id, members, shared }))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** The sync worker's settings from the configuration (undefined: sync is off). */
@@ -79,14 +85,27 @@ function syncWorkerData(config: NodeConfig, secret: Uint8Array): SyncWorkerData 
   return {
     link: {
       secret,
-      me: { clusterId: config.cluster.id, nodeId: config.node.id, nodeName: config.node.name, softwareVersion: VERSION.text, definition: clusterDefinition(config), groupMode: config.cluster.mode },
+      me: {
+        clusterId: config.cluster.id,
+        nodeId: config.node.id,
+        nodeName: config.node.name,
+        softwareVersion: VERSION.text,
+        definition: clusterDefinition(config),
+        groupMode: config.cluster.mode,
+      },
       local: ownAddress(config, iface)!.address,
       peer,
       port: config.sync.port,
       dial: config.node.id < config.peer.id,
       timeoutMs: config.sync.timeoutMs,
     },
-    ignore: [...config.interfaces.flatMap((i) => [i.masterIp, i.slaveIp, i.address]).filter((c) => c !== null).map((c) => c.address), ...config.members.map((m) => m.address).filter((a) => a !== '')],
+    ignore: [
+      ...config.interfaces
+        .flatMap((i) => [i.masterIp, i.slaveIp, i.address])
+        .filter((c) => c !== null)
+        .map((c) => c.address),
+      ...config.members.map((m) => m.address).filter((a) => a !== ''),
+    ],
     stateDir: config.stateDir,
     mode: config.cluster.mode,
   };
@@ -134,11 +153,22 @@ export interface DaemonOptions {
   syslog?: SyslogLogger;
 }
 
-export async function startDaemon(config: NodeConfig, board: Board, baseLog: Logger, opts: DaemonOptions = { store: null, restart: () => undefined }): Promise<Daemon> {
+export async function startDaemon(
+  config: NodeConfig,
+  board: Board,
+  baseLog: Logger,
+  opts: DaemonOptions = { store: null, restart: () => undefined },
+): Promise<Daemon> {
   const fo = failoverConfig(config);
   const recorder = new FlightRecorder({
-    node: config.node.name, dir: recorderDir(config.stateDir), failoverTimeMs: fo.failoverTimeMs, heartbeatIntervalMs: config.timers.heartbeatIntervalMs, holdDownMs: fo.holdDownMs,
-    ifaces: fo.ifaces.map((i) => ({ ...i })), mono: monotonicNs, onWriteFailed: (error) => baseLog.log('error', 'flight_record_failed', { dir: recorderDir(config.stateDir), error }),
+    node: config.node.name,
+    dir: recorderDir(config.stateDir),
+    failoverTimeMs: fo.failoverTimeMs,
+    heartbeatIntervalMs: config.timers.heartbeatIntervalMs,
+    holdDownMs: fo.holdDownMs,
+    ifaces: fo.ifaces.map((i) => ({ ...i })),
+    mono: monotonicNs,
+    onWriteFailed: (error) => baseLog.log('error', 'flight_record_failed', { dir: recorderDir(config.stateDir), error }),
   });
   // Everything the node logs also goes into the flight recorder's ring.
   const log = recorder.tap(baseLog);
@@ -228,9 +258,21 @@ export async function startDaemon(config: NodeConfig, board: Board, baseLog: Log
   });
 
   cluster = await ClusterNode.start(config, opts.store, board, log, {
-    runtime: rt, sync, bypass, restart: opts.restart, every: (ms, fn) => heartbeats.every(ms, fn), ...(opts.syslog ? { syslog: opts.syslog } : {}),
+    runtime: rt,
+    sync,
+    bypass,
+    restart: opts.restart,
+    every: (ms, fn) => heartbeats.every(ms, fn),
+    ...(opts.syslog ? { syslog: opts.syslog } : {}),
   });
-  log.log('info', 'daemon_started', { node: config.node.name, type: config.node.type, clusterId: config.cluster.id, cluster: config.cluster.name, mode: config.cluster.mode, failoverTimeMs: config.timers.failoverTimeMs });
+  log.log('info', 'daemon_started', {
+    node: config.node.name,
+    type: config.node.type,
+    clusterId: config.cluster.id,
+    cluster: config.cluster.name,
+    mode: config.cluster.mode,
+    failoverTimeMs: config.timers.failoverTimeMs,
+  });
 
   return {
     runtime: rt,

@@ -14,99 +14,25 @@
  * Runs on the Node main loop; I/O lives in the adapters it is given.
  */
 import { health, initialState, peerAlive, step, syncLinkUp } from '../../core/failover.js';
-import type { Change, CoreState, Effect, FailoverConfig, Input, Role, Standing } from '../../core/failover-types.js';
-import { FLAG_DISABLED, FLAG_DRAINING, FLAG_LEADER, FLAG_SHARED_HELD, FLAG_SYNC_LINK_UP, FLAG_TOOK_OVER, FLAG_YIELDING, type DecodedHeartbeat } from '../../wire/heartbeat-frame.js';
+import type { Change, CoreState, Effect, FailoverConfig, Input } from '../../core/failover-types.js';
+import {
+  FLAG_DISABLED,
+  FLAG_DRAINING,
+  FLAG_LEADER,
+  FLAG_SHARED_HELD,
+  FLAG_SYNC_LINK_UP,
+  FLAG_TOOK_OVER,
+  FLAG_YIELDING,
+  type DecodedHeartbeat,
+} from '../../wire/heartbeat-frame.js';
 import { monotonicNs } from '../../io/native.js';
-import type { ClaimReport } from '../../io/shared-address.js';
 import { takeoverFields } from './takeover-log.js';
 import { CoreTimers } from './core-timers.js';
-import type { SyncStatus } from '../../wire/heartbeat-frame.js';
-import type { SyncStatusView } from '../../sync/sync-types.js';
-import type { Logger } from '../logging/log.js';
-import { leaseView, type LeaseView, type MatrixRow } from './heartbeat-node.js';
-import type { HeartbeatSender } from '../../io/heartbeat-sender.js';
-import type { FlightRecorder } from '../explain/flight-recorder.js';
+import { leaseView } from './heartbeat-node.js';
 import type { EventName } from '../logging/events.js';
+import type { RuntimeDeps, RuntimeHeartbeats, RuntimeSync, Snapshot } from './runtime-ports.js';
 
-/** The state synchronisation as the runtime sees it (src/sync/engine.ts). */
-export interface RuntimeSync {
-  /** Makes the synchronised state live here; runs before the shared addresses are claimed. */
-  commitForTakeover(peerSequence: number): Promise<unknown>;
-  /** Active: this node becomes the source of state; inactive: the sink. */
-  setRole(active: boolean): Promise<void>;
-  heartbeatFields(): { syncStatus: SyncStatus; syncSequence: bigint };
-  status(): SyncStatusView;
-}
-
-/** What the runtime needs of the heartbeat service (HeartbeatNode; a fake in unit tests). */
-export interface RuntimeHeartbeats {
-  sender: Pick<HeartbeatSender, 'update' | 'sendNow' | 'leaseMs' | 'lease' | 'loopDelay'>;
-  matrix(): MatrixRow[];
-  /** Reads the heartbeats queued in the kernel now (before any deadline is judged). */
-  drain(): void;
-  /** The service tick (once an interval), on which far-off core deadlines wait without a timer of their own. */
-  every?(ms: number, fn: () => void): () => void;
-  readonly serviceTickNs?: bigint;
-}
-
-/** The adapters the runtime drives; each is swappable in tests. */
-export interface RuntimeDeps {
-  heartbeats: RuntimeHeartbeats;
-  shared: { claim(): Promise<ClaimReport>; release(): Promise<void>; announce(): void };
-  fence?: (peer: { nodeId: number; name: string }) => Promise<string>;
-  /** What a failed fence means: take over anyway, or stay inactive (the core is told). */
-  fenceOnFailure?: 'take-over' | 'stay-inactive';
-  sync?: RuntimeSync;
-  /** Told every role change (the bypass goes inline once the node has decided). */
-  onRole?: (role: Role) => void;
-  /** Drives a bypass segment for an administrator (the core recorded the change first). */
-  bypass?: { setByAdmin(segment: string, mode: string): void };
-  /** The revision of the cluster definition now (it changes while the node runs: joins, enable, drain ...). */
-  generation?: () => number;
-  /** Sees every input, and freezes what it saw at every role change (tandem why). */
-  recorder?: FlightRecorder;
-  log: Logger;
-}
-
-export interface Snapshot {
-  node: { name: string; id: number; type: string };
-  role: Role;
-  roleSinceMsAgo: number;
-  health: number;
-  connections: number;
-  yielding: boolean;
-  syncLinkUp: boolean;
-  peer: null | {
-    name: string;
-    id: number;
-    type: string;
-    role: Role;
-    alive: boolean;
-    connections: number;
-    health: number;
-    lastHeardMsAgo: number;
-    /** What the peer's heartbeats say of its copy of the state. */
-    syncStatus: SyncStatus;
-    syncSequence: string;
-    /** The flags of its newest heartbeat (disabled, draining, leader ...). */
-    flags: number;
-    configGeneration: number;
-    softwareVersion: string;
-  };
-  disabled: boolean;
-  /** Leader, draining, and the bypass modes an administrator set (core: Standing). */
-  standing: Standing;
-  /** Carrier and monitor targets per heartbeat interface (status bits 0x800/0x1000, 0x20000/0x40000). */
-  links: { name: string; up: boolean; targetsReachable: boolean; monitored: boolean }[];
-  lastChange: (Omit<Change, 'at'> & { msAgo: number; wallTime: string }) | null;
-  matrix: MatrixRow[];
-  sharedAddresses: 'held' | 'released';
-  /** The heartbeat thread's lease and how late the main loop ran over the last minute. */
-  heartbeats: LeaseView;
-  sync: SyncStatusView | { enabled: false };
-  /** Bypass segments (added by the daemon; absent on boards without bypass hardware). */
-  bypass?: Record<string, { mode: string; failureMode: string; ports: [string, string] }>;
-}
+export type { RuntimeDeps, RuntimeHeartbeats, RuntimeSync, Snapshot };
 
 const HISTORY = 50;
 const versionText = (v: { major: number; minor: number; patch: number } | undefined) => (v ? `${v.major}.${v.minor}.${v.patch}` : '0.0.0');
@@ -175,11 +101,25 @@ export class FailoverRuntime {
       now: stampNs,
       iface: ifname,
       from: {
-        nodeId: f.nodeId, name: f.nodeName, nodeType: f.nodeType, role: f.state, connections: f.connections, health: f.health,
-        yielding: (f.flags & FLAG_YIELDING) !== 0, tookOver: (f.flags & FLAG_TOOK_OVER) !== 0, holdsShared: (f.flags & FLAG_SHARED_HELD) !== 0,
-        bootId: f.bootId, sequence: f.sequence,
+        nodeId: f.nodeId,
+        name: f.nodeName,
+        nodeType: f.nodeType,
+        role: f.state,
+        connections: f.connections,
+        health: f.health,
+        yielding: (f.flags & FLAG_YIELDING) !== 0,
+        tookOver: (f.flags & FLAG_TOOK_OVER) !== 0,
+        holdsShared: (f.flags & FLAG_SHARED_HELD) !== 0,
+        bootId: f.bootId,
+        sequence: f.sequence,
         // Kept by the core under its stale-frame rule: an older frame on another interface rolls nothing back.
-        facts: { syncStatus: f.syncStatus, syncSequence: f.syncSequence, flags: f.flags, configGeneration: f.configGeneration, softwareVersion: f.softwareVersion },
+        facts: {
+          syncStatus: f.syncStatus,
+          syncSequence: f.syncSequence,
+          flags: f.flags,
+          configGeneration: f.configGeneration,
+          softwareVersion: f.softwareVersion,
+        },
       },
     });
   }
@@ -242,17 +182,32 @@ export class FailoverRuntime {
       syncLinkUp: syncLinkUp(s, now),
       peer: s.peer
         ? {
-            name: s.peer.name, id: s.peer.nodeId, type: s.peer.nodeType, role: s.peer.role, alive: peerAlive(s, now),
-            connections: s.peer.connections, health: s.peer.health, lastHeardMsAgo: msAgo(s.peer.lastHeard),
-            syncStatus: s.peer.facts?.syncStatus ?? 'unknown', syncSequence: (s.peer.facts?.syncSequence ?? 0n).toString(),
-            flags: s.peer.facts?.flags ?? 0, configGeneration: s.peer.facts?.configGeneration ?? 0,
+            name: s.peer.name,
+            id: s.peer.nodeId,
+            type: s.peer.nodeType,
+            role: s.peer.role,
+            alive: peerAlive(s, now),
+            connections: s.peer.connections,
+            health: s.peer.health,
+            lastHeardMsAgo: msAgo(s.peer.lastHeard),
+            syncStatus: s.peer.facts?.syncStatus ?? 'unknown',
+            syncSequence: (s.peer.facts?.syncSequence ?? 0n).toString(),
+            flags: s.peer.facts?.flags ?? 0,
+            configGeneration: s.peer.facts?.configGeneration ?? 0,
             softwareVersion: versionText(s.peer.facts?.softwareVersion),
           }
         : null,
       disabled: s.disabled,
       standing: s.standing,
-      links: s.config.ifaces.map((i) => ({ name: i.name, up: s.links[i.name] !== false, targetsReachable: s.targets[i.name] !== false, monitored: i.monitored })),
-      lastChange: s.lastChange ? { ...s.lastChange, at: undefined, msAgo: msAgo(s.lastChange.at), wallTime: this.history.at(-1)?.wallTime ?? '' } as Snapshot['lastChange'] : null,
+      links: s.config.ifaces.map((i) => ({
+        name: i.name,
+        up: s.links[i.name] !== false,
+        targetsReachable: s.targets[i.name] !== false,
+        monitored: i.monitored,
+      })),
+      lastChange: s.lastChange
+        ? ({ ...s.lastChange, at: undefined, msAgo: msAgo(s.lastChange.at), wallTime: this.history.at(-1)?.wallTime ?? '' } as Snapshot['lastChange'])
+        : null,
       matrix: detail ? this.deps.heartbeats.matrix() : [],
       sharedAddresses: this.shared,
       heartbeats: leaseView(detail ? this.deps.heartbeats.sender : undefined),
@@ -277,9 +232,21 @@ export class FailoverRuntime {
         this.roleChanges++;
         if (this.history.length > HISTORY) this.history.shift();
         this.deps.recorder?.freeze(e.change);
-        this.deps.log.log('info', 'role_change', { from: e.change.from, to: e.change.to, reason: e.change.reason, evidence: e.change.evidence, input: input.type });
+        this.deps.log.log('info', 'role_change', {
+          from: e.change.from,
+          to: e.change.to,
+          reason: e.change.reason,
+          evidence: e.change.evidence,
+          input: input.type,
+        });
         const seed = SEED_EVENTS[e.change.reason];
-        if (seed) this.deps.log.log('warn', seed, { role: e.change.to, peerConnections: e.change.evidence.peerConnections, ourConnections: e.change.evidence.ourConnections, peerLastHeardMsAgo: e.change.evidence.peerLastHeardMsAgo });
+        if (seed)
+          this.deps.log.log('warn', seed, {
+            role: e.change.to,
+            peerConnections: e.change.evidence.peerConnections,
+            ourConnections: e.change.evidence.ourConnections,
+            peerLastHeardMsAgo: e.change.evidence.peerLastHeardMsAgo,
+          });
         this.advertise();
         this.deps.onRole?.(e.role);
         // From active, the shared addresses go first (release-shared follows this effect): the sync engine's
@@ -293,7 +260,13 @@ export class FailoverRuntime {
       case 'standing': {
         const c = e.change;
         const event = STANDING_EVENTS[`${c.what} ${c.to}`] ?? 'bypass_set_by_admin';
-        this.deps.log.log(c.what === 'bypass' ? 'warn' : 'info', event, c.what === 'bypass' ? { segment: c.subject, mode: c.to, reason: c.reason } : { member: this.name, reason: c.reason, ...(c.evidence.rule ? { rule: c.evidence.rule } : {}) });
+        this.deps.log.log(
+          c.what === 'bypass' ? 'warn' : 'info',
+          event,
+          c.what === 'bypass'
+            ? { segment: c.subject, mode: c.to, reason: c.reason }
+            : { member: this.name, reason: c.reason, ...(c.evidence.rule ? { rule: c.evidence.rule } : {}) },
+        );
         this.deps.recorder?.freeze(c);
         return;
       }
@@ -384,7 +357,11 @@ export class FailoverRuntime {
     if (s.standing.leader) flags |= FLAG_LEADER;
     if (s.standing.draining) flags |= FLAG_DRAINING;
     this.deps.heartbeats.sender.update({
-      state: s.role, flags, health: health(s), connections: s.connections, ...(this.deps.sync?.heartbeatFields() ?? {}),
+      state: s.role,
+      flags,
+      health: health(s),
+      connections: s.connections,
+      ...(this.deps.sync?.heartbeatFields() ?? {}),
       ...(this.deps.generation ? { configGeneration: this.deps.generation() } : {}),
     });
   }

@@ -64,7 +64,14 @@ export interface MatrixRow {
 }
 
 /** The heartbeat thread's lease and how late the main loop ran over the last minute (tandem status). */
-export interface LeaseView { leaseMs: number; leaseLeftMs: number | null; ticksMissed: number; leaseExpiries: number; loopDelayMaxMs: number; loopDelayP99Ms: number }
+export interface LeaseView {
+  leaseMs: number;
+  leaseLeftMs: number | null;
+  ticksMissed: number;
+  leaseExpiries: number;
+  loopDelayMaxMs: number;
+  loopDelayP99Ms: number;
+}
 
 /** The lease view of a sender (undefined: the cheap empty view, for frequent reads that do not show it). */
 export function leaseView(sender: Pick<HeartbeatSender, 'leaseMs' | 'lease' | 'loopDelay'> | undefined): LeaseView {
@@ -73,8 +80,12 @@ export function leaseView(sender: Pick<HeartbeatSender, 'leaseMs' | 'lease' | 'l
   const delay = sender.loopDelay.stats(performance.now());
   const r = (x: number) => Math.round(x * 10) / 10;
   return {
-    leaseMs: sender.leaseMs, leaseLeftMs: lease ? r(lease.leftMs) : null, ticksMissed: lease?.ticksMissed ?? 0, leaseExpiries: lease?.expiries ?? 0,
-    loopDelayMaxMs: r(delay.maxMs), loopDelayP99Ms: r(delay.p99Ms),
+    leaseMs: sender.leaseMs,
+    leaseLeftMs: lease ? r(lease.leftMs) : null,
+    ticksMissed: lease?.ticksMissed ?? 0,
+    leaseExpiries: lease?.expiries ?? 0,
+    loopDelayMaxMs: r(delay.maxMs),
+    loopDelayP99Ms: r(delay.p99Ms),
   };
 }
 
@@ -97,9 +108,14 @@ export class HeartbeatNode {
     auth: HeartbeatAuth,
     private readonly log: Logger,
     opts: {
-      netns?: string; intervalMs: number; disabled?: readonly string[]; receive?: ReceiveMode; onHeartbeat?: HeartbeatListener;
+      netns?: string;
+      intervalMs: number;
+      disabled?: readonly string[];
+      receive?: ReceiveMode;
+      onHeartbeat?: HeartbeatListener;
       /** How far ahead the pacer holds frames, and its thread's real-time priority (0: off). */
-      leaseMs?: number; rtPriority?: number;
+      leaseMs?: number;
+      rtPriority?: number;
     },
   ) {
     this.onHeartbeat = opts.onHeartbeat ?? (() => undefined);
@@ -140,21 +156,39 @@ export class HeartbeatNode {
         ...(opts.rtPriority === undefined ? {} : { rtPriority: opts.rtPriority }),
       },
     );
-    this.receiver = new HeartbeatReceiver(this.ifaces, { clusterId: identity.clusterId, nodeId: identity.nodeId, auth }, {
-      accepted: (ifname, frame, stampNs) => {
-        const f = frame.fields;
-        if (!this.peers.has(f.nodeId)) {
-          this.log.log('info', 'peer_heartbeat_first_seen', {
-            iface: ifname, peer: f.nodeName, peerId: f.nodeId, peerType: f.nodeType, peerState: f.state,
-            srcMac: formatMac(frame.srcMac), srcIp: formatIpv4(frame.srcIp), bootId: f.bootId,
+    this.receiver = new HeartbeatReceiver(
+      this.ifaces,
+      { clusterId: identity.clusterId, nodeId: identity.nodeId, auth },
+      {
+        accepted: (ifname, frame, stampNs) => {
+          const f = frame.fields;
+          if (!this.peers.has(f.nodeId)) {
+            this.log.log('info', 'peer_heartbeat_first_seen', {
+              iface: ifname,
+              peer: f.nodeName,
+              peerId: f.nodeId,
+              peerType: f.nodeType,
+              peerState: f.state,
+              srcMac: formatMac(frame.srcMac),
+              srcIp: formatIpv4(frame.srcIp),
+              bootId: f.bootId,
+            });
+          }
+          this.peers.set(f.nodeId, {
+            nodeId: f.nodeId,
+            name: f.nodeName,
+            type: f.nodeType,
+            state: f.state,
+            connections: f.connections,
+            lastSeenNs: stampNs,
+            lastIface: ifname,
           });
-        }
-        this.peers.set(f.nodeId, { nodeId: f.nodeId, name: f.nodeName, type: f.nodeType, state: f.state, connections: f.connections, lastSeenNs: stampNs, lastIface: ifname });
-        this.hand(ifname, frame, stampNs);
+          this.hand(ifname, frame, stampNs);
+        },
+        rejected: (ifname, reason, _stamp, nodeId) => this.logRejection(ifname, reason, nodeId),
+        error: (ifname, err) => this.rateLogged('warn', 'heartbeat_receive_error', `recv:${ifname}`, { iface: ifname, error: err.message }),
       },
-      rejected: (ifname, reason, _stamp, nodeId) => this.logRejection(ifname, reason, nodeId),
-      error: (ifname, err) => this.rateLogged('warn', 'heartbeat_receive_error', `recv:${ifname}`, { iface: ifname, error: err.message }),
-    });
+    );
   }
 
   start(): void {
@@ -167,7 +201,9 @@ export class HeartbeatNode {
       if (!this.pacedDrain) this.receiver.start();
     }
     this.log.log('info', 'heartbeats_started', {
-      node: this.identity.nodeName, nodeId: this.identity.nodeId, clusterId: this.identity.clusterId,
+      node: this.identity.nodeName,
+      nodeId: this.identity.nodeId,
+      clusterId: this.identity.clusterId,
       ifaces: [...this.ifaces].map(([name, i]) => ({ name, sync: i.isSync, nn: i.nn, mac: formatMac(i.mac), ip: formatIpv4(i.ipv4) })),
       intervalMs: this.sender.intervalMs,
     });
@@ -281,7 +317,10 @@ export class HeartbeatNode {
         this.rateLogged('warn', 'heartbeat_receive_error', `recv:${r.iface}`, { iface: r.iface, error: r.error, times: r.count });
         return;
       case 'receive_dropped':
-        this.log.log('error', 'heartbeat_receive_error', { iface: 'all', error: `${r.count} received heartbeats lost, the oldest: the main loop did not read the heartbeat thread's ring for too long` });
+        this.log.log('error', 'heartbeat_receive_error', {
+          iface: 'all',
+          error: `${r.count} received heartbeats lost, the oldest: the main loop did not read the heartbeat thread's ring for too long`,
+        });
         return;
     }
   }

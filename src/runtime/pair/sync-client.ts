@@ -151,11 +151,16 @@ export class SyncClient implements RuntimeSync {
     if (this.exited) return Promise.reject(new Error('the sync worker is not running (it is being started again)'));
     const id = this.next++;
     return new Promise((resolve, reject) => {
-      const timer = deadlineMs === undefined ? undefined : setTimeout(() => {
-        this.pending.delete(id);
-        reject(new Error(`the sync worker did not answer ${r.op} within ${deadlineMs} ms`));
-      }, deadlineMs);
-      const settle = <T>(f: (v: T) => void) => (v: T) => (clearTimeout(timer), f(v));
+      const timer =
+        deadlineMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              this.pending.delete(id);
+              reject(new Error(`the sync worker did not answer ${r.op} within ${deadlineMs} ms`));
+            }, deadlineMs);
+      const settle =
+        <T>(f: (v: T) => void) =>
+        (v: T) => (clearTimeout(timer), f(v));
       this.pending.set(id, { resolve: settle(resolve), reject: settle(reject) });
       this.worker.postMessage({ ...r, id });
     });
