@@ -190,6 +190,8 @@ async function keepalivedCost(lab: Lab, seconds: number): Promise<number> {
  * data slots, 4 sync slots a cycle) 80 ms gives 100 heartbeats/s in total
  * per node; 10 ms gives 100/s on every data port.
  */
+const WARMUP_MS = 15_000;
+
 async function daemonCost(lab: Lab, seconds: number, intervalMs: number, name: string): Promise<number> {
   const { boardFile, cleanup } = writeBenchBoard();
   const cluster = await LabCluster.start(lab, FIVE_PORTS, {
@@ -198,10 +200,11 @@ async function daemonCost(lab: Lab, seconds: number, intervalMs: number, name: s
   });
   try {
     await cluster.settled(10_000);
-    // Start-up (module loading) is not the steady cost.
+    // Start-up is not the steady cost: module loading, compiling, and V8 shrinking each heap once some seconds
+    // after start (its memory reducer: 20-30 ms of garbage collection in the sync worker alone).
     const used = await cpuPercent(
       cluster.nodes.map((n) => workerOf(n.process.pid!)),
-      2000,
+      WARMUP_MS,
       seconds,
     );
     emit(name, '% of one core', Math.max(...used));
