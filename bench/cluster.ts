@@ -38,6 +38,8 @@ const ENTRIES = Number(opt('--entries') ?? 100_000);
 const UPDATES = Number(opt('--updates') ?? 20_000);
 const PASSWORD = 'bench cluster password';
 const FIVE = [1, 2, 3, 4, 5];
+/** Entries per control request in the bulk writes, and updates per message in the CPG baseline beside them. */
+const BATCH = 100;
 const CONCURRENCY = 64;
 
 function emit(name: string, unit: string, value: number, peer: 'tandem' | 'corosync', extra: Record<string, unknown> = {}): void {
@@ -95,9 +97,9 @@ class Raw {
   constructor(readonly proc: ChildProcess) {
     createInterface({ input: proc.stdout! }).on('line', (l) => this.lines.push(JSON.parse(l) as Record<string, unknown>));
   }
-  async done(ms: number): Promise<number> {
+  /** The next burst's time: its 'done' line after the first `seen` lines (count them before the burst is asked for). */
+  async done(ms: number, seen = this.lines.length): Promise<number> {
     const deadline = Date.now() + ms;
-    const seen = this.lines.length;
     while (Date.now() < deadline) {
       const d = this.lines.slice(seen).find((l) => l.ev === 'done');
       if (d) return Number(d.ms);
@@ -145,7 +147,7 @@ async function main(): Promise<void> {
       what: 'tandem note: the request path alone, no ordering',
     });
     t0 = performance.now();
-    await write(cluster, FIVE, 'b', 0, UPDATES, 100);
+    await write(cluster, FIVE, 'b', 0, UPDATES, BATCH);
     await waitAll(cluster, FIVE, 2 * UPDATES + 300, 120_000);
     const bulkUpdMs = performance.now() - t0;
     emit('ordered_updates_five_members', 'updates/s', UPDATES / (bulkUpdMs / 1000), 'tandem', {
@@ -161,13 +163,25 @@ async function main(): Promise<void> {
     const rawViews = Date.now() + 10_000;
     while (!raws.every((r) => r.lines.some((l) => l.ev === 'view' && (l.members as number[]).length === 5)) && Date.now() < rawViews) await sleep(50);
     const per = Math.ceil(UPDATES / 5);
+    let seen = raws.map((r) => r.lines.length);
     for (const r of raws) r.proc.stdin!.write(`burst ${per} ${size} ${per * 5}\n`);
-    const rawMs = Math.max(...(await Promise.all(raws.map((r) => r.done(60_000)))));
-    emit('ordered_updates_five_members', 'updates/s', (per * 5) / (rawMs / 1000), 'corosync', {
+    const rawMs = Math.max(...(await Promise.all(raws.map((r, k) => r.done(60_000, seen[k])))));
+    emit('ordered_updates_five_members_one_per_message', 'updates/s', (per * 5) / (rawMs / 1000), 'corosync', {
       updates: per * 5,
       ms: Math.round(rawMs),
       bytes: size,
-      what: 'bare CPG multicast, agreed order, delivered on all five',
+      what: 'bare CPG multicast, one update per message, agreed order, delivered on all five',
+    });
+    // Batches against equal batches: tandem's writers above pass 100 entries a request; here 100 updates a message.
+    const batches = Math.ceil(per / BATCH);
+    seen = raws.map((r) => r.lines.length);
+    for (const r of raws) r.proc.stdin!.write(`burst ${batches} ${size * BATCH} ${batches * 5}\n`);
+    const batchMs = Math.max(...(await Promise.all(raws.map((r, k) => r.done(60_000, seen[k])))));
+    emit('ordered_updates_five_members', 'updates/s', (batches * BATCH * 5) / (batchMs / 1000), 'corosync', {
+      updates: batches * BATCH * 5,
+      ms: Math.round(batchMs),
+      bytes: size * BATCH,
+      what: `bare CPG multicast, ${BATCH} updates per message (as tandem's writers batch them), agreed order, delivered on all five`,
     });
 
     // The state a new member receives: ENTRIES sessions in the cluster, the sixth node joins.
