@@ -15,7 +15,7 @@ test('chip and line info; lines requested as outputs with their initial values a
   t.like(line1!.result, { name: 'line1', consumer: 'tandem-bypass', used: true, output: true });
 });
 
-test('set and get; release hands the line back (and so does the death of the holder)', async (t) => {
+test('the addon sets and reads back its lines, and its release hands them back; a killed holder leaves nothing held (as the kernel does)', async (t) => {
   const sim = simDevices(t, { chips: { 7: 'sim-relays 4' } });
   const r = await sim.drive([
     { op: 'request', path: CHIP, offsets: [0, 2], values: [0, 0], consumer: 'relay' },
@@ -32,7 +32,8 @@ test('set and get; release hands the line back (and so does the death of the hol
   t.deepEqual(r[2]!.result, { values: [1, 0] });
   t.deepEqual(r[4]!.result, { values: [1, 1] });
   t.deepEqual(sim.line(7, 2), { held: false, pid: null, consumer: null, value: 1 }, 'released, at its last value');
-  // A holder killed with SIGKILL: no close() ran, yet the line is free, as the kernel would make it.
+  // What tandem relies on when its worker is killed: no close() ran, yet the line is free. This asserts the
+  // simulator's faithfulness to the kernel (the relays then fall to their hardware default), not tandem's code.
   const holder = await sim.spawnDriver([{ op: 'request', path: CHIP, offsets: [3], values: [1], consumer: 'crashy' }, { op: 'hang' }]);
   t.like(sim.line(7, 3), { held: true, consumer: 'crashy', value: 1 });
   holder.kill('SIGKILL');
@@ -60,7 +61,7 @@ test('every error path names the device and says what to do', async (t) => {
   t.regex(r[3]!.message!, /permission denied: run tandemd as root/);
 });
 
-test('watchdog: opening starts it, keepalives feed it, the magic close stops it, a close without it lets it fire', async (t) => {
+test("the addon's watchdog: open arms it, keepalives feed it, its stop writes the magic close; a holder that dies without it leaves it to fire", async (t) => {
   const sim = simDevices(t, { watchdogs: [3] });
   const r = await sim.drive([
     { op: 'watchdog', path: '/dev/watchdog3', timeout: 1 },
@@ -77,6 +78,7 @@ test('watchdog: opening starts it, keepalives feed it, the magic close stops it,
     { op: 'watchdog', path: '/dev/watchdog3', timeout: 1 },
     { op: 'abandon', handle: 0 },
   ]);
+  // A worker that dies closes without the magic: the simulated driver, like the kernel's, keeps counting down.
   t.is(sim.watchdog(3).state, 'armed', 'closed without the magic: still running');
   await new Promise((res) => setTimeout(res, 1200));
   t.is(sim.watchdog(3).state, 'fired', 'nobody fed it within its timeout');
