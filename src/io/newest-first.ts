@@ -40,7 +40,12 @@ export function examineNewestFirst(batch: readonly BatchFrame[], examine: (f: Ba
     if (list) list.push(i);
     else senders.set(key, [i]);
   });
-  for (const list of senders.values()) {
+  // Senders in the order their newest frames arrived: the replay window (src/wire/replay-window.ts) then sees
+  // those frames in sequence order, as it saw every frame before. A sender re-signs its lease when a field
+  // changes, so its sequence can jump by hundreds between two frames sent a tick apart on two interfaces: taken
+  // the other way round, the older would fall behind the window and count as a replay.
+  const order = [...senders.values()].sort((a, b) => a[a.length - 1]! - b[b.length - 1]!);
+  for (const list of order) {
     let k = list.length - 1;
     while (k >= 0 && !examine(batch[list[k]!]!)) k--;
     if (k > 0) superseded(batch[list[0]!]!.sock, k);

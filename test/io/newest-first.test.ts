@@ -56,6 +56,12 @@ test('the oldest accepted, or a single frame: nothing superseded; a runt is exam
     (f) => (examined.push(f.frame.length), f.frame.length === 20 && f.frame[15] === 0),
     (_s, n) => superseded.push(n),
   );
-  t.deepEqual(examined, [20, 20, 3]);
+  t.deepEqual(examined, [3, 20, 20], "the runt arrived before the sender's newest");
   t.deepEqual(superseded, []);
+});
+
+test('senders are examined in the order their newest frames arrived (the replay window sees sequence order)', (t) => {
+  // sock 0's newest (n=5) arrived after sock 1's newest (n=4): sock 1 first.
+  const r = run([frame(0, 1, 1), frame(1, 1, 2), frame(0, 1, 3), frame(1, 1, 4), frame(0, 1, 5)]);
+  t.deepEqual(r.examined, [4, 5]);
 });
