@@ -117,7 +117,8 @@ test.serial(
     );
     const afterRestart = accepted.filter((a) => a.node === 1 && a.at > killedAt + 50);
     t.log(
-      `${accepted.length} notes accepted (${survivors.length} on fw-b and fw-c, ${afterRestart.length} on fw-a's new worker, forwarded to fw-b); duplicates ${dup.length}; lost ${lostOfA.length}, all accepted by fw-a's killed worker in the 200 ms before the kill`,
+      `${accepted.length} notes accepted (${survivors.length} on fw-b and fw-c, ${afterRestart.length} on fw-a's new worker, forwarded to fw-b); ` +
+        `duplicates ${dup.length}; lost ${lostOfA.length}, all accepted by fw-a's killed worker in the 200 ms before the kill`,
     );
   },
 );

@@ -222,7 +222,8 @@ test('why, fencing: the peer fenced then taken over from; a failed fence returns
   const failed = explain(rec.freeze(change(9001, { from: 'fencing', to: 'inactive', reason: 'fence_failed' })));
   t.is(
     failed.text,
-    'fencing fw-a failed after 40 ms: fence command failed (exit 3); the policy (fence.onFailure stay-inactive) forbids a takeover without the fence: fw-b went inactive at 12:03:09.001 without ever holding the shared addresses, and takes over only once fw-a is heard again.',
+    'fencing fw-a failed after 40 ms: fence command failed (exit 3); the policy (fence.onFailure stay-inactive) forbids a takeover without the fence: ' +
+      'fw-b went inactive at 12:03:09.001 without ever holding the shared addresses, and takes over only once fw-a is heard again.',
   );
 });
 
