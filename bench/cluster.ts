@@ -163,8 +163,10 @@ async function main(): Promise<void> {
     const rawViews = Date.now() + 10_000;
     while (!raws.every((r) => r.lines.some((l) => l.ev === 'view' && (l.members as number[]).length === 5)) && Date.now() < rawViews) await sleep(50);
     const per = Math.ceil(UPDATES / 5);
+    // Each member's deliveries since it started (cpg-raw counts from start).
+    let delivered = per * 5;
     let seen = raws.map((r) => r.lines.length);
-    for (const r of raws) r.proc.stdin!.write(`burst ${per} ${size} ${per * 5}\n`);
+    for (const r of raws) r.proc.stdin!.write(`burst ${per} ${size} ${delivered}\n`);
     const rawMs = Math.max(...(await Promise.all(raws.map((r, k) => r.done(60_000, seen[k])))));
     emit('ordered_updates_five_members_one_per_message', 'updates/s', (per * 5) / (rawMs / 1000), 'corosync', {
       updates: per * 5,
@@ -175,7 +177,8 @@ async function main(): Promise<void> {
     // Batches against equal batches: tandem's writers above pass 100 entries a request; here 100 updates a message.
     const batches = Math.ceil(per / BATCH);
     seen = raws.map((r) => r.lines.length);
-    for (const r of raws) r.proc.stdin!.write(`burst ${batches} ${size * BATCH} ${batches * 5}\n`);
+    delivered += batches * 5;
+    for (const r of raws) r.proc.stdin!.write(`burst ${batches} ${size * BATCH} ${delivered}\n`);
     const batchMs = Math.max(...(await Promise.all(raws.map((r, k) => r.done(60_000, seen[k])))));
     emit('ordered_updates_five_members', 'updates/s', (batches * BATCH * 5) / (batchMs / 1000), 'corosync', {
       updates: batches * BATCH * 5,
@@ -208,8 +211,9 @@ async function main(): Promise<void> {
     ).length;
     const partSize = 256 * 1024;
     const count = Math.ceil(bytes / partSize);
-    for (const r of raws.slice(1)) r.proc.stdin!.write(`expect ${count}\n`);
-    raws[0]!.proc.stdin!.write(`burst ${count} ${partSize} ${count}\n`);
+    delivered += count;
+    for (const r of raws.slice(1)) r.proc.stdin!.write(`expect ${delivered}\n`);
+    raws[0]!.proc.stdin!.write(`burst ${count} ${partSize} ${delivered}\n`);
     const bulkMs = Math.max(...(await Promise.all(raws.map((r) => r.done(60_000)))));
     emit('new_member_state_received', 'ms', bulkMs, 'corosync', {
       bytes,

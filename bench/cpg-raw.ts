@@ -4,8 +4,8 @@
  * Runs inside a lab node's namespace, beside that node's tandemd, and joins
  * its own group on the same Corosync. Lines on stdin: "burst COUNT SIZE
  * EXPECT": multicast COUNT messages of SIZE bytes, and report when EXPECT
- * messages (from every member) have been delivered here; "expect EXPECT":
- * report only. Prints JSON lines: {ev:'view', members}, {ev:'done', ms}
+ * messages (from every member, counted since start) have been delivered
+ * here; "expect EXPECT": report only. Prints JSON lines: {ev:'view', members}, {ev:'done', ms}
  * (from the command to the last delivery).
  */
 import { createInterface } from 'node:readline';
@@ -42,7 +42,8 @@ for (let tries = 0; !group; tries++) {
 
 createInterface({ input: process.stdin }).on('line', (line) => {
   const [cmd, a, b, c] = line.split(' ');
-  delivered = 0;
+  // EXPECT counts every delivery since start: a member's messages can arrive here before this member's own
+  // command does, and a count reset at the command would miss them.
   started = performance.now();
   if (cmd === 'burst') {
     goal = Number(c);
