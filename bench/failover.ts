@@ -36,6 +36,7 @@ import { Lab, sleep } from '../src/lab/lab.js';
 import { run, tool } from '../src/lab/run.js';
 import type { LabPlan } from '../src/lab/topology.js';
 import { LOADS, startLoad, type Load, type LoadKind } from './loads.js';
+import { keepalivedArgv } from './keepalived-run.js';
 
 type Fault = 'power-off' | 'link-down';
 const FAULTS: Fault[] = ['power-off', 'link-down'];
@@ -151,27 +152,7 @@ function keepalived(name: string, advertInt: number): Setting {
       for (const node of lab.plan.nodes) {
         const conf = join(dir, `${node.name}.conf`);
         writeFileSync(conf, keepalivedConf(lab.plan, node.index, advertInt));
-        procs.push(
-          spawn(
-            tool('ip'),
-            [
-              'netns',
-              'exec',
-              node.netns,
-              tool('keepalived'),
-              '-n',
-              '-l',
-              '-P',
-              '-f',
-              conf,
-              '-p',
-              join(dir, `${node.name}.pid`),
-              '-r',
-              join(dir, `${node.name}-vrrp.pid`),
-            ],
-            { stdio: ['ignore', 'pipe', 'pipe'] },
-          ),
-        );
+        procs.push(spawn(tool('ip'), keepalivedArgv(node.netns, conf, dir, node.name), { stdio: ['ignore', 'pipe', 'pipe'] }));
         // keepalived logs "(wan) Entering MASTER STATE" on every takeover of that instance.
         for (const stream of [procs.at(-1)!.stdout!, procs.at(-1)!.stderr!]) {
           stream.on('data', (d: Buffer) => (takeovers += (d.toString().match(master) ?? []).length));

@@ -30,6 +30,7 @@ import { netnsPids } from '../src/lab/netns.js';
 import { tool } from '../src/lab/run.js';
 import { VERSION } from '../src/runtime/version.js';
 import { FIVE_PORTS, workerOf, writeBenchBoard } from './five-ports.js';
+import { keepalivedArgv } from './keepalived-run.js';
 
 const CLUSTER = 5;
 const PASSWORD = 'bench-password';
@@ -150,27 +151,7 @@ async function keepalivedCost(lab: Lab, seconds: number): Promise<number> {
       });
       const conf = join(dir, `${node.name}.conf`);
       writeFileSync(conf, `global_defs {\n  router_id ${node.name}\n  vrrp_version 3\n  enable_script_security\n}\n${instances.join('\n')}\n`);
-      procs.push(
-        spawn(
-          tool('ip'),
-          [
-            'netns',
-            'exec',
-            node.netns,
-            tool('keepalived'),
-            '-n',
-            '-l',
-            '-P',
-            '-f',
-            conf,
-            '-p',
-            join(dir, `${node.name}.pid`),
-            '-r',
-            join(dir, `${node.name}-vrrp.pid`),
-          ],
-          { stdio: 'ignore' },
-        ),
-      );
+      procs.push(spawn(tool('ip'), keepalivedArgv(node.netns, conf, dir, node.name), { stdio: 'ignore' }));
     }
     await sleep(4000); // elected, adverts flowing
     const pids = (await Promise.all(lab.plan.nodes.map((n) => netnsPids(n.netns)))).flat();

@@ -22,6 +22,7 @@ import type { Lab } from '../src/lab/lab.js';
 import { sleep } from '../src/lab/lab.js';
 import { run, tool } from '../src/lab/run.js';
 import { Conntrackd, waitFor } from './sync-lab.js';
+import { keepalivedArgv } from './keepalived-run.js';
 
 export interface Survival {
   survived: number;
@@ -127,27 +128,7 @@ esac
       chmodSync(notify, 0o755);
       const kconf = join(dir, `${node.name}-keepalived.conf`);
       writeFileSync(kconf, keepalivedConf(lab, node.index, notify));
-      procs.push(
-        spawn(
-          tool('ip'),
-          [
-            'netns',
-            'exec',
-            node.netns,
-            tool('keepalived'),
-            '-n',
-            '-l',
-            '-P',
-            '-f',
-            kconf,
-            '-p',
-            join(dir, `${node.name}-ka.pid`),
-            '-r',
-            join(dir, `${node.name}-vrrp.pid`),
-          ],
-          { stdio: 'ignore' },
-        ),
-      );
+      procs.push(spawn(tool('ip'), keepalivedArgv(node.netns, kconf, dir, node.name, `${node.name}-ka`), { stdio: 'ignore' }));
     }
     const wanIf = lab.plan.nodes[0]!.ifaces.find((i) => i.role === 'wan')!.ifname;
     const wanShared = lab.plan.segments.find((s) => s.role === 'wan')!.sharedIp;
