@@ -43,8 +43,9 @@ async function main(): Promise<void> {
   };
   const seconds = opt('seconds', 10);
   const interval = opt('interval', 80);
-  // V8 shrinks each heap once some seconds after start (its memory reducer): not the steady state.
-  const warmup = opt('warmup', 15);
+  // Start-up is not the steady state: V8 shrinks each heap once some seconds after start (its memory reducer) and
+  // compiles the daemon's functions as they turn hot, for a minute or two (bench/heartbeat.ts, daemonCost).
+  const warmup = opt('warmup', 150);
   const lab = await Lab.up(FIVE_PORTS);
   const { boardFile, cleanup } = writeBenchBoard();
   try {

@@ -57,7 +57,8 @@ export interface LocalConfig {
     heartbeatRtPriority: number;
   };
   interfaces: IfaceConfig[];
-  garp: { count: number; intervalMs: number };
+  /** refreshMs: one gratuitous ARP per shared address this often while active (0: only at a claim and when the peer steps down). */
+  garp: { count: number; intervalMs: number; refreshMs: number };
   /**
    * Fencing a peer declared dead, before the shared addresses come up (seed 003): a bypass segment wired to
    * cut the peer's path (put in `bypassMode`), an external STONITH command (exit 0: fenced), or both.
@@ -139,6 +140,7 @@ export const DEFAULTS = {
   heartbeatRtPriority: 0,
   garpCount: 5,
   garpIntervalMs: 100,
+  garpRefreshMs: 0,
   syncPort: 4900,
   syncTimeoutMs: 3000,
   stateDir: '/var/lib/tandem',
@@ -166,6 +168,13 @@ function optionalBool(f: Fields, key: string, fallback: boolean): boolean {
 
 function optionalInt(f: Fields, key: string, min: number, max: number, fallback: number): number {
   return f.has(key) ? f.int(key, min, max) : fallback;
+}
+
+/** 0 (off), or a second to an hour: faster than a second only floods the segment, and switches age their tables in minutes. */
+function refreshMs(garp: Fields): number {
+  const v = optionalInt(garp, 'refreshMs', 0, 3_600_000, DEFAULTS.garpRefreshMs);
+  if (v !== 0 && v < 1000) throw new ValidationError(garp.file, `${garp.path}.refreshMs`, `expected 0 (off) or at least 1000 ms, got ${v}`);
+  return v;
 }
 
 export function parseLocal(raw: unknown, file: string): LocalConfig {
@@ -214,6 +223,7 @@ export function parseLocal(raw: unknown, file: string): LocalConfig {
     garp: {
       count: garp ? optionalInt(garp, 'count', 0, 100, DEFAULTS.garpCount) : DEFAULTS.garpCount,
       intervalMs: garp ? optionalInt(garp, 'intervalMs', 1, 10_000, DEFAULTS.garpIntervalMs) : DEFAULTS.garpIntervalMs,
+      refreshMs: garp ? refreshMs(garp) : DEFAULTS.garpRefreshMs,
     },
     fence: {
       command: fence?.optionalString('command') ?? null,

@@ -123,18 +123,19 @@ export class SharedAddresses {
   /** The gratuitous ARPs from the shared MAC (garp.count, garp.intervalMs apart): at a claim, and again when asked. */
   announce(): void {
     this.stopGarps();
-    const out = this.ifaces.map((i) => ({ sender: this.senderFor(i.parent), frame: gratuitousArp(sharedMac(i.nn, this.clusterId), i.address) }));
-    const sendAll = () => {
-      for (const { sender, frame } of out) {
-        try {
-          sender.send(frame);
-        } catch {
-          // a link without carrier: the next gratuitous ARP (or the next claim) tries again
-        }
+    if (this.garp.count > 0) this.refresh();
+    for (let n = 1; n < this.garp.count; n++) this.garpTimers.push(setTimeout(() => this.refresh(), n * this.garp.intervalMs));
+  }
+
+  /** One gratuitous ARP for each shared address (the periodic refresh, garp.refreshMs; a burst is announce's). */
+  refresh(): void {
+    for (const i of this.ifaces) {
+      try {
+        this.senderFor(i.parent).send(gratuitousArp(sharedMac(i.nn, this.clusterId), i.address));
+      } catch {
+        // a link without carrier: the next gratuitous ARP (or the next claim) tries again
       }
-    };
-    if (this.garp.count > 0) sendAll();
-    for (let n = 1; n < this.garp.count; n++) this.garpTimers.push(setTimeout(sendAll, n * this.garp.intervalMs));
+    }
   }
 
   async release(): Promise<void> {

@@ -131,6 +131,15 @@ test('a monitor target that is no IPv4 address (an octet over 255) is refused by
   });
 });
 
+test('the periodic ARP refresh: off by default, a second or more, and anything shorter refused naming the field', (t) => {
+  t.is(parseConfig(raw(), 'n1.json').garp.refreshMs, 0);
+  const r = raw() as Record<string, unknown>;
+  r['garp'] = { refreshMs: 30_000 };
+  t.like(parseConfig(r, 'n1.json').garp, { count: 5, intervalMs: 100, refreshMs: 30_000 });
+  r['garp'] = { refreshMs: 500 };
+  t.throws(() => parseConfig(r, 'n1.json'), { message: 'n1.json: garp.refreshMs: expected 0 (off) or at least 1000 ms, got 500' });
+});
+
 test('a malformed address names its field', (t) => {
   const r = raw();
   r.interfaces[1]!['masterIp'] = '198.18.2.300/24';

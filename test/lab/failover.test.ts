@@ -96,7 +96,13 @@ test.serial('the active node powered off: the other takes over and the client tr
   const why = (await exec(tandem, ['why', '--socket', cluster.node(inactive).socket])).stdout;
   t.regex(
     why,
-    /UTC n2: inactive -> active \(peer_dead\)\n\s+n2 stopped hearing n1 on all 4 interfaces at \d\d:\d\d:\d\d\.\d{3} \(last heartbeat: eth0 [\d:.]+, eth1 [\d:.]+, eth2 [\d:.]+, eth3 [\d:.]+\); n2 had \d+ connections, n1 \d+; n2 took over at [\d:.]+, \d+ ms after the last heartbeat \(failover time 300 ms\)\./,
+    new RegExp(
+      [
+        /UTC n2: inactive -> active \(peer_dead\)\n\s+n2 stopped hearing n1 on all 4 interfaces at \d\d:\d\d:\d\d\.\d{3} /.source,
+        /\(last heartbeat: eth0 [\d:.]+, eth1 [\d:.]+, eth2 [\d:.]+, eth3 [\d:.]+\); n2 had \d+ connections, n1 \d+; /.source,
+        /n2 took over at [\d:.]+, \d+ ms after the last heartbeat \(failover time 300 ms\)\./.source,
+      ].join(''),
+    ),
   );
   // The loss counter sees the outage (so its zero in the planned-failover test means something).
   t.true(traffic.lost(cutAt - 500) > 5, `lost ${traffic.lost(cutAt - 500)}`);
@@ -264,6 +270,35 @@ test.serial('`tandem failover` hands over without losing a packet of the client 
   const sent = traffic.count;
   await traffic.stop();
   t.is(traffic.lost(from - 200), 0, `lost packets (${sent} replies; longest extra gap ${traffic.outageMs(from - 200).toFixed(1)} ms)`);
+});
+
+test.serial('garp.refreshMs: the active node sends a gratuitous ARP for each shared address every refresh; the standby none', async (t) => {
+  const lab = await labFor(t);
+  const cluster = await LabCluster.start(lab, board, { timers: { initialSilenceMs: 800 }, configFor: () => ({ garp: { count: 1, refreshMs: 1000 } }) });
+  t.teardown(async () => {
+    await cluster.stop();
+    cluster.cleanup();
+  });
+  const { inactive } = await cluster.settled(15_000);
+  // Seen from the standby's LAN port: ARP requests whose source is a shared MAC (10-00-00-00-xx-xx).
+  const standby = lab.plan.nodes.find((n) => n.name === inactive)!.netns;
+  const watch = PacketLink.open({ ifname: 'eth1', netns: standby });
+  t.teardown(() => watch.close());
+  const fromShared: number[] = [];
+  watch.receive(
+    (f) => {
+      if (f.readUInt16BE(12) === 0x0806 && f.readUInt16BE(20) === 1 && f.subarray(6, 10).toString('hex') === '10000000') fromShared.push(Date.now());
+    },
+    () => undefined,
+  );
+  await sleep(3500);
+  t.true(fromShared.length >= 3 && fromShared.length <= 4, `${fromShared.length} gratuitous ARPs from the shared MAC in 3.5 s (one a second)`);
+  const gaps = fromShared.slice(1).map((at, i) => at - fromShared[i]!);
+  t.true(
+    gaps.every((g) => g >= 800 && g <= 1300),
+    `a second apart, give or take the service tick: ${gaps.join(', ')} ms`,
+  );
+  t.deepEqual(await sharedLinksOn(standby), [], 'the standby holds nothing to refresh');
 });
 
 test.serial('monitor targets: lost by the active node only -> hand over; lost by both -> no change', async (t) => {

@@ -12,7 +12,12 @@ async function httpGet(
   url: string,
   headers: Record<string, string> = {},
 ): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
-  const script = `const h=require('http');h.get(process.argv[1],{headers:JSON.parse(process.argv[2])},(r)=>{let b='';r.on('data',d=>b+=d);r.on('end',()=>console.log(JSON.stringify({status:r.statusCode,headers:r.headers,body:b})))}).on('error',e=>{console.error(e.message);process.exit(1)})`;
+  const script = [
+    "const h=require('http');",
+    'h.get(process.argv[1],{headers:JSON.parse(process.argv[2])},(r)=>{',
+    "let b='';r.on('data',d=>b+=d);r.on('end',()=>console.log(JSON.stringify({status:r.statusCode,headers:r.headers,body:b})))",
+    "}).on('error',e=>{console.error(e.message);process.exit(1)})",
+  ].join('');
   const r = await run(['ip', 'netns', 'exec', netns, process.execPath, '-e', script, url, JSON.stringify(headers)], { timeoutMs: 5000 });
   return JSON.parse(r.stdout) as { status: number; headers: Record<string, unknown>; body: string };
 }

@@ -56,7 +56,12 @@ function runtime() {
   const log = new MemoryLog();
   const rt = new FailoverRuntime(CONFIG, 'n2', {
     heartbeats: hb,
-    shared: { claim: async () => ({ upAt: 0n, firstGarpAt: 0n, ifaces: [] }), release: async () => undefined, announce: () => undefined },
+    shared: {
+      claim: async () => ({ upAt: 0n, firstGarpAt: 0n, ifaces: [] }),
+      release: async () => undefined,
+      announce: () => undefined,
+      refresh: () => undefined,
+    },
     log,
   });
   return { hb, log, rt };
@@ -120,7 +125,12 @@ test("leader, drain and an administrator's bypass mode change through the core: 
     log,
     recorder,
     bypass: { setByAdmin: (segment, mode) => void relays.push(`${segment} ${mode}`) },
-    shared: { claim: async () => ({ upAt: 0n, firstGarpAt: 0n, ifaces: [] }), release: async () => undefined, announce: () => undefined },
+    shared: {
+      claim: async () => ({ upAt: 0n, firstGarpAt: 0n, ifaces: [] }),
+      release: async () => undefined,
+      announce: () => undefined,
+      refresh: () => undefined,
+    },
   });
   rt.start();
   t.teardown(() => rt.stop());

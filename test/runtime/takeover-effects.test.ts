@@ -48,6 +48,7 @@ function harness(o: { fence?: () => Promise<string>; commit?: () => Promise<unkn
       claim: async () => (order.push('claim'), { upAt: 0n, firstGarpAt: 0n, ifaces: [] }),
       release: async () => void order.push('release'),
       announce: () => undefined,
+      refresh: () => void order.push('refresh'),
     },
     fence: async () => {
       order.push('fence');
@@ -127,4 +128,17 @@ test('a commit that fails (a sync worker past its deadline) costs the state, not
     ['fence', 'commit', 'claim', 'source'],
   );
   t.like(log.events('effect_failed')[0]?.fields, { effect: 'commit synchronised state', error: 'the sync worker did not answer commit within 2000 ms' });
+});
+
+test('the periodic ARP refresh sends only while the shared addresses are held', async (t) => {
+  const { rt, order } = harness({ fence: async () => 'command /bin/true' });
+  t.teardown(() => rt.stop());
+  rt.refreshShared();
+  t.false(order.includes('refresh'), 'nothing held before the takeover: nothing refreshed');
+  await peerDies(rt, () => rt.snapshot(false).sharedAddresses === 'held');
+  rt.refreshShared();
+  t.deepEqual(
+    order.filter((o) => o === 'claim' || o === 'refresh'),
+    ['claim', 'refresh'],
+  );
 });

@@ -250,6 +250,7 @@ export async function startDaemon(
   );
   targets.start();
 
+  const stopRefresh = config.garp.refreshMs > 0 ? heartbeats.every(config.garp.refreshMs, () => rt.refreshShared()) : () => undefined;
   let lastCount = -1;
   const stopCounter = heartbeats.every(1000, () => {
     const count = sync && !activeActive ? sync.carriedConnections() : conntrackCount();
@@ -278,6 +279,7 @@ export async function startDaemon(
     runtime: rt,
     async stop() {
       stopCounter();
+      stopRefresh();
       await rt.stop();
       await recorder.flushed();
       await sync?.stop();

@@ -344,6 +344,15 @@ export class FailoverRuntime {
     });
   }
 
+  /**
+   * The periodic ARP refresh (garp.refreshMs, as Clavister's): while this node holds the shared addresses, one
+   * gratuitous ARP for each, so a switch that learnt the shared MAC on another port (a healed split, a port that
+   * flapped) forwards to this one again within a refresh.
+   */
+  refreshShared(): void {
+    if (this.shared === 'held') this.deps.shared.refresh();
+  }
+
   /** Heartbeats say what changed: called by the sync engine when its status or sequence moves. */
   advertise(): void {
     const s = this.state;

@@ -36,7 +36,7 @@ export interface RuntimeHeartbeats {
 /** The adapters the runtime drives; each is swappable in tests. */
 export interface RuntimeDeps {
   heartbeats: RuntimeHeartbeats;
-  shared: { claim(): Promise<ClaimReport>; release(): Promise<void>; announce(): void };
+  shared: { claim(): Promise<ClaimReport>; release(): Promise<void>; announce(): void; refresh(): void };
   fence?: (peer: { nodeId: number; name: string }) => Promise<string>;
   /** What a failed fence means: take over anyway, or stay inactive (the core is told). */
   fenceOnFailure?: 'take-over' | 'stay-inactive';
