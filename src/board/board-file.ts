@@ -7,7 +7,7 @@
  * the console device. `parseBoard` validates and names the bad field with its
  * path; `loadBoard` reads a file. Boards shipped with tandem live in board/.
  */
-import { join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { interfaceMask, NN_LIMITS } from '../wire/mac.js';
 import { Fields, readJsonFile, ValidationError } from './validate.js';
 
@@ -155,8 +155,27 @@ export function loadBoard(path: string): Board {
 /** The directory of the boards shipped with tandem (board/ at the top of the checkout). */
 export const BOARD_DIR = join(__dirname, '..', '..', '..', 'board');
 
+/** Whether a board reference is a path to a board file rather than the name of a shipped board. */
+export function isBoardPath(nameOrPath: string): boolean {
+  return nameOrPath.includes('/') || nameOrPath.endsWith('.json');
+}
+
+/**
+ * The board a configuration file names: a shipped board by name, or a board file, a relative path read from
+ * the configuration file's directory (as its passwordFile is: under systemd the current directory is /). Any
+ * error names the configuration file and its field.
+ */
+export function boardOf(config: { board: string; file: string }): Board {
+  const ref = config.board;
+  try {
+    return resolveBoard(isBoardPath(ref) && !isAbsolute(ref) ? join(dirname(config.file), ref) : ref);
+  } catch (e) {
+    throw new ValidationError(config.file, 'board', (e as Error).message);
+  }
+}
+
 /** A shipped board by name ("sim", "generic-x86") or a path to a board file. */
 export function resolveBoard(nameOrPath: string): Board {
-  if (nameOrPath.includes('/') || nameOrPath.endsWith('.json')) return loadBoard(nameOrPath);
+  if (isBoardPath(nameOrPath)) return loadBoard(nameOrPath);
   return loadBoard(join(BOARD_DIR, `${nameOrPath}.json`));
 }

@@ -37,8 +37,25 @@ export function readJsonFile(path: string, what: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new ValidationError(path, '', `not valid JSON: ${(e as Error).message}`);
+    throw new ValidationError(path, '', `not valid JSON${jsonErrorPlace(text, (e as Error).message)}`);
   }
+}
+
+/**
+ * Where JSON.parse stopped, as a line and column, without the parser's own message: Node's quotes the text it
+ * read, and a path pointing at the wrong file (a key, a binary) must not have its first bytes printed.
+ */
+function jsonErrorPlace(text: string, message: string): string {
+  const at = /at position (\d+)/.exec(message);
+  if (!at) {
+    const start = text.trimStart();
+    if (start === '') return ' (the file is empty)';
+    if (start[0] !== '{' && start[0] !== '[') return ' (it does not begin with "{": not a JSON file)';
+    return /end of JSON/.test(message) ? ' (it ends before the JSON does)' : '';
+  }
+  const before = text.slice(0, Number(at[1]));
+  const line = before.split('\n').length;
+  return ` (at line ${line}, column ${before.length - before.lastIndexOf('\n')})`;
 }
 
 export class Fields {

@@ -2,7 +2,8 @@
  * DOC: `tandem check --config FILE`: the pre-flight an administrator runs
  * before starting tandemd (which runs the same check and refuses to start).
  */
-import { resolveBoard } from '../board/board-file.js';
+import { statSync } from 'node:fs';
+import { boardOf } from '../board/board-file.js';
 import { clusterSecret } from '../cluster/cluster-key.js';
 import { checkConfig, type CheckResult } from '../cluster/config-check.js';
 import { loadNode, type Loaded } from '../cluster/config-file.js';
@@ -17,7 +18,7 @@ export const CHECK_USAGE = `tandem check --config FILE [--json]
  */
 export function preflight(path: string): { loaded: Loaded; result: CheckResult } {
   const loaded = loadNode(path);
-  const board = resolveBoard(loaded.config.board);
+  const board = boardOf(loaded.config);
   if (loaded.kind === 'standalone') {
     const result: CheckResult = { errors: [], warnings: [] };
     const c = loaded.config;
@@ -36,10 +37,20 @@ export function preflight(path: string): { loaded: Loaded; result: CheckResult }
   const result = checkConfig(config, board);
   try {
     clusterSecret(config.cluster);
+    const loose = config.cluster.passwordFile === null ? undefined : looseModes(config.cluster.passwordFile);
+    if (loose) result.warnings.push({ field: 'cluster.passwordFile', message: loose });
   } catch (e) {
     result.errors.push({ field: config.cluster.managed ? 'cluster store' : 'cluster.passwordFile', message: (e as Error).message });
   }
   return { loaded, result };
+}
+
+/** What is wrong with a secret file's permissions, if anything: anyone but its owner may read or change it. */
+export function looseModes(path: string): string | undefined {
+  const mode = statSync(path).mode & 0o777;
+  if ((mode & 0o077) === 0) return undefined;
+  const who = mode & 0o004 ? 'every user of the system can read' : mode & 0o040 ? 'its group can read' : 'users other than its owner can change';
+  return `${path} is mode ${mode.toString(8).padStart(4, '0')}: ${who} the cluster password (it keys the heartbeats and the sync channel); chmod 600 ${path}`;
 }
 
 export function formatFindings(file: string, result: CheckResult): string {

@@ -9,7 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { ReadStream, WriteStream } from 'node:tty';
-import { resolveBoard } from '../board/board-file.js';
+import { boardOf } from '../board/board-file.js';
 import { loadLocal } from '../cluster/config-file.js';
 import { ConsoleMenu } from '../console/menu.js';
 import { nodeAccess } from '../console/node-access.js';
@@ -24,7 +24,7 @@ export const CONSOLE_USAGE = `tandem console --config FILE [--serial | --device 
 export async function consoleCommand(p: Parsed): Promise<number> {
   const config = str(p, 'config') ?? '/etc/tandem/node.json';
   const local = () => loadLocal(config);
-  const board = resolveBoard(local().board);
+  const board = boardOf(local());
   const device = str(p, 'device') ?? (flag(p, 'serial') ? board.console?.device : undefined);
   if (flag(p, 'serial') && !device) throw new UsageError(`board ${board.name} names no console device: give --device DEV`);
   let input: ReadStream;

@@ -8,7 +8,7 @@
  * shutdown guard and exits 128+signo after handing over.
  */
 import { setPriority } from 'node:os';
-import { resolveBoard } from '../board/board-file.js';
+import { boardOf } from '../board/board-file.js';
 import { startDaemon } from '../runtime/pair/daemon.js';
 import { JsonLogger, type Logger } from '../runtime/logging/log.js';
 import { SyslogLogger } from '../runtime/logging/syslog-logger.js';
@@ -69,7 +69,7 @@ export function main(argv: readonly string[]): void {
   }
   for (const w of result.warnings) log.log('warn', 'config_warning', { field: w.field, message: w.message });
   for (const r of loaded.store?.recovered ?? []) log.log('warn', 'cluster_store_recovered', { what: r });
-  const board = resolveBoard(loaded.config.board);
+  const board = boardOf(loaded.config);
   // Before any thread starts (threads inherit it): heartbeats outrank the appliance's own bulk work.
   try {
     setPriority(loaded.config.nice);
@@ -131,7 +131,7 @@ async function releaseShared(path: string, log: Logger): Promise<number> {
   try {
     const loaded = loadNode(path);
     if (loaded.kind === 'standalone') return 0;
-    const board = resolveBoard(loaded.config.board);
+    const board = boardOf(loaded.config);
     const removed = await releaseSharedLinks(loaded.config, board);
     log.log('info', 'shared_released_after_stop', { links: removed });
     return 0;

@@ -177,6 +177,8 @@ function refreshMs(garp: Fields): number {
   return v;
 }
 
+const BOARD_REF = /^[^\0\n]{1,1024}$/;
+
 export function parseLocal(raw: unknown, file: string): LocalConfig {
   const top = Fields.root(raw, file);
   const timers = top.has('timers') ? top.object('timers') : undefined;
@@ -187,7 +189,7 @@ export function parseLocal(raw: unknown, file: string): LocalConfig {
   const failoverTime = timers ? optionalInt(timers, 'failoverTimeMs', 15, 60_000, DEFAULTS.failoverTimeMs) : DEFAULTS.failoverTimeMs;
   return {
     file,
-    board: top.string('board'),
+    board: top.string('board', { pattern: BOARD_REF, hint: 'the name of a shipped board or the path of a board file (1-1024 characters, one line)' }),
     timers: {
       heartbeatIntervalMs: timers ? optionalInt(timers, 'heartbeatIntervalMs', 5, 10_000, DEFAULTS.heartbeatIntervalMs) : DEFAULTS.heartbeatIntervalMs,
       failoverTimeMs: failoverTime,

@@ -133,8 +133,15 @@ export function markJoined(s: StoreContent, name: string): StoreContent {
 export function setEnabled(s: StoreContent, name: string, enabled: boolean): StoreContent {
   const c = cluster(s);
   const m = member(c, name);
-  if (m.enabled === enabled && !m.draining) fail(`${name} is already ${enabled ? 'enabled' : 'disabled'}`);
-  return revise(s, { ...c, members: c.members.map((x) => (x.name === name ? { ...x, enabled, draining: false } : x)) });
+  // Only undrain ends a drain (docs/cluster.md): enabling a draining member would end it unasked.
+  if (m.enabled === enabled)
+    fail(
+      m.draining
+        ? `${name} is enabled and draining: "tandem cluster undrain ${name}" ends the drain`
+        : `${name} is already ${enabled ? 'enabled' : 'disabled'}`,
+    );
+  // A disabled member serves nothing, so it drains nothing either.
+  return revise(s, { ...c, members: c.members.map((x) => (x.name === name ? { ...x, enabled, draining: enabled && x.draining } : x)) });
 }
 
 export function setDraining(s: StoreContent, name: string, draining: boolean): StoreContent {

@@ -21,7 +21,7 @@ export function nextBootId(stateDir?: string, nowMs: number = Date.now()): bigin
     // first start, or unreadable: the clock decides
   }
   const id = fromClock > last ? fromClock : last + 1n;
-  mkdirSync(stateDir, { recursive: true });
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   writeFileSync(`${file}.tmp`, `${id}\n`);
   renameSync(`${file}.tmp`, file);
   return id;

@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   const port = parentPort!;
   const data = workerData as SyncWorkerData;
   const log: SyncLog = { log: (level, event, fields = {}) => port.postMessage({ type: 'log', level, event, fields }) };
-  mkdirSync(data.stateDir, { recursive: true });
+  mkdirSync(data.stateDir, { recursive: true, mode: 0o700 });
   const link = new SyncLink({ ...data.link, log });
   const stores = {
     config: new KvProvider('config', join(data.stateDir, 'system-state.json')),

@@ -1,8 +1,8 @@
 import test from 'ava';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BoardError, loadBoard, parseBoard, resolveBoard } from '../../src/board/board-file.js';
+import { boardOf, BoardError, loadBoard, parseBoard, resolveBoard } from '../../src/board/board-file.js';
 
 const good = () => ({
   name: 'x1',
@@ -79,4 +79,34 @@ test('loadBoard names the file for unreadable and non-JSON files', (t) => {
   t.throws(() => loadBoard(join(dir, 'missing.json')), { message: /missing\.json: cannot read the board file/ });
   writeFileSync(join(dir, 'broken.json'), '{ "name": ');
   t.throws(() => loadBoard(join(dir, 'broken.json')), { message: /broken\.json: not valid JSON/ });
+});
+
+test("a configuration's relative board path is read from the configuration file's directory, not the current one", (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-board-'));
+  mkdirSync(join(dir, 'boards'));
+  writeFileSync(join(dir, 'boards', 'x1.json'), JSON.stringify(good()));
+  const cwd = process.cwd();
+  process.chdir('/');
+  try {
+    t.is(boardOf({ board: 'boards/x1.json', file: join(dir, 'node.json') }).name, 'x1');
+    t.is(boardOf({ board: join(dir, 'boards', 'x1.json'), file: '/elsewhere/node.json' }).name, 'x1', 'an absolute path as it is');
+    t.is(boardOf({ board: 'sim', file: join(dir, 'node.json') }).name, 'sim', 'a name is a shipped board');
+  } finally {
+    process.chdir(cwd);
+  }
+});
+
+test('a board error names the configuration file and its field, and never prints what the file holds', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-board-'));
+  const missing = t.throws(() => boardOf({ board: 'nope.json', file: join(dir, 'node.json') }));
+  t.is(
+    missing.message,
+    `${join(dir, 'node.json')}: board: ${join(dir, 'nope.json')}: cannot read the board file: ENOENT: no such file or directory, open '${join(dir, 'nope.json')}'`,
+  );
+  writeFileSync(join(dir, 'secret.key'), 'hunter2-the-cluster-password\n');
+  const wrong = t.throws(() => boardOf({ board: './secret.key', file: join(dir, 'node.json') }));
+  t.regex(wrong.message, /node\.json: board: .*secret\.key: not valid JSON \(it does not begin with "\{": not a JSON file\)$/);
+  t.false(wrong.message.includes('hunter2'), wrong.message);
+  writeFileSync(join(dir, 'broken.json'), '{\n  "name": "x1",\n  nics: []\n}');
+  t.regex(t.throws(() => loadBoard(join(dir, 'broken.json'))).message, /broken\.json: not valid JSON \(at line 3, column 3\)$/);
 });

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
@@ -140,6 +140,14 @@ test('the periodic ARP refresh: off by default, a second or more, and anything s
   t.throws(() => parseConfig(r, 'n1.json'), { message: 'n1.json: garp.refreshMs: expected 0 (off) or at least 1000 ms, got 500' });
 });
 
+test('a board reference of any length is refused naming the field, its value cut short', (t) => {
+  const r = raw() as Record<string, unknown>;
+  r['board'] = 'x'.repeat(5_000_000);
+  const e = t.throws(() => parseConfig(r, 'n1.json'));
+  t.true(e.message.startsWith('n1.json: board: expected the name of a shipped board or the path of a board file'), e.message);
+  t.true(e.message.length < 300, `${e.message.length} characters`);
+});
+
 test('a malformed address names its field', (t) => {
   const r = raw();
   r.interfaces[1]!['masterIp'] = '198.18.2.300/24';
@@ -160,8 +168,16 @@ test('`tandem check` prints every finding with file and field and exits 1 on err
   const good = raw();
   good.cluster.passwordFile = 'key';
   writeFileSync(join(dir, 'good.json'), JSON.stringify(good));
+  chmodSync(join(dir, 'key'), 0o644);
+  const loose = await exec(TANDEM, ['check', '--config', join(dir, 'good.json')]);
+  t.regex(
+    loose.stdout,
+    /good\.json: warning: cluster\.passwordFile: .*key is mode 0644: every user of the system can read the cluster password .*; chmod 600 /,
+  );
+  t.regex(loose.stdout, /good\.json: OK \(1 warning\)/);
+  chmodSync(join(dir, 'key'), 0o600);
   const ok = await exec(TANDEM, ['check', '--config', join(dir, 'good.json')]);
-  t.regex(ok.stdout, /good\.json: OK/);
+  t.is(ok.stdout, `${join(dir, 'good.json')}: OK\n`);
   const bad = raw();
   bad.cluster.passwordFile = 'missing-key';
   bad.peer.type = 'master';

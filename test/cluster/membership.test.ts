@@ -37,6 +37,18 @@ test('refusals say what to do', (t) => {
   t.throws(() => M.setProperty(created(), 'colour', 'red'), { message: /no property "colour"/ });
 });
 
+const memberOf = (c: { members: { name: string; enabled: boolean; draining: boolean }[] }, name: string) => c.members.find((m) => m.name === name)!;
+
+test('enable does not end a drain (only undrain does); disable does, and enable then brings the member back not draining', (t) => {
+  const draining = M.setDraining(created(), 'fw-a', true);
+  t.throws(() => M.setEnabled(draining, 'fw-a', true), { message: 'fw-a is enabled and draining: "tandem cluster undrain fw-a" ends the drain' });
+  t.true(memberOf(draining.cluster!, 'fw-a').draining, 'still draining');
+  const disabled = M.setEnabled(draining, 'fw-a', false);
+  t.like(memberOf(disabled.cluster!, 'fw-a'), { enabled: false, draining: false });
+  t.like(memberOf(M.setEnabled(disabled, 'fw-a', true).cluster!, 'fw-a'), { enabled: true, draining: false });
+  t.like(memberOf(M.setDraining(draining, 'fw-a', false).cluster!, 'fw-a'), { enabled: true, draining: false });
+});
+
 test('the newer definition wins on both members; equal revisions settle on the same one; a member removed is told', (t) => {
   const a = M.addMember(created(), 'fw-b', '198.19.255.12');
   const b = { ...a, me: 'fw-b' };
