@@ -123,6 +123,14 @@ export function serveControl(path: string, handle: Handler): Promise<Server> {
   });
 }
 
+/** What a failed connection to the control socket means, said so that the administrator knows what to do. */
+function controlSocketError(path: string, e: NodeJS.ErrnoException): string {
+  if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') return `tandemd is not running (no control socket at ${path})`;
+  if (e.code === 'EACCES' || e.code === 'EPERM')
+    return `${path}: permission denied: the control socket is root's alone; run this command as root (sudo tandem ...)`;
+  return `${path}: ${e.message}`;
+}
+
 export function askControl(path: string, cmd: 'status' | 'why' | 'failover' | 'resync' | Request, timeoutMs = 3000): Promise<unknown> {
   const req: Request = typeof cmd === 'string' ? { cmd } : cmd;
   return new Promise((resolve, reject) => {
@@ -133,7 +141,7 @@ export function askControl(path: string, cmd: 'status' | 'why' | 'failover' | 'r
     }, timeoutMs);
     conn.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      reject(new Error(e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? `tandemd is not running (no control socket at ${path})` : `${path}: ${e.message}`));
+      reject(new Error(controlSocketError(path, e)));
     });
     conn.write(JSON.stringify(req) + '\n');
     let answered = false;

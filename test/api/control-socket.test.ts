@@ -1,8 +1,10 @@
 import test from 'ava';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { askControl, parseRequest, serveControl } from '../../src/api/control-socket.js';
 
 function tempSocket(t: { teardown(fn: () => void): void }): string {
@@ -35,6 +37,20 @@ test('a daemon that closes the connection without answering (a restart) is repor
 test('no daemon: the error says it is not running and names the socket', async (t) => {
   const path = tempSocket(t);
   await t.throwsAsync(askControl(path, 'status'), { message: `tandemd is not running (no control socket at ${path})` });
+});
+
+test('tandem status without the right to the socket says to run it as root, not only "connect EACCES"', async (t) => {
+  const path = tempSocket(t);
+  const server = await serveControl(path, async () => ({ role: 'active' }));
+  t.teardown(() => void server.close());
+  // The socket is root's alone (0600); this CLI runs as root without the capabilities that override file
+  // permissions, and the socket handed to another owner: what a non-root administrator meets.
+  chownSync(path, 65534, 65534);
+  const tandem = join(__dirname, '..', '..', '..', 'bin', 'tandem');
+  const e = (await t.throwsAsync(
+    promisify(execFile)('setpriv', ['--bounding-set=-dac_override,-dac_read_search', process.execPath, tandem, 'status', '--socket', path]),
+  )) as Error & { stderr: string };
+  t.is(e.stderr.trim(), `tandem: ${path}: permission denied: the control socket is root's alone; run this command as root (sudo tandem ...)`);
 });
 
 test('a request is checked against its command: unknown commands and fields of the wrong type are named', (t) => {
