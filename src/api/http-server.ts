@@ -23,6 +23,8 @@ export interface HttpViews {
   authorised(user: string, password: string): Promise<boolean>;
   /** Whether an admin password is set at all (none: the pages say how to set one). */
   hasAdminPassword(): boolean;
+  /** A request whose view threw (logged by the caller). */
+  failed?(e: Error): void;
 }
 
 function send(res: ServerResponse, code: number, type: string, body: string, extra: Record<string, string> = {}): void {
@@ -39,7 +41,14 @@ function credentials(req: IncomingMessage): { user: string; password: string } |
 }
 
 export function serveHttp(host: string, port: number, v: HttpViews): Promise<Server> {
-  const server = createServer((req, res) => void route(req, res, v));
+  const server = createServer((req, res) =>
+    // A view that throws (a state the page did not foresee) answers 500 to that request; it must never end the daemon.
+    route(req, res, v).catch((e: Error) => {
+      if (!res.headersSent) send(res, 500, 'text/plain', `internal error: ${e.message}\n`);
+      else res.destroy();
+      v.failed?.(e);
+    }),
+  );
   // A load balancer keeps connections open; a dead one must not hold sockets for ever.
   server.keepAliveTimeout = 5000;
   server.headersTimeout = 10_000;

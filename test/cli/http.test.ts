@@ -109,6 +109,30 @@ test('routes: the health check without a password, the admin views behind it, re
   t.is((await get(port, '/', { method: 'POST', auth: 'admin:right one' })).status, 405);
 });
 
+test('a view that throws answers 500 to that request and is reported; the server goes on serving', async (t) => {
+  let broken = true;
+  const failures: string[] = [];
+  const views: HttpViews = {
+    health: () => {
+      if (broken) throw new TypeError("Cannot read properties of null (reading 'members')");
+      return { ok: true, text: 'Cluster Enabled' };
+    },
+    statusJson: () => doc,
+    metrics: () => renderMetrics(doc),
+    page: () => renderPage(doc),
+    authorised: async () => true,
+    hasAdminPassword: () => true,
+    failed: (e) => void failures.push(e.message),
+  };
+  const server = await serveHttp('127.0.0.1', 0, views);
+  t.teardown(() => server.close());
+  const port = (server.address() as AddressInfo).port;
+  t.deepEqual(await get(port, HEALTH_PATH).then((r) => [r.status, r.body]), [500, "internal error: Cannot read properties of null (reading 'members')\n"]);
+  t.deepEqual(failures, ["Cannot read properties of null (reading 'members')"]);
+  broken = false;
+  t.deepEqual(await get(port, HEALTH_PATH).then((r) => [r.status, r.body]), [200, 'Cluster Enabled']);
+});
+
 test('the page shows members, bits, words, reasons; its text is escaped', (t) => {
   const html = renderPage({ ...doc, node: { ...doc.node, name: '<fw-a>' } });
   t.regex(html, /<tr data-member="fw-b">.*<td class="bits" title="enabled, unreachable">0x0000c<\/td>.*<td class="unreachable">wrong_password<\/td>/);

@@ -33,6 +33,8 @@ test('the health check says what the member lacks, first things first', (t) => {
   t.regex(groupHealth(c, facts({ connected: false })).text, /not connected to Corosync/);
   t.regex(groupHealth(M.setEnabled(s, 'fw-b', false).cluster!, facts({ connected: false })).text, /^Cluster Disabled/, 'disabled wins over everything else');
   t.regex(groupHealth(M.setDraining(s, 'fw-b', true).cluster!, facts()).text, /^Draining/);
+  // Removed by another member while the health check asks (the worker restarts standalone a moment later): it threw.
+  t.deepEqual(groupHealth(null, facts()), { ok: false, text: 'Not a member: this node was removed from the cluster and restarts standalone' });
 });
 
 test("the members' bits: the seed's good state (0x18004 on the leader, 0x10004 on the rest), unreachable outside the group", (t) => {

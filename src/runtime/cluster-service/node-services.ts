@@ -59,6 +59,7 @@ export async function startServices(ctx: ServicesContext): Promise<Services> {
         page: () => renderPage(ctx.statusDoc()),
         authorised: (_u, p) => admin.check(p),
         hasAdminPassword: () => admin.set,
+        failed: (e) => ctx.log.log('error', 'management_http_request_failed', { error: e.message }),
       });
       ctx.log.log('info', 'management_http_started', { address: ctx.managementHost, port: m.port, iface: m.interface });
     } catch (e) {

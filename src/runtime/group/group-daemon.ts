@@ -116,12 +116,12 @@ export async function startGroupDaemon(config: NodeConfig, store: ClusterStore, 
     softwareVersion: VERSION.text,
   });
   const statusDoc = (): StatusDoc => {
-    const c = store.value.cluster!;
+    const c = store.value.cluster;
     const f = facts();
     const health = groupHealth(c, f);
     return {
-      node: { name: config.node.name, role: health.ok ? 'active' : 'inactive', standalone: false, softwareVersion: VERSION.text },
-      cluster: { name: c.name, mode: c.properties.mode, revision: c.revision, leader: nameOf(f.leader), members: groupMembers(c, f) },
+      node: { name: config.node.name, role: health.ok ? 'active' : 'inactive', standalone: !c, softwareVersion: VERSION.text },
+      cluster: c && { name: c.name, mode: c.properties.mode, revision: c.revision, leader: nameOf(f.leader), members: groupMembers(c, f) },
       health,
       matrix: [],
       changes: [...history],

@@ -66,7 +66,9 @@ export function groupMembers(c: ClusterDefinition, f: GroupFacts): StatusMember[
   });
 }
 
-export function groupHealth(c: ClusterDefinition, f: GroupFacts): Health {
+export function groupHealth(c: ClusterDefinition | null, f: GroupFacts): Health {
+  // Removed by another member: the store says standalone until the worker restarts as such, a moment later.
+  if (!c) return { ok: false, text: 'Not a member: this node was removed from the cluster and restarts standalone' };
   const me = c.members.find((m) => m.name === f.me);
   if (!me?.enabled) return { ok: false, text: 'Cluster Disabled: this member is disabled' };
   if (me.draining) return { ok: false, text: 'Draining: this member serves its sessions but takes no new ones' };

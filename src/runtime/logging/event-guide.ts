@@ -134,6 +134,10 @@ export const GUIDE: Readonly<Record<string, { severity: Severity; action: string
   fence_failed: { severity: 'error', action: 'read the error (command exit, timeout, relay); fix the fence before the next failover' },
   cluster_service_failed: { severity: 'error', action: 'joins and changes from other members cannot reach this node: check the sync address and port + 1' },
   management_http_failed: { severity: 'error', action: 'the health check and status page are not served: check management.interface, its address and port' },
+  management_http_request_failed: {
+    severity: 'error',
+    action: 'that request was answered 500 and the node goes on; a defect of tandem: report it with the error and the lines before it',
+  },
   priority_not_set: { severity: 'warning', action: 'run tandemd as root (CAP_SYS_NICE) so heartbeats keep their priority under load' },
   node_addresses_failed: {
     severity: 'error',

@@ -146,6 +146,10 @@ export const EVENTS = {
   worker_restarting: { id: 112, summary: 'the worker ended to run a new membership (create, join, leave, members or mode changed) and starts again at once' },
   cluster_service_failed: { id: 610, summary: 'the cluster service (join, definition updates, restarts; sync port + 1) could not listen' },
   management_http_failed: { id: 611, summary: 'the management HTTP server (health check, status page) could not listen on the management address' },
+  management_http_request_failed: {
+    id: 614,
+    summary: 'a request to the management HTTP server failed inside tandem: answered 500, the daemon goes on (a defect: report it)',
+  },
   cluster_store_written: { id: 800, summary: 'the cluster store was written (atomically), with its new generation and why' },
   cluster_store_recovered: {
     id: 801,
