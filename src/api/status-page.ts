@@ -25,7 +25,8 @@ export interface StatusMember {
 
 export interface StatusDoc {
   node: { name: string; role: string; standalone: boolean; softwareVersion: string };
-  cluster: null | { name: string; mode: string; revision: number; leader: string | null; members: StatusMember[] };
+  /** quorate: a cluster on Corosync says whether this member's group has quorum (a pair has no such thing). */
+  cluster: null | { name: string; mode: string; revision: number; leader: string | null; quorate?: boolean; members: StatusMember[] };
   health: { ok: boolean; text: string };
   matrix: {
     iface: string;
@@ -41,6 +42,11 @@ export interface StatusDoc {
   roleChangesTotal: number;
   connections: number;
   sync: null | { status: string; channel: string; lag: number; sequence: number };
+}
+
+/** The leader as the headers show it: nobody holds the role while an election runs, or while there is no quorum to elect. */
+export function leaderText(c: { leader: string | null; quorate?: boolean }): string {
+  return c.leader ?? (c.quorate === false ? 'none (no quorum)' : 'none (election)');
 }
 
 const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

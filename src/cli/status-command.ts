@@ -7,7 +7,7 @@
 import { askControl } from '../api/control-socket.js';
 import { DEFAULTS, loadLocal } from '../cluster/config-file.js';
 import type { Snapshot } from '../runtime/pair/failover-runtime.js';
-import type { StatusDoc } from '../api/status-page.js';
+import { leaderText, type StatusDoc } from '../api/status-page.js';
 import { flag, str, UsageError, type Parsed } from './args.js';
 import { formatGroupStatus, type GroupStatus } from './group-status-format.js';
 
@@ -50,7 +50,7 @@ export interface StandaloneStatus {
 
 export function formatCluster(c: NonNullable<StatusDoc['cluster']>, h: StatusDoc['health'] | undefined): string[] {
   const lines = [
-    `cluster ${c.name} (${c.mode}), revision ${c.revision}, leader ${c.leader ?? 'none (election)'}${h ? `; health check: ${h.ok ? '200' : '500'} ${h.text}` : ''}`,
+    `cluster ${c.name} (${c.mode}), revision ${c.revision}, leader ${leaderText(c)}${h ? `; health check: ${h.ok ? '200' : '500'} ${h.text}` : ''}`,
     'member            address          role       status   meaning',
   ];
   for (const m of c.members) {

@@ -5,6 +5,7 @@
  * member table, role, health check and sync line come first; the
  * per-interface matrix is summed up in one line per interface at most.
  */
+import { leaderText } from '../api/status-page.js';
 
 interface Member {
   name: string;
@@ -46,7 +47,7 @@ export function statusScreen(s: Record<string, unknown>): string[] {
     ),
   ];
   if (cluster) {
-    lines.push(cut(`Cluster ${cluster.name} (${cluster.mode}), leader ${cluster.leader ?? 'none (election)'}`));
+    lines.push(cut(`Cluster ${cluster.name} (${cluster.mode}), leader ${leaderText(cluster)}`));
     if (health) lines.push(cut(`Health check: ${health.ok ? '200' : '500'} ${health.text}`));
     lines.push('', MEMBERS_HEADER);
     for (const m of cluster.members.slice(0, 6)) {
@@ -99,7 +100,7 @@ function groupScreen(s: Record<string, unknown>): string[] {
   const lines = [
     '',
     cut(`${node.name}: ${node.role.toUpperCase()}, software ${node.softwareVersion}`),
-    cut(`Cluster ${cluster.name} (${cluster.mode} on Corosync), leader ${cluster.leader ?? 'none (election)'}`),
+    cut(`Cluster ${cluster.name} (${cluster.mode} on Corosync), leader ${leaderText(cluster)}`),
     cut(`Health check: ${health.ok ? '200' : '500'} ${health.text}`),
     '',
     MEMBERS_HEADER,

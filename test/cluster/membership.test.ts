@@ -1,4 +1,6 @@
 import test from 'ava';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as M from '../../src/cluster/membership.js';
 import { emptyStore } from '../../src/cluster/store.js';
 import { BITS, describeBits, hex, statusBits, type MemberFacts } from '../../src/cluster/status-bits.js';
@@ -156,4 +158,13 @@ test('a cluster on Corosync: active/active only, up to 16 members, engine fixed 
   );
   t.throws(() => M.orderedChange('add-member', { name: 'fw-x' })(s), { message: /add-member: missing address/ });
   t.is(M.engineOf(created().cluster!), 'heartbeat', 'a store written before engines existed is a pair');
+});
+
+test("docs/cluster.md's bit table has a row for every bit the code knows (seed 000's list)", (t) => {
+  const doc = readFileSync(join(__dirname, '..', '..', '..', 'docs', 'cluster.md'), 'utf8');
+  const rows = new Set([...doc.matchAll(/^\| (0x[0-9a-f]{6})(?: \/ (0x[0-9a-f]{6}))? \|/gm)].flatMap((m) => [m[1], m[2]]).filter(Boolean));
+  const missing = Object.entries(BITS)
+    .filter(([, bit]) => !rows.has('0x' + bit.toString(16).padStart(6, '0')))
+    .map(([name, bit]) => `${name} 0x${bit.toString(16)}`);
+  t.deepEqual(missing, []);
 });

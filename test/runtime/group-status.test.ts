@@ -2,6 +2,7 @@ import test from 'ava';
 import { emptyStore } from '../../src/cluster/store.js';
 import * as M from '../../src/cluster/membership.js';
 import { parseLinks, parseQuorum, type CorosyncView } from '../../src/runtime/group/corosync-runner.js';
+import { leaderText } from '../../src/api/status-page.js';
 import { groupHealth, groupMembers, type GroupFacts } from '../../src/runtime/group/group-status.js';
 
 let s = M.create(emptyStore(), { name: 'labc', node: 'fw-a', address: '198.19.255.11', key: 'k', salt: 's', engine: 'corosync', mode: 'active-active' });
@@ -51,6 +52,18 @@ test("the members' bits: the seed's good state (0x18004 on the leader, 0x10004 o
   t.true(m[1]!.self);
   const syncing = groupMembers(c, facts({ holders: [1, 2, 3, 4] }))[4]!;
   t.true(syncing.words.includes('syncing state from another member'));
+});
+
+test("a member without quorum does not show the seed's good state, and the header says why nobody leads", (t) => {
+  const alone = groupMembers(c, facts({ quorate: false, view: [2], holders: [2], leader: null }));
+  const me = alone.find((m) => m.self)!;
+  t.is(me.hex, '0x00004', 'enabled, but not "cluster service connected" (0x10004 is the seed\'s serving member)');
+  t.false(me.words.includes('cluster service connected'));
+  t.is(me.role, 'inactive');
+  t.is(leaderText({ leader: null, quorate: false }), 'none (no quorum)');
+  t.is(leaderText({ leader: null, quorate: true }), 'none (election)');
+  t.is(leaderText({ leader: null }), 'none (election)', 'a pair');
+  t.is(leaderText({ leader: 'fw-a', quorate: true }), 'fw-a');
 });
 
 test("Corosync's own report is read from its tools' output", (t) => {

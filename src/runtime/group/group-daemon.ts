@@ -121,7 +121,7 @@ export async function startGroupDaemon(config: NodeConfig, store: ClusterStore, 
     const health = groupHealth(c, f);
     return {
       node: { name: config.node.name, role: health.ok ? 'active' : 'inactive', standalone: !c, softwareVersion: VERSION.text },
-      cluster: c && { name: c.name, mode: c.properties.mode, revision: c.revision, leader: nameOf(f.leader), members: groupMembers(c, f) },
+      cluster: c && { name: c.name, mode: c.properties.mode, revision: c.revision, leader: nameOf(f.leader), quorate: f.quorate, members: groupMembers(c, f) },
       health,
       matrix: [],
       changes: [...history],

@@ -45,7 +45,8 @@ export function groupMembers(c: ClusterDefinition, f: GroupFacts): StatusMember[
       transitioning: false,
       links: [],
       leader: f.leader === m.id,
-      serviceConnected: inView,
+      // Connected to Corosync is not enough: without quorum the member serves nothing (seed 000's 0x10004 means it does).
+      serviceConnected: inView && f.quorate,
       electing: inView && f.quorate && f.holders.length === 0,
     });
     return {
