@@ -8,9 +8,12 @@
 import { askControl } from '../api/control-socket.js';
 import { flag, int, str, UsageError, type Parsed } from './args.js';
 import { terminal, type Asker } from './prompt.js';
-import { socketPath } from './status-command.js';
+import type { StatusDoc } from '../api/status-page.js';
+import type { ClusterDefinition } from '../cluster/store.js';
+import { formatCluster, socketPath } from './status-command.js';
 
-export const CLUSTER_USAGE = `tandem cluster create --name NAME --node NODE [--mode active-passive|active-active] [--engine heartbeat|corosync] [--cluster-id 0..63] [--password-file F | --password-fd N]
+export const CLUSTER_USAGE = `tandem cluster [status]                       (the cluster as this member sees it: members, roles, status bits)
+tandem cluster create --name NAME --node NODE [--mode active-passive|active-active] [--engine heartbeat|corosync] [--cluster-id 0..63] [--password-file F | --password-fd N]
 tandem cluster add-member NAME ADDRESS        (ADDRESS: the member's sync address; then join from that member)
 tandem cluster join --member ADDRESS [--password-file F | --password-fd N] [--yes]
                                               (this node's system state and sessions are replaced by the cluster's)
@@ -135,15 +138,35 @@ export async function clusterCommand(p: Parsed, ask: Asker = terminal): Promise<
         if (eq <= 0) throw new UsageError(`"${kv}": properties are set as KEY=VALUE`);
         return [kv.slice(0, eq), kv.slice(eq + 1)];
       });
-      const r = await cluster(p, 'properties', { set });
-      print(p, r, JSON.stringify(r, null, 2));
+      const r = (await cluster(p, 'properties', { set })) as ClusterDefinition | null;
+      print(p, r, r ? formatProperties(r) : 'standalone: no cluster, no properties (tandem cluster create or join)');
       return 0;
     }
     case undefined:
-      throw new UsageError('cluster needs an operation');
+    case 'status': {
+      const s = (await askControl(socketPath(p), 'status')) as { cluster?: StatusDoc['cluster']; healthCheck?: StatusDoc['health'] } | null;
+      print(
+        p,
+        s?.cluster ?? null,
+        s?.cluster ? formatCluster(s.cluster, s.healthCheck).join('\n').trimEnd() : 'standalone: this node is in no cluster (tandem cluster create or join)',
+      );
+      return 0;
+    }
     default:
       throw new UsageError(`unknown cluster operation "${op}"`);
   }
+}
+
+/** The properties as an administrator reads them: one per line, booleans as on/off (as they are set). */
+export function formatProperties(c: ClusterDefinition): string {
+  const shown = (v: unknown) => (v === true ? 'on' : v === false ? 'off' : String(v));
+  const rows: [string, unknown][] = [
+    ['name', c.name],
+    ...Object.entries(c.properties),
+    ...Object.entries(c.shared).map(([iface, ip]): [string, unknown] => [`shared.${iface}`, ip]),
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return [`cluster ${c.name} (ID ${c.id}), revision ${c.revision}`, ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${shown(v)}`)].join('\n');
 }
 
 export async function restartCommand(p: Parsed, ask: Asker = terminal): Promise<number> {

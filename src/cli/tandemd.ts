@@ -13,7 +13,7 @@ import { startDaemon } from '../runtime/pair/daemon.js';
 import { JsonLogger, type Logger } from '../runtime/logging/log.js';
 import { SyslogLogger } from '../runtime/logging/syslog-logger.js';
 import { releaseSharedLinks, RESTART_EXIT, supervise } from '../runtime/supervisor.js';
-import { loadNode } from '../cluster/config-file.js';
+import { loadNode, type Loaded } from '../cluster/config-file.js';
 import { startStandalone } from '../runtime/cluster-service/standalone.js';
 import { startGroupDaemon } from '../runtime/group/group-daemon.js';
 import { SdNotify } from '../io/sd-notify.js';
@@ -64,8 +64,7 @@ export function main(argv: readonly string[]): void {
   const syslog = loaded.config.syslog;
   // A managed member without a server of its own may still hand its messages to the log-server leader (log sync).
   if (syslog || (loaded.kind === 'cluster' && loaded.store)) {
-    const who = loaded.kind === 'cluster' ? { node: loaded.config.node.name, cluster: loaded.config.cluster.name } : { node: '(standalone)', cluster: null };
-    log = new SyslogLogger(log, syslog, who);
+    log = new SyslogLogger(log, syslog, logName(loaded));
   }
   for (const w of result.warnings) log.log('warn', 'config_warning', { field: w.field, message: w.message });
   for (const r of loaded.store?.recovered ?? []) log.log('warn', 'cluster_store_recovered', { what: r });
@@ -77,7 +76,8 @@ export function main(argv: readonly string[]): void {
     log.log('warn', 'priority_not_set', { nice: loaded.config.nice, error: (e as Error).message });
   }
   if (!flag(p, 'worker') && !flag(p, 'no-supervisor')) {
-    supervise(process.argv[1]!, ['--config', path], path, board, log);
+    const relabel = () => void (log instanceof SyslogLogger && log.rename(logName(loadNode(path))));
+    supervise(process.argv[1]!, ['--config', path], path, board, log, relabel);
     return;
   }
   // The last lines (stopped) must reach the syslog server before the process ends.
@@ -124,6 +124,11 @@ export function main(argv: readonly string[]): void {
       process.exit(1);
     },
   );
+}
+
+/** Who a node's log messages say they come from: the member and its cluster, or standalone. */
+function logName(loaded: Loaded): { node: string; cluster: string | null } {
+  return loaded.kind === 'cluster' ? { node: loaded.config.node.name, cluster: loaded.config.cluster.name } : { node: '(standalone)', cluster: null };
 }
 
 /** `--release-shared`: what the supervisor does when its worker dies, for the unit's ExecStopPost. */

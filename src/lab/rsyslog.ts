@@ -16,6 +16,8 @@ import { run, tool } from './run.js';
 
 export interface Received {
   from: string;
+  /** The message's HOSTNAME field. */
+  hostname: string;
   msgId: string;
   severity: string;
   sd: string;
@@ -48,7 +50,7 @@ export class Rsyslog {
         'module(load="imtcp")',
         'input(type="imudp" port="514")',
         'input(type="imtcp" port="514")',
-        'template(name="lab" type="string" string="%fromhost-ip%\\t%msgid%\\t%syslogseverity-text%\\t%structured-data%\\t%msg%\\n")',
+        'template(name="lab" type="string" string="%fromhost-ip%\\t%hostname%\\t%msgid%\\t%syslogseverity-text%\\t%structured-data%\\t%msg%\\n")',
         `action(type="omfile" file="${file}" template="lab")`,
         '',
       ].join('\n'),
@@ -72,8 +74,8 @@ export class Rsyslog {
       .split('\n')
       .filter((l) => l.length > 0)
       .map((l) => {
-        const [from, msgId, severity, sd, ...msg] = l.split('\t');
-        return { from: from!, msgId: msgId!, severity: severity!, sd: sd!, msg: msg.join('\t') };
+        const [from, hostname, msgId, severity, sd, ...msg] = l.split('\t');
+        return { from: from!, hostname: hostname!, msgId: msgId!, severity: severity!, sd: sd!, msg: msg.join('\t') };
       });
   }
 

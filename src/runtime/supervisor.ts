@@ -53,7 +53,8 @@ export async function releaseSharedLinks(config: NodeConfig, board: Board): Prom
   }
 }
 
-export function supervise(script: string, argv: readonly string[], configPath: string, board: Board, log: Logger): void {
+/** `relabel`: runs before each worker starts (the membership may have changed: the log's member name with it). */
+export function supervise(script: string, argv: readonly string[], configPath: string, board: Board, log: Logger, relabel?: () => void): void {
   let child: ChildProcess | undefined;
   let stopping = false;
   let restarts = 0;
@@ -68,6 +69,11 @@ export function supervise(script: string, argv: readonly string[], configPath: s
 
   const start = () => {
     startedAt = Date.now();
+    try {
+      relabel?.();
+    } catch {
+      // the worker reads the same file and says what is wrong with it
+    }
     child = fork(script, ['--worker', ...argv], { stdio: 'inherit', execArgv: [...process.execArgv, ...WORKER_V8_FLAGS] });
     log.log('info', 'worker_started', { pid: child.pid, restarts });
     child.once('exit', (code, signal) => {

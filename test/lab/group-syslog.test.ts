@@ -25,7 +25,7 @@ test.serial(
     t.is((await g.cli(2, 'cluster', 'properties', 'logSync=off')).code, 0);
     t.true(
       await until(
-        async () => (await Promise.all(three.map(async (i) => /"logSync": false/.test((await g.cli(i, 'cluster', 'properties')).stdout)))).every(Boolean),
+        async () => (await Promise.all(three.map(async (i) => /^\s+logSync\s+off$/m.test((await g.cli(i, 'cluster', 'properties')).stdout)))).every(Boolean),
         5000,
       ),
       'applied on every member',
@@ -46,7 +46,7 @@ test.serial(
     t.is((await g.cli(3, 'cluster', 'properties', 'logSync=on')).code, 0);
     t.true(
       await until(
-        async () => (await Promise.all(three.map(async (i) => /"logSync": true/.test((await g.cli(i, 'cluster', 'properties')).stdout)))).every(Boolean),
+        async () => (await Promise.all(three.map(async (i) => /^\s+logSync\s+on$/m.test((await g.cli(i, 'cluster', 'properties')).stdout)))).every(Boolean),
         5000,
       ),
     );

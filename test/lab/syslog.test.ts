@@ -16,7 +16,7 @@ test.serial(
     // Log sync is on by default (seed 000); off, each member sends its own.
     const set = await p.cli('n1', 'cluster', 'properties', 'logSync=off');
     t.is(set.code, 0, set.stderr);
-    t.true(await until(async () => /"logSync": false/.test((await p.cli('n2', 'cluster', 'properties')).stdout), 10_000), 'fw-b has the change');
+    t.true(await until(async () => /^\s+logSync\s+off$/m.test((await p.cli('n2', 'cluster', 'properties')).stdout), 10_000), 'fw-b has the change');
     const members = [
       { node: 'n1', name: 'fw-a', from: '198.18.1.11' },
       { node: 'n2', name: 'fw-b', from: '198.18.1.12' },
@@ -52,6 +52,17 @@ test.serial(
       t.true(
         theirs.some((x) => x.sd.includes(`node="${m.name}"`) && x.sd.includes('cluster="labc"') && / run="[0-9a-f]{8}" seq="\d+"/.test(x.sd)),
         `${m.name}'s messages name it, its cluster, its run and sequence`,
+      );
+      t.deepEqual(
+        [...new Set(theirs.filter((x) => x.sd.includes('cluster="labc"')).map((x) => x.hostname))],
+        [m.name],
+        "the HOSTNAME of a member's messages is the member, not the Linux host",
+      );
+      // The supervisor outlives the worker that created the cluster: its own events name the member from then on.
+      const started = theirs.filter((x) => x.msgId === 'worker_started').at(-1);
+      t.true(
+        started?.sd.includes(`node="${m.name}"`) && started.sd.includes('cluster="labc"'),
+        `the supervisor's worker_started after the cluster formed: ${started?.sd}`,
       );
     }
     const roleChange = rsyslog.received().find((x) => x.msgId === 'role_change');

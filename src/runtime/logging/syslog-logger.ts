@@ -45,12 +45,20 @@ export class SyslogLogger implements Logger {
   constructor(
     private readonly inner: Logger,
     private readonly s: SyslogSettings | null,
-    private readonly who: { node: string; cluster: string | null },
+    private who: { node: string; cluster: string | null },
   ) {
     this.sender = s ? new SyslogSender(s) : null;
     // Counted, never silent: the loss itself goes to the log (and to the server once it answers).
     if (this.sender && s)
       this.sender.onDropped = (count) => this.log('warn', 'syslog_messages_dropped', { count, queueMax: s.queueMax, server: `${s.host}:${s.port}` });
+  }
+
+  /**
+   * The member and cluster the messages name, anew: the supervisor outlives its workers, and a node that was
+   * standalone when it started is a member after `tandem cluster create` or `join` (its worker restarts).
+   */
+  rename(who: { node: string; cluster: string | null }): void {
+    this.who = who;
   }
 
   /** Resolves once what direct() queued has left for the server (or after a second). */
@@ -75,7 +83,8 @@ export class SyslogLogger implements Logger {
       facility: this.s?.facility ?? 16,
       severity,
       timestamp: new Date().toISOString(),
-      hostname: hostname(),
+      // The member's name, which is what an administrator filters a cluster's logs by; the host's name until it is one.
+      hostname: this.who.cluster ? this.who.node : hostname(),
       appName: 'tandemd',
       procId: String(process.pid),
       msgId: event,
