@@ -76,6 +76,7 @@ export class ConsoleMenu {
         ]
       : [
           { label: 'Show status', run: () => this.status() },
+          { label: 'Add a member (name it here, then join from its console)', run: () => this.addMember(me) },
           { label: 'Leave the cluster', run: () => this.leave() },
           { label: s['disabled'] === true ? 'Enable this member' : 'Disable this member', run: () => this.enable(s['disabled'] === true, me) },
           { label: 'Bypass segment test', run: () => this.bypass() },
@@ -174,9 +175,9 @@ export class ConsoleMenu {
     this.io.screen([
       ...this.header('create a cluster', '(factory state)'),
       '',
-      'This node becomes the first member. Name the others afterwards on the',
-      'status page or with "tandem cluster add-member"; each then joins from its own',
-      'console.',
+      'This node becomes the first member. Name the others afterwards with "Add a',
+      'member" in this menu (or tandem cluster add-member); each then joins from its',
+      'own console.',
       '',
     ]);
     const name = await ask(this.io, { label: 'Cluster name', hint: '1-32 letters, digits, - _ .', check: checks.name('cluster name', CLUSTER_NAME, 32) });
@@ -263,6 +264,26 @@ export class ConsoleMenu {
       () => this.io.say('Joined; waiting for the service to restart as a member...'),
     );
     await this.done(`Joined cluster ${String(r['joined'])} as ${String(r['as'])}; the service runs as a member.`);
+  }
+
+  private async addMember(me: string): Promise<void> {
+    this.io.screen([
+      ...this.header('add a member', me),
+      '',
+      'Name the new member and give its cluster address (the one its console set);',
+      'then choose "Join an existing cluster" on its console, with this address.',
+      '',
+    ]);
+    const name = await ask(this.io, { label: "New member's name", hint: '1-16 letters, digits, - _ .', check: checks.name('member name', MEMBER_NAME, 16) });
+    if (name === null) return;
+    const address = await ask(this.io, { label: 'Its cluster address', hint: 'a.b.c.d', check: checks.ipv4 });
+    if (address === null) return;
+    if (!(await confirm(this.io, `Add ${name} at ${address}?`))) return this.backed();
+    // This node's own cluster address, for the new member's console (asked first: adding restarts the cluster service).
+    const mine = ((await this.node.status())['cluster'] as { members?: { self: boolean; address: string }[] } | undefined)?.members?.find((m) => m.self);
+    const r = await this.node.cluster('add-member', { name, address });
+    this.io.say(`${name} added (members: ${(r['members'] as string[]).join(', ')}).`);
+    await this.done(`On its console: "Join an existing cluster", member address ${mine?.address ?? "this node's cluster address"}.`);
   }
 
   private async leave(): Promise<void> {

@@ -18,8 +18,23 @@ test.serial(
     let r = await p.cli('n1', 'cluster', 'create', '--name', 'labc', '--node', 'fw-a', '--password-file', p.pw);
     t.is(r.code, 0, r.stderr);
     t.true(await until(async () => (await p.status('n1'))?.cluster?.members.length === 1, 10_000));
-    r = await p.cli('n1', 'cluster', 'add-member', 'fw-b', SYNC_ADDR.n2);
-    t.is(r.code, 0, r.stderr);
+    // fw-a names fw-b on its own console ("Add a member"): a pair can be finished from the serial consoles alone.
+    const first = await Pane.start(
+      `${p.lab.name}a`,
+      `${tool('ip')} netns exec ${p.lab.plan.nodes[0]!.netns} ${process.execPath} ${TANDEM} console --config ${p.cluster.node('n1').config} --reboot-command true --poweroff-command true`,
+    );
+    t.teardown(() => first.kill());
+    await first.waitFor(/Member fw-a of cluster labc[\s\S]*2  Add a member[\s\S]*Choose \(1-6\) \[1\]:\s*$/m);
+    await first.type('2');
+    await first.waitFor(/New member's name \(1-16 letters, digits, - _ \.\):\s*$/m);
+    await first.type('fw-b');
+    await first.waitFor(/Its cluster address \(a\.b\.c\.d\):\s*$/m);
+    await first.type(SYNC_ADDR.n2);
+    await first.waitFor(/Add fw-b at 198\.19\.255\.12\? \(yes or no\) \[no\]:\s*$/m);
+    await first.type('yes');
+    await first.waitFor(/fw-b added \(members: fw-a, fw-b\)\.\s+On its console: "Join an existing cluster", member address 198\.19\.255\.11\./, 15_000);
+    await first.kill();
+    t.true(await until(async () => (await p.status('n1'))?.cluster?.members.some((m) => m.name === 'fw-b') === true, 10_000), 'fw-a has fw-b as a member');
 
     const pane = await Pane.start(
       p.lab.name,
