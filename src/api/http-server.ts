@@ -11,6 +11,7 @@
  * Read-only: every other method is 405; unknown paths 404.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { LoginThrottle, type Lockout } from './login-throttle.js';
 
 export const HEALTH_PATH = '/dana-na/healthcheck/healthcheck.cgi';
 
@@ -25,6 +26,8 @@ export interface HttpViews {
   hasAdminPassword(): boolean;
   /** A request whose view threw (logged by the caller). */
   failed?(e: Error): void;
+  /** A source address locked out after wrong passwords (logged by the caller). */
+  throttled?(source: string, lockout: Lockout): void;
 }
 
 function send(res: ServerResponse, code: number, type: string, body: string, extra: Record<string, string> = {}): void {
@@ -41,9 +44,10 @@ function credentials(req: IncomingMessage): { user: string; password: string } |
 }
 
 export function serveHttp(host: string, port: number, v: HttpViews): Promise<Server> {
+  const throttle = new LoginThrottle();
   const server = createServer((req, res) =>
     // A view that throws (a state the page did not foresee) answers 500 to that request; it must never end the daemon.
-    route(req, res, v).catch((e: Error) => {
+    route(req, res, v, throttle).catch((e: Error) => {
       if (!res.headersSent) send(res, 500, 'text/plain', `internal error: ${e.message}\n`);
       else res.destroy();
       v.failed?.(e);
@@ -58,7 +62,11 @@ export function serveHttp(host: string, port: number, v: HttpViews): Promise<Ser
   });
 }
 
-async function route(req: IncomingMessage, res: ServerResponse, v: HttpViews): Promise<void> {
+function unauthorised(res: ServerResponse): void {
+  send(res, 401, 'text/plain', 'the administrator password is needed (user admin)\n', { 'www-authenticate': 'Basic realm="tandem", charset="UTF-8"' });
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, v: HttpViews, throttle: LoginThrottle): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
   if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'read-only\n', { allow: 'GET, HEAD' });
   if (path === HEALTH_PATH) {
@@ -67,10 +75,20 @@ async function route(req: IncomingMessage, res: ServerResponse, v: HttpViews): P
   }
   if (path !== '/' && path !== '/status.json' && path !== '/metrics') return send(res, 404, 'text/plain', 'not found\n');
   if (!v.hasAdminPassword()) return send(res, 403, 'text/plain', 'no administrator password is set: run "tandem admin-password" on this node\n');
-  const c = credentials(req);
-  if (!c || c.user !== 'admin' || !(await v.authorised(c.user, c.password))) {
-    return send(res, 401, 'text/plain', 'the administrator password is needed (user admin)\n', { 'www-authenticate': 'Basic realm="tandem", charset="UTF-8"' });
+  const source = req.socket.remoteAddress ?? 'unknown';
+  const waitMs = throttle.waitMs(source);
+  if (waitMs > 0) {
+    const s = Math.ceil(waitMs / 1000);
+    return send(res, 429, 'text/plain', `too many wrong passwords from ${source}: try again in ${s} s\n`, { 'retry-after': String(s) });
   }
+  const c = credentials(req);
+  if (!c) return unauthorised(res);
+  if (c.user !== 'admin' || !(await v.authorised(c.user, c.password))) {
+    const lockout = throttle.failed(source);
+    if (lockout) v.throttled?.(source, lockout);
+    return unauthorised(res);
+  }
+  throttle.succeeded(source);
   try {
     if (path === '/status.json')
       return send(

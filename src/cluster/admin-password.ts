@@ -5,7 +5,7 @@
  * (0600, written atomically); checked in constant time. Never synchronised:
  * like the cluster password, each node is given it by its administrator.
  */
-import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomicAsync } from './atomic-file.js';
@@ -29,9 +29,13 @@ export async function setAdminPassword(stateDir: string, password: string): Prom
 
 export class AdminPassword {
   private record: Record_ | null = null;
-  private readAt = 0;
-  /** Checked passwords, so that a browser's every request does not cost a scrypt. */
-  private readonly ok = new Map<string, boolean>();
+  private readAt = -Infinity;
+  /**
+   * Passwords found right, so that a browser's every request does not cost a scrypt: kept as a keyed digest
+   * (a key of this process's own), never in clear; wrong ones are not kept at all (the HTTP server slows them).
+   */
+  private readonly ok = new Set<string>();
+  private readonly cacheKey = randomBytes(32);
 
   constructor(private readonly stateDir: string) {}
 
@@ -56,11 +60,12 @@ export class AdminPassword {
   async check(password: string): Promise<boolean> {
     const r = this.load();
     if (!r) return false;
-    const cached = this.ok.get(password);
-    if (cached !== undefined) return cached;
+    const digest = createHmac('sha256', this.cacheKey).update(password).digest('hex');
+    if (this.ok.has(digest)) return true;
     const good = timingSafeEqual(await deriveAsync(password, r.salt), Buffer.from(r.hash, 'hex'));
-    if (this.ok.size > 16) this.ok.clear();
-    this.ok.set(password, good);
-    return good;
+    if (!good) return false;
+    if (this.ok.size >= 4) this.ok.clear();
+    this.ok.add(digest);
+    return true;
   }
 }

@@ -55,7 +55,7 @@ const doc: StatusDoc = {
 function get(
   port: number,
   path: string,
-  opts: { method?: string; auth?: string } = {},
+  opts: { method?: string; auth?: string; from?: string } = {},
 ): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const req = request(
@@ -65,6 +65,7 @@ function get(
         path,
         method: opts.method ?? 'GET',
         headers: opts.auth ? { authorization: `Basic ${Buffer.from(opts.auth).toString('base64')}` } : {},
+        ...(opts.from ? { localAddress: opts.from } : {}),
       },
       (res) => {
         let body = '';
@@ -131,6 +132,39 @@ test('a view that throws answers 500 to that request and is reported; the server
   t.deepEqual(failures, ["Cannot read properties of null (reading 'members')"]);
   broken = false;
   t.deepEqual(await get(port, HEALTH_PATH).then((r) => [r.status, r.body]), [200, 'Cluster Enabled']);
+});
+
+test('wrong passwords from one address are slowed (429, Retry-After) and reported, while the right one from another works at once', async (t) => {
+  const throttled: string[] = [];
+  let checked = 0;
+  const views: HttpViews = {
+    health: () => ({ ok: true, text: 'Cluster Enabled' }),
+    statusJson: () => doc,
+    metrics: () => renderMetrics(doc),
+    page: () => renderPage(doc),
+    authorised: async (_u, p) => (checked++, p === 'right one'),
+    hasAdminPassword: () => true,
+    throttled: (source, l) => void throttled.push(`${source} ${l.failures} ${l.lockedForMs}`),
+  };
+  const server = await serveHttp('127.0.0.1', 0, views);
+  t.teardown(() => server.close());
+  const port = (server.address() as AddressInfo).port;
+  const codes: number[] = [];
+  let retryAfter: unknown;
+  for (let i = 0; i < 1000; i++) {
+    const r = await get(port, '/status.json', { auth: `admin:guess ${i}`, from: '127.0.0.7' });
+    codes.push(r.status);
+    if (r.status === 429) retryAfter ??= r.headers['retry-after'];
+  }
+  t.deepEqual(codes.slice(0, 6), [401, 401, 401, 401, 401, 401], 'five free, the sixth wrong one locks the address');
+  t.is(codes.filter((c) => c === 429).length, 994, 'the rest refused unchecked');
+  t.is(checked, 6, 'only six of the 1000 passwords were checked');
+  t.is(retryAfter, '1');
+  t.deepEqual(throttled, ['127.0.0.7 6 1000'], 'the lock-out reported once, with the address');
+  const t0 = performance.now();
+  t.is((await get(port, '/status.json', { auth: 'admin:right one', from: '127.0.0.8' })).status, 200, 'another address is not slowed');
+  t.true(performance.now() - t0 < 500);
+  t.is((await get(port, '/status.json', { auth: 'admin:right one', from: '127.0.0.7' })).status, 429, 'the guesser waits even with the right one');
 });
 
 test('the page shows members, bits, words, reasons; its text is escaped', (t) => {

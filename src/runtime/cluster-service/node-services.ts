@@ -60,6 +60,7 @@ export async function startServices(ctx: ServicesContext): Promise<Services> {
         authorised: (_u, p) => admin.check(p),
         hasAdminPassword: () => admin.set,
         failed: (e) => ctx.log.log('error', 'management_http_request_failed', { error: e.message }),
+        throttled: (source, l) => ctx.log.log('warn', 'admin_login_throttled', { source, failures: l.failures, lockedForMs: l.lockedForMs }),
       });
       ctx.log.log('info', 'management_http_started', { address: ctx.managementHost, port: m.port, iface: m.interface });
     } catch (e) {

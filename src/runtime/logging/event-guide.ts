@@ -134,6 +134,10 @@ export const GUIDE: Readonly<Record<string, { severity: Severity; action: string
   fence_failed: { severity: 'error', action: 'read the error (command exit, timeout, relay); fix the fence before the next failover' },
   cluster_service_failed: { severity: 'error', action: 'joins and changes from other members cannot reach this node: check the sync address and port + 1' },
   management_http_failed: { severity: 'error', action: 'the health check and status page are not served: check management.interface, its address and port' },
+  admin_login_throttled: {
+    severity: 'warning',
+    action: 'someone at that address is guessing the status page password; if it is not you, find the source and block it',
+  },
   management_http_request_failed: {
     severity: 'error',
     action: 'that request was answered 500 and the node goes on; a defect of tandem: report it with the error and the lines before it',

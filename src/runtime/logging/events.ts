@@ -146,6 +146,10 @@ export const EVENTS = {
   worker_restarting: { id: 112, summary: 'the worker ended to run a new membership (create, join, leave, members or mode changed) and starts again at once' },
   cluster_service_failed: { id: 610, summary: 'the cluster service (join, definition updates, restarts; sync port + 1) could not listen' },
   management_http_failed: { id: 611, summary: 'the management HTTP server (health check, status page) could not listen on the management address' },
+  admin_login_throttled: {
+    id: 817,
+    summary: 'wrong administrator passwords from one address: its requests are refused (429) for a while, doubling each time',
+  },
   management_http_request_failed: {
     id: 614,
     summary: 'a request to the management HTTP server failed inside tandem: answered 500, the daemon goes on (a defect: report it)',
