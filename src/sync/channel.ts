@@ -176,13 +176,27 @@ export class SyncChannel extends EventEmitter {
   }
 }
 
-/** Listens for the peer; each verified channel goes to onChannel, each failure to onFailure. */
+/** At most this many connections to the sync port at once: the peer needs one (two while it redials). */
+export const SYNC_MAX_CONNECTIONS = 8;
+
+/** Why an attempt on the sync port failed: a channel failure, or what only the listener sees. */
+export type ListenFailure = ChannelFailure | 'handshake_timeout' | 'too_many_connections';
+
+const addressOf = (socket: { remoteAddress?: string | undefined }) => (socket.remoteAddress ?? '?').replace(/^::ffff:/, '');
+
+/**
+ * Listens for the peer; each verified channel goes to onChannel, each failure to onFailure with the address it
+ * came from. A connection must finish its TLS handshake and hello within `handshakeMs` (Node's own limit is two
+ * minutes: idle connections from a stranger would sit there); at most SYNC_MAX_CONNECTIONS at once. The server
+ * sends no PSK identity hint (the identity names the cluster ID: a stranger learns nothing by connecting).
+ */
 export function listenSync(
   secret: string | Uint8Array,
   me: Identity,
   address: { host: string; port: number },
   onChannel: (c: SyncChannel, from: string) => void,
-  onFailure: (reason: ChannelFailure, from: string) => void,
+  onFailure: (reason: ListenFailure, from: string) => void,
+  handshakeMs = 3000,
 ): Promise<tls.Server> {
   const o = tlsOptions(syncPsk(secret, me.clusterId), me.clusterId);
   const server = tls.createServer({
@@ -192,17 +206,26 @@ export function listenSync(
     ciphers: o.ciphers,
     minVersion: o.minVersion,
     maxVersion: o.maxVersion,
-    pskIdentityHint: o.identity,
+    handshakeTimeout: handshakeMs,
     pskCallback: (_socket, identity) => (identity === o.identity ? o.psk : null),
   });
+  server.maxConnections = SYNC_MAX_CONNECTIONS;
+  server.on('drop', (d?: { remoteAddress?: string }) => onFailure('too_many_connections', addressOf(d ?? {})));
   server.on('secureConnection', (socket: tls.TLSSocket) => {
     const c = new SyncChannel(socket, me);
-    c.hello().then(
-      () => onChannel(c, (socket.remoteAddress ?? '?').replace(/^::ffff:/, '')),
-      (e: Error) => onFailure(e.message as ChannelFailure, socket.remoteAddress ?? '?'),
+    c.hello(handshakeMs).then(
+      () => onChannel(c, addressOf(socket)),
+      (e: Error) => {
+        c.destroy();
+        onFailure(e.message as ChannelFailure, addressOf(socket));
+      },
     );
   });
-  server.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => onFailure(classifyTlsError(err), socket.remoteAddress ?? '?'));
+  server.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
+    // Node reports a handshake that timed out but leaves the connection open.
+    socket.destroy();
+    onFailure(/timeout/i.test(err.message) ? 'handshake_timeout' : classifyTlsError(err), addressOf(socket));
+  });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(address.port, address.host, () => resolve(server));

@@ -14,7 +14,10 @@
 import { EventEmitter } from 'node:events';
 import type { Server } from 'node:tls';
 import type { SyncMessage } from '../wire/sync-frame.js';
-import { connectSync, listenSync, type ChannelFailure, type Identity, type SyncChannel } from './channel.js';
+import { connectSync, listenSync, type ChannelFailure, type Identity, type ListenFailure, type SyncChannel } from './channel.js';
+
+/** A refused attempt on the sync port is logged at most this often per source address. */
+const REFUSAL_LOG_MS = 60_000;
 
 /** The events state synchronisation logs (the runtime's catalogue must hold each: src/runtime/logging/events.ts checks it). */
 export type SyncEvent =
@@ -30,6 +33,7 @@ export type SyncEvent =
   | 'sync_out_of_sync'
   | 'sync_packet_on_nonsync_iface'
   | 'sync_peer_unreachable'
+  | 'sync_connection_refused'
   | 'sync_resumed'
   | 'sync_role'
   | 'sync_table_drift'
@@ -91,6 +95,7 @@ export class SyncLink extends EventEmitter {
         this.adopt(c);
       },
       (reason, from) => this.failed(reason, from),
+      Math.min(this.o.timeoutMs, 3000),
     );
     this.watchdog = setInterval(() => this.watch(), Math.max(20, Math.floor(this.o.timeoutMs / 6)));
     if (this.o.dial) this.dial();
@@ -105,7 +110,7 @@ export class SyncLink extends EventEmitter {
         this.adopt(c);
       },
       (e: Error) => {
-        this.failed(e.message as ChannelFailure, this.o.peer);
+        this.failed(e.message as ListenFailure, this.o.peer);
         this.redial();
       },
     );
@@ -120,10 +125,31 @@ export class SyncLink extends EventEmitter {
     this.backoffMs = Math.min(2000, this.backoffMs * 2);
   }
 
-  private failed(reason: ChannelFailure, from: string): void {
-    if (this.channel) return; // a stray attempt while a good channel is up
-    if (reason !== this.unreachable) this.o.log.log('warn', 'sync_peer_unreachable', { reason, peer: from });
-    this.unreachable = reason;
+  /**
+   * A failed attempt. Only one from the peer's own sync address, while no channel is up, says why the peer is
+   * unreachable; any other (a stranger on the sync segment, or a stray attempt while the channel is up) is a
+   * refusal, logged once a minute per address with the reason and how many there were.
+   */
+  private failed(reason: ListenFailure, from: string): void {
+    if (this.channel || from !== this.o.peer) return this.refused(reason, from);
+    const why: ChannelFailure | 'timeout' = reason === 'handshake_timeout' ? 'timeout' : reason === 'too_many_connections' ? 'unreachable' : reason;
+    if (why !== this.unreachable) this.o.log.log('warn', 'sync_peer_unreachable', { reason: why, peer: from });
+    this.unreachable = why;
+  }
+
+  private readonly refusals = new Map<string, { loggedAt: number; unlogged: number }>();
+
+  private refused(reason: ListenFailure, from: string): void {
+    const now = performance.now();
+    const r = this.refusals.get(from);
+    if (r && now - r.loggedAt < REFUSAL_LOG_MS) {
+      r.unlogged++;
+      return;
+    }
+    this.refusals.delete(from);
+    if (this.refusals.size >= 1000) this.refusals.delete(this.refusals.keys().next().value!);
+    this.refusals.set(from, { loggedAt: now, unlogged: 0 });
+    this.o.log.log('warn', 'sync_connection_refused', { from, reason, ...(r?.unlogged ? { moreSinceLast: r.unlogged } : {}) });
   }
 
   private adopt(c: SyncChannel): void {

@@ -1,19 +1,21 @@
 import test, { type ExecutionContext } from 'ava';
 import { createServer } from 'node:net';
 import type { Server } from 'node:tls';
-import { connectSync, listenSync, portOf, type ChannelFailure, type Identity, type SyncChannel } from '../../src/sync/channel.js';
+import { connect as tlsConnect } from 'node:tls';
+import { connectSync, listenSync, portOf, SYNC_MAX_CONNECTIONS, type Identity, type ListenFailure, type SyncChannel } from '../../src/sync/channel.js';
 
 const me = (nodeId: number, over: Partial<Identity> = {}): Identity => ({ clusterId: 7, nodeId, nodeName: `n${nodeId}`, softwareVersion: '0.1.0', ...over });
 
-async function serve(t: ExecutionContext, password: string, id: Identity) {
+async function serve(t: ExecutionContext, password: string, id: Identity, handshakeMs?: number) {
   const channels: SyncChannel[] = [];
-  const failures: ChannelFailure[] = [];
+  const failures: ListenFailure[] = [];
   const server: Server = await listenSync(
     password,
     id,
     { host: '127.0.0.1', port: 0 },
     (c) => channels.push(c),
     (r) => failures.push(r),
+    handshakeMs,
   );
   t.teardown(() => {
     for (const c of channels) c.close();
@@ -83,4 +85,44 @@ test('nobody listening: unreachable', async (t) => {
   await new Promise((r) => probe.close(r));
   const e = await t.throwsAsync(connectSync('secret', me(2), { host: '127.0.0.1', port }, 1000));
   t.is(e!.message, 'unreachable');
+});
+
+test('an idle connection to the sync port is closed at the handshake deadline and named; no more than the cap at once', async (t) => {
+  const s = await serve(t, 'secret', me(1), 300);
+  const { connect } = await import('node:net');
+  const idle = connect(s.port, '127.0.0.1');
+  t.teardown(() => idle.destroy());
+  const closed = new Promise<number>((r) => {
+    const t0 = Date.now();
+    idle.on('close', () => r(Date.now() - t0));
+    idle.on('error', () => undefined);
+  });
+  const ms = await closed;
+  t.true(ms < 2000, `closed after ${ms} ms (Node's own limit: 120 s)`);
+  t.true(await until(() => s.failures.includes('handshake_timeout')), s.failures.join(', '));
+  const many = Array.from({ length: SYNC_MAX_CONNECTIONS + 4 }, () => connect(s.port, '127.0.0.1').on('error', () => undefined));
+  t.teardown(() => many.forEach((c) => c.destroy()));
+  t.true(await until(() => s.failures.filter((f) => f === 'too_many_connections').length === 4), s.failures.join(', '));
+});
+
+test('the server gives no PSK identity hint: a stranger learns nothing of the cluster by connecting', async (t) => {
+  const s = await serve(t, 'secret', me(1));
+  let hint: string | null | undefined;
+  await new Promise<void>((resolve) => {
+    const sock = tlsConnect({
+      host: '127.0.0.1',
+      port: s.port,
+      ciphers: 'ECDHE-PSK-CHACHA20-POLY1305',
+      maxVersion: 'TLSv1.2',
+      pskCallback: (h) => {
+        hint = h;
+        return { psk: Buffer.alloc(32), identity: 'guess' };
+      },
+      checkServerIdentity: () => undefined,
+    });
+    sock.on('error', () => resolve());
+    sock.on('close', () => resolve());
+  });
+  t.is(hint, null, 'no hint (it named the cluster ID: tandem-7)');
+  t.true(await until(() => s.failures.includes('wrong_password')));
 });

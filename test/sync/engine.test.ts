@@ -2,6 +2,7 @@ import test, { type ExecutionContext } from 'ava';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connectSync } from '../../src/sync/channel.js';
 import { SyncEngine } from '../../src/sync/engine.js';
 import { KvProvider } from '../../src/sync/kv-provider.js';
 import { SyncLink, type SyncLog } from '../../src/sync/link.js';
@@ -188,4 +189,37 @@ test.serial("a sync channel from an address that is not the peer's sync address 
     ),
   );
   t.false(listener.up, 'no channel');
+});
+
+test.serial("a stranger on the sync segment is logged by address, once a minute, and never becomes the peer's reason", async (t) => {
+  const port = await freePort(['127.0.0.1', '127.0.0.2', '127.0.0.8', '127.0.0.9']);
+  const logs = [new Log(), new Log()];
+  const identity = (n: number) => ({ clusterId: 7, nodeId: n, nodeName: `n${n}`, softwareVersion: '0.1.0' });
+  const opts = (n: 1 | 2) => ({ secret: 'pw', me: identity(n), local: `127.0.0.${n}`, peer: `127.0.0.${3 - n}`, port, timeoutMs: 1000, log: logs[n - 1]! });
+  const listener = new SyncLink({ ...opts(2), dial: false });
+  const dialer = new SyncLink({ ...opts(1), dial: true });
+  t.teardown(async () => {
+    await dialer.stop();
+    await listener.stop();
+  });
+  // Before the peer is there: a stranger's wrong password is the stranger's, not the peer's unreachable reason.
+  await listener.start();
+  const stranger = (from = '127.0.0.9') => connectSync('guess', identity(9), { host: '127.0.0.2', port, localAddress: from }, 1000).catch(() => undefined);
+  for (let i = 0; i < 5; i++) await stranger();
+  const refused = () => logs[1]!.lines.filter((l) => l.event === 'sync_connection_refused');
+  t.true(await until(() => refused().length === 1));
+  t.like(refused()[0]!.fields, { from: '127.0.0.9', reason: 'wrong_password' });
+  t.is(listener.unreachable, 'not_started', "the peer was never heard: its reason is not the stranger's");
+  t.is(logs[1]!.count('sync_peer_unreachable'), 0);
+  // With the channel up, strangers are still logged (they were not), and the pair's status names the real peer.
+  await dialer.start();
+  t.true(await until(() => listener.up && dialer.up));
+  await stranger();
+  await new Promise((r) => setTimeout(r, 200));
+  t.is(refused().length, 1, 'the same address again within the minute: counted, not logged again');
+  await stranger('127.0.0.8');
+  t.true(await until(() => refused().length === 2), 'another stranger while the channel is up is logged (it left no trace)');
+  t.like(refused()[1]!.fields, { from: '127.0.0.8', reason: 'wrong_password' });
+  t.is(listener.unreachable, null);
+  t.true(listener.up, 'the channel stays up');
 });

@@ -153,6 +153,11 @@ export const GUIDE: Readonly<Record<string, { severity: Severity; action: string
     severity: 'warning',
     action: 'the sync link is silent: check the sync cable and the peer; no failover follows, resync is automatic',
   },
+  sync_connection_refused: {
+    severity: 'warning',
+    action:
+      'something other than the peer talks to the sync port (reason: wrong_password, handshake_timeout, too_many_connections ...): find the address on the sync segment',
+  },
   sync_peer_unreachable: {
     severity: 'warning',
     action:

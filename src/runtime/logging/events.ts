@@ -106,6 +106,10 @@ export const EVENTS = {
   bypass_unavailable: { id: 608, summary: 'the bypass relays cannot be driven (GPIO chip missing, line busy): the segments are left to the hardware' },
   watchdog_keepalive_failed: { id: 607, summary: 'feeding (or stopping) the watchdog failed' },
 
+  sync_connection_refused: {
+    id: 721,
+    summary: 'a connection to the sync port was refused (not the peer, or not now); its address and reason, once a minute per address',
+  },
   sync_channel_up: { id: 700, summary: 'the sync channel to the peer is up (TLS-PSK handshake and hellos verified)' },
   sync_channel_down: { id: 701, summary: 'the sync channel closed; the reason is attached; the dialling node retries' },
   hasync_connection_failed_timeout: { id: 702, summary: 'nothing arrived on the sync channel for sync.timeoutMs: the channel is dropped, no failover follows' },
