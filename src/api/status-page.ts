@@ -34,6 +34,8 @@ export interface StatusDoc {
     sent: number;
     accepted: number;
     superseded: number;
+    /** Dropped by the kernel before they were read (the socket's queue full). */
+    kernelDrops: number;
     rejected: Record<string, number>;
     lastSeenAgoMs: number | null;
   }[];
@@ -65,7 +67,7 @@ export function renderPage(d: StatusDoc): string {
   const matrix = d.matrix
     .map(
       (r) =>
-        `<tr><td>${esc(r.iface)}${r.sync ? ' (sync)' : ''}</td><td>${r.sent}</td><td>${r.accepted}</td><td>${r.superseded}</td><td>${esc(
+        `<tr><td>${esc(r.iface)}${r.sync ? ' (sync)' : ''}</td><td>${r.sent}</td><td>${r.accepted}</td><td>${r.superseded}</td><td>${r.kernelDrops}</td><td>${esc(
           Object.entries(r.rejected)
             .map(([k, v]) => `${k} ${v}`)
             .join(', ') || '0',
@@ -90,7 +92,7 @@ health check: <span id="health" class="${d.health.ok ? 'ok' : 'bad'}">${esc(d.he
 ${rows}
 </table>
 <h2>Heartbeats (this node)</h2>
-<table id="matrix"><tr><th>interface</th><th>sent</th><th>accepted</th><th>superseded</th><th>rejected</th><th>peer last heard</th></tr>
+<table id="matrix"><tr><th>interface</th><th>sent</th><th>accepted</th><th>superseded</th><th>dropped (kernel)</th><th>rejected</th><th>peer last heard</th></tr>
 ${matrix}
 </table>
 <h2>Last role changes</h2>
@@ -152,6 +154,12 @@ export function renderMetrics(d: StatusDoc): string {
     'Heartbeats read but not examined: a newer valid one of the same sender came in the same read.',
     'counter',
     d.matrix.map((r) => [{ iface: r.iface }, r.superseded]),
+  );
+  metric(
+    'tandem_heartbeats_dropped_total',
+    'Heartbeat-interface frames the kernel dropped before they were read (the socket queue was full), per interface.',
+    'counter',
+    d.matrix.map((r) => [{ iface: r.iface }, r.kernelDrops]),
   );
   metric(
     'tandem_heartbeats_rejected_total',

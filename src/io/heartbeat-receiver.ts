@@ -24,6 +24,8 @@ export interface ReceiveCounters {
   accepted: number;
   /** Read, not examined: an accepted newer frame of the same sender came in the same read (src/io/newest-first.ts). */
   superseded: number;
+  /** Frames the kernel dropped before anyone read them: the socket's queue was full (PACKET_STATISTICS). */
+  kernelDrops: number;
   rejected: Partial<Record<RejectionReason, number>>;
   lastAcceptedNs?: bigint;
   lastPeerSequence?: bigint;
@@ -44,7 +46,7 @@ export class HeartbeatReceiver {
     private readonly identity: { clusterId: number; nodeId: number; auth: HeartbeatAuth },
     private readonly events: Partial<ReceiverEvents> = {},
   ) {
-    for (const name of ifaces.keys()) this.counters.set(name, { received: 0, accepted: 0, superseded: 0, rejected: {} });
+    for (const name of ifaces.keys()) this.counters.set(name, { received: 0, accepted: 0, superseded: 0, kernelDrops: 0, rejected: {} });
   }
 
   private readonly handlers = new Map<string, { frame: (frame: Buffer, stampNs: bigint, truncated?: boolean) => boolean; error: ErrorHandler }>();
@@ -115,6 +117,15 @@ export class HeartbeatReceiver {
   }
 
   stats(): ReadonlyMap<string, ReceiveCounters> {
+    // The kernel's counters reset as they are read: this is their only reader, and adds them up.
+    for (const [name, iface] of this.ifaces) {
+      if (iface.link.closed || !iface.link.stats) continue;
+      try {
+        this.counters.get(name)!.kernelDrops += iface.link.stats().drops;
+      } catch {
+        // a socket closing under us: its last counts are lost with it
+      }
+    }
     return this.counters;
   }
 }

@@ -32,6 +32,8 @@ export interface FrameLink {
   drain(onFrame: FrameHandler, onError: ErrorHandler): number;
   close(): void;
   readonly closed: boolean;
+  /** Kernel counters since the last call (the real socket's; a test's fake has none). */
+  stats?(): { packets: number; drops: number };
 }
 
 export class PacketLink extends NativeSocket implements FrameLink {

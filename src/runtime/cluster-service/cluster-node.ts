@@ -191,6 +191,7 @@ export class ClusterNode {
         sent: r.sent.sent,
         accepted: r.received.accepted,
         superseded: r.received.superseded,
+        kernelDrops: r.received.kernelDrops,
         rejected: r.received.rejected,
         lastSeenAgoMs: r.lastSeenAgoMs,
       })),
