@@ -32,6 +32,11 @@ export interface IfaceConfig {
   sync: boolean;
   /** Loss of link (or of all monitor targets) lowers this node's health. */
   monitor: boolean;
+  /**
+   * Whether the file said `monitor`. A managed node's file may leave it out: the interface is then monitored
+   * when the cluster gives it a shared address (a factory file cannot know which ports will be cabled).
+   */
+  monitorSet: boolean;
   sharedIp: Cidr | null;
   masterIp: Cidr | null;
   slaveIp: Cidr | null;
@@ -211,6 +216,7 @@ export function parseLocal(raw: unknown, file: string): LocalConfig {
         heartbeats: optionalBool(f, 'heartbeats', true),
         sync: optionalBool(f, 'sync', false),
         monitor: optionalBool(f, 'monitor', false),
+        monitorSet: f.has('monitor'),
         sharedIp: cidr(f, 'sharedIp', at('sharedIp')),
         masterIp: cidr(f, 'masterIp', at('masterIp')),
         slaveIp: cidr(f, 'slaveIp', at('slaveIp')),
@@ -344,7 +350,7 @@ export function managedConfig(local: LocalConfig, store: StoreContent): NodeConf
     const text = shared[i.name];
     if (text === undefined) return { ...i, sharedIp: null };
     const [address, prefix] = text.split('/');
-    return { ...i, sharedIp: { address: address!, prefix: Number(prefix) } };
+    return { ...i, sharedIp: { address: address!, prefix: Number(prefix) }, monitor: i.monitorSet ? i.monitor : true };
   });
   return {
     ...local,

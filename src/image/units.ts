@@ -125,11 +125,15 @@ echo "tandem: factory state set; configure this node on its serial console"
 `;
 }
 
-/** The node file an appliance ships with: the board's NICs, heartbeats everywhere, no address yet. */
+/**
+ * The node file an appliance ships with: the board's NICs, heartbeats everywhere, no address yet, and no
+ * `monitor`: which ports will carry a cable and a shared address is not known here (monitored then, by the
+ * cluster's shared addresses: src/cluster/config-file.ts managedConfig).
+ */
 export function factoryConfig(board: Board, l: Layout, boardRef: string): Record<string, unknown> {
   return {
     board: boardRef,
-    interfaces: board.nics.map((n) => ({ name: n.name, heartbeats: true, sync: n.role === 'sync', monitor: n.role !== 'sync' })),
+    interfaces: board.nics.map((n) => ({ name: n.name, heartbeats: true, sync: n.role === 'sync' })),
     stateDir: l.state,
     controlSocket: '/run/tandem/tandemd.sock',
   };

@@ -75,7 +75,8 @@ export function labManagedConfig(
     return {
       board: opts.boardRef ?? board.name,
       ...(opts.timers ? { timers: opts.timers } : {}),
-      interfaces: board.nics.map((nic) => ({ name: nic.name, heartbeats: true, sync: nic.role === 'sync', monitor: nic.role !== 'sync' })),
+      // As the appliance's factory file (src/image/units.ts): no `monitor`, the cluster's shared addresses decide.
+      interfaces: board.nics.map((nic) => ({ name: nic.name, heartbeats: true, sync: nic.role === 'sync' })),
       stateDir: opts.stateDir,
       controlSocket: opts.controlSocket,
     };

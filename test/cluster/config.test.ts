@@ -6,7 +6,10 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { resolveBoard } from '../../src/board/board-file.js';
 import { checkConfig } from '../../src/cluster/config-check.js';
-import { DEFAULTS, parseConfig } from '../../src/cluster/config-file.js';
+import { DEFAULTS, managedConfig, parseConfig, parseLocal } from '../../src/cluster/config-file.js';
+import * as M from '../../src/cluster/membership.js';
+import { emptyStore } from '../../src/cluster/store.js';
+import { factoryConfig, type Layout } from '../../src/image/units.js';
 import { labNodeConfig } from '../../src/lab/lab-config.js';
 import { clusterDefinition } from '../../src/runtime/pair/daemon.js';
 import { planLab } from '../../src/lab/topology.js';
@@ -146,6 +149,41 @@ test('a board reference of any length is refused naming the field, its value cut
   const e = t.throws(() => parseConfig(r, 'n1.json'));
   t.true(e.message.startsWith('n1.json: board: expected the name of a shipped board or the path of a board file'), e.message);
   t.true(e.message.length < 300, `${e.message.length} characters`);
+});
+
+test("a managed node's file without monitor: the interfaces the cluster gives a shared address are monitored, the others not (the factory file marked every data port)", (t) => {
+  const local = parseLocal(
+    {
+      board: 'sim',
+      interfaces: [
+        { name: 'eth0', heartbeats: true },
+        { name: 'eth1', heartbeats: true },
+        { name: 'eth2', heartbeats: true, monitor: false },
+        { name: 'eth3', heartbeats: true, sync: true, address: '198.19.255.11/24' },
+      ],
+      stateDir: '/tmp/x',
+      controlSocket: '/tmp/x.sock',
+    },
+    'node.json',
+  );
+  const store = M.setProperty(
+    M.setProperty(
+      M.create(emptyStore(), { name: 'labc', node: 'fw-a', address: '198.19.255.11', key: 'k', salt: 's'.repeat(32) }),
+      'shared.eth1',
+      '198.18.2.1/24',
+    ),
+    'shared.eth2',
+    '198.18.3.1/24',
+  );
+  const monitored = managedConfig(local, store).interfaces.map((i) => [i.name, i.monitor]);
+  t.deepEqual(monitored, [
+    ['eth0', false],
+    ['eth1', true],
+    ['eth2', false],
+    ['eth3', false],
+  ]);
+  const factory = factoryConfig(board, { etc: '/etc/tandem', lib: '/usr/lib/tandem', state: '/var/lib/tandem' } as Layout, 'sim');
+  t.false(JSON.stringify(factory).includes('monitor'), 'the factory file leaves monitor to the cluster');
 });
 
 test('a malformed address names its field', (t) => {
