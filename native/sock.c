@@ -112,28 +112,6 @@ napi_value tandem_sock_send(napi_env env, napi_callback_info info)
 }
 
 
-/* A received message's kernel stamp on CLOCK_MONOTONIC. Kernel stamps are
- * CLOCK_REALTIME (sockets have no monotonic receive stamp); they are shifted
- * onto CLOCK_MONOTONIC (the clock of process.hrtime) with the offset measured
- * when the batch was read, because nothing above this file sees wall time. */
-int64_t mono_stamp(struct msghdr *m, const struct timespec *real, const struct timespec *mono)
-{
-	int64_t stamp = ns_of(mono);
-	struct cmsghdr *c;
-
-	for (c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
-			struct timespec k;
-			memcpy(&k, CMSG_DATA(c), sizeof(k));
-			stamp = ns_of(mono) - (ns_of(real) - ns_of(&k));
-		}
-	}
-	/* A wall clock stepped back after the frame arrived would put its
-	 * arrival in the future (a dead peer kept alive for the size of the
-	 * step): no frame arrived later than now. */
-	return stamp > ns_of(mono) ? ns_of(mono) : stamp;
-}
-
 /* One recvmmsg into the caller's ring, each message with its monotonic stamp. */
 static int read_batch(struct sock *p, const struct ring *r)
 {

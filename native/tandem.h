@@ -10,6 +10,7 @@
 #include <net/if.h>
 #include <stdint.h>
 #include <time.h>
+#include "stamp.h"
 
 #define MAX_BATCH 64
 
@@ -52,11 +53,8 @@ int hold_ref(napi_env env, napi_value v, napi_ref *out);
 void call_back(napi_env env, napi_async_context ctx, napi_value recv, napi_value cb, size_t argc, const napi_value *argv);
 struct sock *unwrap(napi_env env, napi_value v);
 int socket_in_netns(const char *path, int domain, int type, int proto, const char **syscall);
-int64_t ns_of(const struct timespec *t);
 
 /* sock.c: lifetime, send and receive of every socket */
-struct msghdr;
-int64_t mono_stamp(struct msghdr *m, const struct timespec *real, const struct timespec *mono);
 napi_value wrap_sock(napi_env env, napi_value wrapper, int fd, int ifindex, const char *ifname);
 napi_value tandem_sock_send(napi_env env, napi_callback_info info);
 napi_value tandem_sock_read(napi_env env, napi_callback_info info);

@@ -169,8 +169,3 @@ out_here:
 	close(here);
 	return err;
 }
-
-int64_t ns_of(const struct timespec *t)
-{
-	return (int64_t)t->tv_sec * 1000000000LL + t->tv_nsec;
-}
