@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { serveControl } from '../../src/api/control-socket.js';
 import type { StatusDoc } from '../../src/api/status-page.js';
 import type { ClusterDefinition } from '../../src/cluster/store.js';
+import { statusMember } from '../helpers/status-doc.js';
 
 const exec = promisify(execFile);
 const TANDEM = join(__dirname, '..', '..', '..', 'bin', 'tandem');
@@ -26,23 +27,7 @@ const view: NonNullable<StatusDoc['cluster']> = {
   revision: 4,
   leader: null,
   quorate: false,
-  members: [
-    {
-      name: 'fw-a',
-      id: 1,
-      address: '198.19.255.11',
-      self: true,
-      enabled: true,
-      draining: false,
-      role: 'inactive',
-      leader: false,
-      unreachable: null,
-      hex: '0x00004',
-      bits: 4,
-      words: ['enabled'],
-      softwareVersion: '0.1.0',
-    },
-  ],
+  members: [statusMember({ role: 'inactive', hex: '0x00004', bits: 4, words: ['enabled'] })],
 };
 
 /** A control socket that answers like a member (or a standalone node: no cluster). */

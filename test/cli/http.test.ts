@@ -3,6 +3,7 @@ import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HEALTH_PATH, serveHttp, type HttpViews } from '../../src/api/http-server.js';
 import { renderMetrics, renderPage, type StatusDoc } from '../../src/api/status-page.js';
+import { statusMember } from '../helpers/status-doc.js';
 
 const doc: StatusDoc = {
   node: { name: 'fw-a', role: 'active', standalone: false, softwareVersion: '0.1.0' },
@@ -12,36 +13,19 @@ const doc: StatusDoc = {
     revision: 4,
     leader: 'fw-a',
     members: [
-      {
-        name: 'fw-a',
-        id: 1,
-        address: '198.19.255.11',
-        self: true,
-        enabled: true,
-        draining: false,
-        role: 'active',
-        leader: true,
-        unreachable: null,
-        hex: '0x18004',
-        bits: 0x18004,
-        words: ['enabled', 'leader'],
-        softwareVersion: '0.1.0',
-      },
-      {
+      statusMember({ leader: true, hex: '0x18004', bits: 0x18004, words: ['enabled', 'leader'] }),
+      statusMember({
         name: 'fw-b',
         id: 2,
         address: '198.19.255.12',
         self: false,
-        enabled: true,
-        draining: false,
         role: 'unknown',
-        leader: false,
         unreachable: 'wrong_password',
         hex: '0x0000c',
         bits: 0xc,
         words: ['enabled', 'unreachable'],
         softwareVersion: null,
-      },
+      }),
     ],
   },
   health: { ok: true, text: 'Cluster Enabled' },
