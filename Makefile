@@ -15,8 +15,9 @@ DEB_TOOLS := ip:iproute2 tc:iproute2 nft:nftables tshark:tshark tcpdump:tcpdump 
              corosync:corosync corosync-quorumtool:corosync corosync-cfgtool:corosync
 # libcpg-dev: the addon links Corosync's CPG (clusters of three and more members).
 DEB_LIBS  := /usr/include/pcap.h:libpcap-dev /usr/include/corosync/cpg.h:libcpg-dev
-# What only the tests run: the load balancer in front of Active/Active members, the browser of the status page test.
-TEST_DEB_TOOLS := haproxy:haproxy chromium:chromium tmux:tmux rsyslogd:rsyslog
+# What only the tests run: the load balancer in front of Active/Active members, the browser of the status page test,
+# curl and openssl (the management server's HTTPS, checked by clients that are not Node).
+TEST_DEB_TOOLS := haproxy:haproxy chromium:chromium tmux:tmux rsyslogd:rsyslog curl:curl openssl:openssl
 
 TS_SOURCES := $(shell find src test bench -name '*.ts' 2>/dev/null) tsconfig.json
 ADDON := build/Release/tandem.node

@@ -346,6 +346,11 @@ async function falseFailoverLadder(seconds: number, only: string | undefined, lo
     tandem('heartbeat 10 ms, failover 40 ms', { heartbeatIntervalMs: 10, failoverTimeMs: 40, holdDownMs: 500 }),
     tandem('heartbeat 15 ms, failover 60 ms', { heartbeatIntervalMs: 15, failoverTimeMs: 60, holdDownMs: 1000 }),
     tandem('heartbeat 20 ms, failover 80 ms', { heartbeatIntervalMs: 20, failoverTimeMs: 80, holdDownMs: 1000 }),
+    // Between 80 ms and the default 300 ms: keepalived's advert_int 0.05 s detects a silent master after about
+    // 3 x 50 ms plus its skew (VRRPv3: (256 - 100) x 50 ms / 256 at the backup's priority 100, so about 180 ms), so
+    // tandem's fastest clean rung can be compared with it (0.01 s: 36 ms, 0.02 s: 72 ms, 0.1 s: 361 ms).
+    tandem('heartbeat 30 ms, failover 120 ms', { heartbeatIntervalMs: 30, failoverTimeMs: 120, holdDownMs: 1000 }),
+    tandem('heartbeat 40 ms, failover 160 ms', { heartbeatIntervalMs: 40, failoverTimeMs: 160, holdDownMs: 2000 }),
   ];
   const tandemAlways = [
     tandem('heartbeat 50 ms, failover 300 ms (default)', { heartbeatIntervalMs: 50, failoverTimeMs: 300, holdDownMs: 2000 }),

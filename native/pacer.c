@@ -17,10 +17,14 @@
  *
  * Owner of each field: `lock` guards everything below it; the thread only
  * reads the window and writes next_tick, armed and the counters; the JS
- * thread (load, stats, close) replaces the window. Frames are sent with the lock
- * held, so a load never lets an older frame leave after a newer one (the
- * peer's replay window would count it). The thread makes system calls only:
- * no Node-API call, no JavaScript.
+ * thread (load, stats, close) replaces the window. Only the thread sends, with
+ * the lock held, so a load never lets an older frame leave after a newer one
+ * (the peer's replay window would count it); frames a load wants sent at once
+ * go to the thread too. The JS thread holds the lock only to copy counters or
+ * swap pointers, never across a system call or an allocation: on a busy CPU
+ * the JS thread may be preempted for a long time, and the heartbeat thread
+ * must never wait for it (it did: 200 ms late under stress-ng at nice -20).
+ * The thread makes system calls only: no Node-API call, no JavaScript.
  *
  * Sockets are dup()s of the caller's packet sockets: closing those in JS does
  * not pull an fd from under the thread. The thread is joined by close(), the
@@ -74,7 +78,7 @@ static void send_row(struct pacer *p, uint64_t tick)
 }
 
 /* The tick the thread waits for now, NO_TICK when the window holds none (lock held). */
-static uint64_t due_tick(const struct pacer *p)
+uint64_t pacer_due_tick(const struct pacer *p)
 {
 	uint64_t t = p->next_tick > p->first ? p->next_tick : p->first;
 	return t < p->first + p->nticks ? t : NO_TICK;
@@ -107,10 +111,18 @@ static void arm(struct pacer *p, uint64_t tick)
 	p->armed = tick;
 }
 
+/* The frames a load asked to send at once, before any row of its window (lock held). */
+static void send_urgent(struct pacer *p)
+{
+	for (uint32_t i = 0; i < p->urgent_count; i++)
+		send_slot(p, p->urgent + (size_t)i * p->urgent_slot, p->urgent_lens[i], p->urgent_idx[i]);
+	p->urgent_count = 0;
+}
+
 /* The tick is due (the timer fired): send it, or the newest due one after a late wakeup (lock held). */
 static void on_deadline(struct pacer *p)
 {
-	uint64_t tick = due_tick(p);
+	uint64_t tick = pacer_due_tick(p);
 	int64_t deadline, now, behind;
 
 	if (tick == NO_TICK)
@@ -149,8 +161,11 @@ static void *pacer_main(void *arg)
 
 	pthread_mutex_lock(&p->lock);
 	while (!p->stop) {
-		uint64_t tick = due_tick(p);
+		uint64_t tick;
 		nfds_t n = 2;
+
+		send_urgent(p);
+		tick = pacer_due_tick(p);
 
 		if (tick == NO_TICK && p->nticks > 0 && !p->expired) {
 			/* The lease ran out: silent until the runtime loads frames again. */
@@ -171,27 +186,33 @@ static void *pacer_main(void *arg)
 			pthread_mutex_lock(&p->lock);
 			break; /* cannot happen with valid fds; the peer sees silence, as after a crash */
 		}
-		pthread_mutex_lock(&p->lock);
 		if (pfd[0].revents & POLLIN) {
 			uint64_t v;
 			if (read(p->wake_fd, &v, sizeof(v)) < 0) {
 				/* EAGAIN: another read took it */
 			}
 		}
-		for (nfds_t i = 2; i < n && !p->stop; i++)
+		for (nfds_t i = 2; i < n; i++)
 			if (pfd[i].revents)
 				pacer_rx_read(p, (uint32_t)(i - 2), pfd[i].revents);
+		pthread_mutex_lock(&p->lock);
 		if (pfd[1].revents & POLLIN) {
 			uint64_t expirations;
+			int rx_on;
 			if (read(p->timer_fd, &expirations, sizeof(expirations)) < 0) {
 				/* EAGAIN: re-armed since it fired */
 			}
 			p->armed = NO_TICK;
-			if (!p->stop)
+			if (!p->stop) {
+				send_urgent(p);
 				on_deadline(p);
-			if (!p->stop && p->rx && p->rx->on)
+			}
+			rx_on = !p->stop && p->rx && p->rx->on;
+			pthread_mutex_unlock(&p->lock);
+			if (rx_on)
 				for (uint32_t i = 0; i < p->nsocks; i++)
 					pacer_rx_read(p, i, POLLIN);
+			pthread_mutex_lock(&p->lock);
 		}
 	}
 	pthread_mutex_unlock(&p->lock);
@@ -228,6 +249,9 @@ static void pacer_free(struct pacer *p)
 	free(p->frames);
 	free(p->lens);
 	free(p->ifidx);
+	free(p->urgent);
+	free(p->urgent_lens);
+	free(p->urgent_idx);
 	/* Frees p itself once the doorbell handle is closed (or at once without one). */
 	pacer_rx_free(p);
 }
@@ -356,142 +380,6 @@ fail_socks:
 	close(p->timer_fd);
 	free(p);
 	return throw_errno(env, "fcntl(F_DUPFD_CLOEXEC)", err);
-}
-
-/* tandem_pacer_load(wrapper, fromTick: bigint, frames: Buffer, lens: Uint16Array,
- * ifidx: Uint8Array, nowCount) -> the tick the thread sends next.
- * The first nowCount slots are sent at once (a change the peer must hear now);
- * the rest are rows of perTick slots for ticks fromTick, fromTick + 1, ...
- * They replace the window from fromTick on; rows before it that are not yet
- * sent stay. Every slot is frames.length / lens.length bytes. */
-napi_value tandem_pacer_load(napi_env env, napi_callback_info info)
-{
-	size_t argc = 6, frames_len, lens_bytes, idx_len;
-	napi_value argv[6], result;
-	struct pacer *p;
-	int64_t from_arg;
-	uint64_t from, keep_from, keep_to;
-	uint32_t now_count, nslots, slot_size, new_rows, kept_rows, rows;
-	void *frames, *lens_v, *idx_v;
-	uint16_t *lens;
-	uint8_t *idx, *nf = NULL, *ni = NULL;
-	uint16_t *nl = NULL;
-
-	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 6 || !(p = unwrap_pacer(env, argv[0])))
-		return throw_errno(env, "pacer_load", EBADF);
-	if (!p->running)
-		return throw_errno(env, "pacer_load", EBADF);
-	if (get_i64(env, argv[1], &from_arg) < 0 || from_arg < 0 ||
-	    get_bytes(env, argv[2], &frames, &frames_len) < 0 || get_bytes(env, argv[3], &lens_v, &lens_bytes) < 0 ||
-	    get_bytes(env, argv[4], &idx_v, &idx_len) < 0 || napi_get_value_uint32(env, argv[5], &now_count) != napi_ok)
-		return throw_type(env, "pacer_load(wrapper, fromTick: bigint >= 0, frames: Buffer, lens: Uint16Array, ifidx: Uint8Array, nowCount)");
-	from = (uint64_t)from_arg;
-	lens = lens_v;
-	idx = idx_v;
-	nslots = (uint32_t)(lens_bytes / 2);
-	if (nslots == 0 || idx_len != nslots || now_count > nslots || (nslots - now_count) % p->per_tick != 0 ||
-	    frames_len % nslots != 0 || frames_len / nslots > PACER_MAX_FRAME)
-		return throw_type(env, "frames, lens and ifidx must describe nowCount slots then whole rows of perTick slots");
-	slot_size = (uint32_t)(frames_len / nslots);
-	for (uint32_t i = 0; i < nslots; i++)
-		if (lens[i] > slot_size || idx[i] >= p->nsocks)
-			return throw_type(env, "a frame is longer than its slot or names a socket the pacer does not have");
-	new_rows = (nslots - now_count) / p->per_tick;
-
-	pthread_mutex_lock(&p->lock);
-	/* Rows kept: not yet sent, before fromTick. A fromTick past the window's
-	 * end (the runtime came back after the lease ran out) keeps nothing: the
-	 * ticks between were due while nobody loaded them, and stay silent. */
-	keep_from = p->next_tick > p->first ? p->next_tick : p->first;
-	keep_to = from;
-	kept_rows = from <= p->first + p->nticks && keep_to > keep_from ? (uint32_t)(keep_to - keep_from) : 0;
-	if (kept_rows > 0 && slot_size != p->slot_size) {
-		pthread_mutex_unlock(&p->lock);
-		return throw_type(env, "the slot size changed: load from the next tick the pacer sends");
-	}
-	rows = kept_rows + new_rows;
-	if (rows > 0) {
-		nf = malloc((size_t)rows * p->per_tick * slot_size);
-		nl = calloc((size_t)rows * p->per_tick, sizeof(*nl));
-		ni = calloc((size_t)rows * p->per_tick, 1);
-		if (!nf || !nl || !ni) {
-			pthread_mutex_unlock(&p->lock);
-			free(nf); free(nl); free(ni);
-			return throw_errno(env, "malloc", ENOMEM);
-		}
-		if (kept_rows > 0) {
-			size_t off = (size_t)(keep_from - p->first) * p->per_tick, n = (size_t)kept_rows * p->per_tick;
-			memcpy(nf, p->frames + off * slot_size, n * slot_size);
-			memcpy(nl, p->lens + off, n * sizeof(*nl));
-			memcpy(ni, p->ifidx + off, n);
-		}
-		memcpy(nf + (size_t)kept_rows * p->per_tick * slot_size, (uint8_t *)frames + (size_t)now_count * slot_size,
-		       (size_t)new_rows * p->per_tick * slot_size);
-		memcpy(nl + (size_t)kept_rows * p->per_tick, lens + now_count, (size_t)new_rows * p->per_tick * sizeof(*nl));
-		memcpy(ni + (size_t)kept_rows * p->per_tick, idx + now_count, (size_t)new_rows * p->per_tick);
-	}
-	/* The urgent frames leave before any row of the new window (their sequences are lower). */
-	for (uint32_t i = 0; i < now_count; i++)
-		send_slot(p, (uint8_t *)frames + (size_t)i * slot_size, lens[i], idx[i]);
-	free(p->frames);
-	free(p->lens);
-	free(p->ifidx);
-	p->frames = nf;
-	p->lens = nl;
-	p->ifidx = ni;
-	p->slot_size = slot_size;
-	p->first = kept_rows > 0 ? keep_from : from;
-	p->nticks = rows;
-	if (rows > 0)
-		p->expired = 0;
-	/* The thread sleeps to the deadline it armed and reads the window when it
-	 * wakes: a top-up that leaves that tick due costs it no wakeup. */
-	if (due_tick(p) != p->armed)
-		pacer_wake(p);
-	napi_create_bigint_uint64(env, p->next_tick, &result);
-	pthread_mutex_unlock(&p->lock);
-	return result;
-}
-
-/* tandem_pacer_stats(wrapper, out: BigInt64Array) fills [nextTick, windowEnd,
- * ticksSent, ticksMissed, leaseExpiries, maxLateNs, rxDropped, then per
- * socket: sent, errors, lastErrno, received, rxErrors, rxErrno, doorbells];
- * returns how many values it wrote. */
-napi_value tandem_pacer_stats(napi_env env, napi_callback_info info)
-{
-	size_t argc = 2, len;
-	napi_value argv[2], result;
-	struct pacer *p;
-	void *out_v;
-	int64_t *out;
-	uint32_t n = 0;
-
-	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 2 || !(p = unwrap_pacer(env, argv[0])))
-		return throw_errno(env, "pacer_stats", EBADF);
-	if (get_bytes(env, argv[1], &out_v, &len) < 0 || len < (7 + 7 * (size_t)p->nsocks) * 8)
-		return throw_type(env, "out must be a BigInt64Array of 7 + 7 * sockets values");
-	out = out_v;
-	pthread_mutex_lock(&p->lock);
-	out[n++] = (int64_t)p->next_tick;
-	out[n++] = (int64_t)(p->first + p->nticks);
-	out[n++] = (int64_t)p->ticks_sent;
-	out[n++] = (int64_t)p->ticks_missed;
-	out[n++] = (int64_t)p->lease_expiries;
-	out[n++] = p->max_late_ns;
-	out[n++] = p->rx ? (int64_t)p->rx->dropped : 0;
-	for (uint32_t i = 0; i < p->nsocks; i++) {
-		const struct pacer_iface *s = &p->socks[i];
-		out[n++] = (int64_t)s->sent;
-		out[n++] = (int64_t)s->errors;
-		out[n++] = s->last_errno;
-		out[n++] = (int64_t)s->received;
-		out[n++] = (int64_t)s->rx_errors;
-		out[n++] = s->rx_errno;
-		out[n++] = (int64_t)s->doorbells;
-	}
-	pthread_mutex_unlock(&p->lock);
-	napi_create_uint32(env, n, &result);
-	return result;
 }
 
 /* tandem_pacer_close(wrapper): stops and joins the thread, closes its fds. Idempotent. */

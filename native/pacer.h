@@ -64,6 +64,10 @@ struct pacer {
 	uint8_t *frames;           /* nticks * per_tick slots of slot_size bytes */
 	uint16_t *lens;            /* 0: an empty slot */
 	uint8_t *ifidx;
+	uint8_t *urgent;           /* frames to send at once, before any row (a load's nowCount) */
+	uint16_t *urgent_lens;
+	uint8_t *urgent_idx;
+	uint32_t urgent_count, urgent_slot;
 	uint64_t next_tick;        /* the next tick the thread sends */
 	uint64_t armed;            /* the tick timer_fd is armed for, NO_TICK if none */
 	int expired;               /* the window ran out and nothing was loaded since */
@@ -77,8 +81,10 @@ struct pacer {
 int64_t pacer_mono_ns(void);
 struct pacer *unwrap_pacer(napi_env env, napi_value v);
 void pacer_wake(struct pacer *p);
+/* The tick the thread waits for now, NO_TICK when the window holds none (lock held). */
+uint64_t pacer_due_tick(const struct pacer *p);
 
-/* pacer_rx.c, on the thread with the lock held */
+/* pacer_rx.c, on either thread, without the lock (it takes it to file what it read) */
 void pacer_rx_read(struct pacer *p, uint32_t idx, short revents);
 /* pacer_rx.c, on the main thread */
 void pacer_rx_free(struct pacer *p);

@@ -99,8 +99,10 @@ void pacer_rx_read(struct pacer *p, uint32_t idx, short revents)
 		int soerr = 0;
 		socklen_t sl = sizeof(soerr);
 		getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+		pthread_mutex_lock(&p->lock);
 		s->rx_errors++;
 		s->rx_errno = soerr ? soerr : EIO;
+		pthread_mutex_unlock(&p->lock);
 	}
 	if (!(revents & POLLIN))
 		return;
@@ -115,18 +117,25 @@ void pacer_rx_read(struct pacer *p, uint32_t idx, short revents)
 			msgs[i].msg_hdr.msg_control = ctl[i];
 			msgs[i].msg_hdr.msg_controllen = sizeof(ctl[i]);
 		}
+		/* Without the lock: the main thread reads here too (a drain), and neither may wait for the other
+		 * while it sits in a system call, where a busy CPU is likeliest to preempt it. */
 		got = recvmmsg(s->fd, msgs, RX_BATCH, MSG_DONTWAIT | MSG_TRUNC, NULL);
 		if (got < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+				int e = errno;
+				pthread_mutex_lock(&p->lock);
 				s->rx_errors++;
-				s->rx_errno = errno;
+				s->rx_errno = e;
+				pthread_mutex_unlock(&p->lock);
 			}
 			return;
 		}
 		clock_gettime(CLOCK_REALTIME, &real);
 		clock_gettime(CLOCK_MONOTONIC, &mono);
+		pthread_mutex_lock(&p->lock);
 		for (int i = 0; i < got; i++)
 			take(p, idx, buf[i], msgs[i].msg_len, mono_stamp(&msgs[i].msg_hdr, &real, &mono));
+		pthread_mutex_unlock(&p->lock);
 		if (got < RX_BATCH)
 			return;
 	}
@@ -259,12 +268,15 @@ napi_value tandem_pacer_drain(napi_env env, napi_callback_info info)
 	slot = ring_len / cap;
 	rx = p->rx;
 	if (rx) {
-		pthread_mutex_lock(&p->lock);
 		/* What the kernel holds that the thread has not read yet (a thread starved of CPU) is read now: the
-		 * caller is about to judge a deadline on what it drains. No doorbell for it: the caller is here. */
+		 * caller is about to judge a deadline on what it drains. No doorbell for it: the caller is here. The
+		 * thread may read the same sockets meanwhile; the drain orders each sender's frames by their stamps. */
+		pthread_mutex_lock(&p->lock);
 		rx->rung = 1;
+		pthread_mutex_unlock(&p->lock);
 		for (uint32_t i = 0; i < p->nsocks && p->running; i++)
 			pacer_rx_read(p, i, POLLIN);
+		pthread_mutex_lock(&p->lock);
 		/* Drained from here on: the next news rings again. */
 		rx->rung = 0;
 		for (; n < cap && rx->count > 0; n++) {

@@ -3,7 +3,8 @@
  *
  * One JSON request a line, one JSON answer a line: `status`, `why`,
  * `failover`, `resync`, `bypass`, `cluster` (membership operations),
- * `admin-password`, `diag-stall` (blocks the main thread for N ms: a
+ * `admin-password`, `metrics-token`, `https` (the management server's
+ * certificate), `diag-stall` (blocks the main thread for N ms: a
  * diagnostic that shows what a stall does), and `store-get` / `store-set` for the synchronised
  * stores (the appliance's services keep sessions there). The server turns commands into runtime inputs (never direct
  * adapter calls); the client is what `tandem status|why|failover` use.
@@ -23,6 +24,8 @@ export const COMMANDS = [
   'bypass',
   'cluster',
   'admin-password',
+  'metrics-token',
+  'https',
   'maintenance',
   'note',
   'diag-stall',
@@ -41,6 +44,8 @@ export type Request =
   /** cluster: the operation (create, join, add-member ...) and its arguments; maintenance: the step; admin-password: {password}. */
   | { cmd: 'cluster' | 'maintenance'; op: string; args?: Record<string, unknown> }
   | { cmd: 'admin-password'; args: Record<string, unknown> }
+  /** metrics-token: new (the default), show, revoke; https: show, generate, install {certPem, keyPem, certPath, keyPath}. */
+  | { cmd: 'metrics-token' | 'https'; op?: string; args?: Record<string, unknown> }
   /** The administrator's text for the log. */
   | { cmd: 'note'; text: string }
   /** How long to block the main thread (a diagnostic of the heartbeat lease). */
@@ -80,6 +85,11 @@ export function parseRequest(raw: unknown): Request {
       break;
     case 'admin-password':
       field('args', 'object', true);
+      break;
+    case 'metrics-token':
+    case 'https':
+      field('op', 'string');
+      field('args', 'object');
       break;
     case 'note':
       field('text', 'string', true);

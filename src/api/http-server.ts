@@ -3,14 +3,20 @@
  *
  * Bound to this node's address on the management interface only (never to
  * every address: the data interfaces face the networks the gateway
- * protects). Routes:
+ * protects). HTTPS with the node's certificate (src/cluster/https-identity.ts)
+ * unless the configuration asks for plain HTTP; TLS 1.2 at least. Routes:
  *   GET /dana-na/healthcheck/healthcheck.cgi   200 "Cluster Enabled" or 500 with the reason (seed 000);
  *                                             no password: load balancers ask it every few seconds
  *   GET /status.json, GET /metrics, GET /      the administrator's views, behind HTTP Basic
  *                                             authentication with the admin password
- * Read-only: every other method is 405; unknown paths 404.
+ *   GET /metrics                               also with `Authorization: Bearer TOKEN`, the read-only
+ *                                             metrics token (src/cluster/metrics-token.ts): a scraper's
+ *                                             credential opens nothing else
+ * Read-only: every other method is 405; unknown paths 404. Wrong credentials of either kind count
+ * toward the source address's lockout (src/api/login-throttle.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { LoginThrottle, type Lockout } from './login-throttle.js';
 
 export const HEALTH_PATH = '/dana-na/healthcheck/healthcheck.cgi';
@@ -22,6 +28,8 @@ export interface HttpViews {
   page(): string;
   /** True when the Basic credentials are the administrator's (user "admin"). */
   authorised(user: string, password: string): Promise<boolean>;
+  /** True when `token` is the metrics token (absent: no token can be right). */
+  metricsToken?(token: string): boolean;
   /** Whether an admin password is set at all (none: the pages say how to set one). */
   hasAdminPassword(): boolean;
   /** A request whose view threw (logged by the caller). */
@@ -37,22 +45,43 @@ function send(res: ServerResponse, code: number, type: string, body: string, ext
 
 function credentials(req: IncomingMessage): { user: string; password: string } | null {
   const h = req.headers.authorization;
-  if (!h || !h.startsWith('Basic ')) return null;
+  if (!h || !/^basic /i.test(h)) return null;
   const text = Buffer.from(h.slice(6), 'base64').toString('utf8');
   const colon = text.indexOf(':');
   return colon < 0 ? null : { user: text.slice(0, colon), password: text.slice(colon + 1) };
 }
 
-export function serveHttp(host: string, port: number, v: HttpViews): Promise<Server> {
+function bearer(req: IncomingMessage): string | null {
+  const h = req.headers.authorization;
+  return h && /^bearer /i.test(h) ? h.slice(7).trim() : null;
+}
+
+/** The node's certificate and key (PEM); absent: plain HTTP. */
+export interface TlsIdentity {
+  certPem: string;
+  keyPem: string;
+}
+
+export type ManagementServer = Server | HttpsServer;
+
+/** Serves the new certificate to every connection from now on (existing ones keep theirs). */
+export function replaceIdentity(server: ManagementServer, id: TlsIdentity): void {
+  if (!('setSecureContext' in server)) throw new Error('the management server runs plain HTTP (management.protocol "http"): no certificate to replace');
+  server.setSecureContext({ cert: id.certPem, key: id.keyPem });
+}
+
+export function serveHttp(host: string, port: number, v: HttpViews, tls?: TlsIdentity): Promise<ManagementServer> {
   const throttle = new LoginThrottle();
-  const server = createServer((req, res) =>
+  const handler = (req: IncomingMessage, res: ServerResponse) =>
     // A view that throws (a state the page did not foresee) answers 500 to that request; it must never end the daemon.
     route(req, res, v, throttle).catch((e: Error) => {
       if (!res.headersSent) send(res, 500, 'text/plain', `internal error: ${e.message}\n`);
       else res.destroy();
       v.failed?.(e);
-    }),
-  );
+    });
+  const server: ManagementServer = tls
+    ? createHttpsServer({ cert: tls.certPem, key: tls.keyPem, minVersion: 'TLSv1.2', handshakeTimeout: 10_000 }, handler)
+    : createServer(handler);
   // A load balancer keeps connections open; a dead one must not hold sockets for ever.
   server.keepAliveTimeout = 5000;
   server.headersTimeout = 10_000;
@@ -74,13 +103,24 @@ async function route(req: IncomingMessage, res: ServerResponse, v: HttpViews, th
     return send(res, h.ok ? 200 : 500, 'text/plain', h.text);
   }
   if (path !== '/' && path !== '/status.json' && path !== '/metrics') return send(res, 404, 'text/plain', 'not found\n');
-  if (!v.hasAdminPassword()) return send(res, 403, 'text/plain', 'no administrator password is set: run "tandem admin-password" on this node\n');
   const source = req.socket.remoteAddress ?? 'unknown';
   const waitMs = throttle.waitMs(source);
   if (waitMs > 0) {
     const s = Math.ceil(waitMs / 1000);
     return send(res, 429, 'text/plain', `too many wrong passwords from ${source}: try again in ${s} s\n`, { 'retry-after': String(s) });
   }
+  const token = bearer(req);
+  if (token !== null) {
+    // The metrics token opens /metrics only; anywhere else it is a wrong credential like any other.
+    if (path === '/metrics' && v.metricsToken?.(token)) {
+      throttle.succeeded(source);
+      return send(res, 200, 'text/plain; version=0.0.4', v.metrics());
+    }
+    const lockout = throttle.failed(source);
+    if (lockout) v.throttled?.(source, lockout);
+    return unauthorised(res);
+  }
+  if (!v.hasAdminPassword()) return send(res, 403, 'text/plain', 'no administrator password is set: run "tandem admin-password" on this node\n');
   const c = credentials(req);
   if (!c) return unauthorised(res);
   if (c.user !== 'admin' || !(await v.authorised(c.user, c.password))) {

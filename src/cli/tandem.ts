@@ -13,6 +13,7 @@ import { BYPASS_USAGE, bypassCommand } from './bypass-command.js';
 import { adminPasswordCommand, CLUSTER_USAGE, clusterCommand, restartCommand } from './cluster-command.js';
 import { CONSOLE_USAGE, consoleCommand } from './console-command.js';
 import { EVENTS_USAGE, eventsCommand } from './events-command.js';
+import { HTTPS_USAGE, httpsCommand, metricsTokenCommand } from './https-command.js';
 import { parseArgs, UsageError } from './args.js';
 import { tool } from '../lab/run.js';
 
@@ -27,6 +28,8 @@ ${BYPASS_USAGE}
 ${CLUSTER_USAGE}
 
 ${CONSOLE_USAGE}
+
+${HTTPS_USAGE}
 
 ${EVENTS_USAGE}
 
@@ -106,6 +109,12 @@ export async function main(argv: readonly string[]): Promise<void> {
         break;
       case 'admin-password':
         code = await adminPasswordCommand(p);
+        break;
+      case 'https':
+        code = await httpsCommand(p);
+        break;
+      case 'metrics-token':
+        code = await metricsTokenCommand(p);
         break;
       case 'lab':
         code = await labCommand(p);

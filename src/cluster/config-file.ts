@@ -82,7 +82,7 @@ export interface LocalConfig {
   stateDir: string;
   controlSocket: string;
   /** The status page, health check and metrics: served on this node's address of one interface only. */
-  management: { interface: string; port: number; gateway: string | null } | null;
+  management: { interface: string; port: number; gateway: string | null; protocol: 'https' | 'http' } | null;
   /** Scheduling priority of tandemd: a busy box must not starve the heartbeats (keepalived's realtime option). */
   nice: number;
   /** A syslog server that receives every event (RFC 5424). */
@@ -151,6 +151,7 @@ export const DEFAULTS = {
   stateDir: '/var/lib/tandem',
   controlSocket: '/run/tandem/tandemd.sock',
   managementPort: 8080,
+  managementHttpsPort: 443,
   nice: -15,
 } as const;
 
@@ -271,11 +272,18 @@ export function parseLocal(raw: unknown, file: string): LocalConfig {
     management: management
       ? {
           interface: management.string('interface', { pattern: /^[A-Za-z0-9_.-]{1,15}$/, hint: 'an interface name of the board' }),
-          port: optionalInt(management, 'port', 1, 65535, DEFAULTS.managementPort),
+          ...managementProtocol(management),
           gateway: management.optionalString('gateway') ?? null,
         }
       : null,
   };
+}
+
+/** HTTPS unless the file says http: the admin password must not cross the management network in clear. */
+function managementProtocol(f: Fields): { protocol: 'https' | 'http'; port: number } {
+  const protocol = f.has('protocol') ? f.string('protocol', { pattern: /^(https|http)$/, hint: '"https" (the default) or "http"' }) : 'https';
+  const port = optionalInt(f, 'port', 1, 65535, protocol === 'https' ? DEFAULTS.managementHttpsPort : DEFAULTS.managementPort);
+  return { protocol: protocol as 'https' | 'http', port };
 }
 
 function corosyncSettings(f: Fields | undefined): LocalConfig['corosync'] {

@@ -11,6 +11,7 @@
  */
 import { CLUSTER_NAME, MEMBER_NAME } from '../cluster/membership.js';
 import type { NodeAccess } from './node-access.js';
+import { certificateScreen } from './certificate-screen.js';
 import { ask, checks, confirm, pause } from './prompts.js';
 import { statusScreen } from './status-screen.js';
 import type { ConsoleIo } from './terminal.js';
@@ -72,6 +73,7 @@ export class ConsoleMenu {
           { label: 'Join an existing cluster', run: () => this.join() },
           { label: 'Show status', run: () => this.status() },
           { label: 'Bypass segment test', run: () => this.bypass() },
+          { label: 'HTTPS certificate of the status page', run: () => certificateScreen(this.io, this.node, this.header('HTTPS certificate', me)) },
           { label: 'Restart, reboot or shut down this node', run: () => this.power(false) },
         ]
       : [
@@ -80,6 +82,7 @@ export class ConsoleMenu {
           { label: 'Leave the cluster', run: () => this.leave() },
           { label: s['disabled'] === true ? 'Enable this member' : 'Disable this member', run: () => this.enable(s['disabled'] === true, me) },
           { label: 'Bypass segment test', run: () => this.bypass() },
+          { label: 'HTTPS certificate of the status page', run: () => certificateScreen(this.io, this.node, this.header('HTTPS certificate', me)) },
           { label: 'Restart, reboot or shut down this node', run: () => this.power(s['disabled'] !== true) },
         ];
     const intro = standalone

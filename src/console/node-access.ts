@@ -26,6 +26,8 @@ export interface NodeAccess {
   cluster(op: string, args?: Record<string, unknown>): Promise<Record<string, unknown>>;
   bypass(segment?: string, mode?: string): Promise<Record<string, { mode: string; failureMode: string; ports: [string, string] }>>;
   applyNetwork(n: NetworkSettings): Promise<void>;
+  /** The management server's certificate: show, generate, install {certPem, keyPem, certPath, keyPath}. */
+  https(op: 'show' | 'generate' | 'install', args?: Record<string, unknown>): Promise<Record<string, unknown>>;
   /** Runs a change after which tandemd restarts, and waits (30 s at most) until the new one answers. */
   restarting<T>(change: () => Promise<T>, onWait: () => void): Promise<T>;
   /** `systemctl reboot` / `systemctl poweroff` on the appliance (configurable: the lab has no init). */
@@ -48,6 +50,7 @@ export function nodeAccess(o: { configFile: string; board: Board; loadLocal: () 
     local: o.loadLocal,
     status: () => ask({ cmd: 'status' }),
     cluster: (op, args = {}) => ask({ cmd: 'cluster', op, args }, 30_000),
+    https: (op, args) => ask({ cmd: 'https', op, ...(args ? { args } : {}) }),
     bypass: async (segment, mode) =>
       (await ask(segment ? { cmd: 'bypass', segment, ...(mode ? { mode } : {}), force: true } : { cmd: 'bypass' })) as Awaited<
         ReturnType<NodeAccess['bypass']>

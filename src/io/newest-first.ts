@@ -24,6 +24,11 @@ export interface BatchFrame {
   truncated: boolean;
 }
 
+function isSorted(list: readonly number[], cmp: (a: number, b: number) => number): boolean {
+  for (let i = 1; i < list.length; i++) if (cmp(list[i - 1]!, list[i]!) > 0) return false;
+  return true;
+}
+
 /** Bytes 6..11 of an Ethernet frame: its source MAC. */
 const SRC_MAC = 6;
 const MAC_LENGTH = 6;
@@ -44,7 +49,11 @@ export function examineNewestFirst(batch: readonly BatchFrame[], examine: (f: Ba
   // those frames in sequence order, as it saw every frame before. A sender re-signs its lease when a field
   // changes, so its sequence can jump by hundreds between two frames sent a tick apart on two interfaces: taken
   // the other way round, the older would fall behind the window and count as a replay.
-  const order = [...senders.values()].sort((a, b) => a[a.length - 1]! - b[b.length - 1]!);
+  // By kernel stamp, not by position: the heartbeat thread and a drain read the same sockets at once
+  // (native/pacer_rx.c), so a frame can be filed after a newer one. Stable: equal stamps keep their order.
+  const byStamp = (a: number, b: number) => (batch[a]!.stampNs < batch[b]!.stampNs ? -1 : batch[a]!.stampNs > batch[b]!.stampNs ? 1 : a - b);
+  for (const list of senders.values()) if (!isSorted(list, byStamp)) list.sort(byStamp);
+  const order = [...senders.values()].sort((a, b) => byStamp(a[a.length - 1]!, b[b.length - 1]!));
   for (const list of order) {
     let k = list.length - 1;
     while (k >= 0 && !examine(batch[list[k]!]!)) k--;

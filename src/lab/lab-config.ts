@@ -101,7 +101,8 @@ export function labManagedConfig(
       };
     }),
     ...(opts.sync ? { sync: opts.sync } : {}),
-    management: { interface: lan.name, port: opts.managementPort ?? 8080 },
+    // HTTPS on 443, the product's default (the node makes its certificate at first start).
+    management: { interface: lan.name, ...(opts.managementPort ? { port: opts.managementPort } : {}) },
     stateDir: opts.stateDir,
     controlSocket: opts.controlSocket,
   };

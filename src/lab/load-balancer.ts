@@ -7,11 +7,12 @@
  * sees which member that was. HAProxy (Debian's) runs in the client's
  * namespace as the external load balancer of seed 000: round robin over the
  * members' LAN addresses, with `option httpchk` on tandem's health check
- * (on the management port) expecting "Cluster Enabled". Its runtime API
+ * (on the management port, over TLS with `check-ssl` and the members'
+ * certificates as its CA file) expecting "Cluster Enabled". Its runtime API
  * (`show servers state`) says which members are in rotation.
  */
 import type { ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { HEALTH_PATH } from '../api/http-server.js';
@@ -61,6 +62,11 @@ export interface HaproxyOptions {
   /** Checks failed before a server leaves the rotation, and passed before it returns. */
   fall: number;
   rise: number;
+  /**
+   * The health check over TLS (tandem's default): `caFile` names the certificates HAProxy trusts (the members'
+   * own, concatenated), so a check reaches only the member whose certificate it knows.
+   */
+  checkSsl?: { caFile: string };
 }
 
 export class Haproxy {
@@ -101,10 +107,18 @@ export class Haproxy {
       '  http-check expect string "Cluster Enabled"',
       ...servers.map(
         (s) =>
-          `  server ${s.name} ${s.address}:${o.servicePort} check addr ${s.checkAddress} port ${s.checkPort} inter ${o.intervalMs} fall ${o.fall} rise ${o.rise}`,
+          `  server ${s.name} ${s.address}:${o.servicePort} check addr ${s.checkAddress} port ${s.checkPort} inter ${o.intervalMs} fall ${o.fall} rise ${o.rise}` +
+          (o.checkSsl ? ` check-ssl verify required ca-file ${o.checkSsl.caFile}` : ''),
       ),
       '',
     ].join('\n');
+  }
+
+  /** The members' own certificates as one CA file for check-ssl (`stateDirs`: each member's state directory). */
+  static trust(dir: string, stateDirs: readonly string[]): { caFile: string } {
+    const caFile = join(dir, 'members-ca.pem');
+    writeFileSync(caFile, stateDirs.map((d) => readFileSync(join(d, 'https', 'cert.pem'), 'utf8')).join(''));
+    return { caFile };
   }
 
   /** Starts HAProxy in the client's namespace; resolves once its runtime API answers. */

@@ -1,7 +1,11 @@
 import test from 'ava';
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { HEALTH_PATH, serveHttp, type HttpViews } from '../../src/api/http-server.js';
+import { X509Certificate } from 'node:crypto';
+import { request as httpsRequest } from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import { HEALTH_PATH, replaceIdentity, serveHttp, type HttpViews } from '../../src/api/http-server.js';
+import { selfSigned } from '../../src/cluster/self-signed.js';
 import { renderMetrics, renderPage, type StatusDoc } from '../../src/api/status-page.js';
 import { statusMember } from '../helpers/status-doc.js';
 
@@ -149,6 +153,81 @@ test('wrong passwords from one address are slowed (429, Retry-After) and reporte
   t.is((await get(port, '/status.json', { auth: 'admin:right one', from: '127.0.0.8' })).status, 200, 'another address is not slowed');
   t.true(performance.now() - t0 < 500);
   t.is((await get(port, '/status.json', { auth: 'admin:right one', from: '127.0.0.7' })).status, 429, 'the guesser waits even with the right one');
+});
+
+/** Views of a healthy member whose admin password is "right one". */
+const healthyViews = (o: Partial<HttpViews> = {}): HttpViews => ({
+  health: () => ({ ok: true, text: 'Cluster Enabled' }),
+  statusJson: () => doc,
+  metrics: () => renderMetrics(doc),
+  page: () => renderPage(doc),
+  authorised: async (_u, p) => p === 'right one',
+  hasAdminPassword: () => true,
+  ...o,
+});
+
+/** One HTTPS GET trusting exactly `ca`; headers as given. */
+function getTls(port: number, path: string, ca: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; fingerprint: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({ host: '127.0.0.1', port, path, ca, servername: undefined, headers, agent: false }, (res) => {
+      let body = '';
+      const fingerprint = (res.socket as TLSSocket).getPeerX509Certificate()?.fingerprint256 ?? '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode!, body, fingerprint }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('HTTPS: the certificate given is served and checked by the client; plain HTTP is not answered; a new one serves the next connection', async (t) => {
+  const a = selfSigned({ commonName: 'fw-a', addresses: ['127.0.0.1'] });
+  const views = healthyViews();
+  const server = await serveHttp('127.0.0.1', 0, views, a);
+  t.teardown(() => server.close());
+  const port = (server.address() as AddressInfo).port;
+  const hc = await getTls(port, HEALTH_PATH, a.certPem);
+  t.deepEqual([hc.status, hc.body], [200, 'Cluster Enabled']);
+  t.is(hc.fingerprint, new X509Certificate(a.certPem).fingerprint256);
+  const other = selfSigned({ commonName: 'stranger', addresses: ['127.0.0.1'] });
+  await t.throwsAsync(getTls(port, HEALTH_PATH, other.certPem), { message: /self[- ]signed certificate/ }, 'a client trusting another key refuses it');
+  await t.throwsAsync(get(port, HEALTH_PATH), undefined, 'plain HTTP on the HTTPS port gets no answer');
+  const b = selfSigned({ commonName: 'fw-a', addresses: ['127.0.0.1'] });
+  replaceIdentity(server, b);
+  t.is((await getTls(port, HEALTH_PATH, b.certPem)).fingerprint, new X509Certificate(b.certPem).fingerprint256, 'the new certificate, no restart');
+  const plain = await serveHttp('127.0.0.1', 0, views);
+  t.teardown(() => plain.close());
+  t.throws(() => replaceIdentity(plain, b), { message: /plain HTTP \(management.protocol "http"\)/ });
+});
+
+test('the metrics token opens /metrics and nothing else; a wrong token counts toward the lock-out like a wrong password', async (t) => {
+  const throttled: string[] = [];
+  const views = healthyViews({
+    // No admin password at all: a scraper's token still works.
+    hasAdminPassword: () => false,
+    metricsToken: (tk) => tk === 'the-token',
+    throttled: (source) => void throttled.push(source),
+  });
+  const server = await serveHttp('127.0.0.1', 0, views);
+  t.teardown(() => server.close());
+  const port = (server.address() as AddressInfo).port;
+  const bearer = (path: string, token: string, from = '127.0.0.9') =>
+    new Promise<number>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path, localAddress: from, headers: { authorization: `Bearer ${token}` } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  t.is(await bearer('/metrics', 'the-token'), 200);
+  t.is(await bearer('/status.json', 'the-token'), 401);
+  t.is(await bearer('/', 'the-token'), 401);
+  t.is(await bearer('/metrics', 'the-token', '127.0.0.10'), 200);
+  const codes: number[] = [];
+  for (let i = 0; i < 8; i++) codes.push(await bearer('/metrics', `guess-${i}`, '127.0.0.11'));
+  t.deepEqual(codes, [401, 401, 401, 401, 401, 401, 429, 429]);
+  t.deepEqual(throttled, ['127.0.0.11']);
 });
 
 test('the page shows members, bits, words, reasons; its text is escaped', (t) => {

@@ -259,3 +259,14 @@ test('corosync settings: defaults, and a bad value names its field', (t) => {
   const ok = parseConfig({ ...raw(), corosync: { manage: false, tokenMs: 3000 } }, 'n1.json');
   t.deepEqual(ok.corosync, { manage: false, privateRun: false, port: 5405, tokenMs: 3000 });
 });
+
+test('the management server is HTTPS on 443 unless the file says http (then 8080); anything else is an error naming the field', (t) => {
+  const local = (management: Record<string, unknown>) =>
+    parseLocal({ board: 'sim', interfaces: [{ name: 'eth1', address: '198.18.2.11/24' }], management: { interface: 'eth1', ...management } }, 'node.json')
+      .management;
+  t.deepEqual(local({}), { interface: 'eth1', protocol: 'https', port: 443, gateway: null });
+  t.deepEqual(local({ protocol: 'http' }), { interface: 'eth1', protocol: 'http', port: 8080, gateway: null });
+  t.is(local({ protocol: 'https', port: 8443 })?.port, 8443);
+  const e = t.throws(() => local({ protocol: 'ftp' }));
+  t.regex(e.message, /^node\.json: management\.protocol: .*"https" \(the default\) or "http"/);
+});

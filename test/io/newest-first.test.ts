@@ -65,3 +65,10 @@ test('senders are examined in the order their newest frames arrived (the replay 
   const r = run([frame(0, 1, 1), frame(1, 1, 2), frame(0, 1, 3), frame(1, 1, 4), frame(0, 1, 5)]);
   t.deepEqual(r.examined, [4, 5]);
 });
+
+test('a frame filed after a newer one (the thread and a drain read a socket at once) is taken by its stamp', (t) => {
+  // Filed 1, 3, 2: the newest by kernel stamp is 3, though 2 was filed last.
+  const r = run([frame(0, 1, 1), frame(0, 1, 3), frame(0, 1, 2)]);
+  t.deepEqual(r.examined, [3]);
+  t.deepEqual(r.superseded, [[0, 2]]);
+});

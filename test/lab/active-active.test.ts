@@ -1,4 +1,5 @@
 import test from 'ava';
+import { join } from 'node:path';
 import { askControl } from '../../src/api/control-socket.js';
 import { HttpProbe } from '../../src/lab/http-probe.js';
 import { forwardWebService, Haproxy } from '../../src/lab/load-balancer.js';
@@ -27,8 +28,12 @@ test.serial(
     const haproxy = await Haproxy.start(
       p.lab,
       p.cluster.dir,
-      MEMBERS.map((m) => ({ name: m.name, address: m.lan, checkAddress: m.lan, checkPort: 8080 })),
+      MEMBERS.map((m) => ({ name: m.name, address: m.lan, checkAddress: m.lan, checkPort: 443 })),
       {
+        checkSsl: Haproxy.trust(
+          p.cluster.dir,
+          MEMBERS.map((m) => join(p.cluster.dir, `${m.node}-state`)),
+        ),
         listen: { address: '198.18.2.100', port: 8000 },
         servicePort: 80,
         intervalMs: INTERVAL,

@@ -1,4 +1,6 @@
 import test from 'ava';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, tool } from '../../src/lab/run.js';
 import { Pane } from '../helpers/tmux.js';
@@ -24,7 +26,7 @@ test.serial(
       `${tool('ip')} netns exec ${p.lab.plan.nodes[0]!.netns} ${process.execPath} ${TANDEM} console --config ${p.cluster.node('n1').config} --reboot-command true --poweroff-command true`,
     );
     t.teardown(() => first.kill());
-    await first.waitFor(/Member fw-a of cluster labc[\s\S]*2  Add a member[\s\S]*Choose \(1-6\) \[1\]:\s*$/m);
+    await first.waitFor(/Member fw-a of cluster labc[\s\S]*2  Add a member[\s\S]*Choose \(1-7\) \[1\]:\s*$/m);
     await first.type('2');
     await first.waitFor(/New member's name \(1-16 letters, digits, - _ \.\):\s*$/m);
     await first.type('fw-b');
@@ -33,6 +35,19 @@ test.serial(
     await first.waitFor(/Add fw-b at 198\.19\.255\.12\? \(yes or no\) \[no\]:\s*$/m);
     await first.type('yes');
     await first.waitFor(/fw-b added \(members: fw-a, fw-b\)\.\s+On its console: "Join an existing cluster", member address 198\.19\.255\.11\./, 15_000);
+    // The certificate screen shows the fingerprint of what the management server presents (to compare with a browser's);
+    // once fw-a's service is back from the restart that adding a member makes.
+    t.true(await until(async () => (await p.status('n1'))?.role === 'active', 10_000));
+    await first.type('');
+    await first.waitFor(/6  HTTPS certificate of the status page[\s\S]*Choose \(1-7\) \[1\]:\s*$/m);
+    await first.type('6');
+    const served = new X509Certificate(readFileSync(join(p.cluster.dir, 'n1-state', 'https', 'cert.pem')));
+    const screen = await first.waitFor(/Install a certificate and its key[\s\S]*Choose \(1-3\) \[1\]:\s*$/m);
+    const fp = served.fingerprint256;
+    t.regex(screen, new RegExp(`SHA-256 {6}${fp.slice(0, 47)}\\s+${fp.slice(48)}`), "the console shows the served certificate's fingerprint");
+    t.regex(screen, /served on {4}https:\/\/198\.18\.2\.11:443\/ {2}\(generated\)/);
+    await first.type('1');
+    await first.waitFor(/Choose \(1-7\) \[1\]:\s*$/m);
     await first.kill();
     t.true(await until(async () => (await p.status('n1'))?.cluster?.members.some((m) => m.name === 'fw-b') === true, 10_000), 'fw-a has fw-b as a member');
 
@@ -43,16 +58,16 @@ test.serial(
     t.teardown(() => pane.kill());
 
     // The factory menu; a wrong choice is asked again with the reason.
-    await pane.waitFor(/This node is in factory state[\s\S]*Choose \(1-6\) \[1\]:\s*$/m);
+    await pane.waitFor(/This node is in factory state[\s\S]*Choose \(1-7\) \[1\]:\s*$/m);
     await pane.type('9');
-    await pane.waitFor(/"9" is not valid: type a number from 1 to 6/);
+    await pane.waitFor(/"9" is not valid: type a number from 1 to 7/);
 
     // Ctrl-C in the middle of "create": back to the menu, nothing created.
     await pane.type('2');
     await pane.waitFor(/Cluster name \(1-32 letters, digits, - _ \.\):\s*$/m);
     await pane.type('half-typed', false);
     await pane.ctrlC();
-    await pane.waitFor(/Choose \(1-6\) \[1\]:\s*$/m);
+    await pane.waitFor(/Choose \(1-7\) \[1\]:\s*$/m);
     t.true((await p.status('n2'))?.standalone === true, 'Ctrl-C changed nothing');
 
     // Network: defaults shown, a bad address re-asked, a summary, then yes.
@@ -83,7 +98,7 @@ test.serial(
     await pane.type('');
 
     // Join: the cluster name, a member's address, the password without echo, a warning, then yes.
-    await pane.waitFor(/Choose \(1-6\) \[1\]:\s*$/m);
+    await pane.waitFor(/Choose \(1-7\) \[1\]:\s*$/m);
     await pane.type('3');
     await pane.waitFor(/Cluster name/);
     await pane.type('labc');

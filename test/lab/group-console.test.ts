@@ -18,7 +18,7 @@ test.serial('the console creates a cluster of three and more on Corosync; its st
     `${tool('ip')} netns exec ${g.lab.plan.nodes[0]!.netns} ${process.execPath} ${TANDEM} console --config ${g.cluster.node('n1').config} --reboot-command true --poweroff-command true`,
   );
   t.teardown(() => pane.kill());
-  await pane.waitFor(/This node is in factory state[\s\S]*Choose \(1-6\) \[1\]:\s*$/m);
+  await pane.waitFor(/This node is in factory state[\s\S]*Choose \(1-7\) \[1\]:\s*$/m);
   await pane.type('2');
   await pane.waitFor(/Cluster name \(1-32 letters, digits, - _ \.\):\s*$/m);
   await pane.type('labc');
@@ -39,7 +39,7 @@ test.serial('the console creates a cluster of three and more on Corosync; its st
   for (const i of [2, 3]) await addAndJoin(g, t, i);
 
   await pane.type('');
-  await pane.waitFor(/Member fw-a of cluster labc, active\.[\s\S]*Choose \(1-6\) \[1\]:\s*$/m);
+  await pane.waitFor(/Member fw-a of cluster labc, active\.[\s\S]*Choose \(1-7\) \[1\]:\s*$/m);
   await pane.type('1');
   const screen = await pane.waitFor(/Group: 3 of 3 members, quorum 2: quorate; holds the state/);
   t.regex(screen, /Cluster labc \(active-active on Corosync\), leader fw-a/);

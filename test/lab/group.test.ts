@@ -24,8 +24,13 @@ async function behindHaproxy(t: ExecutionContext, g: Group, count: number) {
   const haproxy = await Haproxy.start(
     g.lab,
     g.cluster.dir,
-    Array.from({ length: count }, (_, k) => ({ name: memberName(k + 1), address: lanAddr(k + 1), checkAddress: lanAddr(k + 1), checkPort: 8080 })),
+    Array.from({ length: count }, (_, k) => ({ name: memberName(k + 1), address: lanAddr(k + 1), checkAddress: lanAddr(k + 1), checkPort: 443 })),
     {
+      // Over TLS, trusting each member's own certificate (a late joiner made its own at its standalone start).
+      checkSsl: Haproxy.trust(
+        g.cluster.dir,
+        Array.from({ length: count }, (_, k) => join(g.cluster.dir, `n${k + 1}-state`)),
+      ),
       listen: { address: '198.18.2.100', port: 8000 },
       servicePort: 80,
       intervalMs: INTERVAL,

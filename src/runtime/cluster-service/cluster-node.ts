@@ -110,6 +110,7 @@ export class ClusterNode {
       log,
       control: n.control,
       managementHost: mgmt ? (ownAddress(config, mgmt)?.address ?? null) : null,
+      nodeName: config.node.name,
       statusDoc: () => n.statusDoc(),
       commands: (req) => n.command(req),
     });

@@ -189,6 +189,7 @@ export async function startGroupDaemon(config: NodeConfig, store: ClusterStore, 
     log,
     control,
     managementHost: mgmt ? (ownAddress(config, mgmt)?.address ?? null) : null,
+    nodeName: config.node.name,
     statusDoc,
     commands,
   });

@@ -234,6 +234,17 @@ export const GUIDE: Readonly<Record<string, { severity: Severity; action: string
   },
   syslog_messages_dropped: { severity: 'error', action: 'check the syslog server and the path to it; the count says how many messages it will never see' },
   admin_password_set: { severity: 'notice', action: 'none: informational' },
+  metrics_token_created: {
+    severity: 'notice',
+    action: 'give the new token to the metrics scraper (Prometheus bearer_token); the old one is refused from now on',
+  },
+  metrics_token_revoked: { severity: 'notice', action: 'none: informational' },
+  https_certificate_generated: {
+    severity: 'notice',
+    action:
+      'browsers and scrapers that pinned the old certificate must take the new fingerprint (tandem https); install a CA-signed one with tandem https install',
+  },
+  https_certificate_replaced: { severity: 'notice', action: 'none if you replaced it; clients that pinned the old fingerprint must take the new one' },
   corosync_started: { severity: 'info', action: 'none: informational' },
   corosync_reload_failed: {
     severity: 'error',

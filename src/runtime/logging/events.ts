@@ -177,6 +177,13 @@ export const EVENTS = {
   cluster_restart_requested: { id: 813, summary: 'another member restarts the cluster: this enabled member restarts its service too (seed 000)' },
   management_http_started: { id: 814, summary: 'the health check, status page, status.json and metrics are served on the management address' },
   admin_password_set: { id: 815, summary: 'the administrator password of the status page was set' },
+  metrics_token_created: { id: 824, summary: 'a new read-only metrics token was made (tandem metrics-token): the previous one no longer works' },
+  metrics_token_revoked: { id: 825, summary: 'the metrics token was removed: /metrics takes only the admin password' },
+  https_certificate_generated: {
+    id: 826,
+    summary: 'the node made itself a new self-signed HTTPS certificate (first start, or the old one no longer fit; why attached)',
+  },
+  https_certificate_replaced: { id: 827, summary: 'the HTTPS certificate was replaced (tandem https install/generate): new connections get the new one' },
   priority_not_set: { id: 612, summary: 'tandemd could not raise its scheduling priority (config nice): under load its heartbeats may be late' },
   node_addresses_set: { id: 113, summary: 'at start, the addresses the node file names (set on the console) were put back on the interfaces' },
   node_addresses_failed: { id: 613, summary: "the node file's own addresses could not be put on the interfaces (the error from iproute2 attached)" },
