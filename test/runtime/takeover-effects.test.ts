@@ -133,12 +133,17 @@ test('a commit that fails (a sync worker past its deadline) costs the state, not
 test('the periodic ARP refresh sends only while the shared addresses are held', async (t) => {
   const { rt, order } = harness({ fence: async () => 'command /bin/true' });
   t.teardown(() => rt.stop());
-  rt.refreshShared();
+  rt.refreshShared(1000, 1e12);
   t.false(order.includes('refresh'), 'nothing held before the takeover: nothing refreshed');
   await peerDies(rt, () => rt.snapshot(false).sharedAddresses === 'held');
-  rt.refreshShared();
+  const claimedAt = Number(monotonicNs()) / 1e6;
+  rt.refreshShared(1000, claimedAt + 500);
+  t.false(order.includes('refresh'), 'the claim just announced them: the first refresh is a whole refresh later');
+  rt.refreshShared(1000, claimedAt + 1000);
+  rt.refreshShared(1000, claimedAt + 1250);
+  rt.refreshShared(1000, claimedAt + 2000);
   t.deepEqual(
     order.filter((o) => o === 'claim' || o === 'refresh'),
-    ['claim', 'refresh'],
+    ['claim', 'refresh', 'refresh'],
   );
 });

@@ -250,7 +250,10 @@ export async function startDaemon(
   );
   targets.start();
 
-  const stopRefresh = config.garp.refreshMs > 0 ? heartbeats.every(config.garp.refreshMs, () => rt.refreshShared()) : () => undefined;
+  // Asked on every service tick (a comparison; the tick runs anyway): the refresh is due refreshMs after the claim's
+  // own ARPs or the last refresh, so it comes at most a tick late, whatever the phase of the claim.
+  const refreshMs = config.garp.refreshMs;
+  const stopRefresh = refreshMs > 0 ? heartbeats.every(0, () => rt.refreshShared(refreshMs)) : () => undefined;
   let lastCount = -1;
   const stopCounter = heartbeats.every(1000, () => {
     const count = sync && !activeActive ? sync.carriedConnections() : conntrackCount();

@@ -60,6 +60,8 @@ export class FailoverRuntime {
   private queue: Promise<void> = Promise.resolve();
   private readonly history: (Change & { wallTime: string })[] = [];
   private shared: 'held' | 'released' = 'released';
+  /** Monotonic ms of the last gratuitous ARPs for the shared addresses (the claim's, an announce, a refresh). */
+  private announcedAtMs = -Infinity;
   private stopped = false;
   private roleChanges = 0;
   /** When the last takeover's commit of the synchronised state began and ended (for the takeover log). */
@@ -311,6 +313,7 @@ export class FailoverRuntime {
           if (this.state.role !== 'active') return; // stepped down meanwhile (a failed fence)
           const report = await this.deps.shared.claim();
           this.shared = 'held';
+          this.announcedAtMs = Number(monotonicNs()) / 1e6;
           // Say so at once: a peer handing over steps down only when it hears we hold them.
           this.advertise();
           this.sendNow();
@@ -333,7 +336,10 @@ export class FailoverRuntime {
         return;
       }
       case 'announce-shared':
-        if (this.shared === 'held') this.deps.shared.announce();
+        if (this.shared === 'held') {
+          this.deps.shared.announce();
+          this.announcedAtMs = Number(monotonicNs()) / 1e6;
+        }
         return;
     }
   }
@@ -347,10 +353,13 @@ export class FailoverRuntime {
   /**
    * The periodic ARP refresh (garp.refreshMs, as Clavister's): while this node holds the shared addresses, one
    * gratuitous ARP for each, so a switch that learnt the shared MAC on another port (a healed split, a port that
-   * flapped) forwards to this one again within a refresh.
+   * flapped) forwards to this one again within a refresh. Due `refreshMs` after the last announcement, the claim's
+   * included (the caller asks more often than that: a timer of its own would fire at any phase of the claim).
    */
-  refreshShared(): void {
-    if (this.shared === 'held') this.deps.shared.refresh();
+  refreshShared(refreshMs: number, nowMs = Number(monotonicNs()) / 1e6): void {
+    if (this.shared !== 'held' || nowMs - this.announcedAtMs < refreshMs) return;
+    this.announcedAtMs = nowMs;
+    this.deps.shared.refresh();
   }
 
   /** Heartbeats say what changed: called by the sync engine when its status or sequence moves. */
