@@ -14,6 +14,7 @@ import { adminPasswordCommand, CLUSTER_USAGE, clusterCommand, restartCommand } f
 import { CONSOLE_USAGE, consoleCommand } from './console-command.js';
 import { EVENTS_USAGE, eventsCommand } from './events-command.js';
 import { HTTPS_USAGE, httpsCommand, metricsTokenCommand } from './https-command.js';
+import { NFT_NAMES_USAGE, nftNamesCommand } from './nft-names-command.js';
 import { parseArgs, UsageError } from './args.js';
 import { tool } from '../lab/run.js';
 
@@ -34,6 +35,8 @@ ${HTTPS_USAGE}
 ${EVENTS_USAGE}
 
 ${CHECK_USAGE}
+
+${NFT_NAMES_USAGE}
 
 ${CAPTURE_USAGE}
 
@@ -121,6 +124,9 @@ export async function main(argv: readonly string[]): Promise<void> {
         break;
       case 'check':
         code = checkCommand(p);
+        break;
+      case 'nft-names':
+        code = nftNamesCommand(p);
         break;
       case 'why':
         code = await whyCommand(p);

@@ -13,6 +13,7 @@
 import { gratuitousArp } from '../wire/arp.js';
 import { sharedMac } from '../wire/mac.js';
 import { deleteLinkByName, dumpLinks, newAddress, newMacvlan, NETLINK_ROUTE, parseLink, setArpStrict, setLinkUp } from '../wire/rtnetlink.js';
+import { sharedLinkName } from '../board/interface-names.js';
 import { ifaceFacts, monotonicNs } from './native.js';
 import { NetlinkError, NetlinkSocket } from './netlink-socket.js';
 import { PacketLink } from './packet-link.js';
@@ -34,9 +35,7 @@ export interface ClaimReport {
 
 export const SHARED_LINK = /^tsh[0-9a-f]{2}$/;
 
-export function sharedLinkName(nn: number): string {
-  return `tsh${nn.toString(16).padStart(2, '0')}`;
-}
+export { sharedLinkName };
 
 /** Something that sends a raw frame on a parent NIC (the heartbeat socket of that NIC, usually). */
 export interface FrameSender {

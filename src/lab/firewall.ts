@@ -5,6 +5,8 @@
  * state, a mid-stream packet is invalid and dropped, so a failover without
  * sync breaks every connection and one with sync keeps them.
  */
+import type { Board } from '../board/board-file.js';
+import { nftDefines } from '../board/interface-names.js';
 import { findNode, findSegment } from './topology.js';
 import type { Lab } from './lab.js';
 import { run, tool } from './run.js';
@@ -18,31 +20,47 @@ import { run, tool } from './run.js';
  * nf_conntrack_tcp_loose=0 so that a mid-stream packet without state is
  * invalid, exactly what breaks a connection after a failover without sync.
  */
-export async function statefulGateways(lab: Lab): Promise<void> {
+/**
+ * How the rules tell the client's side from the server's: by address (the default), by interface name with
+ * `tandem nft-names`'s defines (each NIC and its shared-MAC interface tshNN: what docs/failover.md advises), or by
+ * the NIC's name alone (the rule a gateway without failover would have: it misses traffic to the shared
+ * addresses, which arrives on tshNN; a test shows that it does).
+ */
+export type FirewallMatch = { by: 'address' } | { by: 'interface-names'; board: Board } | { by: 'nic-name-only' };
+
+export async function statefulGateways(lab: Lab, match: FirewallMatch = { by: 'address' }): Promise<void> {
   const client = lab.plan.hosts.find((h) => h.name === 'client');
   const server = lab.plan.hosts.find((h) => h.name === 'server');
   if (!client || !server) throw new Error('a stateful lab needs a client and a server segment');
   const lan = findSegment(lab.plan, client.iface.segment);
   const wan = findSegment(lab.plan, server.iface.segment);
-  const rules = [
-    'table ip tandem_lab {',
-    '  chain forward {',
-    '    type filter hook forward priority filter; policy drop;',
-    '    ct state established,related accept',
-    '    ct state invalid counter name invalid drop',
-    `    ip saddr ${lan.subnet} ip daddr ${wan.subnet} tcp flags & (fin|syn|rst|ack) == syn ct state new accept`,
-    `    ip saddr ${lan.subnet} ip daddr ${wan.subnet} meta l4proto { udp, icmp } ct state new accept`,
-    '    counter name policy_drops',
-    '  }',
-    '  counter invalid { }',
-    '  counter policy_drops { }',
-    '  chain postrouting {',
-    '    type nat hook postrouting priority srcnat; policy accept;',
-    `    ip saddr ${lan.subnet} ip daddr ${wan.subnet} snat ip to ${wan.sharedIp}`,
-    '  }',
-    '}',
-  ].join('\n');
   for (const node of lab.plan.nodes) {
+    const nic = (segment: string) => node.ifaces.find((i) => i.segment === segment)!.ifname;
+    const [from, to] =
+      match.by === 'address'
+        ? [`ip saddr ${lan.subnet}`, `ip daddr ${wan.subnet}`]
+        : match.by === 'interface-names'
+          ? [`iifname $${nic(lan.name)}`, `oifname $${nic(wan.name)}`]
+          : [`iifname "${nic(lan.name)}"`, `oifname "${nic(wan.name)}"`];
+    const rules = [
+      ...(match.by === 'interface-names' ? [nftDefines(match.board)] : []),
+      'table ip tandem_lab {',
+      '  chain forward {',
+      '    type filter hook forward priority filter; policy drop;',
+      '    ct state established,related accept',
+      '    ct state invalid counter name invalid drop',
+      `    ${from} ${to} tcp flags & (fin|syn|rst|ack) == syn ct state new accept`,
+      `    ${from} ${to} meta l4proto { udp, icmp } ct state new accept`,
+      '    counter name policy_drops',
+      '  }',
+      '  counter invalid { }',
+      '  counter policy_drops { }',
+      '  chain postrouting {',
+      '    type nat hook postrouting priority srcnat; policy accept;',
+      `    ip saddr ${lan.subnet} ip daddr ${wan.subnet} snat ip to ${wan.sharedIp}`,
+      '  }',
+      '}',
+    ].join('\n');
     await run(['ip', 'netns', 'exec', node.netns, tool('nft'), '-f', '-'], { input: rules + '\n' });
     await run(['ip', 'netns', 'exec', node.netns, tool('sysctl'), '-qw', 'net.netfilter.nf_conntrack_tcp_loose=0']);
   }
@@ -51,5 +69,11 @@ export async function statefulGateways(lab: Lab): Promise<void> {
 /** Packets a node's stateful ruleset dropped as invalid (mid-stream without state). */
 export async function invalidDrops(lab: Lab, node: string): Promise<number> {
   const { stdout } = await run(['ip', 'netns', 'exec', findNode(lab.plan, node).netns, tool('nft'), 'list', 'counter', 'ip', 'tandem_lab', 'invalid']);
+  return Number(/packets (\d+)/.exec(stdout)?.[1] ?? 0);
+}
+
+/** New connections a node's stateful ruleset refused (no accept rule matched them). */
+export async function policyDrops(lab: Lab, node: string): Promise<number> {
+  const { stdout } = await run(['ip', 'netns', 'exec', findNode(lab.plan, node).netns, tool('nft'), 'list', 'counter', 'ip', 'tandem_lab', 'policy_drops']);
   return Number(/packets (\d+)/.exec(stdout)?.[1] ?? 0);
 }
