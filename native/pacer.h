@@ -24,6 +24,7 @@ struct pacer_iface {
 	int last_errno;
 	/* receiving */
 	uint64_t received, rx_errors, doorbells;
+	uint64_t ring_drops;     /* frames read here that the full ring let go unseen (the main loop stalled) */
 	int rx_errno;
 	uint8_t last[RX_SLOT]; /* the last frame read here, to tell a change from a repeat */
 	uint32_t last_len;

@@ -140,7 +140,7 @@ napi_value tandem_pacer_load(napi_env env, napi_callback_info info)
 
 /* tandem_pacer_stats(wrapper, out: BigInt64Array) fills [nextTick, windowEnd,
  * ticksSent, ticksMissed, leaseExpiries, maxLateNs, rxDropped, then per
- * socket: sent, errors, lastErrno, received, rxErrors, rxErrno, doorbells];
+ * socket: sent, errors, lastErrno, received, rxErrors, rxErrno, doorbells, ringDrops];
  * returns how many values it wrote. */
 napi_value tandem_pacer_stats(napi_env env, napi_callback_info info)
 {
@@ -153,8 +153,8 @@ napi_value tandem_pacer_stats(napi_env env, napi_callback_info info)
 
 	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 2 || !(p = unwrap_pacer(env, argv[0])))
 		return throw_errno(env, "pacer_stats", EBADF);
-	if (get_bytes(env, argv[1], &out_v, &len) < 0 || len < (7 + 7 * (size_t)p->nsocks) * 8)
-		return throw_type(env, "out must be a BigInt64Array of 7 + 7 * sockets values");
+	if (get_bytes(env, argv[1], &out_v, &len) < 0 || len < (7 + 8 * (size_t)p->nsocks) * 8)
+		return throw_type(env, "out must be a BigInt64Array of 7 + 8 * sockets values");
 	out = out_v;
 	pthread_mutex_lock(&p->lock);
 	out[n++] = (int64_t)p->next_tick;
@@ -173,6 +173,7 @@ napi_value tandem_pacer_stats(napi_env env, napi_callback_info info)
 		out[n++] = (int64_t)s->rx_errors;
 		out[n++] = s->rx_errno;
 		out[n++] = (int64_t)s->doorbells;
+		out[n++] = (int64_t)s->ring_drops;
 	}
 	pthread_mutex_unlock(&p->lock);
 	napi_create_uint32(env, n, &result);

@@ -65,6 +65,7 @@ static void take(struct pacer *p, uint32_t idx, const uint8_t *frame, uint32_t l
 	if (rx->count == RX_SLOTS) {
 		/* Full (the main loop stalled): the oldest frame goes. After a stall the newest frames are the
 		 * evidence that the peer is alive; an old one only proves what a newer one proves better. */
+		p->socks[rx->sock[rx->head]].ring_drops++;
 		rx->head = (rx->head + 1) % RX_SLOTS;
 		rx->count--;
 		rx->dropped++;

@@ -36,6 +36,8 @@ export interface StatusDoc {
     superseded: number;
     /** Dropped by the kernel before they were read (the socket's queue full). */
     kernelDrops: number;
+    /** Read by the heartbeat thread, then lost when its ring overflowed (the main loop stalled for seconds). */
+    ringDrops?: number;
     rejected: Record<string, number>;
     lastSeenAgoMs: number | null;
   }[];
@@ -67,7 +69,7 @@ export function renderPage(d: StatusDoc): string {
   const matrix = d.matrix
     .map(
       (r) =>
-        `<tr><td>${esc(r.iface)}${r.sync ? ' (sync)' : ''}</td><td>${r.sent}</td><td>${r.accepted}</td><td>${r.superseded}</td><td>${r.kernelDrops}</td><td>${esc(
+        `<tr><td>${esc(r.iface)}${r.sync ? ' (sync)' : ''}</td><td>${r.sent}</td><td>${r.accepted}</td><td>${r.superseded}</td><td>${r.kernelDrops + (r.ringDrops ?? 0)}</td><td>${esc(
           Object.entries(r.rejected)
             .map(([k, v]) => `${k} ${v}`)
             .join(', ') || '0',
@@ -92,7 +94,7 @@ health check: <span id="health" class="${d.health.ok ? 'ok' : 'bad'}">${esc(d.he
 ${rows}
 </table>
 <h2>Heartbeats (this node)</h2>
-<table id="matrix"><tr><th>interface</th><th>sent</th><th>accepted</th><th>superseded</th><th>dropped (kernel)</th><th>rejected</th><th>peer last heard</th></tr>
+<table id="matrix"><tr><th>interface</th><th>sent</th><th>accepted</th><th>superseded</th><th title="lost before they were examined: the kernel socket queue full, or the heartbeat thread ring overflowed">dropped</th><th>rejected</th><th>peer last heard</th></tr>
 ${matrix}
 </table>
 <h2>Last role changes</h2>
@@ -157,9 +159,12 @@ export function renderMetrics(d: StatusDoc): string {
   );
   metric(
     'tandem_heartbeats_dropped_total',
-    'Heartbeat-interface frames the kernel dropped before they were read (the socket queue was full), per interface.',
+    "Heartbeat-interface frames lost before they were examined, per interface and where: kernel (the socket queue was full), ring (the heartbeat thread's ring overflowed while the main loop stalled).",
     'counter',
-    d.matrix.map((r) => [{ iface: r.iface }, r.kernelDrops]),
+    d.matrix.flatMap((r): [Record<string, string>, number][] => [
+      [{ iface: r.iface, where: 'kernel' }, r.kernelDrops],
+      [{ iface: r.iface, where: 'ring' }, r.ringDrops ?? 0],
+    ]),
   );
   metric(
     'tandem_heartbeats_rejected_total',

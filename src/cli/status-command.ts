@@ -93,7 +93,7 @@ export function formatStatus(status: NodeStatus | StandaloneStatus): string {
         .map(([k, v]) => `${k}:${v}`)
         .join(' ') || '0';
     lines.push(
-      `${r.iface.padEnd(6)} ${(r.sync ? 'yes' : '').padEnd(4)} ${String(r.sent.sent).padStart(6)} ${String(r.received.accepted).padStart(9)} ${String(r.received.superseded ?? 0).padStart(11)} ${String(r.received.kernelDrops ?? 0).padStart(8)}  ${rejected.padEnd(28)} ${ago(r.lastSeenAgoMs)}`,
+      `${r.iface.padEnd(6)} ${(r.sync ? 'yes' : '').padEnd(4)} ${String(r.sent.sent).padStart(6)} ${String(r.received.accepted).padStart(9)} ${String(r.received.superseded ?? 0).padStart(11)} ${String((r.received.kernelDrops ?? 0) + (r.received.ringDrops ?? 0)).padStart(8)}  ${rejected.padEnd(28)} ${ago(r.lastSeenAgoMs)}`,
     );
   }
   return lines.join('\n');

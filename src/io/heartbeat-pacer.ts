@@ -37,6 +37,8 @@ export interface PacerIfaceCounters {
   rxErrno: number;
   /** Times a frame on this socket woke the main loop. */
   doorbells: number;
+  /** Frames read on this socket that the thread's full ring let go before the main loop saw them. */
+  ringDrops: number;
 }
 
 /** Slot bytes of a drained frame (native/pacer_rx.c keeps at most this much of one). */
@@ -110,7 +112,7 @@ export class HeartbeatPacer implements Pacer {
         rtPriority,
       ),
     );
-    this.out = new BigInt64Array(7 + 7 * links.length);
+    this.out = new BigInt64Array(7 + 8 * links.length);
   }
 
   get closed(): boolean {
@@ -152,7 +154,7 @@ export class HeartbeatPacer implements Pacer {
     const n = sys('heartbeat pacer', (b) => b.tandem_pacer_stats(this.handle, this.out));
     const o = this.out;
     const ifaces: PacerIfaceCounters[] = [];
-    for (let k = 7; k + 6 < n; k += 7) {
+    for (let k = 7; k + 7 < n; k += 8) {
       ifaces.push({
         sent: Number(o[k]),
         errors: Number(o[k + 1]),
@@ -161,6 +163,7 @@ export class HeartbeatPacer implements Pacer {
         rxErrors: Number(o[k + 4]),
         rxErrno: Number(o[k + 5]),
         doorbells: Number(o[k + 6]),
+        ringDrops: Number(o[k + 7]),
       });
     }
     return {

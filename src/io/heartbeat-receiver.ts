@@ -26,6 +26,8 @@ export interface ReceiveCounters {
   superseded: number;
   /** Frames the kernel dropped before anyone read them: the socket's queue was full (PACKET_STATISTICS). */
   kernelDrops: number;
+  /** Read by the heartbeat thread, then lost when its ring overflowed (the main loop stalled for seconds). */
+  ringDrops?: number;
   rejected: Partial<Record<RejectionReason, number>>;
   lastAcceptedNs?: bigint;
   lastPeerSequence?: bigint;

@@ -54,6 +54,8 @@ export interface SendCounters {
   skippedNoLink: number;
   errors: number;
   lastError?: string;
+  /** Received on this interface by the pacer's thread, lost when its ring overflowed (src/io/pacer-reports.ts). */
+  ringDrops?: number;
 }
 
 /** The fields the node sets; the sender adds per-frame ones (nn, fromSync, sequence). */

@@ -21,16 +21,16 @@ export type PacerReport =
   | { kind: 'loop_stalled'; delayMs: number; leaseMs: number }
   /** The thread's reads on an interface failed (ENETDOWN while the link is down, for instance). */
   | { kind: 'receive_errors'; iface: string; count: number; error: string }
-  /** Received frames lost: the main loop did not drain the thread's ring for seconds. */
-  | { kind: 'receive_dropped'; count: number };
+  /** Received frames lost on an interface: the main loop did not drain the thread's ring for seconds. */
+  | { kind: 'receive_dropped'; iface: string; count: number };
 
 const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, no]) => [no, name]));
 
 export class PacerReports {
-  private reported = { missed: 0, expiries: 0, rxDropped: 0 };
+  private reported = { missed: 0, expiries: 0 };
   private readonly rxErrorsBefore = new Map<string, number>();
   /** The thread's counts as of the last collect(). */
-  private readonly before = new Map<string, { sent: number; errors: number }>();
+  private readonly before = new Map<string, { sent: number; errors: number; ringDrops: number }>();
 
   constructor(
     private readonly names: readonly string[],
@@ -41,6 +41,7 @@ export class PacerReports {
   /** Folds the thread's counts in and reports what is new; `delayMs` is how late the service tick ran. */
   report(s: PacerStats, delayMs: number, leaseMs: number): void {
     const errorsBefore = this.names.map((n) => this.counters.get(n)!.errors);
+    const dropsBefore = this.names.map((n) => this.counters.get(n)!.ringDrops ?? 0);
     this.collect(s);
     this.names.forEach((name, i) => {
       const c = this.counters.get(name)!;
@@ -67,10 +68,10 @@ export class PacerReports {
       });
       this.rxErrorsBefore.set(name, t.rxErrors);
     });
-    if (s.rxDropped > this.reported.rxDropped) {
-      this.sink.onReport?.({ kind: 'receive_dropped', count: s.rxDropped - this.reported.rxDropped });
-      this.reported.rxDropped = s.rxDropped;
-    }
+    this.names.forEach((name, i) => {
+      const lost = (this.counters.get(name)!.ringDrops ?? 0) - dropsBefore[i]!;
+      if (lost > 0) this.sink.onReport?.({ kind: 'receive_dropped', iface: name, count: lost });
+    });
   }
 
   /** The thread's per-interface counts into the matrix's counters (frames sent from the main loop are added on top). */
@@ -79,11 +80,12 @@ export class PacerReports {
       const t = s.ifaces[i];
       if (!t) return;
       const c = this.counters.get(name)!;
-      const prev = this.before.get(name) ?? { sent: 0, errors: 0 };
+      const prev = this.before.get(name) ?? { sent: 0, errors: 0, ringDrops: 0 };
       c.sent += t.sent - prev.sent;
       c.errors += t.errors - prev.errors;
+      c.ringDrops = (c.ringDrops ?? 0) + (t.ringDrops - prev.ringDrops);
       if (t.errors > prev.errors) c.lastError = `send ${ERRNO_NAMES.get(t.lastErrno) ?? `errno ${t.lastErrno}`}`;
-      this.before.set(name, { sent: t.sent, errors: t.errors });
+      this.before.set(name, { sent: t.sent, errors: t.errors, ringDrops: t.ringDrops });
     });
   }
 }

@@ -33,7 +33,7 @@ const doc: StatusDoc = {
     ],
   },
   health: { ok: true, text: 'Cluster Enabled' },
-  matrix: [{ iface: 'eth0', sync: false, sent: 10, accepted: 9, superseded: 30, kernelDrops: 4, rejected: { bad_tag: 2 }, lastSeenAgoMs: 12 }],
+  matrix: [{ iface: 'eth0', sync: false, sent: 10, accepted: 9, superseded: 30, kernelDrops: 4, ringDrops: 1, rejected: { bad_tag: 2 }, lastSeenAgoMs: 12 }],
   changes: [{ wallTime: '2026-11-22T06:00:00.000Z', from: 'starting', to: 'active', reason: 'enabled_active_active' }],
   roleChangesTotal: 73,
   connections: 3,
@@ -246,7 +246,8 @@ test('metrics are the Prometheus text format: HELP, TYPE, labelled samples', (t)
   );
   t.regex(m, /^tandem_heartbeats_rejected_total\{iface="eth0",reason="bad_tag"\} 2$/m);
   t.regex(m, /^tandem_heartbeats_superseded_total\{iface="eth0"\} 30$/m);
-  t.regex(m, /^tandem_heartbeats_dropped_total\{iface="eth0"\} 4$/m, "the kernel's drops, per interface");
+  t.regex(m, /^tandem_heartbeats_dropped_total\{iface="eth0",where="kernel"\} 4$/m, "the kernel's drops, per interface");
+  t.regex(m, /^tandem_heartbeats_dropped_total\{iface="eth0",where="ring"\} 1$/m, "the heartbeat thread ring's, per interface");
   t.regex(m, /^tandem_member_reachable\{member="fw-b"\} 0$/m);
   t.regex(m, /^tandem_health_check_ok\{node="fw-a"\} 1$/m);
   t.regex(m, /^tandem_role_changes_total 73$/m, 'every role change since start, not the kept history (1)');

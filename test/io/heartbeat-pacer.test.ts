@@ -322,4 +322,5 @@ test.serial('receiving while the main loop does not drain: a full ring keeps the
     'the newest, in order',
   );
   t.is(pacer.stats().rxDropped, 88);
+  t.is(pacer.stats().ifaces[0]!.ringDrops, 88, 'counted on the interface they came in on');
 });

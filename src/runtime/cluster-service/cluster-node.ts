@@ -193,6 +193,7 @@ export class ClusterNode {
         accepted: r.received.accepted,
         superseded: r.received.superseded,
         kernelDrops: r.received.kernelDrops,
+        ringDrops: r.received.ringDrops ?? 0,
         rejected: r.received.rejected,
         lastSeenAgoMs: r.lastSeenAgoMs,
       })),

@@ -296,7 +296,7 @@ export class HeartbeatNode {
         iface: name,
         sync: i.isSync,
         sent: { ...sent.get(name)! },
-        received: { ...r, rejected: { ...r.rejected } },
+        received: { ...r, ringDrops: sent.get(name)!.ringDrops ?? 0, rejected: { ...r.rejected } },
         lastSeenAgoMs: r.lastAcceptedNs === undefined ? null : Number(now - r.lastAcceptedNs) / 1e6,
       };
     });
@@ -317,8 +317,8 @@ export class HeartbeatNode {
         this.rateLogged('warn', 'heartbeat_receive_error', `recv:${r.iface}`, { iface: r.iface, error: r.error, times: r.count });
         return;
       case 'receive_dropped':
-        this.log.log('error', 'heartbeat_receive_error', {
-          iface: 'all',
+        this.rateLogged('error', 'heartbeat_receive_error', `ring:${r.iface}`, {
+          iface: r.iface,
           error: `${r.count} received heartbeats lost, the oldest: the main loop did not read the heartbeat thread's ring for too long`,
         });
         return;
@@ -330,7 +330,7 @@ export class HeartbeatNode {
     this.rateLogged('warn', reason, `${ifname}:${reason}`, { iface: ifname, ...(nodeId === undefined ? {} : { fromNodeId: nodeId }) });
   }
 
-  private rateLogged(level: 'warn' | 'info', event: EventName, key: string, fields: Record<string, unknown>): void {
+  private rateLogged(level: 'error' | 'warn' | 'info', event: EventName, key: string, fields: Record<string, unknown>): void {
     const suppressed = this.limit.pass(key, Number(monotonicNs() / 1_000_000n));
     if (suppressed === undefined) return;
     this.log.log(level, event, suppressed > 0 ? { ...fields, suppressed } : fields);
