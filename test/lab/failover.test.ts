@@ -149,7 +149,12 @@ test.serial('a monitored link lost on the active node only: the peer takes over,
     `the peer's lower health heard ${promoted.facts.peerHealthFellAtMs! - cutFrom} ms after the cut`,
   );
   t.true(promoted.facts.ourHealth! > promoted.facts.peerHealth!);
-  t.log(`why on ${active}: ${demoted.text}\nwhy on ${inactive}: ${promoted.text}`);
+  // Once the record has its aftermath (1.5 s): which link the peer lost, seen from this side.
+  await sleep(1700);
+  const told = await whyOf(cluster, inactive, 'health_higher_than_peer');
+  t.deepEqual(told.facts.peerSilentOn, ['eth1'], told.text);
+  t.true(told.text.includes(`${active} lost its link there`), told.text);
+  t.log(`why on ${active}: ${demoted.text}\nwhy on ${inactive}: ${told.text}`);
   t.is((await cluster.status(inactive)).role, 'active');
   t.is((await cluster.status(inactive)).lastChange?.reason, 'health_higher_than_peer');
   const ns = lab.plan.nodes.find((n) => n.name === active)!.netns;

@@ -182,6 +182,32 @@ test("why, link-loss demotion on one side and the peer's view of it on the other
   t.regex(x.text, /^fw-a's heartbeats reported a lower health \(3\) from 12:03:01\.050; fw-b's health was 4, fw-a's 3/);
 });
 
+test("why, on the member that took over from a peer with a lower health: the link the peer lost, from the record's aftermath", async (t) => {
+  // The peer loses eth1: it sends nothing there from 1001 on, and says health 3 on the others.
+  const a = recorder(t);
+  beats(a.rec, a.clock, ['eth0', 'eth1', 'eth2', 'eth3'], 0, 1000);
+  beats(a.rec, a.clock, ['eth0', 'eth2', 'eth3'], 1050, 1100, { health: 3 });
+  a.clock.now = ms(1102);
+  const record = a.rec.freeze(change(1102, { reason: 'health_higher_than_peer', evidence: { ourHealth: 4, peerHealth: 3 } }));
+  t.false(explain(record).text.includes('lost its link'), 'nothing said before the aftermath is in');
+  beats(a.rec, a.clock, ['eth0', 'eth2', 'eth3'], 1150, 1400, { health: 3 });
+  await new Promise((r) => setTimeout(r, 80));
+  const x = explain(record);
+  t.deepEqual(x.facts.peerSilentOn, ['eth1']);
+  t.regex(x.text, /its heartbeats stopped on eth1 \(last 12:03:01\.001\) and went on elsewhere: fw-a lost its link there/);
+
+  // A monitor target lost instead: the peer goes on everywhere with the lower health.
+  const b = recorder(t);
+  beats(b.rec, b.clock, ['eth0', 'eth1', 'eth2', 'eth3'], 0, 1000);
+  beats(b.rec, b.clock, ['eth0', 'eth1', 'eth2', 'eth3'], 1050, 1100, { health: 3 });
+  b.clock.now = ms(1102);
+  const other = b.rec.freeze(change(1102, { reason: 'health_higher_than_peer', evidence: { ourHealth: 4, peerHealth: 3 } }));
+  beats(b.rec, b.clock, ['eth0', 'eth1', 'eth2', 'eth3'], 1150, 1400, { health: 3 });
+  await new Promise((r) => setTimeout(r, 80));
+  t.deepEqual(explain(other).facts.peerSilentOn, []);
+  t.regex(explain(other).text, /fw-a was still heard on every interface: it lost a monitor target, not a link/);
+});
+
 test('what follows a change is added to its record, and told', async (t) => {
   const { dir, clock: c, rec } = recorder(t);
   const log = rec.tap({ log: () => undefined });

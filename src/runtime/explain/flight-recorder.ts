@@ -57,6 +57,8 @@ export interface FlightRecord {
   peer: string | null;
   /** Oldest first, per heartbeat interface (an interface that heard nothing has an empty list). */
   heartbeats: Record<string, FrozenArrival[]>;
+  /** The same in the moments after the change (added with `after`): on which interfaces the peer went on being heard. */
+  heartbeatsAfter?: Record<string, FrozenArrival[]>;
   /** Oldest first: what happened before the change, and (after) in the moments that followed it. */
   before: Happening[];
   after: Happening[];
@@ -211,6 +213,13 @@ export class FlightRecorder {
         .toArray()
         .filter((h) => h.at > change.at)
         .map((h) => this.frozen(h, later));
+      record.heartbeatsAfter = {};
+      for (const [iface, ring] of this.arrivals)
+        record.heartbeatsAfter[iface] = ring
+          .toArray()
+          .filter((a) => a.at > change.at)
+          .slice(-ARRIVALS_FROZEN)
+          .map((a) => ({ ...later(a.at), from: a.from, role: a.role, connections: a.connections, health: a.health }));
       this.writes = this.writes.then(() => this.write(record)).catch((e: Error) => this.o.onWriteFailed?.(e.message));
     }, this.o.afterMs ?? AFTER_MS);
     timer.unref();

@@ -34,6 +34,8 @@ export interface Explanation {
     peerHealth?: number;
     /** When the peer's heartbeats first carried the lower health (the peer's loss). */
     peerHealthFellAtMs?: number;
+    /** Interfaces on which the peer's heartbeats stopped while they went on elsewhere: the link the peer lost. */
+    peerSilentOn?: string[];
   };
 }
 
@@ -227,6 +229,21 @@ export function explain(r: FlightRecord): Explanation {
       if (fell) {
         facts.peerHealthFellAtMs = fell.atMs;
         sentences.push(`${peer}'s heartbeats reported a lower health (${fell.health}) from ${clock(fell.atMs)}`);
+        // Which loss: a node sends no heartbeat where it has no carrier, so an interface on which the peer was
+        // heard before the change and not in the moments after it (the record's aftermath), while it was heard
+        // elsewhere, is the link it lost. Heard everywhere: a monitor target (its own `tandem why` names it).
+        const after = r.heartbeatsAfter;
+        if (after && Object.values(after).some((l) => l.length > 0)) {
+          const silent = Object.entries(r.heartbeats)
+            .map(([iface, list]) => [iface, lastBefore(list, c.atMs)?.atMs] as const)
+            .filter(([iface, at]) => at !== undefined && (after[iface]?.length ?? 0) === 0);
+          facts.peerSilentOn = silent.map(([iface]) => iface);
+          if (silent.length > 0)
+            sentences.push(
+              `its heartbeats stopped on ${silent.map(([iface, at]) => `${iface} (last ${clock(at!)})`).join(', ')} and went on elsewhere: ${peer} lost its link there`,
+            );
+          else sentences.push(`${peer} was still heard on every interface: it lost a monitor target, not a link`);
+        }
       }
       sentences.push(`${healths()}: the healthier node serves`);
       holdDown(fell?.atMs);
