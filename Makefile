@@ -25,7 +25,7 @@ ADDON := build/Release/tandem.node
 HW_SIM := dist/sim/hw-sim.so
 TAP_LOG := .test-output.tap
 
-.PHONY: all deps bench-deps build test format format-check demo lab-down bench-heartbeat bench-hb-threads bench-failover bench-sync bench-cluster clean image install
+.PHONY: all deps bench-deps build test format format-check demo lab-down bench-heartbeat bench-hb-threads bench-flood bench-failover bench-sync bench-cluster clean image install
 
 all: build
 
@@ -108,6 +108,11 @@ bench-heartbeat: build bench-deps
 ## Where a tandemd worker's heartbeat CPU goes, thread by thread (CPU and wakeups), at the default cycle.
 bench-hb-threads: build
 	node dist/bench/hb-threads.js --seconds 10
+
+## Forged heartbeats flooding every heartbeat segment at once (FLOOD_RATE a second a segment) at the default timers:
+## false failovers, and per node and interface what was accepted, rejected (by reason), superseded and dropped.
+bench-flood: build
+	node dist/bench/flood.js --seconds $${FLOOD_SECONDS:-60} --rate $${FLOOD_RATE:-50000}
 
 ## The peers the benchmarks run side by side with tandem.
 bench-deps:
