@@ -280,12 +280,6 @@ struct pacer *unwrap_pacer(napi_env env, napi_value v)
 	return p;
 }
 
-static int get_i64(napi_env env, napi_value v, int64_t *out)
-{
-	bool lossless;
-	return napi_get_value_bigint_int64(env, v, out, &lossless) == napi_ok && lossless ? 0 : -1;
-}
-
 /* tandem_pacer_open(wrapper, socks: handle[], startNs: bigint, tickNs: bigint,
  * perTick, rtPriority) -> wrapper. rtPriority 0: the default scheduler;
  * 1..99: SCHED_FIFO at that priority, or an error if the kernel refuses. */

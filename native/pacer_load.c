@@ -13,12 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int get_i64(napi_env env, napi_value v, int64_t *out)
-{
-	bool lossless;
-	return napi_get_value_bigint_int64(env, v, out, &lossless) == napi_ok && lossless ? 0 : -1;
-}
-
 /* tandem_pacer_load(wrapper, fromTick: bigint, frames: Buffer, lens: Uint16Array,
  * ifidx: Uint8Array, nowCount) -> the tick the thread sends next.
  * The first nowCount slots are sent at once (a change the peer must hear now);

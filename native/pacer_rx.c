@@ -199,7 +199,6 @@ napi_value tandem_pacer_receive(napi_env env, napi_callback_info info)
 	uint16_t *mask;
 	uint32_t nmask;
 	int64_t gap_ns;
-	bool lossless;
 	napi_valuetype t;
 
 	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 4 || !(p = unwrap_pacer(env, argv[0])) || !p->running)
@@ -208,7 +207,7 @@ napi_value tandem_pacer_receive(napi_env env, napi_callback_info info)
 		return throw_errno(env, "pacer_receive", EBUSY);
 	if (napi_typeof(env, argv[1], &t) != napi_ok || t != napi_function || get_bytes(env, argv[2], &mask_v, &mask_bytes) < 0 ||
 	    mask_bytes % 4 != 0 || mask_bytes / 4 > RX_MAX_MASK ||
-	    napi_get_value_bigint_int64(env, argv[3], &gap_ns, &lossless) != napi_ok || !lossless || gap_ns <= 0)
+	    get_i64(env, argv[3], &gap_ns) < 0 || gap_ns <= 0)
 		return throw_type(env, "pacer_receive(wrapper, onDoorbell, mask: Uint16Array of at most 8 [offset, length] pairs, gapNs > 0n)");
 	mask = mask_v;
 	nmask = (uint32_t)(mask_bytes / 4);

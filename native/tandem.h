@@ -47,6 +47,7 @@ napi_value throw_type(napi_env env, const char *what);
 int get_string(napi_env env, napi_value v, char *out, size_t size);
 int is_nullish(napi_env env, napi_value v);
 int get_bytes(napi_env env, napi_value v, void **data, size_t *len);
+int get_i64(napi_env env, napi_value v, int64_t *out);
 int get_bool(napi_env env, napi_value v, bool *out);
 napi_value throw_napi(napi_env env, const char *what);
 int hold_ref(napi_env env, napi_value v, napi_ref *out);

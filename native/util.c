@@ -108,6 +108,13 @@ int is_nullish(napi_env env, napi_value v)
 	return t == napi_null || t == napi_undefined;
 }
 
+/* A BigInt that fits an int64_t exactly. */
+int get_i64(napi_env env, napi_value v, int64_t *out)
+{
+	bool lossless;
+	return napi_get_value_bigint_int64(env, v, out, &lossless) == napi_ok && lossless ? 0 : -1;
+}
+
 /* Any Buffer or TypedArray: its bytes. */
 int get_bytes(napi_env env, napi_value v, void **data, size_t *len)
 {

@@ -137,21 +137,19 @@ export function loadIdentity(stateDir: string, want: { commonName: string; addre
       renewed = (e as Error).message;
     }
   }
-  const id = selfSigned({ commonName: want.commonName, addresses: [want.address] });
-  write(stateDir, id, 'generated');
-  return { ...id, info: describe(id.certPem, 'generated'), renewed };
+  return { ...generateIdentity(stateDir, want), renewed };
 }
 
 /** Installs the administrator's pair after checkPair; `names` are where they came from, for errors. */
-export function installIdentity(stateDir: string, certPem: string, keyPem: string, names: { cert: string; key: string }, now = new Date()): CertificateInfo {
+export function installIdentity(stateDir: string, certPem: string, keyPem: string, names: { cert: string; key: string }, now = new Date()): LoadedIdentity {
   checkPair(certPem, keyPem, names, now);
   write(stateDir, { certPem, keyPem }, 'installed');
-  return describe(certPem, 'installed');
+  return { certPem, keyPem, info: describe(certPem, 'installed') };
 }
 
 /** Replaces whatever is installed with a new self-signed pair. */
-export function generateIdentity(stateDir: string, want: { commonName: string; address: string }): CertificateInfo {
+export function generateIdentity(stateDir: string, want: { commonName: string; address: string }): LoadedIdentity {
   const id = selfSigned({ commonName: want.commonName, addresses: [want.address] });
   write(stateDir, id, 'generated');
-  return describe(id.certPem, 'generated');
+  return { ...id, info: describe(id.certPem, 'generated') };
 }

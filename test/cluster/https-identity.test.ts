@@ -99,7 +99,7 @@ test('installing checks the pair and names the file at fault; an installed certi
   t.throws(() => installIdentity(dir, old, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), names), {
     message: '/root/fw.crt: expired on 2020-01-31T00:00:00.000Z',
   });
-  const info = installIdentity(dir, a.certPem, a.keyPem, names);
+  const { info } = installIdentity(dir, a.certPem, a.keyPem, names);
   t.is(info.origin, 'installed');
   // It does not name 198.18.2.11: still served, as the administrator chose.
   const served = loadIdentity(dir, want);

@@ -80,7 +80,7 @@ export async function startServices(ctx: ServicesContext): Promise<Services> {
     if (req.op === 'show' || req.op === undefined)
       return identity ? { ...identity.info, port: m.port, address: want.address } : { error: 'no certificate loaded' };
     const args = req.args ?? {};
-    const info =
+    const replaced =
       req.op === 'generate'
         ? generateIdentity(stateDir, want)
         : req.op === 'install'
@@ -89,9 +89,10 @@ export async function startServices(ctx: ServicesContext): Promise<Services> {
               key: String(args['keyPath'] ?? 'the key'),
             })
           : null;
-    if (!info) throw new Error(`https: unknown operation "${String(req.op)}" (show, generate, install)`);
-    identity = loadIdentity(stateDir, want);
+    if (!replaced) throw new Error(`https: unknown operation "${String(req.op)}" (show, generate, install)`);
+    identity = replaced;
     if (http) replaceIdentity(http, identity);
+    const info = identity.info;
     ctx.log.log('info', 'https_certificate_replaced', { origin: info.origin, fingerprint: info.fingerprint, validTo: info.validTo });
     return { ...info, port: m.port, address: want.address };
   }
