@@ -56,10 +56,22 @@ async function main(): Promise<void> {
     try {
       await cluster.settled(10_000);
       await sleep(warmup * 1000);
-      const workers = cluster.nodes.map((n) => workerOf(n.process.pid!));
+      // The supervisor is measured too: bench/heartbeat counts the whole tandemd, supervisor and worker.
+      const supervisors = cluster.nodes.map((n) => n.process.pid!);
+      const workers = supervisors.map(workerOf);
       const before = workers.map(threads);
+      const supBefore = supervisors.map(threads);
       await sleep(seconds * 1000);
       const after = workers.map(threads);
+      const supAfter = supervisors.map(threads);
+      supervisors.forEach((_pid, k) => {
+        let total = 0;
+        for (const [tid, a] of supAfter[k]!) total += a.cpuNs - (supBefore[k]!.get(tid)?.cpuNs ?? 0);
+        const pct = (100 * total) / 1e9 / seconds;
+        process.stdout.write(
+          JSON.stringify({ name: `supervisor${k + 1}_total`, unit: '% of one core', value: Math.round(pct * 100) / 100, peer: 'tandem' }) + '\n',
+        );
+      });
       workers.forEach((pid, k) => {
         let total = 0;
         for (const [tid, a] of after[k]!) {

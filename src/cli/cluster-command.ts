@@ -164,6 +164,7 @@ export function formatProperties(c: ClusterDefinition): string {
     ['name', c.name],
     ...Object.entries(c.properties),
     ...Object.entries(c.shared).map(([iface, ip]): [string, unknown] => [`shared.${iface}`, ip]),
+    ...Object.entries(c.shared6 ?? {}).map(([iface, ip]): [string, unknown] => [`shared6.${iface}`, ip]),
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   return [`cluster ${c.name} (ID ${c.id}), revision ${c.revision}`, ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${shown(v)}`)].join('\n');

@@ -11,6 +11,7 @@
  */
 import type { Board } from '../board/board-file.js';
 import type { Cidr, NodeConfig } from './config-file.js';
+import { checkIpv6 } from './config-check6.js';
 
 export interface Finding {
   field: string;
@@ -34,6 +35,14 @@ function subnet(c: Cidr): string {
 export function ownAddress(config: NodeConfig, i: NodeConfig['interfaces'][number]): Cidr | null {
   return i.address ?? (config.node.type === 'master' ? i.masterIp : i.slaveIp);
 }
+
+/** This node's own IPv6 address on an interface (address6, or masterIp6/slaveIp6 by its type). */
+export function ownAddress6(config: NodeConfig, i: NodeConfig['interfaces'][number]): Cidr | null {
+  return i.address6 ?? (config.node.type === 'master' ? i.masterIp6 : i.slaveIp6);
+}
+
+/** Whether this node has an address of either family on an interface (heartbeats need one of them). */
+const hasOwnAddress = (config: NodeConfig, i: NodeConfig['interfaces'][number]) => ownAddress(config, i) !== null || ownAddress6(config, i) !== null;
 
 /** The peer's address on the sync interface: the member's (managed) or the other of Master_IP/Slave_IP (static). */
 export function peerSyncAddress(config: NodeConfig): string | null {
@@ -61,9 +70,9 @@ export function checkConfig(config: NodeConfig, board: Board): CheckResult {
   if (peer && config.node.name === peer.name) err('peer.name', `the peer has this node's name "${config.node.name}"`);
   if (config.cluster.mode === 'active-active') {
     config.interfaces.forEach((i, k) => {
-      if (i.sharedIp)
+      if (i.sharedIp || i.sharedIp6)
         err(
-          `interfaces[${k}].sharedIp`,
+          `interfaces[${k}].${i.sharedIp ? 'sharedIp' : 'sharedIp6'}`,
           `the cluster is active/active: the load balancer holds the service address and both members serve on their own; remove the shared address of ${i.name}`,
         );
     });
@@ -90,7 +99,8 @@ export function checkConfig(config: NodeConfig, board: Board): CheckResult {
     if (same(i.masterIp, i.slaveIp)) err(`${at}.slaveIp`, `equals masterIp ${i.masterIp!.address}: each node needs its own address`);
     const addrs = [i.sharedIp, i.masterIp, i.slaveIp].filter((c): c is Cidr => c !== null);
     if (new Set(addrs.map(subnet)).size > 1) warn(at, `sharedIp, masterIp and slaveIp of ${i.name} are not in one subnet`);
-    if (i.heartbeats && !ownAddress(config, i)) {
+    checkIpv6(config, i, at, { err, warn });
+    if (i.heartbeats && !hasOwnAddress(config, i)) {
       warn(
         `${at}.${config.cluster.managed ? 'address' : config.node.type === 'master' ? 'masterIp' : 'slaveIp'}`,
         `${i.name} has heartbeats on but no address for this node (${config.node.type}): it cannot send them`,
@@ -159,7 +169,7 @@ export function checkConfig(config: NodeConfig, board: Board): CheckResult {
     }
   }
 
-  const carriers = config.interfaces.filter((i) => i.heartbeats && ownAddress(config, i) !== null && board.nics.some((n) => n.name === i.name));
+  const carriers = config.interfaces.filter((i) => i.heartbeats && hasOwnAddress(config, i) && board.nics.some((n) => n.name === i.name));
   if (carriers.length === 0) {
     err('interfaces', "no interface can carry heartbeats: turn heartbeats on for at least one board interface that has this node's address (masterIp/slaveIp)");
   } else if (carriers.length === 1) {

@@ -17,33 +17,11 @@
 import { dirname, isAbsolute, join } from 'node:path';
 import { Fields, readJsonFile, ValidationError } from '../board/validate.js';
 import type { NodeType } from '../wire/heartbeat-frame.js';
-import { parseIpv4 } from '../wire/ipv4.js';
+import { parseIface, type IfaceConfig } from './iface-config.js';
 import { ClusterStore, type ClusterEngine, type GroupMode, type Member, type StoreContent } from './store.js';
 import { COROSYNC_PORT, COROSYNC_TOKEN_MS } from './corosync-conf.js';
 
-export interface Cidr {
-  address: string;
-  prefix: number;
-}
-
-export interface IfaceConfig {
-  name: string;
-  heartbeats: boolean;
-  sync: boolean;
-  /** Loss of link (or of all monitor targets) lowers this node's health. */
-  monitor: boolean;
-  /**
-   * Whether the file said `monitor`. A managed node's file may leave it out: the interface is then monitored
-   * when the cluster gives it a shared address (a factory file cannot know which ports will be cabled).
-   */
-  monitorSet: boolean;
-  sharedIp: Cidr | null;
-  masterIp: Cidr | null;
-  slaveIp: Cidr | null;
-  monitorTargets: string[];
-  /** This node's own address here (managed clusters; static ones use masterIp/slaveIp). */
-  address: Cidr | null;
-}
+export type { Cidr, IfaceConfig } from './iface-config.js';
 
 /** Everything of the file that belongs to this node alone. */
 export interface LocalConfig {
@@ -158,16 +136,6 @@ export const DEFAULTS = {
 const NODE_TYPES = ['master', 'slave'] as const;
 const NAME = { pattern: /^[A-Za-z0-9][A-Za-z0-9_.-]{0,15}$/, hint: 'a name of 1 to 16 letters, digits, "-", "_" or "."' };
 
-function cidr(f: Fields, key: string, path: string): Cidr | null {
-  const text = f.optionalString(key);
-  if (text === undefined) return null;
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(text);
-  if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 32) {
-    f.fail(path, `expected an IPv4 address with prefix length such as 198.18.1.1/24, got "${text}"`);
-  }
-  return { address: m.slice(1, 5).join('.'), prefix: Number(m[5]) };
-}
-
 function optionalBool(f: Fields, key: string, fallback: boolean): boolean {
   return f.has(key) ? f.bool(key) : fallback;
 }
@@ -209,26 +177,7 @@ export function parseLocal(raw: unknown, file: string): LocalConfig {
         : Math.max(DEFAULTS.heartbeatLeaseMs, failoverTime),
       heartbeatRtPriority: timers ? optionalInt(timers, 'heartbeatRtPriority', 0, 99, DEFAULTS.heartbeatRtPriority) : DEFAULTS.heartbeatRtPriority,
     },
-    interfaces: top.array('interfaces', { min: 1 }).map((item) => {
-      const f = item.fields();
-      const at = (k: string) => `${f.path}.${k}`;
-      return {
-        name: f.string('name', { pattern: /^[A-Za-z0-9_.-]{1,15}$/, hint: 'an interface name of the board' }),
-        heartbeats: optionalBool(f, 'heartbeats', true),
-        sync: optionalBool(f, 'sync', false),
-        monitor: optionalBool(f, 'monitor', false),
-        monitorSet: f.has('monitor'),
-        sharedIp: cidr(f, 'sharedIp', at('sharedIp')),
-        masterIp: cidr(f, 'masterIp', at('masterIp')),
-        slaveIp: cidr(f, 'slaveIp', at('slaveIp')),
-        address: cidr(f, 'address', at('address')),
-        monitorTargets: (f.optionalArray('monitorTargets') ?? []).map((t) => {
-          const v = t.self.string();
-          if (parseIpv4(v) === undefined) throw new ValidationError(file, at('monitorTargets'), `expected IPv4 addresses (four numbers 0..255), got "${v}"`);
-          return v;
-        }),
-      };
-    }),
+    interfaces: top.array('interfaces', { min: 1 }).map((item) => parseIface(item.fields(), file)),
     garp: {
       count: garp ? optionalInt(garp, 'count', 0, 100, DEFAULTS.garpCount) : DEFAULTS.garpCount,
       intervalMs: garp ? optionalInt(garp, 'intervalMs', 1, 10_000, DEFAULTS.garpIntervalMs) : DEFAULTS.garpIntervalMs,
@@ -353,12 +302,12 @@ export function managedConfig(local: LocalConfig, store: StoreContent): NodeConf
     throw new Error(`${local.file}: this node is standalone (no cluster in ${join(local.stateDir, 'cluster.json')}): run tandem cluster create or join`);
   const peer = c.members.find((m) => m.name !== me.name);
   // The cluster's shared addresses replace what the node's file says: every member must carry the same.
-  const shared = c.shared ?? {};
+  const cidr = (text: string | undefined) => (text === undefined ? null : { address: text.split('/')[0]!, prefix: Number(text.split('/')[1]) });
   const interfaces = local.interfaces.map((i) => {
-    const text = shared[i.name];
-    if (text === undefined) return { ...i, sharedIp: null };
-    const [address, prefix] = text.split('/');
-    return { ...i, sharedIp: { address: address!, prefix: Number(prefix) }, monitor: i.monitorSet ? i.monitor : true };
+    const sharedIp = cidr(c.shared?.[i.name]);
+    const sharedIp6 = cidr(c.shared6?.[i.name]);
+    const monitor = i.monitorSet ? i.monitor : sharedIp !== null || sharedIp6 !== null;
+    return { ...i, sharedIp, sharedIp6, monitor };
   });
   return {
     ...local,

@@ -8,6 +8,8 @@
  * (store.ts writes) or the network (cluster-service.ts).
  */
 import { createHash } from 'node:crypto';
+import { isLinkLocal6, parseIpv6 } from '../wire/ipv6.js';
+import { parseCidr4, parseCidr6 } from './iface-config.js';
 import {
   DEFAULT_PROPERTIES,
   GROUP_MODES,
@@ -60,6 +62,7 @@ export function create(
     mode?: ClusterProperties['mode'];
     engine?: ClusterEngine;
     shared?: Record<string, string>;
+    shared6?: Record<string, string>;
   },
 ): StoreContent {
   if (s.cluster) fail(`this node is already member ${s.me} of cluster ${s.cluster.name}: run "tandem cluster leave" first`);
@@ -77,6 +80,7 @@ export function create(
     revision: 1,
     members: [member],
     shared: o.mode === 'active-active' ? {} : { ...(o.shared ?? {}) },
+    ...(o.mode !== 'active-active' && Object.keys(o.shared6 ?? {}).length > 0 ? { shared6: { ...o.shared6 } } : {}),
     properties: { ...DEFAULT_PROPERTIES, ...(o.mode ? { mode: o.mode } : {}), ...(o.engine === 'corosync' ? { engine: o.engine } : {}) },
   };
   return { ...s, cluster, me: o.node, key: o.key };
@@ -157,16 +161,25 @@ export function setProperty(s: StoreContent, key: string, value: string): StoreC
   const c = cluster(s);
   const bool = (): boolean =>
     value === 'on' || value === 'true' ? true : value === 'off' || value === 'false' ? false : fail(`${key}: on or off, not "${value}"`);
-  if (key.startsWith('shared.')) {
-    const iface = key.slice('shared.'.length);
-    if (!/^[A-Za-z0-9_.-]{1,15}$/.test(iface)) fail(`${key}: shared.IFACE with an interface name of the board`);
-    if (value !== 'none' && !/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(value)) fail(`${key}: an address with its prefix length such as 198.18.1.1/24, or none`);
+  if (key.startsWith('shared.') || key.startsWith('shared6.')) {
+    const six = key.startsWith('shared6.');
+    const iface = key.slice(key.indexOf('.') + 1);
+    if (!/^[A-Za-z0-9_.-]{1,15}$/.test(iface)) fail(`${key}: ${six ? 'shared6' : 'shared'}.IFACE with an interface name of the board`);
+    let text = value;
+    if (value !== 'none' && !six && parseCidr4(value) === undefined) fail(`${key}: an address with its prefix length such as 198.18.1.1/24, or none`);
+    if (value !== 'none' && six) {
+      const c6 = parseCidr6(value);
+      if (typeof c6 === 'string') fail(`${key}: ${c6}, or none`);
+      if (isLinkLocal6(parseIpv6(c6.address)!))
+        fail(`${key}: ${c6.address} is link-local; the shared link-local address comes from the shared MAC: give a global address`);
+      text = `${c6.address}/${c6.prefix}`;
+    }
     if (value !== 'none' && c.properties.mode === 'active-active')
       fail(`${key}: an active/active cluster has no shared addresses (the load balancer holds the service address)`);
-    const shared = { ...c.shared };
+    const shared = { ...(six ? (c.shared6 ?? {}) : c.shared) };
     if (value === 'none') delete shared[iface];
-    else shared[iface] = value;
-    return revise(s, { ...c, shared });
+    else shared[iface] = text;
+    return revise(s, six ? { ...c, shared6: shared } : { ...c, shared });
   }
   switch (key) {
     case 'name':
@@ -183,7 +196,7 @@ export function setProperty(s: StoreContent, key: string, value: string): StoreC
     case 'healthCheckFailsWhileSyncing':
       return revise(s, { ...c, properties: { ...c.properties, [key]: bool() } });
     default:
-      return fail(`no property "${key}" (name, mode, sync, logSync, healthCheckFailsWhileSyncing, shared.IFACE)`);
+      return fail(`no property "${key}" (name, mode, sync, logSync, healthCheckFailsWhileSyncing, shared.IFACE, shared6.IFACE)`);
   }
 }
 
@@ -212,11 +225,18 @@ export function topology(c: ClusterDefinition): string {
     .map(([k, v]) => `${k}=${v}`)
     .sort()
     .join(',');
+  const shared6 = Object.entries(c.shared6 ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .sort()
+    .join(',');
   return (
     c.members
       .map((m) => `${m.id}:${m.name}:${m.type}:${m.address}`)
       .sort()
-      .join(',') + `|${shared}`
+      .join(',') +
+    `|${shared}` +
+    // Definitions without IPv6 keep the topology they had.
+    (Object.keys(c.shared6 ?? {}).length > 0 ? `|${shared6}` : '')
   );
 }
 

@@ -68,6 +68,8 @@ export interface ClusterDefinition {
    * with the definition. Taken from the creating node's file at create; changed with properties shared.IFACE.
    */
   shared: Record<string, string>;
+  /** The shared IPv6 addresses the same way (properties shared6.IFACE); absent in definitions made without any. */
+  shared6?: Record<string, string>;
   members: Member[];
   /** Bumped by every change of the definition (properties, members); the newer one wins between members. */
   revision: number;

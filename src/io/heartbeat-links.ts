@@ -5,7 +5,14 @@
  * filter for heartbeats, membership of the cluster's heartbeat MAC for that
  * NIC's NN) used both to send and to receive, and the interface facts a
  * heartbeat needs (MAC, IPv4 address and broadcast). An interface without an
- * IPv4 address cannot send heartbeats: that is an error naming it.
+ * IPv4 address cannot send heartbeats: that is an error naming it, unless the
+ * configuration gives it only IPv6 addresses (`ipv6Only`). The frame stays
+ * what seed 001 describes (link-layer multicast, an IPv4 header with TTL 255
+ * and a wrong checksum, UDP 999) so that every receiver and capture filter
+ * treats it alike; its IPv4 header then carries 0.0.0.0 to 255.255.255.255,
+ * what a host without an IPv4 address may use on its link (RFC 1122
+ * 3.2.1.3 and 3.3.6). Nothing reads those addresses: the payload names the
+ * sender, and the bad checksum keeps every IP stack from taking the frame.
  */
 import type { Board } from '../board/board-file.js';
 import { heartbeatFilter } from '../wire/bpf.js';
@@ -26,7 +33,11 @@ export interface OpenOptions {
   netns?: string;
   /** NIC names with heartbeats off (a disabled interface does not exist for the cluster). */
   disabled?: readonly string[];
+  /** NIC names configured with IPv6 addresses only. */
+  ipv6Only?: readonly string[];
 }
+
+const UNNUMBERED = { ipv4: 0, broadcast: 0xffffffff };
 
 export function openHeartbeatInterfaces(board: Board, opts: OpenOptions): Map<string, HeartbeatIface> {
   const out = new Map<string, HeartbeatIface>();
@@ -34,8 +45,9 @@ export function openHeartbeatInterfaces(board: Board, opts: OpenOptions): Map<st
     for (const nic of board.nics) {
       if (opts.disabled?.includes(nic.name)) continue;
       const facts = ifaceFacts(nic.name, opts.netns);
-      const ipv4 = facts.ipv4 === undefined ? undefined : parseIpv4(facts.ipv4);
-      const broadcast = facts.broadcast === undefined ? undefined : parseIpv4(facts.broadcast);
+      const v6only = opts.ipv6Only?.includes(nic.name) === true;
+      const ipv4 = v6only ? UNNUMBERED.ipv4 : facts.ipv4 === undefined ? undefined : parseIpv4(facts.ipv4);
+      const broadcast = v6only ? UNNUMBERED.broadcast : facts.broadcast === undefined ? undefined : parseIpv4(facts.broadcast);
       if (ipv4 === undefined || broadcast === undefined) {
         throw new Error(
           `interface ${nic.name}${opts.netns ? ` (netns ${opts.netns})` : ''} has no IPv4 address and broadcast: heartbeats need one (or disable heartbeats on it)`,

@@ -6,13 +6,35 @@
  * shared IPv4 address; the parent is set to arp_ignore=1/arp_announce=2 so
  * only the shared MAC ever answers for the shared address; then gratuitous
  * ARPs from the shared MAC out of the parent NIC (count and interval
- * configurable) so the switches learn the shared MAC's new port. On release the macvlans are deleted, addresses with them.
+ * configurable) so the switches learn the shared MAC's new port.
+ * A shared IPv6 address goes on the same macvlan with the link-local address
+ * of the shared MAC (fe80::1200:ff:fe00:NNMM, the same on every node: hosts
+ * that route through it keep it across a takeover), both without duplicate
+ * address detection; the kernel joins their solicited-node groups as it adds
+ * them. No other IPv6 address is generated there (addrgenmode none). Each
+ * gratuitous ARP has its IPv6 twin: an unsolicited neighbour advertisement
+ * with Override set for each of the two (RFC 4861 7.2.6). Neighbour
+ * solicitations on the parent need no arp_ignore: the kernel answers one only
+ * on the link that holds its target. On release the macvlans are deleted, addresses with them.
  * Everything goes through rtnetlink; the times of each step are returned so
  * the daemon can log how long a takeover took.
  */
 import { gratuitousArp } from '../wire/arp.js';
+import { linkLocalOf, parseIpv6 } from '../wire/ipv6.js';
 import { sharedMac } from '../wire/mac.js';
-import { deleteLinkByName, dumpLinks, newAddress, newMacvlan, NETLINK_ROUTE, parseLink, setArpStrict, setLinkUp } from '../wire/rtnetlink.js';
+import { unsolicitedAdvertisement } from '../wire/ndp.js';
+import {
+  deleteLinkByName,
+  dumpLinks,
+  newAddress,
+  newAddress6,
+  newMacvlan,
+  NETLINK_ROUTE,
+  parseLink,
+  setAddrGenModeNone,
+  setArpStrict,
+  setLinkUp,
+} from '../wire/rtnetlink.js';
 import { sharedLinkName } from '../board/interface-names.js';
 import { ifaceFacts, monotonicNs } from './native.js';
 import { NetlinkError, NetlinkSocket } from './netlink-socket.js';
@@ -21,8 +43,10 @@ import { PacketLink } from './packet-link.js';
 export interface SharedIface {
   parent: string;
   nn: number;
-  address: string;
-  prefix: number;
+  /** The shared IPv4 address and prefix length, if the interface has one. */
+  ipv4: { address: string; prefix: number } | null;
+  /** The shared IPv6 address (any text form) and prefix length, if the interface has one. */
+  ipv6: { address: string; prefix: number } | null;
 }
 
 export interface ClaimReport {
@@ -92,7 +116,9 @@ export class SharedAddresses {
       answers.push(this.nl.request(`arp_ignore on ${i.parent}`, (seq) => setArpStrict(seq, parent)));
       const created = this.ignore(
         'EEXIST',
-        this.nl.request(`create ${name} on ${i.parent}`, (seq) => newMacvlan(seq, name, parent, sharedMac(i.nn, this.clusterId))),
+        // With IPv6 the link comes up only after addrgenmode none: up at creation, the kernel would make its own
+        // link-local address (with DAD) before ours.
+        this.nl.request(`create ${name} on ${i.parent}`, (seq) => newMacvlan(seq, name, parent, sharedMac(i.nn, this.clusterId), undefined, i.ipv6 === null)),
       );
       answers.push(created);
       let index: number;
@@ -102,12 +128,30 @@ export class SharedAddresses {
         await created; // the kernel's reason, if it refused the link
         throw e;
       }
-      answers.push(
-        this.ignore(
-          'EEXIST',
-          this.nl.request(`address ${i.address}/${i.prefix} on ${name}`, (seq) => newAddress(seq, index, i.address, i.prefix)),
-        ),
-      );
+      if (i.ipv4) {
+        const { address, prefix } = i.ipv4;
+        answers.push(
+          this.ignore(
+            'EEXIST',
+            this.nl.request(`address ${address}/${prefix} on ${name}`, (seq) => newAddress(seq, index, address, prefix)),
+          ),
+        );
+      }
+      if (i.ipv6) {
+        const { address, prefix } = i.ipv6;
+        const bytes = ipv6Of(address);
+        answers.push(this.ipv6Request(`addrgenmode none on ${name}`, (seq) => setAddrGenModeNone(seq, index)));
+        for (const [a, p, text] of [
+          [linkLocalOf(sharedMac(i.nn, this.clusterId)), 64, 'its link-local address'],
+          [bytes, prefix, `${address}/${prefix}`],
+        ] as const)
+          answers.push(
+            this.ignore(
+              'EEXIST',
+              this.ipv6Request(`${text} on ${name}`, (seq) => newAddress6(seq, index, a, p)),
+            ),
+          );
+      }
       answers.push(this.nl.request(`set ${name} up`, (seq) => setLinkUp(seq, index, true)));
     }
     const settled = await Promise.allSettled(answers);
@@ -126,13 +170,23 @@ export class SharedAddresses {
     for (let n = 1; n < this.garp.count; n++) this.garpTimers.push(setTimeout(() => this.refresh(), n * this.garp.intervalMs));
   }
 
-  /** One gratuitous ARP for each shared address (the periodic refresh, garp.refreshMs; a burst is announce's). */
+  /**
+   * One gratuitous ARP for each shared IPv4 address and one unsolicited neighbour advertisement for each shared
+   * IPv6 address and its link's link-local address (the periodic refresh, garp.refreshMs; a burst is announce's).
+   */
   refresh(): void {
     for (const i of this.ifaces) {
-      try {
-        this.senderFor(i.parent).send(gratuitousArp(sharedMac(i.nn, this.clusterId), i.address));
-      } catch {
-        // a link without carrier: the next gratuitous ARP (or the next claim) tries again
+      const mac = sharedMac(i.nn, this.clusterId);
+      const frames = [
+        ...(i.ipv4 ? [gratuitousArp(mac, i.ipv4.address)] : []),
+        ...(i.ipv6 ? [unsolicitedAdvertisement(mac, ipv6Of(i.ipv6.address)), unsolicitedAdvertisement(mac, linkLocalOf(mac))] : []),
+      ];
+      for (const f of frames) {
+        try {
+          this.senderFor(i.parent).send(f);
+        } catch {
+          // a link without carrier: the next announcement (or the next claim) tries again
+        }
       }
     }
   }
@@ -175,6 +229,19 @@ export class SharedAddresses {
     this.garpTimers = [];
   }
 
+  /** A kernel with IPv6 off answers EACCES (disable_ipv6) or EAFNOSUPPORT (no IPv6 at all): say which. */
+  private async ipv6Request(what: string, build: (seq: number) => Uint8Array): Promise<unknown> {
+    try {
+      return await this.nl.request(what, build);
+    } catch (e) {
+      if (e instanceof NetlinkError && (e.code === 'EACCES' || e.code === 'EAFNOSUPPORT'))
+        throw new Error(
+          `${what}: ${e.code === 'EACCES' ? 'IPv6 is disabled on this link (net.ipv6.conf.*.disable_ipv6=1)' : 'this kernel has no IPv6'}: enable it, or remove sharedIp6 from the configuration`,
+        );
+      throw e;
+    }
+  }
+
   private async ignore(code: string, p: Promise<unknown>): Promise<void> {
     try {
       await p;
@@ -182,4 +249,10 @@ export class SharedAddresses {
       if (!(e instanceof NetlinkError && e.code === code)) throw e;
     }
   }
+}
+
+function ipv6Of(text: string): Uint8Array {
+  const a = parseIpv6(text);
+  if (a === undefined) throw new Error(`not an IPv6 address: ${text}`);
+  return a;
 }

@@ -4,7 +4,8 @@
  * What an appliance builder would write for each node of the lab's cluster:
  * node n1 is the master, n2 the slave; every board NIC carries heartbeats;
  * data interfaces are monitored and carry the segment's shared address
- * (.1); Master_IP and Slave_IP are the nodes' lab addresses.
+ * (.1); Master_IP and Slave_IP are the nodes' lab addresses. In a dual-stack
+ * lab each address has its IPv6 twin (sharedIp6 ::1, masterIp6, slaveIp6).
  */
 import type { Board } from '../board/board-file.js';
 import type { LabPlan } from './topology.js';
@@ -49,6 +50,13 @@ export function labNodeConfig(plan: LabPlan, board: Board, index: number, opts: 
         ...(opts.monitorTargets?.[nic.name] ? { monitorTargets: opts.monitorTargets[nic.name] } : {}),
         masterIp: master.ifaces.find((i) => i.ifname === nic.name)!.address,
         slaveIp: slave.ifaces.find((i) => i.ifname === nic.name)!.address,
+        ...(plan.ipv6
+          ? {
+              ...(sync ? {} : { sharedIp6: `${seg.sharedIp6}/64` }),
+              masterIp6: master.ifaces.find((i) => i.ifname === nic.name)!.address6,
+              slaveIp6: slave.ifaces.find((i) => i.ifname === nic.name)!.address6,
+            }
+          : {}),
       };
     }),
     ...(opts.sync ? { sync: opts.sync } : {}),
@@ -97,6 +105,7 @@ export function labManagedConfig(
         monitor: !sync,
         address: own.address,
         ...(!sync && opts.shared ? { sharedIp: `${seg.sharedIp}/${seg.subnet.split('/')[1]}` } : {}),
+        ...(plan.ipv6 ? { address6: own.address6, ...(!sync && opts.shared ? { sharedIp6: `${seg.sharedIp6}/64` } : {}) } : {}),
         ...(opts.monitorTargets?.[nic.name] ? { monitorTargets: opts.monitorTargets[nic.name] } : {}),
       };
     }),

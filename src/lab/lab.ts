@@ -15,7 +15,8 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import type { Board } from '../board/board-file.js';
 import { ipBatch, run, tool } from './run.js';
-import { listNetns, netnsPids, pollUntil, quietNamespace, removeNetns, signal, sleep } from './netns.js';
+import { buildLab } from './lab-build.js';
+import { dualStackNamespace, listNetns, netnsPids, pollUntil, quietNamespace, removeNetns, signal, sleep } from './netns.js';
 import { labStatus, type LabStatus } from './lab-status.js';
 import { blockPathRules, heartbeatDropRules, heartbeatDropTable, partitionRules, powerOffRules, powerTable } from './switch-rules.js';
 import { allNetns, findIface, findNode, findSegment, LAB_NAME, LAB_PREFIX, labName, planLab, type LabIface, type LabPlan } from './topology.js';
@@ -43,8 +44,9 @@ export class Lab {
   }
 
   /** Builds the lab; on any failure removes what was built and rethrows. */
-  static async up(board: Board, opts: { nodes?: number; name?: string } = {}): Promise<Lab> {
-    const plan = planLab(board, opts.nodes ?? 2, opts.name ?? labName());
+  /** `ipv6`: a dual-stack lab (topology.ts); without it IPv6 is off in every namespace of the lab. */
+  static async up(board: Board, opts: { nodes?: number; name?: string; ipv6?: boolean } = {}): Promise<Lab> {
+    const plan = planLab(board, opts.nodes ?? 2, opts.name ?? labName(), opts.ipv6 ?? false);
     const lab = new Lab(plan);
     lab.save();
     try {
@@ -82,53 +84,7 @@ export class Lab {
   }
 
   private async build(): Promise<void> {
-    const { plan } = this;
-    for (const ns of allNetns(plan)) await run(['ip', 'netns', 'add', ns]);
-    for (const ns of allNetns(plan)) await quietNamespace(ns);
-
-    // A switch forwards frames; it does not judge IPv4. With br_netfilter loaded (the default on many
-    // hosts) bridged IPv4 runs through the IP hooks, which drop the heartbeats' deliberately wrong
-    // header checksum. Per namespace, so this touches the lab switch only.
-    await run([
-      'ip',
-      'netns',
-      'exec',
-      plan.switchNs,
-      tool('sh'),
-      '-c',
-      'for f in /proc/sys/net/bridge/bridge-nf-call-*; do [ -e "$f" ] && echo 0 > "$f"; done; true',
-    ]);
-    const sw = [`link set lo up`];
-    for (const seg of plan.segments) {
-      // No snooping: heartbeats are link-layer multicast and must reach every port, as on a plain switch.
-      sw.push(`link add ${seg.bridge} type bridge mcast_snooping 0 forward_delay 0`, `link set ${seg.bridge} up`);
-    }
-    await ipBatch(sw, plan.switchNs);
-
-    for (const node of plan.nodes) {
-      await ipBatch(
-        node.ifaces.map((i) => `link add ${i.ifname} type veth peer name ${i.switchPort} netns ${plan.switchNs}`),
-        node.netns,
-      );
-      await run(['ip', 'netns', 'exec', node.netns, tool('sysctl'), '-qw', 'net.ipv4.ip_forward=1']);
-      await ipBatch(
-        node.ifaces.flatMap((i) => [`addr add ${i.address} brd + dev ${i.ifname}`, `link set ${i.ifname} up`]).concat('link set lo up'),
-        node.netns,
-      );
-    }
-    for (const host of plan.hosts) {
-      const i = host.iface;
-      await ipBatch([`link add ${i.ifname} type veth peer name ${i.switchPort} netns ${plan.switchNs}`], host.netns);
-      await ipBatch(
-        [`addr add ${i.address} brd + dev ${i.ifname}`, `link set ${i.ifname} up`, 'link set lo up', `route add default via ${host.gateway}`],
-        host.netns,
-      );
-    }
-    const ports = [...plan.nodes.flatMap((n) => n.ifaces), ...plan.hosts.map((h) => h.iface)];
-    await ipBatch(
-      ports.flatMap((i) => [`link set ${i.switchPort} master ${findSegment(plan, i.segment).bridge}`, `link set ${i.switchPort} up`]),
-      plan.switchNs,
-    );
+    await buildLab(this.plan);
     await this.waitCarrier(5_000);
   }
 
@@ -316,22 +272,31 @@ export class Lab {
    * Adds a foreign host (another appliance, another cluster) on a segment: a
    * namespace of its own cabled to the segment's switch, address .200+k.
    */
-  async addForeignHost(segment: string): Promise<{ netns: string; ifname: string; address: string; switchPort: string }> {
+  /** In a dual-stack lab the host has the IPv6 twin too (`address6`, ::200 and up). */
+  async addForeignHost(segment: string): Promise<{ netns: string; ifname: string; address: string; address6: string; switchPort: string }> {
     const seg = findSegment(this.plan, segment);
     const k = this.extraNetns.length;
     const netns = `${this.name}-fx${k}`;
     const port = `fx${k}-eth0`;
     const address = `${seg.subnet.split('.').slice(0, 3).join('.')}.${200 + k}/24`;
+    const address6 = `${seg.sharedIp6.slice(0, -1)}${200 + k}/64`;
     this.extraNetns.push(netns);
     this.save();
     await run(['ip', 'netns', 'add', netns]);
-    await quietNamespace(netns);
+    if (this.plan.ipv6) await dualStackNamespace(netns, false);
+    else await quietNamespace(netns);
     await ipBatch(
-      [`link add eth0 type veth peer name ${port} netns ${this.plan.switchNs}`, `addr add ${address} brd + dev eth0`, 'link set eth0 up', 'link set lo up'],
+      [
+        `link add eth0 type veth peer name ${port} netns ${this.plan.switchNs}`,
+        `addr add ${address} brd + dev eth0`,
+        ...(this.plan.ipv6 ? [`addr add ${address6} dev eth0 nodad`] : []),
+        'link set eth0 up',
+        'link set lo up',
+      ],
       netns,
     );
     await ipBatch([`link set ${port} master ${seg.bridge}`, `link set ${port} up`], this.plan.switchNs);
-    return { netns, ifname: 'eth0', address, switchPort: port };
+    return { netns, ifname: 'eth0', address, address6, switchPort: port };
   }
 
   private cablePorts(node: string, ifname: string): string[] {

@@ -11,6 +11,29 @@ export async function quietNamespace(ns: string): Promise<void> {
   await run(['ip', 'netns', 'exec', ns, tool('sysctl'), '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
 }
 
+/**
+ * IPv6 on, for a dual-stack lab, and only what the lab configures: no router advertisements taken, no
+ * autoconfiguration, no router solicitations, no duplicate address detection delay (the lab's addresses are
+ * unique by plan). Set before the links exist, so every new link inherits it (`default`). `router`: forward.
+ */
+export async function dualStackNamespace(ns: string, router: boolean): Promise<void> {
+  const conf = (key: string, v: number) => ['all', 'default'].map((scope) => `net.ipv6.conf.${scope}.${key}=${v}`);
+  await run([
+    'ip',
+    'netns',
+    'exec',
+    ns,
+    tool('sysctl'),
+    '-qw',
+    ...conf('disable_ipv6', 0),
+    ...conf('accept_ra', 0),
+    ...conf('autoconf', 0),
+    ...conf('router_solicitations', 0),
+    ...conf('dad_transmits', 0),
+    ...conf('forwarding', router ? 1 : 0),
+  ]);
+}
+
 export function signal(pid: number, sig: NodeJS.Signals): void {
   try {
     process.kill(pid, sig);

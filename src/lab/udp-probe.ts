@@ -1,8 +1,8 @@
 /**
  * DOC: a UDP probe through the cluster: one numbered datagram every interval, every echo accounted for
  *
- *   node udp-probe.js server PORT
- *   node udp-probe.js client HOST PORT INTERVAL_MS
+ *   node udp-probe.js server PORT [4|6]
+ *   node udp-probe.js client HOST PORT INTERVAL_MS   (HOST of either family)
  *
  * The server echoes each datagram. The client sends a sequence number every
  * interval (1 ms in the maintenance test) and marks each echo; on SIGTERM
@@ -22,14 +22,14 @@ export interface UdpReport {
   maxGapMs: number;
 }
 
-function server(port: number): void {
-  const s = createSocket('udp4');
+function server(port: number, family: number): void {
+  const s = createSocket(family === 6 ? 'udp6' : 'udp4');
   s.on('message', (m, from) => s.send(m, from.port, from.address));
   s.bind(port, () => process.stdout.write(JSON.stringify({ listening: port }) + '\n'));
 }
 
 function client(host: string, port: number, intervalMs: number): void {
-  const s = createSocket('udp4');
+  const s = createSocket(host.includes(':') ? 'udp6' : 'udp4');
   const echoed = new Uint8Array(1 << 24);
   let sent = 0;
   let count = 0;
@@ -80,12 +80,13 @@ export class UdpProbe {
   }
 
   /** The echo server in the lab's server namespace, the client in the client's; starts when the server listens. */
-  static async start(lab: Lab, opts: { port?: number; intervalMs?: number } = {}): Promise<UdpProbe> {
+  /** `family` 6: to the server's IPv6 address (a dual-stack lab). */
+  static async start(lab: Lab, opts: { port?: number; intervalMs?: number; family?: 4 | 6 } = {}): Promise<UdpProbe> {
     const c = lab.plan.hosts.find((h) => h.name === 'client');
     const s = lab.plan.hosts.find((h) => h.name === 'server');
     if (!c || !s) throw new Error('the lab has no client or no server');
     const port = opts.port ?? 7009;
-    const srv = lab.spawn(s.netns, [process.execPath, __filename, 'server', String(port)]);
+    const srv = lab.spawn(s.netns, [process.execPath, __filename, 'server', String(port), String(opts.family ?? 4)]);
     const up = await new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), 5000);
       createInterface({ input: srv.stdout! }).once('line', () => (clearTimeout(timer), resolve(true)));
@@ -96,7 +97,14 @@ export class UdpProbe {
     }
     return new UdpProbe(
       srv,
-      lab.spawn(c.netns, [process.execPath, __filename, 'client', s.iface.address.split('/')[0]!, String(port), String(opts.intervalMs ?? 1)]),
+      lab.spawn(c.netns, [
+        process.execPath,
+        __filename,
+        'client',
+        (opts.family === 6 ? s.iface.address6 : s.iface.address).split('/')[0]!,
+        String(port),
+        String(opts.intervalMs ?? 1),
+      ]),
     );
   }
 
@@ -115,10 +123,10 @@ export class UdpProbe {
 
 if (require.main === module) {
   const [mode, ...args] = process.argv.slice(2);
-  if (mode === 'server') server(Number(args[0]));
+  if (mode === 'server') server(Number(args[0]), Number(args[1] ?? 4));
   else if (mode === 'client') client(args[0]!, Number(args[1]), Number(args[2]));
   else {
-    process.stderr.write('usage: udp-probe server PORT | client HOST PORT INTERVAL_MS\n');
+    process.stderr.write('usage: udp-probe server PORT [4|6] | client HOST PORT INTERVAL_MS\n');
     process.exit(2);
   }
 }

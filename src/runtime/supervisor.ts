@@ -17,6 +17,7 @@ import { loadNode, type NodeConfig } from '../cluster/config-file.js';
 import type { Board } from '../board/board-file.js';
 import { SharedAddresses } from '../io/shared-address.js';
 import type { Logger } from './logging/log.js';
+import { sharedIfacesOf } from './shared-ifaces.js';
 
 const SIGNALS = { SIGTERM: 15, SIGINT: 2 } as const;
 const BACKOFF_MS = [500, 1000, 2000, 5000];
@@ -34,18 +35,7 @@ export const RESTART_EXIT = 75;
 
 /** Removes this node's shared links (their MACs and addresses), whoever left them. */
 export async function releaseSharedLinks(config: NodeConfig, board: Board): Promise<string[]> {
-  const shared = new SharedAddresses(
-    config.cluster.id,
-    config.interfaces
-      .filter((i) => i.sharedIp)
-      .map((i) => ({
-        parent: i.name,
-        nn: board.nics.find((n) => n.name === i.name)!.nn,
-        address: i.sharedIp!.address,
-        prefix: i.sharedIp!.prefix,
-      })),
-    config.garp,
-  );
+  const shared = new SharedAddresses(config.cluster.id, sharedIfacesOf(config, board), config.garp);
   try {
     return await shared.removeStale();
   } finally {

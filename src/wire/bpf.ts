@@ -72,16 +72,29 @@ export function heartbeatFilter(clusterId?: number): Uint8Array {
   return out;
 }
 
-/** ARP replies only (EtherType 0x0806, operation 2): the target monitor's socket. */
-export function arpReplyFilter(): Uint8Array {
-  const insns: [number, number, number, number][] = [
+/**
+ * ARP replies (EtherType 0x0806, operation 2) and neighbour advertisements (IPv6, next header ICMPv6 with no
+ * extension header, type 136): the target monitor's socket. Instruction by instruction (jumps relative to the next):
+ *   0 ldh [12]; 1 jeq 0x806 ? 2 : 4; 2 ldh [20]; 3 jeq 2 ? accept : drop;
+ *   4 jeq 0x86dd ? 5 : drop; 5 ldb [20]; 6 jeq 58 ? 7 : drop; 7 ldb [54]; 8 jeq 136 ? accept : drop
+ */
+export function neighbourReplyFilter(): Uint8Array {
+  return assemble([
     [LD | H | ABS, 0, 0, 12],
-    [JMP | JEQ | K, 0, 3, 0x0806],
+    [JMP | JEQ | K, 0, 2, 0x0806],
     [LD | H | ABS, 0, 0, 20],
-    [JMP | JEQ | K, 0, 1, 2],
+    [JMP | JEQ | K, 5, 6, 2],
+    [JMP | JEQ | K, 0, 5, 0x86dd],
+    [LD | B | ABS, 0, 0, 20],
+    [JMP | JEQ | K, 0, 3, 58],
+    [LD | B | ABS, 0, 0, 54],
+    [JMP | JEQ | K, 0, 1, 136],
     [RET | K, 0, 0, ACCEPT_BYTES],
     [RET | K, 0, 0, 0],
-  ];
+  ]);
+}
+
+function assemble(insns: [number, number, number, number][]): Uint8Array {
   const out = new Uint8Array(insns.length * 8);
   const view = new DataView(out.buffer);
   insns.forEach(([code, jt, jf, k], i) => {

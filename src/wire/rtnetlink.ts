@@ -2,16 +2,18 @@
  * DOC: rtnetlink messages: links and addresses (linux/rtnetlink.h, if_link.h)
  *
  * Builders for the requests the shared-address takeover makes (a macvlan
- * carrying the shared MAC, its IPv4 address, deleting it) and the parser for
+ * carrying the shared MAC, its IPv4 and IPv6 addresses, deleting it) and the parser for
  * link messages (dumps and RTMGRP_LINK events: name, index, flags, carrier,
  * MAC, kind). Pure.
  */
 import { parseIpv4 } from './ipv4.js';
+import { isLinkLocal6 } from './ipv6.js';
 import {
   attrBytes,
   attrNested,
   attrString,
   attrU32,
+  attrU8,
   encodeMessage,
   NLM_F_ACK,
   NLM_F_CREATE,
@@ -35,6 +37,7 @@ export const RTM_NEWADDR = 20;
 
 const AF_UNSPEC = 0;
 const AF_INET = 2;
+const AF_INET6 = 10;
 const IFF_UP = 0x1;
 const IFF_RUNNING = 0x40;
 const IFF_LOWER_UP = 0x10000;
@@ -53,7 +56,10 @@ export const MACVLAN_MODE_PRIVATE = 1;
 const IFA_ADDRESS = 1;
 const IFA_LOCAL = 2;
 const IFA_BROADCAST = 4;
+const IFA_FLAGS = 8;
+const IFA_F_NODAD = 0x02;
 const RT_SCOPE_UNIVERSE = 0;
+const RT_SCOPE_LINK = 253;
 
 /** struct ifinfomsg: family, pad, type, index, flags, change. */
 function ifinfomsg(index: number, flags = 0, change = 0): Uint8Array {
@@ -66,15 +72,15 @@ function ifinfomsg(index: number, flags = 0, change = 0): Uint8Array {
   return b;
 }
 
-/** A macvlan on `parentIndex` named `name` with MAC `mac`, created up. Fails with EEXIST if it exists. */
-export function newMacvlan(seq: number, name: string, parentIndex: number, mac: Uint8Array, mode = MACVLAN_MODE_PRIVATE): Uint8Array {
+/** A macvlan on `parentIndex` named `name` with MAC `mac`, created up unless `up` is false. Fails with EEXIST if it exists. */
+export function newMacvlan(seq: number, name: string, parentIndex: number, mac: Uint8Array, mode = MACVLAN_MODE_PRIVATE, up = true): Uint8Array {
   const attrs: Attr[] = [
     attrString(IFLA_IFNAME, name),
     attrU32(IFLA_LINK, parentIndex),
     attrBytes(IFLA_ADDRESS, mac),
     attrNested(IFLA_LINKINFO, [attrString(IFLA_INFO_KIND, 'macvlan'), attrNested(IFLA_INFO_DATA, [attrU32(IFLA_MACVLAN_MODE, mode)])]),
   ];
-  return encodeMessage(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq, ifinfomsg(0, IFF_UP, IFF_UP), attrs);
+  return encodeMessage(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq, ifinfomsg(0, up ? IFF_UP : 0, IFF_UP), attrs);
 }
 
 export function setLinkUp(seq: number, index: number, up: boolean): Uint8Array {
@@ -105,6 +111,24 @@ export function newAddress(seq: number, index: number, address: string, prefix: 
     attrBytes(IFA_LOCAL, be(a)),
     attrBytes(IFA_ADDRESS, be(a)),
     attrBytes(IFA_BROADCAST, be(brd)),
+  ]);
+}
+
+/**
+ * An IPv6 address on link `index`, usable at once: no duplicate address detection (IFA_F_NODAD), since a
+ * shared address is the cluster's and waiting a second for DAD would be a second of outage after a takeover.
+ */
+export function newAddress6(seq: number, index: number, address: Uint8Array, prefix: number): Uint8Array {
+  const fixed = new Uint8Array(8);
+  fixed[0] = AF_INET6;
+  fixed[1] = prefix;
+  fixed[2] = IFA_F_NODAD;
+  fixed[3] = isLinkLocal6(address) ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
+  new DataView(fixed.buffer).setUint32(4, index, true);
+  return encodeMessage(RTM_NEWADDR, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq, fixed, [
+    attrBytes(IFA_LOCAL, address),
+    attrBytes(IFA_ADDRESS, address),
+    attrU32(IFA_FLAGS, IFA_F_NODAD),
   ]);
 }
 
@@ -168,5 +192,19 @@ const IPV4_DEVCONF_ARP_IGNORE = 19;
 export function setArpStrict(seq: number, index: number): Uint8Array {
   return encodeMessage(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, seq, ifinfomsg(index), [
     attrNested(IFLA_AF_SPEC, [attrNested(AF_INET, [attrNested(IFLA_INET_CONF, [attrU32(IPV4_DEVCONF_ARP_IGNORE, 1), attrU32(IPV4_DEVCONF_ARP_ANNOUNCE, 2)])])]),
+  ]);
+}
+
+const IFLA_INET6_ADDR_GEN_MODE = 8;
+const IN6_ADDR_GEN_MODE_NONE = 1;
+
+/**
+ * No address generated on the link when it comes up (addrgenmode none): the shared link gets the link-local
+ * address tandem gives it, made from the shared MAC, with no duplicate address detection. The kernel takes this
+ * only once the link exists (not in the request that creates it) and before it is up.
+ */
+export function setAddrGenModeNone(seq: number, index: number): Uint8Array {
+  return encodeMessage(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, seq, ifinfomsg(index), [
+    attrNested(IFLA_AF_SPEC, [attrNested(AF_INET6, [attrU8(IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE)])]),
   ]);
 }

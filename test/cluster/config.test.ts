@@ -130,7 +130,7 @@ test('a monitor target that is no IPv4 address (an octet over 255) is refused by
   const r = raw();
   r.interfaces[1]!['monitorTargets'] = ['198.18.2.100', '300.1.1.1'];
   t.throws(() => parseConfig(r, 'n1.json'), {
-    message: /n1\.json: interfaces\[1\]\.monitorTargets: expected IPv4 addresses \(four numbers 0\.\.255\), got "300\.1\.1\.1"/,
+    message: /n1\.json: interfaces\[1\]\.monitorTargets: expected IPv4 addresses \(such as 198\.18\.1\.254\) or IPv6 unicast addresses .*, got "300\.1\.1\.1"/,
   });
 });
 

@@ -12,8 +12,8 @@ import { CLUSTER, PASSWORD } from './frames.js';
 
 export const board: Board = resolveBoard('sim');
 
-export async function labFor(t: ExecutionContext, nodes = 2): Promise<Lab> {
-  const lab = await Lab.up(board, { nodes });
+export async function labFor(t: ExecutionContext, nodes = 2, opts: { ipv6?: boolean } = {}): Promise<Lab> {
+  const lab = await Lab.up(board, { nodes, ...opts });
   t.teardown(() => lab.down());
   return lab;
 }

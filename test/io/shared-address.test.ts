@@ -4,7 +4,8 @@ import { SharedAddresses, sharedLinkName } from '../../src/io/shared-address.js'
 import { PacketLink } from '../../src/io/packet-link.js';
 import { labFor, sleep } from '../helpers/lab.js';
 
-const LAN = { parent: 'eth1', nn: 0b000_01_001, address: '198.18.2.1', prefix: 24 };
+const LAN = { parent: 'eth1', nn: 0b000_01_001, ipv4: { address: '198.18.2.1', prefix: 24 }, ipv6: null };
+const LAN6 = { ...LAN, ipv6: { address: '2001:2:0:2::1', prefix: 64 } };
 
 async function ping(ns: string, ip: string): Promise<boolean> {
   try {
@@ -82,3 +83,71 @@ test.serial('the shared address moves between nodes and the client keeps reachin
   t.deepEqual(await b.removeStale(), ['tsh09']);
   t.false(await ping(client, '198.18.2.1'));
 });
+
+test.serial(
+  'IPv6: the shared address and the link-local of the shared MAC come up without DAD; advertisements with Override reach the client, whose cache points at the shared MAC',
+  async (t) => {
+    const lab = await labFor(t, 2, { ipv6: true });
+    const [n1, n2] = lab.plan.nodes.map((n) => n.netns) as [string, string];
+    const client = lab.plan.hosts.find((h) => h.name === 'client')!.netns;
+    const watch = PacketLink.open({ ifname: 'eth1', netns: n2 });
+    t.teardown(() => watch.close());
+    const adverts: Buffer[] = [];
+    watch.receive(
+      (f) => {
+        if (f.readUInt16BE(12) === 0x86dd && f[20] === 58 && f[54] === 136) adverts.push(Buffer.from(f));
+      },
+      () => undefined,
+    );
+    const a = new SharedAddresses(7, [LAN6], { count: 3, intervalMs: 30 }, n1);
+    const b = new SharedAddresses(7, [LAN6], { count: 3, intervalMs: 30 }, n2);
+    t.teardown(() => [a, b].forEach((s) => s.close()));
+    const started = performance.now();
+    await a.claim();
+    const addrs = await run(['ip', '-n', n1, '-6', '-o', 'addr', 'show', 'dev', 'tsh09']);
+    t.regex(addrs.stdout, /inet6 2001:2:0:2::1\/64 scope global nodad/);
+    t.regex(addrs.stdout, /inet6 fe80::1200:ff:fe00:907\/64 scope link nodad/);
+    t.notRegex(addrs.stdout, /tentative/, 'usable at once');
+    t.is(addrs.stdout.trim().split('\n').length, 2, 'no other address generated on the shared link');
+    const groups = await run(['ip', '-n', n1, 'maddr', 'show', 'dev', 'tsh09']);
+    t.regex(groups.stdout, /ff02::1:ff00:1\b/, 'solicited-node group of the shared address joined');
+    t.regex(groups.stdout, /ff02::1:ff00:907/, 'and of its link-local address');
+    t.true(
+      await ping6(client, '2001:2:0:2::1'),
+      `the client reaches the shared IPv6 address (${Math.round(performance.now() - started)} ms after the claim began)`,
+    );
+    t.regex((await run(['ip', '-n', client, '-6', 'neigh', 'show', '2001:2:0:2::1'])).stdout, /lladdr 10:00:00:00:09:07 router/);
+    await sleep(150);
+    t.is(adverts.length, 6, 'three rounds of two advertisements (the shared address, the link-local)');
+    for (const f of adverts) {
+      t.is(f.subarray(6, 12).toString('hex'), '100000000907', 'from the shared MAC');
+      t.is(f.subarray(0, 6).toString('hex'), '333300000001', 'to all nodes');
+      t.is(f[58]! & 0xa0, 0xa0, 'Router and Override');
+    }
+    // Takeover by the other node: the client's entry still names the shared MAC, and the new holder answers.
+    await a.release();
+    await b.claim();
+    t.true(await ping6(client, '2001:2:0:2::1'), 'after the move');
+    t.regex((await run(['ip', '-n', client, '-6', 'neigh', 'show', '2001:2:0:2::1'])).stdout, /lladdr 10:00:00:00:09:07/);
+    t.deepEqual(await b.removeStale(), ['tsh09']);
+    t.false(await ping6(client, '2001:2:0:2::1'));
+  },
+);
+
+test.serial('IPv6 disabled on the node: the claim names the cause and the fix', async (t) => {
+  const lab = await labFor(t);
+  const n1 = lab.plan.nodes[0]!.netns;
+  const shared = new SharedAddresses(7, [LAN6], { count: 1, intervalMs: 20 }, n1);
+  t.teardown(() => shared.close());
+  await t.throwsAsync(() => shared.claim(), { message: /tsh09: IPv6 is disabled on this link .*disable_ipv6=1.*remove sharedIp6/ });
+  await shared.release();
+});
+
+async function ping6(ns: string, ip: string): Promise<boolean> {
+  try {
+    await run(['ip', 'netns', 'exec', ns, 'ping', '-6', '-c', '1', '-W', '1', ip]);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -66,6 +66,7 @@ export function createRequest(local: LocalConfig, a: ClusterArgs): Parameters<ty
     ...(engine ? { engine: engine as ClusterEngine } : {}),
     // The creating node's shared addresses become the cluster's (a joining member gets them).
     shared: Object.fromEntries(local.interfaces.filter((i) => i.sharedIp).map((i) => [i.name, `${i.sharedIp!.address}/${i.sharedIp!.prefix}`])),
+    shared6: Object.fromEntries(local.interfaces.filter((i) => i.sharedIp6).map((i) => [i.name, `${i.sharedIp6!.address}/${i.sharedIp6!.prefix}`])),
   };
 }
 

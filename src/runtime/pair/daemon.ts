@@ -11,7 +11,7 @@ import { runCommand } from '../run-command.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Board } from '../../board/board-file.js';
-import { ownAddress, peerSyncAddress } from '../../cluster/config-check.js';
+import { ownAddress, ownAddress6, peerSyncAddress } from '../../cluster/config-check.js';
 import { clusterSecret } from '../../cluster/cluster-key.js';
 import type { NodeConfig } from '../../cluster/config-file.js';
 import type { FailoverConfig } from '../../core/failover-types.js';
@@ -20,6 +20,7 @@ import { nextBootId } from '../../io/boot-id.js';
 import { LinkMonitor } from '../../io/link-monitor.js';
 import { monotonicNs } from '../../io/native.js';
 import { SharedAddresses, type SharedIface } from '../../io/shared-address.js';
+import { sharedIfacesOf } from '../shared-ifaces.js';
 import { GUARD_TABLE, LEASE_TABLE, SharedLease } from '../../io/shared-lease.js';
 import { TargetMonitor } from '../../io/target-monitor.js';
 import type { SyncWorkerData } from '../../sync/worker.js';
@@ -70,6 +71,8 @@ export function clusterDefinition(config: NodeConfig): string {
   const shared = config.interfaces
     .filter((i) => i.sharedIp)
     .map((i) => `${i.name}=${i.sharedIp!.address}/${i.sharedIp!.prefix}`)
+    // IPv6 entries only where there are any: a pair without IPv6 keeps the definition it had.
+    .concat(config.interfaces.filter((i) => i.sharedIp6).map((i) => `${i.name}=${i.sharedIp6!.address}/${i.sharedIp6!.prefix}`))
     .sort();
   return createHash('sha256')
     .update(JSON.stringify({ cluster: config.cluster.id, members, shared }))
@@ -172,9 +175,7 @@ export async function startDaemon(
   });
   // Everything the node logs also goes into the flight recorder's ring.
   const log = recorder.tap(baseLog);
-  const sharedIfaces = config.interfaces
-    .filter((i) => i.sharedIp !== null)
-    .map((i): SharedIface => ({ parent: i.name, nn: board.nics.find((n) => n.name === i.name)!.nn, address: i.sharedIp!.address, prefix: i.sharedIp!.prefix }));
+  const sharedIfaces = sharedIfacesOf(config, board);
   {
     const cleaner = new SharedAddresses(config.cluster.id, sharedIfaces, config.garp);
     const stale = await cleaner.removeStale();
@@ -187,7 +188,7 @@ export async function startDaemon(
   const watchdog = WatchdogFeeder.start(board, log);
   // The relays hold their failure mode until the node has decided its role.
   const bypass = BypassControl.start(board, config, log);
-  const heartbeatIfaces = config.interfaces.filter((i) => i.heartbeats && ownAddress(config, i) !== null).map((i) => i.name);
+  const heartbeatIfaces = config.interfaces.filter((i) => i.heartbeats && (ownAddress(config, i) ?? ownAddress6(config, i)) !== null).map((i) => i.name);
   const secret = clusterSecret(config.cluster);
   const syncData = syncWorkerData(config, secret);
   const sync = syncData ? await SyncClient.start(syncData, log) : undefined;
@@ -207,6 +208,7 @@ export async function startDaemon(
       leaseMs: config.timers.heartbeatLeaseMs,
       rtPriority: config.timers.heartbeatRtPriority,
       disabled: board.nics.map((n) => n.name).filter((n) => !heartbeatIfaces.includes(n)),
+      ipv6Only: config.interfaces.filter((i) => ownAddress(config, i) === null && ownAddress6(config, i) !== null).map((i) => i.name),
       onHeartbeat: (ifname, frame, stamp) => runtime?.heartbeat(ifname, frame, stamp),
     },
   );
@@ -244,7 +246,9 @@ export async function startDaemon(
   for (const [ifname, up] of initial) if (!up) rt.feed({ type: 'link', now: monotonicNs(), iface: ifname, up: false });
   heartbeats.start();
   const targets = new TargetMonitor(
-    config.interfaces.filter((i) => i.monitor && i.heartbeats).map((i) => ({ name: i.name, targets: i.monitorTargets })),
+    config.interfaces
+      .filter((i) => i.monitor && i.heartbeats)
+      .map((i) => ({ name: i.name, targets: i.monitorTargets, source6: ownAddress6(config, i)?.address })),
     { intervalMs: config.timers.monitorIntervalMs, misses: config.timers.monitorMisses },
     (ifname, reachable) => rt.feed({ type: 'targets', now: monotonicNs(), iface: ifname, reachable }),
   );

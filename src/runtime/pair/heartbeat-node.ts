@@ -111,6 +111,8 @@ export class HeartbeatNode {
       netns?: string;
       intervalMs: number;
       disabled?: readonly string[];
+      /** Interfaces with only IPv6 addresses by configuration (heartbeat-links.ts: what their frames' IPv4 header carries). */
+      ipv6Only?: readonly string[];
       receive?: ReceiveMode;
       onHeartbeat?: HeartbeatListener;
       /** How far ahead the pacer holds frames, and its thread's real-time priority (0: off). */
@@ -124,6 +126,7 @@ export class HeartbeatNode {
       clusterId: identity.clusterId,
       ...(opts.netns === undefined ? {} : { netns: opts.netns }),
       ...(opts.disabled === undefined ? {} : { disabled: opts.disabled }),
+      ...(opts.ipv6Only === undefined ? {} : { ipv6Only: opts.ipv6Only }),
     });
     this.sender = new HeartbeatSender(
       this.ifaces,

@@ -1,0 +1,114 @@
+/**
+ * The dual-stack lab (2001:2::/48 beside 198.18.0.0/15): shared IPv6 addresses move with the role, an
+ * interface with IPv6 addresses only carries heartbeats, an IPv6 monitor target counts like an IPv4 one.
+ */
+import test, { type ExecutionContext } from 'ava';
+import { LabCluster } from '../../src/lab/cluster.js';
+import { labNodeConfig } from '../../src/lab/lab-config.js';
+import type { Lab } from '../../src/lab/lab.js';
+import { run } from '../../src/lab/run.js';
+import { UdpProbe } from '../../src/lab/udp-probe.js';
+import { board, eventually, labFor, sleep, until } from '../helpers/lab.js';
+
+const SHARED_LAN6 = '2001:2:0:2::1';
+const SHARED_MAC_LAN = '10:00:00:00:09:07';
+
+async function pair(t: ExecutionContext, lab: Lab, opts: Parameters<typeof LabCluster.start>[2] = {}) {
+  const cluster = await LabCluster.start(lab, board, { timers: { initialSilenceMs: 800 }, ...opts });
+  t.teardown(async () => {
+    await cluster.stop();
+    if (!t.passed) t.log(`logs kept in ${cluster.dir}`);
+    else cluster.cleanup();
+  });
+  return { cluster, ...(await cluster.settled(15_000)) };
+}
+
+const neigh = async (ns: string, ip: string) => (await run(['ip', '-n', ns, '-6', 'neigh', 'show', ip])).stdout;
+
+test.serial(
+  'dual stack, the active node powered off: IPv6 and IPv4 traffic resume through the new active; its advertisements correct a wrong client cache at once',
+  async (t) => {
+    const lab = await labFor(t, 2, { ipv6: true });
+    const { cluster, active, inactive } = await pair(t, lab);
+    const ns = (n: string) => lab.plan.nodes.find((x) => x.name === n)!.netns;
+    const client = lab.plan.hosts.find((h) => h.name === 'client')!.netns;
+    t.regex((await run(['ip', '-n', ns(active), '-6', '-o', 'addr', 'show', 'dev', 'tsh09'])).stdout, /inet6 2001:2:0:2::1\/64 scope global nodad/);
+    t.is((await run(['ip', '-n', ns(inactive), '-o', 'link', 'show'])).stdout.includes('tsh09'), false, 'the standby holds no shared link');
+    const p6 = await UdpProbe.start(lab, { family: 6, intervalMs: 5, port: 7016 });
+    const p4 = await UdpProbe.start(lab, { family: 4, intervalMs: 5, port: 7014 });
+    t.teardown(() => Promise.all([p6.stop(), p4.stop()]).catch(() => undefined));
+    await sleep(1000);
+    await lab.powerOff(active);
+    // In the same instant the client's entry for its gateway is made wrong (a stale entry, as a host that met
+    // another router there keeps): only an advertisement with Override can correct it before the client's own
+    // probe, which waits delay_first_probe_time (5 s) after traffic meets a stale entry.
+    await run(['ip', '-n', client, '-6', 'neigh', 'replace', SHARED_LAN6, 'lladdr', '02:00:00:00:00:99', 'dev', 'eth0', 'nud', 'stale']);
+    t.true(await eventually(() => cluster.events(inactive, 'takeover').length > 0, 5000), 'the standby took over');
+    const tookOver = Date.now();
+    t.true(
+      await until(async () => (await neigh(client, SHARED_LAN6)).includes(`lladdr ${SHARED_MAC_LAN}`), 1000),
+      `the client's entry names the shared MAC within 1 s of the takeover: ${await neigh(client, SHARED_LAN6)}`,
+    );
+    t.log(`client entry corrected ${Date.now() - tookOver} ms after the takeover was seen`);
+    await sleep(1500);
+    const [r6, r4] = [await p6.stop(), await p4.stop()];
+    for (const [family, r] of [
+      ['IPv6', r6],
+      ['IPv4', r4],
+    ] as const) {
+      t.log(`${family}: ${r.sent} sent, ${r.echoed} echoed, longest gap ${Math.round(r.maxGapMs)} ms`);
+      t.true(r.echoed > 200, `${family} traffic flowed`);
+      t.true(r.maxGapMs < 1500, `${family} resumed: longest gap ${Math.round(r.maxGapMs)} ms`);
+      // Nothing lost in the last second: the traffic runs through the new active node.
+      t.false(
+        r.lost.some((seq) => seq > r.sent - 200),
+        `${family}: lost in the last second: ${r.lost.filter((s) => s > r.sent - 200).slice(0, 10)}`,
+      );
+    }
+    t.regex((await run(['ip', '-n', ns(inactive), '-6', '-o', 'addr', 'show', 'dev', 'tsh09'])).stdout, /inet6 2001:2:0:2::1\/64/);
+  },
+);
+
+test.serial('an interface with IPv6 addresses only carries heartbeats (IPv4 header 0.0.0.0 to 255.255.255.255)', async (t) => {
+  const lab = await labFor(t, 2, { ipv6: true });
+  // eth2 (the DMZ) loses its IPv4 addresses on both nodes, and the configuration names only its IPv6 ones.
+  for (const n of lab.plan.nodes) await run(['ip', '-n', n.netns, '-4', 'addr', 'flush', 'dev', 'eth2']);
+  const ifaces = (index: number) =>
+    (labNodeConfig(lab.plan, board, index, { passwordFile: '/x', stateDir: '/x', controlSocket: '/x' })['interfaces'] as Record<string, unknown>[]).map((i) =>
+      i['name'] === 'eth2' ? Object.fromEntries(Object.entries(i).filter(([k]) => !['sharedIp', 'masterIp', 'slaveIp'].includes(k))) : i,
+    );
+  const { cluster, active, inactive } = await pair(t, lab, { configFor: (name) => ({ interfaces: ifaces(name === 'n1' ? 1 : 2) }) });
+  const standbyNs = lab.plan.nodes.find((n) => n.name === inactive)!.netns;
+  const capture = await run(['ip', 'netns', 'exec', standbyNs, 'tcpdump', '-c', '4', '-nn', '-i', 'eth2', 'ether[0:4] = 0x11000000'], { timeoutMs: 5000 });
+  t.regex(capture.stdout, /0\.0\.0\.0\.999 > 255\.255\.255\.255\.999/, capture.stdout);
+  const before = (await cluster.status(inactive)).matrix.find((r) => r.iface === 'eth2')!.received.accepted;
+  await sleep(500);
+  const after = (await cluster.status(inactive)).matrix.find((r) => r.iface === 'eth2')!.received.accepted;
+  t.true(after > before, `the standby accepts the active node's heartbeats on eth2 (${before} then ${after})`);
+  // With every other link cut, eth2 alone keeps the pair together: no takeover.
+  for (const i of ['eth0', 'eth1', 'eth3']) await lab.cutLink(inactive, i);
+  await sleep(1000);
+  t.is((await cluster.status(inactive)).role, 'inactive');
+  t.is((await cluster.status(active)).role, 'active');
+  t.is(cluster.events(inactive, 'takeover').length, 0);
+});
+
+test.serial('an IPv6 monitor target (probed by neighbour solicitation) lost by the active node only: it hands over', async (t) => {
+  const lab = await labFor(t, 2, { ipv6: true });
+  const target = await lab.addForeignHost('lan'); // the LAN's IPv6 router, 2001:2:0:2::200
+  const address6 = target.address6.split('/')[0]!;
+  const { cluster, active, inactive } = await pair(t, lab, {
+    timers: { initialSilenceMs: 800, monitorIntervalMs: 100, monitorMisses: 3, holdDownMs: 500 },
+    monitorTargets: { eth1: [address6] },
+  });
+  await sleep(800);
+  t.false(
+    cluster.node(active).events.some((e) => e.event === 'monitor_targets_lost'),
+    'the target answers while it is there',
+  );
+  await lab.blockPath(lab.switchPort(active, 'eth1'), target.switchPort);
+  t.true(await eventually(() => cluster.node(active).events.some((e) => e.event === 'monitor_targets_lost'), 3000), 'the active node notices');
+  t.true(await eventually(() => cluster.events(inactive, 'takeover').length > 0, 3000), 'the peer takes over');
+  await sleep(300);
+  t.is((await cluster.status(active)).role, 'inactive');
+});
