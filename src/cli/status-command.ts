@@ -116,7 +116,7 @@ function formatSync(s: Snapshot): string[] {
   ];
   for (const [name, p] of Object.entries(y.providers)) {
     lines.push(
-      `  ${name.padEnd(9)} ${String(p.count).padStart(7)} entries (${p.persistent ? 'persistent' : 'transient'}); sent ${p.sent}, applied ${p.applied}, failed ${p.failed}`,
+      `  ${name.padEnd(9)} ${String(p.count).padStart(7)} entries${p.ipv6 !== undefined ? ` (IPv4 ${p.ipv4 ?? 0}, IPv6 ${p.ipv6})` : ''} (${p.persistent ? 'persistent' : 'transient'}); sent ${p.sent}, applied ${p.applied}, failed ${p.failed}`,
     );
   }
   const f = y.lastFullTransfer;

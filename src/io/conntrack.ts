@@ -1,7 +1,7 @@
 /**
  * DOC: the kernel's conntrack table in one network namespace
  *
- * dump() reads the table into 40-byte records; ConntrackEvents follows its
+ * dump() reads the table (both families) into 88-byte records; ConntrackEvents follows its
  * changes (new, update, destroy) on an event socket with a large receive
  * buffer, and reports an overrun (ENOBUFS: the kernel dropped events) so the
  * caller can dump again; ConntrackWriter writes records back in bulk.
@@ -30,7 +30,7 @@ import { netnsPath, sys } from './native.js';
 import { NativeSocket } from './native-socket.js';
 import { NetlinkSocket } from './netlink-socket.js';
 
-/** Reads the whole table; each record is a fresh 40-byte array. */
+/** Reads the whole table; each record is a fresh 88-byte array. */
 export async function dumpTable(netns?: string): Promise<Uint8Array[]> {
   const nl = NetlinkSocket.open(NETLINK_NETFILTER, netns ? { netns, rcvbuf: 4 << 20 } : { rcvbuf: 4 << 20 });
   try {

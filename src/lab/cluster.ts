@@ -260,7 +260,8 @@ export class TcpProbe {
   }
 
   /** Starts the echo server, waits until it listens (5 s at most), then the client's connections. */
-  static async start(lab: Lab, opts: { port?: number; connections?: number; intervalMs?: number } = {}): Promise<TcpProbe> {
+  /** `family` 6: to the server's IPv6 address (a dual-stack lab; the server listens on both). */
+  static async start(lab: Lab, opts: { port?: number; connections?: number; intervalMs?: number; family?: 4 | 6 } = {}): Promise<TcpProbe> {
     const client = lab.plan.hosts.find((h) => h.name === 'client');
     const server = lab.plan.hosts.find((h) => h.name === 'server');
     if (!client || !server) throw new Error('the lab has no client or no server');
@@ -279,7 +280,7 @@ export class TcpProbe {
       process.execPath,
       PROBE,
       'client',
-      server.iface.address.split('/')[0]!,
+      (opts.family === 6 ? server.iface.address6 : server.iface.address).split('/')[0]!,
       String(port),
       String(opts.connections ?? 50),
       String(opts.intervalMs ?? 10),

@@ -19,6 +19,10 @@ import { run, tool } from './run.js';
  * tie every flow to the dying node's own address), and
  * nf_conntrack_tcp_loose=0 so that a mid-stream packet without state is
  * invalid, exactly what breaks a connection after a failover without sync.
+ * One `inet` table for both families: in a dual-stack lab the same rules
+ * hold for IPv6 (by the IPv6 subnets when matching by address) with NAT66
+ * to the server segment's shared IPv6 address, so IPv6 flows carry a
+ * translation for the sync to keep, as the IPv4 ones do.
  */
 /**
  * How the rules tell the client's side from the server's: by address (the default), by interface name with
@@ -36,21 +40,24 @@ export async function statefulGateways(lab: Lab, match: FirewallMatch = { by: 'a
   const wan = findSegment(lab.plan, server.iface.segment);
   for (const node of lab.plan.nodes) {
     const nic = (segment: string) => node.ifaces.find((i) => i.segment === segment)!.ifname;
-    const [from, to] =
+    const pairs =
       match.by === 'address'
-        ? [`ip saddr ${lan.subnet}`, `ip daddr ${wan.subnet}`]
+        ? [[`ip saddr ${lan.subnet}`, `ip daddr ${wan.subnet}`], ...(lab.plan.ipv6 ? [[`ip6 saddr ${lan.subnet6}`, `ip6 daddr ${wan.subnet6}`]] : [])]
         : match.by === 'interface-names'
-          ? [`iifname $${nic(lan.name)}`, `oifname $${nic(wan.name)}`]
-          : [`iifname "${nic(lan.name)}"`, `oifname "${nic(wan.name)}"`];
+          ? [[`iifname $${nic(lan.name)}`, `oifname $${nic(wan.name)}`]]
+          : [[`iifname "${nic(lan.name)}"`, `oifname "${nic(wan.name)}"`]];
     const rules = [
       ...(match.by === 'interface-names' ? [nftDefines(match.board)] : []),
-      'table ip tandem_lab {',
+      'table inet tandem_lab {',
       '  chain forward {',
       '    type filter hook forward priority filter; policy drop;',
       '    ct state established,related accept',
       '    ct state invalid counter name invalid drop',
-      `    ${from} ${to} tcp flags & (fin|syn|rst|ack) == syn ct state new accept`,
-      `    ${from} ${to} meta l4proto { udp, icmp } ct state new accept`,
+      ...pairs.flatMap(([from, to]) => [
+        `    ${from} ${to} tcp flags & (fin|syn|rst|ack) == syn ct state new accept`,
+        `    ${from} ${to} meta l4proto { udp, icmp, ipv6-icmp } ct state new accept`,
+      ]),
+      // Neighbour discovery to and from the node itself is input, not forward: nothing here stops it.
       '    counter name policy_drops',
       '  }',
       '  counter invalid { }',
@@ -58,6 +65,7 @@ export async function statefulGateways(lab: Lab, match: FirewallMatch = { by: 'a
       '  chain postrouting {',
       '    type nat hook postrouting priority srcnat; policy accept;',
       `    ip saddr ${lan.subnet} ip daddr ${wan.subnet} snat ip to ${wan.sharedIp}`,
+      ...(lab.plan.ipv6 ? [`    ip6 saddr ${lan.subnet6} ip6 daddr ${wan.subnet6} snat ip6 to ${wan.sharedIp6}`] : []),
       '  }',
       '}',
     ].join('\n');
@@ -68,12 +76,12 @@ export async function statefulGateways(lab: Lab, match: FirewallMatch = { by: 'a
 
 /** Packets a node's stateful ruleset dropped as invalid (mid-stream without state). */
 export async function invalidDrops(lab: Lab, node: string): Promise<number> {
-  const { stdout } = await run(['ip', 'netns', 'exec', findNode(lab.plan, node).netns, tool('nft'), 'list', 'counter', 'ip', 'tandem_lab', 'invalid']);
+  const { stdout } = await run(['ip', 'netns', 'exec', findNode(lab.plan, node).netns, tool('nft'), 'list', 'counter', 'inet', 'tandem_lab', 'invalid']);
   return Number(/packets (\d+)/.exec(stdout)?.[1] ?? 0);
 }
 
 /** New connections a node's stateful ruleset refused (no accept rule matched them). */
 export async function policyDrops(lab: Lab, node: string): Promise<number> {
-  const { stdout } = await run(['ip', 'netns', 'exec', findNode(lab.plan, node).netns, tool('nft'), 'list', 'counter', 'ip', 'tandem_lab', 'policy_drops']);
+  const { stdout } = await run(['ip', 'netns', 'exec', findNode(lab.plan, node).netns, tool('nft'), 'list', 'counter', 'inet', 'tandem_lab', 'policy_drops']);
   return Number(/packets (\d+)/.exec(stdout)?.[1] ?? 0);
 }

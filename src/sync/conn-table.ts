@@ -4,12 +4,12 @@
  * A synchronised table holds 100k+ entries and is rebuilt whole by a full
  * transfer, so per-entry objects (a view per record, a box per expiry) cost
  * more in allocation and garbage collection than the kernel's own work.
- * Records live in one growable byte slab (40 bytes a slot) with their
+ * Records live in one growable byte slab (88 bytes a slot) with their
  * expiry in a parallel Float64Array; a Map gives each key its slot; freed
  * slots are reused. The order-free digest (XOR of key hashes) is kept as
  * entries come and go.
  */
-import { keyHash, RECORD_BYTES, recordKey } from '../wire/conn-record.js';
+import { FAMILY_V6, keyHash, REC, RECORD_BYTES, recordKey } from '../wire/conn-record.js';
 
 export class ConnTable {
   private slab: Uint8Array;
@@ -18,6 +18,7 @@ export class ConnTable {
   private readonly free: number[] = [];
   private used = 0;
   private xor = 0;
+  private v6 = 0;
 
   constructor(capacity = 1024) {
     this.slab = new Uint8Array(capacity * RECORD_BYTES);
@@ -26,6 +27,11 @@ export class ConnTable {
 
   get size(): number {
     return this.index.size;
+  }
+
+  /** Entries of each family (`tandem status` shows them). */
+  get families(): { ipv4: number; ipv6: number } {
+    return { ipv4: this.index.size - this.v6, ipv6: this.v6 };
   }
 
   get digest(): number {
@@ -54,7 +60,7 @@ export class ConnTable {
     this.expiry = expiry;
   }
 
-  /** Stores the record at src[off..off+40) under its key (computed if not given); returns the slot. */
+  /** Stores the record at src[off..off+88) under its key (computed if not given); returns the slot. */
   put(src: Uint8Array, off: number, expiresAt: number, key = recordKey(src, off)): number {
     let slot = this.index.get(key);
     if (slot === undefined) {
@@ -65,6 +71,7 @@ export class ConnTable {
       }
       this.index.set(key, slot);
       this.xor ^= keyHash(src, off);
+      if (src[off + REC.family] === FAMILY_V6) this.v6++;
     }
     const s = this.slab;
     const at = slot * RECORD_BYTES;
@@ -77,6 +84,7 @@ export class ConnTable {
     const slot = this.index.get(key);
     if (slot === undefined) return false;
     this.xor ^= keyHash(this.slab, slot * RECORD_BYTES);
+    if (this.slab[slot * RECORD_BYTES + REC.family] === FAMILY_V6) this.v6--;
     this.index.delete(key);
     this.free.push(slot);
     return true;

@@ -16,9 +16,10 @@
  * and at commit writes again any entry that may have expired.
  */
 import { ConntrackEvents, ConntrackWriter, dumpTable } from '../io/conntrack.js';
-import { RECORD_BYTES, REC_DESTROYED, recordKey, recU32 } from '../wire/conn-record.js';
+import { FAMILY_V6, REC, RECORD_BYTES, REC_DESTROYED, recordKey, recU32 } from '../wire/conn-record.js';
 import { ConnTable } from './conn-table.js';
 import { parseIpv4 } from '../wire/ipv4.js';
+import { parseIpv6 } from '../wire/ipv6.js';
 import type { SyncLog } from './link.js';
 import type { ApplyReport, Chunk, Provider, ProviderCounters } from './provider.js';
 
@@ -45,6 +46,8 @@ export interface ConntrackProviderOptions {
 
 const KERNEL = { dump: dumpTable, follow: (r: (rec: Uint8Array) => void, o: (e: Error) => void, netns?: string) => new ConntrackEvents(r, o, netns) };
 
+const ADDRESSES = [REC.origSrc, REC.origDst, REC.replySrc, REC.replyDst];
+
 const yieldNow = () => new Promise((r) => setImmediate(r));
 
 export class ConntrackProvider implements Provider {
@@ -54,6 +57,8 @@ export class ConntrackProvider implements Provider {
   /** Source: the kernel's table as followed; sink: the copy written into the kernel, with expiries. */
   private table = new ConnTable();
   private readonly ignore: Set<number>;
+  /** The nodes' own IPv6 addresses, as 16-character strings of their bytes. */
+  private readonly ignore6: Set<string>;
   private readonly now: () => number;
   private events: { close(): void } | undefined;
   private readonly kernelTable: NonNullable<ConntrackProviderOptions['kernel']>;
@@ -71,19 +76,42 @@ export class ConntrackProvider implements Provider {
 
   constructor(private readonly opts: ConntrackProviderOptions) {
     this.ignore = new Set(opts.ignore.map((a) => parseIpv4(a)).filter((a): a is number => a !== undefined));
+    this.ignore6 = new Set(
+      opts.ignore
+        .map((a) => parseIpv6(a))
+        .filter((a): a is Uint8Array => a !== undefined)
+        .map((a) => String.fromCharCode(...a)),
+    );
     this.now = opts.now ?? (() => performance.now());
     this.kernelTable = opts.kernel ?? KERNEL;
   }
 
   private ignored(r: Uint8Array, off = 0): boolean {
-    // Every event passes here: no allocation, loopback by its first byte.
-    if (r[off + 4] === 127 || r[off + 8] === 127 || r[off + 16] === 127 || r[off + 20] === 127) return true;
+    if (r[off + REC.family] === FAMILY_V6) return this.ignored6(r, off);
+    // Every IPv4 event passes here: no allocation, loopback by its first byte.
+    const a = off + REC.origSrc,
+      b = off + REC.origDst,
+      c = off + REC.replySrc,
+      d = off + REC.replyDst;
+    if (r[a] === 127 || r[b] === 127 || r[c] === 127 || r[d] === 127) return true;
     const ig = this.ignore;
-    return ig.size > 0 && (ig.has(recU32(r, off + 4)) || ig.has(recU32(r, off + 8)) || ig.has(recU32(r, off + 16)) || ig.has(recU32(r, off + 20)));
+    return ig.size > 0 && (ig.has(recU32(r, a)) || ig.has(recU32(r, b)) || ig.has(recU32(r, c)) || ig.has(recU32(r, d)));
+  }
+
+  /** IPv6: loopback (::1) and the nodes' own addresses. */
+  private ignored6(r: Uint8Array, off: number): boolean {
+    for (const at of ADDRESSES) {
+      const s = off + at;
+      let loopback = r[s + 15] === 1;
+      for (let i = 0; loopback && i < 15; i++) loopback = r[s + i] === 0;
+      if (loopback) return true;
+      if (this.ignore6.size > 0 && this.ignore6.has(String.fromCharCode(...r.subarray(s, s + 16)))) return true;
+    }
+    return false;
   }
 
   private expiryOf(r: Uint8Array, off: number, now: number): number {
-    return now + recU32(r, off + 32) * 1000;
+    return now + recU32(r, off + REC.timeout) * 1000;
   }
 
   // ---- source ----
@@ -306,6 +334,10 @@ export class ConntrackProvider implements Provider {
 
   count(): number {
     return this.table.size;
+  }
+
+  breakdown(): Record<string, number> {
+    return this.table.families;
   }
 
   digest(): number {

@@ -229,7 +229,9 @@ export class SyncEngine {
       lastFullTransfer: this.lastFull,
       sendingFull: s?.sending ?? false,
       drift: this.lastDrift,
-      providers: Object.fromEntries(this.providers.map((p) => [p.name, { count: p.count(), ...p.counters, persistent: p.persistent }])),
+      providers: Object.fromEntries(
+        this.providers.map((p) => [p.name, { count: p.count(), ...(p.breakdown?.() ?? {}), ...p.counters, persistent: p.persistent }]),
+      ),
     };
   }
 

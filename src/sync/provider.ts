@@ -50,6 +50,8 @@ export interface Provider {
   commit(): Promise<ApplyReport>;
   /** Entries held (the source's state, or the sink's copy). */
   count(): number;
+  /** Entries held by kind where a provider has kinds (conntrack: per address family). */
+  breakdown?(): Record<string, number>;
   /** An order-free digest of the keys held, to compare with the peer's. */
   digest(): number;
   close(): void;

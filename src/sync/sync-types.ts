@@ -39,7 +39,7 @@ export interface SyncStatusView {
   /** A full transfer to the peer is under way (the receiving side says status "syncing"). */
   sendingFull: boolean;
   drift: null | { at: string; tables: DriftTables };
-  providers: Record<string, { count: number; sent: number; applied: number; failed: number; persistent: boolean }>;
+  providers: Record<string, { count: number; sent: number; applied: number; failed: number; persistent: boolean; ipv4?: number; ipv6?: number }>;
 }
 
 /** What a side needs from the engine. */

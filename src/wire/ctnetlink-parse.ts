@@ -1,14 +1,17 @@
 /**
- * DOC: ctnetlink answers and events, parsed straight into 40-byte records (conn-record.ts)
+ * DOC: ctnetlink answers and events, parsed straight into 88-byte records (conn-record.ts)
  *
  * The reading half of ctnetlink.ts (which see); pure.
  */
-import { ConnEntry, entryFromRecord, NO_TCP_STATE, RECORD_BYTES, REC_DESTROYED, REC_HAS_MARK } from './conn-record.js';
+import { ConnEntry, entryFromRecord, FAMILY_V4, FAMILY_V6, NO_TCP_STATE, REC, RECORD_BYTES, REC_DESTROYED, REC_HAS_MARK } from './conn-record.js';
 import { type Message } from './netlink.js';
 import {
   AF_INET,
+  AF_INET6,
   CTA_IP_V4_DST,
   CTA_IP_V4_SRC,
+  CTA_IP_V6_DST,
+  CTA_IP_V6_SRC,
   CTA_MARK,
   CTA_PROTOINFO,
   CTA_PROTOINFO_TCP,
@@ -17,6 +20,9 @@ import {
   CTA_PROTO_ICMP_CODE,
   CTA_PROTO_ICMP_ID,
   CTA_PROTO_ICMP_TYPE,
+  CTA_PROTO_ICMPV6_CODE,
+  CTA_PROTO_ICMPV6_ID,
+  CTA_PROTO_ICMPV6_TYPE,
   CTA_PROTO_NUM,
   CTA_PROTO_SRC_PORT,
   CTA_STATUS,
@@ -36,10 +42,21 @@ import {
 const hdrLen = (b: Uint8Array, at: number) => b[at]! | (b[at + 1]! << 8);
 const hdrType = (b: Uint8Array, at: number) => (b[at + 2]! | (b[at + 3]! << 8)) & 0x3fff;
 
-/** Parses a nested tuple in b[from..to) into out at `at` (12 bytes: src, dst, two ports); returns the protocol, or -1. */
-function readTuple(b: Uint8Array, from: number, to: number, out: Uint8Array, at: number): number {
+/** Copies n bytes of b at v to out at `at`, in a loop the compiler keeps cheap (no subarray). */
+function copy(b: Uint8Array, v: number, out: Uint8Array, at: number, n: number): void {
+  for (let i = 0; i < n; i++) out[at + i] = b[v + i]!;
+}
+
+/**
+ * Parses a nested tuple in b[from..to) into out at `at` (36 bytes: src and dst in 16 bytes each, an IPv4 one in
+ * its first 4, then two ports); addresses of the other family than `v6` says are malformed. Returns the protocol, or -1.
+ */
+function readTuple(b: Uint8Array, from: number, to: number, out: Uint8Array, at: number, v6: boolean): number {
   let ip = 0;
   let proto = -1;
+  const size = v6 ? 16 : 4;
+  const srcType = v6 ? CTA_IP_V6_SRC : CTA_IP_V4_SRC;
+  const dstType = v6 ? CTA_IP_V6_DST : CTA_IP_V4_DST;
   for (let p = from; p + 4 <= to;) {
     const len = hdrLen(b, p);
     if (len < 4 || p + len > to) return -1;
@@ -52,25 +69,14 @@ function readTuple(b: Uint8Array, from: number, to: number, out: Uint8Array, at:
       const v = q + 4;
       const n = l2 - 4;
       if (type === CTA_TUPLE_IP) {
-        if (n === 4 && t === CTA_IP_V4_SRC) {
-          out[at] = b[v]!;
-          out[at + 1] = b[v + 1]!;
-          out[at + 2] = b[v + 2]!;
-          out[at + 3] = b[v + 3]!;
-          ip |= 1;
-        } else if (n === 4 && t === CTA_IP_V4_DST) {
-          out[at + 4] = b[v]!;
-          out[at + 5] = b[v + 1]!;
-          out[at + 6] = b[v + 2]!;
-          out[at + 7] = b[v + 3]!;
-          ip |= 2;
-        }
+        if (n === size && t === srcType) (copy(b, v, out, at, size), (ip |= 1));
+        else if (n === size && t === dstType) (copy(b, v, out, at + 16, size), (ip |= 2));
       } else if (type === CTA_TUPLE_PROTO) {
         if (t === CTA_PROTO_NUM && n >= 1) proto = b[v]!;
-        else if ((t === CTA_PROTO_SRC_PORT || t === CTA_PROTO_ICMP_ID) && n >= 2) ((out[at + 8] = b[v]!), (out[at + 9] = b[v + 1]!));
-        else if (t === CTA_PROTO_DST_PORT && n >= 2) ((out[at + 10] = b[v]!), (out[at + 11] = b[v + 1]!));
-        else if (t === CTA_PROTO_ICMP_TYPE && n >= 1) out[at + 10] = b[v]!;
-        else if (t === CTA_PROTO_ICMP_CODE && n >= 1) out[at + 11] = b[v]!;
+        else if ((t === CTA_PROTO_SRC_PORT || t === CTA_PROTO_ICMP_ID || t === CTA_PROTO_ICMPV6_ID) && n >= 2) copy(b, v, out, at + 32, 2);
+        else if (t === CTA_PROTO_DST_PORT && n >= 2) copy(b, v, out, at + 34, 2);
+        else if ((t === CTA_PROTO_ICMP_TYPE || t === CTA_PROTO_ICMPV6_TYPE) && n >= 1) out[at + 34] = b[v]!;
+        else if ((t === CTA_PROTO_ICMP_CODE || t === CTA_PROTO_ICMPV6_CODE) && n >= 1) out[at + 35] = b[v]!;
       }
       q += (l2 + 3) & ~3;
     }
@@ -98,7 +104,7 @@ function readTcpState(b: Uint8Array, from: number, to: number): number {
 }
 
 /**
- * Parses one IPv4 entry from a ctnetlink message of type `type` whose body
+ * Parses one IPv4 or IPv6 entry from a ctnetlink message of type `type` whose body
  * (after the 16-byte netlink header) is b[from..to), into out[off..off+40):
  * true when it is one, false for anything else or anything malformed.
  */
@@ -106,9 +112,12 @@ export function parseConntrackAt(type: number, b: Uint8Array, from: number, to: 
   const sub = type >> 8;
   const msg = type & 0xff;
   if (sub !== NFNL_SUBSYS_CTNETLINK || (msg !== IPCTNL_MSG_CT_NEW && msg !== IPCTNL_MSG_CT_DELETE) || to - from < 4) return false;
-  if (b[from] !== AF_INET) return false;
+  const family = b[from];
+  if (family !== AF_INET && family !== AF_INET6) return false;
+  const v6 = family === AF_INET6;
   out.fill(0, off, off + RECORD_BYTES);
   out[off + 1] = NO_TCP_STATE;
+  out[off + REC.family] = v6 ? FAMILY_V6 : FAMILY_V4;
   let origProto = -1;
   let replyProto = -1;
   for (let p = from + 4; p + 4 <= to;) {
@@ -117,12 +126,12 @@ export function parseConntrackAt(type: number, b: Uint8Array, from: number, to: 
     const t = hdrType(b, p);
     const v = p + 4;
     const n = len - 4;
-    if (t === CTA_TUPLE_ORIG) origProto = readTuple(b, v, p + len, out, off + 4);
-    else if (t === CTA_TUPLE_REPLY) replyProto = readTuple(b, v, p + len, out, off + 16);
-    else if (t === CTA_STATUS && n === 4) out.set(b.subarray(v, v + 4), off + 28);
-    else if (t === CTA_TIMEOUT && n === 4) out.set(b.subarray(v, v + 4), off + 32);
+    if (t === CTA_TUPLE_ORIG) origProto = readTuple(b, v, p + len, out, off + REC.origSrc, v6);
+    else if (t === CTA_TUPLE_REPLY) replyProto = readTuple(b, v, p + len, out, off + REC.replySrc, v6);
+    else if (t === CTA_STATUS && n === 4) copy(b, v, out, off + REC.status, 4);
+    else if (t === CTA_TIMEOUT && n === 4) copy(b, v, out, off + REC.timeout, 4);
     else if (t === CTA_MARK && n === 4) {
-      out.set(b.subarray(v, v + 4), off + 36);
+      copy(b, v, out, off + REC.mark, 4);
       out[off + 2] = out[off + 2]! | REC_HAS_MARK;
     } else if (t === CTA_PROTOINFO) out[off + 1] = readTcpState(b, v, p + len);
     p += (len + 3) & ~3;
@@ -155,7 +164,7 @@ export function eachConntrack(data: Uint8Array, scratch: Uint8Array, onEntry: (r
   return true;
 }
 
-/** The readable form (tests, the CLI): undefined for anything that is not an IPv4 entry. */
+/** The readable form (tests, the CLI): undefined for anything that is not a conntrack entry. */
 export function parseConntrack(m: Message): ConnEntry | undefined {
   const r = new Uint8Array(RECORD_BYTES);
   return parseConntrackInto(m, r, 0) ? entryFromRecord(r) : undefined;

@@ -4,7 +4,7 @@
  * Each message is
  *   u32 total length (of what follows) | u32 header length | header JSON | body
  * (big-endian). The header is a JSON object with a string `type`; the body,
- * possibly empty, is raw bytes (packed 40-byte conntrack records), so a table
+ * possibly empty, is raw bytes (packed 88-byte conntrack records), so a table
  * of 100k entries costs neither a JSON encoding nor a parse. The decoder is
  * incremental (feed it any chunking of the stream, in linear time: chunks are
  * joined only once a whole message is there) and total: a length over the

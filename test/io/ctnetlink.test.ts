@@ -2,7 +2,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import { ConntrackWriter } from '../../src/io/conntrack.js';
 import { NetlinkSocket } from '../../src/io/netlink-socket.js';
-import { recordFromEntry } from '../../src/wire/conn-record.js';
+import { REC, recordFromEntry } from '../../src/wire/conn-record.js';
 import { run, tool } from '../../src/lab/run.js';
 import { dumpConntrack, IPPROTO_TCP, IPPROTO_UDP, NETLINK_NETFILTER, newConntrack, parseConntrack } from '../../src/wire/ctnetlink.js';
 import { splitMessages } from '../../src/wire/netlink.js';
@@ -120,7 +120,7 @@ test.serial('the bulk writer keeps NAT translations, turns a create of an existi
   t.true((dumped.status & (1 << 4)) !== 0, 'the kernel set IPS_SRC_NAT: replies will be translated back');
   // A second create (a standby that already had it) becomes an update; a delete removes it.
   const later = snat.slice();
-  new DataView(later.buffer).setUint32(32, 9000);
+  new DataView(later.buffer).setUint32(REC.timeout, 9000);
   t.like(w.write([{ kind: 'create', rec: later }]), { written: 1, failed: {} });
   t.true(((await nl(ns)).find((e) => e.orig.sport === 40000)!.timeout ?? 0) > 300, 'the update moved the timeout');
   t.like(
@@ -130,6 +130,51 @@ test.serial('the bulk writer keeps NAT translations, turns a create of an existi
     ]),
     { written: 1, alreadyGone: 1, failed: {} },
   );
+  t.notRegex(await procTable(ns), /sport=40000/);
+});
+
+test.serial('IPv6: a dump decodes IPv6 entries as /proc shows them; the bulk writer creates an IPv6 flow with its NAT66 translation', async (t) => {
+  const lab = await labFor(t, 2, { ipv6: true });
+  const ns = lab.plan.nodes[1]!.netns;
+  await tracking(ns);
+  await run(['ip', 'netns', 'exec', ns, tool('nft'), '-f', '-'], {
+    input: 'table ip6 tdmnat6 {\n chain post {\n  type nat hook postrouting priority srcnat;\n  ip6 saddr 2001:2:0:2::/64 snat ip6 to 2001:2:0:1::1\n }\n}\n',
+  });
+  const ports = [23000, 23001, 23002];
+  await run([
+    'ip',
+    'netns',
+    'exec',
+    ns,
+    tool('python3'),
+    '-c',
+    `import socket\nfor p in ${JSON.stringify(ports)}:\n    socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).sendto(b'x', ('::1', p))`,
+  ]);
+  const dumped = await nl(ns);
+  for (const p of ports)
+    t.truthy(
+      dumped.find((e) => e.orig.src === '::1' && e.orig.dport === p && e.reply.sport === p),
+      `the dump has ::1 port ${p}`,
+    );
+  const w = new ConntrackWriter(ns);
+  t.teardown(() => w.close());
+  const snat6 = recordFromEntry({
+    orig: { src: '2001:2:0:2::100', dst: '2001:2:0:1::100', proto: IPPROTO_TCP, sport: 40000, dport: 80 },
+    reply: { src: '2001:2:0:1::100', dst: '2001:2:0:1::1', proto: IPPROTO_TCP, sport: 80, dport: 40001 },
+    status: 6,
+    timeout: 300,
+    tcpState: 3,
+  });
+  t.like(w.write([{ kind: 'create', rec: snat6 }]), { written: 1, failed: {} });
+  t.regex(
+    await procTable(ns),
+    /ipv6\s+10 tcp\s+6 \d+ ESTABLISHED src=2001:0002:0000:0002:0000:0000:0000:0100 dst=2001:0002:0000:0001:0000:0000:0000:0100 sport=40000 dport=80 src=2001:0002:0000:0001:0000:0000:0000:0100 dst=2001:0002:0000:0001:0000:0000:0000:0001 sport=80 dport=40001 \[ASSURED\]/,
+    'the reply goes to the NAT66 address and port',
+  );
+  const back = (await nl(ns)).find((e) => e.orig.sport === 40000)!;
+  t.is(back.reply.dst, '2001:2:0:1::1');
+  t.true((back.status & (1 << 4)) !== 0, 'the kernel set IPS_SRC_NAT');
+  t.like(w.write([{ kind: 'delete', rec: snat6 }]), { written: 1, failed: {} });
   t.notRegex(await procTable(ns), /sport=40000/);
 });
 

@@ -3,7 +3,8 @@
  * interface with IPv6 addresses only carries heartbeats, an IPv6 monitor target counts like an IPv4 one.
  */
 import test, { type ExecutionContext } from 'ava';
-import { LabCluster } from '../../src/lab/cluster.js';
+import { LabCluster, TcpProbe } from '../../src/lab/cluster.js';
+import { invalidDrops, statefulGateways } from '../../src/lab/firewall.js';
 import { labNodeConfig } from '../../src/lab/lab-config.js';
 import type { Lab } from '../../src/lab/lab.js';
 import { run } from '../../src/lab/run.js';
@@ -111,4 +112,39 @@ test.serial('an IPv6 monitor target (probed by neighbour solicitation) lost by t
   t.true(await eventually(() => cluster.events(inactive, 'takeover').length > 0, 3000), 'the peer takes over');
   await sleep(300);
   t.is((await cluster.status(active)).role, 'inactive');
+});
+
+test.serial('20 IPv6 TCP connections through a stateful IPv6 firewall (NAT66) survive a power-off with every byte, beside 20 IPv4 ones', async (t) => {
+  const CONNS = 20;
+  const lab = await labFor(t, 2, { ipv6: true });
+  await statefulGateways(lab);
+  const { cluster, active, inactive } = await pair(t, lab);
+  const p6 = await TcpProbe.start(lab, { connections: CONNS, intervalMs: 10, family: 6, port: 7026 });
+  const p4 = await TcpProbe.start(lab, { connections: CONNS, intervalMs: 10, family: 4, port: 7024 });
+  t.teardown(() => Promise.all([p6.stop(), p4.stop()]).catch(() => undefined));
+  t.true(await eventually(() => p6.allFlowing(CONNS) && p4.allFlowing(CONNS), 10_000), 'all connections of both families flow');
+  let held = { ipv4: 0, ipv6: 0 };
+  for (const deadline = Date.now() + 8000; (held.ipv4 < CONNS || held.ipv6 < CONNS) && Date.now() < deadline; await sleep(100)) {
+    const c = (await cluster.sync(inactive).catch(() => undefined))?.providers['conntrack'];
+    held = { ipv4: c?.ipv4 ?? 0, ipv6: c?.ipv6 ?? 0 };
+  }
+  t.true(held.ipv6 >= CONNS && held.ipv4 >= CONNS, `the standby holds the flows of both families (IPv4 ${held.ipv4}, IPv6 ${held.ipv6})`);
+  // The standby's kernel has the IPv6 flows with their NAT66 translation to the shared address.
+  const standbyNs = lab.plan.nodes.find((n) => n.name === inactive)!.netns;
+  const proc = (await run(['ip', 'netns', 'exec', standbyNs, 'cat', '/proc/net/nf_conntrack'])).stdout;
+  t.regex(proc, /ipv6\s+10 tcp\s+6 \d+ ESTABLISHED src=2001:0002:0000:0002:0000:0000:0000:0100 .*dst=2001:0002:0000:0001:0000:0000:0000:0001 sport=7026/);
+  const failedAt = Date.now();
+  await lab.powerOff(active);
+  t.true(await eventually(() => cluster.events(inactive, 'takeover').length > 0, 5000), 'the standby took over');
+  await sleep(2500);
+  for (const [family, probe] of [
+    ['IPv6', p6],
+    ['IPv4', p4],
+  ] as const) {
+    const r = await probe.stop();
+    const ok = r.conns.filter((c) => c.error === null && c.echoed === c.sent && c.lastEchoAt > failedAt + 500);
+    t.is(ok.length, CONNS, `${family}: ${JSON.stringify(r.conns.filter((c) => !ok.includes(c)).slice(0, 3))}`);
+    t.log(`${family}: ${ok.length}/${CONNS} survived, longest echo gap ${Math.max(...r.conns.map((c) => c.maxGapMs))} ms`);
+  }
+  t.is(await invalidDrops(lab, inactive), 0, 'nothing mid-stream was invalid on the new active node');
 });

@@ -1,13 +1,13 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { ConnTable } from '../../src/sync/conn-table.js';
-import { keyHash, RECORD_BYTES, recordKey } from '../../src/wire/conn-record.js';
+import { keyHash, REC, RECORD_BYTES, recordKey } from '../../src/wire/conn-record.js';
 
 function rec(n: number, timeout = 60): Uint8Array {
   const r = new Uint8Array(RECORD_BYTES);
   r[0] = 6;
-  new DataView(r.buffer).setUint32(4, n);
-  new DataView(r.buffer).setUint32(32, timeout);
+  new DataView(r.buffer).setUint32(REC.origSrc, n);
+  new DataView(r.buffer).setUint32(REC.timeout, timeout);
   return r;
 }
 

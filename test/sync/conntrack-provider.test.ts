@@ -1,14 +1,14 @@
 import test from 'ava';
 import { ConntrackProvider } from '../../src/sync/conntrack-provider.js';
 import type { Chunk } from '../../src/sync/provider.js';
-import { RECORD_BYTES, REC_DESTROYED } from '../../src/wire/conn-record.js';
+import { REC, RECORD_BYTES, REC_DESTROYED } from '../../src/wire/conn-record.js';
 
 /** A conntrack record for 198.18.0.n (TCP, 60 s timeout). */
 function rec(n: number): Uint8Array {
   const r = new Uint8Array(RECORD_BYTES);
   r[0] = 6;
-  new DataView(r.buffer).setUint32(4, 0xc6120000 + n);
-  new DataView(r.buffer).setUint32(32, 60);
+  new DataView(r.buffer).setUint32(REC.origSrc, 0xc6120000 + n);
+  new DataView(r.buffer).setUint32(REC.timeout, 60);
   return r;
 }
 

@@ -104,7 +104,7 @@ function syncWorkerData(config: NodeConfig, secret: Uint8Array): SyncWorkerData 
     },
     ignore: [
       ...config.interfaces
-        .flatMap((i) => [i.masterIp, i.slaveIp, i.address])
+        .flatMap((i) => [i.masterIp, i.slaveIp, i.address, i.masterIp6, i.slaveIp6, i.address6])
         .filter((c) => c !== null)
         .map((c) => c.address),
       ...config.members.map((m) => m.address).filter((a) => a !== ''),
