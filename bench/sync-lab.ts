@@ -17,15 +17,17 @@ import type { Lab } from '../src/lab/lab.js';
 import { sleep } from '../src/lab/lab.js';
 import { run, tool } from '../src/lab/run.js';
 
-export function syntheticEntries(n: number, first = 0): Uint8Array[] {
+/** `family` 6: the same flows between the hosts' IPv6 twins (2001:2:0:2::20.. to 2001:2:0:1::100). */
+export function syntheticEntries(n: number, first = 0, family: 4 | 6 = 4): Uint8Array[] {
   const out: Uint8Array[] = [];
+  const server = family === 6 ? '2001:2:0:1::100' : '198.18.1.100';
   for (let k = first; k < first + n; k++) {
-    const host = `198.18.2.${20 + (k % 200)}`;
+    const host = family === 6 ? `2001:2:0:2::${(20 + (k % 200)).toString(16)}` : `198.18.2.${20 + (k % 200)}`;
     const port = 1024 + Math.floor(k / 200);
     out.push(
       recordFromEntry({
-        orig: { src: host, dst: '198.18.1.100', proto: 6, sport: port, dport: 443 },
-        reply: { src: '198.18.1.100', dst: host, proto: 6, sport: 443, dport: port },
+        orig: { src: host, dst: server, proto: 6, sport: port, dport: 443 },
+        reply: { src: server, dst: host, proto: 6, sport: 443, dport: port },
         status: 0x6,
         timeout: 3600,
         tcpState: 3,
@@ -105,7 +107,9 @@ General {
     }
     Address Ignore {
       IPv4_address 127.0.0.1
+      IPv6_address ::1
 ${own.map((a) => `      IPv4_address ${a}`).join('\n')}
+${lab.plan.ipv6 ? lab.plan.nodes.flatMap((n) => n.ifaces.map((i) => `      IPv6_address ${i.address6.split('/')[0]}`)).join('\n') : ''}
     }
   }
 }

@@ -22,7 +22,10 @@
  * The full transfer runs --runs times (default 5) for each peer; the
  * median is the value, every run is listed (the machine is shared and noisy).
  *
- * Usage: node dist/bench/sync.js [--entries 100000] [--runs 5] [--trials 3] [--only tandem|conntrackd|survival]
+ * --family 6: the same measurements with IPv6 flows, in a dual-stack lab (every line then carries family 6);
+ * survival stays IPv4 (test/lab/ipv6.test.ts carries IPv6 connections across a power-off).
+ *
+ * Usage: node dist/bench/sync.js [--entries 100000] [--runs 5] [--trials 3] [--only tandem|conntrackd|survival] [--family 4|6]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,9 +52,11 @@ const LATENCY_SAMPLES = 400;
 const RUNS = Number(opt('--runs') ?? 5);
 const TRIALS = Number(opt('--trials') ?? 3);
 const SURVIVAL_CONNS = 20;
+const FAMILY = opt('--family') === '6' ? 6 : 4;
+const entries = (n: number, first = 0) => syntheticEntries(n, first, FAMILY);
 
 function emit(name: string, unit: string, value: number, peer: 'tandem' | 'conntrackd', extra: Record<string, unknown> = {}): void {
-  process.stdout.write(JSON.stringify({ name, unit, value: Math.round(value * 100) / 100, peer, entries: N, ...extra }) + '\n');
+  process.stdout.write(JSON.stringify({ name, unit, value: Math.round(value * 100) / 100, peer, entries: N, family: FAMILY, ...extra }) + '\n');
 }
 
 const pct = (xs: number[], p: number) => {
@@ -61,7 +66,7 @@ const pct = (xs: number[], p: number) => {
 
 /** Creates one entry every 5 ms on `from` and times its arrival in `to`'s kernel (events there). */
 async function latency(from: string, to: string, first: number): Promise<number[]> {
-  const recs = syntheticEntries(LATENCY_SAMPLES, first);
+  const recs = entries(LATENCY_SAMPLES, first);
   const sentAt = new Map<string, number>();
   const lat: number[] = [];
   const ev = new ConntrackEvents(
@@ -100,7 +105,7 @@ async function benchTandem(lab: Lab): Promise<void> {
     const base = await kernelCount(B);
 
     // Live: N new entries at once on the active node.
-    const recs = syntheticEntries(N);
+    const recs = entries(N);
     const t0 = performance.now();
     const loadMs = loadEntries(A, recs);
     const liveMs = await waitFor('live sync', async () => (await kernelCount(B)) >= base + N, t0, 60_000);
@@ -113,6 +118,8 @@ async function benchTandem(lab: Lab): Promise<void> {
     // (polled every 10 ms). The standby's own log figure (request to applied) is listed beside it.
     const fulls: number[] = [];
     const logged: number[] = [];
+    // The standby's own account of each: receiving every chunk, then applying (of which the kernel's share).
+    const phases: string[] = [];
     for (let run = 0; run < RUNS; run++) {
       await flushKernel(B);
       const before = cluster.events(inactive, 'sync_transfer_applied').length;
@@ -120,7 +127,9 @@ async function benchTandem(lab: Lab): Promise<void> {
       await askControl(cluster.node(inactive).socket, 'resync');
       fulls.push(Math.round(await waitFor('full transfer', async () => (await kernelCount(B)) >= N, t1, 60_000, 10)));
       await waitFor('transfer logged', async () => cluster.events(inactive, 'sync_transfer_applied').length > before, performance.now(), 10_000, 20);
-      logged.push(Number(cluster.events(inactive, 'sync_transfer_applied').at(-1)!['sinceRequestMs']));
+      const applied = cluster.events(inactive, 'sync_transfer_applied').at(-1)!;
+      logged.push(Number(applied['sinceRequestMs']));
+      phases.push(`${String(applied['receiveMs'])}+${String(applied['applyMs'])} (kernel ${JSON.stringify(applied['kernelMs'])})`);
     }
     emit('full_transfer_into_standby_kernel', 'ms', pct(fulls, 50), 'tandem', {
       note: 'resync request until all in the kernel, polled from outside',
@@ -128,6 +137,7 @@ async function benchTandem(lab: Lab): Promise<void> {
       min: Math.min(...fulls),
       max: Math.max(...fulls),
       ownLogMs: logged,
+      receivePlusApplyMs: phases,
     });
 
     // The cost of the choice at takeover (the entries are in the kernel already): the commit before the claim.
@@ -204,7 +214,7 @@ async function survival(): Promise<void> {
 
 async function main(): Promise<void> {
   if (ONLY === 'survival') return survival();
-  const lab = await Lab.up(board);
+  const lab = await Lab.up(board, { ipv6: FAMILY === 6 });
   const dir = mkdtempSync(join(tmpdir(), `${lab.name}-sync-`));
   try {
     await statefulGateways(lab);
@@ -225,7 +235,7 @@ async function benchConntrackd(lab: Lab, dir: string, n1: string, n2: string): P
   // FTFW with the external cache (the default and the reference's setup): live, then resync and commit.
   let cd = await Conntrackd.start(lab, dir, { externalCache: true });
   try {
-    const recs = syntheticEntries(N);
+    const recs = entries(N);
     const t0 = performance.now();
     const loadMs = loadEntries(n1, recs);
     const liveMs = await waitFor('conntrackd live sync', async () => (await cd.externalCount('n2')) >= N, t0, 120_000, 10);
@@ -264,7 +274,7 @@ async function benchConntrackd(lab: Lab, dir: string, n1: string, n2: string): P
   try {
     const base = await kernelCount(n2);
     const t0 = performance.now();
-    const loadMs = loadEntries(n1, syntheticEntries(N));
+    const loadMs = loadEntries(n1, entries(N));
     const liveMs = await waitFor('conntrackd live sync into the kernel', async () => (await kernelCount(n2)) >= base + N, t0, 120_000, 10);
     emit('live_sync_all_in_standby_kernel', 'ms', liveMs, 'conntrackd', { loadMs: Math.round(loadMs), mode: 'DisableExternalCache On' });
     emit('live_update_rate_into_kernel', 'entries/s', N / (liveMs / 1000), 'conntrackd', { mode: 'DisableExternalCache On' });

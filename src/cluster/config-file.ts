@@ -18,6 +18,7 @@ import { dirname, isAbsolute, join } from 'node:path';
 import { Fields, readJsonFile, ValidationError } from '../board/validate.js';
 import type { NodeType } from '../wire/heartbeat-frame.js';
 import { parseIface, type IfaceConfig } from './iface-config.js';
+import { formatIpv6, parseIpv6 } from '../wire/ipv6.js';
 import { ClusterStore, type ClusterEngine, type GroupMode, type Member, type StoreContent } from './store.js';
 import { COROSYNC_PORT, COROSYNC_TOKEN_MS } from './corosync-conf.js';
 
@@ -60,7 +61,7 @@ export interface LocalConfig {
   stateDir: string;
   controlSocket: string;
   /** The status page, health check and metrics: served on this node's address of one interface only. */
-  management: { interface: string; port: number; gateway: string | null; protocol: 'https' | 'http' } | null;
+  management: { interface: string; port: number; gateway: string | null; gateway6: string | null; protocol: 'https' | 'http' } | null;
   /** Scheduling priority of tandemd: a busy box must not starve the heartbeats (keepalived's realtime option). */
   nice: number;
   /** A syslog server that receives every event (RFC 5424). */
@@ -223,9 +224,18 @@ export function parseLocal(raw: unknown, file: string): LocalConfig {
           interface: management.string('interface', { pattern: /^[A-Za-z0-9_.-]{1,15}$/, hint: 'an interface name of the board' }),
           ...managementProtocol(management),
           gateway: management.optionalString('gateway') ?? null,
+          gateway6: gateway6(management),
         }
       : null,
   };
+}
+
+/** The IPv6 default gateway the console set (canonical), or null. */
+function gateway6(f: Fields): string | null {
+  const text = f.optionalString('gateway6');
+  if (text === undefined) return null;
+  const a = parseIpv6(text);
+  return a === undefined ? f.fail(`${f.path}.gateway6`, `expected an IPv6 address such as 2001:2:0:2::fe, got "${text}"`) : formatIpv6(a);
 }
 
 /** HTTPS unless the file says http: the admin password must not cross the management network in clear. */

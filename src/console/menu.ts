@@ -12,6 +12,7 @@
 import { CLUSTER_NAME, MEMBER_NAME } from '../cluster/membership.js';
 import type { NodeAccess } from './node-access.js';
 import { certificateScreen } from './certificate-screen.js';
+import { networkScreen } from './network-screen.js';
 import { ask, checks, confirm, pause } from './prompts.js';
 import { statusScreen } from './status-screen.js';
 import type { ConsoleIo } from './terminal.js';
@@ -68,7 +69,10 @@ export class ConsoleMenu {
     const me = standalone ? '(factory state)' : String((s['node'] as { name: string }).name);
     const entries: Entry[] = standalone
       ? [
-          { label: 'Configure the network (management and cluster interfaces)', run: () => this.network() },
+          {
+            label: 'Configure the network (management and cluster interfaces)',
+            run: () => networkScreen(this.io, this.node, this.header('network', '(factory state)'), this.header('network: summary', '(factory state)')),
+          },
           { label: 'Create a new cluster', run: () => this.create() },
           { label: 'Join an existing cluster', run: () => this.join() },
           { label: 'Show status', run: () => this.status() },
@@ -108,70 +112,6 @@ export class ConsoleMenu {
     const s = await this.node.status();
     this.io.screen([...this.header('status', s['standalone'] === true ? '(factory state)' : String((s['node'] as { name: string }).name)), ...statusScreen(s)]);
     await pause(this.io);
-  }
-
-  private async network(): Promise<void> {
-    const local = this.node.local();
-    const nics = this.node.board.nics;
-    const names = nics.map((n) => n.name);
-    const current = (name: string | undefined) => local.interfaces.find((i) => i.name === name)?.address;
-    const mgmtDefault = local.management?.interface ?? nics.find((n) => n.role === 'lan')?.name ?? names[0]!;
-    const syncDefault = nics.find((n) => n.role === 'sync')?.name ?? names.at(-1)!;
-    this.io.screen([
-      ...this.header('network', '(factory state)'),
-      '',
-      'The management interface carries the status page and the health check;',
-      'the cluster interface carries heartbeats and state synchronisation.',
-      '',
-      `Interfaces of board ${this.node.board.name}: ${nics.map((n) => `${n.name} (${n.label})`).join(', ')}`,
-      '',
-    ]);
-    const mIface = await ask(this.io, { label: 'Management interface', hint: names.join('/'), fallback: mgmtDefault, check: checks.oneOf(names) });
-    if (mIface === null) return;
-    const c = current(mIface);
-    const m = await ask(this.io, {
-      label: 'Management address',
-      hint: 'a.b.c.d/prefix',
-      ...(c ? { fallback: `${c.address}/${c.prefix}` } : {}),
-      check: checks.cidr,
-    });
-    if (m === null) return;
-    const gw = await ask(this.io, { label: 'Default gateway', hint: 'a.b.c.d or none', fallback: 'none', check: checks.optionalIpv4 });
-    if (gw === null) return;
-    const sIface = await ask(this.io, {
-      label: 'Cluster (sync) interface',
-      hint: names.filter((n) => n !== mIface).join('/'),
-      fallback: syncDefault,
-      check: (a) => (a === mIface ? { ok: false, why: 'it must differ from the management interface' } : checks.oneOf(names)(a)),
-    });
-    if (sIface === null) return;
-    const sc = current(sIface);
-    const y = await ask(this.io, {
-      label: 'Cluster address',
-      hint: 'a.b.c.d/prefix',
-      ...(sc ? { fallback: `${sc.address}/${sc.prefix}` } : {}),
-      check: checks.cidr,
-    });
-    if (y === null) return;
-    this.io.screen([
-      ...this.header('network: summary', '(factory state)'),
-      '',
-      `  management  ${mIface}  ${m.address}/${m.prefix}  gateway ${gw}`,
-      `  cluster     ${sIface}  ${y.address}/${y.prefix}`,
-      '',
-      'Applying sets these addresses at once and restarts the tandem service.',
-      '',
-    ]);
-    if (!(await confirm(this.io, 'Apply these settings?'))) return this.backed();
-    await this.node.applyNetwork({
-      management: { iface: mIface, address: m.address, prefix: m.prefix, gateway: gw === 'none' ? null : gw },
-      sync: { iface: sIface, address: y.address, prefix: y.prefix },
-    });
-    await this.node.restarting(
-      () => this.node.cluster('restart', { only: true }),
-      () => this.io.say('Network settings applied; waiting for the service to restart...'),
-    );
-    await this.done('The service runs with the new settings.');
   }
 
   private async create(): Promise<void> {

@@ -15,7 +15,16 @@ import { writeFileAtomic } from '../cluster/atomic-file.js';
 import type { LocalConfig } from '../cluster/config-file.js';
 
 export interface NetworkSettings {
-  management: { iface: string; address: string; prefix: number; gateway: string | null };
+  management: {
+    iface: string;
+    address: string;
+    prefix: number;
+    gateway: string | null;
+    /** An IPv6 address of this node on the management interface (address6), and its default gateway. */
+    address6?: string;
+    prefix6?: number;
+    gateway6?: string | null;
+  };
   sync: { iface: string; address: string; prefix: number };
 }
 
@@ -63,13 +72,18 @@ export function nodeAccess(o: { configFile: string; board: Board; loadLocal: () 
         if (i) Object.assign(i, fields);
         else ifaces.push({ name, ...fields });
       };
-      upsert(n.management.iface, { address: `${n.management.address}/${n.management.prefix}` });
+      const m = n.management;
+      upsert(m.iface, { address: `${m.address}/${m.prefix}` });
+      const i = ifaces.find((x) => x['name'] === m.iface)!;
+      if (m.address6 !== undefined) i['address6'] = `${m.address6}/${m.prefix6}`;
+      else delete i['address6'];
       upsert(n.sync.iface, { address: `${n.sync.address}/${n.sync.prefix}`, sync: true });
       raw['interfaces'] = ifaces;
       raw['management'] = {
         ...((raw['management'] as object | undefined) ?? {}),
         interface: n.management.iface,
         ...(n.management.gateway ? { gateway: n.management.gateway } : {}),
+        ...(m.gateway6 ? { gateway6: m.gateway6 } : {}),
       };
       writeFileAtomic(o.configFile, JSON.stringify(raw, null, 2) + '\n');
       for (const [iface, addr] of [
@@ -80,7 +94,9 @@ export function nodeAccess(o: { configFile: string; board: Board; loadLocal: () 
         await run('ip', ['addr', 'add', addr, 'dev', iface]);
         await run('ip', ['link', 'set', iface, 'up']);
       }
+      if (m.address6 !== undefined) await run('ip', ['-6', 'addr', 'add', `${m.address6}/${m.prefix6}`, 'dev', m.iface, 'nodad']);
       if (n.management.gateway) await run('ip', ['route', 'replace', 'default', 'via', n.management.gateway, 'dev', n.management.iface]);
+      if (m.gateway6) await run('ip', ['-6', 'route', 'replace', 'default', 'via', m.gateway6, 'dev', m.iface]);
     },
     async restarting(change, onWait) {
       const pidOf = () =>

@@ -6,6 +6,8 @@
  * pure (answer -> value or the reason it is wrong).
  */
 import type { ConsoleIo } from './terminal.js';
+import { parseCidr6 } from '../cluster/iface-config.js';
+import { formatIpv6, parseIpv6 } from '../wire/ipv6.js';
 
 export type Check<T> = (answer: string) => { ok: true; value: T } | { ok: false; why: string };
 
@@ -72,6 +74,17 @@ export const checks = {
   }) as Check<{ address: string; prefix: number }>,
   /** An address, or "none" (kept as the word: null is what Ctrl-C returns). */
   optionalIpv4: ((a: string) => (a === 'none' ? { ok: true, value: 'none' } : checks.ipv4(a))) as Check<string>,
+  /** A unicast IPv6 address with its prefix length (kept canonical), or "none". */
+  optionalCidr6: ((a: string) => {
+    if (a === 'none') return { ok: true, value: 'none' };
+    const c = parseCidr6(a);
+    return typeof c === 'string' ? { ok: false, why: 'an IPv6 address with its prefix length, such as 2001:2:0:2::13/64, or none' } : { ok: true, value: c };
+  }) as Check<{ address: string; prefix: number } | 'none'>,
+  optionalIpv6: ((a: string) => {
+    if (a === 'none') return { ok: true, value: 'none' };
+    const v = parseIpv6(a);
+    return v === undefined ? { ok: false, why: 'an IPv6 address, such as 2001:2:0:2::fe, or none' } : { ok: true, value: formatIpv6(v) };
+  }) as Check<string>,
   name:
     (what: string, pattern: RegExp, max: number): Check<string> =>
     (a) =>

@@ -82,6 +82,8 @@ export class TtyConsole implements ConsoleIo {
   async ask(prompt: string, opts: { secret?: boolean } = {}): Promise<string | null> {
     this.write(prompt.slice(0, COLS - 1));
     let text = '';
+    // Where the answer starts on its line: after the prompt, or at the left edge once it moved to a line of its own.
+    let start = Math.min(prompt.length, COLS - 1);
     for (;;) {
       const c = await this.nextChar();
       if (c === '\x03') {
@@ -101,7 +103,16 @@ export class TtyConsole implements ConsoleIo {
         continue;
       }
       if (c < ' ' || c === '\x1b') continue; // other control characters and escape sequences: ignored
-      if (prompt.length + text.length >= COLS - 2) continue; // the answer stays on its line
+      if (start + text.length >= COLS - 2) {
+        // A long answer after a long prompt (an IPv6 address after its hint) moves to a line of its own, with
+        // what was typed, rather than being cut: nothing typed is ever dropped unseen. A full line rings the bell.
+        if (start === 0) {
+          this.write('\x07');
+          continue;
+        }
+        start = 0;
+        this.write('\n' + (opts.secret ? '' : text));
+      }
       text += c;
       if (!opts.secret) this.write(c);
     }

@@ -2,17 +2,18 @@
  * DOC: the node's own addresses, as its file names them, put on the interfaces at start
  *
  * An appliance owns its network settings: the console writes them into the
- * node file (interfaces[].address, management.gateway) and applies them at
+ * node file (interfaces[].address and address6, management.gateway and gateway6) and applies them at
  * once; after a reboot tandemd puts them back before anything else runs.
  * Only what is missing is added (an address already there, or put there by
  * the base system, is left alone), through iproute2.
  */
 import { execFile } from 'node:child_process';
+import { canonicalIpv6 } from '../wire/ipv6.js';
 
 /** What of the node file this needs (a LocalConfig fits). */
 export interface OwnAddresses {
-  interfaces: readonly { name: string; address: { address: string; prefix: number } | null }[];
-  management: { interface: string; gateway: string | null } | null;
+  interfaces: readonly { name: string; address: { address: string; prefix: number } | null; address6?: { address: string; prefix: number } | null }[];
+  management: { interface: string; gateway: string | null; gateway6?: string | null } | null;
 }
 
 function ip(args: readonly string[]): Promise<string> {
@@ -25,20 +26,33 @@ function ip(args: readonly string[]): Promise<string> {
 export async function ensureAddresses(local: OwnAddresses): Promise<string[]> {
   const added: string[] = [];
   for (const i of local.interfaces) {
-    if (!i.address) continue;
+    if (!i.address && !i.address6) continue;
     const info = JSON.parse(await ip(['-j', 'addr', 'show', 'dev', i.name])) as {
       operstate?: string;
       flags?: string[];
       addr_info?: { local: string; prefixlen: number }[];
     }[];
-    const has = info[0]?.addr_info?.some((a) => a.local === i.address!.address && a.prefixlen === i.address!.prefix);
-    if (!has) {
+    const has = (c: { address: string; prefix: number }) =>
+      info[0]?.addr_info?.some((a) => (canonicalIpv6(a.local) ?? a.local) === c.address && a.prefixlen === c.prefix) === true;
+    if (i.address && !has(i.address)) {
       await ip(['addr', 'add', `${i.address.address}/${i.address.prefix}`, 'dev', i.name]);
       added.push(`${i.name} ${i.address.address}/${i.address.prefix}`);
+    }
+    if (i.address6 && !has(i.address6)) {
+      await ip(['-6', 'addr', 'add', `${i.address6.address}/${i.address6.prefix}`, 'dev', i.name, 'nodad']);
+      added.push(`${i.name} ${i.address6.address}/${i.address6.prefix}`);
     }
     if (!info[0]?.flags?.includes('UP')) {
       await ip(['link', 'set', i.name, 'up']);
       added.push(`${i.name} up`);
+    }
+  }
+  const gw6 = local.management?.gateway6;
+  if (gw6 && local.management) {
+    const routes = JSON.parse(await ip(['-j', '-6', 'route', 'show', 'default'])) as unknown[];
+    if (routes.length === 0) {
+      await ip(['-6', 'route', 'add', 'default', 'via', gw6, 'dev', local.management.interface]);
+      added.push(`default via ${gw6}`);
     }
   }
   const gw = local.management?.gateway;

@@ -29,8 +29,9 @@ export async function startManaged(t: ExecutionContext, lab: Lab, opts: LabClust
   return { cluster, pw };
 }
 
-export async function managedPair(t: ExecutionContext, shared = true, opts: LabClusterOptions = {}) {
-  const lab = await labFor(t);
+/** `ipv6`: a dual-stack lab. */
+export async function managedPair(t: ExecutionContext, shared = true, opts: LabClusterOptions = {}, ipv6 = false) {
+  const lab = await labFor(t, 2, { ipv6 });
   const { cluster, pw } = await startManaged(t, lab, { managed: { shared }, ...opts });
   const sock = (n: string) => cluster.node(n).socket;
   const cli = (n: string, ...args: string[]) => tandem([...args, '--socket', sock(n)]);

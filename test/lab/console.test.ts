@@ -12,7 +12,7 @@ const TANDEM = join(__dirname, '..', '..', '..', 'bin', 'tandem');
 test.serial(
   'a factory-state node is set up and joined to a running cluster through the serial-console menu, keystroke by keystroke, in a real pty',
   async (t) => {
-    const p = await managedPair(t, true, { timers: { initialSilenceMs: 800 }, managed: { shared: true, factory: ['n2'] } });
+    const p = await managedPair(t, true, { timers: { initialSilenceMs: 800 }, managed: { shared: true, factory: ['n2'] } }, true);
     const n2 = p.lab.plan.nodes[1]!;
     // n2 really is unconfigured: its management and cluster interfaces have no address until the console sets one.
     for (const i of ['eth1', 'eth3']) await run(['ip', 'netns', 'exec', n2.netns, tool('ip'), 'addr', 'flush', 'dev', i, 'scope', 'global']);
@@ -80,12 +80,19 @@ test.serial(
     await pane.type('198.18.2.12/24');
     await pane.waitFor(/Default gateway \(a\.b\.c\.d or none\) \[none\]:\s*$/m);
     await pane.type('');
+    // IPv6 on the management interface (optional): a bad one re-asked, then an address; no IPv6 gateway.
+    await pane.waitFor(/Management IPv6 address \(address\/prefix or none\) \[none\]:\s*$/m);
+    await pane.type('2001:2::g/64');
+    await pane.waitFor(/"2001:2::g\/64" is not valid: an IPv6 address with its prefix length/);
+    await pane.type('2001:2:0:2:0:0:0:12/64');
+    await pane.waitFor(/IPv6 default gateway \(an IPv6 address or none\) \[none\]:\s*$/m);
+    await pane.type('');
     await pane.waitFor(/Cluster \(sync\) interface \(eth0\/eth2\/eth3\) \[eth3\]:\s*$/m);
     await pane.type('');
     await pane.waitFor(/Cluster address/);
     await pane.type('198.19.255.12/24');
     await pane.waitFor(
-      /management {2}eth1 {2}198\.18\.2\.12\/24 {2}gateway none[\s\S]*cluster {5}eth3 {2}198\.19\.255\.12\/24[\s\S]*Apply these settings\? \(yes or no\) \[no\]:\s*$/m,
+      /management {2}eth1 {2}198\.18\.2\.12\/24 {2}gateway none\s+2001:2:0:2::12\/64 {2}gateway none[\s\S]*cluster {5}eth3 {2}198\.19\.255\.12\/24[\s\S]*Apply these settings\? \(yes or no\) \[no\]:\s*$/m,
     );
     await pane.type('yes');
     await pane.waitFor(
@@ -93,7 +100,7 @@ test.serial(
       30_000,
     );
     const addrs = (await run(['ip', 'netns', 'exec', n2.netns, tool('ip'), '-br', 'addr'])).stdout;
-    t.regex(addrs, /eth1\S*\s+UP\s+198\.18\.2\.12\/24/);
+    t.regex(addrs, /eth1\S*\s+UP\s+198\.18\.2\.12\/24 2001:2:0:2::12\/64/);
     t.regex(addrs, /eth3\S*\s+UP\s+198\.19\.255\.12\/24/);
     await pane.type('');
 
@@ -133,7 +140,9 @@ test.serial(
     for (const i of ['eth1', 'eth3']) await run(['ip', 'netns', 'exec', n2.netns, tool('ip'), 'addr', 'flush', 'dev', i, 'scope', 'global']);
     p.cluster.restart('n2');
     t.true(await until(async () => member(await p.status('n1'))?.unreachable === null, 30_000), 'fw-b is back in the cluster after the restart');
-    t.regex((await run(['ip', 'netns', 'exec', n2.netns, tool('ip'), '-br', 'addr'])).stdout, /eth3\S*\s+UP\s+198\.19\.255\.12\/24/);
+    const back = (await run(['ip', 'netns', 'exec', n2.netns, tool('ip'), '-br', 'addr'])).stdout;
+    t.regex(back, /eth3\S*\s+UP\s+198\.19\.255\.12\/24/);
+    t.regex(back, /eth1\S*\s+UP\s+198\.18\.2\.12\/24 2001:2:0:2::12\/64/, 'the IPv6 address the console set is back too');
     t.true(p.cluster.events('n2', 'node_addresses_set').length > 0, 'it logged what it put back');
 
     // Every screen the test saw fits 80x24: 24 rows, none wider than 80, the header still on top.
