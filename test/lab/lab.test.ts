@@ -100,22 +100,27 @@ test.serial('heartbeats dropped on a segment by the switch: all, then about half
   t.is(b.node.receiver.stats().get('eth0')!.accepted, 1);
 });
 
-test.serial('`tandem lab demo` fails over from a powered-off active node, keeps every TCP connection, prints the outage and cleans up', async (t) => {
-  const before = new Set(await listNetns());
-  const { stdout } = await exec(TANDEM, ['lab', 'demo', '--seconds', '2'], { timeout: 60_000 });
-  t.regex(stdout, /--- before: n1 is active ---/, 'the master wins the simultaneous start');
-  t.regex(stdout, /--- after: n2 is active ---/);
-  t.regex(stdout, /last change: inactive -> active because peer_dead/);
-  const outage = Number(/outage seen by the client: (\d+) ms/.exec(stdout)?.[1]);
-  t.true(outage > 0 && outage < 1000, `outage ${outage} ms`);
-  t.regex(stdout, /n2 took over/);
-  t.regex(stdout, /the standby holds [1-9]\d* synchronised connections/);
-  t.regex(stdout, /TCP connections that survived, no reset and no byte lost: 20\/20/);
-  const after = (await listNetns()).filter((n) => !before.has(n));
-  t.deepEqual(after, []);
-  const ps = await run(['ps', '-eo', 'args']);
-  t.false(ps.stdout.includes('bin/tandemd --config'), 'no tandemd left running');
-});
+test.serial(
+  '`tandem lab demo` fails over from a powered-off active node, keeps every TCP connection of both families, prints the outages and cleans up',
+  async (t) => {
+    const before = new Set(await listNetns());
+    const { stdout } = await exec(TANDEM, ['lab', 'demo', '--seconds', '2'], { timeout: 60_000 });
+    t.regex(stdout, /--- before: n1 is active ---/, 'the master wins the simultaneous start');
+    t.regex(stdout, /--- after: n2 is active ---/);
+    t.regex(stdout, /last change: inactive -> active because peer_dead/);
+    for (const family of ['IPv4', 'IPv6']) {
+      const outage = Number(new RegExp(`${family}: outage seen by the client (\\d+) ms`).exec(stdout)?.[1]);
+      t.true(outage > 0 && outage < 1000, `${family} outage ${outage} ms`);
+      t.regex(stdout, new RegExp(`${family}: .*TCP connections that survived, no reset and no byte lost: 20/20`));
+    }
+    t.regex(stdout, /n2 took over/);
+    t.regex(stdout, /the standby holds [1-9]\d* synchronised connections \(IPv4 [1-9]\d*, IPv6 [1-9]\d*\)/);
+    const after = (await listNetns()).filter((n) => !before.has(n));
+    t.deepEqual(after, []);
+    const ps = await run(['ps', '-eo', 'args']);
+    t.false(ps.stdout.includes('bin/tandemd --config'), 'no tandemd left running');
+  },
+);
 
 test.serial(
   '`tandem lab demo --members 3`: a cluster on Corosync, a partition that stops the minority (and says why), healed and converged, cleaned up',
