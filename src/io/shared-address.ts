@@ -55,6 +55,11 @@ export interface ClaimReport {
   /** Monotonic ns when the first gratuitous ARP of every address was sent. */
   firstGarpAt: bigint;
   ifaces: string[];
+  /**
+   * IPv6 steps the kernel refused (IPv6 off, an address refused), one message each: the IPv4 addresses are up
+   * and announced all the same, and these are left out (with their advertisements) until the next claim.
+   */
+  ipv6Failed: string[];
 }
 
 export const SHARED_LINK = /^tsh[0-9a-f]{2}$/;
@@ -69,6 +74,8 @@ export interface FrameSender {
 export class SharedAddresses {
   private readonly nl: NetlinkSocket;
   private garpTimers: NodeJS.Timeout[] = [];
+  /** The last claim's IPv6 steps failed: no neighbour advertisements for addresses that are not there. */
+  private withoutIpv6 = false;
   /** Sockets opened here for NICs the caller gave none for; kept for the life of the process. */
   private readonly ownLinks = new Map<string, PacketLink>();
 
@@ -110,6 +117,7 @@ export class SharedAddresses {
    */
   async claim(): Promise<ClaimReport> {
     const answers: Promise<unknown>[] = [];
+    const answers6: Promise<unknown>[] = [];
     for (const i of this.ifaces) {
       const parent = ifaceFacts(i.parent, this.netns).index;
       const name = sharedLinkName(i.nn);
@@ -140,12 +148,12 @@ export class SharedAddresses {
       if (i.ipv6) {
         const { address, prefix } = i.ipv6;
         const bytes = ipv6Of(address);
-        answers.push(this.ipv6Request(`addrgenmode none on ${name}`, (seq) => setAddrGenModeNone(seq, index)));
+        answers6.push(this.ipv6Request(`addrgenmode none on ${name}`, (seq) => setAddrGenModeNone(seq, index)));
         for (const [a, p, text] of [
           [linkLocalOf(sharedMac(i.nn, this.clusterId)), 64, 'its link-local address'],
           [bytes, prefix, `${address}/${prefix}`],
         ] as const)
-          answers.push(
+          answers6.push(
             this.ignore(
               'EEXIST',
               this.ipv6Request(`${text} on ${name}`, (seq) => newAddress6(seq, index, a, p)),
@@ -154,13 +162,15 @@ export class SharedAddresses {
       }
       answers.push(this.nl.request(`set ${name} up`, (seq) => setLinkUp(seq, index, true)));
     }
-    const settled = await Promise.allSettled(answers);
+    const [settled, settled6] = await Promise.all([Promise.allSettled(answers), Promise.allSettled(answers6)]);
     const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
+    const ipv6Failed = settled6.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => (r.reason as Error).message);
+    this.withoutIpv6 = ipv6Failed.length > 0;
     const upAt = monotonicNs();
     this.announce();
     const firstGarpAt = monotonicNs();
-    return { upAt, firstGarpAt, ifaces: this.ifaces.map((i) => i.parent) };
+    return { upAt, firstGarpAt, ifaces: this.ifaces.map((i) => i.parent), ipv6Failed };
   }
 
   /** The gratuitous ARPs from the shared MAC (garp.count, garp.intervalMs apart): at a claim, and again when asked. */
@@ -179,7 +189,7 @@ export class SharedAddresses {
       const mac = sharedMac(i.nn, this.clusterId);
       const frames = [
         ...(i.ipv4 ? [gratuitousArp(mac, i.ipv4.address)] : []),
-        ...(i.ipv6 ? [unsolicitedAdvertisement(mac, ipv6Of(i.ipv6.address)), unsolicitedAdvertisement(mac, linkLocalOf(mac))] : []),
+        ...(i.ipv6 && !this.withoutIpv6 ? [unsolicitedAdvertisement(mac, ipv6Of(i.ipv6.address)), unsolicitedAdvertisement(mac, linkLocalOf(mac))] : []),
       ];
       for (const f of frames) {
         try {

@@ -212,19 +212,23 @@ export function listenSync(
   server.maxConnections = SYNC_MAX_CONNECTIONS;
   server.on('drop', (d?: { remoteAddress?: string }) => onFailure('too_many_connections', addressOf(d ?? {})));
   server.on('secureConnection', (socket: tls.TLSSocket) => {
+    // Read now: a destroyed socket no longer knows its peer ("?"), and a refusal from the peer's own address is
+    // what `tandem status` shows as the reason it is unreachable.
+    const from = addressOf(socket);
     const c = new SyncChannel(socket, me);
     c.hello(handshakeMs).then(
-      () => onChannel(c, addressOf(socket)),
+      () => onChannel(c, from),
       (e: Error) => {
         c.destroy();
-        onFailure(e.message as ChannelFailure, addressOf(socket));
+        onFailure(e.message as ChannelFailure, from);
       },
     );
   });
   server.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
+    const from = addressOf(socket);
     // Node reports a handshake that timed out but leaves the connection open.
     socket.destroy();
-    onFailure(/timeout/i.test(err.message) ? 'handshake_timeout' : classifyTlsError(err), addressOf(socket));
+    onFailure(/timeout/i.test(err.message) ? 'handshake_timeout' : classifyTlsError(err), from);
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

@@ -148,3 +148,23 @@ test.serial('20 IPv6 TCP connections through a stateful IPv6 firewall (NAT66) su
   }
   t.is(await invalidDrops(lab, inactive), 0, 'nothing mid-stream was invalid on the new active node');
 });
+
+test.serial('a shared IPv6 address configured on one node only: both nodes name the mismatch; the pair still fails over for IPv4', async (t) => {
+  const lab = await labFor(t, 2, { ipv6: true });
+  const without6 = (
+    labNodeConfig(lab.plan, board, 2, { passwordFile: '/x', stateDir: '/x', controlSocket: '/x' })['interfaces'] as Record<string, unknown>[]
+  ).map((i) => (i['name'] === 'eth1' ? Object.fromEntries(Object.entries(i).filter(([k]) => k !== 'sharedIp6')) : i));
+  const { cluster, active, inactive } = await pair(t, lab, { configFor: (name) => (name === 'n2' ? { interfaces: without6 } : {}) });
+  for (const n of [active, inactive])
+    t.true(
+      await until(async () => (await cluster.sync(n)).peerUnreachable === 'cluster_definition_mismatch', 10_000),
+      `${n} names the mismatch: ${JSON.stringify((await cluster.sync(n)).peerUnreachable)}`,
+    );
+  const client = lab.plan.hosts.find((h) => h.name === 'client')!.netns;
+  await lab.powerOff(active);
+  t.true(await eventually(() => cluster.events(inactive, 'takeover').length > 0, 5000), 'the standby still takes over');
+  t.true(
+    await until(async () => await run(['ip', 'netns', 'exec', client, 'ping', '-c', '1', '-W', '1', '198.18.2.1']).then(() => true), 3000),
+    'IPv4 keeps working',
+  );
+});

@@ -57,7 +57,7 @@ function runtime() {
   const rt = new FailoverRuntime(CONFIG, 'n2', {
     heartbeats: hb,
     shared: {
-      claim: async () => ({ upAt: 0n, firstGarpAt: 0n, ifaces: [] }),
+      claim: async () => ({ upAt: 0n, firstGarpAt: 0n, ifaces: [], ipv6Failed: [] }),
       release: async () => undefined,
       announce: () => undefined,
       refresh: () => undefined,
@@ -126,7 +126,7 @@ test("leader, drain and an administrator's bypass mode change through the core: 
     recorder,
     bypass: { setByAdmin: (segment, mode) => void relays.push(`${segment} ${mode}`) },
     shared: {
-      claim: async () => ({ upAt: 0n, firstGarpAt: 0n, ifaces: [] }),
+      claim: async () => ({ upAt: 0n, firstGarpAt: 0n, ifaces: [], ipv6Failed: [] }),
       release: async () => undefined,
       announce: () => undefined,
       refresh: () => undefined,

@@ -45,7 +45,7 @@ function harness(o: { fence?: () => Promise<string>; commit?: () => Promise<unkn
       drain: () => undefined,
     },
     shared: {
-      claim: async () => (order.push('claim'), { upAt: 0n, firstGarpAt: 0n, ifaces: [] }),
+      claim: async () => (order.push('claim'), { upAt: 0n, firstGarpAt: 0n, ifaces: [], ipv6Failed: [] }),
       release: async () => void order.push('release'),
       announce: () => undefined,
       refresh: () => void order.push('refresh'),

@@ -55,6 +55,11 @@ export const GUIDE: Readonly<Record<string, { severity: Severity; action: string
   role_change: { severity: 'notice', action: 'read the reason and evidence (tandem why); act if the reason is unexpected' },
   takeover: { severity: 'notice', action: 'check that the old active node is really gone or fenced; see peer_gone and the evidence' },
   shared_addresses_released: { severity: 'info', action: 'none: informational' },
+  shared_ipv6_failed: {
+    severity: 'error',
+    action:
+      'IPv6 hosts cannot reach the shared IPv6 addresses on this node: enable IPv6 on the shared interfaces (net.ipv6.conf.*.disable_ipv6=0) or remove sharedIp6; the next takeover tries again',
+  },
   planned_failover_started: { severity: 'info', action: 'none: informational' },
   planned_failover_abandoned: { severity: 'warning', action: 'the peer went silent while taking over: check it; this node keeps serving' },
   failover_refused: { severity: 'warning', action: 'a planned failover needs an active node with a live peer: check the roles (tandem status)' },

@@ -71,6 +71,7 @@ export const EVENTS = {
   role_change: { id: 400, summary: 'this node changed role; reason and evidence attached' },
   takeover: { id: 401, summary: 'the shared addresses are up here; when the peer was last heard, addresses up, first gratuitous ARP' },
   shared_addresses_released: { id: 402, summary: 'this node no longer holds the shared addresses' },
+  shared_ipv6_failed: { id: 415, summary: 'the shared IPv4 addresses are up, but the kernel refused the shared IPv6 ones (errors attached)' },
   planned_failover_started: { id: 403, summary: 'a planned failover began: heartbeats carry the yielding flag' },
   planned_failover_abandoned: { id: 404, summary: 'the peer went silent during a planned failover: this node stays active' },
   failover_refused: { id: 405, summary: 'a planned failover was refused (not active, or no live peer)' },

@@ -313,6 +313,7 @@ export class FailoverRuntime {
           if (this.state.role !== 'active') return; // stepped down meanwhile (a failed fence)
           const report = await this.deps.shared.claim();
           this.shared = 'held';
+          if (report.ipv6Failed.length > 0) this.deps.log.log('error', 'shared_ipv6_failed', { errors: report.ipv6Failed });
           this.announcedAtMs = Number(monotonicNs()) / 1e6;
           // Say so at once: a peer handing over steps down only when it hears we hold them.
           this.advertise();
