@@ -20,7 +20,11 @@
  * lab, under the same load), so what else the machine does meets both alike.
  * Every rung is printed, with what ran beside it.
  *
- * Usage: node dist/bench/failover.js [--runs N] [--only tandem|keepalived]
+ * --family 6: the same outages in a dual-stack lab, the client pinging the server's IPv6 address through the
+ * shared IPv6 addresses (tandem: sharedIp6 beside sharedIp; keepalived: a VRRPv3 IPv6 instance per segment
+ * beside each IPv4 one, in the same sync group). Every line then carries family 6.
+ *
+ * Usage: node dist/bench/failover.js [--runs N] [--only tandem|keepalived] [--family 4|6]
  *        node dist/bench/failover.js --false-failover-seconds 600 [--only ...] [--loads stress,chromium,...]
  *          [--settings 'NAME|NAME']   (only those settings, once each, side by side: to rerun or complete single rungs)
  * Each false-failover rung prints its role changes' reasons (`why`); BENCH_KEEP_LOGS=1 keeps each rung's
@@ -40,7 +44,8 @@ import { keepalivedArgv } from './keepalived-run.js';
 
 type Fault = 'power-off' | 'link-down';
 const FAULTS: Fault[] = ['power-off', 'link-down'];
-const SERVER = '198.18.1.100';
+const FAMILY: 4 | 6 = process.argv.includes('--family') && process.argv[process.argv.indexOf('--family') + 1] === '6' ? 6 : 4;
+const SERVER = FAMILY === 6 ? '2001:2:0:1::100' : '198.18.1.100';
 const board = resolveBoard('sim');
 
 interface Setting {
@@ -118,7 +123,21 @@ function keepalivedConf(plan: LabPlan, index: number, advertInt: number): string
   virtual_ipaddress {
     ${seg.sharedIp}/24
   }
-}`;
+}${
+      plan.ipv6
+        ? `
+vrrp_instance ${seg.name}6 {
+  state BACKUP
+  interface ${ifname}
+  virtual_router_id ${61 + k}
+  priority ${index === 1 ? 150 : 100}
+  advert_int ${advertInt}
+  virtual_ipaddress {
+    ${seg.sharedIp6}/64
+  }
+}`
+        : ''
+    }`;
   });
   return `global_defs {
   router_id ${plan.nodes[index - 1]!.name}
@@ -130,7 +149,7 @@ vrrp_sync_group G {
   group {
     ${plan.segments
       .filter((s) => s.role !== 'sync')
-      .map((s) => s.name)
+      .flatMap((s) => (plan.ipv6 ? [s.name, `${s.name}6`] : [s.name]))
       .join('\n    ')}
   }
 }
@@ -208,7 +227,7 @@ function keepalived(name: string, advertInt: number): Setting {
 }
 
 async function measure(setting: Setting, fault: Fault, runs: number): Promise<number[]> {
-  const lab = await Lab.up(board);
+  const lab = await Lab.up(board, { ipv6: FAMILY === 6 });
   const outages: number[] = [];
   let running: Running | undefined;
   try {
@@ -327,6 +346,7 @@ async function main(): Promise<void> {
           max: Math.round(st.max),
           runs: outages.length,
           samples: outages.map(Math.round),
+          family: FAMILY,
         }) + '\n',
       );
     }

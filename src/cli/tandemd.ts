@@ -17,7 +17,8 @@ import { loadNode, type Loaded } from '../cluster/config-file.js';
 import { startStandalone } from '../runtime/cluster-service/standalone.js';
 import { startGroupDaemon } from '../runtime/group/group-daemon.js';
 import { SdNotify } from '../io/sd-notify.js';
-import { ensureAddresses } from '../io/node-addresses.js';
+import { dadFailures, ensureAddresses } from '../io/node-addresses.js';
+import { ownAddress6 } from '../cluster/config-check.js';
 import { flag, parseArgs, str, UsageError } from './args.js';
 import { formatFindings, preflight } from './check-command.js';
 
@@ -28,6 +29,8 @@ tandemd --release-shared --config FILE
   The configuration is documented in docs/configuration.md; check it with: tandem check --config FILE`;
 
 const SIGNALS = { SIGTERM: 15, SIGINT: 2 } as const;
+/** When this node's IPv6 addresses are checked for a failed duplicate address detection, after start. */
+const DAD_CHECK_MS = 2500;
 
 export function main(argv: readonly string[]): void {
   let log: Logger = new JsonLogger();
@@ -94,6 +97,22 @@ export function main(argv: readonly string[]): void {
       (added) => added.length > 0 && log.log('info', 'node_addresses_set', { added }),
       (e: Error) => log.log('error', 'node_addresses_failed', { error: e.message }),
     )
+    .then(() => {
+      // Duplicate address detection takes about a second (one probe, RetransTimer): look once it is over.
+      const own = loaded.config.interfaces.flatMap((i) => {
+        const a = loaded.kind === 'cluster' ? ownAddress6(loaded.config, i) : i.address6;
+        return a ? [{ iface: i.name, address: a.address }] : [];
+      });
+      if (own.length > 0)
+        setTimeout(
+          () =>
+            void dadFailures(own).then(
+              (failed) => failed.forEach((f) => log.log('error', 'node_ipv6_dad_failed', f)),
+              () => undefined, // an interface that is gone: the heartbeats and monitors say so already
+            ),
+          DAD_CHECK_MS,
+        ).unref();
+    })
     .then(() => {
       if (loaded.kind === 'standalone') return startStandalone(loaded.config, loaded.store, board, log, restart);
       const opts = { store: loaded.store, restart, ...(log instanceof SyslogLogger ? { syslog: log } : {}) };

@@ -22,6 +22,22 @@ function ip(args: readonly string[]): Promise<string> {
   );
 }
 
+/**
+ * This node's own IPv6 addresses that duplicate address detection refused (another host on the link has one):
+ * the kernel keeps them "dadfailed" and never uses them. Addresses not on the system are not reported here.
+ */
+export async function dadFailures(own: readonly { iface: string; address: string }[]): Promise<{ iface: string; address: string }[]> {
+  const failed: { iface: string; address: string }[] = [];
+  for (const iface of new Set(own.map((o) => o.iface))) {
+    const info = JSON.parse(await ip(['-j', '-6', 'addr', 'show', 'dev', iface])) as { addr_info?: { local: string; dadfailed?: boolean }[] }[];
+    for (const a of info[0]?.addr_info ?? []) {
+      const local = canonicalIpv6(a.local) ?? a.local;
+      if (a.dadfailed === true && own.some((o) => o.iface === iface && o.address === local)) failed.push({ iface, address: local });
+    }
+  }
+  return failed;
+}
+
 /** What was added, for the log. */
 export async function ensureAddresses(local: OwnAddresses): Promise<string[]> {
   const added: string[] = [];

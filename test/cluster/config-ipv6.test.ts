@@ -154,3 +154,11 @@ test('a cluster without IPv6 keeps the definition and topology it had (members r
   const c6 = parseConfig(raw(), 'n1.json');
   t.not(clusterDefinition(c4), clusterDefinition(c6), 'the shared IPv6 addresses are part of what both nodes must agree on');
 });
+
+test('management.gateway6: kept canonical; anything else names the field', (t) => {
+  const local = (gateway6: string) =>
+    parseLocal({ board: 'sim', interfaces: [{ name: 'eth1', address: '198.18.2.11/24' }], management: { interface: 'eth1', gateway6 } }, 'node.json')
+      .management;
+  t.is(local('2001:2:0:2:0:0:0:FE')?.gateway6, '2001:2:0:2::fe');
+  t.throws(() => local('198.18.2.254'), { message: 'node.json: management.gateway6: expected an IPv6 address such as 2001:2:0:2::fe, got "198.18.2.254"' });
+});

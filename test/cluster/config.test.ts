@@ -264,8 +264,8 @@ test('the management server is HTTPS on 443 unless the file says http (then 8080
   const local = (management: Record<string, unknown>) =>
     parseLocal({ board: 'sim', interfaces: [{ name: 'eth1', address: '198.18.2.11/24' }], management: { interface: 'eth1', ...management } }, 'node.json')
       .management;
-  t.deepEqual(local({}), { interface: 'eth1', protocol: 'https', port: 443, gateway: null });
-  t.deepEqual(local({ protocol: 'http' }), { interface: 'eth1', protocol: 'http', port: 8080, gateway: null });
+  t.deepEqual(local({}), { interface: 'eth1', protocol: 'https', port: 443, gateway: null, gateway6: null });
+  t.deepEqual(local({ protocol: 'http' }), { interface: 'eth1', protocol: 'http', port: 8080, gateway: null, gateway6: null });
   t.is(local({ protocol: 'https', port: 8443 })?.port, 8443);
   const e = t.throws(() => local({ protocol: 'ftp' }));
   t.regex(e.message, /^node\.json: management\.protocol: .*"https" \(the default\) or "http"/);

@@ -168,3 +168,21 @@ test.serial('a shared IPv6 address configured on one node only: both nodes name 
     'IPv4 keeps working',
   );
 });
+
+test.serial("duplicate address detection failing on a node's own IPv6 address: a named event with interface and address; the pair runs on", async (t) => {
+  const lab = await labFor(t, 2, { ipv6: true });
+  const fx = await lab.addForeignHost('dmz');
+  const n2 = lab.plan.nodes[1]!.netns;
+  // A host on the DMZ already has n2's IPv6 address there; n2 then adds it with DAD on (the lab's own addresses skip it).
+  await run(['ip', '-n', fx.netns, 'addr', 'add', '2001:2:0:3::12/64', 'dev', 'eth0', 'nodad']);
+  await run(['ip', 'netns', 'exec', n2, 'sysctl', '-qw', 'net.ipv6.conf.eth2.dad_transmits=1']);
+  await run(['ip', '-n', n2, 'addr', 'del', '2001:2:0:3::12/64', 'dev', 'eth2']);
+  await run(['ip', '-n', n2, 'addr', 'add', '2001:2:0:3::12/64', 'dev', 'eth2']);
+  const { cluster } = await pair(t, lab);
+  t.true(await eventually(() => cluster.events('n2', 'node_ipv6_dad_failed').length > 0, 6000), 'n2 names it');
+  t.like(cluster.events('n2', 'node_ipv6_dad_failed')[0], { iface: 'eth2', address: '2001:2:0:3::12', level: 'error' });
+  t.is(cluster.events('n1', 'node_ipv6_dad_failed').length, 0, 'n1 has no duplicate');
+  t.regex((await run(['ip', '-n', n2, '-6', 'addr', 'show', 'dev', 'eth2'])).stdout, /2001:2:0:3::12\/64 scope global .*dadfailed/);
+  const roles = [(await cluster.status('n1')).role, (await cluster.status('n2')).role].sort();
+  t.deepEqual(roles, ['active', 'inactive'], 'the pair runs on');
+});

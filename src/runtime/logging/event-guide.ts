@@ -148,6 +148,11 @@ export const GUIDE: Readonly<Record<string, { severity: Severity; action: string
     action: 'that request was answered 500 and the node goes on; a defect of tandem: report it with the error and the lines before it',
   },
   priority_not_set: { severity: 'warning', action: 'run tandemd as root (CAP_SYS_NICE) so heartbeats keep their priority under load' },
+  node_ipv6_dad_failed: {
+    severity: 'error',
+    action:
+      'the kernel will not use that address (dadfailed): find the host that has it (ip -6 neigh on a neighbour), give one of the two another address, then remove and add it again (or restart tandemd); IPv4 and the shared addresses are not affected',
+  },
   node_addresses_failed: {
     severity: 'error',
     action: 'the addresses set on the console could not be applied: read the iproute2 error; fix them on the console',

@@ -188,6 +188,7 @@ export const EVENTS = {
   priority_not_set: { id: 612, summary: 'tandemd could not raise its scheduling priority (config nice): under load its heartbeats may be late' },
   node_addresses_set: { id: 113, summary: 'at start, the addresses the node file names (set on the console) were put back on the interfaces' },
   node_addresses_failed: { id: 613, summary: "the node file's own addresses could not be put on the interfaces (the error from iproute2 attached)" },
+  node_ipv6_dad_failed: { id: 621, summary: "duplicate address detection failed for one of this node's own IPv6 addresses: another host on the link has it" },
   admin_note: { id: 816, summary: 'an administrator wrote a note into the cluster log (tandem note)' },
   maintenance_step: { id: 820, summary: 'a step of tandem update/upgrade ran here: file sent, file received, applied, fail back requested' },
   maintenance_apply_failed: { id: 821, summary: 'the maintenance command failed on this node (exit code or time limit); the sequence stopped' },
