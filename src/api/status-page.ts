@@ -45,7 +45,8 @@ export interface StatusDoc {
   /** Every role change since the daemon started (changes keeps only the newest). */
   roleChangesTotal: number;
   connections: number;
-  sync: null | { status: string; channel: string; lag: number; sequence: number };
+  /** connections: the synchronised connection table by address family (absent where it is not synchronised). */
+  sync: null | { status: string; channel: string; lag: number; sequence: number; connections?: { ipv4: number; ipv6: number } };
 }
 
 /** The leader as the headers show it: nobody holds the role while an election runs, or while there is no quorum to elect. */
@@ -88,7 +89,7 @@ export function renderPage(d: StatusDoc): string {
 .ok{color:#060}.bad{color:#a00}</style></head><body>
 <h1>${esc(d.node.name)}: <span id="role">${esc(d.node.role)}</span></h1>
 <p id="cluster">${esc(title)}${d.cluster ? `, revision ${d.cluster.revision}, leader <b id="leader">${esc(d.cluster.leader ?? 'none')}</b>` : ''}; software ${esc(d.node.softwareVersion)};
-health check: <span id="health" class="${d.health.ok ? 'ok' : 'bad'}">${esc(d.health.text)}</span>; connections ${d.connections}${d.sync ? `; sync ${esc(d.sync.status)} (channel ${esc(d.sync.channel)}, lag ${d.sync.lag})` : ''}</p>
+health check: <span id="health" class="${d.health.ok ? 'ok' : 'bad'}">${esc(d.health.text)}</span>; connections ${d.connections}${d.sync?.connections ? ` (synchronised: IPv4 ${d.sync.connections.ipv4}, IPv6 ${d.sync.connections.ipv6})` : ''}${d.sync ? `; sync ${esc(d.sync.status)} (channel ${esc(d.sync.channel)}, lag ${d.sync.lag})` : ''}</p>
 <h2>Members</h2>
 <table id="members"><tr><th>member</th><th>address</th><th>role</th><th>state</th><th>status</th><th>meaning</th><th>unreachable because</th><th>version</th></tr>
 ${rows}
@@ -176,6 +177,12 @@ export function renderMetrics(d: StatusDoc): string {
   if (d.sync) {
     metric('tandem_sync_lag', 'State updates not yet acknowledged (source) or not yet applied (standby).', 'gauge', [[{}, d.sync.lag]]);
     metric('tandem_sync_channel_up', '1 while the sync channel is up.', 'gauge', [[{}, d.sync.channel === 'up' ? 1 : 0]]);
+    const c = d.sync.connections;
+    if (c)
+      metric('tandem_sync_connections', 'Connections in the synchronised table (the source kernel, or the standby copy), by address family.', 'gauge', [
+        [{ node: d.node.name, family: 'ipv4' }, c.ipv4],
+        [{ node: d.node.name, family: 'ipv6' }, c.ipv6],
+      ]);
   }
   return out.join('\n') + '\n';
 }

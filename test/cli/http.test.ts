@@ -37,7 +37,7 @@ const doc: StatusDoc = {
   changes: [{ wallTime: '2026-11-22T06:00:00.000Z', from: 'starting', to: 'active', reason: 'enabled_active_active' }],
   roleChangesTotal: 73,
   connections: 3,
-  sync: { status: 'in-sync', channel: 'up', lag: 0, sequence: 5 },
+  sync: { status: 'in-sync', channel: 'up', lag: 0, sequence: 5, connections: { ipv4: 40, ipv6: 2 } },
 };
 
 function get(
@@ -251,5 +251,8 @@ test('metrics are the Prometheus text format: HELP, TYPE, labelled samples', (t)
   t.regex(m, /^tandem_member_reachable\{member="fw-b"\} 0$/m);
   t.regex(m, /^tandem_health_check_ok\{node="fw-a"\} 1$/m);
   t.regex(m, /^tandem_role_changes_total 73$/m, 'every role change since start, not the kept history (1)');
+  t.regex(m, /^tandem_sync_connections\{node="fw-a",family="ipv4"\} 40$/m);
+  t.regex(m, /^tandem_sync_connections\{node="fw-a",family="ipv6"\} 2$/m);
+  t.regex(renderPage(doc), /\(synchronised: IPv4 40, IPv6 2\)/, 'the page shows the families too');
   for (const line of m.trim().split('\n')) t.regex(line, /^(# (HELP|TYPE) \w+ .+|\w+(\{[^}]*\})? -?\d+(\.\d+)?)$/);
 });

@@ -181,7 +181,17 @@ export class ClusterNode {
     const s = this.d.runtime.snapshot();
     const view = this.view();
     const props = this.control.content?.cluster?.properties;
-    const sync = 'role' in s.sync ? { status: s.sync.status, channel: s.sync.channel, lag: s.sync.lag, sequence: s.sync.sequence } : null;
+    const ct = 'role' in s.sync ? s.sync.providers['conntrack'] : undefined;
+    const sync =
+      'role' in s.sync
+        ? {
+            status: s.sync.status,
+            channel: s.sync.channel,
+            lag: s.sync.lag,
+            sequence: s.sync.sequence,
+            ...(ct ? { connections: { ipv4: ct.ipv4 ?? ct.count, ipv6: ct.ipv6 ?? 0 } } : {}),
+          }
+        : null;
     return {
       node: { name: s.node.name, role: s.role, standalone: false, softwareVersion: VERSION.text },
       cluster: { ...view },
