@@ -118,6 +118,7 @@ export class SharedAddresses {
   async claim(): Promise<ClaimReport> {
     const answers: Promise<unknown>[] = [];
     const answers6: Promise<unknown>[] = [];
+    const later6: { i: SharedIface; name: string; index: number; ipv6: NonNullable<SharedIface['ipv6']> }[] = [];
     for (const i of this.ifaces) {
       const parent = ifaceFacts(i.parent, this.netns).index;
       const name = sharedLinkName(i.nn);
@@ -145,22 +146,26 @@ export class SharedAddresses {
           ),
         );
       }
-      if (i.ipv6) {
-        const { address, prefix } = i.ipv6;
-        const bytes = ipv6Of(address);
-        answers6.push(this.ipv6Request(`addrgenmode none on ${name}`, (seq) => setAddrGenModeNone(seq, index)));
-        for (const [a, p, text] of [
-          [linkLocalOf(sharedMac(i.nn, this.clusterId)), 64, 'its link-local address'],
-          [bytes, prefix, `${address}/${prefix}`],
-        ] as const)
-          answers6.push(
-            this.ignore(
-              'EEXIST',
-              this.ipv6Request(`${text} on ${name}`, (seq) => newAddress6(seq, index, a, p)),
-            ),
-          );
-      }
+      // Before the link comes up, or the kernel makes a link-local address of its own (with DAD).
+      if (i.ipv6) answers6.push(this.ipv6Request(`addrgenmode none on ${name}`, (seq) => setAddrGenModeNone(seq, index)));
       answers.push(this.nl.request(`set ${name} up`, (seq) => setLinkUp(seq, index, true)));
+      if (i.ipv6) later6.push({ i, name, index, ipv6: i.ipv6 });
+    }
+    // The IPv6 addresses after every link is up: the kernel carries each request out as it is sent, so IPv4
+    // traffic does not wait for IPv6's address work (routes, group joins) on any interface.
+    for (const { i, name, index, ipv6 } of later6) {
+      const { address, prefix } = ipv6;
+      const bytes = ipv6Of(address);
+      for (const [a, p, text] of [
+        [linkLocalOf(sharedMac(i.nn, this.clusterId)), 64, 'its link-local address'],
+        [bytes, prefix, `${address}/${prefix}`],
+      ] as const)
+        answers6.push(
+          this.ignore(
+            'EEXIST',
+            this.ipv6Request(`${text} on ${name}`, (seq) => newAddress6(seq, index, a, p)),
+          ),
+        );
     }
     const [settled, settled6] = await Promise.all([Promise.allSettled(answers), Promise.allSettled(answers6)]);
     const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
