@@ -11,7 +11,9 @@
  */
 import type { Board } from '../board/board-file.js';
 import type { Cidr, NodeConfig } from './config-file.js';
-import { checkIpv6 } from './config-check6.js';
+import { checkIpv6, ownAddress6 } from './config-check6.js';
+
+export { ownAddress6 };
 
 export interface Finding {
   field: string;
@@ -36,13 +38,8 @@ export function ownAddress(config: NodeConfig, i: NodeConfig['interfaces'][numbe
   return i.address ?? (config.node.type === 'master' ? i.masterIp : i.slaveIp);
 }
 
-/** This node's own IPv6 address on an interface (address6, or masterIp6/slaveIp6 by its type). */
-export function ownAddress6(config: NodeConfig, i: NodeConfig['interfaces'][number]): Cidr | null {
-  return i.address6 ?? (config.node.type === 'master' ? i.masterIp6 : i.slaveIp6);
-}
-
 /** Whether this node has an address of either family on an interface (heartbeats need one of them). */
-const hasOwnAddress = (config: NodeConfig, i: NodeConfig['interfaces'][number]) => ownAddress(config, i) !== null || ownAddress6(config, i) !== null;
+export const hasOwnAddress = (config: NodeConfig, i: NodeConfig['interfaces'][number]) => ownAddress(config, i) !== null || ownAddress6(config, i) !== null;
 
 /** The peer's address on the sync interface: the member's (managed) or the other of Master_IP/Slave_IP (static). */
 export function peerSyncAddress(config: NodeConfig): string | null {

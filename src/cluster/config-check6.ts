@@ -26,6 +26,16 @@ function prefixOf(c: Cidr): string {
   return `${formatIpv6(b)}/${c.prefix}`;
 }
 
+/** This node's own IPv6 address on an interface (address6, or masterIp6/slaveIp6 by its type), and the field it came from. */
+function own6(config: NodeConfig, i: Iface): { cidr: Cidr; field: 'address6' | 'masterIp6' | 'slaveIp6' } | null {
+  const field = i.address6 ? 'address6' : config.node.type === 'master' ? 'masterIp6' : 'slaveIp6';
+  return i[field] ? { cidr: i[field]!, field } : null;
+}
+
+export function ownAddress6(config: NodeConfig, i: Iface): Cidr | null {
+  return own6(config, i)?.cidr ?? null;
+}
+
 export function checkIpv6(config: NodeConfig, i: Iface, at: string, r: Report): void {
   const shared = i.sharedIp6;
   if (shared && isLinkLocal6(bytes(shared)))
@@ -37,8 +47,9 @@ export function checkIpv6(config: NodeConfig, i: Iface, at: string, r: Report): 
     if (same(shared, i[f])) r.err(`${at}.sharedIp6`, `equals ${f} ${i[f]!.address}: the shared address must differ from the nodes' own`);
   }
   if (same(i.masterIp6, i.slaveIp6)) r.err(`${at}.slaveIp6`, `equals masterIp6 ${i.masterIp6!.address}: each node needs its own address`);
-  const own = i.address6 ?? (config.node.type === 'master' ? i.masterIp6 : i.slaveIp6);
-  const ownField = i.address6 ? 'address6' : config.node.type === 'master' ? 'masterIp6' : 'slaveIp6';
+  const mine = own6(config, i);
+  const own = mine?.cidr;
+  const ownField = mine?.field;
   if (shared && own && !isLinkLocal6(bytes(shared))) {
     if (shared.prefix !== own.prefix)
       r.err(`${at}.sharedIp6`, `prefix length /${shared.prefix} differs from ${ownField}'s /${own.prefix} on ${i.name}: one link, one prefix`);

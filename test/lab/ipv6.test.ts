@@ -24,6 +24,12 @@ async function pair(t: ExecutionContext, lab: Lab, opts: Parameters<typeof LabCl
   return { cluster, ...(await cluster.settled(15_000)) };
 }
 
+/** Node `index`'s interfaces as the lab writes them, with the given fields left out of interface `iface`. */
+function interfacesWithout(lab: Lab, index: number, iface: string, fields: readonly string[]): Record<string, unknown>[] {
+  const all = labNodeConfig(lab.plan, board, index, { passwordFile: '/x', stateDir: '/x', controlSocket: '/x' })['interfaces'] as Record<string, unknown>[];
+  return all.map((i) => (i['name'] === iface ? Object.fromEntries(Object.entries(i).filter(([k]) => !fields.includes(k))) : i));
+}
+
 const neigh = async (ns: string, ip: string) => (await run(['ip', '-n', ns, '-6', 'neigh', 'show', ip])).stdout;
 
 test.serial(
@@ -74,10 +80,7 @@ test.serial('an interface with IPv6 addresses only carries heartbeats (IPv4 head
   const lab = await labFor(t, 2, { ipv6: true });
   // eth2 (the DMZ) loses its IPv4 addresses on both nodes, and the configuration names only its IPv6 ones.
   for (const n of lab.plan.nodes) await run(['ip', '-n', n.netns, '-4', 'addr', 'flush', 'dev', 'eth2']);
-  const ifaces = (index: number) =>
-    (labNodeConfig(lab.plan, board, index, { passwordFile: '/x', stateDir: '/x', controlSocket: '/x' })['interfaces'] as Record<string, unknown>[]).map((i) =>
-      i['name'] === 'eth2' ? Object.fromEntries(Object.entries(i).filter(([k]) => !['sharedIp', 'masterIp', 'slaveIp'].includes(k))) : i,
-    );
+  const ifaces = (index: number) => interfacesWithout(lab, index, 'eth2', ['sharedIp', 'masterIp', 'slaveIp']);
   const { cluster, active, inactive } = await pair(t, lab, { configFor: (name) => ({ interfaces: ifaces(name === 'n1' ? 1 : 2) }) });
   const standbyNs = lab.plan.nodes.find((n) => n.name === inactive)!.netns;
   const capture = await run(['ip', 'netns', 'exec', standbyNs, 'tcpdump', '-c', '4', '-nn', '-i', 'eth2', 'ether[0:4] = 0x11000000'], { timeoutMs: 5000 });
@@ -151,9 +154,7 @@ test.serial('20 IPv6 TCP connections through a stateful IPv6 firewall (NAT66) su
 
 test.serial('a shared IPv6 address configured on one node only: both nodes name the mismatch; the pair still fails over for IPv4', async (t) => {
   const lab = await labFor(t, 2, { ipv6: true });
-  const without6 = (
-    labNodeConfig(lab.plan, board, 2, { passwordFile: '/x', stateDir: '/x', controlSocket: '/x' })['interfaces'] as Record<string, unknown>[]
-  ).map((i) => (i['name'] === 'eth1' ? Object.fromEntries(Object.entries(i).filter(([k]) => k !== 'sharedIp6')) : i));
+  const without6 = interfacesWithout(lab, 2, 'eth1', ['sharedIp6']);
   const { cluster, active, inactive } = await pair(t, lab, { configFor: (name) => (name === 'n2' ? { interfaces: without6 } : {}) });
   for (const n of [active, inactive])
     t.true(

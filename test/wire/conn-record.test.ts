@@ -122,21 +122,7 @@ test('the ctnetlink reader never throws on random or mutated datagrams', (t) => 
     }),
     { numRuns: 3000 },
   );
-  fc.assert(
-    fc.property(
-      fc.array(fc.tuple(fc.nat(good.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }),
-      fc.nat(good.length),
-      (flips, cut) => {
-        const m = good.slice();
-        for (const [at, v] of flips) m[at] = v;
-        let n = 0;
-        eachConntrack(m.subarray(0, cut), scratch, () => n++);
-        eachConntrack(m, scratch, () => n++);
-        return n >= 0;
-      },
-    ),
-    { numRuns: 5000 },
-  );
+  fuzzMutations(good, scratch);
   t.pass();
 });
 
@@ -222,6 +208,13 @@ test('the ctnetlink reader never throws on mutated IPv6 datagrams (fuzz)', (t) =
     tcpState: 3,
   });
   const scratch = new Uint8Array(RECORD_BYTES);
+  fuzzMutations(good, scratch);
+  t.pass();
+});
+
+/** Up to 8 bytes of a valid request overwritten, and the result cut anywhere: the reader never throws, and whatever it
+ * takes for an entry is a whole record of a known family. */
+function fuzzMutations(good: Uint8Array, scratch: Uint8Array): void {
   fc.assert(
     fc.property(
       fc.array(fc.tuple(fc.nat(good.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }),
@@ -230,16 +223,15 @@ test('the ctnetlink reader never throws on mutated IPv6 datagrams (fuzz)', (t) =
         const m = good.slice();
         for (const [at, v] of flips) m[at] = v;
         let n = 0;
-        eachConntrack(m.subarray(0, cut), scratch, (r) => {
+        const entry = (r: Uint8Array) => {
           n++;
-          // whatever parsed is a whole record of a known family
-          if (r[REC.family] !== 4 && r[REC.family] !== 6) throw new Error('family');
-        });
-        eachConntrack(m, scratch, () => n++);
+          if (r[REC.family] !== 4 && r[REC.family] !== 6) throw new Error(`a record of family ${r[REC.family]}`);
+        };
+        eachConntrack(m.subarray(0, cut), scratch, entry);
+        eachConntrack(m, scratch, entry);
         return n >= 0;
       },
     ),
     { numRuns: 5000 },
   );
-  t.pass();
-});
+}

@@ -11,7 +11,7 @@ import { runCommand } from '../run-command.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Board } from '../../board/board-file.js';
-import { ownAddress, ownAddress6, peerSyncAddress } from '../../cluster/config-check.js';
+import { hasOwnAddress, ownAddress, ownAddress6, peerSyncAddress } from '../../cluster/config-check.js';
 import { clusterSecret } from '../../cluster/cluster-key.js';
 import type { NodeConfig } from '../../cluster/config-file.js';
 import type { FailoverConfig } from '../../core/failover-types.js';
@@ -188,7 +188,7 @@ export async function startDaemon(
   const watchdog = WatchdogFeeder.start(board, log);
   // The relays hold their failure mode until the node has decided its role.
   const bypass = BypassControl.start(board, config, log);
-  const heartbeatIfaces = config.interfaces.filter((i) => i.heartbeats && (ownAddress(config, i) ?? ownAddress6(config, i)) !== null).map((i) => i.name);
+  const heartbeatIfaces = config.interfaces.filter((i) => i.heartbeats && hasOwnAddress(config, i)).map((i) => i.name);
   const secret = clusterSecret(config.cluster);
   const syncData = syncWorkerData(config, secret);
   const sync = syncData ? await SyncClient.start(syncData, log) : undefined;
