@@ -41,6 +41,12 @@ export function ownAddress(config: NodeConfig, i: NodeConfig['interfaces'][numbe
 /** Whether this node has an address of either family on an interface (heartbeats need one of them). */
 export const hasOwnAddress = (config: NodeConfig, i: NodeConfig['interfaces'][number]) => ownAddress(config, i) !== null || ownAddress6(config, i) !== null;
 
+/** This node's addresses on its management interface, IPv4 first: the management server listens on each. */
+export function managementAddresses(config: NodeConfig): string[] {
+  const i = config.management && config.interfaces.find((f) => f.name === config.management!.interface);
+  return i ? [ownAddress(config, i), ownAddress6(config, i)].flatMap((c) => (c ? [c.address] : [])) : [];
+}
+
 /** The peer's address on the sync interface: the member's (managed) or the other of Master_IP/Slave_IP (static). */
 export function peerSyncAddress(config: NodeConfig): string | null {
   if (!config.peer) return null;

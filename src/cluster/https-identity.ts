@@ -41,6 +41,15 @@ export interface LoadedIdentity extends Identity {
 
 const dirOf = (stateDir: string) => join(stateDir, 'https');
 
+/** The management server's URL on `address`; an IPv6 address goes in brackets (RFC 3986 3.2.2). */
+export const managementUrl = (address: string, port: number) => `https://${address.includes(':') ? `[${address}]` : address}:${port}/`;
+
+/** What a generated certificate must name: the node, and every address the management server listens on (IPv4 first). */
+export interface Want {
+  commonName: string;
+  addresses: readonly string[];
+}
+
 /** The first certificate of a PEM file, read; throws naming `where`. */
 export function parseCertificate(pem: string, where: string): X509Certificate {
   if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error(`${where}: no PEM certificate in it (a "-----BEGIN CERTIFICATE-----" block)`);
@@ -105,8 +114,9 @@ function write(stateDir: string, id: Identity, origin: Origin): void {
  * standalone node that becomes member fw-a): every client that pinned or trusted it would have to learn
  * it again for nothing; `tandem https generate` makes one with the new name when the administrator wants.
  */
-function staleReason(x: X509Certificate, want: { commonName: string; address: string }, now: Date): string | null {
-  if (!x.checkIP(want.address)) return `it does not name the management address ${want.address}`;
+function staleReason(x: X509Certificate, want: Want, now: Date): string | null {
+  const missing = want.addresses.filter((a) => !x.checkIP(a));
+  if (missing.length) return `it does not name the management address${missing.length > 1 ? 'es' : ''} ${missing.join(', ')}`;
   if (new Date(x.validTo).getTime() - now.getTime() < 30 * 86_400_000) return `it ends on ${new Date(x.validTo).toISOString()}`;
   return null;
 }
@@ -116,7 +126,7 @@ function staleReason(x: X509Certificate, want: { commonName: string; address: st
  * longer fits, or unreadable files that tandem made). An installed pair that does not load is an error
  * naming the file: tandem never silently replaces what the administrator installed.
  */
-export function loadIdentity(stateDir: string, want: { commonName: string; address: string }, now = new Date()): LoadedIdentity {
+export function loadIdentity(stateDir: string, want: Want, now = new Date()): LoadedIdentity {
   const dir = dirOf(stateDir);
   const origin = readOrigin(dir);
   const names = { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') };
@@ -148,8 +158,8 @@ export function installIdentity(stateDir: string, certPem: string, keyPem: strin
 }
 
 /** Replaces whatever is installed with a new self-signed pair. */
-export function generateIdentity(stateDir: string, want: { commonName: string; address: string }): LoadedIdentity {
-  const id = selfSigned({ commonName: want.commonName, addresses: [want.address] });
+export function generateIdentity(stateDir: string, want: Want): LoadedIdentity {
+  const id = selfSigned({ commonName: want.commonName, addresses: want.addresses });
   write(stateDir, id, 'generated');
   return { ...id, info: describe(id.certPem, 'generated') };
 }

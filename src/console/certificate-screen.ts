@@ -8,6 +8,7 @@
  * socket operations as `tandem https` (src/cli/https-command.ts).
  */
 import { readFileSync } from 'node:fs';
+import { managementUrl } from '../cluster/https-identity.js';
 import type { NodeAccess } from './node-access.js';
 import { ask, checks, confirm, pause } from './prompts.js';
 import type { ConsoleIo } from './terminal.js';
@@ -15,10 +16,19 @@ import type { ConsoleIo } from './terminal.js';
 /** A serial console has 80 columns: a long value is cut (names) or split (the fingerprint, 16 bytes a line). */
 const fit = (line: string) => (line.length <= 80 ? line : line.slice(0, 76) + ' ...');
 
+/** One line per address the server listens on (an IPv6 URL is too long to share a line with the IPv4 one). */
+function servedOn(c: Record<string, unknown>): string[] {
+  const addresses = Array.isArray(c['addresses']) ? (c['addresses'] as unknown[]).map(String) : [];
+  if (addresses.length === 0) return [`  served on    no address: the server could not listen  (${String(c['origin'])})`];
+  return addresses.map((a, k) =>
+    fit(`  ${k === 0 ? 'served on' : '         '}    ${managementUrl(a, Number(c['port']))}${k === 0 ? `  (${String(c['origin'])})` : ''}`),
+  );
+}
+
 function describe(c: Record<string, unknown>): string[] {
   const fp = String(c['fingerprint']);
   return [
-    fit(`  served on    https://${String(c['address'])}:${String(c['port'])}/  (${String(c['origin'])})`),
+    ...servedOn(c),
     fit(`  names        ${String(c['names'] || '(none)')}`),
     `  valid until  ${String(c['validTo'])}`,
     `  SHA-256      ${fp.slice(0, 47)}`,

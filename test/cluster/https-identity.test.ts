@@ -13,7 +13,7 @@ function stateDir(t: { teardown(f: () => void): void }): string {
   return d;
 }
 
-const want = { commonName: 'fw-a', address: '198.18.2.11' };
+const want = { commonName: 'fw-a', addresses: ['198.18.2.11'] };
 
 test('the self-signed certificate is one OpenSSL accepts: verifies against itself, names the node and the address, serverAuth', (t) => {
   const dir = stateDir(t);
@@ -72,9 +72,15 @@ test('first start makes one (0600 key); the next start reuses it; a new manageme
   t.is(again.renewed, undefined);
   t.is(again.info.fingerprint, first.info.fingerprint);
   t.is(loadIdentity(dir, { ...want, commonName: 'fw-renamed' }).info.fingerprint, first.info.fingerprint, 'a new name alone keeps it (pinned clients)');
-  const moved = loadIdentity(dir, { ...want, address: '198.18.2.21' });
+  const moved = loadIdentity(dir, { ...want, addresses: ['198.18.2.21'] });
   t.regex(moved.renewed ?? '', /does not name the management address 198\.18\.2\.21/);
   t.not(moved.info.fingerprint, first.info.fingerprint);
+  // An IPv6 management address added later (address6): the certificate must name it too, beside the IPv4 one.
+  const dual = loadIdentity(dir, { ...want, addresses: ['198.18.2.21', '2001:2:0:2::11'] });
+  t.regex(dual.renewed ?? '', /does not name the management address 2001:2:0:2::11$/);
+  t.regex(dual.info.names, /IP Address:198\.18\.2\.21/);
+  t.regex(dual.info.names, /IP Address:2001:2:0:2:0:0:0:11/);
+  t.is(loadIdentity(dir, { ...want, addresses: ['198.18.2.21', '2001:2:0:2::11'] }).renewed, undefined, 'both named: kept');
 });
 
 test('a crash between writing the key and the certificate leaves a pair that does not match: a generated one is made anew', (t) => {

@@ -3,13 +3,17 @@
  * interface with IPv6 addresses only carries heartbeats, an IPv6 monitor target counts like an IPv4 one.
  */
 import test, { type ExecutionContext } from 'ava';
+import { X509Certificate } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { LabCluster, TcpProbe } from '../../src/lab/cluster.js';
 import { invalidDrops, statefulGateways } from '../../src/lab/firewall.js';
 import { labNodeConfig } from '../../src/lab/lab-config.js';
 import type { Lab } from '../../src/lab/lab.js';
-import { run } from '../../src/lab/run.js';
+import { run, tool } from '../../src/lab/run.js';
 import { UdpProbe } from '../../src/lab/udp-probe.js';
 import { board, eventually, labFor, sleep, until } from '../helpers/lab.js';
+import { managedPair } from '../helpers/managed.js';
 
 const SHARED_LAN6 = '2001:2:0:2::1';
 const SHARED_MAC_LAN = '10:00:00:00:09:07';
@@ -187,3 +191,53 @@ test.serial("duplicate address detection failing on a node's own IPv6 address: a
   const roles = [(await cluster.status('n1')).role, (await cluster.status('n2')).role].sort();
   t.deepEqual(roles, ['active', 'inactive'], 'the pair runs on');
 });
+
+test.serial('the management server listens on the IPv6 management address too: its certificate names it, curl verifies it there', async (t) => {
+  const p = await managedPair(t, true, { timers: { initialSilenceMs: 800 } }, true);
+  const client = p.lab.plan.hosts.find((h) => h.name === 'client')!.netns;
+  const lanName = board.nics.find((n) => n.role === 'lan')!.name;
+  const lan = p.lab.plan.nodes[0]!.ifaces.find((i) => i.ifname === lanName)!;
+  const [v4, v6] = [lan.address.split('/')[0]!, lan.address6.split('/')[0]!];
+  const certFile = join(p.cluster.dir, 'n1-state', 'https', 'cert.pem');
+  t.true(await until(async () => (await p.status('n1'))?.standalone === true && existsSync(certFile), 10_000), 'n1 runs standalone with its certificate');
+  const names = new X509Certificate(readFileSync(certFile)).subjectAltName ?? '';
+  t.regex(names, new RegExp(`IP Address:${v4.replace(/\./g, '\\.')}`));
+  t.true(names.includes(`IP Address:${expand6(v6)}`), `the certificate names ${v6}: ${names}`);
+  // curl checks the address against the certificate (exit 60 if it were not named); the health check needs no password.
+  for (const host of [v4, `[${v6}]`]) {
+    const r = await run(
+      [
+        'ip',
+        'netns',
+        'exec',
+        client,
+        tool('curl'),
+        '-sS',
+        '--max-time',
+        '5',
+        '--cacert',
+        certFile,
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        `https://${host}/dana-na/healthcheck/healthcheck.cgi`,
+      ],
+      {
+        timeoutMs: 8000,
+      },
+    );
+    t.is(r.stdout, '500', `https://${host}/: the standalone node's health check answers (500: not a cluster member)`);
+  }
+  const shown = await p.cli('n1', 'https', 'show');
+  t.is(shown.code, 0, shown.stderr);
+  t.true(shown.stdout.includes(`served on https://${v4}:443/ and https://[${v6}]:443/`), shown.stdout);
+});
+
+/** The long form OpenSSL prints in subjectAltName (each group in hex without leading zeros, no "::"). */
+function expand6(a: string): string {
+  const [head = '', tail] = a.split('::');
+  const h = head ? head.split(':') : [];
+  const tl = tail ? tail.split(':') : [];
+  return [...h, ...Array<string>(8 - h.length - tl.length).fill('0'), ...tl].map((g) => parseInt(g, 16).toString(16).toUpperCase()).join(':');
+}

@@ -8,7 +8,7 @@
  * status page, /status.json and /metrics; and serves the control socket's
  * node commands (status, why, failover, resync, bypass, stores).
  */
-import { ownAddress } from '../../cluster/config-check.js';
+import { managementAddresses } from '../../cluster/config-check.js';
 import type { NodeConfig } from '../../cluster/config-file.js';
 import type { ClusterStore } from '../../cluster/store.js';
 import type { StatusDoc } from '../../api/status-page.js';
@@ -104,12 +104,11 @@ export class ClusterNode {
       });
       syslog.route = n.forwarder;
     }
-    const mgmt = config.management && config.interfaces.find((i) => i.name === config.management!.interface);
     n.services = await startServices({
       local: config,
       log,
       control: n.control,
-      managementHost: mgmt ? (ownAddress(config, mgmt)?.address ?? null) : null,
+      managementHosts: managementAddresses(config),
       nodeName: config.node.name,
       statusDoc: () => n.statusDoc(),
       commands: (req) => n.command(req),

@@ -8,10 +8,10 @@
  * /status.json and /metrics from one status document.
  */
 import { hostname } from 'node:os';
-import type { Server } from 'node:net';
+import type { AddressInfo, Server } from 'node:net';
 import { serveControl, type Request } from '../../api/control-socket.js';
-import { replaceIdentity, serveHttp, type ManagementServer } from '../../api/http-server.js';
-import { generateIdentity, installIdentity, loadIdentity, type LoadedIdentity } from '../../cluster/https-identity.js';
+import { replaceIdentity, serveHttp, type HttpViews, type ManagementServer } from '../../api/http-server.js';
+import { generateIdentity, installIdentity, loadIdentity, type LoadedIdentity, type Want } from '../../cluster/https-identity.js';
 import { MetricsToken, newMetricsToken, revokeMetricsToken } from '../../cluster/metrics-token.js';
 import { renderMetrics, renderPage, type StatusDoc } from '../../api/status-page.js';
 import { AdminPassword, setAdminPassword } from '../../cluster/admin-password.js';
@@ -21,8 +21,8 @@ import type { Logger } from '../logging/log.js';
 
 export interface ServicesContext {
   local: LocalConfig;
-  /** This node's address on the management interface (null: no HTTP server). */
-  managementHost: string | null;
+  /** This node's addresses on the management interface, IPv4 first (none: no HTTP server); one listener each. */
+  managementHosts: readonly string[];
   /** The member's name, for the certificate a node makes itself (absent: the host name). */
   nodeName?: string;
   log: Logger;
@@ -41,8 +41,8 @@ export async function startServices(ctx: ServicesContext): Promise<Services> {
   const admin = new AdminPassword(stateDir);
   const token = new MetricsToken(stateDir);
   const m = ctx.local.management;
-  const want = m && ctx.managementHost ? { commonName: ctx.nodeName ?? hostname(), address: ctx.managementHost } : null;
-  let http: ManagementServer | undefined;
+  const want: Want | null = m && ctx.managementHosts.length ? { commonName: ctx.nodeName ?? hostname(), addresses: ctx.managementHosts } : null;
+  const http: ManagementServer[] = [];
   let identity: LoadedIdentity | undefined;
   let control: Server | undefined;
   try {
@@ -78,7 +78,7 @@ export async function startServices(ctx: ServicesContext): Promise<Services> {
     if (m.protocol !== 'https')
       throw new Error(`the management server runs plain HTTP (management.protocol "http" in ${ctx.local.file}): set it to "https" first`);
     if (req.op === 'show' || req.op === undefined)
-      return identity ? { ...identity.info, port: m.port, address: want.address } : { error: 'no certificate loaded' };
+      return identity ? { ...identity.info, port: m.port, addresses: served() } : { error: 'no certificate loaded' };
     const args = req.args ?? {};
     const replaced =
       req.op === 'generate'
@@ -91,10 +91,14 @@ export async function startServices(ctx: ServicesContext): Promise<Services> {
           : null;
     if (!replaced) throw new Error(`https: unknown operation "${String(req.op)}" (show, generate, install)`);
     identity = replaced;
-    if (http) replaceIdentity(http, identity);
+    for (const server of http) replaceIdentity(server, identity);
     const info = identity.info;
     ctx.log.log('info', 'https_certificate_replaced', { origin: info.origin, fingerprint: info.fingerprint, validTo: info.validTo });
-    return { ...info, port: m.port, address: want.address };
+    return { ...info, port: m.port, addresses: served() };
+  }
+  /** The addresses a listener is up on (a failed one is not served). */
+  function served(): string[] {
+    return http.map((s) => (s.address() as AddressInfo | null)?.address).filter((a): a is string => a !== undefined);
   }
   if (m && want) {
     try {
@@ -103,38 +107,43 @@ export async function startServices(ctx: ServicesContext): Promise<Services> {
         if (identity.renewed)
           ctx.log.log('info', 'https_certificate_generated', { reason: identity.renewed, fingerprint: identity.info.fingerprint, names: identity.info.names });
       }
-      http = await serveHttp(
-        want.address,
-        m.port,
-        {
-          health: () => ctx.statusDoc().health,
-          statusJson: () => ctx.statusDoc(),
-          metrics: () => renderMetrics(ctx.statusDoc()),
-          page: () => renderPage(ctx.statusDoc()),
-          authorised: (_u, p) => admin.check(p),
-          metricsToken: (t) => token.check(t),
-          hasAdminPassword: () => admin.set,
-          failed: (e) => ctx.log.log('error', 'management_http_request_failed', { error: e.message }),
-          throttled: (source, l) => ctx.log.log('warn', 'admin_login_throttled', { source, failures: l.failures, lockedForMs: l.lockedForMs }),
-        },
-        identity,
-      );
-      ctx.log.log('info', 'management_http_started', {
-        address: want.address,
-        port: m.port,
-        iface: m.interface,
-        protocol: m.protocol,
-        ...(identity ? { fingerprint: identity.info.fingerprint } : {}),
-      });
+      const views: HttpViews = {
+        health: () => ctx.statusDoc().health,
+        statusJson: () => ctx.statusDoc(),
+        metrics: () => renderMetrics(ctx.statusDoc()),
+        page: () => renderPage(ctx.statusDoc()),
+        authorised: (_u, p) => admin.check(p),
+        metricsToken: (t) => token.check(t),
+        hasAdminPassword: () => admin.set,
+        failed: (e) => ctx.log.log('error', 'management_http_request_failed', { error: e.message }),
+        throttled: (source, l) => ctx.log.log('warn', 'admin_login_throttled', { source, failures: l.failures, lockedForMs: l.lockedForMs }),
+      };
+      // One listener per address: an IPv6 one that cannot listen (the address is gone, IPv6 is off) costs only itself.
+      for (const address of want.addresses) {
+        try {
+          http.push(await serveHttp(address, m.port, views, identity));
+          ctx.log.log('info', 'management_http_started', {
+            address,
+            port: m.port,
+            iface: m.interface,
+            protocol: m.protocol,
+            ...(identity ? { fingerprint: identity.info.fingerprint } : {}),
+          });
+        } catch (e) {
+          ctx.log.log('error', 'management_http_failed', { address, port: m.port, protocol: m.protocol, error: (e as Error).message });
+        }
+      }
     } catch (e) {
-      ctx.log.log('error', 'management_http_failed', { address: want.address, port: m.port, protocol: m.protocol, error: (e as Error).message });
+      ctx.log.log('error', 'management_http_failed', { address: want.addresses.join(', '), port: m.port, protocol: m.protocol, error: (e as Error).message });
     }
   }
   return {
     stop() {
       control?.close();
-      http?.close();
-      http?.closeAllConnections();
+      for (const server of http) {
+        server.close();
+        server.closeAllConnections();
+      }
     },
   };
 }

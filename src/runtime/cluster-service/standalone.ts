@@ -38,7 +38,7 @@ export async function startStandalone(
     maintenance: () => Promise.reject(new Error('this node is standalone: it takes part in no maintenance sequence')),
     logBatch: () => refuse('not_a_member', 'this node is standalone: it is no log-server leader'),
   });
-  const mgmt = local.management && local.interfaces.find((i) => i.name === local.management!.interface)?.address;
+  const mgmt = local.management && local.interfaces.find((i) => i.name === local.management!.interface);
   const doc = () => ({
     node: { name: '(standalone)', role: 'standalone', standalone: true, softwareVersion: VERSION.text },
     cluster: null,
@@ -53,7 +53,7 @@ export async function startStandalone(
     local,
     log,
     control,
-    managementHost: mgmt ? mgmt.address : null,
+    managementHosts: mgmt ? [mgmt.address, mgmt.address6].flatMap((c) => (c ? [c.address] : [])) : [],
     statusDoc: doc,
     commands: (req) => {
       switch (req.cmd) {

@@ -9,7 +9,7 @@
  */
 import type { Request } from '../../api/control-socket.js';
 import type { StatusDoc } from '../../api/status-page.js';
-import { ownAddress } from '../../cluster/config-check.js';
+import { managementAddresses } from '../../cluster/config-check.js';
 import type { NodeConfig } from '../../cluster/config-file.js';
 import type { ClusterStore } from '../../cluster/store.js';
 import { ClusterControl } from '../cluster-service/cluster-control.js';
@@ -183,12 +183,11 @@ export async function startGroupDaemon(config: NodeConfig, store: ClusterStore, 
         );
     }
   };
-  const mgmt = config.management && config.interfaces.find((i) => i.name === config.management!.interface);
   const services = await startServices({
     local: config,
     log,
     control,
-    managementHost: mgmt ? (ownAddress(config, mgmt)?.address ?? null) : null,
+    managementHosts: managementAddresses(config),
     nodeName: config.node.name,
     statusDoc,
     commands,
