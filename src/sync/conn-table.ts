@@ -19,6 +19,8 @@ export class ConnTable {
   private used = 0;
   private xor = 0;
   private v6 = 0;
+  /** No slot expires before this (a lower bound: kept on put and setExpiry, made exact by each expiringBy scan). */
+  private soonest = Infinity;
 
   constructor(capacity = 1024) {
     this.slab = new Uint8Array(capacity * RECORD_BYTES);
@@ -77,6 +79,7 @@ export class ConnTable {
     const at = slot * RECORD_BYTES;
     for (let i = 0; i < RECORD_BYTES; i++) s[at + i] = src[off + i]!;
     this.expiry[slot] = expiresAt;
+    if (expiresAt < this.soonest) this.soonest = expiresAt;
     return slot;
   }
 
@@ -87,6 +90,7 @@ export class ConnTable {
     if (this.slab[slot * RECORD_BYTES + REC.family] === FAMILY_V6) this.v6--;
     this.index.delete(key);
     this.free.push(slot);
+    this.expiry[slot] = Infinity; // a free slot never expires (expiringBy scans slots, not keys)
     return true;
   }
 
@@ -101,6 +105,25 @@ export class ConnTable {
 
   setExpiry(slot: number, at: number): void {
     this.expiry[slot] = at;
+    if (at < this.soonest) this.soonest = at;
+  }
+
+  /**
+   * The slots that expire by `t`. A table where nothing does is not scanned at all (the standby asks every few
+   * seconds, and a scan of 100k entries held its worker for milliseconds each time).
+   */
+  expiringBy(t: number): number[] {
+    if (this.soonest > t) return [];
+    const out: number[] = [];
+    let soonest = Infinity;
+    for (let slot = 0; slot < this.used; slot++) {
+      const at = this.expiry[slot]!;
+      if (at <= t) out.push(slot);
+      else if (at < soonest) soonest = at;
+    }
+    // The slots returned are the caller's to give new expiries (setExpiry lowers the bound again as needed).
+    this.soonest = soonest;
+    return out;
   }
 
   /** Every (key, slot); do not put or remove while iterating. */

@@ -42,6 +42,8 @@ export interface ConntrackProviderOptions {
   };
   /** After a failed dump following an overrun, try again this much later. */
   redumpRetryMs?: number;
+  /** How often the sink looks for entries to rewrite before the kernel ages them out (default 5 s). */
+  refreshEveryMs?: number;
 }
 
 const KERNEL = { dump: dumpTable, follow: (r: (rec: Uint8Array) => void, o: (e: Error) => void, netns?: string) => new ConntrackEvents(r, o, netns) };
@@ -305,8 +307,7 @@ export class ConntrackProvider implements Provider {
     const now = this.now();
     const w = this.kernel();
     const t = this.table;
-    for (const [, slot] of t.entries()) {
-      if (t.expiresAt(slot) > now + aheadMs) continue;
+    for (const slot of t.expiringBy(now + aheadMs)) {
       const rec = t.copy(slot);
       w.add('update', rec);
       t.setExpiry(slot, this.expiryOf(rec, 0, now));
@@ -317,7 +318,7 @@ export class ConntrackProvider implements Provider {
 
   private startRefresh(): void {
     if (this.refresher || this.emit) return;
-    this.refresher = setInterval(() => this.refresh(REFRESH_AHEAD_MS), REFRESH_EVERY_MS);
+    this.refresher = setInterval(() => this.refresh(REFRESH_AHEAD_MS), this.opts.refreshEveryMs ?? REFRESH_EVERY_MS);
     this.refresher.unref();
   }
 

@@ -2,6 +2,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import { ConntrackWriter } from '../../src/io/conntrack.js';
 import { NetlinkSocket } from '../../src/io/netlink-socket.js';
+import { ConntrackProvider } from '../../src/sync/conntrack-provider.js';
 import { REC, recordFromEntry } from '../../src/wire/conn-record.js';
 import { run, tool } from '../../src/lab/run.js';
 import { dumpConntrack, IPPROTO_TCP, IPPROTO_UDP, NETLINK_NETFILTER, newConntrack, parseConntrack } from '../../src/wire/ctnetlink.js';
@@ -186,3 +187,27 @@ async function nl(ns: string) {
     s.close();
   }
 }
+
+test.serial("the standby's sink rewrites an entry before the kernel ages it out; the same entry written once is gone", async (t) => {
+  const lab = await labFor(t);
+  const ns = lab.plan.nodes[1]!.netns;
+  const entry = (sport: number) =>
+    recordFromEntry({
+      orig: { src: '198.18.2.100', dst: '198.18.1.100', proto: IPPROTO_TCP, sport, dport: 80 },
+      reply: { src: '198.18.1.100', dst: '198.18.2.100', proto: IPPROTO_TCP, sport: 80, dport: sport },
+      status: 6,
+      timeout: 2,
+      tcpState: 3,
+    });
+  const sink = new ConntrackProvider({ ignore: [], netns: ns, refreshEveryMs: 400 });
+  t.teardown(() => sink.close());
+  t.like(sink.apply({ count: 1, body: entry(41000) }), { applied: 1, failed: 0 });
+  const w = new ConntrackWriter(ns);
+  t.teardown(() => w.close());
+  t.like(w.write([{ kind: 'create', rec: entry(41001) }]), { written: 1, failed: {} });
+  t.regex(await procTable(ns), /sport=41001/);
+  await new Promise((r) => setTimeout(r, 4500));
+  const table = await procTable(ns);
+  t.regex(table, /sport=41000/, 'the sink kept its 2 s entry for 4.5 s');
+  t.notRegex(table, /sport=41001/, 'the entry nobody rewrote aged out (the kernel does age them here)');
+});

@@ -41,3 +41,41 @@ test('put, replace, remove and reuse slots; the digest is the XOR of the keys he
   );
   t.pass();
 });
+
+test('expiringBy names exactly the held entries that expire by then, whatever came before (its skip bound never hides one)', (t) => {
+  type Op = { kind: 'put' | 'remove' | 'scan'; n: number; at: number };
+  const op = fc.record({
+    kind: fc.constantFrom<Op['kind']>('put', 'put', 'remove', 'scan'),
+    n: fc.integer({ min: 0, max: 40 }),
+    at: fc.integer({ min: 0, max: 100 }),
+  });
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 300 }), (ops) => {
+      const table = new ConnTable(2);
+      const model = new Map<string, number>(); // key -> expiry
+      for (const { kind, n, at } of ops) {
+        const key = recordKey(rec(n));
+        if (kind === 'put') {
+          table.put(rec(n), 0, at);
+          model.set(key, at);
+        } else if (kind === 'remove') {
+          table.remove(key);
+          model.delete(key);
+        } else {
+          const want = [...model].filter(([, e]) => e <= at).map(([k]) => table.slotOf(k)!);
+          const got = table.expiringBy(at);
+          if (JSON.stringify([...got].sort((a, b) => a - b)) !== JSON.stringify(want.sort((a, b) => a - b))) return false;
+          // The caller (the refresh) gives each a later expiry, as the provider does.
+          for (const [k, e] of model) {
+            if (e > at) continue;
+            table.setExpiry(table.slotOf(k)!, at + 1 + (n % 30));
+            model.set(k, at + 1 + (n % 30));
+          }
+        }
+      }
+      return true;
+    }),
+    { numRuns: 500 },
+  );
+  t.pass();
+});
