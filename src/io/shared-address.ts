@@ -50,10 +50,12 @@ export interface SharedIface {
 }
 
 export interface ClaimReport {
-  /** Monotonic ns when every shared MAC and address was up. */
+  /** Monotonic ns when every shared MAC and IPv4 address was up. */
   upAt: bigint;
-  /** Monotonic ns when the first gratuitous ARP of every address was sent. */
+  /** Monotonic ns when the first gratuitous ARP of every address was sent (before any IPv6 address work). */
   firstGarpAt: bigint;
+  /** Monotonic ns when the shared IPv6 addresses were up and their first advertisements sent (null: no IPv6). */
+  firstNaAt?: bigint | null;
   ifaces: string[];
   /**
    * IPv6 steps the kernel refused (IPv6 off, an address refused), one message each: the IPv4 addresses are up
@@ -151,8 +153,18 @@ export class SharedAddresses {
       answers.push(this.nl.request(`set ${name} up`, (seq) => setLinkUp(seq, index, true)));
       if (i.ipv6) later6.push({ i, name, index, ipv6: i.ipv6 });
     }
-    // The IPv6 addresses after every link is up: the kernel carries each request out as it is sent, so IPv4
-    // traffic does not wait for IPv6's address work (routes, group joins) on any interface.
+    // IPv4 and the links first, announced at once: the gratuitous ARPs teach the switches where the shared MAC is
+    // now, which is all forwarding of either family needs (clients already resolve the gateway to that MAC); the
+    // IPv6 address work (routes, group joins) then runs after them, not before.
+    const failed = (await Promise.allSettled(answers)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      await Promise.allSettled(answers6);
+      throw failed.reason;
+    }
+    const upAt = monotonicNs();
+    this.stopGarps();
+    if (this.garp.count > 0) this.refresh({ ipv6: false });
+    const firstGarpAt = monotonicNs();
     for (const { i, name, index, ipv6 } of later6) {
       const { address, prefix } = ipv6;
       const bytes = ipv6Of(address);
@@ -167,21 +179,24 @@ export class SharedAddresses {
           ),
         );
     }
-    const [settled, settled6] = await Promise.all([Promise.allSettled(answers), Promise.allSettled(answers6)]);
-    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    const settled6 = await Promise.allSettled(answers6);
     const ipv6Failed = settled6.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => (r.reason as Error).message);
     this.withoutIpv6 = ipv6Failed.length > 0;
-    const upAt = monotonicNs();
-    this.announce();
-    const firstGarpAt = monotonicNs();
-    return { upAt, firstGarpAt, ifaces: this.ifaces.map((i) => i.parent), ipv6Failed };
+    if (this.garp.count > 0 && later6.length > 0) this.refresh({ ipv4: false });
+    const firstNaAt = later6.length > 0 && !this.withoutIpv6 ? monotonicNs() : null;
+    this.repeat();
+    return { upAt, firstGarpAt, firstNaAt, ifaces: this.ifaces.map((i) => i.parent), ipv6Failed };
   }
 
   /** The gratuitous ARPs from the shared MAC (garp.count, garp.intervalMs apart): at a claim, and again when asked. */
   announce(): void {
     this.stopGarps();
     if (this.garp.count > 0) this.refresh();
+    this.repeat();
+  }
+
+  /** The rounds after the first, garp.intervalMs apart. */
+  private repeat(): void {
     for (let n = 1; n < this.garp.count; n++) this.garpTimers.push(setTimeout(() => this.refresh(), n * this.garp.intervalMs));
   }
 
@@ -189,12 +204,14 @@ export class SharedAddresses {
    * One gratuitous ARP for each shared IPv4 address and one unsolicited neighbour advertisement for each shared
    * IPv6 address and its link's link-local address (the periodic refresh, garp.refreshMs; a burst is announce's).
    */
-  refresh(): void {
+  refresh(families: { ipv4?: boolean; ipv6?: boolean } = {}): void {
     for (const i of this.ifaces) {
       const mac = sharedMac(i.nn, this.clusterId);
       const frames = [
-        ...(i.ipv4 ? [gratuitousArp(mac, i.ipv4.address)] : []),
-        ...(i.ipv6 && !this.withoutIpv6 ? [unsolicitedAdvertisement(mac, ipv6Of(i.ipv6.address)), unsolicitedAdvertisement(mac, linkLocalOf(mac))] : []),
+        ...(i.ipv4 && families.ipv4 !== false ? [gratuitousArp(mac, i.ipv4.address)] : []),
+        ...(i.ipv6 && families.ipv6 !== false && !this.withoutIpv6
+          ? [unsolicitedAdvertisement(mac, ipv6Of(i.ipv6.address)), unsolicitedAdvertisement(mac, linkLocalOf(mac))]
+          : []),
       ];
       for (const f of frames) {
         try {

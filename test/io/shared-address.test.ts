@@ -93,9 +93,11 @@ test.serial(
     const watch = PacketLink.open({ ifname: 'eth1', netns: n2 });
     t.teardown(() => watch.close());
     const adverts: Buffer[] = [];
+    const order: string[] = [];
     watch.receive(
       (f) => {
-        if (f.readUInt16BE(12) === 0x86dd && f[20] === 58 && f[54] === 136) adverts.push(Buffer.from(f));
+        if (f.readUInt16BE(12) === 0x86dd && f[20] === 58 && f[54] === 136) (adverts.push(Buffer.from(f)), order.push('na'));
+        if (f.readUInt16BE(12) === 0x0806 && f.subarray(6, 12).toString('hex') === '100000000907') order.push('garp');
       },
       () => undefined,
     );
@@ -103,7 +105,14 @@ test.serial(
     const b = new SharedAddresses(7, [LAN6], { count: 3, intervalMs: 30 }, n2);
     t.teardown(() => [a, b].forEach((s) => s.close()));
     const started = performance.now();
-    await a.claim();
+    const report = await a.claim();
+    t.true(
+      report.firstNaAt !== null && report.firstNaAt !== undefined && report.firstNaAt >= report.firstGarpAt,
+      'IPv6 timed as its own step, after the first ARPs',
+    );
+    t.log(
+      `links and IPv4 up ${Number(report.firstGarpAt - report.upAt) / 1e6} ms before the first ARPs; IPv6 addresses and first advertisements ${Number(report.firstNaAt! - report.firstGarpAt) / 1e6} ms after them`,
+    );
     const addrs = await run(['ip', '-n', n1, '-6', '-o', 'addr', 'show', 'dev', 'tsh09']);
     t.regex(addrs.stdout, /inet6 2001:2:0:2::1\/64 scope global nodad/);
     t.regex(addrs.stdout, /inet6 fe80::1200:ff:fe00:907\/64 scope link nodad/);
@@ -119,6 +128,8 @@ test.serial(
     t.regex((await run(['ip', '-n', client, '-6', 'neigh', 'show', '2001:2:0:2::1'])).stdout, /lladdr 10:00:00:00:09:07 router/);
     await sleep(150);
     t.is(adverts.length, 6, 'three rounds of two advertisements (the shared address, the link-local)');
+    t.is(order.filter((k) => k === 'garp').length, 3, 'and three gratuitous ARPs (garp.count), no more');
+    t.is(order[0], 'garp', `the first gratuitous ARP goes before the IPv6 address work and its advertisements: ${order.join(' ')}`);
     for (const f of adverts) {
       t.is(f.subarray(6, 12).toString('hex'), '100000000907', 'from the shared MAC');
       t.is(f.subarray(0, 6).toString('hex'), '333300000001', 'to all nodes');

@@ -3,7 +3,8 @@
  *
  * From the role change's evidence and the claim's report: when the peer was
  * last heard, when this node decided, committed the synchronised state,
- * brought the shared addresses up and sent the first gratuitous ARP, as wall
+ * brought the shared addresses up and sent the first gratuitous ARP (and, with
+ * IPv6, the first neighbour advertisement), as wall
  * times for the reader and as ms from the decision (decisions themselves never
  * use wall time). The failover runtime logs it once the claim has finished.
  */
@@ -31,6 +32,8 @@ export function takeoverFields(change: Change, report: ClaimReport, committing: 
     sharedUpAtMs: ms(report.upAt),
     firstGarpAtMs: ms(report.firstGarpAt),
     firstGarpMsAfterPeerLastHeard: lastHeard === undefined ? null : Number(report.firstGarpAt - lastHeard) / 1e6,
+    // IPv6 comes after the first gratuitous ARPs (its address work would delay them): its own step.
+    ...(report.firstNaAt ? { firstNaAtMs: ms(report.firstNaAt) } : {}),
     ifaces: report.ifaces,
   };
 }
