@@ -246,13 +246,14 @@ async function cachesFollow(lab: Lab, active: string): Promise<boolean> {
   const macs = new Set([...(await run(['ip', '-n', node.netns, '-o', 'link', 'show'])).stdout.matchAll(/link\/ether ([0-9a-f:]{17})/g)].map((m) => m[1]));
   let follow = true;
   for (const host of lab.plan.hosts.filter((h) => h.name === 'client' || h.name === 'server')) {
-    const gateway = FAMILY === 6 ? host.gateway6 : host.gateway;
-    const entry = (await run(['ip', '-n', host.netns, 'neigh', 'show', gateway])).stdout;
-    const mac = /lladdr ([0-9a-f:]{17})/.exec(entry)?.[1];
-    if (mac === undefined || macs.has(mac)) continue;
-    process.stderr.write(`${host.name}'s entry for ${gateway} names ${mac}, not a MAC of ${active}: deleted (the holder answers its next solicitation)\n`);
-    await run(['ip', '-n', host.netns, 'neigh', 'del', gateway, 'dev', 'eth0']).catch(() => undefined);
-    follow = false;
+    for (const gateway of FAMILY === 6 ? [host.gateway6, host.gateway] : [host.gateway]) {
+      const entry = (await run(['ip', '-n', host.netns, 'neigh', 'show', gateway])).stdout;
+      const mac = /lladdr ([0-9a-f:]{17})/.exec(entry)?.[1];
+      if (mac === undefined || macs.has(mac)) continue;
+      process.stderr.write(`${host.name}'s entry for ${gateway} names ${mac}, not a MAC of ${active}: deleted (the holder answers its next solicitation)\n`);
+      await run(['ip', '-n', host.netns, 'neigh', 'del', gateway, 'dev', 'eth0']).catch(() => undefined);
+      follow = false;
+    }
   }
   return follow;
 }
@@ -272,7 +273,7 @@ async function serving(lab: Lab, running: Running): Promise<string> {
     const held = await holders(lab);
     const now = `${active} holds ${held.join(',') || 'none'}`;
     if (held.length === 1 && held[0] === active && (await cachesFollow(lab, active))) {
-      if (now !== last) stableSince = Date.now();
+      if (stableSince === 0 || now !== last) stableSince = Date.now();
       else if (Date.now() - stableSince >= 1000) return active;
     } else stableSince = 0;
     last = now;
@@ -281,9 +282,13 @@ async function serving(lab: Lab, running: Running): Promise<string> {
   throw new Error(`no node serves alone for a second within 30 s (last: ${last})`);
 }
 
+/** The IPv4 outages of the dual-stack runs (--family 6), measured in the same failovers as the IPv6 ones. */
+const sameFailoverIpv4: number[] = [];
+
 async function measure(setting: Setting, fault: Fault, runs: number): Promise<number[]> {
   const lab = await Lab.up(board, { ipv6: FAMILY === 6 });
   const outages: number[] = [];
+  sameFailoverIpv4.length = 0;
   let running: Running | undefined;
   try {
     running = await setting.start(lab);
@@ -291,6 +296,8 @@ async function measure(setting: Setting, fault: Fault, runs: number): Promise<nu
     for (let i = 0; i < runs; i++) {
       const active = await serving(lab, running);
       const traffic = new Traffic(lab, SERVER, 5, 60);
+      // Dual stack: IPv4 in the same failovers too, so the two families compare without the noise between runs.
+      const traffic4 = FAMILY === 6 ? new Traffic(lab, '198.18.1.100', 5, 60) : undefined;
       await sleep(500);
       // Power-off: the switch drops every frame of the node in one transaction (heartbeats and forwarding stop together).
       let t0 = Date.now();
@@ -300,6 +307,10 @@ async function measure(setting: Setting, fault: Fault, runs: number): Promise<nu
       await sleep(1000);
       await traffic.stop();
       outages.push(traffic.outageMs(t0 - 200));
+      if (traffic4) {
+        await traffic4.stop();
+        sameFailoverIpv4.push(traffic4.outageMs(t0 - 200));
+      }
       if (fault === 'power-off') await lab.powerOn(active);
       else await lab.restoreLink(active, 'eth1');
       await lab.waitCarrier(5000);
@@ -404,6 +415,24 @@ async function main(): Promise<void> {
           family: FAMILY,
         }) + '\n',
       );
+      if (sameFailoverIpv4.length > 0) {
+        const s4 = stats(sameFailoverIpv4);
+        process.stdout.write(
+          JSON.stringify({
+            name: `outage_${fault.replace('-', '_')}_ipv4_same_failovers`,
+            unit: 'ms',
+            value: Math.round(s4.median),
+            peer: setting.peer,
+            setting: setting.name,
+            min: Math.round(s4.min),
+            max: Math.round(s4.max),
+            runs: sameFailoverIpv4.length,
+            samples: sameFailoverIpv4.map(Math.round),
+            family: 4,
+            dualStack: true,
+          }) + '\n',
+        );
+      }
     }
   }
 }
