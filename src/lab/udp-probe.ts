@@ -81,12 +81,17 @@ export class UdpProbe {
 
   /** The echo server in the lab's server namespace, the client in the client's; starts when the server listens. */
   /** `family` 6: to the server's IPv6 address (a dual-stack lab). */
-  static async start(lab: Lab, opts: { port?: number; intervalMs?: number; family?: 4 | 6 } = {}): Promise<UdpProbe> {
+  /**
+   * `rtPriority`: both ends under SCHED_FIFO at that priority (chrt), so a probe sends and echoes on time while
+   * the daemons it measures keep the machine's cores busy (a takeover does; the benches use it).
+   */
+  static async start(lab: Lab, opts: { port?: number; intervalMs?: number; family?: 4 | 6; rtPriority?: number } = {}): Promise<UdpProbe> {
     const c = lab.plan.hosts.find((h) => h.name === 'client');
     const s = lab.plan.hosts.find((h) => h.name === 'server');
     if (!c || !s) throw new Error('the lab has no client or no server');
     const port = opts.port ?? 7009;
-    const srv = lab.spawn(s.netns, [process.execPath, __filename, 'server', String(port), String(opts.family ?? 4)]);
+    const rt = opts.rtPriority ? ['chrt', '-f', String(opts.rtPriority)] : [];
+    const srv = lab.spawn(s.netns, [...rt, process.execPath, __filename, 'server', String(port), String(opts.family ?? 4)]);
     const up = await new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), 5000);
       createInterface({ input: srv.stdout! }).once('line', () => (clearTimeout(timer), resolve(true)));
@@ -98,6 +103,7 @@ export class UdpProbe {
     return new UdpProbe(
       srv,
       lab.spawn(c.netns, [
+        ...rt,
         process.execPath,
         __filename,
         'client',
