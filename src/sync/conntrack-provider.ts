@@ -267,7 +267,7 @@ export class ConntrackProvider implements Provider {
     }
     for (const [key, slot] of old.entries()) {
       if (next.has(key)) continue;
-      w.add('delete', old.bytes, slot * RECORD_BYTES);
+      w.add('delete', ...old.at(slot));
       if (++queued % SLICE === 0) (this.settle(report), await yieldNow());
     }
     this.settle(report);

@@ -79,3 +79,33 @@ test('expiringBy names exactly the held entries that expire by then, whatever ca
   );
   t.pass();
 });
+
+test('growing past a page keeps every record where it was (no copy) and every record readable', (t) => {
+  const table = new ConnTable(1024);
+  for (let n = 0; n < 5000; n++) table.put(rec(n), 0, n);
+  const [firstPage] = table.at(table.slotOf(recordKey(rec(0)))!);
+  for (let n = 5000; n < 12_000; n++) table.put(rec(n), 0, n);
+  t.is(table.at(table.slotOf(recordKey(rec(0)))!)[0], firstPage, 'the first page is the same object after two more pages');
+  for (let n = 0; n < 12_000; n += 3) table.remove(recordKey(rec(n)));
+  for (let n = 20_000; n < 24_000; n++) table.put(rec(n), 0, n); // reuses the freed slots first
+  const wrong: string[] = [];
+  let held = 0;
+  for (let n = 0; n < 24_000; n++) {
+    const slot = table.slotOf(recordKey(rec(n)));
+    const want = (n < 12_000 && n % 3 !== 0) || n >= 20_000;
+    if (want !== (slot !== undefined)) wrong.push(`${n}: held ${slot !== undefined}`);
+    else if (slot !== undefined && (held++, Buffer.compare(table.copy(slot), rec(n)) !== 0)) wrong.push(`${n}: other bytes`);
+  }
+  t.deepEqual(wrong.slice(0, 5), []);
+  t.is(table.size, held);
+  t.is(
+    table.pack(4096).reduce((a, c) => a + c.count, 0),
+    held,
+  );
+  const soon = [1, 2, 4, 5, 7, 8, 10].map((n) => table.slotOf(recordKey(rec(n)))!);
+  t.deepEqual(
+    table.expiringBy(10).sort((a, b) => a - b),
+    soon.sort((a, b) => a - b),
+    'expiringBy scans every page',
+  );
+});
