@@ -12,7 +12,7 @@ import { resolve } from 'node:path';
 import { askControl } from '../api/control-socket.js';
 import { flag, UsageError, type Parsed } from './args.js';
 import { socketPath } from './status-command.js';
-import { managementUrl } from '../cluster/https-identity.js';
+import { servedUrls } from '../cluster/https-identity.js';
 
 export const HTTPS_USAGE = `tandem https [show]                  the management server's certificate: fingerprint, names, validity, SPKI pin
 tandem https install CERT.pem KEY.pem    use the administrator's certificate (chain after it) and key
@@ -27,15 +27,9 @@ function readPem(path: string, what: string): string {
   }
 }
 
-/** The management server's URLs, one per address it listens on. */
-function urls(r: Record<string, unknown>): string[] {
-  const addresses = Array.isArray(r['addresses']) ? (r['addresses'] as unknown[]).map(String) : [];
-  return addresses.map((a) => managementUrl(a, Number(r['port'])));
-}
-
 function describe(r: Record<string, unknown>): string {
   return [
-    `certificate  ${String(r['origin'])} (served on ${urls(r).join(' and ') || 'no address: the server could not listen'})`,
+    `certificate  ${String(r['origin'])} (served on ${servedUrls(r).join(' and ') || 'no address: the server could not listen'})`,
     `subject      ${String(r['subject'])}`,
     `issuer       ${String(r['issuer'])}`,
     `names        ${String(r['names'] || '(none)')}`,

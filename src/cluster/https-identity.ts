@@ -44,6 +44,12 @@ const dirOf = (stateDir: string) => join(stateDir, 'https');
 /** The management server's URL on `address`; an IPv6 address goes in brackets (RFC 3986 3.2.2). */
 export const managementUrl = (address: string, port: number) => `https://${address.includes(':') ? `[${address}]` : address}:${port}/`;
 
+/** The URLs in a `tandem https` answer (its `addresses` and `port`), one per address the server listens on. */
+export function servedUrls(answer: Record<string, unknown>): string[] {
+  const addresses = Array.isArray(answer['addresses']) ? (answer['addresses'] as unknown[]).map(String) : [];
+  return addresses.map((a) => managementUrl(a, Number(answer['port'])));
+}
+
 /** What a generated certificate must name: the node, and every address the management server listens on (IPv4 first). */
 export interface Want {
   commonName: string;

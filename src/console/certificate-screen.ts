@@ -8,7 +8,7 @@
  * socket operations as `tandem https` (src/cli/https-command.ts).
  */
 import { readFileSync } from 'node:fs';
-import { managementUrl } from '../cluster/https-identity.js';
+import { servedUrls } from '../cluster/https-identity.js';
 import type { NodeAccess } from './node-access.js';
 import { ask, checks, confirm, pause } from './prompts.js';
 import type { ConsoleIo } from './terminal.js';
@@ -18,11 +18,9 @@ const fit = (line: string) => (line.length <= 80 ? line : line.slice(0, 76) + ' 
 
 /** One line per address the server listens on (an IPv6 URL is too long to share a line with the IPv4 one). */
 function servedOn(c: Record<string, unknown>): string[] {
-  const addresses = Array.isArray(c['addresses']) ? (c['addresses'] as unknown[]).map(String) : [];
-  if (addresses.length === 0) return [`  served on    no address: the server could not listen  (${String(c['origin'])})`];
-  return addresses.map((a, k) =>
-    fit(`  ${k === 0 ? 'served on' : '         '}    ${managementUrl(a, Number(c['port']))}${k === 0 ? `  (${String(c['origin'])})` : ''}`),
-  );
+  const urls = servedUrls(c);
+  if (urls.length === 0) return [`  served on    no address: the server could not listen  (${String(c['origin'])})`];
+  return urls.map((u, k) => fit(`  ${k === 0 ? 'served on' : '         '}    ${u}${k === 0 ? `  (${String(c['origin'])})` : ''}`));
 }
 
 function describe(c: Record<string, unknown>): string[] {
