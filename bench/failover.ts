@@ -35,6 +35,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { resolveBoard } from '../src/board/board-file.js';
 import { LabCluster } from '../src/lab/cluster.js';
 import { UdpProbe, type UdpReport } from '../src/lab/udp-probe.js';
@@ -43,6 +44,13 @@ import { run, tool } from '../src/lab/run.js';
 import type { LabPlan } from '../src/lab/topology.js';
 import { LOADS, startLoad, type Load, type LoadKind } from './loads.js';
 import { keepalivedArgv } from './keepalived-run.js';
+
+/**
+ * SIGINT or SIGTERM (a rung is 600 s, a whole ladder hours): the rung under way ends at once and its clusters,
+ * loads and labs are taken down by the same finally blocks as after a rung, then the bench exits.
+ */
+const stopping = new AbortController();
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => stopping.abort(new Error(`stopped by ${sig}; labs taken down`)));
 
 type Fault = 'power-off' | 'link-down';
 const FAULTS: Fault[] = ['power-off', 'link-down'];
@@ -308,6 +316,7 @@ async function measure(setting: Setting, fault: Fault, runs: number): Promise<nu
     running = await setting.start(lab);
     await running.settle();
     for (let i = 0; i < runs; i++) {
+      stopping.signal.throwIfAborted();
       const active = await serving(lab, running);
       const traffic = await UdpProbe.start(lab, { family: FAMILY, intervalMs: PROBE_MS, port: 7101, rtPriority: PROBE_RT });
       // Dual stack: IPv4 in the same failovers too, so the two families compare without the noise between runs.
@@ -359,7 +368,7 @@ async function falseFailovers(
       seconds,
       running.map((r, k) => ({ lab: labs[k]!, active: () => r.active() })),
     );
-    await sleep(seconds * 1000);
+    await delay(seconds * 1000, undefined, { signal: stopping.signal });
     const results = running.map((r, k) => {
       const count = r.takeovers() - before[k]!;
       const reasons = r

@@ -105,19 +105,54 @@ async function throughput(lab: Lab, seconds: number): Promise<void> {
   emit('heartbeat_frames_lost_percent', '%', (100 * (tx.sent - rx.accepted)) / Math.max(1, tx.sent));
 }
 
-/** CPU time of every thread of a process, from the scheduler's nanosecond accounting (not tick-sampled). */
-function procCpuSeconds(pid: number): number {
-  return readdirSync(`/proc/${pid}/task`).reduce((sum, tid) => sum + Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]), 0) / 1e9;
+/**
+ * CPU time of every thread of a process, from the scheduler's nanosecond accounting (not tick-sampled), and its
+ * wakeups: the voluntary context switches of all its threads (each is one sleep, so one wakeup after it).
+ */
+function procUse(pid: number): { cpuS: number; wakeups: number } {
+  let cpuNs = 0;
+  let wakeups = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      cpuNs += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      wakeups += Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))![1]);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return { cpuS: cpuNs / 1e9, wakeups };
 }
 
-/** CPU share of a set of processes over `seconds`, after `warmupMs`. */
-async function cpuPercent(pids: number[], warmupMs: number, seconds: number): Promise<number[]> {
+interface Use {
+  /** % of one core. */
+  cpu: number;
+  wakeupsPerS: number;
+}
+
+/** CPU share and wakeups of a set of processes over `seconds`, after `warmupMs`. */
+async function cpuPercent(pids: number[], warmupMs: number, seconds: number): Promise<Use[]> {
   await sleep(warmupMs);
-  const before = pids.map(procCpuSeconds);
+  const before = pids.map(procUse);
   const t0 = performance.now();
   await sleep(seconds * 1000);
   const wall = (performance.now() - t0) / 1000;
-  return pids.map((p, i) => (100 * (procCpuSeconds(p) - before[i]!)) / wall);
+  return pids.map((p, i) => {
+    const now = procUse(p);
+    return { cpu: (100 * (now.cpuS - before[i]!.cpuS)) / wall, wakeupsPerS: (now.wakeups - before[i]!.wakeups) / wall };
+  });
+}
+
+function sum(uses: readonly Use[]): Use {
+  return { cpu: uses.reduce((a, u) => a + u.cpu, 0), wakeupsPerS: uses.reduce((a, u) => a + u.wakeupsPerS, 0) };
+}
+
+/** The same use as wakeups a second and CPU microseconds per wakeup: what a cost is made of. */
+function emitWakeups(name: string, u: Use, peer: string): void {
+  for (const [suffix, unit, value] of [
+    ['wakeups_per_s', 'wakeups/s', u.wakeupsPerS],
+    ['cpu_us_per_wakeup', 'us', (u.cpu * 1e4) / Math.max(1, u.wakeupsPerS)],
+  ] as const)
+    process.stdout.write(JSON.stringify({ name: `${name}_${suffix}`, unit, value: Math.round(value * 10) / 10, peer }) + '\n');
 }
 
 /**
@@ -128,10 +163,10 @@ async function cpuPercent(pids: number[], warmupMs: number, seconds: number): Pr
  */
 async function wakeupFloor(lab: Lab, seconds: number, intervalMs: number, name: string): Promise<void> {
   const child = lab.spawn(lab.plan.nodes[0]!.netns, [process.execPath, '-e', `setInterval(() => {}, ${intervalMs})`], { stdio: 'ignore' });
-  const [pct] = await cpuPercent([child.pid!], 2000, seconds);
+  const [use] = await cpuPercent([child.pid!], 2000, seconds);
   child.kill('SIGTERM');
   await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
-  emit(name, '% of one core', pct!);
+  emit(name, '% of one core', use!.cpu);
 }
 
 /**
@@ -141,7 +176,7 @@ async function wakeupFloor(lab: Lab, seconds: number, intervalMs: number, name: 
  * (parent and VRRP child, master plus backup), against one tandemd worker,
  * which sends 100/s and receives 100/s.
  */
-async function keepalivedCost(lab: Lab, seconds: number): Promise<number> {
+async function keepalivedCost(lab: Lab, seconds: number): Promise<Use> {
   const dir = mkdtempSync(join(tmpdir(), 'tandem-bench-ka-'));
   const procs: ChildProcess[] = [];
   try {
@@ -156,8 +191,7 @@ async function keepalivedCost(lab: Lab, seconds: number): Promise<number> {
     }
     await sleep(4000); // elected, adverts flowing
     const pids = (await Promise.all(lab.plan.nodes.map((n) => netnsPids(n.netns)))).flat();
-    const used = await cpuPercent(pids, 1000, seconds);
-    return used.reduce((a, b) => a + b, 0);
+    return sum(await cpuPercent(pids, 1000, seconds));
   } finally {
     for (const p of procs) p.kill('SIGTERM');
     await sleep(500);
@@ -184,7 +218,7 @@ async function keepalivedCost(lab: Lab, seconds: number): Promise<number> {
  */
 const START_WINDOW_S = 15;
 
-async function daemonCost(lab: Lab, seconds: number, intervalMs: number, name: string, steadyAfterS: number): Promise<{ start: number; steady: number }> {
+async function daemonCost(lab: Lab, seconds: number, intervalMs: number, name: string, steadyAfterS: number): Promise<{ start: number; steady: Use }> {
   const { boardFile, cleanup } = writeBenchBoard();
   const cluster = await LabCluster.start(lab, FIVE_PORTS, {
     boardRef: boardFile,
@@ -196,12 +230,14 @@ async function daemonCost(lab: Lab, seconds: number, intervalMs: number, name: s
     const nodes = cluster.nodes.map((n) => [n.process.pid!, workerOf(n.process.pid!)]);
     const busier = async (afterMs: number) => {
       const used = await cpuPercent(nodes.flat(), afterMs, seconds);
-      return Math.max(...nodes.map((_, k) => used[2 * k]! + used[2 * k + 1]!));
+      const perNode = nodes.map((_, k) => sum([used[2 * k]!, used[2 * k + 1]!]));
+      return perNode.reduce((a, b) => (b.cpu > a.cpu ? b : a));
     };
-    const start = await busier(START_WINDOW_S * 1000);
+    const start = (await busier(START_WINDOW_S * 1000)).cpu;
     emit(`${name}_at_start`, '% of one core', start);
     const steady = await busier(Math.max(0, settledAt + steadyAfterS * 1000 - performance.now()));
-    emit(name, '% of one core', steady);
+    emit(name, '% of one core', steady.cpu);
+    emitWakeups(name, steady, 'tandem');
     return { start, steady };
   } finally {
     await cluster.stop();
@@ -231,12 +267,13 @@ async function main(): Promise<void> {
       JSON.stringify({
         name: 'keepalived_cpu_percent_100_adverts_per_s_on_5_ifaces_master_plus_backup',
         unit: '% of one core',
-        value: Math.round(theirs * 100) / 100,
+        value: Math.round(theirs.cpu * 100) / 100,
         peer: 'keepalived',
       }) + '\n',
     );
-    emit('heartbeat_cpu_ratio_tandem_to_keepalived_at_start', 'x', ours.start / theirs);
-    emit('heartbeat_cpu_ratio_tandem_to_keepalived', 'x', ours.steady / theirs);
+    emitWakeups('keepalived_cpu_percent_100_adverts_per_s_on_5_ifaces_master_plus_backup', theirs, 'keepalived');
+    emit('heartbeat_cpu_ratio_tandem_to_keepalived_at_start', 'x', ours.start / theirs.cpu);
+    emit('heartbeat_cpu_ratio_tandem_to_keepalived', 'x', ours.steady.cpu / theirs.cpu);
     await daemonCost(lab, Math.max(10, seconds), 10, 'tandemd_cpu_percent_100_per_s_on_each_of_5_ifaces', steadyAfterS);
     await wakeupFloor(lab, Math.max(10, seconds), 80, 'node_empty_timer_cpu_percent_same_wakeups_as_tandemd_main_loop_at_80_ms');
   } finally {
