@@ -565,6 +565,10 @@ class Ladder {
 }
 
 main().catch((e) => {
+  if (stopping.signal.aborted) {
+    process.stderr.write(`bench/failover: ${(stopping.signal.reason as Error).message}\n`);
+    process.exit(130);
+  }
   process.stderr.write(`bench/failover: ${(e as Error).stack}\n`);
   process.exit(1);
 });
