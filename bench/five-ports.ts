@@ -1,7 +1,9 @@
 /**
  * DOC: the heartbeat benches' board: five heartbeat interfaces (four data ports and the sync port)
+ *
+ * And what both heartbeat benches read of a running daemon: its worker, each thread's CPU and wakeups.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseBoard, type Board } from '../src/board/board-file.js';
@@ -35,4 +37,29 @@ export function workerOf(pid: number): number {
   const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
   if (children.length !== 1) throw new Error(`tandemd ${pid} has ${children.length} children, expected its worker`);
   return children[0]!;
+}
+
+export interface ThreadUse {
+  comm: string;
+  /** CPU time from the scheduler's nanosecond accounting (not tick-sampled). */
+  cpuNs: number;
+  /** Voluntary context switches: each is one sleep, so one wakeup after it. */
+  wakeups: number;
+}
+
+/** Every thread of a process, by thread id, with its CPU and wakeups so far. */
+export function threadUse(pid: number): Map<number, ThreadUse> {
+  const out = new Map<number, ThreadUse>();
+  for (const tid of readdirSync(`/proc/${pid}/task`).map(Number)) {
+    try {
+      const base = `/proc/${pid}/task/${tid}`;
+      const comm = readFileSync(`${base}/comm`, 'utf8').trim();
+      const cpuNs = Number(readFileSync(`${base}/schedstat`, 'utf8').split(' ')[0]);
+      const wakeups = Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`${base}/status`, 'utf8'))![1]);
+      out.set(tid, { comm, cpuNs, wakeups });
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return out;
 }

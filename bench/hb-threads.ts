@@ -8,32 +8,9 @@
  *
  * Usage: node dist/bench/hb-threads.js [--seconds N] [--interval MS] [--warmup S]
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { LabCluster } from '../src/lab/cluster.js';
 import { Lab, sleep } from '../src/lab/lab.js';
-import { FIVE_PORTS, writeBenchBoard, workerOf } from './five-ports.js';
-
-interface Sample {
-  comm: string;
-  cpuNs: number;
-  wakeups: number;
-}
-
-function threads(pid: number): Map<number, Sample> {
-  const out = new Map<number, Sample>();
-  for (const tid of readdirSync(`/proc/${pid}/task`).map(Number)) {
-    try {
-      const base = `/proc/${pid}/task/${tid}`;
-      const comm = readFileSync(`${base}/comm`, 'utf8').trim();
-      const cpuNs = Number(readFileSync(`${base}/schedstat`, 'utf8').split(' ')[0]);
-      const wakeups = Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`${base}/status`, 'utf8'))![1]);
-      out.set(tid, { comm, cpuNs, wakeups });
-    } catch {
-      // the thread ended between the listing and the read
-    }
-  }
-  return out;
-}
+import { FIVE_PORTS, threadUse, writeBenchBoard, workerOf } from './five-ports.js';
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -59,11 +36,11 @@ async function main(): Promise<void> {
       // The supervisor is measured too: bench/heartbeat counts the whole tandemd, supervisor and worker.
       const supervisors = cluster.nodes.map((n) => n.process.pid!);
       const workers = supervisors.map(workerOf);
-      const before = workers.map(threads);
-      const supBefore = supervisors.map(threads);
+      const before = workers.map(threadUse);
+      const supBefore = supervisors.map(threadUse);
       await sleep(seconds * 1000);
-      const after = workers.map(threads);
-      const supAfter = supervisors.map(threads);
+      const after = workers.map(threadUse);
+      const supAfter = supervisors.map(threadUse);
       supervisors.forEach((_pid, k) => {
         let total = 0;
         for (const [tid, a] of supAfter[k]!) total += a.cpuNs - (supBefore[k]!.get(tid)?.cpuNs ?? 0);

@@ -17,7 +17,7 @@
  * Usage: node dist/bench/heartbeat.js [--seconds N] [--warmup S]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Board } from '../src/board/board-file.js';
@@ -30,14 +30,14 @@ import { Lab, sleep } from '../src/lab/lab.js';
 import { netnsPids } from '../src/lab/netns.js';
 import { tool } from '../src/lab/run.js';
 import { VERSION } from '../src/runtime/version.js';
-import { FIVE_PORTS, workerOf, writeBenchBoard } from './five-ports.js';
+import { FIVE_PORTS, threadUse, workerOf, writeBenchBoard } from './five-ports.js';
 import { keepalivedArgv } from './keepalived-run.js';
 
 const CLUSTER = 5;
 const PASSWORD = 'bench-password';
 
-function emit(name: string, unit: string, value: number): void {
-  process.stdout.write(JSON.stringify({ name, unit, value: Math.round(value * 100) / 100, peer: 'tandem' }) + '\n');
+function emit(name: string, unit: string, value: number, peer = 'tandem'): void {
+  process.stdout.write(JSON.stringify({ name, unit, value: Math.round(value * 100) / 100, peer }) + '\n');
 }
 
 function cpuSeconds(u: NodeJS.CpuUsage): number {
@@ -105,20 +105,13 @@ async function throughput(lab: Lab, seconds: number): Promise<void> {
   emit('heartbeat_frames_lost_percent', '%', (100 * (tx.sent - rx.accepted)) / Math.max(1, tx.sent));
 }
 
-/**
- * CPU time of every thread of a process, from the scheduler's nanosecond accounting (not tick-sampled), and its
- * wakeups: the voluntary context switches of all its threads (each is one sleep, so one wakeup after it).
- */
+/** CPU seconds and wakeups of a process, all its threads together. */
 function procUse(pid: number): { cpuS: number; wakeups: number } {
   let cpuNs = 0;
   let wakeups = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      cpuNs += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-      wakeups += Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))![1]);
-    } catch {
-      // the thread ended between the listing and the read
-    }
+  for (const t of threadUse(pid).values()) {
+    cpuNs += t.cpuNs;
+    wakeups += t.wakeups;
   }
   return { cpuS: cpuNs / 1e9, wakeups };
 }
@@ -148,11 +141,8 @@ function sum(uses: readonly Use[]): Use {
 
 /** The same use as wakeups a second and CPU microseconds per wakeup: what a cost is made of. */
 function emitWakeups(name: string, u: Use, peer: string): void {
-  for (const [suffix, unit, value] of [
-    ['wakeups_per_s', 'wakeups/s', u.wakeupsPerS],
-    ['cpu_us_per_wakeup', 'us', (u.cpu * 1e4) / Math.max(1, u.wakeupsPerS)],
-  ] as const)
-    process.stdout.write(JSON.stringify({ name: `${name}_${suffix}`, unit, value: Math.round(value * 10) / 10, peer }) + '\n');
+  emit(`${name}_wakeups_per_s`, 'wakeups/s', u.wakeupsPerS, peer);
+  emit(`${name}_cpu_us_per_wakeup`, 'us', (u.cpu * 1e4) / Math.max(1, u.wakeupsPerS), peer);
 }
 
 /**
@@ -263,14 +253,7 @@ async function main(): Promise<void> {
     const steadyAfterS = Number(opt('warmup') ?? 150);
     const ours = await daemonCost(lab, Math.max(10, seconds), 80, 'tandemd_cpu_percent_100_heartbeats_per_s_on_5_ifaces', steadyAfterS);
     const theirs = await keepalivedCost(lab, Math.max(10, seconds));
-    process.stdout.write(
-      JSON.stringify({
-        name: 'keepalived_cpu_percent_100_adverts_per_s_on_5_ifaces_master_plus_backup',
-        unit: '% of one core',
-        value: Math.round(theirs.cpu * 100) / 100,
-        peer: 'keepalived',
-      }) + '\n',
-    );
+    emit('keepalived_cpu_percent_100_adverts_per_s_on_5_ifaces_master_plus_backup', '% of one core', theirs.cpu, 'keepalived');
     emitWakeups('keepalived_cpu_percent_100_adverts_per_s_on_5_ifaces_master_plus_backup', theirs, 'keepalived');
     emit('heartbeat_cpu_ratio_tandem_to_keepalived_at_start', 'x', ours.start / theirs.cpu);
     emit('heartbeat_cpu_ratio_tandem_to_keepalived', 'x', ours.steady.cpu / theirs.cpu);
