@@ -6,20 +6,19 @@
  *   two lab namespaces: a sender process (real heartbeat frames, HMAC and
  *   all) and a receiver process (full drop ladder), each timing its own CPU;
  * - the CPU cost of a real `tandemd` (two run, sending to and receiving from
- *   each other) with 5 heartbeat interfaces, read from /proc over 10 s, once
- *   15 s after start and once in the steady state (after --warmup S, 150 s): at
- *   100 heartbeats/s in total (target: under 1 % of a core), and at 100/s on
- *   every data interface (the sync interface 4x that, per the slot plan);
- * - keepalived at the same frame rate in the same run (5 VRRPv3 instances at
- *   advert_int 0.05 s, master plus backup), and the ratio;
+ *   each other) with 5 heartbeat interfaces at 100 heartbeats/s in total
+ *   (target: under 1 % of a core), and keepalived at the same frame rate (5
+ *   VRRPv3 instances at advert_int 0.05 s, master plus backup), both running
+ *   side by side and read in the same windows of N seconds: one 15 s after
+ *   start, then --windows W (5) from --warmup S (150 s) on, each window's
+ *   figures and the ratio, then medians with their range
+ *   (bench/heartbeat-side-by-side.ts);
+ * - tandemd at 100/s on every data interface (the sync interface 4x that, per
+ *   the slot plan), 15 s after start and in the steady state;
  * - the floor: an empty Node process woken as often as tandemd's main loop.
  *
- * Usage: node dist/bench/heartbeat.js [--seconds N] [--warmup S]
+ * Usage: node dist/bench/heartbeat.js [--seconds N] [--warmup S] [--windows W]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Board } from '../src/board/board-file.js';
 import { hmacAuth } from '../src/io/heartbeat-auth.js';
 import { openHeartbeatInterfaces } from '../src/io/heartbeat-links.js';
@@ -27,11 +26,9 @@ import { HeartbeatReceiver } from '../src/io/heartbeat-receiver.js';
 import { HeartbeatSender } from '../src/io/heartbeat-sender.js';
 import { LabCluster } from '../src/lab/cluster.js';
 import { Lab, sleep } from '../src/lab/lab.js';
-import { netnsPids } from '../src/lab/netns.js';
-import { tool } from '../src/lab/run.js';
 import { VERSION } from '../src/runtime/version.js';
 import { FIVE_PORTS, threadUse, workerOf, writeBenchBoard } from './five-ports.js';
-import { keepalivedArgv } from './keepalived-run.js';
+import { sideBySide } from './heartbeat-side-by-side.js';
 
 const CLUSTER = 5;
 const PASSWORD = 'bench-password';
@@ -160,37 +157,6 @@ async function wakeupFloor(lab: Lab, seconds: number, intervalMs: number, name: 
 }
 
 /**
- * keepalived at the same frame rate, in the same lab: 5 VRRPv3 instances (one
- * per interface) at advert_int 0.05 s, so the master sends 100 adverts/s and
- * the backup receives them. The CPU of every keepalived process of both nodes
- * (parent and VRRP child, master plus backup), against one tandemd worker,
- * which sends 100/s and receives 100/s.
- */
-async function keepalivedCost(lab: Lab, seconds: number): Promise<Use> {
-  const dir = mkdtempSync(join(tmpdir(), 'tandem-bench-ka-'));
-  const procs: ChildProcess[] = [];
-  try {
-    for (const node of lab.plan.nodes) {
-      const instances = node.ifaces.map((i, k) => {
-        const seg = lab.plan.segments.find((x) => x.name === i.segment)!;
-        return `vrrp_instance i${k} {\n  state BACKUP\n  interface ${i.ifname}\n  virtual_router_id ${61 + k}\n  priority ${node.index === 1 ? 150 : 100}\n  advert_int 0.05\n  virtual_ipaddress {\n    ${seg.sharedIp}/24\n  }\n}`;
-      });
-      const conf = join(dir, `${node.name}.conf`);
-      writeFileSync(conf, `global_defs {\n  router_id ${node.name}\n  vrrp_version 3\n  enable_script_security\n}\n${instances.join('\n')}\n`);
-      procs.push(spawn(tool('ip'), keepalivedArgv(node.netns, conf, dir, node.name), { stdio: 'ignore' }));
-    }
-    await sleep(4000); // elected, adverts flowing
-    const pids = (await Promise.all(lab.plan.nodes.map((n) => netnsPids(n.netns)))).flat();
-    return sum(await cpuPercent(pids, 1000, seconds));
-  } finally {
-    for (const p of procs) p.kill('SIGTERM');
-    await sleep(500);
-    for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/**
  * Two real tandemd (supervised, from their configuration files) at
  * `intervalMs`; CPU of the busier node (its supervisor and its worker, every
  * thread), in two windows: START_WINDOW_S after the pair settled, and after
@@ -245,21 +211,21 @@ async function main(): Promise<void> {
   const seconds = Number(opt('seconds') ?? 5);
   if (opt('role') === 'send') return sendRole(opt('netns')!, seconds);
   const lab = await Lab.up(FIVE_PORTS);
-  const onSignal = () => void lab.down().then(() => process.exit(130));
+  let keepalivedLab: Lab | undefined;
+  const onSignal = () => void Promise.all([lab.down(), keepalivedLab?.down()]).then(() => process.exit(130));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
     await throughput(lab, seconds);
     const steadyAfterS = Number(opt('warmup') ?? 150);
-    const ours = await daemonCost(lab, Math.max(10, seconds), 80, 'tandemd_cpu_percent_100_heartbeats_per_s_on_5_ifaces', steadyAfterS);
-    const theirs = await keepalivedCost(lab, Math.max(10, seconds));
-    emit('keepalived_cpu_percent_100_adverts_per_s_on_5_ifaces_master_plus_backup', '% of one core', theirs.cpu, 'keepalived');
-    emitWakeups('keepalived_cpu_percent_100_adverts_per_s_on_5_ifaces_master_plus_backup', theirs, 'keepalived');
-    emit('heartbeat_cpu_ratio_tandem_to_keepalived_at_start', 'x', ours.start / theirs.cpu);
-    emit('heartbeat_cpu_ratio_tandem_to_keepalived', 'x', ours.steady.cpu / theirs.cpu);
+    keepalivedLab = await Lab.up(FIVE_PORTS);
+    await sideBySide(lab, keepalivedLab, Math.max(10, seconds), Number(opt('windows') ?? 5), steadyAfterS);
+    await keepalivedLab.down();
+    keepalivedLab = undefined;
     await daemonCost(lab, Math.max(10, seconds), 10, 'tandemd_cpu_percent_100_per_s_on_each_of_5_ifaces', steadyAfterS);
     await wakeupFloor(lab, Math.max(10, seconds), 80, 'node_empty_timer_cpu_percent_same_wakeups_as_tandemd_main_loop_at_80_ms');
   } finally {
+    await keepalivedLab?.down();
     await lab.down();
   }
 }

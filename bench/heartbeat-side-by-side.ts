@@ -1,0 +1,216 @@
+/**
+ * DOC: bench/heartbeat's cost lines: tandemd and keepalived side by side, measured in the same windows
+ *
+ * Until session 15 bench/heartbeat measured tandemd's steady state and then
+ * keepalived, a few minutes apart, and this machine's noise moved between the
+ * two windows: keepalived alone varied 2.8x between runs within an hour, and
+ * the ratio 2.2x-6.3x. Here both run the whole time, each in its own lab (the
+ * same five-port board), and every window reads both at once, so a slow
+ * stretch of the machine counts against both. Each window prints its three
+ * figures (tandemd, keepalived, ratio); the summary lines give the median over
+ * the windows with their range.
+ *
+ * Also per window: tandemd's heartbeat thread alone (the addon's `tandem-hb`,
+ * which sends and reads every frame). It is the floor of any tandemd that
+ * still wakes a thread for each heartbeat tick, whatever the JavaScript does.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LabCluster } from '../src/lab/cluster.js';
+import { sleep, type Lab } from '../src/lab/lab.js';
+import { netnsPids } from '../src/lab/netns.js';
+import { tool } from '../src/lab/run.js';
+import { FIVE_PORTS, threadUse, workerOf, writeBenchBoard } from './five-ports.js';
+import { keepalivedArgv } from './keepalived-run.js';
+
+const TANDEM = 'tandemd_cpu_percent_100_heartbeats_per_s_on_5_ifaces';
+const HB_THREAD = 'tandemd_heartbeat_thread_cpu_percent_100_heartbeats_per_s_on_5_ifaces';
+const KEEPALIVED = 'keepalived_cpu_percent_100_adverts_per_s_on_5_ifaces_master_plus_backup';
+const RATIO = 'heartbeat_cpu_ratio_tandem_to_keepalived';
+const FLOOR_RATIO = 'heartbeat_cpu_ratio_tandem_heartbeat_thread_to_keepalived';
+/** The addon names its heartbeat thread (native/pacer.c). */
+const HB_COMM = 'tandem-hb';
+/** The first window: this long after the pair settled (start-up, printed apart from the steady state). */
+const START_WINDOW_S = 15;
+
+function line(name: string, unit: string, value: number, peer: string, extra: Record<string, number> = {}): void {
+  const r = (x: number) => Math.round(x * 100) / 100;
+  const more = Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, r(v)]));
+  process.stdout.write(JSON.stringify({ name, unit, value: r(value), peer, ...more }) + '\n');
+}
+
+/** CPU nanoseconds and wakeups read at one instant: per tandem node (supervisor + worker), its heartbeat thread, keepalived's processes. */
+interface Reading {
+  at: number;
+  nodes: { cpuNs: number; wakeups: number; hbNs: number }[];
+  keepalived: { cpuNs: number; wakeups: number };
+}
+
+function read(tandem: number[][], keepalived: number[]): Reading {
+  const at = performance.now();
+  const nodes = tandem.map((pids) => {
+    let cpuNs = 0;
+    let wakeups = 0;
+    let hbNs = 0;
+    for (const pid of pids) {
+      for (const t of threadUse(pid).values()) {
+        cpuNs += t.cpuNs;
+        wakeups += t.wakeups;
+        if (t.comm === HB_COMM) hbNs += t.cpuNs;
+      }
+    }
+    return { cpuNs, wakeups, hbNs };
+  });
+  let cpuNs = 0;
+  let wakeups = 0;
+  for (const pid of keepalived) {
+    try {
+      for (const t of threadUse(pid).values()) ((cpuNs += t.cpuNs), (wakeups += t.wakeups));
+    } catch {
+      // a process that ended (keepalived's short-lived helpers): what it used is gone with it
+    }
+  }
+  return { at, nodes, keepalived: { cpuNs, wakeups } };
+}
+
+interface Window {
+  /** % of one core: the busier tandemd, its heartbeat thread, keepalived's master plus backup. */
+  tandem: number;
+  hbThread: number;
+  keepalived: number;
+  tandemWakeups: number;
+  keepalivedWakeups: number;
+}
+
+function between(a: Reading, b: Reading): Window {
+  const wallS = (b.at - a.at) / 1000;
+  const pct = (ns: number) => (100 * ns) / 1e9 / wallS;
+  const per = b.nodes.map((n, k) => ({ cpuNs: n.cpuNs - a.nodes[k]!.cpuNs, wakeups: n.wakeups - a.nodes[k]!.wakeups, hbNs: n.hbNs - a.nodes[k]!.hbNs }));
+  const busier = per.reduce((x, y) => (y.cpuNs > x.cpuNs ? y : x));
+  return {
+    tandem: pct(busier.cpuNs),
+    hbThread: pct(busier.hbNs),
+    keepalived: pct(b.keepalived.cpuNs - a.keepalived.cpuNs),
+    tandemWakeups: busier.wakeups / wallS,
+    keepalivedWakeups: (b.keepalived.wakeups - a.keepalived.wakeups) / wallS,
+  };
+}
+
+/** keepalived at tandemd's frame rate: 5 VRRPv3 instances (one per interface) at advert_int 0.05 s; the master sends 100 adverts/s. */
+function startKeepalived(lab: Lab): { stop: () => Promise<void> } {
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-bench-ka-'));
+  const procs: ChildProcess[] = [];
+  for (const node of lab.plan.nodes) {
+    const instances = node.ifaces.map((i, k) => {
+      const seg = lab.plan.segments.find((x) => x.name === i.segment)!;
+      return `vrrp_instance i${k} {\n  state BACKUP\n  interface ${i.ifname}\n  virtual_router_id ${61 + k}\n  priority ${node.index === 1 ? 150 : 100}\n  advert_int 0.05\n  virtual_ipaddress {\n    ${seg.sharedIp}/24\n  }\n}`;
+    });
+    const conf = join(dir, `${node.name}.conf`);
+    writeFileSync(conf, `global_defs {\n  router_id ${node.name}\n  vrrp_version 3\n  enable_script_security\n}\n${instances.join('\n')}\n`);
+    procs.push(spawn(tool('ip'), keepalivedArgv(node.netns, conf, dir, node.name), { stdio: 'ignore' }));
+  }
+  return {
+    stop: async () => {
+      for (const p of procs) if (p.exitCode === null) p.kill('SIGTERM');
+      await sleep(500);
+      for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/**
+ * Two tandemd at an 80 ms cycle (100 heartbeats/s out and 100/s in each, with the bench board's plan of 4 data
+ * and 4 sync slots) in `tandemLab`, keepalived in `keepalivedLab`, both started together. One window of `seconds`
+ * START_WINDOW_S after the pair settled, then `windows` windows from `steadyAfterS` on.
+ */
+export async function sideBySide(tandemLab: Lab, keepalivedLab: Lab, seconds: number, windows: number, steadyAfterS: number): Promise<void> {
+  const { boardFile, cleanup } = writeBenchBoard();
+  const keepalived = startKeepalived(keepalivedLab);
+  try {
+    const cluster = await LabCluster.start(tandemLab, FIVE_PORTS, {
+      boardRef: boardFile,
+      timers: { heartbeatIntervalMs: 80, failoverTimeMs: 400, initialSilenceMs: 500 },
+    });
+    try {
+      await cluster.settled(10_000);
+      const settledAt = performance.now();
+      const tandemPids = cluster.nodes.map((n) => [n.process.pid!, workerOf(n.process.pid!)]);
+      const kaPids = (await Promise.all(keepalivedLab.plan.nodes.map((n) => netnsPids(n.netns)))).flat();
+      if (kaPids.length < 2) throw new Error(`keepalived is not running in lab ${keepalivedLab.plan.name} (${kaPids.length} processes)`);
+      const windowAt = async (startAtMs: number) => {
+        await sleep(Math.max(0, startAtMs - performance.now()));
+        const a = read(tandemPids, kaPids);
+        await sleep(seconds * 1000);
+        return between(a, read(tandemPids, kaPids));
+      };
+      const start = await windowAt(settledAt + START_WINDOW_S * 1000);
+      line(`${TANDEM}_at_start`, '% of one core', start.tandem, 'tandem');
+      line(`${KEEPALIVED}_at_start`, '% of one core', start.keepalived, 'keepalived');
+      line(`${RATIO}_at_start`, 'x', start.tandem / start.keepalived, 'tandem');
+      const steady: Window[] = [];
+      for (let k = 1; k <= windows; k++) {
+        const w = await windowAt(k === 1 ? settledAt + steadyAfterS * 1000 : 0);
+        steady.push(w);
+        line(`${TANDEM}_window`, '% of one core', w.tandem, 'tandem', { window: k });
+        line(`${HB_THREAD}_window`, '% of one core', w.hbThread, 'tandem', { window: k });
+        line(`${KEEPALIVED}_window`, '% of one core', w.keepalived, 'keepalived', { window: k });
+        line(`${RATIO}_window`, 'x', w.tandem / w.keepalived, 'tandem', { window: k });
+      }
+      const summary = (name: string, unit: string, xs: number[], peer: string) =>
+        line(name, unit, median(xs), peer, { min: Math.min(...xs), max: Math.max(...xs), windows });
+      summary(
+        TANDEM,
+        '% of one core',
+        steady.map((w) => w.tandem),
+        'tandem',
+      );
+      summary(
+        HB_THREAD,
+        '% of one core',
+        steady.map((w) => w.hbThread),
+        'tandem',
+      );
+      summary(
+        KEEPALIVED,
+        '% of one core',
+        steady.map((w) => w.keepalived),
+        'keepalived',
+      );
+      summary(
+        RATIO,
+        'x',
+        steady.map((w) => w.tandem / w.keepalived),
+        'tandem',
+      );
+      summary(
+        FLOOR_RATIO,
+        'x',
+        steady.map((w) => w.hbThread / w.keepalived),
+        'tandem',
+      );
+      // What a cost is made of: wakeups a second, and CPU per wakeup, over all steady windows.
+      for (const [name, peer, cpu, wakeups] of [
+        [TANDEM, 'tandem', steady.map((w) => w.tandem), steady.map((w) => w.tandemWakeups)],
+        [KEEPALIVED, 'keepalived', steady.map((w) => w.keepalived), steady.map((w) => w.keepalivedWakeups)],
+      ] as const) {
+        const perS = wakeups.reduce((a, b) => a + b, 0) / windows;
+        line(`${name}_wakeups_per_s`, 'wakeups/s', perS, peer);
+        line(`${name}_cpu_us_per_wakeup`, 'us', ((cpu.reduce((a, b) => a + b, 0) / windows) * 1e4) / Math.max(1, perS), peer);
+      }
+    } finally {
+      await cluster.stop();
+      cluster.cleanup();
+    }
+  } finally {
+    await keepalived.stop();
+    cleanup();
+  }
+}
