@@ -10,6 +10,7 @@
  */
 import { LabCluster } from '../src/lab/cluster.js';
 import { Lab, sleep } from '../src/lab/lab.js';
+import { emit } from './emit.js';
 import { FIVE_PORTS, threadUse, writeBenchBoard, workerOf } from './five-ports.js';
 
 async function main(): Promise<void> {
@@ -45,9 +46,7 @@ async function main(): Promise<void> {
         let total = 0;
         for (const [tid, a] of supAfter[k]!) total += a.cpuNs - (supBefore[k]!.get(tid)?.cpuNs ?? 0);
         const pct = (100 * total) / 1e9 / seconds;
-        process.stdout.write(
-          JSON.stringify({ name: `supervisor${k + 1}_total`, unit: '% of one core', value: Math.round(pct * 100) / 100, peer: 'tandem' }) + '\n',
-        );
+        emit(`supervisor${k + 1}_total`, '% of one core', pct);
       });
       workers.forEach((pid, k) => {
         let total = 0;
@@ -55,19 +54,9 @@ async function main(): Promise<void> {
           const b = before[k]!.get(tid) ?? { cpuNs: 0, wakeups: 0 };
           const pct = (100 * (a.cpuNs - b.cpuNs)) / 1e9 / seconds;
           total += pct;
-          process.stdout.write(
-            JSON.stringify({
-              name: `worker${k + 1}_${a.comm}_${tid === pid ? 'main' : tid}`,
-              unit: '% of one core',
-              value: Math.round(pct * 100) / 100,
-              wakeups_per_s: Math.round((a.wakeups - b.wakeups) / seconds),
-              peer: 'tandem',
-            }) + '\n',
-          );
+          emit(`worker${k + 1}_${a.comm}_${tid === pid ? 'main' : tid}`, '% of one core', pct, 'tandem', { wakeups_per_s: (a.wakeups - b.wakeups) / seconds });
         }
-        process.stdout.write(
-          JSON.stringify({ name: `worker${k + 1}_total`, unit: '% of one core', value: Math.round(total * 100) / 100, peer: 'tandem' }) + '\n',
-        );
+        emit(`worker${k + 1}_total`, '% of one core', total);
       });
     } finally {
       await cluster.stop();

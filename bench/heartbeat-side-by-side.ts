@@ -22,6 +22,7 @@ import { LabCluster } from '../src/lab/cluster.js';
 import { sleep, type Lab } from '../src/lab/lab.js';
 import { netnsPids } from '../src/lab/netns.js';
 import { tool } from '../src/lab/run.js';
+import { emit } from './emit.js';
 import { FIVE_PORTS, threadUse, workerOf, writeBenchBoard } from './five-ports.js';
 import { keepalivedArgv } from './keepalived-run.js';
 
@@ -34,12 +35,6 @@ const FLOOR_RATIO = 'heartbeat_cpu_ratio_tandem_heartbeat_thread_to_keepalived';
 const HB_COMM = 'tandem-hb';
 /** The first window: this long after the pair settled (start-up, printed apart from the steady state). */
 const START_WINDOW_S = 15;
-
-function line(name: string, unit: string, value: number, peer: string, extra: Record<string, number> = {}): void {
-  const r = (x: number) => Math.round(x * 100) / 100;
-  const more = Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, r(v)]));
-  process.stdout.write(JSON.stringify({ name, unit, value: r(value), peer, ...more }) + '\n');
-}
 
 /** CPU nanoseconds and wakeups read at one instant: per tandem node (supervisor + worker), its heartbeat thread, keepalived's processes. */
 interface Reading {
@@ -152,20 +147,20 @@ export async function sideBySide(tandemLab: Lab, keepalivedLab: Lab, seconds: nu
         return between(a, read(tandemPids, kaPids));
       };
       const start = await windowAt(settledAt + START_WINDOW_S * 1000);
-      line(`${TANDEM}_at_start`, '% of one core', start.tandem, 'tandem');
-      line(`${KEEPALIVED}_at_start`, '% of one core', start.keepalived, 'keepalived');
-      line(`${RATIO}_at_start`, 'x', start.tandem / start.keepalived, 'tandem');
+      emit(`${TANDEM}_at_start`, '% of one core', start.tandem, 'tandem');
+      emit(`${KEEPALIVED}_at_start`, '% of one core', start.keepalived, 'keepalived');
+      emit(`${RATIO}_at_start`, 'x', start.tandem / start.keepalived, 'tandem');
       const steady: Window[] = [];
       for (let k = 1; k <= windows; k++) {
         const w = await windowAt(k === 1 ? settledAt + steadyAfterS * 1000 : 0);
         steady.push(w);
-        line(`${TANDEM}_window`, '% of one core', w.tandem, 'tandem', { window: k });
-        line(`${HB_THREAD}_window`, '% of one core', w.hbThread, 'tandem', { window: k });
-        line(`${KEEPALIVED}_window`, '% of one core', w.keepalived, 'keepalived', { window: k });
-        line(`${RATIO}_window`, 'x', w.tandem / w.keepalived, 'tandem', { window: k });
+        emit(`${TANDEM}_window`, '% of one core', w.tandem, 'tandem', { window: k });
+        emit(`${HB_THREAD}_window`, '% of one core', w.hbThread, 'tandem', { window: k });
+        emit(`${KEEPALIVED}_window`, '% of one core', w.keepalived, 'keepalived', { window: k });
+        emit(`${RATIO}_window`, 'x', w.tandem / w.keepalived, 'tandem', { window: k });
       }
       const summary = (name: string, unit: string, xs: number[], peer: string) =>
-        line(name, unit, median(xs), peer, { min: Math.min(...xs), max: Math.max(...xs), windows });
+        emit(name, unit, median(xs), peer, { min: Math.min(...xs), max: Math.max(...xs), windows });
       summary(
         TANDEM,
         '% of one core',
@@ -202,8 +197,8 @@ export async function sideBySide(tandemLab: Lab, keepalivedLab: Lab, seconds: nu
         [KEEPALIVED, 'keepalived', steady.map((w) => w.keepalived), steady.map((w) => w.keepalivedWakeups)],
       ] as const) {
         const perS = wakeups.reduce((a, b) => a + b, 0) / windows;
-        line(`${name}_wakeups_per_s`, 'wakeups/s', perS, peer);
-        line(`${name}_cpu_us_per_wakeup`, 'us', ((cpu.reduce((a, b) => a + b, 0) / windows) * 1e4) / Math.max(1, perS), peer);
+        emit(`${name}_wakeups_per_s`, 'wakeups/s', perS, peer);
+        emit(`${name}_cpu_us_per_wakeup`, 'us', ((cpu.reduce((a, b) => a + b, 0) / windows) * 1e4) / Math.max(1, perS), peer);
       }
     } finally {
       await cluster.stop();

@@ -28,14 +28,11 @@ import { LabCluster } from '../src/lab/cluster.js';
 import { Lab, sleep } from '../src/lab/lab.js';
 import { VERSION } from '../src/runtime/version.js';
 import { FIVE_PORTS, threadUse, workerOf, writeBenchBoard } from './five-ports.js';
+import { emit } from './emit.js';
 import { sideBySide } from './heartbeat-side-by-side.js';
 
 const CLUSTER = 5;
 const PASSWORD = 'bench-password';
-
-function emit(name: string, unit: string, value: number, peer = 'tandem'): void {
-  process.stdout.write(JSON.stringify({ name, unit, value: Math.round(value * 100) / 100, peer }) + '\n');
-}
 
 function cpuSeconds(u: NodeJS.CpuUsage): number {
   return (u.user + u.system) / 1e6;
