@@ -6,13 +6,13 @@
  * two windows: keepalived alone varied 2.8x between runs within an hour, and
  * the ratio 2.2x-6.3x. Here both run the whole time, each in its own lab (the
  * same five-port board), and every window reads both at once, so a slow
- * stretch of the machine counts against both. Each window prints its three
- * figures (tandemd, keepalived, ratio); the summary lines give the median over
- * the windows with their range.
+ * stretch of the machine counts against both. Each window prints tandemd,
+ * its heartbeat thread alone, keepalived, and both against keepalived; the
+ * summary lines give the median over the windows with their range.
  *
- * Also per window: tandemd's heartbeat thread alone (the addon's `tandem-hb`,
- * which sends and reads every frame). It is the floor of any tandemd that
- * still wakes a thread for each heartbeat tick, whatever the JavaScript does.
+ * The heartbeat thread (the addon's `tandem-hb`, which sends and reads every
+ * frame) is the floor of any tandemd that still wakes a thread for each
+ * heartbeat tick, whatever the JavaScript does.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -158,6 +158,7 @@ export async function sideBySide(tandemLab: Lab, keepalivedLab: Lab, seconds: nu
         emit(`${HB_THREAD}_window`, '% of one core', w.hbThread, 'tandem', { window: k });
         emit(`${KEEPALIVED}_window`, '% of one core', w.keepalived, 'keepalived', { window: k });
         emit(`${RATIO}_window`, 'x', w.tandem / w.keepalived, 'tandem', { window: k });
+        emit(`${FLOOR_RATIO}_window`, 'x', w.hbThread / w.keepalived, 'tandem', { window: k });
       }
       const summary = (name: string, unit: string, xs: number[], peer: string) =>
         emit(name, unit, median(xs), peer, { min: Math.min(...xs), max: Math.max(...xs), windows });
