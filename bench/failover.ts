@@ -42,6 +42,7 @@ import { UdpProbe, type UdpReport } from '../src/lab/udp-probe.js';
 import { Lab, sleep } from '../src/lab/lab.js';
 import { run, tool } from '../src/lab/run.js';
 import type { LabPlan } from '../src/lab/topology.js';
+import { stats } from './emit.js';
 import { LOADS, startLoad, type Load, type LoadKind } from './loads.js';
 import { keepalivedArgv } from './keepalived-run.js';
 
@@ -388,12 +389,6 @@ async function falseFailovers(
     for (const r of running) await r.stop();
     for (const lab of labs) await lab.down();
   }
-}
-
-function stats(v: number[]): { min: number; median: number; max: number } {
-  const s = [...v].sort((a, b) => a - b);
-  const mid = s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-  return { min: s[0]!, median: mid, max: s.at(-1)! };
 }
 
 async function main(): Promise<void> {

@@ -63,3 +63,14 @@ export function threadUse(pid: number): Map<number, ThreadUse> {
   }
   return out;
 }
+
+/** A process's threads summed: CPU and wakeups so far, and the CPU of its threads named `comm`. */
+export function processUse(pid: number, comm?: string): { cpuNs: number; wakeups: number; commNs: number } {
+  const sum = { cpuNs: 0, wakeups: 0, commNs: 0 };
+  for (const t of threadUse(pid).values()) {
+    sum.cpuNs += t.cpuNs;
+    sum.wakeups += t.wakeups;
+    if (t.comm === comm) sum.commNs += t.cpuNs;
+  }
+  return sum;
+}

@@ -22,8 +22,8 @@ import { LabCluster } from '../src/lab/cluster.js';
 import { sleep, type Lab } from '../src/lab/lab.js';
 import { netnsPids } from '../src/lab/netns.js';
 import { tool } from '../src/lab/run.js';
-import { emit } from './emit.js';
-import { FIVE_PORTS, threadUse, workerOf, writeBenchBoard } from './five-ports.js';
+import { emit, stats } from './emit.js';
+import { FIVE_PORTS, processUse, workerOf, writeBenchBoard } from './five-ports.js';
 import { keepalivedArgv } from './keepalived-run.js';
 
 const TANDEM = 'tandemd_cpu_percent_100_heartbeats_per_s_on_5_ifaces';
@@ -34,40 +34,30 @@ const FLOOR_RATIO = 'heartbeat_cpu_ratio_tandem_heartbeat_thread_to_keepalived';
 /** The addon names its heartbeat thread (native/pacer.c). */
 const HB_COMM = 'tandem-hb';
 /** The first window: this long after the pair settled (start-up, printed apart from the steady state). */
-const START_WINDOW_S = 15;
+export const START_WINDOW_S = 15;
 
-/** CPU nanoseconds and wakeups read at one instant: per tandem node (supervisor + worker), its heartbeat thread, keepalived's processes. */
+type Use = ReturnType<typeof processUse>;
+const NONE: Use = { cpuNs: 0, wakeups: 0, commNs: 0 };
+const add = (x: Use, y: Use, sign = 1): Use => ({ cpuNs: x.cpuNs + sign * y.cpuNs, wakeups: x.wakeups + sign * y.wakeups, commNs: x.commNs + sign * y.commNs });
+
+/** Read at one instant: per tandem node its supervisor and worker together (`commNs`: its heartbeat thread), and keepalived's processes. */
 interface Reading {
   at: number;
-  nodes: { cpuNs: number; wakeups: number; hbNs: number }[];
-  keepalived: { cpuNs: number; wakeups: number };
+  nodes: Use[];
+  keepalived: Use;
 }
 
 function read(tandem: number[][], keepalived: number[]): Reading {
   const at = performance.now();
-  const nodes = tandem.map((pids) => {
-    let cpuNs = 0;
-    let wakeups = 0;
-    let hbNs = 0;
-    for (const pid of pids) {
-      for (const t of threadUse(pid).values()) {
-        cpuNs += t.cpuNs;
-        wakeups += t.wakeups;
-        if (t.comm === HB_COMM) hbNs += t.cpuNs;
-      }
-    }
-    return { cpuNs, wakeups, hbNs };
-  });
-  let cpuNs = 0;
-  let wakeups = 0;
-  for (const pid of keepalived) {
+  const nodes = tandem.map((pids) => pids.map((pid) => processUse(pid, HB_COMM)).reduce((x, y) => add(x, y), NONE));
+  const ka = keepalived.map((pid) => {
     try {
-      for (const t of threadUse(pid).values()) ((cpuNs += t.cpuNs), (wakeups += t.wakeups));
+      return processUse(pid);
     } catch {
-      // a process that ended (keepalived's short-lived helpers): what it used is gone with it
+      return NONE; // a process that ended (keepalived's short-lived helpers): what it used is gone with it
     }
-  }
-  return { at, nodes, keepalived: { cpuNs, wakeups } };
+  });
+  return { at, nodes, keepalived: ka.reduce((x, y) => add(x, y), NONE) };
 }
 
 interface Window {
@@ -82,14 +72,14 @@ interface Window {
 function between(a: Reading, b: Reading): Window {
   const wallS = (b.at - a.at) / 1000;
   const pct = (ns: number) => (100 * ns) / 1e9 / wallS;
-  const per = b.nodes.map((n, k) => ({ cpuNs: n.cpuNs - a.nodes[k]!.cpuNs, wakeups: n.wakeups - a.nodes[k]!.wakeups, hbNs: n.hbNs - a.nodes[k]!.hbNs }));
-  const busier = per.reduce((x, y) => (y.cpuNs > x.cpuNs ? y : x));
+  const busier = b.nodes.map((n, k) => add(n, a.nodes[k]!, -1)).reduce((x, y) => (y.cpuNs > x.cpuNs ? y : x));
+  const ka = add(b.keepalived, a.keepalived, -1);
   return {
     tandem: pct(busier.cpuNs),
-    hbThread: pct(busier.hbNs),
-    keepalived: pct(b.keepalived.cpuNs - a.keepalived.cpuNs),
+    hbThread: pct(busier.commNs),
+    keepalived: pct(ka.cpuNs),
     tandemWakeups: busier.wakeups / wallS,
-    keepalivedWakeups: (b.keepalived.wakeups - a.keepalived.wakeups) / wallS,
+    keepalivedWakeups: ka.wakeups / wallS,
   };
 }
 
@@ -115,11 +105,6 @@ function startKeepalived(lab: Lab): { stop: () => Promise<void> } {
     },
   };
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 /**
  * Two tandemd at an 80 ms cycle (100 heartbeats/s out and 100/s in each, with the bench board's plan of 4 data
@@ -150,48 +135,23 @@ export async function sideBySide(tandemLab: Lab, keepalivedLab: Lab, seconds: nu
       emit(`${TANDEM}_at_start`, '% of one core', start.tandem, 'tandem');
       emit(`${KEEPALIVED}_at_start`, '% of one core', start.keepalived, 'keepalived');
       emit(`${RATIO}_at_start`, 'x', start.tandem / start.keepalived, 'tandem');
+      const series: [name: string, unit: string, peer: string, of: (w: Window) => number][] = [
+        [TANDEM, '% of one core', 'tandem', (w) => w.tandem],
+        [HB_THREAD, '% of one core', 'tandem', (w) => w.hbThread],
+        [KEEPALIVED, '% of one core', 'keepalived', (w) => w.keepalived],
+        [RATIO, 'x', 'tandem', (w) => w.tandem / w.keepalived],
+        [FLOOR_RATIO, 'x', 'tandem', (w) => w.hbThread / w.keepalived],
+      ];
       const steady: Window[] = [];
       for (let k = 1; k <= windows; k++) {
         const w = await windowAt(k === 1 ? settledAt + steadyAfterS * 1000 : 0);
         steady.push(w);
-        emit(`${TANDEM}_window`, '% of one core', w.tandem, 'tandem', { window: k });
-        emit(`${HB_THREAD}_window`, '% of one core', w.hbThread, 'tandem', { window: k });
-        emit(`${KEEPALIVED}_window`, '% of one core', w.keepalived, 'keepalived', { window: k });
-        emit(`${RATIO}_window`, 'x', w.tandem / w.keepalived, 'tandem', { window: k });
-        emit(`${FLOOR_RATIO}_window`, 'x', w.hbThread / w.keepalived, 'tandem', { window: k });
+        for (const [name, unit, peer, of] of series) emit(`${name}_window`, unit, of(w), peer, { window: k });
       }
-      const summary = (name: string, unit: string, xs: number[], peer: string) =>
-        emit(name, unit, median(xs), peer, { min: Math.min(...xs), max: Math.max(...xs), windows });
-      summary(
-        TANDEM,
-        '% of one core',
-        steady.map((w) => w.tandem),
-        'tandem',
-      );
-      summary(
-        HB_THREAD,
-        '% of one core',
-        steady.map((w) => w.hbThread),
-        'tandem',
-      );
-      summary(
-        KEEPALIVED,
-        '% of one core',
-        steady.map((w) => w.keepalived),
-        'keepalived',
-      );
-      summary(
-        RATIO,
-        'x',
-        steady.map((w) => w.tandem / w.keepalived),
-        'tandem',
-      );
-      summary(
-        FLOOR_RATIO,
-        'x',
-        steady.map((w) => w.hbThread / w.keepalived),
-        'tandem',
-      );
+      for (const [name, unit, peer, of] of series) {
+        const { min, median, max } = stats(steady.map(of));
+        emit(name, unit, median, peer, { min, max, windows });
+      }
       // What a cost is made of: wakeups a second, and CPU per wakeup, over all steady windows.
       for (const [name, peer, cpu, wakeups] of [
         [TANDEM, 'tandem', steady.map((w) => w.tandem), steady.map((w) => w.tandemWakeups)],

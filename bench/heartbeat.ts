@@ -27,9 +27,9 @@ import { HeartbeatSender } from '../src/io/heartbeat-sender.js';
 import { LabCluster } from '../src/lab/cluster.js';
 import { Lab, sleep } from '../src/lab/lab.js';
 import { VERSION } from '../src/runtime/version.js';
-import { FIVE_PORTS, threadUse, workerOf, writeBenchBoard } from './five-ports.js';
+import { FIVE_PORTS, processUse, workerOf, writeBenchBoard } from './five-ports.js';
 import { emit } from './emit.js';
-import { sideBySide } from './heartbeat-side-by-side.js';
+import { sideBySide, START_WINDOW_S } from './heartbeat-side-by-side.js';
 
 const CLUSTER = 5;
 const PASSWORD = 'bench-password';
@@ -99,17 +99,6 @@ async function throughput(lab: Lab, seconds: number): Promise<void> {
   emit('heartbeat_frames_lost_percent', '%', (100 * (tx.sent - rx.accepted)) / Math.max(1, tx.sent));
 }
 
-/** CPU seconds and wakeups of a process, all its threads together. */
-function procUse(pid: number): { cpuS: number; wakeups: number } {
-  let cpuNs = 0;
-  let wakeups = 0;
-  for (const t of threadUse(pid).values()) {
-    cpuNs += t.cpuNs;
-    wakeups += t.wakeups;
-  }
-  return { cpuS: cpuNs / 1e9, wakeups };
-}
-
 interface Use {
   /** % of one core. */
   cpu: number;
@@ -119,13 +108,13 @@ interface Use {
 /** CPU share and wakeups of a set of processes over `seconds`, after `warmupMs`. */
 async function cpuPercent(pids: number[], warmupMs: number, seconds: number): Promise<Use[]> {
   await sleep(warmupMs);
-  const before = pids.map(procUse);
+  const before = pids.map((p) => processUse(p));
   const t0 = performance.now();
   await sleep(seconds * 1000);
   const wall = (performance.now() - t0) / 1000;
   return pids.map((p, i) => {
-    const now = procUse(p);
-    return { cpu: (100 * (now.cpuS - before[i]!.cpuS)) / wall, wakeupsPerS: (now.wakeups - before[i]!.wakeups) / wall };
+    const now = processUse(p);
+    return { cpu: (100 * (now.cpuNs - before[i]!.cpuNs)) / 1e9 / wall, wakeupsPerS: (now.wakeups - before[i]!.wakeups) / wall };
   });
 }
 
@@ -169,7 +158,6 @@ async function wakeupFloor(lab: Lab, seconds: number, intervalMs: number, name: 
  * in the optimising compiler). Measured 2026-12-03 with bench/hb-threads: the
  * main loop 0.9-1.1 % at 15 s, 0.54-0.57 % at 120 s and 0.54 % at 300 s.
  */
-const START_WINDOW_S = 15;
 
 async function daemonCost(lab: Lab, seconds: number, intervalMs: number, name: string, steadyAfterS: number): Promise<{ start: number; steady: Use }> {
   const { boardFile, cleanup } = writeBenchBoard();
