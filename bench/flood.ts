@@ -49,6 +49,7 @@ async function flooder(netns: string, nn: number, clusterId: number, rate: numbe
         configGeneration: 1,
         softwareVersion: VERSION,
         nodeName: 'intruder',
+        term: 1,
       },
       { srcMac: Uint8Array.of(0x02, 0x66, 0, 0, nn, 1), srcIp: 0xc6120fc8, broadcastIp: 0xc6120fff },
       forge,

@@ -74,6 +74,7 @@ function nodeFields(nodeId: number) {
     configGeneration: 1,
     softwareVersion: { major: VERSION.major, minor: VERSION.minor, patch: VERSION.patch },
     nodeName: `bench${nodeId}`,
+    term: 0,
   };
 }
 

@@ -12,7 +12,15 @@ import { Cap } from 'cap';
 import { resolveBoard } from '../board/board-file.js';
 import { clusterSecret, deriveClusterKey } from '../cluster/cluster-key.js';
 import { loadNode } from '../cluster/config-file.js';
-import { decodeHeartbeat, readPayload, FRAME_LENGTH, PAYLOAD_OFFSET, type HeartbeatAuth, type HeartbeatFields } from '../wire/heartbeat-frame.js';
+import {
+  decodeHeartbeat,
+  readPayload,
+  HEARTBEAT_VERSION,
+  MIN_FRAME_LENGTH,
+  PAYLOAD_OFFSET,
+  type HeartbeatAuth,
+  type HeartbeatFields,
+} from '../wire/heartbeat-frame.js';
 import { ReplayMemory, type RejectionReason } from '../wire/heartbeat-verify.js';
 import { formatIpv4 } from '../wire/ipv4.js';
 import { formatMac } from '../wire/mac.js';
@@ -42,6 +50,10 @@ export interface CaptureLine {
   bootId?: string;
   connections?: number;
   fromSync?: boolean;
+  /** The sender's takeover term (0 in the previous format). */
+  term?: number;
+  /** The payload format (docs/wire-format.md); the previous one is shown. */
+  format?: number;
   verdict: 'ok' | RejectionReason | 'unverified';
 }
 
@@ -133,7 +145,7 @@ export function describe(
     ttl: frame[22] ?? 0,
     verdict: 'unverified',
   };
-  const f: HeartbeatFields | undefined = frame.length >= FRAME_LENGTH ? readPayload(view, frame, PAYLOAD_OFFSET) : undefined;
+  const f: HeartbeatFields | undefined = frame.length >= MIN_FRAME_LENGTH ? readPayload(view, frame, PAYLOAD_OFFSET) : undefined;
   if (f) {
     Object.assign(line, {
       clusterId: f.clusterId,
@@ -145,6 +157,8 @@ export function describe(
       bootId: f.bootId.toString(),
       connections: f.connections,
       fromSync: f.fromSync,
+      term: f.term,
+      format: f.version,
     });
   }
   if (verify) {
@@ -159,6 +173,7 @@ export function describe(
 
 function formatLine(l: CaptureLine): string {
   const who = l.node === undefined ? '(unreadable payload)' : `${l.node}#${l.nodeId} ${l.type} ${l.state} cluster ${l.clusterId}`;
-  const body = l.sequence === undefined ? '' : ` seq ${l.sequence} conns ${l.connections}${l.fromSync ? ' [sync]' : ''}`;
+  const format = l.format !== undefined && l.format !== HEARTBEAT_VERSION ? ` [format ${l.format}]` : '';
+  const body = l.sequence === undefined ? '' : ` seq ${l.sequence} term ${l.term} conns ${l.connections}${l.fromSync ? ' [sync]' : ''}${format}`;
   return `${l.time.slice(11, 23)} ${l.iface} ${l.srcMac} ${l.srcIp} -> ${l.dstMac} ${l.dstIp} ttl ${l.ttl} ${who}${body}  ${l.verdict.toUpperCase()}`;
 }

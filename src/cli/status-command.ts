@@ -9,6 +9,7 @@ import { DEFAULTS, loadLocal } from '../cluster/config-file.js';
 import type { Snapshot } from '../runtime/pair/failover-runtime.js';
 import { leaderText, type StatusDoc } from '../api/status-page.js';
 import { flag, str, UsageError, type Parsed } from './args.js';
+import { HEARTBEAT_VERSION } from '../wire/heartbeat-frame.js';
 import { formatGroupStatus, type GroupStatus } from './group-status-format.js';
 
 export const STATUS_USAGE = `tandem status [--json] [--socket PATH | --config FILE]
@@ -73,10 +74,15 @@ export function formatStatus(status: NodeStatus | StandaloneStatus): string {
   const lines = [
     ...(s.cluster ? formatCluster(s.cluster, s.healthCheck) : []),
     `node ${s.node.name} (#${s.node.id}, ${s.node.type}): ${s.role.toUpperCase()} for ${ago(s.roleSinceMsAgo).replace(' ago', '')}` +
-      `${s.yielding ? ', handing over' : ''}; shared addresses ${s.sharedAddresses}; health ${s.health}; connections ${s.connections}; sync link ${s.syncLinkUp ? 'up' : 'DOWN'}`,
+      `${s.yielding ? ', handing over' : ''}; shared addresses ${s.sharedAddresses}; health ${s.health}; connections ${s.connections}; sync link ${s.syncLinkUp ? 'up' : 'DOWN'}; ` +
+      `term ${s.term} (highest seen ${s.highestTerm})`,
     s.peer
-      ? `peer ${s.peer.name} (#${s.peer.id}, ${s.peer.type}): ${s.peer.alive ? s.peer.role.toUpperCase() : 'DEAD'}, heard ${ago(s.peer.lastHeardMsAgo)}; health ${s.peer.health}; connections ${s.peer.connections}`
+      ? `peer ${s.peer.name} (#${s.peer.id}, ${s.peer.type}): ${s.peer.alive ? s.peer.role.toUpperCase() : 'DEAD'}, heard ${ago(s.peer.lastHeardMsAgo)}; health ${s.peer.health}; connections ${s.peer.connections}; term ${s.peer.term}` +
+        (s.peer.heartbeatFormat !== undefined && s.peer.heartbeatFormat < HEARTBEAT_VERSION
+          ? ` [heartbeat format ${s.peer.heartbeatFormat}: not upgraded; this node defers to it until it is]`
+          : '')
       : 'peer: never heard',
+    ...(s.implausiblePeerTerm !== undefined ? [`peer advertised an impossible term ${s.implausiblePeerTerm}: ignored (term_implausible in the log)`] : []),
     ...formatSync(s),
     ...(s.heartbeats ? [formatPacer(s.heartbeats)] : []),
     ...Object.entries(s.bypass ?? {}).map(([name, b]) => `bypass ${name} (${b.ports.join('-')}): ${b.mode.toUpperCase()} (failure mode ${b.failureMode})`),

@@ -41,12 +41,14 @@ export function evidence(s: CoreState, now: Ns, rule?: string): Evidence {
     ourConnections: s.connections,
     ourHealth: health(s),
     syncLinkUp: syncLinkUp(s, now),
+    ourTerm: s.term,
   };
   if (s.peer) {
     e.peerConnections = s.peer.connections;
     e.peerHealth = s.peer.health;
     e.peerRole = s.peer.role;
     e.peerType = s.peer.nodeType;
+    e.peerTerm = s.peer.term;
   }
   if (rule) e.rule = rule;
   return e;

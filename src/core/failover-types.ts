@@ -37,6 +37,13 @@ export interface FailoverConfig {
   disabled?: boolean;
   /** Draining in the cluster at start (seed 000). */
   draining?: boolean;
+  /**
+   * State sync configured (cluster-wide): a standby's table is a copy of the active node's, so connection counts
+   * compare only between tables of the same term (rank.ts rule 4). Off: each node's table is its own (seed 001).
+   */
+  stateSync?: boolean;
+  /** The highest takeover term this node knew before it (re)started, from its state directory (0: none). */
+  term?: number;
 }
 
 /** What the peer last said about itself (its newest heartbeat), and when we heard it where. */
@@ -75,6 +82,7 @@ export type Reason =
   | 'fence_failed_taking_over'
   | 'disabled'
   | 'enabled_active_active'
+  | 'stalled_peer_active'
   | 'stopping';
 
 export interface Evidence {
@@ -87,6 +95,8 @@ export interface Evidence {
   syncLinkUp?: boolean;
   peerRole?: Role;
   peerType?: NodeType;
+  ourTerm?: number;
+  peerTerm?: number;
   rule?: string;
 }
 
@@ -107,8 +117,20 @@ export interface CoreState {
   lastChange: Change | undefined;
   /** When the stall check is due; an input much later means this process was stopped or starved. */
   stallCheckDue: Ns | undefined;
-  /** Active because the peer died: advertised, so a peer that comes back (stalled, partitioned) yields to us. */
-  tookOver: boolean;
+  /**
+   * The term of our last takeover (core/term.ts; 0: never active), advertised: of two active nodes the higher
+   * term took over last and wins. It only grows.
+   */
+  term: number;
+  /** The highest term seen, ours and every authentic heartbeat's (bounded): a takeover takes the next one. Persisted. */
+  highestTerm: number;
+  /**
+   * Set when this node finds, while active, that it did not run for longer than the failover time: until then,
+   * a peer that is active took over meanwhile, and we hand over to it (seed 001's CPU stalls).
+   */
+  stalledUntil: Ns | undefined;
+  /** The peer's term last logged as implausible (logged once per value). */
+  implausibleLogged: number | undefined;
   /** After reconnecting from isolation, silence proves nothing until this time: listen first. */
   listenUntil: Ns | undefined;
   /** A fence failed (policy: stay inactive): no takeover from the silent peer until it is heard again. */
@@ -152,7 +174,13 @@ export interface HeartbeatInfo {
   connections: number;
   health: number;
   yielding: boolean;
-  tookOver: boolean;
+  /** The sender's takeover term (core/term.ts): of two active nodes the higher took over last. */
+  term: number;
+  /**
+   * Heard in the previous heartbeat format (a node not yet upgraded): it cannot read ours, so it serves whatever we
+   * decide; rank.ts defers to it rather than be a second active node.
+   */
+  previousFormat?: boolean;
   /** The sender's claim of the shared addresses has finished (absent: taken to follow its role). */
   holdsShared?: boolean;
   bootId: bigint;
@@ -207,7 +235,9 @@ export type Effect =
   /** Announce the shared addresses again (gratuitous ARPs): the peer just stepped down, and frames it sent from the shared MAC may have pulled the switches back to its port. */
   | { type: 'announce-shared' }
   | { type: 'fence'; peerNodeId: number; peerName: string }
-  | { type: 'advertise'; yielding: boolean; health: number; tookOver: boolean }
+  | { type: 'advertise'; yielding: boolean; health: number; term: number }
+  /** The highest term seen moved: write it to the state directory, so a restarted node never takes an older one. */
+  | { type: 'persist-term'; term: number }
   | { type: 'arm-timer'; name: TimerName; at: Ns }
   | { type: 'log'; level: 'info' | 'warn'; event: CoreEvent; fields: Record<string, unknown> };
 
@@ -227,7 +257,11 @@ export type CoreEvent =
   | 'planned_failover_abandoned'
   | 'planned_failover_started'
   | 'stall_detected'
-  | 'takeover_withheld';
+  | 'stall_yielding'
+  | 'takeover_withheld'
+  | 'term_implausible'
+  | 'term_raised'
+  | 'term_wrapped';
 
 export interface Transition {
   state: CoreState;

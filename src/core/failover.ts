@@ -21,15 +21,25 @@
  *   shared addresses rather than compete when the cables return); yielding
  *   and the peer now active -> inactive (planned failover
  *   completed, make before break); both active and the peer outranks us
- *   (rank.ts; a peer that took over while we were stalled or cut off
- *   outranks us) -> inactive. An active node never demotes itself merely because the peer
+ *   (rank.ts; a peer that took over while we were stalled or cut off has the
+ *   higher term) -> inactive at once, committing nothing. A node that finds
+ *   it stalled for longer than the failover time yields while the peer is
+ *   active. An active node never demotes itself merely because the peer
  *   outranks it while the peer is still inactive: the peer takes over first
  *   and the both-active rule then hands over, so the shared addresses are
  *   never left without an owner.
+ *
+ * Terms (term.ts): every change to active takes the term after the highest
+ * seen; an active node that hears a higher term from a peer that is not
+ * active takes the next one too, so the node serving always holds the
+ * highest term of the pair. Only a heartbeat newer than the newest accepted
+ * from the peer's boot is a sign of life: an older one (a replay, or a frame
+ * overtaken on another interface) says nothing about now.
  */
 import { weOutrankPeer, type Contender, type Verdict } from './rank.js';
 import { anyLink, evidence, health, log, peerAlive, syncLinkUp } from './core-view.js';
 import { standing } from './standing.js';
+import { implausibleTerm, latestTerm, newerTerm, nextTerm, TERM_MAX } from './term.js';
 import {
   ms,
   type Change,
@@ -64,7 +74,10 @@ export function initialState(config: FailoverConfig, now: Ns): CoreState {
     peer: undefined,
     lastChange: undefined,
     stallCheckDue: undefined,
-    tookOver: false,
+    term: 0,
+    highestTerm: config.term ?? 0,
+    stalledUntil: undefined,
+    implausibleLogged: undefined,
     listenUntil: undefined,
     fenceFailed: false,
     disabled: config.disabled === true,
@@ -78,17 +91,20 @@ export { anyLink, health, peerAlive, syncLinkUp };
 export function step(s0: CoreState, input: Input): Transition {
   const effects: Effect[] = [];
   let s = s0;
-  const before = { health: health(s0), yielding: s0.yielding, tookOver: s0.tookOver };
+  const before = { health: health(s0), yielding: s0.yielding, term: s0.term };
   s = checkStall(s, input.now, effects);
   switch (input.type) {
     case 'start':
       s = { ...s, startedAt: input.now, roleSince: input.now };
       effects.push({ type: 'arm-timer', name: 'initial-silence', at: input.now + ms(s.config.initialSilenceMs) });
       break;
-    case 'heartbeat':
-      s = heard(s, input.now, input.iface, input.from, effects);
+    case 'heartbeat': {
+      const fresh = heard(s, input.now, input.iface, input.from, effects);
+      if (fresh === undefined) break;
+      s = fresh;
       if (s.fenceFailed && s.peer?.nodeId === input.from.nodeId) s = { ...s, fenceFailed: false };
       break;
+    }
     case 'fence-done':
       if (s.role === 'fencing')
         s = changeRole(s, input.now, 'active', input.fenced ? 'peer_fenced' : 'fence_failed_taking_over', evidence(s, input.now), effects);
@@ -144,15 +160,8 @@ export function step(s0: CoreState, input: Input): Transition {
   // The connection count too: seed 001's rule for a down sync link ranks the nodes on the count the peer advertises.
   // Leader and draining ride in the heartbeat flags too.
   const flagsMoved = s.standing.leader !== s0.standing.leader || s.standing.draining !== s0.standing.draining;
-  if (
-    h !== before.health ||
-    s.yielding !== before.yielding ||
-    s.tookOver !== before.tookOver ||
-    s.role !== s0.role ||
-    s.connections !== s0.connections ||
-    flagsMoved
-  ) {
-    effects.push({ type: 'advertise', yielding: s.yielding, health: h, tookOver: s.tookOver });
+  if (h !== before.health || s.yielding !== before.yielding || s.term !== before.term || s.role !== s0.role || s.connections !== s0.connections || flagsMoved) {
+    effects.push({ type: 'advertise', yielding: s.yielding, health: h, term: s.term });
   }
   return { state: s, effects };
 }
@@ -166,38 +175,58 @@ export function step(s0: CoreState, input: Input): Transition {
  */
 function checkStall(s: CoreState, now: Ns, effects: Effect[]): CoreState {
   const failover = ms(s.config.failoverTimeMs);
+  let stalledUntil = s.stalledUntil;
   if (s.stallCheckDue !== undefined && now - s.stallCheckDue > failover) {
     effects.push(log('warn', 'stall_detected', { stalledMs: Number(now - s.stallCheckDue) / 1e6, role: s.role }));
+    // The peer may have taken over meanwhile; its heartbeats of that time are read next. Until a failover time has
+    // passed, an active peer means it did: hand over to it (evaluate, case active).
+    if (s.role === 'active') stalledUntil = now + failover;
   }
+  if (stalledUntil !== undefined && now >= stalledUntil) stalledUntil = undefined;
   const due = now + failover / 2n;
   effects.push({ type: 'arm-timer', name: 'stall-check', at: due });
-  return { ...s, stallCheckDue: due };
+  return { ...s, stallCheckDue: due, stalledUntil };
 }
 
-function heard(s: CoreState, now: Ns, iface: string, from: HeartbeatInfo, effects: Effect[]): CoreState {
+/** The state after a heartbeat, or undefined when it says nothing new (an older frame of the peer's boot, a foreign node). */
+function heard(s: CoreState, now: Ns, iface: string, from: HeartbeatInfo, effects: Effect[]): CoreState | undefined {
   const known = s.peer;
   if (known && known.nodeId !== from.nodeId && peerAlive(s, now)) {
     // Seed 001: a second cluster with our ID (or a cloned configuration) must not replace the peer.
     effects.push(log('warn', 'foreign_node_heartbeat', { iface, nodeId: from.nodeId, name: from.name, peerNodeId: known.nodeId }));
-    return s;
+    return undefined;
   }
   const samePeer = known !== undefined && known.nodeId === from.nodeId;
+  // A frame not newer than the newest accepted from the peer's boot is never a sign of life: a replay of a captured
+  // frame would otherwise hold off a takeover from a dead peer for as long as it is replayed. (A frame overtaken on
+  // another interface by a newer one is not needed: the newer one already said the peer lived.)
+  if (samePeer && (from.bootId < known.bootId || (from.bootId === known.bootId && from.sequence <= known.sequence))) return undefined;
   if (!samePeer) effects.push(log('info', 'peer_found', { iface, nodeId: from.nodeId, name: from.name, type: from.nodeType, role: from.role }));
   else if (from.bootId > known.bootId) effects.push(log('info', 'peer_restarted', { iface, nodeId: from.nodeId }));
-  // Frames of one sender reach us over several interfaces out of order (and are read a batch per
-  // interface): an older frame is proof of life, but what it says about the peer is stale.
-  const stale = samePeer && (from.bootId < known.bootId || (from.bootId === known.bootId && from.sequence <= known.sequence));
   const heardOn = samePeer ? { ...known.heardOn, [iface]: maxNs(known.heardOn[iface], now) } : { [iface]: now };
   const lastHeard = samePeer ? maxNs(known.lastHeard, now) : now;
-  const peer = stale ? { ...known, lastHeard, heardOn } : { ...from, lastHeard, heardOn };
+  const peer = { ...from, lastHeard, heardOn };
   // The peer stepped down while we serve: until it released them, it may have sent from the shared MAC after our
   // gratuitous ARPs and pulled the switches back to its port; announce again (seed 001's ARP refresh, made prompt).
-  if (samePeer && !stale && known.role === 'active' && from.role !== 'active' && s.role === 'active') effects.push({ type: 'announce-shared' });
+  if (samePeer && known.role === 'active' && from.role !== 'active' && s.role === 'active') effects.push({ type: 'announce-shared' });
   effects.push({ type: 'arm-timer', name: 'peer-dead', at: lastHeard + ms(s.config.failoverTimeMs) });
   if (s.config.ifaces.find((i) => i.name === iface)?.isSync) {
     effects.push({ type: 'arm-timer', name: 'sync-silence', at: now + ms(s.config.failoverTimeMs) });
   }
-  return { ...s, peer };
+  return seenTerm({ ...s, peer }, from, effects);
+}
+
+/** The peer's term joins the highest seen, unless it runs further ahead than any run of takeovers could (logged once). */
+function seenTerm(s: CoreState, from: HeartbeatInfo, effects: Effect[]): CoreState {
+  if (implausibleTerm(from.term, s.highestTerm)) {
+    if (s.implausibleLogged === from.term) return s;
+    effects.push(log('warn', 'term_implausible', { peerTerm: from.term, highestTerm: s.highestTerm, peer: from.name }));
+    return { ...s, implausibleLogged: from.term };
+  }
+  const highest = latestTerm(s.highestTerm, from.term);
+  if (highest === s.highestTerm) return s;
+  effects.push({ type: 'persist-term', term: highest });
+  return { ...s, highestTerm: highest };
 }
 
 function maxNs(a: Ns | undefined, b: Ns): Ns {
@@ -225,14 +254,14 @@ function us(s: CoreState): Contender {
     connections: s.connections,
     health: health(s),
     yielding: s.yielding,
-    tookOver: s.tookOver,
+    term: s.term,
   };
 }
 
 function evaluate(s: CoreState, now: Ns, effects: Effect[]): CoreState {
   const alive = peerAlive(s, now);
   const peer = s.peer;
-  const verdict = (): Verdict => weOutrankPeer(us(s), peer!, syncLinkUp(s, now));
+  const verdict = (): Verdict => weOutrankPeer(us(s), peer!, { syncLinkUp: syncLinkUp(s, now), stateSync: s.config.stateSync === true });
   const holdDownOver = now - s.roleSince >= ms(s.config.holdDownMs);
   const ev = (rule?: string) => evidence(s, now, rule);
 
@@ -294,38 +323,74 @@ function evaluate(s: CoreState, now: Ns, effects: Effect[]): CoreState {
       if (!alive) {
         if (s.yielding) {
           effects.push(log('warn', 'planned_failover_abandoned', { why: 'the peer went silent' }));
-          return { ...s, yielding: false };
+          return { ...s, yielding: false, stalledUntil: undefined };
         }
         return s;
       }
-      if (peer!.role !== 'active') return s;
-      if (s.yielding) {
-        // Make before break: step down once the peer holds the shared addresses, not when it
-        // merely decided to be active (its commit and claim take a few milliseconds more).
-        if (peer!.holdsShared === false) return s;
-        const next = changeRole(s, now, 'inactive', s.disabled ? 'disabled' : 'planned_failover', ev(), effects);
-        return { ...next, yielding: s.disabled };
+      if (peer!.role !== 'active') return raiseTerm(s, effects);
+      if (!s.yielding) {
+        const v = verdict();
+        if (!v.aWins) return changeRole(s, now, 'inactive', bothActiveReason(v), ev(v.rule), effects);
+        // Seed 001's CPU stalls: we did not run for longer than the failover time and the peer is active, so it
+        // took over meanwhile (its term normally says so, above; this holds when it cannot, say after a restart
+        // of the peer that lost its terms). Hand over as in a planned failover: advertised, so both nodes agree
+        // (rank.ts rule 1), and the peer keeps the shared addresses it claimed.
+        if (s.stalledUntil === undefined) return s;
+        effects.push(log('warn', 'stall_yielding', { peer: peer!.name, peerTerm: peer!.term, ourTerm: s.term }));
+        s = { ...s, yielding: true };
       }
-      const v = verdict();
-      if (v.aWins) return s;
-      const reason: Reason =
-        v.rule === 'health'
-          ? 'health_lower_than_peer'
-          : v.rule === 'connections'
-            ? 'fewer_connections_sync_down'
-            : v.rule === 'took_over'
-              ? 'peer_took_over'
-              : 'both_active_resolved';
-      return changeRole(s, now, 'inactive', reason, ev(v.rule), effects);
+      // Yielding (a planned failover, a disabled member, the stall above). Make before break: step down once the
+      // peer holds the shared addresses, not when it merely decided to be active (its commit and claim take a few
+      // milliseconds more).
+      if (peer!.holdsShared === false) return s;
+      const why: Reason = s.disabled ? 'disabled' : s.stalledUntil !== undefined ? 'stalled_peer_active' : 'planned_failover';
+      const next = changeRole(s, now, 'inactive', why, ev(), effects);
+      return { ...next, yielding: s.disabled, stalledUntil: undefined };
     }
   }
 }
 
-/** Active because the peer died (fenced or not): advertised, so a peer that comes back yields to us. */
-const TOOK_OVER: readonly Reason[] = ['peer_dead', 'peer_fenced', 'fence_failed_taking_over'];
+/** Why an active node steps down when the peer, also active, outranks it. */
+function bothActiveReason(v: Verdict): Reason {
+  switch (v.rule) {
+    case 'health':
+      return 'health_lower_than_peer';
+    case 'connections':
+      return 'fewer_connections_sync_down';
+    case 'newer_term':
+      return 'peer_took_over';
+    default:
+      return 'both_active_resolved';
+  }
+}
+
+/**
+ * We serve and the peer, not active, advertises a newer term than ours (it took over once and lost the role since:
+ * cut off, stepped down): take the term after it, so the node serving holds the pair's highest term and a later
+ * comparison between two nodes that are not active (rank.ts rule 6) finds our table the freshest.
+ */
+function raiseTerm(s: CoreState, effects: Effect[]): CoreState {
+  const peer = s.peer!;
+  if (!newerTerm(peer.term, s.term) || newerTerm(peer.term, s.highestTerm)) return s;
+  const t = takeTerm(s, effects);
+  effects.push(log('info', 'term_raised', { from: s.term, to: t.term, peerTerm: peer.term, why: 'the peer held a newer term and no longer serves' }));
+  return t;
+}
+
+/** The term after the highest seen, for a change to active (persisted before anything else is done). */
+function takeTerm(s: CoreState, effects: Effect[]): CoreState {
+  const term = nextTerm(s.highestTerm);
+  if (s.highestTerm === TERM_MAX) effects.push(log('warn', 'term_wrapped', { from: s.highestTerm, to: term }));
+  effects.push({ type: 'persist-term', term });
+  return { ...s, term, highestTerm: term };
+}
 
 function changeRole(s: CoreState, now: Ns, to: Role, reason: Reason, evidence: Evidence, effects: Effect[]): CoreState {
   if (s.role === to) return s;
+  if (to === 'active') {
+    s = takeTerm(s, effects);
+    evidence = { ...evidence, ourTerm: s.term };
+  }
   const change: Change = { from: s.role, to, at: now, reason, evidence };
   effects.push({ type: 'role', role: to, change });
   if (to === 'fencing' && s.peer) effects.push({ type: 'fence', peerNodeId: s.peer.nodeId, peerName: s.peer.name });
@@ -338,5 +403,5 @@ function changeRole(s: CoreState, now: Ns, to: Role, reason: Reason, evidence: E
     effects.push({ type: 'release-shared' });
   }
   effects.push({ type: 'arm-timer', name: 'hold-down', at: now + ms(s.config.holdDownMs) });
-  return { ...s, role: to, roleSince: now, lastChange: change, tookOver: to === 'active' && TOOK_OVER.includes(reason) };
+  return { ...s, role: to, roleSince: now, lastChange: change };
 }

@@ -20,7 +20,7 @@
  */
 import { sys, type PacerHandle } from './native.js';
 import type { PacketLink } from './packet-link.js';
-import { examineNewestFirst, type BatchFrame } from './newest-first.js';
+import { examineNewestFirst, type BatchFrame, type SupersededFrames } from './newest-first.js';
 
 /** Bytes per slot: a heartbeat frame (130 bytes) fits with room for growth. */
 export const PACER_SLOT_BYTES = 256;
@@ -82,7 +82,7 @@ export interface Pacer {
   /** Optional: the thread reads the sockets too (see receive below). */
   receive?(onDoorbell: () => void, mask: readonly (readonly [number, number])[], gapNs: bigint): void;
   drain?(onFrame: PacedFrameHandler): number;
-  drainNewest?(examine: (f: BatchFrame) => boolean, superseded: (sock: number, count: number) => void): number;
+  drainNewest?(examine: (f: BatchFrame) => boolean, superseded: SupersededFrames): number;
 }
 
 export class HeartbeatPacer implements Pacer {
@@ -203,9 +203,9 @@ export class HeartbeatPacer implements Pacer {
 
   /**
    * Like drain, but each sender's frames are examined newest first until `examine` accepts one; the older ones are
-   * reported to `superseded` unexamined (src/io/newest-first.ts). Returns how many frames were read.
+   * handed to `superseded` unexamined (src/io/newest-first.ts). Returns how many frames were read.
    */
-  drainNewest(examine: (f: BatchFrame) => boolean, superseded: (sock: number, count: number) => void): number {
+  drainNewest(examine: (f: BatchFrame) => boolean, superseded: SupersededFrames): number {
     return this.readRing((r, n) => {
       const batch: BatchFrame[] = [];
       for (let i = 0; i < n; i++) {

@@ -9,7 +9,7 @@
  * and hands every verdict to the caller, which turns it into core events.
  */
 import type { DecodedHeartbeat } from '../wire/heartbeat-frame.js';
-import type { HeartbeatAuth } from '../wire/heartbeat-frame.js';
+import { peekSender, type HeartbeatAuth } from '../wire/heartbeat-frame.js';
 import { ReplayMemory, verifyHeartbeat, type RejectionReason } from '../wire/heartbeat-verify.js';
 import type { ErrorHandler, FrameLink } from './packet-link.js';
 
@@ -84,12 +84,25 @@ export class HeartbeatReceiver {
     }
   };
 
-  /** Frames read elsewhere on `ifname` and left unexamined: a newer one of the same sender was accepted. */
-  readonly onSuperseded = (ifname: string, count: number): void => {
+  /**
+   * Frames read elsewhere on `ifname` and left unverified: `accepted`, newer and of the same sender, was accepted.
+   * Their sequence numbers go into the replay window (a later copy of one is a replay); one already there is a
+   * replay now, counted and reported as such even while its sender lives.
+   */
+  readonly onSuperseded = (ifname: string, older: readonly Buffer[], accepted: Buffer): void => {
     const c = this.counters.get(ifname);
     if (!c) return;
-    c.received += count;
-    c.superseded += count;
+    const sender = peekSender(accepted);
+    for (const frame of older) {
+      c.received++;
+      const f = peekSender(frame);
+      const verdict =
+        sender && f && f.nodeId === sender.nodeId && f.sequence < sender.sequence ? this.replay.record(f.nodeId, f.bootId, f.sequence) : 'too_old';
+      if (verdict === 'seen') {
+        c.rejected.replayed = (c.rejected.replayed ?? 0) + 1;
+        this.events.rejected?.(ifname, 'replayed', 0n, f!.nodeId);
+      } else c.superseded++;
+    }
   };
 
   private handler(name: string, iface: ReceiveIface): { frame: (frame: Buffer, stampNs: bigint, truncated?: boolean) => boolean; error: ErrorHandler } {

@@ -7,7 +7,9 @@
  * say less (a past state, an older sequence, an earlier kernel stamp). So
  * each sender's frames (same socket, same source MAC) are examined from the
  * newest back, and the first one accepted ends the walk: the frames before it
- * are counted as superseded without being verified. A frame that fails (a
+ * are handed to `superseded` without being verified (the receiver records
+ * their sequence numbers in the replay window, so a later replay of one is
+ * caught, and counts one already seen as a replay). A frame that fails (a
  * forgery under a peer's MAC, a corrupt one) is counted and logged as ever and
  * the walk goes on to the next older, so a stream of bad frames never hides a
  * good one; it costs their verification, as it did before.
@@ -33,11 +35,14 @@ function isSorted(list: readonly number[], cmp: (a: number, b: number) => number
 const SRC_MAC = 6;
 const MAC_LENGTH = 6;
 
+/** The older frames of a sender left unexamined once `accepted`, its newer frame of the same drain, was accepted. */
+export type SupersededFrames = (sock: number, older: readonly BatchFrame[], accepted: BatchFrame) => void;
+
 /**
- * Hands each sender's frames to `examine`, newest first, until it accepts one; reports how many older frames of
- * that sender were left unexamined. Frames too short to carry a source MAC are each examined on their own.
+ * Hands each sender's frames to `examine`, newest first, until it accepts one; hands the older frames of that
+ * sender, unexamined, to `superseded`. Frames too short to carry a source MAC are each examined on their own.
  */
-export function examineNewestFirst(batch: readonly BatchFrame[], examine: (f: BatchFrame) => boolean, superseded: (sock: number, count: number) => void): void {
+export function examineNewestFirst(batch: readonly BatchFrame[], examine: (f: BatchFrame) => boolean, superseded: SupersededFrames): void {
   const senders = new Map<string, number[]>();
   batch.forEach((f, i) => {
     const key = f.frame.length >= SRC_MAC + MAC_LENGTH ? `${f.sock}/${f.frame.readUIntBE(SRC_MAC, MAC_LENGTH)}` : `${f.sock}/runt${i}`;
@@ -57,6 +62,12 @@ export function examineNewestFirst(batch: readonly BatchFrame[], examine: (f: Ba
   for (const list of order) {
     let k = list.length - 1;
     while (k >= 0 && !examine(batch[list[k]!]!)) k--;
-    if (k > 0) superseded(batch[list[0]!]!.sock, k);
+    if (k > 0) {
+      superseded(
+        batch[list[0]!]!.sock,
+        list.slice(0, k).map((i) => batch[i]!),
+        batch[list[k]!]!,
+      );
+    }
   }
 }

@@ -13,7 +13,8 @@ import type { Pacer } from './heartbeat-pacer.js';
 
 /** Examines one frame; true if it was accepted (the sender's older frames of the drain are then superseded). */
 export type NamedFrameHandler = (ifname: string, frame: Buffer, stampNs: bigint, truncated: boolean) => boolean;
-export type SupersededHandler = (ifname: string, count: number) => void;
+/** A sender's older frames of a drain, left unexamined because `accepted` (newer, same sender) was accepted. */
+export type SupersededHandler = (ifname: string, older: readonly Buffer[], accepted: Buffer) => void;
 
 /** Returns the drain; undefined without a native pacer (a test's fake): the caller reads the sockets itself. */
 export function receiveThroughPacer(
@@ -29,6 +30,11 @@ export function receiveThroughPacer(
   return (examine, superseded) =>
     drain(
       (f) => examine(names[f.sock]!, f.frame, f.stampNs, f.truncated),
-      (sock, n) => superseded(names[sock]!, n),
+      (sock, older, accepted) =>
+        superseded(
+          names[sock]!,
+          older.map((f) => f.frame),
+          accepted.frame,
+        ),
     );
 }

@@ -17,7 +17,10 @@ import { internetChecksum, wrongChecksum } from './ipv4.js';
 import { heartbeatMac, isHeartbeatMac } from './mac.js';
 
 export const HEARTBEAT_MAGIC = 0x544e444d; // "TNDM"
-export const HEARTBEAT_VERSION = 1;
+/** 2: the takeover term after the node name (the tag moved 4 bytes on). */
+export const HEARTBEAT_VERSION = 2;
+/** The format before the term: still read and verified, so a node not yet upgraded is heard, never mistaken for this one. */
+export const PREVIOUS_HEARTBEAT_VERSION = 1;
 export const HEARTBEAT_PORT = 999;
 export const HEARTBEAT_TTL = 255;
 export const TAG_LENGTH = 16;
@@ -28,9 +31,13 @@ const IP = 20;
 const UDP = 8;
 export const PAYLOAD_OFFSET = ETH + IP + UDP;
 /** Bytes of the payload covered by the tag. */
-export const SIGNED_LENGTH = 72;
+export const SIGNED_LENGTH = 76;
+/** The same in the previous format, which had no term. */
+const PREVIOUS_SIGNED_LENGTH = 72;
 export const PAYLOAD_LENGTH = SIGNED_LENGTH + TAG_LENGTH;
 export const FRAME_LENGTH = PAYLOAD_OFFSET + PAYLOAD_LENGTH;
+/** The shortest heartbeat read: one of the previous format. */
+export const MIN_FRAME_LENGTH = PAYLOAD_OFFSET + PREVIOUS_SIGNED_LENGTH + TAG_LENGTH;
 
 export type NodeType = 'master' | 'slave';
 export type NodeState = 'starting' | 'inactive' | 'fencing' | 'active';
@@ -79,6 +86,10 @@ export interface HeartbeatFields {
   configGeneration: number;
   softwareVersion: { major: number; minor: number; patch: number };
   nodeName: string;
+  /** The sender's takeover term (src/core/term.ts); 0 in a frame of the previous format. */
+  term: number;
+  /** The payload format it was read from (a frame encoded here is always HEARTBEAT_VERSION). */
+  version?: number;
 }
 
 /** The addresses of the interface a heartbeat leaves on. */
@@ -190,7 +201,8 @@ export function saysTheSame(a: HeartbeatFields, b: HeartbeatFields): boolean {
     a.fromSync === b.fromSync &&
     a.softwareVersion.major === b.softwareVersion.major &&
     a.softwareVersion.minor === b.softwareVersion.minor &&
-    a.softwareVersion.patch === b.softwareVersion.patch
+    a.softwareVersion.patch === b.softwareVersion.patch &&
+    a.term === b.term
   );
 }
 
@@ -226,6 +238,7 @@ function writePayload(view: DataView, buf: Uint8Array, p: number, f: HeartbeatFi
   view.setUint16(p + 54, f.softwareVersion.patch);
   const name = UTF8.encode(f.nodeName).subarray(0, NODE_NAME_LENGTH);
   buf.set(name, p + 56);
+  view.setUint32(p + 72, f.term);
 }
 
 function udpChecksum(buf: Uint8Array, view: DataView): number {
@@ -251,7 +264,8 @@ export interface DecodeContext {
  * Drop ladder, in order: truncated, not_heartbeat (not to 11-00-00-00-xx-xx,
  * not IPv4/UDP 999),
  * bad_magic, bad_version, malformed (an enum byte out of range), ttl_too_low,
- * wrong_cluster, bad_tag.
+ * wrong_cluster, bad_tag. A frame of the previous format is read with its own
+ * layout and tag position (no term), and says so in `version`.
  */
 export function decodeHeartbeat(buf: Uint8Array, ctx: DecodeContext): DecodeResult {
   if (buf.length < PAYLOAD_OFFSET) return { ok: false, reason: 'truncated' };
@@ -266,8 +280,10 @@ export function decodeHeartbeat(buf: Uint8Array, ctx: DecodeContext): DecodeResu
   const p = udp + UDP;
   if (buf.length < p + 5) return { ok: false, reason: 'truncated' };
   if (view.getUint32(p) !== HEARTBEAT_MAGIC) return { ok: false, reason: 'bad_magic' };
-  if (buf[p + 4] !== HEARTBEAT_VERSION) return { ok: false, reason: 'bad_version' };
-  if (buf.length < p + PAYLOAD_LENGTH) return { ok: false, reason: 'truncated' };
+  const version = buf[p + 4]!;
+  if (version !== HEARTBEAT_VERSION && version !== PREVIOUS_HEARTBEAT_VERSION) return { ok: false, reason: 'bad_version' };
+  const signed = version === HEARTBEAT_VERSION ? SIGNED_LENGTH : PREVIOUS_SIGNED_LENGTH;
+  if (buf.length < p + signed + TAG_LENGTH) return { ok: false, reason: 'truncated' };
 
   const fields = readPayload(view, buf, p);
   if (!fields) return { ok: false, reason: 'malformed' };
@@ -278,8 +294,8 @@ export function decodeHeartbeat(buf: Uint8Array, ctx: DecodeContext): DecodeResu
   if (fields.clusterId !== ctx.clusterId || macCluster !== ctx.clusterId) {
     return { ok: false, reason: 'wrong_cluster', partial: fields };
   }
-  const expected = ctx.auth.sign(buf.subarray(p, p + SIGNED_LENGTH));
-  if (!sameBytes(expected, buf, p + SIGNED_LENGTH, TAG_LENGTH)) return { ok: false, reason: 'bad_tag', partial: fields };
+  const expected = ctx.auth.sign(buf.subarray(p, p + signed));
+  if (!sameBytes(expected, buf, p + signed, TAG_LENGTH)) return { ok: false, reason: 'bad_tag', partial: fields };
 
   return {
     ok: true,
@@ -296,8 +312,21 @@ export function decodeHeartbeat(buf: Uint8Array, ctx: DecodeContext): DecodeResu
   };
 }
 
-/** Reads the payload fields without judging them (also used by `tandem capture`). */
+/**
+ * The sender's node ID, boot ID and sequence of a frame, read without judging it (no tag check): for frames left
+ * unverified because a newer authentic one of the same sender was accepted. Undefined when it is no heartbeat.
+ */
+export function peekSender(buf: Uint8Array): { nodeId: number; bootId: bigint; sequence: bigint } | undefined {
+  const p = PAYLOAD_OFFSET;
+  if (buf.length < MIN_FRAME_LENGTH) return undefined;
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (view.getUint32(p) !== HEARTBEAT_MAGIC) return undefined;
+  return { nodeId: view.getUint32(p + 12), bootId: view.getBigUint64(p + 16), sequence: view.getBigUint64(p + 24) };
+}
+
+/** Reads the payload fields of either format without judging them (also used by `tandem capture`). */
 export function readPayload(view: DataView, buf: Uint8Array, p: number): HeartbeatFields | undefined {
+  const version = buf[p + 4]!;
   const nodeType = NODE_TYPES[buf[p + 6]! - 1];
   const state = NODE_STATES[buf[p + 7]!];
   const syncStatus = SYNC_STATUSES[buf[p + 36]!];
@@ -322,6 +351,8 @@ export function readPayload(view: DataView, buf: Uint8Array, p: number): Heartbe
     configGeneration: view.getUint32(p + 48),
     softwareVersion: { major: buf[p + 52]!, minor: buf[p + 53]!, patch: view.getUint16(p + 54) },
     nodeName: UTF8_DECODER.decode(end < 0 ? nameBytes : nameBytes.subarray(0, end)),
+    term: version === PREVIOUS_HEARTBEAT_VERSION ? 0 : view.getUint32(p + 72),
+    version,
   };
 }
 

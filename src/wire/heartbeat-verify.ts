@@ -50,6 +50,11 @@ export type VerifyResult = { ok: true; frame: DecodedHeartbeat } | { ok: false; 
 export class ReplayMemory {
   private readonly windows = new Map<number, ReplayWindow>();
 
+  /** A frame read but not verified (a newer one of its sender was accepted): see ReplayWindow.record. */
+  record(nodeId: number, bootId: bigint, sequence: bigint): 'recorded' | 'seen' | 'too_old' {
+    return this.windows.get(nodeId)?.record(bootId, sequence) ?? 'too_old';
+  }
+
   check(nodeId: number, bootId: bigint, sequence: bigint): boolean {
     let w = this.windows.get(nodeId);
     if (!w) {

@@ -22,6 +22,23 @@ export class ReplayWindow {
   /** Bit i set: sequence (top - i) already seen. */
   private seen = 0n;
 
+  /**
+   * Records a sequence of the current boot that was read but not verified, because a newer authentic frame of the
+   * same sender came in the same read (src/io/newest-first.ts): `seen` when it already was (a replay), `too_old`
+   * when it is behind the window (nothing can be said), otherwise `recorded`, so that a later copy is a replay.
+   */
+  record(bootId: bigint, sequence: bigint): 'recorded' | 'seen' | 'too_old' {
+    // Another boot: frames of the peer's previous run read beside its first of a new one are no replay.
+    if (bootId !== this.boot) return 'too_old';
+    if (sequence > this.top) return 'too_old';
+    const age = this.top - sequence;
+    if (age >= WINDOW) return 'too_old';
+    const bit = 1n << age;
+    if (this.seen & bit) return 'seen';
+    this.seen |= bit;
+    return 'recorded';
+  }
+
   accept(bootId: bigint, sequence: bigint): boolean {
     if (bootId < this.boot) return false;
     if (bootId > this.boot) {

@@ -10,6 +10,8 @@ const base: Snapshot = {
   connections: 0,
   yielding: false,
   syncLinkUp: true,
+  term: 3,
+  highestTerm: 4,
   standing: { leader: false, draining: false, bypass: {} },
   peer: {
     name: 'fw-a',
@@ -25,6 +27,8 @@ const base: Snapshot = {
     flags: 0,
     configGeneration: 0,
     softwareVersion: '0.1.0',
+    term: 4,
+    heartbeatFormat: 2,
   },
   disabled: false,
   links: [],

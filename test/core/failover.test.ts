@@ -76,7 +76,8 @@ test('only the sync link down: no failover; with more connections on the inactiv
   sim.run(7000);
   t.deepEqual(sim.roles(), ['inactive', 'active']);
   t.is(lastChange(sim, 1)?.reason, 'more_connections_sync_down');
-  t.is(lastChange(sim, 0)?.reason, 'fewer_connections_sync_down');
+  // Both active for a moment: the standby's takeover is the newer term, so the old active hands over at once.
+  t.is(lastChange(sim, 0)?.reason, 'peer_took_over');
   t.deepEqual(sim.sharedOwners(), [1]);
 });
 
@@ -190,7 +191,7 @@ test('a heartbeat from a third node does not replace a live peer', (t) => {
     type: 'heartbeat',
     now: sim.now,
     iface: 'eth0',
-    from: { nodeId: 77, name: 'x', nodeType: 'master', role: 'active', connections: 0, health: 3, yielding: false, tookOver: false, bootId: 1n, sequence: 1n },
+    from: { nodeId: 77, name: 'x', nodeType: 'master', role: 'active', connections: 0, health: 3, yielding: false, term: 1, bootId: 1n, sequence: 1n },
   });
   t.is(sim.nodes[1].state.peer?.nodeId, 1);
   t.true(sim.nodes[1].effects.some((e) => e.effect.type === 'log' && e.effect.event === 'foreign_node_heartbeat'));
@@ -221,16 +222,49 @@ test('an active node that loses every cable steps down and, back, stays inactive
   t.deepEqual(sim.sharedOwners(), [1]);
 });
 
-test('an older frame arriving late on another interface proves life but does not roll back what the peer said', (t) => {
+test('an older frame (a replay, or one overtaken on another interface) is no sign of life and rolls nothing back', (t) => {
   const sim = new TwoNodes();
   sim.run(3000);
-  const peer = { nodeId: 1, name: 'n1', nodeType: 'master' as const, connections: 0, health: 3, yielding: false, tookOver: false, bootId: 1n };
+  const peer = { nodeId: 1, name: 'n1', nodeType: 'master' as const, connections: 0, health: 3, yielding: false, term: 1, bootId: 1n };
   const now = sim.now + 1_000_000n;
   sim.feed(1, { type: 'heartbeat', now, iface: 'eth0', from: { ...peer, role: 'active', sequence: 1_000_000n } });
-  sim.feed(1, { type: 'heartbeat', now: now + 1n, iface: 'eth1', from: { ...peer, role: 'inactive', sequence: 999_999n } });
-  t.is(sim.nodes[1].state.peer?.role, 'active', 'the newer frame wins');
-  t.is(sim.nodes[1].state.peer?.heardOn['eth1'], now + 1n, 'the late frame still counts as heard on eth1');
+  const before = sim.nodes[1].state.peer!;
+  const older = step(sim.nodes[1].state, { type: 'heartbeat', now: now + 1n, iface: 'eth1', from: { ...peer, role: 'inactive', sequence: 999_999n } });
+  t.is(older.state.peer?.role, 'active', 'the newer frame wins');
+  t.is(older.state.peer?.lastHeard, before.lastHeard, 'the older frame is not a sign of life');
+  t.is(older.state.peer?.heardOn['eth1'], before.heardOn['eth1'], 'not even on its own interface');
+  t.false(
+    older.effects.some((e) => e.type === 'arm-timer' && e.name === 'peer-dead'),
+    'the peer-dead deadline is not pushed out',
+  );
+  // The same frame again, later: a replay of the newest one is just as old.
+  const replay = step(sim.nodes[1].state, {
+    type: 'heartbeat',
+    now: now + 500_000_000n,
+    iface: 'eth0',
+    from: { ...peer, role: 'active', sequence: 1_000_000n },
+  });
+  t.is(replay.state.peer?.lastHeard, before.lastHeard);
   t.is(sim.nodes[1].state.role, 'inactive', 'no flap');
+});
+
+test('a dead peer whose captured frames are replayed is taken over from within the failover time', (t) => {
+  const sim = new TwoNodes();
+  sim.run(3000);
+  t.deepEqual(sim.roles(), ['active', 'inactive']);
+  // What n1 said last, as a foreign host on the segment captured it.
+  const last = sim.nodes[1].state.peer!;
+  sim.nodes[0].frozen = true; // dead: it sends nothing more
+  const killedAt = sim.now;
+  const frames = [0n, 1n, 2n, 3n].map((k) => ({ ...last, sequence: last.sequence - k }));
+  let tookOverAt: bigint | undefined;
+  for (let t1 = 3000; t1 < 4000; t1 += 50) {
+    sim.run(t1);
+    for (const f of frames) sim.feed(1, { type: 'heartbeat', now: sim.now, iface: 'eth0', from: f });
+    if (tookOverAt === undefined && sim.nodes[1].state.role === 'active') tookOverAt = sim.now;
+  }
+  t.not(tookOverAt, undefined, 'the survivor took over while the replays ran');
+  t.true(tookOverAt! - killedAt <= ms(300 + 50), `took over ${Number(tookOverAt! - killedAt) / 1e6} ms after the peer died`);
 });
 
 test('a yielding active node steps down only once the peer holds the shared addresses (make before break)', (t) => {
@@ -239,7 +273,7 @@ test('a yielding active node steps down only once the peer holds the shared addr
   t.deepEqual(sim.roles(), ['active', 'inactive']);
   sim.feed(0, { type: 'failover', now: sim.now });
   t.true(sim.nodes[0].state.yielding);
-  const peer = { nodeId: 2, name: 'n2', nodeType: 'slave' as const, connections: 0, health: 3, yielding: false, tookOver: false, bootId: 1n };
+  const peer = { nodeId: 2, name: 'n2', nodeType: 'slave' as const, connections: 0, health: 3, yielding: false, term: 2, bootId: 1n };
   // The peer decided to be active, but its commit and claim are still running.
   sim.feed(0, { type: 'heartbeat', now: sim.now + 1n, iface: 'eth0', from: { ...peer, role: 'active', holdsShared: false, sequence: 10_000_000n } });
   t.is(sim.nodes[0].state.role, 'active', 'still holding: nobody else does yet');
@@ -292,7 +326,12 @@ test('fencing is a role of its own: nothing is claimed or committed until the fe
   const done = step(s, { type: 'fence-done', now: sim.now, fenced: true });
   t.is(done.state.role, 'active');
   t.like(done.state.lastChange, { from: 'fencing', to: 'active', reason: 'peer_fenced' });
-  t.true(done.state.tookOver, 'a node that took over from a dead peer says so');
+  t.is(done.state.term, s.highestTerm + 1, 'a takeover takes the term after the highest seen');
+  t.true(done.state.term > sim.nodes[0].state.term, "and so outranks the dead peer's term when it comes back");
+  t.true(
+    done.effects.some((e) => e.type === 'persist-term' && e.term === done.state.term),
+    'and keeps it across a restart',
+  );
   t.deepEqual(
     done.effects.filter((e) => e.type === 'commit-state' || e.type === 'claim-shared').map((e) => e.type),
     ['commit-state', 'claim-shared'],

@@ -2,7 +2,14 @@
  * DOC: heartbeat fields and links for tests, and a real HMAC.
  */
 import { hmacAuth } from '../../src/io/heartbeat-auth.js';
-import type { HeartbeatFields, HeartbeatLink } from '../../src/wire/heartbeat-frame.js';
+import {
+  encodeHeartbeat,
+  PAYLOAD_OFFSET,
+  PREVIOUS_HEARTBEAT_VERSION,
+  TAG_LENGTH,
+  type HeartbeatFields,
+  type HeartbeatLink,
+} from '../../src/wire/heartbeat-frame.js';
 import { parseIpv4 } from '../../src/wire/ipv4.js';
 
 export const PASSWORD = 'test-cluster-password';
@@ -28,6 +35,7 @@ export function fields(over: Partial<HeartbeatFields> = {}): HeartbeatFields {
     configGeneration: 3,
     softwareVersion: { major: 0, minor: 1, patch: 2 },
     nodeName: 'alpha',
+    term: 5,
     ...over,
   };
 }
@@ -37,3 +45,20 @@ export const link: HeartbeatLink = {
   srcIp: parseIpv4('198.18.2.11')!,
   broadcastIp: parseIpv4('198.18.2.255')!,
 };
+
+/**
+ * A heartbeat as a node of the previous format sends it (docs/wire-format.md, version 1): no term, the tag over
+ * payload bytes 0-71 at byte 72, 130 bytes in all.
+ */
+export function previousFormatFrame(f: HeartbeatFields, over: HeartbeatLink = link): Uint8Array {
+  const current = encodeHeartbeat(f, over, auth);
+  const signed = 72;
+  const out = new Uint8Array(PAYLOAD_OFFSET + signed + TAG_LENGTH);
+  out.set(current.subarray(0, PAYLOAD_OFFSET + signed));
+  const view = new DataView(out.buffer);
+  view.setUint16(16, out.length - 14); // IPv4 total length
+  view.setUint16(38, out.length - 34); // UDP length
+  out[PAYLOAD_OFFSET + 4] = PREVIOUS_HEARTBEAT_VERSION;
+  out.set(auth.sign(out.subarray(PAYLOAD_OFFSET, PAYLOAD_OFFSET + signed)).subarray(0, TAG_LENGTH), PAYLOAD_OFFSET + signed);
+  return out;
+}

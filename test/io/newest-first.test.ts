@@ -10,15 +10,20 @@ const frame = (sock: number, mac: number, n: number, bad = false): BatchFrame =>
   return { sock, frame: f, stampNs: BigInt(n), truncated: false };
 };
 
-function run(batch: BatchFrame[]): { examined: number[]; superseded: [number, number][] } {
+function run(batch: BatchFrame[]): { examined: number[]; superseded: [number, number][]; sameSender: boolean } {
+  let sameSender = true;
   const examined: number[] = [];
   const superseded: [number, number][] = [];
   examineNewestFirst(
     batch,
     (f) => (examined.push(f.frame[14]!), f.frame[15] === 0),
-    (sock, n) => superseded.push([sock, n]),
+    (sock, older, accepted) => {
+      superseded.push([sock, older.length]);
+      // Handed over: only the accepted frame's sender, only frames older than it.
+      if (!older.every((f) => f.frame[11] === accepted.frame[11] && f.stampNs < accepted.stampNs)) sameSender = false;
+    },
   );
-  return { examined, superseded };
+  return { examined, superseded, sameSender };
 }
 
 test('each sender on each socket: only its newest frame is examined once it is accepted, the rest counted', (t) => {
@@ -33,6 +38,7 @@ test('each sender on each socket: only its newest frame is examined once it is a
     [0, 2],
     [1, 1],
   ]);
+  t.true(r.sameSender, "the frames handed over are older frames of the accepted one's sender");
 });
 
 test("a rejected newest frame (a forgery under the peer's MAC) does not hide the authentic one before it", (t) => {
@@ -54,7 +60,7 @@ test('the oldest accepted, or a single frame: nothing superseded; a runt is exam
   examineNewestFirst(
     [frame(0, 1, 1), runt, frame(0, 1, 2, true)],
     (f) => (examined.push(f.frame.length), f.frame.length === 20 && f.frame[15] === 0),
-    (_s, n) => superseded.push(n),
+    (_s, older) => superseded.push(older.length),
   );
   t.deepEqual(examined, [3, 20, 20], "the runt arrived before the sender's newest");
   t.deepEqual(superseded, []);

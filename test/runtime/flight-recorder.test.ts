@@ -42,7 +42,7 @@ const from = (over: Partial<HeartbeatInfo> = {}): HeartbeatInfo => ({
   connections: 1198,
   health: 4,
   yielding: false,
-  tookOver: false,
+  term: 1,
   bootId: 1n,
   sequence: 0n,
   ...over,

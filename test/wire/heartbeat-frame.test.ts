@@ -1,8 +1,17 @@
 import test from 'ava';
-import { decodeHeartbeat, encodeHeartbeat, FRAME_LENGTH, PAYLOAD_OFFSET, SIGNED_LENGTH, type FrameRejection } from '../../src/wire/heartbeat-frame.js';
+import {
+  decodeHeartbeat,
+  encodeHeartbeat,
+  FRAME_LENGTH,
+  HEARTBEAT_VERSION,
+  PAYLOAD_OFFSET,
+  PREVIOUS_HEARTBEAT_VERSION,
+  SIGNED_LENGTH,
+  type FrameRejection,
+} from '../../src/wire/heartbeat-frame.js';
 import { internetChecksum } from '../../src/wire/ipv4.js';
 import { hmacAuth } from '../../src/io/heartbeat-auth.js';
-import { auth, CLUSTER, fields, link } from '../helpers/frames.js';
+import { auth, CLUSTER, fields, link, previousFormatFrame } from '../helpers/frames.js';
 
 const ctx = { clusterId: CLUSTER, auth };
 
@@ -10,7 +19,7 @@ test('a frame round-trips every field', (t) => {
   const f = fields({ fromSync: true, flags: 3, state: 'inactive', nodeType: 'slave', syncStatus: 'out-of-sync' });
   const d = decodeHeartbeat(encodeHeartbeat(f, link, auth), ctx);
   if (!d.ok) return t.fail(d.reason);
-  t.deepEqual(d.frame.fields, f);
+  t.deepEqual(d.frame.fields, { ...f, version: HEARTBEAT_VERSION });
   t.is(d.frame.ttl, 255);
   t.is(d.frame.srcIp, link.srcIp);
   t.is(d.frame.dstIp, link.broadcastIp);
@@ -50,7 +59,7 @@ const mutations: Mutation[] = [
   ['not_heartbeat', (b) => ((b[14 + 9] = 6), b)],
   ['not_heartbeat', (b) => ((b[37] = 0x10), b)],
   ['bad_magic', (b) => ((b[P] = 0x58), b)],
-  ['bad_version', (b) => ((b[P + 4] = 2), b)],
+  ['bad_version', (b) => ((b[P + 4] = 3), b)],
   ['malformed', (b) => ((b[P + 6] = 9), b)],
   ['ttl_too_low', (b) => ((b[22] = 254), b)],
   ['ttl_too_low', (b) => ((b[22] = 1), b)],
@@ -80,4 +89,32 @@ test('the key differs per cluster ID', (t) => {
 
 test('an empty password is refused with a clear message', (t) => {
   t.throws(() => hmacAuth('', 1), { message: /password is empty/ });
+});
+
+test('the term travels in the payload after the node name, covered by the tag', (t) => {
+  const buf = encodeHeartbeat(fields({ term: 0xfffffffe }), link, auth);
+  t.is(new DataView(buf.buffer).getUint32(PAYLOAD_OFFSET + 72), 0xfffffffe);
+  const d = decodeHeartbeat(buf, ctx);
+  t.true(d.ok && d.frame.fields.term === 0xfffffffe);
+  buf[PAYLOAD_OFFSET + 75] ^= 1;
+  t.like(decodeHeartbeat(buf, ctx), { ok: false, reason: 'bad_tag' }, 'a changed term fails the tag');
+});
+
+test('a frame of the previous format is read with its own layout (no term), and never mistaken for the current one', (t) => {
+  const old = previousFormatFrame(fields({ term: 0, sequence: 77n, state: 'active' }));
+  t.is(old.length, FRAME_LENGTH - 4);
+  const d = decodeHeartbeat(old, ctx);
+  if (!d.ok) return t.fail(d.reason);
+  t.is(d.frame.fields.version, PREVIOUS_HEARTBEAT_VERSION);
+  t.is(d.frame.fields.term, 0);
+  t.is(d.frame.fields.sequence, 77n);
+  t.is(d.frame.fields.state, 'active');
+  // A current frame relabelled as the previous format: its tag is not where that format has it.
+  const relabelled = encodeHeartbeat(fields(), link, auth);
+  relabelled[PAYLOAD_OFFSET + 4] = PREVIOUS_HEARTBEAT_VERSION;
+  t.like(decodeHeartbeat(relabelled, ctx), { ok: false, reason: 'bad_tag' });
+  // A previous-format frame relabelled as the current one is too short to carry a term and a tag.
+  const up = Buffer.from(old);
+  up[PAYLOAD_OFFSET + 4] = HEARTBEAT_VERSION;
+  t.like(decodeHeartbeat(up, ctx), { ok: false, reason: 'truncated' });
 });

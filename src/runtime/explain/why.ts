@@ -36,6 +36,11 @@ export interface Explanation {
     peerHealthFellAtMs?: number;
     /** Interfaces on which the peer's heartbeats stopped while they went on elsewhere: the link the peer lost. */
     peerSilentOn?: string[];
+    /** The takeover terms of both nodes when two active nodes met (src/core/term.ts). */
+    ourTerm?: number;
+    peerTerm?: number;
+    /** How long this node had not run, when a stall preceded the decision. */
+    stalledMs?: number;
   };
 }
 
@@ -269,6 +274,25 @@ export function explain(r: FlightRecord): Explanation {
           `the policy (fence.onFailure stay-inactive) forbids a takeover without the fence: ${me} ${verb} at ${clock(c.atMs)} without ever holding the shared addresses, and takes over only once ${peer} is heard again`,
         );
       else sentences.push(`${me} ${verb} at ${clock(c.atMs)}${c.reason === 'fence_failed_taking_over' ? ' anyway (fence.onFailure take-over)' : ''}`);
+      break;
+    }
+    case 'peer_took_over':
+    case 'both_active_resolved':
+    case 'stalled_peer_active': {
+      const stall = [...r.before].reverse().find((h) => h.kind === 'event' && h.what === 'stall_detected');
+      if (stall) {
+        facts.stalledMs = Number(stall.fields?.['stalledMs'] ?? 0);
+        sentences.push(`${me} did not run for ${Math.round(facts.stalledMs)} ms (stall detected at ${clock(stall.atMs)})`);
+      }
+      facts.ourTerm = ev.ourTerm;
+      facts.peerTerm = ev.peerTerm;
+      const terms = `${peer} held term ${ev.peerTerm ?? '?'}, ${me} term ${ev.ourTerm ?? '?'}`;
+      if (c.reason === 'peer_took_over')
+        sentences.push(`both nodes were active; ${terms}: ${peer}'s takeover was the newer, so its table is the fresher one and it serves`);
+      else if (c.reason === 'stalled_peer_active')
+        sentences.push(`${peer} was active when ${me} ran again (${terms}): it had taken over meanwhile, and ${me} handed over to it`);
+      else sentences.push(`both nodes were active with the same term (${terms}); the rule ${ev.rule ?? '?'} decided`);
+      sentences.push(`${me} ${verb} at ${clock(c.atMs)} and committed nothing; it takes its state from ${peer}`);
       break;
     }
     case 'peer_yielded':

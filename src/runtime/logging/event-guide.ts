@@ -68,6 +68,25 @@ export const GUIDE: Readonly<Record<string, { severity: Severity; action: string
     severity: 'warning',
     action: 'this process was not scheduled for longer than the failover time: check CPU load, I/O stalls, or a paused VM; consider a longer failover time',
   },
+  stall_yielding: {
+    severity: 'warning',
+    action:
+      'this node was not scheduled for longer than the failover time while active; the peer took over and keeps serving: find the stall (CPU, I/O, a paused VM)',
+  },
+  term_raised: { severity: 'info', action: 'none: the serving node holds the highest takeover term again' },
+  term_implausible: {
+    severity: 'error',
+    action: "a heartbeat that passed authentication carries an impossible term: report it with both nodes' logs (a bug, not a network fault)",
+  },
+  term_wrapped: { severity: 'notice', action: 'none: terms compare as serial numbers across the wrap' },
+  term_file_unreadable: {
+    severity: 'warning',
+    action: 'check the state directory (disk, permissions); the file is written again at the next takeover',
+  },
+  term_persist_failed: {
+    severity: 'error',
+    action: 'the state directory is not writable (disk full, read-only): a restarted node could take an older term; fix the disk',
+  },
   worker_died: { severity: 'error', action: 'look at the lines before it (crash, out of memory); the supervisor restarts it; report repeated ones' },
   worker_died_shared_released: { severity: 'warning', action: "none: the dead worker's shared addresses were removed so the peer could take over" },
   takeover_withheld: {

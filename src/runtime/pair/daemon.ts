@@ -15,6 +15,7 @@ import { hasOwnAddress, ownAddress, ownAddress6, peerSyncAddress } from '../../c
 import { clusterSecret } from '../../cluster/cluster-key.js';
 import type { NodeConfig } from '../../cluster/config-file.js';
 import type { FailoverConfig } from '../../core/failover-types.js';
+import { readTerm, termFile, TermWriter } from './term-file.js';
 import { hmacAuth } from '../../io/heartbeat-auth.js';
 import { nextBootId } from '../../io/boot-id.js';
 import { LinkMonitor } from '../../io/link-monitor.js';
@@ -57,6 +58,7 @@ export function failoverConfig(config: NodeConfig): FailoverConfig {
     groupMode: config.cluster.mode,
     disabled: !config.member.enabled,
     draining: config.member.draining,
+    stateSync: config.sync.enabled,
   };
 }
 
@@ -162,7 +164,14 @@ export async function startDaemon(
   baseLog: Logger,
   opts: DaemonOptions = { store: null, restart: () => undefined },
 ): Promise<Daemon> {
-  const fo = failoverConfig(config);
+  let term = 0;
+  try {
+    term = readTerm(config.stateDir);
+  } catch (e) {
+    baseLog.log('warn', 'term_file_unreadable', { file: termFile(config.stateDir), error: (e as Error).message });
+  }
+  const fo = { ...failoverConfig(config), term };
+  const termWriter = new TermWriter(config.stateDir, (error) => baseLog.log('error', 'term_persist_failed', { file: termFile(config.stateDir), error }));
   const recorder = new FlightRecorder({
     node: config.node.name,
     dir: recorderDir(config.stateDir),
@@ -218,6 +227,7 @@ export async function startDaemon(
   const fence = config.fence;
   runtime = new FailoverRuntime(fo, config.node.name, {
     heartbeats,
+    persistTerm: (t) => termWriter.write(t),
     shared,
     log,
     recorder,

@@ -21,8 +21,9 @@ import {
   FLAG_LEADER,
   FLAG_SHARED_HELD,
   FLAG_SYNC_LINK_UP,
-  FLAG_TOOK_OVER,
   FLAG_YIELDING,
+  HEARTBEAT_VERSION,
+  PREVIOUS_HEARTBEAT_VERSION,
   type DecodedHeartbeat,
 } from '../../wire/heartbeat-frame.js';
 import { monotonicNs } from '../../io/native.js';
@@ -110,7 +111,8 @@ export class FailoverRuntime {
         connections: f.connections,
         health: f.health,
         yielding: (f.flags & FLAG_YIELDING) !== 0,
-        tookOver: (f.flags & FLAG_TOOK_OVER) !== 0,
+        term: f.term,
+        ...(f.version === PREVIOUS_HEARTBEAT_VERSION ? { previousFormat: true } : {}),
         holdsShared: (f.flags & FLAG_SHARED_HELD) !== 0,
         bootId: f.bootId,
         sequence: f.sequence,
@@ -182,6 +184,9 @@ export class FailoverRuntime {
       connections: s.connections,
       yielding: s.yielding,
       syncLinkUp: syncLinkUp(s, now),
+      term: s.term,
+      highestTerm: s.highestTerm,
+      ...(s.implausibleLogged === undefined ? {} : { implausiblePeerTerm: s.implausibleLogged }),
       peer: s.peer
         ? {
             name: s.peer.name,
@@ -197,6 +202,8 @@ export class FailoverRuntime {
             flags: s.peer.facts?.flags ?? 0,
             configGeneration: s.peer.facts?.configGeneration ?? 0,
             softwareVersion: versionText(s.peer.facts?.softwareVersion),
+            term: s.peer.term,
+            heartbeatFormat: s.peer.previousFormat ? PREVIOUS_HEARTBEAT_VERSION : HEARTBEAT_VERSION,
           }
         : null,
       disabled: s.disabled,
@@ -227,6 +234,9 @@ export class FailoverRuntime {
         return;
       case 'advertise':
         this.advertise();
+        return;
+      case 'persist-term':
+        this.deps.persistTerm?.(e.term);
         return;
       case 'role': {
         const wallTime = new Date().toISOString();
@@ -369,7 +379,6 @@ export class FailoverRuntime {
     const now = monotonicNs();
     let flags = 0;
     if (s.yielding) flags |= FLAG_YIELDING;
-    if (s.tookOver) flags |= FLAG_TOOK_OVER;
     if (syncLinkUp(s, now)) flags |= FLAG_SYNC_LINK_UP;
     if (this.shared === 'held') flags |= FLAG_SHARED_HELD;
     if (s.disabled) flags |= FLAG_DISABLED;
@@ -380,6 +389,7 @@ export class FailoverRuntime {
       flags,
       health: health(s),
       connections: s.connections,
+      term: s.term,
       ...(this.deps.sync?.heartbeatFields() ?? {}),
       ...(this.deps.generation ? { configGeneration: this.deps.generation() } : {}),
     });

@@ -144,6 +144,7 @@ export class HeartbeatNode {
         configGeneration: 0,
         softwareVersion: SOFTWARE_VERSION,
         nodeName: identity.nodeName,
+        term: 0,
       },
       auth,
       opts.intervalMs,

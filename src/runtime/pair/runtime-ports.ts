@@ -47,6 +47,8 @@ export interface RuntimeDeps {
   bypass?: { setByAdmin(segment: string, mode: string): void };
   /** The revision of the cluster definition now (it changes while the node runs: joins, enable, drain ...). */
   generation?: () => number;
+  /** Keeps the highest takeover term seen across restarts (src/runtime/pair/term-file.ts). */
+  persistTerm?: (term: number) => void;
   /** Sees every input, and freezes what it saw at every role change (tandem why). */
   recorder?: FlightRecorder;
   log: Logger;
@@ -60,6 +62,11 @@ export interface Snapshot {
   connections: number;
   yielding: boolean;
   syncLinkUp: boolean;
+  /** Our takeover term (0: never active since start) and the highest seen, ours and the peer's (src/core/term.ts). */
+  term: number;
+  highestTerm: number;
+  /** A peer's term that ran impossibly far ahead (logged as term_implausible), if one was heard. */
+  implausiblePeerTerm?: number;
   peer: null | {
     name: string;
     id: number;
@@ -76,6 +83,9 @@ export interface Snapshot {
     flags: number;
     configGeneration: number;
     softwareVersion: string;
+    term: number;
+    /** The heartbeat format it speaks: the previous one means it is not upgraded yet (we defer to it). */
+    heartbeatFormat: number;
   };
   disabled: boolean;
   /** Leader, draining, and the bypass modes an administrator set (core: Standing). */
