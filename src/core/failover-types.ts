@@ -117,6 +117,8 @@ export interface CoreState {
   lastChange: Change | undefined;
   /** When the stall check is due; an input much later means this process was stopped or starved. */
   stallCheckDue: Ns | undefined;
+  /** When this node last ran: the newest time of any input, a heartbeat's read time rather than its kernel stamp. */
+  clock: Ns;
   /**
    * The term of our last takeover (core/term.ts; 0: never active), advertised: of two active nodes the higher
    * term took over last and wins. It only grows.
@@ -201,7 +203,11 @@ export interface PeerFacts {
 
 export type Input =
   | { type: 'start'; now: Ns }
-  | { type: 'heartbeat'; now: Ns; iface: string; from: HeartbeatInfo }
+  /**
+   * `now` is the frame's kernel stamp (when it arrived); `readAt` when the runtime read it (later after a stall:
+   * the stall check runs on it, never on a stamp). Absent: read at once.
+   */
+  | { type: 'heartbeat'; now: Ns; iface: string; from: HeartbeatInfo; readAt?: Ns }
   | { type: 'timer'; now: Ns; name: TimerName }
   | { type: 'link'; now: Ns; iface: string; up: boolean }
   | { type: 'targets'; now: Ns; iface: string; reachable: boolean }

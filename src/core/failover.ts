@@ -39,7 +39,7 @@
 import { weOutrankPeer, type Contender, type Verdict } from './rank.js';
 import { anyLink, evidence, health, log, peerAlive, syncLinkUp } from './core-view.js';
 import { standing } from './standing.js';
-import { implausibleTerm, latestTerm, newerTerm, nextTerm, TERM_MAX } from './term.js';
+import { raiseTerm, seenTerm, takeTerm } from './takeover-term.js';
 import {
   ms,
   type Change,
@@ -74,6 +74,7 @@ export function initialState(config: FailoverConfig, now: Ns): CoreState {
     peer: undefined,
     lastChange: undefined,
     stallCheckDue: undefined,
+    clock: now,
     term: 0,
     highestTerm: config.term ?? 0,
     stalledUntil: undefined,
@@ -92,7 +93,7 @@ export function step(s0: CoreState, input: Input): Transition {
   const effects: Effect[] = [];
   let s = s0;
   const before = { health: health(s0), yielding: s0.yielding, term: s0.term };
-  s = checkStall(s, input.now, effects);
+  s = checkStall(s, input.type === 'heartbeat' ? (input.readAt ?? input.now) : input.now, effects);
   switch (input.type) {
     case 'start':
       s = { ...s, startedAt: input.now, roleSince: input.now };
@@ -170,22 +171,30 @@ export function step(s0: CoreState, input: Input): Transition {
  * Seed 001 names CPU stalls as a cause of both-active. The check timer is
  * re-armed at every input; an input arriving more than the failover time
  * after the check was due means this process did not run in between, which
- * is logged as evidence. (What to do about it is rank.ts's "took over" rule:
- * the peer that took over meanwhile advertises it, and we yield.)
+ * is logged as evidence. Heartbeats carry their kernel stamps, older than
+ * the moment they are read after a stall, so the check runs on when each
+ * input was read (`clock`), never on a stamp.
+ *
+ * After a stall the peer's silence proves nothing: what the kernel queued
+ * meanwhile is old (and, after a long stall, the newest frames were dropped
+ * from a full queue), so we listen for a failover time before a silence can
+ * make us take over. An active node that finds the peer active in that time
+ * hands over to it (evaluate, case active): the peer took over meanwhile.
  */
-function checkStall(s: CoreState, now: Ns, effects: Effect[]): CoreState {
+function checkStall(s: CoreState, ranAt: Ns, effects: Effect[]): CoreState {
   const failover = ms(s.config.failoverTimeMs);
-  let stalledUntil = s.stalledUntil;
-  if (s.stallCheckDue !== undefined && now - s.stallCheckDue > failover) {
-    effects.push(log('warn', 'stall_detected', { stalledMs: Number(now - s.stallCheckDue) / 1e6, role: s.role }));
-    // The peer may have taken over meanwhile; its heartbeats of that time are read next. Until a failover time has
-    // passed, an active peer means it did: hand over to it (evaluate, case active).
-    if (s.role === 'active') stalledUntil = now + failover;
+  const clock = ranAt > s.clock ? ranAt : s.clock;
+  let { stalledUntil, listenUntil } = s;
+  if (s.stallCheckDue !== undefined && clock - s.stallCheckDue > failover) {
+    effects.push(log('warn', 'stall_detected', { stalledMs: Number(clock - s.stallCheckDue) / 1e6, role: s.role }));
+    listenUntil = clock + failover;
+    effects.push({ type: 'arm-timer', name: 'listen', at: listenUntil });
+    if (s.role === 'active') stalledUntil = clock + failover;
   }
-  if (stalledUntil !== undefined && now >= stalledUntil) stalledUntil = undefined;
-  const due = now + failover / 2n;
+  if (stalledUntil !== undefined && clock >= stalledUntil) stalledUntil = undefined;
+  const due = clock + failover / 2n;
   effects.push({ type: 'arm-timer', name: 'stall-check', at: due });
-  return { ...s, stallCheckDue: due, stalledUntil };
+  return { ...s, clock, stallCheckDue: due, stalledUntil, listenUntil };
 }
 
 /** The state after a heartbeat, or undefined when it says nothing new (an older frame of the peer's boot, a foreign node). */
@@ -214,19 +223,6 @@ function heard(s: CoreState, now: Ns, iface: string, from: HeartbeatInfo, effect
     effects.push({ type: 'arm-timer', name: 'sync-silence', at: now + ms(s.config.failoverTimeMs) });
   }
   return seenTerm({ ...s, peer }, from, effects);
-}
-
-/** The peer's term joins the highest seen, unless it runs further ahead than any run of takeovers could (logged once). */
-function seenTerm(s: CoreState, from: HeartbeatInfo, effects: Effect[]): CoreState {
-  if (implausibleTerm(from.term, s.highestTerm)) {
-    if (s.implausibleLogged === from.term) return s;
-    effects.push(log('warn', 'term_implausible', { peerTerm: from.term, highestTerm: s.highestTerm, peer: from.name }));
-    return { ...s, implausibleLogged: from.term };
-  }
-  const highest = latestTerm(s.highestTerm, from.term);
-  if (highest === s.highestTerm) return s;
-  effects.push({ type: 'persist-term', term: highest });
-  return { ...s, highestTerm: highest };
 }
 
 function maxNs(a: Ns | undefined, b: Ns): Ns {
@@ -300,6 +296,12 @@ function evaluate(s: CoreState, now: Ns, effects: Effect[]): CoreState {
       if (s.yielding) return s;
       const v = verdict();
       if (!v.aWins) return s;
+      // A peer still in its initial silence (rank.ts rule 6): once our hold-down is over, so that the frame it sent
+      // just before it decided, at a simultaneous start, does not make us compete with its decision.
+      if (v.rule === 'running' && !holdDownOver) {
+        effects.push({ type: 'arm-timer', name: 'hold-down', at: s.roleSince + ms(s.config.holdDownMs) });
+        return s;
+      }
       if (peer!.role !== 'active') return changeRole(s, now, 'active', 'outranks_peer', ev(v.rule), effects);
       // The peer is active but we outrank it (health, or connections with the sync link down).
       if (!holdDownOver) {
@@ -362,27 +364,6 @@ function bothActiveReason(v: Verdict): Reason {
     default:
       return 'both_active_resolved';
   }
-}
-
-/**
- * We serve and the peer, not active, advertises a newer term than ours (it took over once and lost the role since:
- * cut off, stepped down): take the term after it, so the node serving holds the pair's highest term and a later
- * comparison between two nodes that are not active (rank.ts rule 6) finds our table the freshest.
- */
-function raiseTerm(s: CoreState, effects: Effect[]): CoreState {
-  const peer = s.peer!;
-  if (!newerTerm(peer.term, s.term) || newerTerm(peer.term, s.highestTerm)) return s;
-  const t = takeTerm(s, effects);
-  effects.push(log('info', 'term_raised', { from: s.term, to: t.term, peerTerm: peer.term, why: 'the peer held a newer term and no longer serves' }));
-  return t;
-}
-
-/** The term after the highest seen, for a change to active (persisted before anything else is done). */
-function takeTerm(s: CoreState, effects: Effect[]): CoreState {
-  const term = nextTerm(s.highestTerm);
-  if (s.highestTerm === TERM_MAX) effects.push(log('warn', 'term_wrapped', { from: s.highestTerm, to: term }));
-  effects.push({ type: 'persist-term', term });
-  return { ...s, term, highestTerm: term };
 }
 
 function changeRole(s: CoreState, now: Ns, to: Role, reason: Reason, evidence: Evidence, effects: Effect[]): CoreState {

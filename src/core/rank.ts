@@ -25,10 +25,13 @@
  *    is the fresher state, whatever its count: a standby's copy or a loser's
  *    table never wins by size;
  * 5. incumbency: the node already active stays active (no flapping);
- * 6. the last one active: of two nodes that are not active, the higher term
+ * 6. running: a node past its start outranks one still in its initial
+ *    silence (just booted, or a restarted worker: it holds no state yet, or
+ *    an old one; the running standby holds the synchronised copy);
+ * 7. the last one active: of two nodes that are not active, the higher term
  *    held the role last, so its table is the freshest;
- * 7. node type: master wins (seed 001: at a simultaneous start);
- * 8. node ID: the lower wins (a total order even for two masters).
+ * 8. node type: master wins (seed 001: at a simultaneous start);
+ * 9. node ID: the lower wins (a total order even for two masters).
  */
 import type { HeartbeatInfo } from './failover-types.js';
 import { newerTerm } from './term.js';
@@ -36,7 +39,7 @@ import { newerTerm } from './term.js';
 /** What the order looks at: the facts a node advertises in its heartbeats. */
 export type Contender = Pick<HeartbeatInfo, 'nodeId' | 'nodeType' | 'role' | 'connections' | 'health' | 'yielding' | 'term' | 'previousFormat'>;
 
-export type RankRule = 'previous_format' | 'yielding' | 'health' | 'newer_term' | 'connections' | 'incumbent' | 'last_active' | 'type' | 'node_id';
+export type RankRule = 'previous_format' | 'yielding' | 'health' | 'newer_term' | 'connections' | 'incumbent' | 'running' | 'last_active' | 'type' | 'node_id';
 
 export interface Verdict {
   /** True when `a` should be active rather than `b`. */
@@ -60,6 +63,8 @@ export function rank(a: Contender, b: Contender, facts: RankFacts): Verdict {
   const comparable = !facts.stateSync || a.term === b.term;
   if (!facts.syncLinkUp && comparable && a.connections !== b.connections) return { aWins: a.connections > b.connections, rule: 'connections' };
   if (aActive !== bActive) return { aWins: aActive, rule: 'incumbent' };
+  const aStarting = a.role === 'starting';
+  if (aStarting !== (b.role === 'starting')) return { aWins: !aStarting, rule: 'running' };
   if (a.term !== b.term) return { aWins: newerTerm(a.term, b.term), rule: 'last_active' };
   if (a.nodeType !== b.nodeType) return { aWins: a.nodeType === 'master', rule: 'type' };
   return { aWins: a.nodeId < b.nodeId, rule: 'node_id' };

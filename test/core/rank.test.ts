@@ -80,6 +80,14 @@ const cases: [string, Contender, Contender, RankFacts, boolean, string][] = [
   ],
   ['the incumbent stays', node({ nodeType: 'slave', nodeId: 2 }), node({ role: 'inactive' }), SYNC_UP, true, 'incumbent'],
   [
+    'a running standby outranks a node still in its initial silence (a rebooted master holds no table yet)',
+    node({ nodeType: 'slave', nodeId: 2, role: 'inactive', term: 0 }),
+    node({ role: 'starting', term: 0 }),
+    SYNC_UP,
+    true,
+    'running',
+  ],
+  [
     'of two nodes not active, the last one active holds the freshest table',
     node({ nodeType: 'slave', nodeId: 2, role: 'inactive', term: 5 }),
     node({ role: 'inactive', term: 4 }),

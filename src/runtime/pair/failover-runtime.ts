@@ -102,6 +102,7 @@ export class FailoverRuntime {
     this.feed({
       type: 'heartbeat',
       now: stampNs,
+      readAt: monotonicNs(),
       iface: ifname,
       from: {
         nodeId: f.nodeId,
