@@ -25,7 +25,7 @@ ADDON := build/Release/tandem.node
 HW_SIM := dist/sim/hw-sim.so
 TAP_LOG := .test-output.tap
 
-.PHONY: all deps bench-deps build test format format-check demo lab-down bench-heartbeat bench-hb-threads bench-flood bench-failover bench-sync bench-cluster clean image install
+.PHONY: all deps bench-deps build test format format-check demo lab-down bench-heartbeat bench-hb-threads bench-flood bench-failover bench-sync bench-cluster bench-model clean image install
 
 all: build
 
@@ -130,6 +130,10 @@ bench-failover: build bench-deps
 ## Full-table transfer, live updates and TCP survival: tandem vs conntrackd (FTFW) over the same sync link.
 bench-sync: build bench-deps
 	node dist/bench/sync.js
+
+## The pair model's longer search (issue 30): random fault sequences over two real cores, and the reverted fixes caught.
+bench-model: build
+	node dist/bench/model-check.js --runs $${MODEL_RUNS:-5000} --length $${MODEL_LENGTH:-30}
 
 ## A cluster on Corosync: ordered updates across five members and a new member's state transfer, tandem vs bare CPG.
 bench-cluster: build

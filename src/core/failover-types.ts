@@ -39,7 +39,7 @@ export interface FailoverConfig {
   draining?: boolean;
   /**
    * State sync configured (cluster-wide): a standby's table is a copy of the active node's, so connection counts
-   * compare only between tables of the same term (rank.ts rule 4). Off: each node's table is its own (seed 001).
+   * compare only between tables of the same term (rank.ts rule 5). Off: each node's table is its own (seed 001).
    */
   stateSync?: boolean;
   /** The highest takeover term this node knew before it (re)started, from its state directory (0: none). */

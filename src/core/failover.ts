@@ -40,6 +40,7 @@ import { weOutrankPeer, type Contender, type Verdict } from './rank.js';
 import { anyLink, evidence, health, log, peerAlive, syncLinkUp } from './core-view.js';
 import { standing } from './standing.js';
 import { raiseTerm, seenTerm, takeTerm } from './takeover-term.js';
+import { newerTerm } from './term.js';
 import {
   ms,
   type Change,
@@ -156,7 +157,9 @@ export function step(s0: CoreState, input: Input): Transition {
     case 'timer':
       break;
   }
-  if (!s.stopping) s = evaluate(s, input.now, effects);
+  // Decisions are made at the present (when this input was read), not at a heartbeat's kernel stamp, which is old
+  // after a stall: the peer's liveness, the hold-down and the time of a change all count from now.
+  if (!s.stopping) s = evaluate(s, s.clock, effects);
   const h = health(s);
   // The connection count too: seed 001's rule for a down sync link ranks the nodes on the count the peer advertises.
   // Leader and draining ride in the heartbeat flags too.
@@ -282,11 +285,13 @@ function evaluate(s: CoreState, now: Ns, effects: Effect[]): CoreState {
     }
 
     case 'inactive': {
+      // Back from isolation or a stall: what we know of the peer is old (its silence, its health, its role), so
+      // nothing moves us until we have listened for a failover time.
+      if (s.listenUntil !== undefined && now < s.listenUntil) return s;
       // The peer was heard once and has been silent for the failover time: take over (fence it first).
       if (!alive) {
         // Every cable of ours is out: we are the one cut off, not the peer. Taking over would only add a second active node.
         if (!anyLink(s)) return s;
-        if (s.listenUntil !== undefined && now < s.listenUntil) return s;
         if (s.fenceFailed) return s;
         if (peer !== undefined && s.config.fence) return changeRole(s, now, 'fencing', 'peer_dead', ev(), effects);
         return changeRole(s, now, 'active', peer === undefined ? 'initial_silence_over_no_peer' : 'peer_dead', ev(), effects);
@@ -296,7 +301,7 @@ function evaluate(s: CoreState, now: Ns, effects: Effect[]): CoreState {
       if (s.yielding) return s;
       const v = verdict();
       if (!v.aWins) return s;
-      // A peer still in its initial silence (rank.ts rule 6): once our hold-down is over, so that the frame it sent
+      // A peer still in its initial silence (rank.ts rule 4): once our hold-down is over, so that the frame it sent
       // just before it decided, at a simultaneous start, does not make us compete with its decision.
       if (v.rule === 'running' && !holdDownOver) {
         effects.push({ type: 'arm-timer', name: 'hold-down', at: s.roleSince + ms(s.config.holdDownMs) });
@@ -336,8 +341,9 @@ function evaluate(s: CoreState, now: Ns, effects: Effect[]): CoreState {
         // Seed 001's CPU stalls: we did not run for longer than the failover time and the peer is active, so it
         // took over meanwhile (its term normally says so, above; this holds when it cannot, say after a restart
         // of the peer that lost its terms). Hand over as in a planned failover: advertised, so both nodes agree
-        // (rank.ts rule 1), and the peer keeps the shared addresses it claimed.
-        if (s.stalledUntil === undefined) return s;
+        // (rank.ts rule 1), and the peer keeps the shared addresses it claimed. Not to a peer of an older term:
+        // that one was active before our takeover, it did not take over meanwhile, and its table is the stale one.
+        if (s.stalledUntil === undefined || newerTerm(s.term, peer!.term)) return s;
         effects.push(log('warn', 'stall_yielding', { peer: peer!.name, peerTerm: peer!.term, ourTerm: s.term }));
         s = { ...s, yielding: true };
       }

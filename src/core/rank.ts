@@ -17,17 +17,17 @@
  * 3. newer takeover: of two active nodes, the higher term wins (term.ts). It
  *    became active last, when the other went silent: that one was frozen,
  *    starved (seed 001's CPU stalls) or cut off, and its table is stale;
- * 4. connections, only while the sync link is down, and only between tables
+ * 4. running: a node past its start outranks one still in its initial
+ *    silence (just booted, or a restarted worker: it holds no state yet, or
+ *    an old one; the running standby holds the synchronised copy);
+ * 5. connections, only while the sync link is down, and only between tables
  *    that can be compared (seed 001: "the one with the most connections will
  *    be the active node"): with state sync off each node's table is its own;
  *    with it on, only between two nodes of the same term (two takeovers made
  *    apart, neither knowing the other's, or nodes never active). A higher term
  *    is the fresher state, whatever its count: a standby's copy or a loser's
  *    table never wins by size;
- * 5. incumbency: the node already active stays active (no flapping);
- * 6. running: a node past its start outranks one still in its initial
- *    silence (just booted, or a restarted worker: it holds no state yet, or
- *    an old one; the running standby holds the synchronised copy);
+ * 6. incumbency: the node already active stays active (no flapping);
  * 7. the last one active: of two nodes that are not active, the higher term
  *    held the role last, so its table is the freshest;
  * 8. node type: master wins (seed 001: at a simultaneous start);
@@ -60,11 +60,11 @@ export function rank(a: Contender, b: Contender, facts: RankFacts): Verdict {
   const aActive = a.role === 'active';
   const bActive = b.role === 'active';
   if (aActive && bActive && a.term !== b.term) return { aWins: newerTerm(a.term, b.term), rule: 'newer_term' };
+  const aStarting = a.role === 'starting';
+  if (aStarting !== (b.role === 'starting')) return { aWins: !aStarting, rule: 'running' };
   const comparable = !facts.stateSync || a.term === b.term;
   if (!facts.syncLinkUp && comparable && a.connections !== b.connections) return { aWins: a.connections > b.connections, rule: 'connections' };
   if (aActive !== bActive) return { aWins: aActive, rule: 'incumbent' };
-  const aStarting = a.role === 'starting';
-  if (aStarting !== (b.role === 'starting')) return { aWins: !aStarting, rule: 'running' };
   if (a.term !== b.term) return { aWins: newerTerm(a.term, b.term), rule: 'last_active' };
   if (a.nodeType !== b.nodeType) return { aWins: a.nodeType === 'master', rule: 'type' };
   return { aWins: a.nodeId < b.nodeId, rule: 'node_id' };
