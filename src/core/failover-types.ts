@@ -127,8 +127,8 @@ export interface CoreState {
   /** The highest term seen, ours and every authentic heartbeat's (bounded): a takeover takes the next one. Persisted. */
   highestTerm: number;
   /**
-   * Set when this node finds, while active, that it did not run for longer than the failover time: until then,
-   * a peer that is active took over meanwhile, and we hand over to it (seed 001's CPU stalls).
+   * Set when this node finds, while active, that it did not run for longer than the failover time: until then its
+   * heartbeats say so, and of two active nodes it loses (rank.ts rule 3; seed 001's CPU stalls).
    */
   stalledUntil: Ns | undefined;
   /** The peer's term last logged as implausible (logged once per value). */
@@ -178,6 +178,8 @@ export interface HeartbeatInfo {
   yielding: boolean;
   /** The sender's takeover term (core/term.ts): of two active nodes the higher took over last. */
   term: number;
+  /** The sender, active, has just come back from a stall longer than the failover time (for a failover time). */
+  stalled?: boolean;
   /**
    * Heard in the previous heartbeat format (a node not yet upgraded): it cannot read ours, so it serves whatever we
    * decide; rank.ts defers to it rather than be a second active node.
@@ -241,7 +243,7 @@ export type Effect =
   /** Announce the shared addresses again (gratuitous ARPs): the peer just stepped down, and frames it sent from the shared MAC may have pulled the switches back to its port. */
   | { type: 'announce-shared' }
   | { type: 'fence'; peerNodeId: number; peerName: string }
-  | { type: 'advertise'; yielding: boolean; health: number; term: number }
+  | { type: 'advertise'; yielding: boolean; health: number; term: number; stalled: boolean }
   /** The highest term seen moved: write it to the state directory, so a restarted node never takes an older one. */
   | { type: 'persist-term'; term: number }
   | { type: 'arm-timer'; name: TimerName; at: Ns }

@@ -22,9 +22,8 @@
  *   and the peer now active -> inactive (planned failover
  *   completed, make before break); both active and the peer outranks us
  *   (rank.ts; a peer that took over while we were stalled or cut off has the
- *   higher term) -> inactive at once, committing nothing. A node that finds
- *   it stalled for longer than the failover time yields while the peer is
- *   active. An active node never demotes itself merely because the peer
+ *   higher term) -> inactive at once, committing nothing; of two active
+ *   nodes the one back from a stall longer than the failover time loses. An active node never demotes itself merely because the peer
  *   outranks it while the peer is still inactive: the peer takes over first
  *   and the both-active rule then hands over, so the shared addresses are
  *   never left without an owner.
@@ -39,8 +38,8 @@
 import { weOutrankPeer, type Contender, type Verdict } from './rank.js';
 import { anyLink, evidence, health, log, peerAlive, syncLinkUp } from './core-view.js';
 import { standing } from './standing.js';
+import { checkStall } from './stall.js';
 import { raiseTerm, seenTerm, takeTerm } from './takeover-term.js';
-import { newerTerm } from './term.js';
 import {
   ms,
   type Change,
@@ -93,7 +92,7 @@ export { anyLink, health, peerAlive, syncLinkUp };
 export function step(s0: CoreState, input: Input): Transition {
   const effects: Effect[] = [];
   let s = s0;
-  const before = { health: health(s0), yielding: s0.yielding, term: s0.term };
+  const before = { health: health(s0), yielding: s0.yielding, term: s0.term, stalled: s0.stalledUntil !== undefined };
   s = checkStall(s, input.type === 'heartbeat' ? (input.readAt ?? input.now) : input.now, effects);
   switch (input.type) {
     case 'start':
@@ -164,40 +163,18 @@ export function step(s0: CoreState, input: Input): Transition {
   // The connection count too: seed 001's rule for a down sync link ranks the nodes on the count the peer advertises.
   // Leader and draining ride in the heartbeat flags too.
   const flagsMoved = s.standing.leader !== s0.standing.leader || s.standing.draining !== s0.standing.draining;
-  if (h !== before.health || s.yielding !== before.yielding || s.term !== before.term || s.role !== s0.role || s.connections !== s0.connections || flagsMoved) {
-    effects.push({ type: 'advertise', yielding: s.yielding, health: h, term: s.term });
+  if (
+    h !== before.health ||
+    s.yielding !== before.yielding ||
+    s.term !== before.term ||
+    (s.stalledUntil !== undefined) !== before.stalled ||
+    s.role !== s0.role ||
+    s.connections !== s0.connections ||
+    flagsMoved
+  ) {
+    effects.push({ type: 'advertise', yielding: s.yielding, health: h, term: s.term, stalled: s.stalledUntil !== undefined });
   }
   return { state: s, effects };
-}
-
-/**
- * Seed 001 names CPU stalls as a cause of both-active. The check timer is
- * re-armed at every input; an input arriving more than the failover time
- * after the check was due means this process did not run in between, which
- * is logged as evidence. Heartbeats carry their kernel stamps, older than
- * the moment they are read after a stall, so the check runs on when each
- * input was read (`clock`), never on a stamp.
- *
- * After a stall the peer's silence proves nothing: what the kernel queued
- * meanwhile is old (and, after a long stall, the newest frames were dropped
- * from a full queue), so we listen for a failover time before a silence can
- * make us take over. An active node that finds the peer active in that time
- * hands over to it (evaluate, case active): the peer took over meanwhile.
- */
-function checkStall(s: CoreState, ranAt: Ns, effects: Effect[]): CoreState {
-  const failover = ms(s.config.failoverTimeMs);
-  const clock = ranAt > s.clock ? ranAt : s.clock;
-  let { stalledUntil, listenUntil } = s;
-  if (s.stallCheckDue !== undefined && clock - s.stallCheckDue > failover) {
-    effects.push(log('warn', 'stall_detected', { stalledMs: Number(clock - s.stallCheckDue) / 1e6, role: s.role }));
-    listenUntil = clock + failover;
-    effects.push({ type: 'arm-timer', name: 'listen', at: listenUntil });
-    if (s.role === 'active') stalledUntil = clock + failover;
-  }
-  if (stalledUntil !== undefined && clock >= stalledUntil) stalledUntil = undefined;
-  const due = clock + failover / 2n;
-  effects.push({ type: 'arm-timer', name: 'stall-check', at: due });
-  return { ...s, clock, stallCheckDue: due, stalledUntil, listenUntil };
 }
 
 /** The state after a heartbeat, or undefined when it says nothing new (an older frame of the peer's boot, a foreign node). */
@@ -254,6 +231,7 @@ function us(s: CoreState): Contender {
     health: health(s),
     yielding: s.yielding,
     term: s.term,
+    stalled: s.stalledUntil !== undefined,
   };
 }
 
@@ -280,7 +258,10 @@ function evaluate(s: CoreState, now: Ns, effects: Effect[]): CoreState {
       if (now < s.startedAt + ms(s.config.initialSilenceMs)) return s;
       if (!alive && !anyLink(s)) return changeRole(s, now, 'inactive', 'isolated', ev(), effects);
       if (!alive) return changeRole(s, now, 'active', 'initial_silence_over_no_peer', ev(), effects);
-      const v = verdict();
+      // Our initial silence is over: against a peer already running we decide as a running node (rank.ts rule 4 is
+      // for a peer still listening); against one also at its start (a simultaneous start) as what we both are.
+      const self: Contender = { ...us(s), role: peer!.role === 'starting' ? 'starting' : 'inactive' };
+      const v = weOutrankPeer(self, peer!, { syncLinkUp: syncLinkUp(s, now), stateSync: s.config.stateSync === true });
       return changeRole(s, now, v.aWins ? 'active' : 'inactive', v.aWins ? 'outranks_peer' : 'peer_outranks_us', ev(v.rule), effects);
     }
 
@@ -330,7 +311,7 @@ function evaluate(s: CoreState, now: Ns, effects: Effect[]): CoreState {
       if (!alive) {
         if (s.yielding) {
           effects.push(log('warn', 'planned_failover_abandoned', { why: 'the peer went silent' }));
-          return { ...s, yielding: false, stalledUntil: undefined };
+          return { ...s, yielding: false };
         }
         return s;
       }
@@ -338,22 +319,13 @@ function evaluate(s: CoreState, now: Ns, effects: Effect[]): CoreState {
       if (!s.yielding) {
         const v = verdict();
         if (!v.aWins) return changeRole(s, now, 'inactive', bothActiveReason(v), ev(v.rule), effects);
-        // Seed 001's CPU stalls: we did not run for longer than the failover time and the peer is active, so it
-        // took over meanwhile (its term normally says so, above; this holds when it cannot, say after a restart
-        // of the peer that lost its terms). Hand over as in a planned failover: advertised, so both nodes agree
-        // (rank.ts rule 1), and the peer keeps the shared addresses it claimed. Not to a peer of an older term:
-        // that one was active before our takeover, it did not take over meanwhile, and its table is the stale one.
-        if (s.stalledUntil === undefined || newerTerm(s.term, peer!.term)) return s;
-        effects.push(log('warn', 'stall_yielding', { peer: peer!.name, peerTerm: peer!.term, ourTerm: s.term }));
-        s = { ...s, yielding: true };
+        return s;
       }
-      // Yielding (a planned failover, a disabled member, the stall above). Make before break: step down once the
-      // peer holds the shared addresses, not when it merely decided to be active (its commit and claim take a few
-      // milliseconds more).
+      // Yielding (a planned failover, a disabled member). Make before break: step down once the peer holds the
+      // shared addresses, not when it merely decided to be active (its commit and claim take a few milliseconds more).
       if (peer!.holdsShared === false) return s;
-      const why: Reason = s.disabled ? 'disabled' : s.stalledUntil !== undefined ? 'stalled_peer_active' : 'planned_failover';
-      const next = changeRole(s, now, 'inactive', why, ev(), effects);
-      return { ...next, yielding: s.disabled, stalledUntil: undefined };
+      const next = changeRole(s, now, 'inactive', s.disabled ? 'disabled' : 'planned_failover', ev(), effects);
+      return { ...next, yielding: s.disabled };
     }
   }
 }
@@ -367,6 +339,8 @@ function bothActiveReason(v: Verdict): Reason {
       return 'fewer_connections_sync_down';
     case 'newer_term':
       return 'peer_took_over';
+    case 'stalled':
+      return 'stalled_peer_active';
     default:
       return 'both_active_resolved';
   }
@@ -390,5 +364,5 @@ function changeRole(s: CoreState, now: Ns, to: Role, reason: Reason, evidence: E
     effects.push({ type: 'release-shared' });
   }
   effects.push({ type: 'arm-timer', name: 'hold-down', at: now + ms(s.config.holdDownMs) });
-  return { ...s, role: to, roleSince: now, lastChange: change };
+  return { ...s, role: to, roleSince: now, lastChange: change, stalledUntil: to === 'active' ? s.stalledUntil : undefined };
 }

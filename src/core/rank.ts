@@ -14,9 +14,12 @@
  * 2. health: more monitored interfaces with link and reachable targets wins
  *    (seed 001/003 and keepalived's tracking: a node that lost a link the
  *    peer still has hands over);
- * 3. newer takeover: of two active nodes, the higher term wins (term.ts). It
- *    became active last, when the other went silent: that one was frozen,
- *    starved (seed 001's CPU stalls) or cut off, and its table is stale;
+ * 3. stalled, then newer takeover, between two active nodes: one just back
+ *    from a stall longer than the failover time loses (seed 001's CPU
+ *    stalls: while it did not run only the other could serve, whatever the
+ *    terms say, as a partition may have hidden a takeover from it); else the
+ *    higher term wins (term.ts): it became active last, when the other went
+ *    silent, and that one was frozen, starved or cut off: its table is stale;
  * 4. running: a node past its start outranks one still in its initial
  *    silence (just booted, or a restarted worker: it holds no state yet, or
  *    an old one; the running standby holds the synchronised copy);
@@ -37,9 +40,10 @@ import type { HeartbeatInfo } from './failover-types.js';
 import { newerTerm } from './term.js';
 
 /** What the order looks at: the facts a node advertises in its heartbeats. */
-export type Contender = Pick<HeartbeatInfo, 'nodeId' | 'nodeType' | 'role' | 'connections' | 'health' | 'yielding' | 'term' | 'previousFormat'>;
+export type Contender = Pick<HeartbeatInfo, 'nodeId' | 'nodeType' | 'role' | 'connections' | 'health' | 'yielding' | 'term' | 'previousFormat' | 'stalled'>;
 
-export type RankRule = 'previous_format' | 'yielding' | 'health' | 'newer_term' | 'connections' | 'incumbent' | 'running' | 'last_active' | 'type' | 'node_id';
+export type RankRule =
+  'previous_format' | 'yielding' | 'health' | 'stalled' | 'newer_term' | 'connections' | 'incumbent' | 'running' | 'last_active' | 'type' | 'node_id';
 
 export interface Verdict {
   /** True when `a` should be active rather than `b`. */
@@ -59,6 +63,7 @@ export function rank(a: Contender, b: Contender, facts: RankFacts): Verdict {
   if (a.health !== b.health) return { aWins: a.health > b.health, rule: 'health' };
   const aActive = a.role === 'active';
   const bActive = b.role === 'active';
+  if (aActive && bActive && (a.stalled === true) !== (b.stalled === true)) return { aWins: b.stalled === true, rule: 'stalled' };
   if (aActive && bActive && a.term !== b.term) return { aWins: newerTerm(a.term, b.term), rule: 'newer_term' };
   const aStarting = a.role === 'starting';
   if (aStarting !== (b.role === 'starting')) return { aWins: !aStarting, rule: 'running' };

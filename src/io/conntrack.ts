@@ -127,18 +127,24 @@ export class ConntrackWriter extends NativeSocket {
     if (this.at >= CHUNK || n + 1 >= MAX_IN_CHUNK) this.flush();
   }
 
-  /** Sends what is queued, retries what met the other case (create <-> update) once, and reports. */
+  /**
+   * Sends what is queued, retries what met the other case (create <-> update, and an update the kernel refuses
+   * as a change it does not allow: delete and create), at most twice, and reports.
+   */
   end(): WriteReport {
     this.flush();
-    const again = this.retry;
-    this.retry = [];
-    this.retrying = true;
-    try {
-      for (const op of again) this.add(op.kind, op.rec, op.off ?? 0);
-      this.flush();
-    } finally {
-      this.retrying = false;
+    for (let pass = 1; pass <= 2 && this.retry.length > 0; pass++) {
+      const again = this.retry;
+      this.retry = [];
+      this.retrying = pass === 2;
+      try {
+        for (const op of again) this.add(op.kind, op.rec, op.off ?? 0);
+        this.flush();
+      } finally {
+        this.retrying = false;
+      }
     }
+
     const r = this.report;
     this.report = { written: 0, alreadyGone: 0, failed: {} };
     return r;
@@ -166,6 +172,9 @@ export class ConntrackWriter extends NativeSocket {
       if (kind === 'delete' && errno === ENOENT) return void this.report.alreadyGone++;
       if (!final && kind === 'create' && (errno === EEXIST || errno === EOPNOTSUPP)) return void this.retry.push({ kind: 'update', rec, off });
       if (!final && kind === 'update' && errno === ENOENT) return void this.retry.push({ kind: 'create', rec, off });
+      // EBUSY: the kernel's entry says what an update may not undo (assured, seen reply, expected): it is not the
+      // peer's entry (this node's own, left from when it served). The peer's record is the truth: replace it.
+      if (!final && kind === 'update' && errno === EBUSY) return void this.retry.push({ kind: 'delete', rec, off }, { kind: 'create', rec, off });
       const name = ERRNO_NAME[errno] ?? `errno ${errno}`;
       this.report.failed[name] = (this.report.failed[name] ?? 0) + 1;
       this.report.firstError ??= `${kind} refused with ${name}${text ? ` (${text})` : ''}`;
@@ -202,5 +211,5 @@ export class ConntrackWriter extends NativeSocket {
   }
 }
 
-const { EEXIST, ENOENT, EOPNOTSUPP } = constants.errno;
+const { EBUSY, EEXIST, ENOENT, EOPNOTSUPP } = constants.errno;
 const ERRNO_NAME: Record<number, string> = Object.fromEntries(Object.entries(constants.errno).map(([name, no]) => [no, name]));

@@ -58,6 +58,12 @@ export class ConntrackProvider implements Provider {
   readonly counters: ProviderCounters = { sent: 0, applied: 0, failed: 0 };
   /** Source: the kernel's table as followed; sink: the copy written into the kernel, with expiries. */
   private table = new ConnTable();
+  /**
+   * What this node's kernel held as source, once it became a sink (it stepped down, or lost a both-active
+   * comparison): entries the peer's table may no longer have. The first full transfer deletes those it lacks, so
+   * a flow closed on the winner never comes back from the loser's table; until then they are not refreshed.
+   */
+  private leftover: ConnTable | undefined;
   private readonly ignore: Set<number>;
   /** The nodes' own IPv6 addresses, as 16-character strings of their bytes. */
   private readonly ignore6: Set<string>;
@@ -122,6 +128,7 @@ export class ConntrackProvider implements Provider {
     this.stopRefresh();
     this.emit = emit;
     this.table = new ConnTable();
+    this.leftover = undefined;
     // Events first, then the dump: a change between the two is seen twice rather than never.
     this.events = this.kernelTable.follow(
       (rec) => this.onEvent(rec),
@@ -139,7 +146,9 @@ export class ConntrackProvider implements Provider {
     this.redumpRetry = undefined;
     this.emit = undefined;
     this.pendingCount = 0;
-    // A sink starts with an empty copy: what this node held as source is in its kernel anyway.
+    // A sink starts with an empty copy; what this node held as source stays in its kernel until the peer's full
+    // transfer says which of it is still true (replaceNow).
+    if (this.table.size > 0) this.leftover = this.table;
     this.table = new ConnTable();
   }
 
@@ -265,11 +274,17 @@ export class ConntrackProvider implements Provider {
         if (++queued % SLICE === 0) (this.settle(report), await yieldNow());
       }
     }
-    for (const [key, slot] of old.entries()) {
-      if (next.has(key)) continue;
-      w.add('delete', ...old.at(slot));
-      if (++queued % SLICE === 0) (this.settle(report), await yieldNow());
+    const leftover = this.leftover;
+    this.leftover = undefined;
+    for (const t of leftover ? [old, leftover] : [old]) {
+      for (const [key, slot] of t.entries()) {
+        if (next.has(key) || (t === leftover && old.has(key))) continue;
+        w.add('delete', ...t.at(slot));
+        if (++queued % SLICE === 0) (this.settle(report), await yieldNow());
+      }
     }
+    if (leftover)
+      this.opts.log?.log('info', 'sync_leftovers_checked', { held: leftover.size, kept: [...leftover.entries()].filter(([k]) => next.has(k)).length });
     this.settle(report);
     report.kernelMs = Math.round(w.kernelMs - kernelBefore);
     this.table = next;

@@ -29,6 +29,7 @@ export type SyncEvent =
   | 'sync_channel_down'
   | 'sync_channel_up'
   | 'sync_gap'
+  | 'sync_leftovers_checked'
   | 'sync_message_refused'
   | 'sync_out_of_sync'
   | 'sync_packet_on_nonsync_iface'

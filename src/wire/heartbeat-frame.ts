@@ -63,6 +63,8 @@ export const FLAG_DISABLED = 0x0010;
 export const FLAG_DRAINING = 0x0020;
 /** The sender holds the cluster's leader role (seed 000 status bit 0x8000; src/core/leader.ts). */
 export const FLAG_LEADER = 0x0040;
+/** The sender, active, has just come back from a stall longer than the failover time (src/core/rank.ts rule 3). */
+export const FLAG_STALLED = 0x0080;
 
 /** What a node says about itself in every heartbeat. */
 export interface HeartbeatFields {

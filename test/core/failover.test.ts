@@ -178,7 +178,9 @@ test('a frozen active node (SIGSTOP) is replaced; when it thaws exactly one stay
   const thawed = sim.now;
   sim.run(4500);
   t.deepEqual(sim.roles(), ['inactive', 'active'], 'the node that took over keeps it: it has the fresher state');
-  t.is(lastChange(sim, 0)?.reason, 'peer_took_over');
+  // Back from a stall longer than the failover time: its heartbeats say so, and of two active nodes it loses.
+  t.is(lastChange(sim, 0)?.reason, 'stalled_peer_active');
+  t.true(sim.nodes[1].state.term > sim.nodes[0].state.term, 'the node that took over also holds the newer term');
   t.true(lastChange(sim, 0)!.at - thawed <= ms(300), 'within one failover time of the thaw');
   t.deepEqual(sim.sharedOwners(), [1]);
   t.true(sim.nodes[0].effects.some((e) => e.effect.type === 'log' && e.effect.event === 'stall_detected'));

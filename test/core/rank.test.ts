@@ -28,6 +28,22 @@ const cases: [string, Contender, Contender, RankFacts, boolean, string][] = [
   ],
   ['yielding loses even with better health', node({ yielding: true, health: 5 }), node({ nodeId: 2, health: 1 }), SYNC_UP, false, 'yielding'],
   ['more health wins over master type', node({ nodeType: 'slave', nodeId: 2, health: 3 }), node({ health: 2 }), SYNC_UP, true, 'health'],
+  [
+    'of two active nodes the one back from a stall loses, whatever its term',
+    node({ nodeType: 'slave', nodeId: 2, term: 3 }),
+    node({ term: 7, stalled: true }),
+    SYNC_UP,
+    true,
+    'stalled',
+  ],
+  [
+    'a stall does not matter against an inactive node',
+    node({ nodeType: 'slave', nodeId: 2, role: 'inactive' }),
+    node({ stalled: true }),
+    SYNC_UP,
+    false,
+    'incumbent',
+  ],
   ['of two active nodes the newer takeover wins', node({ nodeType: 'slave', nodeId: 2, term: 7 }), node({ term: 6 }), SYNC_UP, true, 'newer_term'],
   [
     'of two active nodes the newer takeover wins, whatever the counts with the sync link down',

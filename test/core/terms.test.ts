@@ -74,24 +74,31 @@ test('of two active nodes the higher term stays, whatever its connection count w
   t.is(r.s.term, 2);
 });
 
-test('a node that stalled while active yields to an active peer even when the terms cannot tell (make before break)', (t) => {
-  let { s, now } = activeAlone();
+test('a node back from a stall, active, says so for a failover time, and of two active nodes it loses whatever the terms', (t) => {
+  let { s, now } = activeAlone(5);
+  t.is(s.term, 6);
   s = feed(s, { type: 'heartbeat', now: now + ms(1), iface: IFACE, from: peer({ term: 0 }) }).s;
   // Nothing ran for 2 s; the first input afterwards finds the stall.
   const later = now + ms(2000);
   let r = feed(s, { type: 'timer', now: later, name: 'stall-check' });
   t.true(r.effects.some((e) => e.type === 'log' && e.event === 'stall_detected'));
-  t.not(r.s.stalledUntil, undefined);
-  // The peer took over meanwhile but (restarted, its persisted term lost) with the same term as ours: rank says we win.
-  r = feed(r.s, { type: 'heartbeat', now: later + ms(1), iface: IFACE, from: peer({ role: 'active', term: 1, holdsShared: false }) });
-  t.is(r.s.role, 'active', 'still active: the peer has not claimed yet');
-  t.true(r.s.yielding, 'yielding, advertised');
-  t.true(r.effects.some((e) => e.type === 'log' && e.event === 'stall_yielding'));
-  t.true(r.effects.some((e) => e.type === 'advertise' && e.yielding));
-  r = feed(r.s, { type: 'heartbeat', now: later + ms(2), iface: IFACE, from: peer({ role: 'active', term: 1, holdsShared: true }) });
+  t.true(
+    r.effects.some((e) => e.type === 'advertise' && e.stalled),
+    'the heartbeats say so at once',
+  );
+  // The peer took over meanwhile in a partition that hid our term from it: its term is older than ours.
+  r = feed(r.s, { type: 'heartbeat', now: later + ms(1), iface: IFACE, from: peer({ role: 'active', term: 3, holdsShared: true }) });
   t.is(r.s.role, 'inactive');
   t.is(r.s.lastChange?.reason, 'stalled_peer_active');
-  t.false(r.s.yielding, 'the yield ends with the hand-over');
+  t.is(r.s.lastChange?.evidence.rule, 'stalled');
+  t.is(r.s.stalledUntil, undefined, 'the stall ends with the role');
+});
+
+test('of two active nodes the one the peer says is back from a stall loses, both sides agree', (t) => {
+  let { s, now } = activeAlone(5);
+  s = feed(s, { type: 'heartbeat', now: now + ms(1), iface: IFACE, from: peer({ term: 0 }) }).s;
+  const r = feed(s, { type: 'heartbeat', now: now + ms(20), iface: IFACE, from: peer({ role: 'active', term: 9, stalled: true, holdsShared: true }) });
+  t.is(r.s.role, 'active', 'term 9 is newer, but its node did not run: ours is the fresher table');
 });
 
 test('a stall with the peer still inactive changes nothing, and the stall rule lapses after a failover time', (t) => {

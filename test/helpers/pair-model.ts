@@ -19,8 +19,8 @@
  * - P1 two nodes that can hear each other are never both active for longer than the failover time (plus the
  *   heartbeats that carry the news);
  * - P2 when two active nodes meet and one steps down (a both-active resolution), the survivor holds the newest
- *   takeover term; and a node that stopped during the split (frozen, powered off) and served no client since it
- *   began never survives against one that served them: a stale table never wins over one that took the writes
+ *   takeover term; and a node that stopped during the split (frozen or powered off for longer than the failover
+ *   time) and served no client since it began never survives against one that served them: a stale table never wins over one that took the writes
  *   since. (Two tables both written during a split cannot both survive; writes the standby had not copied when
  *   it took over are the sync lag; and of two nodes that both ran through a split, each sure the other was dead,
  *   nothing both can see tells which one the clients reached: neither is the rule's to decide.)
@@ -109,8 +109,11 @@ interface ModelNode {
   /** The newest write this node's table holds (0: none). */
   data: number;
   wroteSinceSplit: boolean;
-  /** Frozen or powered off at some time since the split began. */
+  /** Frozen or powered off for longer than the failover time at some time since the split began. */
   stoppedSinceSplit: boolean;
+  /** When this node last stopped (froze, lost power) and last ran again. */
+  stoppedAt: Ns;
+  resumedAt: Ns;
   lastWriteAt: Ns;
   connections: number;
   /** Until then, an intruder replays frames captured before this node (re)started (see the replays in handleDue). */
@@ -182,7 +185,10 @@ export class PairModel {
     this.trace.push(`${this.ms()} ms: ${JSON.stringify(a)}`);
     switch (a.kind) {
       case 'freeze':
-        if (this.nodes[a.node].up) this.nodes[a.node].frozen = true;
+        if (this.nodes[a.node].up && !this.nodes[a.node].frozen) {
+          this.nodes[a.node].frozen = true;
+          this.nodes[a.node].stoppedAt = this.now;
+        }
         break;
       case 'thaw':
         this.thaw(a.node);
@@ -325,6 +331,8 @@ export class PairModel {
       data: 0,
       wroteSinceSplit: false,
       stoppedSinceSplit: false,
+      stoppedAt: 0n,
+      resumedAt: 0n,
       lastWriteAt: 0n,
       connections: 0,
       forgotUntil: 0n,
@@ -369,6 +377,7 @@ export class PairModel {
     if (!n.up) return;
     n.up = false;
     n.frozen = false;
+    n.stoppedAt = this.now;
     n.holdsShared = false;
     n.data = 0; // the kernel's table is gone with the power
     if (this.owner === i) this.owner = undefined;
@@ -380,6 +389,7 @@ export class PairModel {
   private powerOn(i: 0 | 1): void {
     const n = this.nodes[i];
     n.up = true;
+    n.resumedAt = this.now;
     this.boot(i, this.now);
     if (this.nodes[1 - i]!.cable[SYNC] && n.cable[SYNC]) this.feed((1 - i) as 0 | 1, { type: 'link', now: this.now, iface: SYNC, up: true });
   }
@@ -388,6 +398,7 @@ export class PairModel {
     const n = this.nodes[i];
     if (!n.frozen) return;
     n.frozen = false;
+    n.resumedAt = this.now;
     for (const input of n.pending.splice(0)) this.feed(i, { ...input, now: this.now });
     // What waited in the kernel is read first, with its stamps; then the overdue timers (handleDue).
     this.drain(i);
@@ -480,16 +491,32 @@ export class PairModel {
     // Health, a planned hand-over, a stop or the connection rule decide for reasons of their own, not freshness.
     if (!['peer_took_over', 'both_active_resolved', 'stalled_peer_active'].includes(reason ?? '')) return;
     const loser = this.nodes[i];
+    const problems: string[] = [];
     // A node that did not run defers to the one that did, whatever the terms (the stall rule): only the tables say.
     if (reason !== 'stalled_peer_active' && newerTerm(loser.state.term, o.state.term)) {
-      this.violate('P2', `n${i + 1} (term ${loser.state.term}) stepped down for n${other + 1} (term ${o.state.term}): the older takeover survived`);
+      problems.push(`n${i + 1} (term ${loser.state.term}) stepped down for n${other + 1} (term ${o.state.term}): the older takeover survived`);
     }
-    if (loser.data > o.data && loser.wroteSinceSplit && !o.wroteSinceSplit && o.stoppedSinceSplit) {
-      this.violate(
-        'P2',
+    // The stall rule: the loser stopped, the survivor ran again before the loser did; whatever the loser wrote just
+    // before it stopped and had not synchronised is the sync lag of a node that stopped, not a stale table winning.
+    const survivorRanFirst = reason === 'stalled_peer_active' && o.resumedAt < loser.resumedAt && loser.stoppedAt <= loser.resumedAt;
+    if (loser.data > o.data && loser.wroteSinceSplit && !o.wroteSinceSplit && o.stoppedSinceSplit && !survivorRanFirst) {
+      problems.push(
         `n${other + 1} survived with an older table (write ${o.data}) than n${i + 1}'s (write ${loser.data}), which served the clients during the split`,
       );
     }
+    // Judged once the survivor has kept the role a failover time: if it steps down as well meanwhile (both stalled,
+    // both yield), the pair decides again and the next resolution is the one judged.
+    if (problems.length > 0) this.pending = { survivor: other, at: this.now, since: o.state.lastChange?.at, problems };
+  }
+
+  private pending: { survivor: 0 | 1; at: Ns; since: Ns | undefined; problems: string[] } | undefined;
+
+  private judgePending(): void {
+    const p = this.pending;
+    if (!p || this.now - p.at < ms(this.o.failoverMs + 2 * this.o.intervalMs)) return;
+    this.pending = undefined;
+    const s = this.nodes[p.survivor].state;
+    if (s.role === 'active' && s.lastChange?.at === p.since) for (const what of p.problems) this.violate('P2', what);
   }
 
   private violate(property: Violation['property'], what: string): void {
@@ -589,6 +616,7 @@ export class PairModel {
         health: health(s),
         yielding: s.yielding,
         term: s.term,
+        stalled: s.stalledUntil !== undefined,
         holdsShared: n.holdsShared,
         bootId: n.bootId,
         sequence: n.seq,
@@ -614,6 +642,7 @@ export class PairModel {
       !last ||
       last.role !== f.from.role ||
       last.term !== f.from.term ||
+      last.stalled !== f.from.stalled ||
       last.yielding !== f.from.yielding ||
       last.health !== f.from.health ||
       last.holdsShared !== f.from.holdsShared ||
@@ -677,6 +706,7 @@ export class PairModel {
   }
 
   private check(): void {
+    this.judgePending();
     const [a, b] = this.nodes.map((n) => n.state.role === 'active');
     // The split: the time from which both are active (from either one's view), for P2's "served since".
     if (a && b) {
@@ -685,7 +715,10 @@ export class PairModel {
         for (const n of this.nodes) n.wroteSinceSplit = false;
         for (const n of this.nodes) n.stoppedSinceSplit = false;
       }
-      for (const i of [0, 1] as const) if (!this.running(i)) this.nodes[i].stoppedSinceSplit = true;
+      // Stopped long enough to matter: longer than the failover time (a shorter stop is no stale table).
+      for (const i of [0, 1] as const) {
+        if (!this.running(i) && this.now - this.nodes[i].stoppedAt > ms(this.o.failoverMs)) this.nodes[i].stoppedSinceSplit = true;
+      }
     } else this.splitSince = undefined;
 
     const allowance1 = ms(this.o.failoverMs + 3 * this.o.intervalMs);

@@ -156,7 +156,7 @@ export class TwoNodes {
       const to = 1 - i;
       if (from.frozen || !from.started || !this.nodes[to]!.started) continue;
       const adv = [...from.effects].reverse().find((e) => e.effect.type === 'advertise')?.effect as
-        { type: 'advertise'; yielding: boolean; health: number; term: number } | undefined;
+        { type: 'advertise'; yielding: boolean; health: number; term: number; stalled: boolean } | undefined;
       for (const iface of IFACES) {
         if (!this.flows(iface)) continue;
         this.feed(to, {
@@ -172,6 +172,7 @@ export class TwoNodes {
             health: adv?.health ?? from.state.config.ifaces.filter((x) => x.monitored).length,
             yielding: adv?.yielding ?? false,
             term: adv?.term ?? 0,
+            stalled: adv?.stalled ?? false,
             holdsShared: this.sharedOwners().includes(i),
             bootId: 1n,
             sequence: ++this.seq,

@@ -211,3 +211,59 @@ test.serial("the standby's sink rewrites an entry before the kernel ages it out;
   t.regex(table, /sport=41000/, 'the sink kept its 2 s entry for 4.5 s');
   t.notRegex(table, /sport=41001/, 'the entry nobody rewrote aged out (the kernel does age them here)');
 });
+
+test.serial("a node that stops serving keeps nothing of its own table past the winner's full transfer (issue 30)", async (t) => {
+  const lab = await labFor(t);
+  const ns = lab.plan.nodes[1]!.netns;
+  const entry = (sport: number) =>
+    recordFromEntry({
+      orig: { src: '198.18.2.100', dst: '198.18.1.100', proto: IPPROTO_TCP, sport, dport: 80 },
+      reply: { src: '198.18.1.100', dst: '198.18.2.100', proto: IPPROTO_TCP, sport: 80, dport: sport },
+      status: 6,
+      timeout: 600,
+      tcpState: 3,
+    });
+  // This node served: its kernel holds 42000-42003, as the source it was sees them.
+  const w = new ConntrackWriter(ns);
+  t.teardown(() => w.close());
+  t.like(w.write([42000, 42001, 42002, 42003].map((p) => ({ kind: 'create' as const, rec: entry(p) }))), { written: 4, failed: {} });
+  const logged: string[] = [];
+  const p = new ConntrackProvider({ ignore: [], netns: ns, log: { log: (_l, event) => void logged.push(event) } });
+  t.teardown(() => p.close());
+  await p.startSource(() => undefined);
+  t.is(p.count(), 4);
+  // It lost the both-active comparison: a sink now. The winner's table has 42001 and 42003 (the others closed
+  // there while this node was frozen) and 42010, opened through the winner.
+  p.stopSource();
+  const body = new Uint8Array(3 * 88);
+  [42001, 42003, 42010].forEach((port, i) => body.set(entry(port), i * 88));
+  const report = await p.replace([{ count: 3, body }]);
+  t.is(report.failed, 0, report.error);
+  const table = await procTable(ns);
+  for (const port of [42001, 42003, 42010]) t.regex(table, new RegExp(`sport=${port} `), `${port}: in the winner's table, kept`);
+  for (const port of [42000, 42002]) t.notRegex(table, new RegExp(`sport=${port} `), `${port}: closed on the winner, gone here`);
+  t.true(logged.includes('sync_leftovers_checked'));
+});
+
+test.serial('an update the kernel refuses as a change it does not allow (EBUSY: assured to not assured) replaces the entry', async (t) => {
+  const lab = await labFor(t);
+  const ns = lab.plan.nodes[1]!.netns;
+  const entry = (status: number, timeout: number) =>
+    recordFromEntry({
+      orig: { src: '198.18.2.100', dst: '198.18.1.100', proto: IPPROTO_TCP, sport: 43000, dport: 80 },
+      reply: { src: '198.18.1.100', dst: '198.18.2.100', proto: IPPROTO_TCP, sport: 80, dport: 43000 },
+      status,
+      timeout,
+      tcpState: 3,
+    });
+  const w = new ConntrackWriter(ns);
+  t.teardown(() => w.close());
+  // This node's own entry: seen reply and assured (status 6).
+  t.like(w.write([{ kind: 'create', rec: entry(6, 300) }]), { written: 1, failed: {} });
+  // The winner's record of the same flow: picked up mid-stream there, not assured yet (status 2).
+  const r = w.write([{ kind: 'update', rec: entry(2, 9000) }]);
+  t.deepEqual(r.failed, {}, r.firstError);
+  const now = (await nl(ns)).find((e) => e.orig.sport === 43000)!;
+  t.is(now.status & 4, 0, "the kernel's entry is the winner's: not assured");
+  t.true((now.timeout ?? 0) > 300, 'with its timeout');
+});

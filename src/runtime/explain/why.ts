@@ -292,7 +292,7 @@ export function explain(r: FlightRecord): Explanation {
       else if (c.reason === 'stalled_peer_active')
         sentences.push(`${peer} was active when ${me} ran again (${terms}): it had taken over meanwhile, and ${me} handed over to it`);
       else sentences.push(`both nodes were active with the same term (${terms}); the rule ${ev.rule ?? '?'} decided`);
-      sentences.push(`${me} ${verb} at ${clock(c.atMs)} and committed nothing; it takes its state from ${peer}`);
+      sentences.push(`${me} ${verb} at ${clock(c.atMs)} and committed nothing`);
       break;
     }
     case 'peer_yielded':

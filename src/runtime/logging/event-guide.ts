@@ -200,6 +200,7 @@ export const GUIDE: Readonly<Record<string, { severity: Severity; action: string
   sync_out_of_sync: { severity: 'warning', action: "the standby's copy is not followed: repair the sync link; it resumes by itself" },
   sync_resumed: { severity: 'info', action: 'none: informational' },
   sync_gap: { severity: 'warning', action: 'an update was lost: a full transfer follows by itself; repeated gaps mean a faulty sync path' },
+  sync_leftovers_checked: { severity: 'info', action: "none: the standby's kernel now holds the peer's table and nothing of its own" },
   sync_apply_failed: { severity: 'error', action: "entries could not be written here: read the kernel's reason (conntrack table full? nf_conntrack_max)" },
   sync_table_drift: { severity: 'warning', action: 'the copies differ: tandem resync on the standby; report if it persists' },
   sync_message_refused: { severity: 'error', action: 'a sync message could not be handled: check that both members run one version' },

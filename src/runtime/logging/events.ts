@@ -151,6 +151,10 @@ export const EVENTS = {
     id: 720,
     summary: "the sync worker runs again and was told this node's role: synchronisation resumes (a full transfer when needed)",
   },
+  sync_leftovers_checked: {
+    id: 722,
+    summary: "the first full transfer after this node stopped serving: its own entries the peer's table no longer has were deleted (held and kept attached)",
+  },
   state_committed: { id: 715, summary: 'before the takeover claim: the synchronised state is live here, with how stale it was' },
 
   standalone_started: { id: 111, summary: 'the node runs standalone (factory state, or after leaving): no heartbeats, waiting for cluster create or join' },

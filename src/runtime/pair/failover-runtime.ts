@@ -20,6 +20,7 @@ import {
   FLAG_DRAINING,
   FLAG_LEADER,
   FLAG_SHARED_HELD,
+  FLAG_STALLED,
   FLAG_SYNC_LINK_UP,
   FLAG_YIELDING,
   HEARTBEAT_VERSION,
@@ -28,6 +29,7 @@ import {
 } from '../../wire/heartbeat-frame.js';
 import { monotonicNs } from '../../io/native.js';
 import { takeoverFields } from './takeover-log.js';
+import { heartbeatInfo } from './heartbeat-info.js';
 import { CoreTimers } from './core-timers.js';
 import { leaseView } from './heartbeat-node.js';
 import type { EventName } from '../logging/events.js';
@@ -38,7 +40,6 @@ export type { RuntimeDeps, RuntimeHeartbeats, RuntimeSync, Snapshot };
 const HISTORY = 50;
 const versionText = (v: { major: number; minor: number; patch: number } | undefined) => (v ? `${v.major}.${v.minor}.${v.patch}` : '0.0.0');
 
-/** The commercial firewalls' names for these role changes (Clavister/NetDefendOS log reference), logged beside role_change. */
 /** The event a change of standing is logged as, by what changed and to what (a bypass mode: bypass_set_by_admin). */
 const STANDING_EVENTS: Record<string, EventName> = {
   'leader leader': 'leader_role_taken',
@@ -47,10 +48,12 @@ const STANDING_EVENTS: Record<string, EventName> = {
   'drain serving': 'member_drain_ended',
 };
 
+/** The commercial firewalls' names for these role changes (Clavister/NetDefendOS log reference), logged beside role_change. */
 const SEED_EVENTS: Partial<Record<Change['reason'], EventName>> = {
   peer_dead: 'peer_gone',
   both_active_resolved: 'conflict_both_peers_active',
   peer_took_over: 'conflict_both_peers_active',
+  stalled_peer_active: 'conflict_both_peers_active',
   fewer_connections_sync_down: 'peer_has_more_connections',
   more_connections_sync_down: 'peer_has_fewer_connections',
 };
@@ -98,35 +101,7 @@ export class FailoverRuntime {
   }
 
   heartbeat(ifname: string, frame: DecodedHeartbeat, stampNs: bigint): void {
-    const f = frame.fields;
-    this.feed({
-      type: 'heartbeat',
-      now: stampNs,
-      readAt: monotonicNs(),
-      iface: ifname,
-      from: {
-        nodeId: f.nodeId,
-        name: f.nodeName,
-        nodeType: f.nodeType,
-        role: f.state,
-        connections: f.connections,
-        health: f.health,
-        yielding: (f.flags & FLAG_YIELDING) !== 0,
-        term: f.term,
-        ...(f.version === PREVIOUS_HEARTBEAT_VERSION ? { previousFormat: true } : {}),
-        holdsShared: (f.flags & FLAG_SHARED_HELD) !== 0,
-        bootId: f.bootId,
-        sequence: f.sequence,
-        // Kept by the core under its stale-frame rule: an older frame on another interface rolls nothing back.
-        facts: {
-          syncStatus: f.syncStatus,
-          syncSequence: f.syncSequence,
-          flags: f.flags,
-          configGeneration: f.configGeneration,
-          softwareVersion: f.softwareVersion,
-        },
-      },
-    });
+    this.feed({ type: 'heartbeat', now: stampNs, readAt: monotonicNs(), iface: ifname, from: heartbeatInfo(frame.fields) });
   }
 
   /** Resolves when every effect queued so far has run (tests, shutdown). */
@@ -385,6 +360,7 @@ export class FailoverRuntime {
     if (s.disabled) flags |= FLAG_DISABLED;
     if (s.standing.leader) flags |= FLAG_LEADER;
     if (s.standing.draining) flags |= FLAG_DRAINING;
+    if (s.stalledUntil !== undefined) flags |= FLAG_STALLED;
     this.deps.heartbeats.sender.update({
       state: s.role,
       flags,
