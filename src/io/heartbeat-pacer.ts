@@ -22,7 +22,7 @@ import { sys, type PacerHandle } from './native.js';
 import type { PacketLink } from './packet-link.js';
 import { examineNewestFirst, type BatchFrame, type SupersededFrames } from './newest-first.js';
 
-/** Bytes per slot: a heartbeat frame (130 bytes) fits with room for growth. */
+/** Bytes per slot: a heartbeat frame (134 bytes) fits with room for growth. */
 export const PACER_SLOT_BYTES = 256;
 
 export interface PacerIfaceCounters {

@@ -25,7 +25,7 @@ test.serial(
     const names = { n1: 'fw-a', n2: 'fw-b' } as const;
     const first = active === 'n1' ? 'n2' : 'n1';
     const second = first === 'n1' ? 'n2' : 'n1';
-    const v2 = otherVersion('0.2.0');
+    const v2 = otherVersion('0.3.0');
     t.teardown(() => rmSync(v2.dir, { recursive: true, force: true }));
     const traffic = new Traffic(p.lab, '198.18.1.100', 20, 120);
     t.teardown(() => traffic.stop());
@@ -45,7 +45,7 @@ test.serial(
       t.true(await until(async () => n.process.exitCode !== null || n.process.signalCode !== null, 10_000), `${name} stopped`);
       await sleep(200);
       p.cluster.restart(node, undefined, v2.bin);
-      t.true(await until(async () => (await p.status(node))?.softwareVersion === '0.2.0', 15_000), `${name} runs 0.2.0`);
+      t.true(await until(async () => (await p.status(node))?.softwareVersion === '0.3.0', 15_000), `${name} runs 0.3.0`);
       t.true((await p.status(node))?.disabled === true, `${name} came back still disabled`);
       r = await p.cli(node, 'cluster', 'enable', name);
       t.is(r.code, 0, r.stderr);
@@ -55,7 +55,7 @@ test.serial(
     await upgrade(first, names[first]);
     const mixed = await p.status(second);
     t.is(member(mixed, names[first])?.unreachable, 'software_version_mismatch', `mid-upgrade, ${names[second]} names the difference`);
-    t.is(member(mixed, names[first])?.softwareVersion, '0.2.0');
+    t.is(member(mixed, names[first])?.softwareVersion, '0.3.0');
 
     // The other one is active: disabling it hands the service to the upgraded one (heartbeats work across the versions).
     await upgrade(second, names[second]);
@@ -65,7 +65,7 @@ test.serial(
         const good = (s: AnyStatus | null) => s?.cluster?.members.every((m) => m.unreachable === null) && 'role' in s.sync && s.sync.status === 'in-sync';
         return good(a) && good(b);
       }, 20_000),
-      'both on 0.2.0: reachable and in sync again',
+      'both on 0.3.0: reachable and in sync again',
     );
     const roles = [(await p.status('n1'))!.role, (await p.status('n2'))!.role].sort();
     t.deepEqual(roles, ['active', 'inactive']);
