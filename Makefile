@@ -25,7 +25,7 @@ ADDON := build/Release/tandem.node
 HW_SIM := dist/sim/hw-sim.so
 TAP_LOG := .test-output.tap
 
-.PHONY: all deps bench-deps build test format format-check demo lab-down bench-heartbeat bench-hb-threads bench-flood bench-failover bench-sync bench-cluster bench-model clean image install
+.PHONY: all deps bench-deps build test format format-check demo lab-down bench-heartbeat bench-hb-threads bench-flood bench-failover bench-sync bench-cluster bench-model bench-chaos clean image install
 
 all: build
 
@@ -134,6 +134,10 @@ bench-sync: build bench-deps
 ## The pair model's longer search (issue 30): random fault sequences over two real cores, and the reverted fixes caught.
 bench-model: build
 	node dist/bench/model-check.js --runs $${MODEL_RUNS:-5000} --length $${MODEL_LENGTH:-30}
+
+## Random fault sequences on the real pair with 20 TCP connections of each family (issue 30): CHAOS_SECONDS a run, two runs.
+bench-chaos: build
+	node dist/bench/chaos.js --seconds $${CHAOS_SECONDS:-600} --runs $${CHAOS_RUNS:-2}
 
 ## A cluster on Corosync: ordered updates across five members and a new member's state transfer, tandem vs bare CPG.
 bench-cluster: build
