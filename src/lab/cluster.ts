@@ -147,17 +147,19 @@ export class LabCluster {
     return this.node(node).events.filter((e) => e.event === event);
   }
 
-  /** Waits until exactly one node is active and the other inactive; returns the active one's name. */
+  /** Waits until exactly one node is active, holding the shared addresses, and the other inactive; returns their names. */
   async settled(timeoutMs: number): Promise<{ active: string; inactive: string }> {
     const deadline = Date.now() + timeoutMs;
     let last = '';
     while (Date.now() < deadline) {
       try {
-        const roles = await Promise.all(this.nodes.map(async (n) => [n.name, (await this.status(n.name)).role] as const));
-        last = roles.map(([n, r]) => `${n}:${r}`).join(' ');
-        const active = roles.filter(([, r]) => r === 'active');
-        const inactive = roles.filter(([, r]) => r === 'inactive');
-        if (active.length === 1 && inactive.length === 1) return { active: active[0]![0], inactive: inactive[0]![0] };
+        const roles = await Promise.all(this.nodes.map(async (n) => [n.name, await this.status(n.name)] as const));
+        last = roles.map(([n, s]) => `${n}:${s.role}${s.role === 'active' ? ` (shared ${s.sharedAddresses})` : ''}`).join(' ');
+        const active = roles.filter(([, s]) => s.role === 'active');
+        const inactive = roles.filter(([, s]) => s.role === 'inactive');
+        // The role is decided a few ms before the claim has the shared links up: settled once they are.
+        if (active.length === 1 && inactive.length === 1 && active[0]![1].sharedAddresses === 'held')
+          return { active: active[0]![0], inactive: inactive[0]![0] };
       } catch (e) {
         last = (e as Error).message;
       }
