@@ -13,15 +13,11 @@ import { resolveBoard } from '../src/board/board-file.js';
 import { runChaos } from '../src/lab/chaos.js';
 import { Lab } from '../src/lab/lab.js';
 import { emit } from './emit.js';
+import { numberFlag } from './flags.js';
 
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
-const seconds = flag('seconds', 600);
-const runs = flag('runs', 1);
-const firstSeed = flag('seed', Date.now() % 2 ** 31);
+const seconds = numberFlag('seconds', 600);
+const runs = numberFlag('runs', 1);
+const firstSeed = numberFlag('seed', Date.now() % 2 ** 31);
 const board = resolveBoard('sim');
 
 async function main(): Promise<boolean> {

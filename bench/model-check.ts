@@ -9,15 +9,11 @@
  */
 import { search, staleIsLife, withoutTerms } from '../test/helpers/pair-model-search.js';
 import { emit } from './emit.js';
+import { numberFlag } from './flags.js';
 
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
-const runs = flag('runs', 5000);
-const length = flag('length', 30);
-const seed = flag('seed', Date.now() % 2 ** 31);
+const runs = numberFlag('runs', 5000);
+const length = numberFlag('length', 30);
+const seed = numberFlag('seed', Date.now() % 2 ** 31);
 
 const variants = [
   { name: 'model_search', model: {}, expect: 'no counterexample' },

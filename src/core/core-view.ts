@@ -5,6 +5,7 @@
  * bypass changes (standing.ts) and the runtime's snapshot.
  */
 import { ms, type CoreEvent, type CoreState, type Effect, type Evidence, type Ns } from './failover-types.js';
+import type { Contender } from './rank.js';
 
 /** Monitored interfaces with link and reachable monitor targets. */
 export function health(s: CoreState): number {
@@ -52,6 +53,20 @@ export function evidence(s: CoreState, now: Ns, rule?: string): Evidence {
   }
   if (rule) e.rule = rule;
   return e;
+}
+
+/** What this node says of itself to the rank (rank.ts): the facts its heartbeats carry. */
+export function contender(s: CoreState): Contender {
+  return {
+    nodeId: s.config.nodeId,
+    nodeType: s.config.nodeType,
+    role: s.role,
+    connections: s.connections,
+    health: health(s),
+    yielding: s.yielding,
+    term: s.term,
+    stalled: s.stalledUntil !== undefined,
+  };
 }
 
 export function log(level: 'info' | 'warn', event: CoreEvent, fields: Record<string, unknown>): Effect {

@@ -36,7 +36,7 @@
  * overtaken on another interface) says nothing about now.
  */
 import { weOutrankPeer, type Contender, type Verdict } from './rank.js';
-import { anyLink, evidence, health, log, peerAlive, syncLinkUp } from './core-view.js';
+import { anyLink, contender as us, evidence, health, log, peerAlive, syncLinkUp } from './core-view.js';
 import { standing } from './standing.js';
 import { checkStall } from './stall.js';
 import { raiseTerm, seenTerm, takeTerm } from './takeover-term.js';
@@ -220,19 +220,6 @@ function plannedFailover(s: CoreState, now: Ns, effects: Effect[]): CoreState {
   }
   effects.push(log('info', 'planned_failover_started', { peer: s.peer!.name }));
   return { ...s, yielding: true };
-}
-
-function us(s: CoreState): Contender {
-  return {
-    nodeId: s.config.nodeId,
-    nodeType: s.config.nodeType,
-    role: s.role,
-    connections: s.connections,
-    health: health(s),
-    yielding: s.yielding,
-    term: s.term,
-    stalled: s.stalledUntil !== undefined,
-  };
 }
 
 function evaluate(s: CoreState, now: Ns, effects: Effect[]): CoreState {

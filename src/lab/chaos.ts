@@ -22,6 +22,7 @@ import { statefulGateways } from './firewall.js';
 import type { Lab } from './lab.js';
 import { signal, sleep } from './netns.js';
 import { run } from './run.js';
+import { seededRandom } from './seeded-random.js';
 import { UdpProbe } from './udp-probe.js';
 
 export type ChaosFault = 'power-cycle' | 'freeze' | 'cable' | 'heartbeats-dropped' | 'kill-worker' | 'failover' | 'replay-while-dead';
@@ -56,22 +57,10 @@ export interface ChaosResult {
   failoverTimeMs: number;
 }
 
-/** mulberry32: a sequence replays exactly with its seed. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const FAILOVER_MS = 300;
 
 export async function runChaos(lab: Lab, board: Board, opts: ChaosOptions): Promise<ChaosResult> {
-  const random = generator(opts.seed);
+  const random = seededRandom(opts.seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
   const between = (lo: number, hi: number) => Math.round(lo + random() * (hi - lo));
   const conns = opts.connections ?? 20;

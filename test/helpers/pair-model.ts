@@ -34,10 +34,12 @@
  *
  * Pure apart from its own seeded random numbers: a sequence and its seed replay exactly.
  */
-import { initialState, step as coreStep, health } from '../../src/core/failover.js';
+import { initialState, step as coreStep } from '../../src/core/failover.js';
+import { contender } from '../../src/core/core-view.js';
 import { ms, type CoreState, type Effect, type HeartbeatInfo, type Input, type Ns, type Transition } from '../../src/core/failover-types.js';
 import { newerTerm } from '../../src/core/term.js';
 import { ReplayMemory } from '../../src/wire/heartbeat-verify.js';
+import { seededRandom } from '../../src/lab/seeded-random.js';
 
 export const MODEL_IFACES = ['eth0', 'eth1', 'eth3'] as const;
 export type ModelIface = (typeof MODEL_IFACES)[number];
@@ -126,18 +128,6 @@ export interface Violation {
   what: string;
 }
 
-/** A small, seedable generator (mulberry32): a sequence replays exactly with its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const WRITE_EVERY = ms(10);
 const INBOX_LIMIT = 256;
 
@@ -174,7 +164,7 @@ export class PairModel {
       forgetSuperseded: opts.forgetSuperseded ?? false,
       step: opts.step ?? coreStep,
     };
-    this.random = rng(opts.seed ?? 1);
+    this.random = seededRandom(opts.seed ?? 1);
     this.nodes = [this.newNode(0), this.newNode(1)];
     for (const i of [0, 1] as const) this.boot(i, 0n);
   }
@@ -607,20 +597,7 @@ export class PairModel {
     for (const iface of MODEL_IFACES) {
       if (!this.carrier(i, iface)) continue;
       n.seq += 1n;
-      const info: HeartbeatInfo = {
-        nodeId: s.config.nodeId,
-        name: `n${i + 1}`,
-        nodeType: s.config.nodeType,
-        role: s.role,
-        connections: s.connections,
-        health: health(s),
-        yielding: s.yielding,
-        term: s.term,
-        stalled: s.stalledUntil !== undefined,
-        holdsShared: n.holdsShared,
-        bootId: n.bootId,
-        sequence: n.seq,
-      };
+      const info: HeartbeatInfo = { ...contender(s), name: `n${i + 1}`, holdsShared: n.holdsShared, bootId: n.bootId, sequence: n.seq };
       const log = this.captured[iface][i]!;
       log.push({ info, at: this.now });
       if (log.length > 64) log.shift();

@@ -188,17 +188,20 @@ async function nl(ns: string) {
   }
 }
 
+/** An established TCP flow 198.18.2.100:sport -> 198.18.1.100:80, as the standby's sink would write it. */
+const tcpFlow = (sport: number, over: { status?: number; timeout?: number } = {}) =>
+  recordFromEntry({
+    orig: { src: '198.18.2.100', dst: '198.18.1.100', proto: IPPROTO_TCP, sport, dport: 80 },
+    reply: { src: '198.18.1.100', dst: '198.18.2.100', proto: IPPROTO_TCP, sport: 80, dport: sport },
+    status: over.status ?? 6,
+    timeout: over.timeout ?? 600,
+    tcpState: 3,
+  });
+
 test.serial("the standby's sink rewrites an entry before the kernel ages it out; the same entry written once is gone", async (t) => {
   const lab = await labFor(t);
   const ns = lab.plan.nodes[1]!.netns;
-  const entry = (sport: number) =>
-    recordFromEntry({
-      orig: { src: '198.18.2.100', dst: '198.18.1.100', proto: IPPROTO_TCP, sport, dport: 80 },
-      reply: { src: '198.18.1.100', dst: '198.18.2.100', proto: IPPROTO_TCP, sport: 80, dport: sport },
-      status: 6,
-      timeout: 2,
-      tcpState: 3,
-    });
+  const entry = (sport: number) => tcpFlow(sport, { timeout: 2 });
   const sink = new ConntrackProvider({ ignore: [], netns: ns, refreshEveryMs: 400 });
   t.teardown(() => sink.close());
   t.like(sink.apply({ count: 1, body: entry(41000) }), { applied: 1, failed: 0 });
@@ -215,14 +218,7 @@ test.serial("the standby's sink rewrites an entry before the kernel ages it out;
 test.serial("a node that stops serving keeps nothing of its own table past the winner's full transfer (issue 30)", async (t) => {
   const lab = await labFor(t);
   const ns = lab.plan.nodes[1]!.netns;
-  const entry = (sport: number) =>
-    recordFromEntry({
-      orig: { src: '198.18.2.100', dst: '198.18.1.100', proto: IPPROTO_TCP, sport, dport: 80 },
-      reply: { src: '198.18.1.100', dst: '198.18.2.100', proto: IPPROTO_TCP, sport: 80, dport: sport },
-      status: 6,
-      timeout: 600,
-      tcpState: 3,
-    });
+  const entry = (sport: number) => tcpFlow(sport);
   // This node served: its kernel holds 42000-42003, as the source it was sees them.
   const w = new ConntrackWriter(ns);
   t.teardown(() => w.close());
@@ -248,14 +244,7 @@ test.serial("a node that stops serving keeps nothing of its own table past the w
 test.serial('an update the kernel refuses as a change it does not allow (EBUSY: assured to not assured) replaces the entry', async (t) => {
   const lab = await labFor(t);
   const ns = lab.plan.nodes[1]!.netns;
-  const entry = (status: number, timeout: number) =>
-    recordFromEntry({
-      orig: { src: '198.18.2.100', dst: '198.18.1.100', proto: IPPROTO_TCP, sport: 43000, dport: 80 },
-      reply: { src: '198.18.1.100', dst: '198.18.2.100', proto: IPPROTO_TCP, sport: 80, dport: 43000 },
-      status,
-      timeout,
-      tcpState: 3,
-    });
+  const entry = (status: number, timeout: number) => tcpFlow(43000, { status, timeout });
   const w = new ConntrackWriter(ns);
   t.teardown(() => w.close());
   // This node's own entry: seen reply and assured (status 6).
