@@ -17,7 +17,8 @@ import { servedUrls } from '../cluster/https-identity.js';
 export const HTTPS_USAGE = `tandem https [show]                  the management server's certificate: fingerprint, names, validity, SPKI pin
 tandem https install CERT.pem KEY.pem    use the administrator's certificate (chain after it) and key
 tandem https generate                 a new self-signed certificate (replaces an installed one)
-tandem metrics-token [new | show | revoke]   the read-only bearer token for /metrics (new prints it once)`;
+tandem metrics-token [show | new | revoke]   the read-only bearer token for /metrics (show: whether one is set, the
+    default; new: a new one, printed once, the previous one revoked; revoke: none)`;
 
 function readPem(path: string, what: string): string {
   try {
@@ -55,7 +56,8 @@ export async function httpsCommand(p: Parsed): Promise<number> {
 }
 
 export async function metricsTokenCommand(p: Parsed): Promise<number> {
-  const [op = 'new'] = p.positionals;
+  // Showing is the default: a new token revokes the one the scraper uses, so it must be asked for by name.
+  const [op = 'show'] = p.positionals;
   if (op !== 'new' && op !== 'show' && op !== 'revoke') throw new UsageError(`tandem metrics-token: unknown operation "${op}" (new, show, revoke)`);
   const r = (await askControl(socketPath(p), { cmd: 'metrics-token', op })) as Record<string, unknown>;
   if (flag(p, 'json')) process.stdout.write(JSON.stringify(r) + '\n');

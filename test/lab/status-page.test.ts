@@ -150,7 +150,9 @@ test.serial(
     t.regex(metrics, /^# TYPE tandem_heartbeats_sent_total counter$/m);
 
     // A scraper's credential: the metrics token opens /metrics and nothing else.
-    const made = await p.cli('n1', 'metrics-token');
+    const bare = await p.cli('n1', 'metrics-token');
+    t.is(bare.stdout, 'no metrics token: /metrics takes the admin password only\n', 'a bare metrics-token only shows');
+    const made = await p.cli('n1', 'metrics-token', 'new');
     t.is(made.code, 0, made.stderr);
     const token = made.stdout.split('\n')[0]!;
     t.regex(token, /^[A-Za-z0-9_-]{43}$/);
@@ -167,7 +169,9 @@ test.serial(
     t.is((await curl(client.netns, url, { caFile: certFile, headers: bearer })).status, 401, 'nor the page');
     t.is((await curl(client.netns, 'https://198.18.2.11/metrics', { caFile: certFile, headers: { authorization: 'Bearer not-the-token' } })).status, 401);
     t.false(readFileSync(join(p.cluster.dir, 'n1-state', 'metrics-token.json'), 'utf8').includes(token), 'the token is not kept in clear');
-    const again = await p.cli('n1', 'metrics-token');
+    t.is((await p.cli('n1', 'metrics-token')).stdout, 'a metrics token is set (its value is not kept)\n');
+    t.is((await curl(client.netns, 'https://198.18.2.11/metrics', { caFile: certFile, headers: bearer })).status, 200, 'showing revokes nothing');
+    const again = await p.cli('n1', 'metrics-token', 'new');
     t.is(again.code, 0, again.stderr);
     t.is((await curl(client.netns, 'https://198.18.2.11/metrics', { caFile: certFile, headers: bearer })).status, 401, 'a new token revokes the old');
 
