@@ -225,7 +225,8 @@ function plannedFailover(s: CoreState, now: Ns, effects: Effect[]): CoreState {
 function evaluate(s: CoreState, now: Ns, effects: Effect[]): CoreState {
   const alive = peerAlive(s, now);
   const peer = s.peer;
-  const verdict = (): Verdict => weOutrankPeer(us(s), peer!, { syncLinkUp: syncLinkUp(s, now), stateSync: s.config.stateSync === true });
+  const facts = { syncLinkUp: syncLinkUp(s, now), stateSync: s.config.stateSync === true };
+  const verdict = (): Verdict => weOutrankPeer(us(s), peer!, facts);
   const holdDownOver = now - s.roleSince >= ms(s.config.holdDownMs);
   const ev = (rule?: string) => evidence(s, now, rule);
 
@@ -248,7 +249,7 @@ function evaluate(s: CoreState, now: Ns, effects: Effect[]): CoreState {
       // Our initial silence is over: against a peer already running we decide as a running node (rank.ts rule 4 is
       // for a peer still listening); against one also at its start (a simultaneous start) as what we both are.
       const self: Contender = { ...us(s), role: peer!.role === 'starting' ? 'starting' : 'inactive' };
-      const v = weOutrankPeer(self, peer!, { syncLinkUp: syncLinkUp(s, now), stateSync: s.config.stateSync === true });
+      const v = weOutrankPeer(self, peer!, facts);
       return changeRole(s, now, v.aWins ? 'active' : 'inactive', v.aWins ? 'outranks_peer' : 'peer_outranks_us', ev(v.rule), effects);
     }
 

@@ -276,15 +276,19 @@ export class ConntrackProvider implements Provider {
     }
     const leftover = this.leftover;
     this.leftover = undefined;
+    let kept = 0;
     for (const t of leftover ? [old, leftover] : [old]) {
       for (const [key, slot] of t.entries()) {
-        if (next.has(key) || (t === leftover && old.has(key))) continue;
+        if (next.has(key)) {
+          if (t === leftover) kept++;
+          continue;
+        }
+        if (t === leftover && old.has(key)) continue;
         w.add('delete', ...t.at(slot));
         if (++queued % SLICE === 0) (this.settle(report), await yieldNow());
       }
     }
-    if (leftover)
-      this.opts.log?.log('info', 'sync_leftovers_checked', { held: leftover.size, kept: [...leftover.entries()].filter(([k]) => next.has(k)).length });
+    if (leftover) this.opts.log?.log('info', 'sync_leftovers_checked', { held: leftover.size, kept });
     this.settle(report);
     report.kernelMs = Math.round(w.kernelMs - kernelBefore);
     this.table = next;
