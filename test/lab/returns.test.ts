@@ -72,7 +72,9 @@ test.serial(
       // may, for the few ms between its thaw and its step-down, while it still answers for the shared MAC.
       t.is(winnerDrops - winnerDropsBefore, 0, `return ${k}: no packet of a flow was invalid on ${inactive}, which served`);
       t.true(await until(() => inSync(active), 10_000), `return ${k}: ${active} took the winner's state`);
-      t.true(await eventually(() => p4.allFlowing(CONNS) && p6.allFlowing(CONNS), 5000), `return ${k}: every connection still flows`);
+      // A connection that met the outage retransmits with TCP's back-off (seconds after several outages): it flows
+      // again once its timer fires; whether it lost anything is judged at the end, byte for byte.
+      t.true(await eventually(() => p4.allFlowing(CONNS) && p6.allFlowing(CONNS), 15_000), `return ${k}: every connection flows again`);
     }
     t.log(`the returning nodes stepped down with: ${[...new Set(roles)].join(', ')}`);
     t.log(`invalid drops after each return (returning/winner, cumulative): ${invalid.join(', ')}`);
