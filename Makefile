@@ -135,8 +135,9 @@ bench-sync: build bench-deps
 bench-model: build
 	node dist/bench/model-check.js --runs $${MODEL_RUNS:-5000} --length $${MODEL_LENGTH:-30}
 
-## Random fault sequences on the real pair with 20 TCP connections of each family (issue 30): CHAOS_SECONDS a run, two runs.
-bench-chaos: build
+## Random fault sequences on the real pair with 20 TCP connections of each family (issue 30), tandem then keepalived+conntrackd
+## on the same draws: CHAOS_SECONDS a run, CHAOS_RUNS seeds.
+bench-chaos: build bench-deps
 	node dist/bench/chaos.js --seconds $${CHAOS_SECONDS:-600} --runs $${CHAOS_RUNS:-2}
 
 ## A cluster on Corosync: ordered updates across five members and a new member's state transfer, tandem vs bare CPG.

@@ -1,32 +1,61 @@
 /**
  * DOC: random fault sequences on a running pair, with live connections (issue 30)
  *
- * The lab's pair (LabCluster, stateful IPv4 and IPv6 gateways as in `tandem lab demo`) under 20 long-lived TCP
- * connections of each family and a UDP datagram every 5 ms, taken through faults drawn from a seeded generator
- * (the seed is printed: the same seed draws the same sequence): a power cycle (switch ports dropped, processes
- * frozen, cables cut; then all back), a freeze of the worker alone (a stall), a cable pulled, heartbeats dropped on
- * a segment, the worker killed (the supervisor restarts it), a planned failover, and a power cycle while a foreign
- * host replays the node's captured heartbeats. After each fault everything is repaired and the pair must settle,
- * the standby in sync, before the next.
+ * A pair in the lab (stateful IPv4 and IPv6 gateways as in `tandem lab demo`) under 20 long-lived TCP connections
+ * of each family and a UDP datagram every 5 ms, taken through faults drawn from a seeded generator (the seed is
+ * printed: the same seed draws the same sequence, whichever pair runs it): a power cycle (switch ports dropped,
+ * processes frozen, cables cut; then all back), a freeze of the HA daemon alone (a stall), a cable pulled,
+ * heartbeats dropped on a segment, the daemon killed (its supervisor restarts it), a planned failover, and a power
+ * cycle while a foreign host replays the node's captured heartbeats. After each fault everything is repaired and
+ * the pair must settle, the standby in sync, before the next.
+ *
+ * The pair is a port (ChaosPair): tandem's is chaos-tandem.ts; bench/chaos-keepalived.ts runs keepalived with
+ * conntrackd through the same draws. Faults are drawn relative to the roles (the active node, or either), so one
+ * seed is one sequence for both.
  *
  * What it counts: connections lost (an error, or a byte not echoed), intervals in which both nodes were active
- * and running (from their role changes, less the time the driver had one of them stopped), the client's outages
- * (UDP gaps), and every role change with its reason and rule. Used by bench/chaos.ts and test/lab/chaos.test.ts.
+ * and running (from the pair's role timeline, less the time the driver had one of them stopped), the client's
+ * outages (UDP gaps), and every role change with its reason. Used by bench/chaos.ts and test/lab/chaos.test.ts.
  */
-import type { Board } from '../board/board-file.js';
-import { askControl } from '../api/control-socket.js';
 import { PacketLink } from '../io/packet-link.js';
-import { peekSender } from '../wire/heartbeat-frame.js';
-import { LabCluster, TcpProbe } from './cluster.js';
+import { TcpProbe } from './cluster.js';
 import { statefulGateways } from './firewall.js';
 import type { Lab } from './lab.js';
 import { signal, sleep } from './netns.js';
-import { run } from './run.js';
 import { seededRandom } from './seeded-random.js';
+import type { HeartbeatKind } from './switch-rules.js';
 import { UdpProbe } from './udp-probe.js';
 
 export type ChaosFault = 'power-cycle' | 'freeze' | 'cable' | 'heartbeats-dropped' | 'kill-worker' | 'failover' | 'replay-while-dead';
 const FAULTS: readonly ChaosFault[] = ['power-cycle', 'freeze', 'cable', 'heartbeats-dropped', 'kill-worker', 'failover', 'replay-while-dead'];
+
+/** What the driver needs of an HA pair running in the lab. */
+export interface ChaosPair {
+  readonly peer: string;
+  /** Detection time at the settings run: both-active intervals are judged against it. */
+  readonly failoverTimeMs: number;
+  /** Whose frames a heartbeat drop on the switch matches. */
+  readonly heartbeats: HeartbeatKind;
+  /** One node active, the other inactive, within timeoutMs; throws otherwise. */
+  settled(timeoutMs: number): Promise<{ active: string; inactive: string }>;
+  /** The standby holds the active node's connection table. */
+  inSync(inactive: string): Promise<boolean>;
+  /** The processes a stall freezes: what decides and sends heartbeats, not its supervisor. */
+  stalled(node: string): Promise<number[]>;
+  /** Kills the process a supervisor restarts. */
+  killWorker(node: string): Promise<void>;
+  /** A planned failover away from `node`: '' when asked, else why not. */
+  failover(node: string): Promise<string>;
+  /** Which node sent a captured frame (a key senderOf gives), or undefined when it is not a heartbeat. */
+  heartbeatSender(frame: Uint8Array): string | undefined;
+  senderOf(node: string): Promise<string>;
+  /** [wall-clock ms, active from then on] of one node, in order. */
+  timeline(node: string): [number, boolean][];
+  /** Every role change by reason (and rule). */
+  roleChanges(): Record<string, number>;
+  stop(): Promise<void>;
+  cleanup(): void;
+}
 
 export interface ChaosOptions {
   seconds: number;
@@ -47,6 +76,7 @@ export interface FaultRecord {
 }
 
 export interface ChaosResult {
+  peer: string;
   seed: number;
   faults: FaultRecord[];
   connections: { family: 4 | 6; of: number; lost: number; maxGapMs: number }[];
@@ -55,27 +85,28 @@ export interface ChaosResult {
   udp: { sent: number; lost: number; maxGapMs: number };
   roleChanges: Record<string, number>;
   failoverTimeMs: number;
+  /** Why the run ended before its time, if it did. */
+  aborted?: string;
 }
 
-const FAILOVER_MS = 300;
-
-export async function runChaos(lab: Lab, board: Board, opts: ChaosOptions): Promise<ChaosResult> {
+export async function runChaos(lab: Lab, startPair: (lab: Lab) => Promise<ChaosPair>, opts: ChaosOptions): Promise<ChaosResult> {
   const random = seededRandom(opts.seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
   const between = (lo: number, hi: number) => Math.round(lo + random() * (hi - lo));
   const conns = opts.connections ?? 20;
   await statefulGateways(lab);
-  const cluster = await LabCluster.start(lab, board, { timers: { initialSilenceMs: 800 } });
+  const pair = await startPair(lab);
   const probes: TcpProbe[] = [];
   let udp: UdpProbe | undefined;
   let intruder: PacketLink | undefined;
-  /** Per node: [from, to] wall-clock windows in which the driver had it stopped (frozen, powered off, killed). */
-  const stopped = new Map<string, [number, number][]>(cluster.nodes.map((n) => [n.name, []]));
+  /** Per node: [from, to] wall-clock windows in which the driver had it stopped (frozen, powered off). */
+  const stopped = new Map<string, [number, number][]>(lab.plan.nodes.map((n) => [n.name, []]));
   const faults: FaultRecord[] = [];
   let reports: (Awaited<ReturnType<TcpProbe['stop']>> | undefined)[] = [];
   let udpReport: Awaited<ReturnType<UdpProbe['stop']>> | undefined;
+  let aborted: string | undefined;
   try {
-    await cluster.settled(15_000);
+    await pair.settled(20_000);
     const server = lab.plan.hosts.find((h) => h.name === 'server')!.iface;
     probes.push(await TcpProbe.start(lab, { connections: conns, intervalMs: 10, family: 4, port: 7044 }));
     probes.push(await TcpProbe.start(lab, { connections: conns, intervalMs: 10, family: 6, port: 7046 }));
@@ -84,11 +115,11 @@ export async function runChaos(lab: Lab, board: Board, opts: ChaosOptions): Prom
     if (!probes.every((p) => p.allFlowing(conns))) throw new Error(`the connections to ${server.address} did not all flow within 10 s`);
     // The intruder on the LAN segment keeps the last frames of each node, for the replay fault.
     const fx = await lab.addForeignHost('lan');
-    const captured = new Map<number, Buffer[]>();
+    const captured = new Map<string, Buffer[]>();
     intruder = PacketLink.open({ ifname: fx.ifname, netns: fx.netns });
     intruder.receive(
       (frame) => {
-        const id = peekSender(frame)?.nodeId;
+        const id = pair.heartbeatSender(frame);
         if (id === undefined) return;
         const list = captured.get(id) ?? [];
         list.push(Buffer.from(frame));
@@ -97,16 +128,12 @@ export async function runChaos(lab: Lab, board: Board, opts: ChaosOptions): Prom
       },
       () => undefined,
     );
-    const workerOf = async (name: string) => {
-      const pid = cluster.node(name).process.pid!;
-      return Number((await run(['cat', `/proc/${pid}/task/${pid}/children`])).stdout.trim().split(/\s+/)[0]);
-    };
     const recover = async (): Promise<number> => {
       const t0 = Date.now();
       for (const deadline = t0 + 20_000; Date.now() < deadline; await sleep(100)) {
         try {
-          const { inactive } = await cluster.settled(1000);
-          if ((await cluster.sync(inactive)).status === 'in-sync') return Date.now() - t0;
+          const { inactive } = await pair.settled(1000);
+          if (await pair.inSync(inactive)) return Date.now() - t0;
         } catch {
           // not settled yet
         }
@@ -115,7 +142,14 @@ export async function runChaos(lab: Lab, board: Board, opts: ChaosOptions): Prom
     };
     const end = Date.now() + opts.seconds * 1000;
     for (let k = 0; Date.now() < end; k++) {
-      const { active, inactive } = await cluster.settled(10_000);
+      let roles: { active: string; inactive: string };
+      try {
+        roles = await pair.settled(20_000);
+      } catch (e) {
+        aborted = `before fault ${k}: ${(e as Error).message}`;
+        break;
+      }
+      const { active, inactive } = roles;
       const fault = pick(FAULTS);
       const node = fault === 'failover' || random() < 0.7 ? active : pick([active, inactive]);
       const holdMs = between(200, 2500);
@@ -129,10 +163,10 @@ export async function runChaos(lab: Lab, board: Board, opts: ChaosOptions): Prom
           stopped.get(node)!.push([from, Date.now()]);
           break;
         case 'freeze': {
-          const w = await workerOf(node);
-          signal(w, 'SIGSTOP');
+          const pids = await pair.stalled(node);
+          for (const pid of pids) signal(pid, 'SIGSTOP');
           await sleep(holdMs);
-          signal(w, 'SIGCONT');
+          for (const pid of pids) signal(pid, 'SIGCONT');
           stopped.get(node)!.push([from, Date.now()]);
           break;
         }
@@ -148,23 +182,21 @@ export async function runChaos(lab: Lab, board: Board, opts: ChaosOptions): Prom
           const segment = pick(lab.plan.segments.map((s) => s.name));
           const percent = pick([50, 100]);
           detail = `${segment} ${percent} %`;
-          await lab.dropHeartbeats(segment, percent);
+          await lab.dropHeartbeats(segment, percent, pair.heartbeats);
           await sleep(holdMs);
           await lab.clearHeartbeatDrops(segment);
           break;
         }
         case 'kill-worker':
-          // The node's timeline ends its active role at worker_died (bothActive); the new worker starts from scratch.
-          signal(await workerOf(node), 'SIGKILL');
+          await pair.killWorker(node);
           await sleep(holdMs);
           break;
         case 'failover':
-          await askControl(cluster.node(node).socket, 'failover').catch((e: Error) => (detail = e.message));
+          detail = await pair.failover(node);
           await sleep(holdMs);
           break;
         case 'replay-while-dead': {
-          const id = (await cluster.status(node)).node.id;
-          const frames = [...(captured.get(id) ?? [])];
+          const frames = [...(captured.get(await pair.senderOf(node)) ?? [])];
           detail = `${frames.length} frames`;
           await lab.powerOff(node);
           const replayer = setInterval(() => frames.forEach((f) => intruder!.send(f)), 50);
@@ -185,52 +217,44 @@ export async function runChaos(lab: Lab, board: Board, opts: ChaosOptions): Prom
     intruder?.close();
     reports = await Promise.all(probes.map((p) => p.stop().catch(() => undefined)));
     udpReport = await udp?.stop().catch(() => undefined);
-    await cluster.stop();
+    await lab.thawAll();
+    await pair.stop();
   }
   const result: ChaosResult = {
+    peer: pair.peer,
     seed: opts.seed,
     faults,
     connections: reports.map((r, i) => {
       const lost = r ? r.conns.filter((c) => c.error !== null || c.echoed !== c.sent || c.echoed === 0).length : conns;
       return { family: i === 0 ? 4 : 6, of: conns, lost, maxGapMs: r ? Math.max(...r.conns.map((c) => c.maxGapMs)) : -1 };
     }),
-    bothActiveMs: bothActive(cluster, stopped),
+    bothActiveMs: bothActive(lab.plan.nodes.map((n) => n.name) as [string, string], pair, stopped),
     udp: udpReport ? { sent: udpReport.sent, lost: udpReport.sent - udpReport.echoed, maxGapMs: udpReport.maxGapMs } : { sent: 0, lost: 0, maxGapMs: -1 },
-    roleChanges: countChanges(cluster),
-    failoverTimeMs: FAILOVER_MS,
+    roleChanges: pair.roleChanges(),
+    failoverTimeMs: pair.failoverTimeMs,
+    ...(aborted === undefined ? {} : { aborted }),
   };
-  cluster.cleanup();
+  pair.cleanup();
   return result;
 }
 
-/** role_change events of both nodes, by reason (and rule). */
-function countChanges(cluster: LabCluster): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const n of cluster.nodes) {
-    for (const e of n.events.filter((x) => x.event === 'role_change')) {
-      const rule = (e['evidence'] as { rule?: string } | undefined)?.rule;
-      const key = `${e['from']}->${e['to']} ${e['reason']}${rule ? ` (${rule})` : ''}`;
-      out[key] = (out[key] ?? 0) + 1;
-    }
-  }
-  return out;
-}
-
 /**
- * The windows in which both nodes were active by their own role changes and both running (not stopped by the
+ * The windows in which both nodes were active by the pair's timeline and both running (not stopped by the
  * driver): what the network saw as two owners. Longest first, in ms.
  */
-function bothActive(cluster: LabCluster, stopped: Map<string, [number, number][]>): number[] {
-  const timeline = (name: string): [number, boolean][] =>
-    cluster
-      .node(name)
-      .events.filter((e) => e.event === 'role_change' || e.event === 'worker_died')
-      .map((e) => [Date.parse(String(e.ts)), e.event === 'role_change' && e['to'] === 'active'] as [number, boolean]);
-  const [a, b] = cluster.nodes.map((n) => n.name) as [string, string];
-  const points = [...new Set([...timeline(a), ...timeline(b)].map(([t]) => t).concat([...stopped.values()].flat(2)))].sort((x, y) => x - y);
+function bothActive([a, b]: [string, string], pair: ChaosPair, stopped: Map<string, [number, number][]>): number[] {
+  const lines = new Map([a, b].map((n) => [n, pair.timeline(n)]));
+  const points = [
+    ...new Set(
+      [...lines.values()]
+        .flat()
+        .map(([t]) => t)
+        .concat([...stopped.values()].flat(2)),
+    ),
+  ].sort((x, y) => x - y);
   const activeAt = (name: string, t: number) => {
     let on = false;
-    for (const [at, act] of timeline(name)) if (at <= t) on = act;
+    for (const [at, act] of lines.get(name)!) if (at <= t) on = act;
     return on && !stopped.get(name)!.some(([f, to]) => t >= f && t < to);
   };
   const windows: number[] = [];

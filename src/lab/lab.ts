@@ -18,7 +18,7 @@ import { ipBatch, run, tool } from './run.js';
 import { buildLab } from './lab-build.js';
 import { dualStackNamespace, listNetns, netnsPids, pollUntil, quietNamespace, removeNetns, signal, sleep } from './netns.js';
 import { labStatus, type LabStatus } from './lab-status.js';
-import { blockPathRules, heartbeatDropRules, heartbeatDropTable, partitionRules, powerOffRules, powerTable } from './switch-rules.js';
+import { blockPathRules, heartbeatDropRules, heartbeatDropTable, partitionRules, powerOffRules, powerTable, type HeartbeatKind } from './switch-rules.js';
 import { allNetns, findIface, findNode, findSegment, LAB_NAME, LAB_PREFIX, labName, planLab, type LabIface, type LabPlan } from './topology.js';
 
 export { listNetns, pollUntil, sleep };
@@ -197,14 +197,14 @@ export class Lab {
     for (const ns of this.netns()) for (const pid of await netnsPids(ns)) signal(pid, 'SIGCONT');
   }
 
-  /** Drops `percent` % of heartbeat frames (11-00-00-00-xx-xx) crossing a segment's switch. */
-  async dropHeartbeats(segment: string, percent: number): Promise<void> {
+  /** Drops `percent` % of heartbeat frames (tandem's 11-00-00-00-xx-xx, or VRRP's) crossing a segment's switch. */
+  async dropHeartbeats(segment: string, percent: number, kind: HeartbeatKind = 'tandem'): Promise<void> {
     const seg = findSegment(this.plan, segment);
     if (!(percent >= 0 && percent <= 100)) throw new Error(`drop percentage must be 0..100, not ${percent}`);
     await this.clearHeartbeatDrops(segment);
     if (percent === 0) return;
     const ports = await this.bridgePorts(seg.bridge);
-    await this.switchNft(heartbeatDropRules(heartbeatDropTable(seg.bridge), ports, percent));
+    await this.switchNft(heartbeatDropRules(heartbeatDropTable(seg.bridge), ports, percent, kind));
   }
 
   private async bridgePorts(bridge: string): Promise<string[]> {

@@ -38,16 +38,20 @@ export function partitionRules(sideA: readonly string[], sideB: readonly string[
 
 export const heartbeatDropTable = (bridge: string) => `tandem_lab_${bridge.replace(/[^a-z0-9]/gi, '_')}`;
 
-/** `percent` % of heartbeat frames (11-00-00-00-xx-xx) entering from `ports` dropped. */
-export function heartbeatDropRules(table: string, ports: readonly string[], percent: number): string {
+/** Whose heartbeats: tandem's frames (to 11-00-00-00-xx-xx), or VRRP advertisements (IP protocol 112, keepalived's). */
+export type HeartbeatKind = 'tandem' | 'vrrp';
+
+/** `percent` % of heartbeat frames entering from `ports` dropped. */
+export function heartbeatDropRules(table: string, ports: readonly string[], percent: number, kind: HeartbeatKind = 'tandem'): string {
   // nft's numgen range is 0..99: "< 100" is not valid, and dropping all needs no dice.
   const dice = percent === 100 ? '' : `numgen random mod 100 < ${percent} `;
+  const matches = kind === 'vrrp' ? ['ip protocol 112', 'ip6 nexthdr 112'] : ['ether daddr & ff:ff:ff:ff:00:00 == 11:00:00:00:00:00'];
   // `meta ibrname` needs nft_meta_bridge, which this kernel lacks: match the bridge's ports instead.
   return [
     `table bridge ${table} {`,
     `  chain hbdrop {`,
     `    type filter hook forward priority 0; policy accept;`,
-    `    iifname { ${quoted(ports)} } ether daddr & ff:ff:ff:ff:00:00 == 11:00:00:00:00:00 ${dice}counter drop`,
+    ...matches.map((m) => `    iifname { ${quoted(ports)} } ${m} ${dice}counter drop`),
     `  }`,
     `}`,
   ].join('\n');

@@ -4,10 +4,10 @@
  * Builders for the requests the shared-address takeover makes (a macvlan
  * carrying the shared MAC, its IPv4 and IPv6 addresses, deleting it) and the parser for
  * link messages (dumps and RTMGRP_LINK events: name, index, flags, carrier,
- * MAC, kind). Pure.
+ * MAC, kind) and address events (RTMGRP_*_IFADDR). Pure.
  */
-import { parseIpv4 } from './ipv4.js';
-import { isLinkLocal6 } from './ipv6.js';
+import { formatIpv4, parseIpv4 } from './ipv4.js';
+import { formatIpv6, isLinkLocal6 } from './ipv6.js';
 import {
   attrBytes,
   attrNested,
@@ -29,11 +29,14 @@ import {
 
 export const NETLINK_ROUTE = 0;
 export const RTMGRP_LINK = 0x1;
+export const RTMGRP_IPV4_IFADDR = 0x10;
+export const RTMGRP_IPV6_IFADDR = 0x100;
 
 export const RTM_NEWLINK = 16;
 export const RTM_DELLINK = 17;
 export const RTM_GETLINK = 18;
 export const RTM_NEWADDR = 20;
+export const RTM_DELADDR = 21;
 
 const AF_UNSPEC = 0;
 const AF_INET = 2;
@@ -130,6 +133,28 @@ export function newAddress6(seq: number, index: number, address: Uint8Array, pre
     attrBytes(IFA_ADDRESS, address),
     attrU32(IFA_FLAGS, IFA_F_NODAD),
   ]);
+}
+
+export interface AddressInfo {
+  index: number;
+  family: 4 | 6;
+  /** Text form (IFA_LOCAL, else IFA_ADDRESS). */
+  address: string;
+  prefix: number;
+  deleted: boolean;
+}
+
+/** An address from RTM_NEWADDR/RTM_DELADDR (dump answers and events); undefined if malformed or not IPv4/IPv6. */
+export function parseAddress(m: Message): AddressInfo | undefined {
+  if ((m.type !== RTM_NEWADDR && m.type !== RTM_DELADDR) || m.body.length < 8) return undefined;
+  const family = m.body[0] === AF_INET ? 4 : m.body[0] === AF_INET6 ? 6 : undefined;
+  if (family === undefined) return undefined;
+  const attrs = parseAttrs(m.body.subarray(8));
+  const raw = attrs.get(IFA_LOCAL) ?? attrs.get(IFA_ADDRESS);
+  if (raw?.length !== (family === 4 ? 4 : 16)) return undefined;
+  const address = family === 4 ? formatIpv4(new DataView(raw.buffer, raw.byteOffset, 4).getUint32(0)) : formatIpv6(raw);
+  const index = new DataView(m.body.buffer, m.body.byteOffset, 8).getUint32(4, true);
+  return { index, family, address, prefix: m.body[1]!, deleted: m.type === RTM_DELADDR };
 }
 
 export interface LinkInfo {

@@ -4,11 +4,13 @@
  */
 import test from 'ava';
 import { runChaos } from '../../src/lab/chaos.js';
+import { tandemPair } from '../../src/lab/chaos-tandem.js';
 import { board, labFor } from '../helpers/lab.js';
 
 test.serial('a minute of random faults (seed 30): no connection lost, never two owners for a failover time, every fault recovered', async (t) => {
   const lab = await labFor(t, 2, { ipv6: true });
-  const res = await runChaos(lab, board, { seconds: 60, seed: 30 });
+  const res = await runChaos(lab, (l) => tandemPair(l, board), { seconds: 60, seed: 30 });
+  t.is(res.aborted, undefined);
   t.log(
     `faults: ${res.faults.map((f) => `${f.fault}${f.detail ? ` ${f.detail}` : ''} on ${f.node} ${f.holdMs} ms, recovered in ${f.recoveredMs} ms`).join('; ')}`,
   );

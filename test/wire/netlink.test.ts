@@ -13,7 +13,8 @@ import {
   attrU32,
   attrNested,
 } from '../../src/wire/netlink.js';
-import { newMacvlan, parseLink, RTM_NEWLINK, setArpStrict } from '../../src/wire/rtnetlink.js';
+import { newAddress, newAddress6, newMacvlan, parseAddress, parseLink, RTM_DELADDR, RTM_NEWLINK, setArpStrict } from '../../src/wire/rtnetlink.js';
+import { parseIpv6 } from '../../src/wire/ipv6.js';
 
 test('a macvlan request carries name, parent, MAC and the nested kind', (t) => {
   const msg = newMacvlan(9, 'tsh09', 3, Uint8Array.of(0x10, 0, 0, 0, 9, 7));
@@ -70,4 +71,17 @@ test('netlink parsers never throw on random bytes', (t) => {
     { numRuns: 3000 },
   );
   t.pass();
+});
+
+test('address messages parse back: family, address, prefix, link, added or deleted; others are refused', (t) => {
+  const one = (bytes: Uint8Array) => (splitMessages(bytes) as { ok: true; messages: Parameters<typeof parseAddress>[0][] }).messages[0]!;
+  const v4 = one(newAddress(1, 7, '198.18.2.1', 24));
+  t.deepEqual(parseAddress(v4), { index: 7, family: 4, address: '198.18.2.1', prefix: 24, deleted: false });
+  t.deepEqual(parseAddress({ ...v4, type: RTM_DELADDR }), { index: 7, family: 4, address: '198.18.2.1', prefix: 24, deleted: true });
+  const v6 = one(newAddress6(2, 3, parseIpv6('2001:2:0:2::1')!, 64));
+  t.deepEqual(parseAddress(v6), { index: 3, family: 6, address: '2001:2:0:2::1', prefix: 64, deleted: false });
+  t.is(parseAddress(one(newMacvlan(9, 'x', 3, new Uint8Array(6)))), undefined, 'a link message is not an address');
+  t.is(parseAddress({ ...v4, body: v4.body.subarray(0, 6) }), undefined, 'truncated header');
+  const noAddr = encodeMessage(RTM_DELADDR, 0, 1, Uint8Array.of(2, 24, 0, 0, 7, 0, 0, 0));
+  t.is(parseAddress(one(noAddr)), undefined, 'no address attribute');
 });
