@@ -32,8 +32,19 @@ export const COMMANDS = [
 ] as const;
 export type Command = (typeof COMMANDS)[number];
 
+/** Which front end asked: the CLI (the default), the serial console; the web console calls in-process. */
+export const FRONT_ENDS = ['cli', 'console', 'web'] as const;
+export type FrontEnd = (typeof FRONT_ENDS)[number];
+
+/** Who asked for a change: the front end and, from the web console, the address and session. */
+export interface Asker {
+  via: FrontEnd;
+  source?: string;
+  session?: string;
+}
+
 /** One request of the control socket: each command with the fields it takes, and no others (the dispatchers switch on `cmd`). */
-export type Request =
+export type Request = { via?: 'cli' | 'console' } & (
   | { cmd: 'status' | 'why' | 'failover' | 'resync' }
   /** Which store (config, sessions) and key. */
   | { cmd: 'store-get'; store?: string; key?: string }
@@ -49,7 +60,8 @@ export type Request =
   /** The administrator's text for the log. */
   | { cmd: 'note'; text: string }
   /** How long to block the main thread (a diagnostic of the heartbeat lease). */
-  | { cmd: 'diag-stall'; ms: number };
+  | { cmd: 'diag-stall'; ms: number }
+);
 
 /** A request as it came off the socket, checked: the command known, each field of the type its command takes. */
 export function parseRequest(raw: unknown): Request {
@@ -66,6 +78,7 @@ export function parseRequest(raw: unknown): Request {
     if (typeof v !== type || (type === 'object' && (v === null || Array.isArray(v))))
       throw new Error(`${String(cmd)}: "${name}" must be ${type === 'object' ? 'an object' : `a ${type}`}, not ${JSON.stringify(v)}`);
   };
+  if (r['via'] !== undefined && r['via'] !== 'cli' && r['via'] !== 'console') throw new Error(`"via" is cli or console, not ${JSON.stringify(r['via'])}`);
   switch (cmd as Command) {
     case 'store-get':
     case 'store-set':

@@ -12,12 +12,16 @@
  *   GET /metrics                               also with `Authorization: Bearer TOKEN`, the read-only
  *                                             metrics token (src/cluster/metrics-token.ts): a scraper's
  *                                             credential opens nothing else
- * Read-only: every other method is 405; unknown paths 404. Wrong credentials of either kind count
- * toward the source address's lockout (src/api/login-throttle.ts).
+ *   /login, /cluster ...                      the web console (src/api/web/web-console.ts): its login form and
+ *                                             session cookie; `/` sends a browser without Basic credentials there,
+ *                                             and /status.json also answers a logged-in console (its refresh)
+ * Outside the console every method but GET and HEAD is 405; unknown paths 404. Wrong credentials of any kind
+ * (Basic, bearer, the login form) count toward the source address's lockout (src/api/login-throttle.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { LoginThrottle, type Lockout } from './login-throttle.js';
+import type { WebConsole } from './web/web-console.js';
 
 export const HEALTH_PATH = '/dana-na/healthcheck/healthcheck.cgi';
 
@@ -36,11 +40,22 @@ export interface HttpViews {
   failed?(e: Error): void;
   /** A source address locked out after wrong passwords (logged by the caller). */
   throttled?(source: string, lockout: Lockout): void;
+  /** The web console (absent: the read-only views alone). */
+  console?: WebConsole;
 }
 
 function send(res: ServerResponse, code: number, type: string, body: string, extra: Record<string, string> = {}): void {
   res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...extra });
   res.end(body);
+}
+
+function sendJson(res: ServerResponse, doc: unknown): void {
+  send(
+    res,
+    200,
+    'application/json',
+    JSON.stringify(doc, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x), 1),
+  );
 }
 
 function credentials(req: IncomingMessage): { user: string; password: string } | null {
@@ -96,7 +111,8 @@ function unauthorised(res: ServerResponse): void {
 }
 
 async function route(req: IncomingMessage, res: ServerResponse, v: HttpViews, throttle: LoginThrottle): Promise<void> {
-  const path = (req.url ?? '/').split('?')[0];
+  const path = (req.url ?? '/').split('?')[0]!;
+  if (v.console?.owns(path)) return v.console.serve(req, res, throttle);
   if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'read-only\n', { allow: 'GET, HEAD' });
   if (path === HEALTH_PATH) {
     const h = v.health();
@@ -108,6 +124,11 @@ async function route(req: IncomingMessage, res: ServerResponse, v: HttpViews, th
   if (waitMs > 0) {
     const s = Math.ceil(waitMs / 1000);
     return send(res, 429, 'text/plain', `too many wrong passwords from ${source}: try again in ${s} s\n`, { 'retry-after': String(s) });
+  }
+  if (v.console && req.headers.authorization === undefined) {
+    // A browser without Basic credentials: the console's login (or its pages, when logged in).
+    if (path === '/') return send(res, 303, 'text/plain', 'see /cluster\n', { location: '/cluster' });
+    if (path === '/status.json' && v.console.sessionOf(req)) return sendJson(res, v.statusJson());
   }
   const token = bearer(req);
   if (token !== null) {
@@ -130,13 +151,7 @@ async function route(req: IncomingMessage, res: ServerResponse, v: HttpViews, th
   }
   throttle.succeeded(source);
   try {
-    if (path === '/status.json')
-      return send(
-        res,
-        200,
-        'application/json',
-        JSON.stringify(v.statusJson(), (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x), 1),
-      );
+    if (path === '/status.json') return sendJson(res, v.statusJson());
     if (path === '/metrics') return send(res, 200, 'text/plain; version=0.0.4', v.metrics());
     return send(res, 200, 'text/html; charset=utf-8', v.page(), { 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'" });
   } catch (e) {

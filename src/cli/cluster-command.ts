@@ -11,6 +11,7 @@ import { terminal, type Asker } from './prompt.js';
 import type { StatusDoc } from '../api/status-page.js';
 import type { ClusterDefinition } from '../cluster/store.js';
 import { formatCluster, socketPath } from './status-command.js';
+import { disableWarning, joinWarning, LEAVE_WARNING, RESTART_CLUSTER_WARNING } from '../api/cluster-warnings.js';
 
 export const CLUSTER_USAGE = `tandem cluster [status]                       (the cluster as this member sees it: members, roles, status bits)
 tandem cluster create --name NAME --node NODE [--mode active-passive|active-active] [--engine heartbeat|corosync] [--cluster-id 0..63] [--password-file F | --password-fd N]
@@ -86,10 +87,7 @@ export async function clusterCommand(p: Parsed, ask: Asker = terminal): Promise<
       const member = str(p, 'member');
       if (!member) throw new UsageError("cluster join needs --member ADDRESS (an existing member's sync address)");
       const here = (await cluster(p, 'join-preview', {})) as { systemKeys: number; sessions: number };
-      const ok = await ask.confirm(
-        `Joining initialises this node from the member at ${member}: its system state overwrites this node's (${here.systemKeys} keys here) and this node's ${here.sessions} sessions end. Continue?`,
-        yes,
-      );
+      const ok = await ask.confirm(`${joinWarning(member, here)} Continue?`, yes);
       if (!ok) {
         process.stdout.write('not joined: nothing was changed\n');
         return 1;
@@ -104,7 +102,7 @@ export async function clusterCommand(p: Parsed, ask: Asker = terminal): Promise<
       return 0;
     }
     case 'leave': {
-      if (!(await ask.confirm('Leaving makes this node standalone: it stops taking part in the cluster (it keeps its system state). Continue?', yes))) return 1;
+      if (!(await ask.confirm(`${LEAVE_WARNING} Continue?`, yes))) return 1;
       const r = (await cluster(p, 'leave', {})) as Record<string, unknown>;
       const notTold = r['notTold'] as string[];
       print(
@@ -120,7 +118,7 @@ export async function clusterCommand(p: Parsed, ask: Asker = terminal): Promise<
     case 'undrain': {
       const [node] = rest;
       if (!node) throw new UsageError(`cluster ${op} needs NODE`);
-      if (op === 'disable' && !(await ask.confirm(`Disabling ${node} makes it stop serving (an active member hands over first). Continue?`, yes))) return 1;
+      if (op === 'disable' && !(await ask.confirm(`${disableWarning(node)} Continue?`, yes))) return 1;
       const r = (await cluster(p, op, { node })) as Record<string, unknown>;
       const notTold = r['notTold'] as string[];
       print(p, r, `${node}: ${op === 'undrain' ? 'drain ended' : `${op}d`}${notTold.length ? ` (not told yet: ${notTold.join('; ')})` : ''}`);
@@ -174,7 +172,7 @@ export async function restartCommand(p: Parsed, ask: Asker = terminal): Promise<
   const only = flag(p, 'only-this');
   const question = only
     ? 'Restart the service of this member only? (If it is enabled, the cluster may still see it leave and come back.)'
-    : 'Restarting an enabled cluster member restarts the cluster service on EVERY enabled member (seed 000). To restart only this member, disable it first (tandem cluster disable NODE), or give --only-this. Continue?';
+    : `${RESTART_CLUSTER_WARNING} (tandem cluster disable NODE, or give --only-this.) Continue?`;
   if (!(await ask.confirm(question, flag(p, 'yes')))) return 1;
   const r = (await askControl(socketPath(p), { cmd: 'cluster', op: 'restart', args: { only } }, CLUSTER_OP_MS)) as Record<string, unknown>;
   const missed = (r['notReached'] as string[] | undefined) ?? [];

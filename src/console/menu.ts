@@ -10,6 +10,7 @@
  * shows why and changes nothing more.
  */
 import { CLUSTER_NAME, MEMBER_NAME } from '../cluster/membership.js';
+import { disableWarning, joinWarning, LEAVE_WARNING, RESTART_CLUSTER_WARNING, wrap } from '../api/cluster-warnings.js';
 import type { NodeAccess } from './node-access.js';
 import { certificateScreen } from './certificate-screen.js';
 import { networkScreen } from './network-screen.js';
@@ -197,8 +198,7 @@ export class ConsoleMenu {
       `  cluster  ${cluster}`,
       `  member   ${member}`,
       '',
-      "WARNING: joining overwrites this node's state with the member's:",
-      `  its system state (${here.systemKeys} keys here) is replaced, and its ${here.sessions} sessions end.`,
+      ...wrap(`WARNING: ${joinWarning(member, here)}`),
       '',
     ]);
     if (!(await confirm(this.io, "Join and overwrite this node's state?"))) return this.backed();
@@ -230,13 +230,7 @@ export class ConsoleMenu {
   }
 
   private async leave(): Promise<void> {
-    this.io.screen([
-      ...this.header('leave the cluster', ''),
-      '',
-      'This node stops taking part in the cluster and becomes standalone.',
-      'It keeps its system state.',
-      '',
-    ]);
+    this.io.screen([...this.header('leave the cluster', ''), '', ...wrap(LEAVE_WARNING), '']);
     if (!(await confirm(this.io, 'Leave the cluster?'))) return this.backed();
     await this.node.restarting(
       () => this.node.cluster('leave'),
@@ -247,12 +241,7 @@ export class ConsoleMenu {
 
   private async enable(disabled: boolean, me: string): Promise<void> {
     const verb = disabled ? 'enable' : 'disable';
-    this.io.screen([
-      ...this.header(`${verb} this member`, me),
-      '',
-      disabled ? 'The member serves again.' : 'The member hands over and serves nothing until enabled again.',
-      '',
-    ]);
+    this.io.screen([...this.header(`${verb} this member`, me), '', ...(disabled ? ['The member serves again.'] : wrap(disableWarning(me))), '']);
     if (!(await confirm(this.io, `${disabled ? 'Enable' : 'Disable'} ${me}?`))) return this.backed();
     await this.node.cluster(verb, { node: me });
     await this.done(`${me} ${verb}d.`);
@@ -294,14 +283,7 @@ export class ConsoleMenu {
       '  reboot    the appliance',
       '  shutdown  the appliance (power off)',
       '',
-      ...(enabledMember
-        ? [
-            'NOTE: this member is enabled in its cluster: restarting or rebooting it restarts',
-            'the service on EVERY member (seed 000). To act on this node alone, disable it',
-            'first (main menu), then come back here.',
-            '',
-          ]
-        : []),
+      ...(enabledMember ? [...wrap(`NOTE: ${RESTART_CLUSTER_WARNING} (Main menu; then come back here.) A reboot does the same.`), ''] : []),
     ]);
     const what = await ask(this.io, { label: 'Action', hint: 'restart, reboot or shutdown', check: checks.oneOf(['restart', 'reboot', 'shutdown'] as const) });
     if (what === null) return;

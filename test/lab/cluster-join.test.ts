@@ -30,7 +30,10 @@ test.serial("create, add-member, join: the joining node gets the member's system
   // The CLI refuses to overwrite without a confirmation it cannot ask for.
   r = await cli('n2', 'cluster', 'join', '--member', SYNC_ADDR.n1, '--password-file', pw);
   t.not(r.code, 0);
-  t.regex(r.stderr, /overwrites this node's \(2 keys here\) and this node's 1 sessions end[\s\S]*--yes/);
+  t.regex(
+    r.stderr,
+    /overwrites this node's state with that of the member at [\d.]+: its system state \(2 keys here\) is replaced and its 1 sessions end[\s\S]*--yes/,
+  );
 
   r = await cli('n2', 'cluster', 'join', '--member', SYNC_ADDR.n1, '--password-file', pw, '--yes');
   t.is(r.code, 0, r.stderr);

@@ -22,6 +22,7 @@ import { askMember, ownSyncAddress, refuse, serveCluster, servicePort, type Serv
 import type { Logger } from '../logging/log.js';
 import type { SyncMessage } from '../../wire/sync-frame.js';
 import { VERSION } from '../version.js';
+import type { Asker } from '../../api/control-socket.js';
 import { askToJoin, createRequest, str, type ClusterArgs, type ControlHooks } from './cluster-requests.js';
 
 export type { ControlHooks };
@@ -29,6 +30,9 @@ export type { ControlHooks };
 export type { OrderedOp } from '../../cluster/membership.js';
 
 export type { ClusterArgs };
+
+/** Operations that change nothing (not logged as cluster_operation). */
+const READ_ONLY = new Set(['join-preview', 'status']);
 
 export class ClusterControl {
   private server: { close(cb?: () => void): unknown } | undefined;
@@ -242,8 +246,18 @@ export class ClusterControl {
     return this.managed().value;
   }
 
-  /** `tandem cluster OP ...` over the control socket: answered once what it changed is on disk. */
-  async handle(op: string, a: ClusterArgs): Promise<unknown> {
+  /**
+   * Every cluster operation of every front end (the CLI and the serial console over the control socket, the web
+   * console in-process) comes here: answered once what it changed is on disk.
+   */
+  async handle(op: string, a: ClusterArgs, asker: Asker = { via: 'cli' }): Promise<unknown> {
+    if (!READ_ONLY.has(op) && !(op === 'properties' && ((a['set'] ?? []) as unknown[]).length === 0))
+      this.log.log('info', 'cluster_operation', {
+        op,
+        ...(typeof a['node'] === 'string' ? { node: a['node'] } : {}),
+        ...(typeof a['name'] === 'string' ? { name: a['name'] } : {}),
+        ...asker,
+      });
     const answer = await this.operate(op, a);
     await this.store?.durable();
     return answer;

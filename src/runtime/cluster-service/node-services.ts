@@ -9,7 +9,7 @@
  */
 import { hostname } from 'node:os';
 import type { AddressInfo, Server } from 'node:net';
-import { serveControl, type Request } from '../../api/control-socket.js';
+import { serveControl, type Asker, type Request } from '../../api/control-socket.js';
 import { replaceIdentity, serveHttp, type HttpViews, type ManagementServer } from '../../api/http-server.js';
 import { generateIdentity, installIdentity, loadIdentity, type LoadedIdentity, type Want } from '../../cluster/https-identity.js';
 import { MetricsToken, newMetricsToken, revokeMetricsToken } from '../../cluster/metrics-token.js';
@@ -18,6 +18,10 @@ import { AdminPassword, setAdminPassword } from '../../cluster/admin-password.js
 import type { LocalConfig } from '../../cluster/config-file.js';
 import type { ClusterControl } from './cluster-control.js';
 import type { Logger } from '../logging/log.js';
+import { WebConsole } from '../../api/web/web-console.js';
+import { WebSessions } from '../../api/web/sessions.js';
+import { loadSessions, sessionsWriter } from './web-sessions-file.js';
+import { explainRecords } from '../explain/why.js';
 
 export interface ServicesContext {
   local: LocalConfig;
@@ -41,36 +45,56 @@ export async function startServices(ctx: ServicesContext): Promise<Services> {
   const admin = new AdminPassword(stateDir);
   const token = new MetricsToken(stateDir);
   const m = ctx.local.management;
+  const saved = loadSessions(stateDir);
+  if (saved.damaged) ctx.log.log('warn', 'web_sessions_unreadable', { error: saved.damaged });
+  const sessions = new WebSessions(
+    Date.now,
+    sessionsWriter(stateDir, (e) => ctx.log.log('warn', 'web_sessions_write_failed', { error: e.message })),
+    saved.records,
+  );
   const want: Want | null = m && ctx.managementHosts.length ? { commonName: ctx.nodeName ?? hostname(), addresses: ctx.managementHosts } : null;
   const http: ManagementServer[] = [];
   let identity: LoadedIdentity | undefined;
   let control: Server | undefined;
   try {
-    control = await serveControl(ctx.local.controlSocket, async (req) => {
-      if (req.cmd === 'cluster') return ctx.control.handle(String(req.op ?? ''), req.args ?? {});
-      if (req.cmd === 'admin-password') {
-        await setAdminPassword(stateDir, String(req.args?.['password'] ?? ''));
-        ctx.log.log('info', 'admin_password_set', {});
-        return { set: true };
-      }
-      if (req.cmd === 'metrics-token') {
-        if (req.op === 'revoke') {
-          const had = revokeMetricsToken(stateDir);
-          token.forget();
-          if (had) ctx.log.log('info', 'metrics_token_revoked', {});
-          return { revoked: had };
-        }
-        if (req.op === 'show') return { set: token.set };
-        const t = await newMetricsToken(stateDir);
-        token.forget();
-        ctx.log.log('info', 'metrics_token_created', {});
-        return { token: t };
-      }
-      if (req.cmd === 'https') return httpsCommand(req);
-      return ctx.commands(req);
-    });
+    control = await serveControl(ctx.local.controlSocket, (req) => dispatch(req, { via: req.via ?? 'cli' }));
   } catch (e) {
     ctx.log.log('error', 'control_socket_failed', { path: ctx.local.controlSocket, error: (e as Error).message });
+  }
+  /**
+   * Every request of every front end: the control socket's (the CLI, the serial console) and the web console's,
+   * which calls this in-process with the address and session it came from.
+   */
+  async function dispatch(req: Request, asker: Asker): Promise<unknown> {
+    if (req.cmd === 'cluster') return ctx.control.handle(String(req.op ?? ''), req.args ?? {}, asker);
+    if (req.cmd === 'admin-password') {
+      await setAdminPassword(stateDir, String(req.args?.['password'] ?? ''));
+      ctx.log.log('info', 'admin_password_set', { via: asker.via });
+      const ended = sessions.endAll();
+      if (ended > 0) ctx.log.log('info', 'web_sessions_ended', { sessions: ended });
+      return { set: true };
+    }
+    if (req.cmd === 'metrics-token') {
+      if (asker.via === 'web' && req.op !== 'show')
+        ctx.log.log('info', 'web_change', { what: `metrics-token ${String(req.op ?? 'new')}`, source: asker.source, session: asker.session });
+      if (req.op === 'revoke') {
+        const had = revokeMetricsToken(stateDir);
+        token.forget();
+        if (had) ctx.log.log('info', 'metrics_token_revoked', { ...asker });
+        return { revoked: had };
+      }
+      if (req.op === 'show') return { set: token.set };
+      const t = await newMetricsToken(stateDir);
+      token.forget();
+      ctx.log.log('info', 'metrics_token_created', { ...asker });
+      return { token: t };
+    }
+    if (req.cmd === 'https') {
+      if (asker.via === 'web' && req.op !== 'show')
+        ctx.log.log('info', 'web_change', { what: `https ${String(req.op)}`, source: asker.source, session: asker.session });
+      return httpsCommand(req);
+    }
+    return ctx.commands(req);
   }
   /** `tandem https [show | generate | install]`: the certificate the management server presents. */
   function httpsCommand(req: { op?: string; args?: Record<string, unknown> }): unknown {
@@ -117,6 +141,18 @@ export async function startServices(ctx: ServicesContext): Promise<Services> {
         hasAdminPassword: () => admin.set,
         failed: (e) => ctx.log.log('error', 'management_http_request_failed', { error: e.message }),
         throttled: (source, l) => ctx.log.log('warn', 'admin_login_throttled', { source, failures: l.failures, lockedForMs: l.lockedForMs }),
+        console: new WebConsole(
+          {
+            statusDoc: () => ctx.statusDoc(),
+            request: dispatch,
+            checkPassword: (p) => admin.check(p),
+            hasAdminPassword: () => admin.set,
+            explanations: async () => explainRecords(await ctx.commands({ cmd: 'why' })),
+            note: (level, event, fields) => ctx.log.log(level, event, fields),
+            secure: m.protocol === 'https',
+          },
+          sessions,
+        ),
       };
       // One listener per address: an IPv6 one that cannot listen (the address is gone, IPv6 is off) costs only itself.
       for (const address of want.addresses) {

@@ -326,3 +326,18 @@ export function aftermath(r: FlightRecord): string[] {
   }
   return out;
 }
+
+/** The daemon's `why` answer (flight records, or a Corosync member's serving changes) told as `tandem why --list` tells it. */
+export function explainRecords(answer: unknown): { headline: string; text: string; after: string[] }[] {
+  const a = answer as {
+    records?: (FlightRecord | { seq: number; damaged: string })[];
+    group?: { wallTime: string; from: string; to: string; reason: string }[];
+  };
+  if (a.group)
+    return a.group.map((c) => ({ headline: `${c.wallTime}: ${c.from === c.to ? `still ${c.to}` : `${c.from} -> ${c.to}`}`, text: c.reason, after: [] }));
+  return (a.records ?? []).map((r) => {
+    if ('damaged' in r) return { headline: `#${r.seq} cannot be read`, text: r.damaged, after: [] };
+    const x = explain(r);
+    return { headline: x.headline, text: x.text, after: aftermath(r) };
+  });
+}

@@ -195,6 +195,26 @@ export const EVENTS = {
     summary: 'the node made itself a new self-signed HTTPS certificate (first start, or the old one no longer fit; why attached)',
   },
   https_certificate_replaced: { id: 827, summary: 'the HTTPS certificate was replaced (tandem https install/generate): new connections get the new one' },
+  cluster_operation: {
+    id: 828,
+    summary:
+      'a cluster operation was asked for (create, join, enable ...): the front end it came from (cli, console, web), and from the web the address and session',
+  },
+  web_login: { id: 829, summary: 'the administrator logged in to the web console (source address and session attached)' },
+  web_login_failed: { id: 830, summary: 'a wrong administrator password on the web console login form (source address attached)' },
+  web_logout: { id: 831, summary: 'the administrator logged out of the web console' },
+  web_session_expired: {
+    id: 832,
+    summary: 'a web console session ended unused for 15 minutes, or 8 hours after its login: the browser was sent to the login page',
+  },
+  web_request_refused: {
+    id: 833,
+    summary: 'a change on the web console was refused (403): no CSRF token, a token of another session, or a request from another origin',
+  },
+  web_sessions_ended: { id: 834, summary: 'the administrator password changed: every web console session ended' },
+  web_sessions_unreadable: { id: 836, summary: 'the saved web console sessions could not be read (file and error attached): everyone logs in again' },
+  web_sessions_write_failed: { id: 837, summary: 'the web console sessions could not be saved: a restart of the service will log the administrator out' },
+  web_change: { id: 835, summary: 'a change made on the web console (certificate, metrics token, cluster): what, from which address and session' },
   priority_not_set: { id: 612, summary: 'tandemd could not raise its scheduling priority (config nice): under load its heartbeats may be late' },
   node_addresses_set: { id: 113, summary: 'at start, the addresses the node file names (set on the console) were put back on the interfaces' },
   node_addresses_failed: { id: 613, summary: "the node file's own addresses could not be put on the interfaces (the error from iproute2 attached)" },
