@@ -58,7 +58,7 @@ export function nodeAccess(o: { configFile: string; board: Board; loadLocal: () 
     board: o.board,
     local: o.loadLocal,
     status: () => ask({ cmd: 'status' }),
-    cluster: (op, args = {}) => ask({ cmd: 'cluster', op, args }, 30_000),
+    cluster: (op, args = {}) => ask({ cmd: 'cluster', op, args, via: 'console' }, 30_000),
     https: (op, args) => ask({ cmd: 'https', op, ...(args ? { args } : {}) }),
     bypass: async (segment, mode) =>
       (await ask(segment ? { cmd: 'bypass', segment, ...(mode ? { mode } : {}), force: true } : { cmd: 'bypass' })) as Awaited<

@@ -5,7 +5,7 @@ import { until } from '../helpers/lab.js';
 import { managedPair, SYNC_ADDR } from '../helpers/managed.js';
 
 test.serial("create, add-member, join: the joining node gets the member's system state field by field and loses its own sessions", async (t) => {
-  const { pw, sock, cli, status } = await managedPair(t);
+  const { pw, sock, cli, status, cluster } = await managedPair(t);
   t.true(await until(async () => (await status('n1'))?.standalone === true && (await status('n2'))?.standalone === true, 10_000), 'both start standalone');
 
   // Each node has system state of its own before the cluster exists.
@@ -38,6 +38,9 @@ test.serial("create, add-member, join: the joining node gets the member's system
   r = await cli('n2', 'cluster', 'join', '--member', SYNC_ADDR.n1, '--password-file', pw, '--yes');
   t.is(r.code, 0, r.stderr);
   t.regex(r.stdout, /joined cluster labc as fw-b/);
+  // The CLI's join reached the daemon's one cluster dispatcher (the serial console's and the web console's do too:
+  // test/lab/console.test.ts, test/lab/web-console.test.ts).
+  t.true(cluster.node('n2').events.some((e) => e.event === 'cluster_operation' && e['op'] === 'join' && e['via'] === 'cli'));
 
   t.true(
     await until(async () => {

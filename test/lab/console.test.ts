@@ -117,6 +117,10 @@ test.serial(
     t.false(warning.includes('lab cluster password'), 'the password never appears on the screen');
     await pane.type('yes');
     await pane.waitFor(/Joined cluster labc as fw-b; the service runs as a member\./, 30_000);
+    t.true(
+      p.cluster.node('n2').events.some((e) => e.event === 'cluster_operation' && e['op'] === 'join' && e['via'] === 'console'),
+      "the console's join reached the daemon's one cluster dispatcher, as the CLI's and the web console's do",
+    );
 
     const member = (s: Awaited<ReturnType<typeof p.status>>) => s?.cluster?.members.find((m) => m.name === 'fw-b');
     t.true(

@@ -87,22 +87,24 @@ test.serial(
     // curl without the certificate refuses the server (exit 60: unknown issuer); with it, the chain and the name check out.
     t.is((await curl(client.netns, url)).exit, 60, 'curl does not trust a certificate nobody gave it');
 
-    // Without the password, or with a wrong one, the browser is refused (headless, it cannot ask the user).
+    // A browser without a session is sent to the console's login; a wrong password there is refused.
     const anonymous = await (await browser.newContext()).newPage();
-    // Chromium reports a refused login either as the 401 page or as ERR_INVALID_AUTH_CREDENTIALS.
-    const refused = (pg: typeof anonymous) =>
-      pg.goto(url).then(
-        (r) => r?.status() === 401,
-        (e: Error) => /ERR_INVALID_AUTH_CREDENTIALS/.test(e.message),
-      );
-    t.true(await refused(anonymous), 'the browser without the password is refused');
-    const wrong = await (await browser.newContext({ httpCredentials: { username: 'admin', password: 'not it' } })).newPage();
-    t.true(await refused(wrong), 'the browser with a wrong password is refused');
+    await anonymous.goto(url);
+    t.is(new URL(anonymous.url()).pathname, '/login', 'the browser without a session gets the login form');
+    await anonymous.fill('#f-password', 'not it');
+    const wrongLogin = await Promise.all([
+      anonymous.waitForResponse((r) => r.url().endsWith('/login') && r.request().method() === 'POST'),
+      anonymous.click('button[type=submit]'),
+    ]);
+    t.is(wrongLogin[0].status(), 401, 'a wrong password is refused');
+    t.is(await anonymous.textContent('#error-form'), 'Wrong user or password.');
     // What the server answered, seen from the same network by a plain client.
-    const denied = await curl(client.netns, url, { caFile: certFile });
-    t.is(denied.exit, 0, 'curl verifies the certificate it was given (chain and address)');
-    t.is(denied.status, 401, 'without the admin password the page is refused');
-    t.regex(String(denied.headers['www-authenticate']), /^Basic realm="tandem"/, 'and the browser is asked for it');
+    const toConsole = await curl(client.netns, url, { caFile: certFile });
+    t.is(toConsole.exit, 0, 'curl verifies the certificate it was given (chain and address)');
+    t.deepEqual([toConsole.status, toConsole.headers['location']], [303, '/cluster'], 'without credentials, / leads to the web console (and its login)');
+    const denied = await curl(client.netns, 'https://198.18.2.11/status.json', { caFile: certFile });
+    t.is(denied.status, 401, 'without the admin password the status document is refused');
+    t.regex(String(denied.headers['www-authenticate']), /^Basic realm="tandem"/, 'and a script is asked for it');
     t.is((await curl(client.netns, url, { caFile: certFile, extra: ['-u', 'admin:not it'] })).status, 401, 'a wrong password is refused');
     const hc = await curl(client.netns, 'https://198.18.2.11/dana-na/healthcheck/healthcheck.cgi', { caFile: certFile });
     t.deepEqual(
@@ -111,7 +113,8 @@ test.serial(
       `the health check needs no password (${hc.body}; status said ${JSON.stringify(truth.healthCheck)})`,
     );
 
-    const ctx = await browser.newContext({ httpCredentials: { username: 'admin', password: 'status page secret' } });
+    // The read-only status page is what a script with the password (HTTP Basic) gets at /.
+    const ctx = await browser.newContext({ extraHTTPHeaders: { authorization: `Basic ${Buffer.from('admin:status page secret').toString('base64')}` } });
     const page = await ctx.newPage();
     const res = await page.goto(url);
     t.is(res?.status(), 200);

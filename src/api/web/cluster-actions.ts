@@ -123,6 +123,7 @@ function memberOp(op: 'enable' | 'disable' | 'drain' | 'undrain' | 'remove-membe
       return { html: confirmPage(c.frame('cluster'), `Disable ${name}`, disableWarning(name), '/cluster/disable', { node: name }, `Disable ${name}`) };
     try {
       const r = (await cluster(c, op, { [key]: name })) as Record<string, unknown>;
+      await shown(c, name, op);
       const notTold = (r['notTold'] as string[] | undefined) ?? [];
       c.flash(
         `${name}: ${op === 'undrain' ? 'drain ended' : op === 'remove-member' ? 'removed from the cluster' : `${op}d`}${notTold.length ? ` (not told yet: ${notTold.join('; ')})` : ''}`,
@@ -133,6 +134,22 @@ function memberOp(op: 'enable' | 'disable' | 'drain' | 'undrain' | 'remove-membe
     return { redirect: '/cluster' };
   };
 }
+
+/**
+ * The member's own heartbeats say when it applied a change (its status bits): the page after the change waits for
+ * that, a few seconds at most, so that it shows the new state and the buttons that go with it.
+ */
+async function shown(c: Ctx, name: string, op: string): Promise<void> {
+  const done = () => {
+    const m = c.backend.statusDoc().cluster?.members.find((x) => x.name === name);
+    if (op === 'remove-member') return !m;
+    if (!m) return true;
+    return op === 'enable' ? m.enabled : op === 'disable' ? !m.enabled : op === 'drain' ? m.draining : !m.draining;
+  };
+  for (const deadline = Date.now() + SHOWN_WITHIN_MS; !done() && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 100));
+}
+
+const SHOWN_WITHIN_MS = 3000;
 
 async function leave(c: Ctx): Promise<Answer> {
   if (c.form['confirm'] !== 'yes')

@@ -39,7 +39,11 @@ export function page(f: Frame, title: string, body: string, opts: { script?: boo
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">${f.reloadAfterS ? `<meta http-equiv="refresh" content="${f.reloadAfterS}">` : ''}
 <title>${esc(title)}: ${esc(f.node)}</title><link rel="stylesheet" href="/static/console.css">${opts.script ? '<script src="/static/refresh.js" defer></script>' : ''}</head>
-<body><header><span class="node">${esc(f.node)}: <b id="role">${esc(f.role)}</b>${f.cluster ? ` in cluster <b id="cluster-name">${esc(f.cluster)}</b>` : ' (standalone)'}</span>
+<body><header><span class="node">${
+    f.cluster
+      ? `${esc(f.node)}: <b id="role">${esc(f.role)}</b> in cluster <b id="cluster-name">${esc(f.cluster)}</b>`
+      : 'this node: <b id="role">standalone</b>, in no cluster'
+  }</span>
 <form method="post" action="/logout" class="logout">${csrfField(f.csrf)}<button type="submit">Log out</button></form>
 <nav>${nav}</nav></header>
 <main><h1>${esc(title)}</h1>${flash}
