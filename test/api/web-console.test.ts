@@ -70,6 +70,15 @@ async function start(t: import('ava').ExecutionContext) {
     checkPassword: async (p) => p === PASSWORD,
     hasAdminPassword: () => true,
     explanations: async () => [],
+    events: async (member) => ({
+      members: ['fw-a', 'fw-b'],
+      member: member ?? 'fw-a',
+      rows: [
+        { ts: '2026-12-07T10:00:00.000Z', severity: 'info', event: 'worker_started', id: 101, fields: {} },
+        { ts: '2026-12-07T10:00:01.000Z', severity: 'warning', event: 'web_login_failed', id: 830, fields: { source: '198.18.2.9' } },
+        { ts: '2026-12-07T10:00:02.000Z', severity: 'error', event: 'node_addresses_failed', id: 613, fields: { error: '<b>x</b>' } },
+      ],
+    }),
     note: (_l, event, fields) => notes.push({ event, fields }),
     secure: true,
   };
@@ -198,7 +207,7 @@ test('disable asks first with the warning the CLI gives; a refused field comes b
 test('an expired session is sent to the login page and logged; every page carries the security headers', async (t) => {
   const s = await start(t);
   const a = await s.login();
-  for (const path of ['/login', '/cluster', '/cluster/properties', '/heartbeats', '/changes', '/metrics-token']) {
+  for (const path of ['/login', '/cluster', '/cluster/properties', '/events', '/heartbeats', '/changes', '/metrics-token']) {
     const r = await s.send('GET', path, { cookie: a.cookie });
     t.regex(String(r.headers['content-security-policy']), /default-src 'none'; script-src 'self'; style-src 'self'.*frame-ancestors 'none'/, path);
     t.false(/unsafe-inline/.test(String(r.headers['content-security-policy'])), `${path}: no inline script or style`);
@@ -225,4 +234,21 @@ test('the login form is throttled after as many wrong passwords as Basic auth; a
   t.is(other.r.status, 303, 'another address is served at once');
   // Basic auth shares the counter: the locked address is refused there too.
   t.is((await s.send('GET', '/status.json', { headers: { authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}` } })).status, 429);
+});
+
+test('the event log: filtered by severity (that one and more severe), newest first, another member chosen by name, every field escaped', async (t) => {
+  const s = await start(t);
+  const a = await s.login();
+  const all = await s.send('GET', '/events?severity=debug', { cookie: a.cookie });
+  t.deepEqual(
+    [...all.body.matchAll(/data-event="(\w+)"/g)].map((m) => m[1]),
+    ['node_addresses_failed', 'web_login_failed', 'worker_started'],
+  );
+  const warnings = await s.send('GET', '/events?severity=warning&member=fw-b', { cookie: a.cookie });
+  t.deepEqual(
+    [...warnings.body.matchAll(/data-event="(\w+)"/g)].map((m) => m[1]),
+    ['node_addresses_failed', 'web_login_failed'],
+  );
+  t.regex(warnings.body, /<option selected>fw-b<\/option>/);
+  t.false(warnings.body.includes('<b>x</b>'), 'a field is text, never markup');
 });

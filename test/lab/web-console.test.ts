@@ -146,6 +146,20 @@ test.serial('two factory-state nodes made a cluster and run from the web console
   t.regex((await a.textContent('#error-name')) ?? '', /^cluster name "lab c": 1 to 32 letters/, 'a bad value is refused beside its field');
   await shot(a, 'a-properties');
 
+  // The event log: this member's, and the other member's asked of its cluster service.
+  await a.goto(`${A}/events?severity=notice`);
+  t.true((await a.locator('#events tr[data-event="cluster_operation"]').count()) >= 1, "this member's cluster operations, at notice");
+  t.is(await a.locator('#events tr[data-event="worker_started"]').count(), 0, 'info events are filtered out at notice');
+  await a.selectOption('#f-member', 'fw-b');
+  await a.selectOption('#f-severity', 'info');
+  await submit(a, '#filter');
+  await shot(a, 'a-events-fw-b');
+  const ofB = await a.locator('#events tr[data-event]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-event')));
+  t.true(
+    ofB.includes('heartbeats_started'),
+    `fw-b's own events, asked of its cluster service (${ofB.join(', ')}) ${(await a.textContent('#error-form').catch(() => '')) ?? ''}`,
+  );
+
   // The other pages.
   for (const [path, name] of [
     ['/changes', 'changes'],

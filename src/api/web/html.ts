@@ -28,6 +28,7 @@ export type Section = 'cluster' | 'changes' | 'events' | 'heartbeats' | 'certifi
 const NAV: [Section, string, string][] = [
   ['cluster', '/cluster', 'Clustering'],
   ['changes', '/changes', 'Role changes'],
+  ['events', '/events', 'Events'],
   ['heartbeats', '/heartbeats', 'Heartbeats'],
   ['certificate', '/certificate', 'Certificate'],
   ['metrics-token', '/metrics-token', 'Metrics token'],

@@ -18,6 +18,7 @@ import type { StatusDoc } from '../status-page.js';
 import { clusterRoutes } from './cluster-actions.js';
 import { CONSOLE_CSS, loginPage, REFRESH_JS, type Frame, type Section } from './html.js';
 import { nodeRoutes } from './node-actions.js';
+import { eventRoutes, type EventLog } from './events-page.js';
 import { readForm, type Form } from './form-body.js';
 import type { Session, WebSessions } from './sessions.js';
 
@@ -29,6 +30,8 @@ export interface WebBackend {
   request(req: Request, asker: Asker): Promise<unknown>;
   checkPassword(password: string): Promise<boolean>;
   hasAdminPassword(): boolean;
+  /** A member's newest events (null: this node's) and the members there are. */
+  events(member: string | null): Promise<EventLog>;
   /** The flight records told as `tandem why --list` tells them, newest first. */
   explanations(): Promise<{ headline: string; text: string; after: string[] }[]>;
   note(level: 'info' | 'warn', event: WebEvent, fields: Record<string, unknown>): void;
@@ -42,6 +45,8 @@ export interface Ctx {
   session: Session;
   asker: Asker;
   form: Form;
+  /** The query string's parameters (a GET form's). */
+  query: Record<string, string>;
   /** The frame of a page in `section` (this node, the CSRF token, the flash message of the last change). */
   frame(section: Section, extra?: Partial<Frame>): Frame;
   /** Shown once on the next page (after a redirect). */
@@ -51,7 +56,7 @@ export interface Ctx {
 export type Answer = { html: string; status?: number } | { redirect: string };
 export type Handler = (c: Ctx) => Promise<Answer> | Answer;
 
-const PAGES = /^\/(cluster(\/[a-z-]+)?|changes|heartbeats|certificate(\/[a-z]+)?|metrics-token(\/[a-z]+)?)$/;
+const PAGES = /^\/(cluster(\/[a-z-]+)?|changes|events|heartbeats|certificate(\/[a-z]+)?|metrics-token(\/[a-z]+)?)$/;
 
 export const SECURITY_HEADERS: Record<string, string> = {
   'content-security-policy':
@@ -71,7 +76,7 @@ export class WebConsole {
     private readonly backend: WebBackend,
     readonly sessions: WebSessions,
   ) {
-    for (const routes of [clusterRoutes(), nodeRoutes()]) {
+    for (const routes of [clusterRoutes(), nodeRoutes(), eventRoutes]) {
       for (const [k, h] of Object.entries(routes.get)) this.get.set(k, h);
       for (const [k, h] of Object.entries(routes.post)) this.post.set(k, h);
     }
@@ -143,6 +148,7 @@ export class WebConsole {
       session,
       asker,
       form,
+      query: Object.fromEntries(url.searchParams),
       frame: (section, extra) => ({
         node: doc.cluster?.members.find((m) => m.self)?.name ?? doc.node.name,
         role: doc.node.role,

@@ -99,6 +99,19 @@ export class ClusterControl {
       : restart());
   }
 
+  /** Another member's newest events, asked of its cluster service (the web console's event page). */
+  async memberEvents(name: string): Promise<unknown[]> {
+    const p = this.peers().find((x) => x.name === name);
+    if (!p) throw new Error(`no other member named ${name} has joined this cluster`);
+    const answer = await askMember(
+      { host: p.host, port: p.port, localAddress: ownSyncAddress(this.local, this.config) },
+      { key: this.key() },
+      { type: 'events' },
+    );
+    if (answer.type !== 'events' || !Array.isArray(answer['entries'])) throw new Error(`${name}: ${String(answer['message'] ?? 'no events in its answer')}`);
+    return answer['entries'] as unknown[];
+  }
+
   /** The other members' cluster services (address, port). */
   private peers(): { name: string; host: string; port: number }[] {
     const s = this.store?.value;
@@ -203,6 +216,8 @@ export class ClusterControl {
       },
       maintenance: (m) => this.hooks.maintenance(m),
       logBatch: (messages, from) => this.hooks.logBatch(messages, from),
+      // Some fields are bigints (monotonic instants): sent as their decimal text, as the log lines have them.
+      events: () => JSON.parse(JSON.stringify(this.log.recent?.() ?? [], (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))) as unknown[],
     };
   }
 

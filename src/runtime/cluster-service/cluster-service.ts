@@ -68,6 +68,8 @@ export interface ServiceHandlers {
   maintenance(m: SyncMessage): Promise<SyncMessage>;
   /** Log sync: messages of another member for the syslog server; refused unless this member is the leader. */
   logBatch(messages: string[], from: string): number | Promise<number>;
+  /** This member's newest events (another member's web console shows them). */
+  events(): readonly unknown[];
 }
 
 export interface ServiceKey {
@@ -153,6 +155,8 @@ async function answer(m: SyncMessage, from: string, h: ServiceHandlers): Promise
       case 'restart':
         h.restart(String(m['from']));
         return { type: 'done' };
+      case 'events':
+        return { type: 'events', entries: h.events() };
       case 'log-batch': {
         const messages = m['messages'];
         if (!Array.isArray(messages) || !messages.every((x) => typeof x === 'string'))

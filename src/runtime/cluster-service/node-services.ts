@@ -17,7 +17,10 @@ import { renderMetrics, renderPage, type StatusDoc } from '../../api/status-page
 import { AdminPassword, setAdminPassword } from '../../cluster/admin-password.js';
 import type { LocalConfig } from '../../cluster/config-file.js';
 import type { ClusterControl } from './cluster-control.js';
-import type { Logger } from '../logging/log.js';
+import type { Logger, RecentEvent } from '../logging/log.js';
+import { eventId } from '../logging/events.js';
+import { GUIDE } from '../logging/event-guide.js';
+import type { EventLog, EventRow } from '../../api/web/events-page.js';
 import { WebConsole } from '../../api/web/web-console.js';
 import { WebSessions } from '../../api/web/sessions.js';
 import { loadSessions, sessionsWriter } from './web-sessions-file.js';
@@ -38,6 +41,34 @@ export interface ServicesContext {
 
 export interface Services {
   stop(): void;
+}
+
+/** This member's events, or another's over the cluster service, each with its syslog severity (the event guide's). */
+async function eventLog(ctx: ServicesContext, member: string | null): Promise<EventLog> {
+  const doc = ctx.statusDoc();
+  const me = doc.cluster?.members.find((m) => m.self)?.name ?? doc.node.name;
+  const members = [me, ...(doc.cluster?.members.filter((m) => !m.self).map((m) => m.name) ?? [])];
+  const chosen = member && members.includes(member) ? member : me;
+  const rows = (list: readonly unknown[]): EventRow[] =>
+    list.flatMap((x) => {
+      const e = x as RecentEvent;
+      if (typeof e?.event !== 'string' || typeof e.ts !== 'string') return [];
+      return [
+        {
+          ts: e.ts,
+          event: e.event,
+          id: eventId(e.event) ?? null,
+          severity: GUIDE[e.event]?.severity ?? (e.level === 'warn' ? 'warning' : e.level === 'error' ? 'error' : 'info'),
+          fields: e.fields ?? {},
+        },
+      ];
+    });
+  if (chosen === me) return { members, member: me, rows: rows(ctx.log.recent?.() ?? []) };
+  try {
+    return { members, member: chosen, rows: rows(await ctx.control.memberEvents(chosen)) };
+  } catch (e) {
+    return { members, member: chosen, rows: [], error: `${chosen}'s events could not be asked for: ${(e as Error).message}` };
+  }
 }
 
 export async function startServices(ctx: ServicesContext): Promise<Services> {
@@ -148,6 +179,7 @@ export async function startServices(ctx: ServicesContext): Promise<Services> {
             checkPassword: (p) => admin.check(p),
             hasAdminPassword: () => admin.set,
             explanations: async () => explainRecords(await ctx.commands({ cmd: 'why' })),
+            events: (member) => eventLog(ctx, member),
             note: (level, event, fields) => ctx.log.log(level, event, fields),
             secure: m.protocol === 'https',
           },

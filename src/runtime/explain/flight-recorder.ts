@@ -167,6 +167,7 @@ export class FlightRecorder {
           this.happenings.push({ at: this.o.mono(), kind: 'event', what: event, ...(fields ? { fields: { level, ...fields } } : {}) });
         log.log(level, event, fields);
       },
+      ...(log.recent ? { recent: () => log.recent!() } : {}),
     };
   }
 

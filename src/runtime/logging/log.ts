@@ -15,20 +15,41 @@ export type LogFields = Record<string, unknown>;
 
 export interface Logger {
   log(level: Level, event: EventName, fields?: LogFields): void;
+  /** The newest events this process logged, oldest first (the web console's event page). */
+  recent?(): readonly RecentEvent[];
 }
+
+export interface RecentEvent {
+  ts: string;
+  level: Level;
+  event: string;
+  fields: LogFields;
+}
+
+/** Events kept in memory for the web console: the full log is the journal's and the syslog server's. */
+export const RECENT_EVENTS = 1000;
 
 function jsonSafe(_key: string, value: unknown): unknown {
   return typeof value === 'bigint' ? value.toString() : value;
 }
 
 export class JsonLogger implements Logger {
+  private readonly ring: RecentEvent[] = [];
+
   constructor(
     private readonly write: (line: string) => void = (l) => process.stdout.write(l),
     private readonly base: LogFields = {},
   ) {}
 
   log(level: Level, event: EventName, fields: LogFields = {}): void {
-    this.write(JSON.stringify({ ts: new Date().toISOString(), level, id: eventId(event), event, ...this.base, ...fields }, jsonSafe) + '\n');
+    const ts = new Date().toISOString();
+    this.ring.push({ ts, level, event, fields });
+    if (this.ring.length > RECENT_EVENTS) this.ring.shift();
+    this.write(JSON.stringify({ ts, level, id: eventId(event), event, ...this.base, ...fields }, jsonSafe) + '\n');
+  }
+
+  recent(): readonly RecentEvent[] {
+    return this.ring;
   }
 }
 

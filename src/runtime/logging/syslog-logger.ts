@@ -16,7 +16,7 @@ import { SyslogSender, type SyslogTarget } from '../../io/syslog-sender.js';
 import { formatRfc5424 } from '../../wire/syslog.js';
 import { GUIDE, SEVERITY_CODE } from './event-guide.js';
 import { EVENTS, type EventName } from './events.js';
-import type { Level, LogFields, Logger } from './log.js';
+import type { Level, LogFields, Logger, RecentEvent } from './log.js';
 
 const LEVEL_CODE: Record<Level, number> = { error: 3, warn: 4, info: 6, debug: 7 };
 
@@ -71,6 +71,10 @@ export class SyslogLogger implements Logger {
     if (!this.sender) return false;
     this.sender.send(message);
     return true;
+  }
+
+  recent(): readonly RecentEvent[] {
+    return this.inner.recent?.() ?? [];
   }
 
   log(level: Level, event: EventName, fields: LogFields = {}): void {
