@@ -31,8 +31,11 @@ export type { OrderedOp } from '../../cluster/membership.js';
 
 export type { ClusterArgs };
 
-/** Operations that change nothing (not logged as cluster_operation). */
-const READ_ONLY = new Set(['join-preview', 'status']);
+/** What cluster_operation says of an operation (its name and the member it is about); null: it changes nothing. */
+function operationLogged(op: string, a: ClusterArgs): Record<string, unknown> | null {
+  if (op === 'join-preview' || op === 'status' || (op === 'properties' && ((a['set'] ?? []) as unknown[]).length === 0)) return null;
+  return { op, ...(typeof a['node'] === 'string' ? { node: a['node'] } : {}), ...(typeof a['name'] === 'string' ? { name: a['name'] } : {}) };
+}
 
 export class ClusterControl {
   private server: { close(cb?: () => void): unknown } | undefined;
@@ -97,19 +100,6 @@ export class ClusterControl {
     void (this.store
       ? this.store.durable().then(restart, (e: Error) => (this.log.log('error', 'cluster_store_write_failed', { error: e.message }), restart()))
       : restart());
-  }
-
-  /** Another member's newest events, asked of its cluster service (the web console's event page). */
-  async memberEvents(name: string): Promise<unknown[]> {
-    const p = this.peers().find((x) => x.name === name);
-    if (!p) throw new Error(`no other member named ${name} has joined this cluster`);
-    const answer = await askMember(
-      { host: p.host, port: p.port, localAddress: ownSyncAddress(this.local, this.config) },
-      { key: this.key() },
-      { type: 'events' },
-    );
-    if (answer.type !== 'events' || !Array.isArray(answer['entries'])) throw new Error(`${name}: ${String(answer['message'] ?? 'no events in its answer')}`);
-    return answer['entries'] as unknown[];
   }
 
   /** The other members' cluster services (address, port). */
@@ -266,13 +256,8 @@ export class ClusterControl {
    * console in-process) comes here: answered once what it changed is on disk.
    */
   async handle(op: string, a: ClusterArgs, asker: Asker = { via: 'cli' }): Promise<unknown> {
-    if (!READ_ONLY.has(op) && !(op === 'properties' && ((a['set'] ?? []) as unknown[]).length === 0))
-      this.log.log('info', 'cluster_operation', {
-        op,
-        ...(typeof a['node'] === 'string' ? { node: a['node'] } : {}),
-        ...(typeof a['name'] === 'string' ? { name: a['name'] } : {}),
-        ...asker,
-      });
+    const what = operationLogged(op, a);
+    if (what) this.log.log('info', 'cluster_operation', { ...what, ...asker });
     const answer = await this.operate(op, a);
     await this.store?.durable();
     return answer;

@@ -65,7 +65,9 @@ async function eventLog(ctx: ServicesContext, member: string | null): Promise<Ev
     });
   if (chosen === me) return { members, member: me, rows: rows(ctx.log.recent?.() ?? []) };
   try {
-    return { members, member: chosen, rows: rows(await ctx.control.memberEvents(chosen)) };
+    const { answer } = await ctx.control.askPeer({ type: 'events' }, 5000, chosen);
+    if (answer.type !== 'events' || !Array.isArray(answer['entries'])) throw new Error(String(answer['message'] ?? 'no events in its answer'));
+    return { members, member: chosen, rows: rows(answer['entries'] as unknown[]) };
   } catch (e) {
     return { members, member: chosen, rows: [], error: `${chosen}'s events could not be asked for: ${(e as Error).message}` };
   }
