@@ -61,7 +61,8 @@ async function start(t: import('ava').ExecutionContext) {
           properties: { mode: 'active-passive', sync: true, logSync: false, healthCheckFailsWhileSyncing: false },
           shared: { eth1: '198.18.2.1/24' },
         };
-      if (req.cmd === 'metrics-token') return { set: false };
+      if (req.cmd === 'metrics-token') return req.op === 'new' ? { token: 'T'.repeat(43) } : req.op === 'revoke' ? { revoked: true } : { set: false };
+      if (req.cmd === 'https') return { fingerprint: 'AB:CD' };
       if (req.cmd === 'cluster' && req.op === 'disable') return { disabled: String(req.args?.['node']), notTold: [] };
       if (req.cmd === 'cluster' && req.op === 'add-member')
         throw new Error(`tandemd: member name "${String(req.args?.['name'])}": 1 to 16 letters, digits, "-", "_" or "."`);
@@ -108,7 +109,7 @@ async function start(t: import('ava').ExecutionContext) {
   ) =>
     new Promise<Got>((resolve, reject) => {
       const headers: Record<string, string> = { ...(o.headers ?? {}) };
-      if (o.body !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
+      if (o.body !== undefined && !headers['content-type']) headers['content-type'] = 'application/x-www-form-urlencoded';
       if (o.cookie) headers['cookie'] = o.cookie;
       if (o.origin !== null && method === 'POST') headers['origin'] = o.origin ?? origin;
       const r = httpsRequest(
@@ -251,4 +252,31 @@ test('the event log: filtered by severity (that one and more severe), newest fir
   );
   t.regex(warnings.body, /<option selected>fw-b<\/option>/);
   t.false(warnings.body.includes('<b>x</b>'), 'a field is text, never markup');
+});
+
+test('the certificate installed from an uploaded pair of files, the metrics token made (shown once) and revoked, leave asked first: each through the daemon’s own commands', async (t) => {
+  const s = await start(t);
+  const a = await s.login();
+  const boundary = 'XyZ';
+  const part = (name: string, value: string, file?: string) =>
+    `--${boundary}\r\nContent-Disposition: form-data; name="${name}"${file ? `; filename="${file}"` : ''}\r\n\r\n${value}\r\n`;
+  const body = part('csrf', a.csrf) + part('cert', 'CERT PEM', 'cert.pem') + part('key', 'KEY PEM', 'key.pem') + `--${boundary}--\r\n`;
+  const up = await s.send('POST', '/certificate/install', { body, cookie: a.cookie, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } });
+  t.is(up.status, 303);
+  t.deepEqual(s.calls.at(-1)?.req, {
+    cmd: 'https',
+    op: 'install',
+    args: { certPem: 'CERT PEM', keyPem: 'KEY PEM', certPath: 'the uploaded certificate', keyPath: 'the uploaded key' },
+  });
+  const made = await s.send('POST', '/metrics-token/new', { body: `csrf=${encodeURIComponent(a.csrf)}`, cookie: a.cookie });
+  t.deepEqual(s.calls.at(-1)?.req, { cmd: 'metrics-token', op: 'new' });
+  t.regex(made.body, /<code id="token">/, 'the token page');
+  await s.send('POST', '/metrics-token/revoke', { body: `csrf=${encodeURIComponent(a.csrf)}`, cookie: a.cookie });
+  t.deepEqual(s.calls.at(-1)?.req, { cmd: 'metrics-token', op: 'revoke' });
+  const n = s.calls.length;
+  const ask = await s.send('POST', '/cluster/leave', { body: `csrf=${encodeURIComponent(a.csrf)}`, cookie: a.cookie });
+  t.regex(ask.body, /Leaving makes this node standalone: it stops taking part in the cluster and keeps its system state\./);
+  t.is(s.calls.length, n, 'nothing asked before the confirmation');
+  await s.send('POST', '/cluster/leave', { body: `confirm=yes&csrf=${encodeURIComponent(a.csrf)}`, cookie: a.cookie });
+  t.deepEqual(s.calls.at(-1)?.req, { cmd: 'cluster', op: 'leave', args: {} });
 });
