@@ -25,6 +25,19 @@ import type { WebConsole } from './web/web-console.js';
 
 export const HEALTH_PATH = '/dana-na/healthcheck/healthcheck.cgi';
 
+/**
+ * The TLS 1.2 suites offered: forward-secret AEAD only, as the management planes of commercial firewalls offer
+ * (Node's default list also has the CBC-SHA1 ones). TLS 1.3's suites are all AEAD and stay Node's.
+ */
+export const TLS12_CIPHERS = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
 export interface HttpViews {
   health(): { ok: boolean; text: string };
   statusJson(): unknown;
@@ -82,7 +95,8 @@ export type ManagementServer = Server | HttpsServer;
 /** Serves the new certificate to every connection from now on (existing ones keep theirs). */
 export function replaceIdentity(server: ManagementServer, id: TlsIdentity): void {
   if (!('setSecureContext' in server)) throw new Error('the management server runs plain HTTP (management.protocol "http"): no certificate to replace');
-  server.setSecureContext({ cert: id.certPem, key: id.keyPem });
+  // The new context replaces the whole old one: the same protocol floor and suites again.
+  server.setSecureContext({ cert: id.certPem, key: id.keyPem, minVersion: 'TLSv1.2', ciphers: TLS12_CIPHERS });
 }
 
 export function serveHttp(host: string, port: number, v: HttpViews, tls?: TlsIdentity): Promise<ManagementServer> {
@@ -95,7 +109,7 @@ export function serveHttp(host: string, port: number, v: HttpViews, tls?: TlsIde
       v.failed?.(e);
     });
   const server: ManagementServer = tls
-    ? createHttpsServer({ cert: tls.certPem, key: tls.keyPem, minVersion: 'TLSv1.2', handshakeTimeout: 10_000 }, handler)
+    ? createHttpsServer({ cert: tls.certPem, key: tls.keyPem, minVersion: 'TLSv1.2', ciphers: TLS12_CIPHERS, handshakeTimeout: 10_000 }, handler)
     : createServer(handler);
   // A load balancer keeps connections open; a dead one must not hold sockets for ever.
   server.keepAliveTimeout = 5000;

@@ -14,7 +14,8 @@ import { flag, UsageError, type Parsed } from './args.js';
 import { socketPath } from './status-command.js';
 import { servedUrls } from '../cluster/https-identity.js';
 
-export const HTTPS_USAGE = `tandem https [show]                  the management server's certificate: fingerprint, names, validity, SPKI pin
+export const HTTPS_USAGE = `tandem https [show] [--pem]          the management server's certificate: its file, fingerprint, names, validity,
+    SPKI pin (--pem: the certificate itself, for curl --cacert or a scraper's ca_file)
 tandem https install CERT.pem KEY.pem    use the administrator's certificate (chain after it) and key
 tandem https generate                 a new self-signed certificate (replaces an installed one)
 tandem metrics-token [show | new | revoke]   the read-only bearer token for /metrics (show: whether one is set, the
@@ -37,6 +38,7 @@ function describe(r: Record<string, unknown>): string {
     `valid        ${String(r['validFrom'])} .. ${String(r['validTo'])}`,
     `sha256       ${String(r['fingerprint'])}`,
     `spki pin     ${String(r['spkiPin'])}   (curl --pinnedpubkey sha256//PIN, chromium --ignore-certificate-errors-spki-list=PIN)`,
+    `file         ${String(r['certFile'])}   (curl --cacert FILE, Prometheus tls_config.ca_file; or tandem https --pem)`,
   ].join('\n');
 }
 
@@ -50,7 +52,8 @@ export async function httpsCommand(p: Parsed): Promise<number> {
     args = { certPem: readPem(certPath, 'certificate'), keyPem: readPem(keyPath, 'key'), certPath, keyPath };
   } else if (op !== 'show' && op !== 'generate') throw new UsageError(`tandem https: unknown operation "${op}" (show, install, generate)`);
   const r = (await askControl(socketPath(p), { cmd: 'https', op, ...(args ? { args } : {}) })) as Record<string, unknown>;
-  if (flag(p, 'json')) process.stdout.write(JSON.stringify(r, null, 1) + '\n');
+  if (flag(p, 'pem')) process.stdout.write(String(r['certPem']));
+  else if (flag(p, 'json')) process.stdout.write(JSON.stringify(r, null, 1) + '\n');
   else process.stdout.write((op === 'show' ? '' : 'replaced: new connections get this certificate\n') + describe(r) + '\n');
   return 0;
 }

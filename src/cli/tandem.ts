@@ -76,6 +76,7 @@ const OPTIONS = {
   'reboot-command': 'string',
   'poweroff-command': 'string',
   list: 'boolean',
+  pem: 'boolean',
 } as const;
 
 export async function main(argv: readonly string[]): Promise<void> {

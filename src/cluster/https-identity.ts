@@ -40,6 +40,8 @@ export interface LoadedIdentity extends Identity {
 }
 
 const dirOf = (stateDir: string) => join(stateDir, 'https');
+/** The served certificate's file (its chain after it). */
+export const certificatePath = (stateDir: string) => join(dirOf(stateDir), 'cert.pem');
 
 /** The management server's URL on `address`; an IPv6 address goes in brackets (RFC 3986 3.2.2). */
 export const managementUrl = (address: string, port: number) => `https://${address.includes(':') ? `[${address}]` : address}:${port}/`;

@@ -6,6 +6,7 @@
 import test from 'ava';
 import { mkdtempSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
+import { connect as tlsConnect, type SecureVersion as tlsVersion } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -279,4 +280,22 @@ test('the certificate installed from an uploaded pair of files, the metrics toke
   t.is(s.calls.length, n, 'nothing asked before the confirmation');
   await s.send('POST', '/cluster/leave', { body: `confirm=yes&csrf=${encodeURIComponent(a.csrf)}`, cookie: a.cookie });
   t.deepEqual(s.calls.at(-1)?.req, { cmd: 'cluster', op: 'leave', args: {} });
+});
+
+test('TLS: 1.3, and 1.2 with forward-secret AEAD suites only; the CBC-SHA1 ones and TLS 1.1 are refused', async (t) => {
+  const { origin } = await start(t);
+  const port = Number(new URL(origin).port);
+  const hello = (o: { ciphers?: string; minVersion?: tlsVersion; maxVersion?: tlsVersion }) =>
+    new Promise<string>((resolve) => {
+      const s = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...o }, () => {
+        resolve(`${s.getProtocol()} ${s.getCipher().name}`);
+        s.end();
+      });
+      s.on('error', (e) => resolve(`refused: ${e.message}`));
+    });
+  t.regex(await hello({}), /^TLSv1\.3 TLS_/);
+  t.is(await hello({ maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256' }), 'TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256');
+  for (const cbc of ['ECDHE-ECDSA-AES128-SHA', 'ECDHE-ECDSA-AES256-SHA', 'ECDHE-ECDSA-AES128-SHA256'])
+    t.regex(await hello({ maxVersion: 'TLSv1.2', ciphers: cbc }), /^refused/, cbc);
+  t.regex(await hello({ minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }), /^refused/, 'TLS 1.1');
 });

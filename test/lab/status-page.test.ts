@@ -79,6 +79,25 @@ test.serial(
     t.is(shown.spkiPin, pin, '`tandem https` shows the pin of the certificate served');
     t.is(shown.origin, 'generated');
     t.regex(shown.names, /IP Address:198\.18\.2\.11/, 'the certificate names the management address');
+    // Issue 33 item 3: where the served certificate is, and the PEM itself, for curl --cacert or a scraper's ca_file.
+    t.is((shown as unknown as { certFile: string }).certFile, certFile);
+    const pem = await p.cli('n1', 'https', '--pem');
+    t.is(pem.stdout, readFileSync(certFile, 'utf8'), 'tandem https --pem prints the served certificate');
+    const pemFile = join(p.cluster.dir, 'served.pem');
+    writeFileSync(pemFile, pem.stdout);
+    t.is((await curl(client.netns, 'https://198.18.2.11/dana-na/healthcheck/healthcheck.cgi', { caFile: pemFile })).exit, 0, 'curl --cacert takes it');
+    // Issue 33 item 2: TLS 1.2 offers forward-secret AEAD suites only (openssl from the management network).
+    const tls12 = async (cipher: string) =>
+      run(['ip', 'netns', 'exec', client.netns, tool('openssl'), 's_client', '-connect', '198.18.2.11:443', '-tls1_2', '-cipher', cipher], {
+        input: '',
+        timeoutMs: 8000,
+      }).then(
+        (r) => /Cipher is (\S+)/.exec(r.stdout)?.[1] ?? 'none',
+        () => 'refused',
+      );
+    t.is(await tls12('ECDHE-ECDSA-AES128-GCM-SHA256'), 'ECDHE-ECDSA-AES128-GCM-SHA256');
+    t.is(await tls12('ECDHE-ECDSA-AES128-SHA'), 'refused', 'CBC-SHA1 is not offered');
+    t.is(await tls12('ECDHE-ECDSA-AES256-SHA'), 'refused', 'CBC-SHA1 is not offered');
 
     // Plain HTTP gets nothing: not on the HTTPS port, and no HTTP port is open.
     const plain = await curl(client.netns, 'http://198.18.2.11:443/');

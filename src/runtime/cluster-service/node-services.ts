@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import type { AddressInfo, Server } from 'node:net';
 import { serveControl, type Asker, type Request } from '../../api/control-socket.js';
 import { replaceIdentity, serveHttp, type HttpViews, type ManagementServer } from '../../api/http-server.js';
-import { generateIdentity, installIdentity, loadIdentity, type LoadedIdentity, type Want } from '../../cluster/https-identity.js';
+import { certificatePath, generateIdentity, installIdentity, loadIdentity, type LoadedIdentity, type Want } from '../../cluster/https-identity.js';
 import { MetricsToken, newMetricsToken, revokeMetricsToken } from '../../cluster/metrics-token.js';
 import { renderMetrics, renderPage, type StatusDoc } from '../../api/status-page.js';
 import { AdminPassword, setAdminPassword } from '../../cluster/admin-password.js';
@@ -135,7 +135,7 @@ export async function startServices(ctx: ServicesContext): Promise<Services> {
     if (m.protocol !== 'https')
       throw new Error(`the management server runs plain HTTP (management.protocol "http" in ${ctx.local.file}): set it to "https" first`);
     if (req.op === 'show' || req.op === undefined)
-      return identity ? { ...identity.info, port: m.port, addresses: served() } : { error: 'no certificate loaded' };
+      return identity ? { ...identity.info, port: m.port, addresses: served(), ...certificateFile() } : { error: 'no certificate loaded' };
     const args = req.args ?? {};
     const replaced =
       req.op === 'generate'
@@ -151,7 +151,11 @@ export async function startServices(ctx: ServicesContext): Promise<Services> {
     for (const server of http) replaceIdentity(server, identity);
     const info = identity.info;
     ctx.log.log('info', 'https_certificate_replaced', { origin: info.origin, fingerprint: info.fingerprint, validTo: info.validTo });
-    return { ...info, port: m.port, addresses: served() };
+    return { ...info, port: m.port, addresses: served(), ...certificateFile() };
+  }
+  /** Where the served certificate is, and its PEM: what a client's --cacert or ca_file takes. */
+  function certificateFile(): { certFile: string; certPem: string } {
+    return { certFile: certificatePath(stateDir), certPem: identity!.certPem };
   }
   /** The addresses a listener is up on (a failed one is not served). */
   function served(): string[] {
