@@ -14,7 +14,7 @@
  *
  * Who is active is who holds the WAN shared IPv4 address, from the kernel's address events in each node's
  * namespace (read by this process, so a frozen node does not delay them); in sync is the standby's external
- * cache holding at least the probes' connections. Role changes are keepalived's own "Entering ... STATE" lines.
+ * cache holding at least as many entries as the active node's internal cache (its kernel's table). Role changes are keepalived's own "Entering ... STATE" lines.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -91,7 +91,7 @@ function vrrpSender(frame: Uint8Array): string | undefined {
   return vrrp ? Buffer.from(frame.subarray(6, 12)).toString('hex') : undefined;
 }
 
-export async function keepalivedPair(lab: Lab, opts: { connections: number }): Promise<ChaosPair> {
+export async function keepalivedPair(lab: Lab): Promise<ChaosPair> {
   const dir = mkdtempSync(join(tmpdir(), `${lab.name}-chaos-ka-`));
   const plan = lab.plan;
   const shared = plan.segments.filter((s) => s.role !== 'sync').flatMap((s) => (plan.ipv6 ? [s.sharedIp, s.sharedIp6] : [s.sharedIp]));
@@ -156,7 +156,9 @@ export async function keepalivedPair(lab: Lab, opts: { connections: number }): P
       }
     },
     async inSync(inactive) {
-      return (await cd.externalCount(inactive)) >= 2 * opts.connections;
+      const active = plan.nodes.find((n) => n.name !== inactive)!.name;
+      const [theirs, ours] = [await cd.internalCount(active), await cd.externalCount(inactive)];
+      return theirs > 0 && ours >= theirs;
     },
     stalled: async (node) => netnsPids(plan.nodes.find((n) => n.name === node)!.netns),
     async killWorker(node) {

@@ -28,13 +28,26 @@ const CONNECTIONS = 20;
 
 const all: { peer: string; start: (lab: Lab) => Promise<ChaosPair> }[] = [
   { peer: 'tandem', start: (lab) => tandemPair(lab, board) },
-  { peer: 'keepalived', start: (lab) => keepalivedPair(lab, { connections: CONNECTIONS }) },
+  { peer: 'keepalived', start: (lab) => keepalivedPair(lab) },
 ];
 const peers = all.filter((p) => only === undefined || p.peer === only);
 
 function report(res: ChaosResult): void {
   const { peer, seed } = res;
-  for (const c of res.connections) emit('chaos_connections_lost', 'connections', c.lost, peer, { seed, family: c.family, of: c.of, maxGapMs: c.maxGapMs });
+  for (const c of res.connections)
+    process.stdout.write(
+      JSON.stringify({
+        name: 'chaos_connections_lost',
+        unit: 'connections',
+        value: c.lost,
+        peer,
+        seed,
+        family: c.family,
+        of: c.of,
+        maxGapMs: c.maxGapMs,
+        lostAtFault: c.lostAt,
+      }) + '\n',
+    );
   emit('chaos_both_active_intervals', 'intervals', res.bothActiveMs.length, peer, {
     seed,
     longestMs: res.bothActiveMs[0] ?? 0,

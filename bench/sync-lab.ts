@@ -163,6 +163,12 @@ export class Conntrackd {
     return Number(/cache external:\s*\ncurrent active connections:\s+(\d+)/.exec(out)?.[1] ?? -1);
   }
 
+  /** Entries in a node's internal cache (its own kernel's table, as conntrackd mirrors it). */
+  async internalCount(node: string): Promise<number> {
+    const out = await this.ctl(node, ['-s']);
+    return Number(/cache internal:\s*\ncurrent active connections:\s+(\d+)/.exec(out)?.[1] ?? -1);
+  }
+
   async stop(): Promise<void> {
     for (const p of this.procs) if (p.exitCode === null) p.kill('SIGTERM');
     const deadline = Date.now() + 3000;

@@ -67,6 +67,8 @@ export interface ChaosOptions {
 
 export interface FaultRecord {
   k: number;
+  /** Wall-clock ms at which the fault was applied. */
+  at: number;
   fault: ChaosFault;
   node: string;
   detail: string;
@@ -79,7 +81,8 @@ export interface ChaosResult {
   peer: string;
   seed: number;
   faults: FaultRecord[];
-  connections: { family: 4 | 6; of: number; lost: number; maxGapMs: number }[];
+  /** lostAt: the lost connections by the fault during which each last echoed (k, or -1 before the first). */
+  connections: { family: 4 | 6; of: number; lost: number; maxGapMs: number; lostAt: Record<string, number> }[];
   /** Intervals with both nodes active and running, longest first. */
   bothActiveMs: number[];
   udp: { sent: number; lost: number; maxGapMs: number };
@@ -207,7 +210,7 @@ export async function runChaos(lab: Lab, startPair: (lab: Lab) => Promise<ChaosP
           break;
         }
       }
-      const rec: FaultRecord = { k, fault, node, detail, holdMs, recoveredMs: await recover() };
+      const rec: FaultRecord = { k, at: from, fault, node, detail, holdMs, recoveredMs: await recover() };
       faults.push(rec);
       opts.onFault?.(rec);
       await sleep(between(0, 800));
@@ -225,8 +228,13 @@ export async function runChaos(lab: Lab, startPair: (lab: Lab) => Promise<ChaosP
     seed: opts.seed,
     faults,
     connections: reports.map((r, i) => {
-      const lost = r ? r.conns.filter((c) => c.error !== null || c.echoed !== c.sent || c.echoed === 0).length : conns;
-      return { family: i === 0 ? 4 : 6, of: conns, lost, maxGapMs: r ? Math.max(...r.conns.map((c) => c.maxGapMs)) : -1 };
+      const lostConns = r ? r.conns.filter((c) => c.error !== null || c.echoed !== c.sent || c.echoed === 0) : [];
+      const lostAt: Record<string, number> = {};
+      for (const c of lostConns) {
+        const k = String(faults.filter((f) => f.at <= c.lastEchoAt).at(-1)?.k ?? -1);
+        lostAt[k] = (lostAt[k] ?? 0) + 1;
+      }
+      return { family: i === 0 ? 4 : 6, of: conns, lost: r ? lostConns.length : conns, maxGapMs: r ? Math.max(...r.conns.map((c) => c.maxGapMs)) : -1, lostAt };
     }),
     bothActiveMs: bothActive(lab.plan.nodes.map((n) => n.name) as [string, string], pair, stopped),
     udp: udpReport ? { sent: udpReport.sent, lost: udpReport.sent - udpReport.echoed, maxGapMs: udpReport.maxGapMs } : { sent: 0, lost: 0, maxGapMs: -1 },
