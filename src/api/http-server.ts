@@ -99,8 +99,14 @@ export function replaceIdentity(server: ManagementServer, id: TlsIdentity): void
   server.setSecureContext({ cert: id.certPem, key: id.keyPem, minVersion: 'TLSv1.2', ciphers: TLS12_CIPHERS });
 }
 
-export function serveHttp(host: string, port: number, v: HttpViews, tls?: TlsIdentity): Promise<ManagementServer> {
-  const throttle = new LoginThrottle();
+/** `throttle`: the node's one table of wrong passwords (every listener shares it); absent, one of this server's own. */
+export function serveHttp(
+  host: string,
+  port: number,
+  v: HttpViews,
+  tls?: TlsIdentity,
+  throttle: LoginThrottle = new LoginThrottle(),
+): Promise<ManagementServer> {
   const handler = (req: IncomingMessage, res: ServerResponse) =>
     // A view that throws (a state the page did not foresee) answers 500 to that request; it must never end the daemon.
     route(req, res, v, throttle).catch((e: Error) => {

@@ -8,7 +8,9 @@
  * Retry-After and its passwords are not even checked. Other addresses are
  * not affected, so the administrator logs in at once while a guesser waits.
  * A right password clears the address; an address quiet for FORGET_MS is
- * forgotten. Pure, clock-injected; the HTTP server logs each lock-out.
+ * forgotten. One table per node (every listener, the login form and HTTP Basic share it), handed to
+ * `persist` when it changes so that a worker restart does not clear a lock-out (the caller's file). Pure,
+ * wall-clock-injected; the HTTP server logs each lock-out.
  */
 
 export const FREE_FAILURES = 5;
@@ -18,11 +20,14 @@ export const FORGET_MS = 15 * 60_000;
 /** Sources tracked at most (a spoofing flood must not grow memory): the quietest go first. */
 const MAX_SOURCES = 10_000;
 
-interface Source {
+export interface Source {
   failures: number;
   lockedUntil: number;
   lastAt: number;
 }
+
+/** The table as saved: source address -> its counts (wall-clock ms). */
+export type ThrottleTable = Record<string, Source>;
 
 export interface Lockout {
   failures: number;
@@ -32,7 +37,16 @@ export interface Lockout {
 export class LoginThrottle {
   private readonly sources = new Map<string, Source>();
 
-  constructor(private readonly now: () => number = () => performance.now()) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly persist: (table: ThrottleTable) => void = () => undefined,
+    saved: ThrottleTable = {},
+  ) {
+    const t = this.now();
+    for (const [source, s] of Object.entries(saved))
+      if (Number.isFinite(s.failures) && Number.isFinite(s.lockedUntil) && Number.isFinite(s.lastAt) && t - s.lastAt <= FORGET_MS)
+        this.sources.set(source, { ...s });
+  }
 
   /** How long `source` must wait before a password of its is checked (0: now). */
   waitMs(source: string): number {
@@ -50,13 +64,21 @@ export class LoginThrottle {
     s.lastAt = now;
     this.sources.set(source, s);
     if (this.sources.size > MAX_SOURCES) this.sources.delete(this.sources.keys().next().value!);
-    if (s.failures <= FREE_FAILURES) return null;
+    if (s.failures <= FREE_FAILURES) {
+      this.save();
+      return null;
+    }
     const lockedForMs = Math.min(MAX_MS, BASE_MS * 2 ** (s.failures - FREE_FAILURES - 1));
     s.lockedUntil = now + lockedForMs;
+    this.save();
     return { failures: s.failures, lockedForMs };
   }
 
   succeeded(source: string): void {
-    this.sources.delete(source);
+    if (this.sources.delete(source)) this.save();
+  }
+
+  private save(): void {
+    this.persist(Object.fromEntries([...this.sources].map(([k, v]) => [k, { ...v }])));
   }
 }

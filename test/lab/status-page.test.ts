@@ -224,5 +224,23 @@ test.serial(
       logged.length >= 1 && logged.every((e) => e['source'] === '198.18.2.100'),
       `the lockouts are logged with the source address (${JSON.stringify(logged[0])})`,
     );
+    // Issue 33 item 5: the lock-out is the node's, kept across a restart of its service.
+    const pid = ((await p.status('n1')) as unknown as { pid: number }).pid;
+    t.is((await p.cli('n1', 'restart', '--only-this', '--yes')).code, 0);
+    t.true(
+      await until(async () => ((await p.status('n1')) as unknown as { pid: number } | null)?.pid !== pid && (await p.status('n1')) !== null, 20_000),
+      'restarted',
+    );
+    const asOther = ['--interface', other, '-u', 'admin:status page secret'];
+    t.true(
+      await until(async () => (await curl(client.netns, 'https://198.18.2.11/status.json', { caFile: certFile, extra: asOther })).status === 200, 10_000),
+      'answering again',
+    );
+    // The count goes on from where it was: one more wrong password locks the address out at once, where a table
+    // started afresh would have five free ones to give.
+    const wrongAgain = await curl(client.netns, 'https://198.18.2.11/status.json', { caFile: certFile, extra: ['-u', 'admin:wrong guess'] });
+    t.is(wrongAgain.status, 401);
+    const after = await curl(client.netns, 'https://198.18.2.11/status.json', { caFile: certFile, extra: ['-u', 'admin:status page secret'] });
+    t.is(after.status, 429, 'the address that guessed before the restart is locked out after one more wrong password, even with the right one');
   },
 );

@@ -9,7 +9,7 @@
  *
  * Sessions outlive the worker (a cluster change restarts it): the list is handed to `persist` on every login and
  * logout, and on a request at most once a minute (the idle clock is as fine as that). Clock-injected; the file is
- * the caller's (src/runtime/cluster-service/web-sessions-file.ts).
+ * the caller’s (src/runtime/cluster-service/management-state.ts).
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 

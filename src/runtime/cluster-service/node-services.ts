@@ -23,7 +23,9 @@ import { GUIDE } from '../logging/event-guide.js';
 import type { EventLog, EventRow } from '../../api/web/events-page.js';
 import { WebConsole } from '../../api/web/web-console.js';
 import { WebSessions } from '../../api/web/sessions.js';
-import { loadSessions, sessionsWriter } from './web-sessions-file.js';
+import { jsonWriter, loadSessions, loadThrottle, sessionsFile, throttleFile } from './management-state.js';
+import { LoginThrottle, type ThrottleTable } from '../../api/login-throttle.js';
+import type { SessionRecord } from '../../api/web/sessions.js';
 import { explainRecords } from '../explain/why.js';
 
 export interface ServicesContext {
@@ -80,11 +82,12 @@ export async function startServices(ctx: ServicesContext): Promise<Services> {
   const m = ctx.local.management;
   const saved = loadSessions(stateDir);
   if (saved.damaged) ctx.log.log('warn', 'web_sessions_unreadable', { error: saved.damaged });
-  const sessions = new WebSessions(
-    Date.now,
-    sessionsWriter(stateDir, (e) => ctx.log.log('warn', 'web_sessions_write_failed', { error: e.message })),
-    saved.records,
-  );
+  const stateFailed = (e: Error) => ctx.log.log('warn', 'web_sessions_write_failed', { error: e.message });
+  const sessions = new WebSessions(Date.now, jsonWriter<SessionRecord[]>(sessionsFile(stateDir), stateFailed), saved.records);
+  // One wrong-password table for the node: every listener, the login form and HTTP Basic; kept across a restart.
+  const savedThrottle = loadThrottle(stateDir);
+  if (savedThrottle.damaged) ctx.log.log('warn', 'web_sessions_unreadable', { error: savedThrottle.damaged });
+  const throttle = new LoginThrottle(Date.now, jsonWriter<ThrottleTable>(throttleFile(stateDir), stateFailed), savedThrottle.table);
   const want: Want | null = m && ctx.managementHosts.length ? { commonName: ctx.nodeName ?? hostname(), addresses: ctx.managementHosts } : null;
   const http: ManagementServer[] = [];
   let identity: LoadedIdentity | undefined;
@@ -195,7 +198,7 @@ export async function startServices(ctx: ServicesContext): Promise<Services> {
       // One listener per address: an IPv6 one that cannot listen (the address is gone, IPv6 is off) costs only itself.
       for (const address of want.addresses) {
         try {
-          http.push(await serveHttp(address, m.port, views, identity));
+          http.push(await serveHttp(address, m.port, views, identity, throttle));
           ctx.log.log('info', 'management_http_started', {
             address,
             port: m.port,

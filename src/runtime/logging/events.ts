@@ -212,8 +212,16 @@ export const EVENTS = {
     summary: 'a change on the web console was refused (403): no CSRF token, a token of another session, or a request from another origin',
   },
   web_sessions_ended: { id: 834, summary: 'the administrator password changed: every web console session ended' },
-  web_sessions_unreadable: { id: 836, summary: 'the saved web console sessions could not be read (file and error attached): everyone logs in again' },
-  web_sessions_write_failed: { id: 837, summary: 'the web console sessions could not be saved: a restart of the service will log the administrator out' },
+  web_sessions_unreadable: {
+    id: 836,
+    summary:
+      'the saved web console sessions or wrong-password counts could not be read (file and error attached): everyone logs in again, the counts start over',
+  },
+  web_sessions_write_failed: {
+    id: 837,
+    summary:
+      'the web console sessions or wrong-password counts could not be saved: a restart of the service will log the administrator out and forget lock-outs',
+  },
   web_change: { id: 835, summary: 'a change made on the web console (certificate, metrics token, cluster): what, from which address and session' },
   priority_not_set: { id: 612, summary: 'tandemd could not raise its scheduling priority (config nice): under load its heartbeats may be late' },
   node_addresses_set: { id: 113, summary: 'at start, the addresses the node file names (set on the console) were put back on the interfaces' },
