@@ -45,6 +45,8 @@ export interface StatusDoc {
   /** Every role change since the daemon started (changes keeps only the newest). */
   roleChangesTotal: number;
   connections: number;
+  /** What the administrator should fix, shown at the top of the page (a certificate that does not name this node). */
+  warnings?: string[];
   /** connections: the synchronised connection table by address family (absent where it is not synchronised). */
   sync: null | { status: string; channel: string; lag: number; sequence: number; connections?: { ipv4: number; ipv6: number } };
 }
@@ -88,6 +90,7 @@ export function renderPage(d: StatusDoc): string {
 <style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;margin-bottom:1.5em}td,th{border:1px solid #999;padding:.2em .6em;text-align:left}
 .ok{color:#060}.bad{color:#a00}</style></head><body>
 <h1>${esc(d.node.name)}: <span id="role">${esc(d.node.role)}</span></h1>
+${(d.warnings ?? []).map((w) => `<p class="bad warning">warning: ${esc(w)}</p>`).join('\n')}
 <p id="cluster">${esc(title)}${d.cluster ? `, revision ${d.cluster.revision}, leader <b id="leader">${esc(d.cluster.leader ?? 'none')}</b>` : ''}; software ${esc(d.node.softwareVersion)};
 health check: <span id="health" class="${d.health.ok ? 'ok' : 'bad'}">${esc(d.health.text)}</span>; connections ${d.connections}${d.sync?.connections ? ` (synchronised: IPv4 ${d.sync.connections.ipv4}, IPv6 ${d.sync.connections.ipv6})` : ''}${d.sync ? `; sync ${esc(d.sync.status)} (channel ${esc(d.sync.channel)}, lag ${d.sync.lag})` : ''}</p>
 <h2>Members</h2>

@@ -2,10 +2,11 @@
  * DOC: `tandem check --config FILE`: the pre-flight an administrator runs
  * before starting tandemd (which runs the same check and refuses to start).
  */
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { boardOf } from '../board/board-file.js';
 import { clusterSecret } from '../cluster/cluster-key.js';
-import { checkConfig, type CheckResult } from '../cluster/config-check.js';
+import { checkConfig, managementAddresses, type CheckResult } from '../cluster/config-check.js';
+import { certificatePath, unnamedAddresses } from '../cluster/https-identity.js';
 import { loadNode, type Loaded } from '../cluster/config-file.js';
 import { str, UsageError, type Parsed } from './args.js';
 
@@ -31,10 +32,13 @@ export function preflight(path: string): { loaded: Loaded; result: CheckResult }
     });
     if (!c.interfaces.some((i) => i.sync && i.address))
       result.warnings.push({ field: 'interfaces', message: "no sync interface with this node's address: the node cannot create or join a cluster" });
+    const mgmt = c.management && c.interfaces.find((i) => i.name === c.management!.interface);
+    certificateWarning(c.stateDir, mgmt ? [mgmt.address, mgmt.address6].flatMap((a) => (a ? [a.address] : [])) : [], result);
     return { loaded, result };
   }
   const config = loaded.config;
   const result = checkConfig(config, board);
+  certificateWarning(config.stateDir, managementAddresses(config), result);
   try {
     clusterSecret(config.cluster);
     const loose = config.cluster.passwordFile === null ? undefined : looseModes(config.cluster.passwordFile);
@@ -43,6 +47,27 @@ export function preflight(path: string): { loaded: Loaded; result: CheckResult }
     result.errors.push({ field: config.cluster.managed ? 'cluster store' : 'cluster.passwordFile', message: (e as Error).message });
   }
   return { loaded, result };
+}
+
+/** The served certificate (installed with --force) does not name a management address: clients that check refuse it. */
+function certificateWarning(stateDir: string, addresses: string[], result: CheckResult): void {
+  let pem: string;
+  try {
+    pem = readFileSync(certificatePath(stateDir), 'utf8');
+  } catch {
+    return; // none yet: tandemd makes one naming its addresses at start
+  }
+  let unnamed: string[];
+  try {
+    unnamed = unnamedAddresses(pem, addresses);
+  } catch {
+    return; // damaged: tandemd replaces a generated one, and refuses to serve an installed one, saying why
+  }
+  if (unnamed.length)
+    result.warnings.push({
+      field: 'management',
+      message: `the HTTPS certificate ${certificatePath(stateDir)} does not name ${unnamed.join(', ')}: clients that check the name (curl, HAProxy check-ssl verify, browsers) refuse the server there; install one that names them (tandem https install)`,
+    });
 }
 
 /** What is wrong with a secret file's permissions, if anything: anyone but its owner may read or change it. */

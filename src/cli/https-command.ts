@@ -16,7 +16,8 @@ import { servedUrls } from '../cluster/https-identity.js';
 
 export const HTTPS_USAGE = `tandem https [show] [--pem]          the management server's certificate: its file, fingerprint, names, validity,
     SPKI pin (--pem: the certificate itself, for curl --cacert or a scraper's ca_file)
-tandem https install CERT.pem KEY.pem    use the administrator's certificate (chain after it) and key
+tandem https install CERT.pem KEY.pem [--force]   use the administrator's certificate (chain after it) and key; it
+    must name this node's management addresses (--force: one meant for a name tandem cannot know)
 tandem https generate                 a new self-signed certificate (replaces an installed one)
 tandem metrics-token [show | new | revoke]   the read-only bearer token for /metrics (show: whether one is set, the
     default; new: a new one, printed once, the previous one revoked; revoke: none)`;
@@ -49,12 +50,16 @@ export async function httpsCommand(p: Parsed): Promise<number> {
     if (!cert || !key) throw new UsageError('tandem https install CERT.pem KEY.pem');
     const certPath = resolve(cert);
     const keyPath = resolve(key);
-    args = { certPem: readPem(certPath, 'certificate'), keyPem: readPem(keyPath, 'key'), certPath, keyPath };
+    args = { certPem: readPem(certPath, 'certificate'), keyPem: readPem(keyPath, 'key'), certPath, keyPath, force: flag(p, 'force') };
   } else if (op !== 'show' && op !== 'generate') throw new UsageError(`tandem https: unknown operation "${op}" (show, install, generate)`);
   const r = (await askControl(socketPath(p), { cmd: 'https', op, ...(args ? { args } : {}) })) as Record<string, unknown>;
   if (flag(p, 'pem')) process.stdout.write(String(r['certPem']));
   else if (flag(p, 'json')) process.stdout.write(JSON.stringify(r, null, 1) + '\n');
-  else process.stdout.write((op === 'show' ? '' : 'replaced: new connections get this certificate\n') + describe(r) + '\n');
+  else {
+    const unnamed = (r['unnamed'] as string[] | undefined) ?? [];
+    process.stdout.write((op === 'show' ? '' : 'replaced: new connections get this certificate\n') + describe(r) + '\n');
+    if (unnamed.length) process.stdout.write(`warning: it does not name ${unnamed.join(', ')}: clients that check the name refuse the server there\n`);
+  }
   return 0;
 }
 

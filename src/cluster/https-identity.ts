@@ -158,9 +158,32 @@ export function loadIdentity(stateDir: string, want: Want, now = new Date()): Lo
   return { ...generateIdentity(stateDir, want), renewed };
 }
 
-/** Installs the administrator's pair after checkPair; `names` are where they came from, for errors. */
-export function installIdentity(stateDir: string, certPem: string, keyPem: string, names: { cert: string; key: string }, now = new Date()): LoadedIdentity {
-  checkPair(certPem, keyPem, names, now);
+/** The management addresses a certificate does not name (a client that checks the name refuses the server there). */
+export function unnamedAddresses(certPem: string, addresses: readonly string[]): string[] {
+  const x = new X509Certificate(certPem);
+  return addresses.filter((a) => !x.checkIP(a));
+}
+
+/**
+ * Installs the administrator's pair after checkPair; `names` are where they came from, for errors. A certificate
+ * that does not name every management address is refused unless `force` (one meant for a name tandem cannot know).
+ */
+export function installIdentity(
+  stateDir: string,
+  certPem: string,
+  keyPem: string,
+  names: { cert: string; key: string },
+  o: { addresses: readonly string[]; force?: boolean },
+  now = new Date(),
+): LoadedIdentity {
+  const x = checkPair(certPem, keyPem, names, now);
+  const missing = o.addresses.filter((a) => !x.checkIP(a));
+  if (missing.length > 0 && !o.force)
+    throw new Error(
+      `${names.cert}: it does not name the management address${missing.length > 1 ? 'es' : ''} ${missing.join(', ')} (it names: ${
+        x.subjectAltName ?? 'nothing'
+      }): every client that checks the name (curl, HAProxy check-ssl verify, a browser) would refuse the server; get one with those addresses in its subjectAltName, or give --force for a certificate meant for a name tandem cannot know`,
+    );
   write(stateDir, { certPem, keyPem }, 'installed');
   return { certPem, keyPem, info: describe(certPem, 'installed') };
 }

@@ -267,7 +267,7 @@ test('the certificate installed from an uploaded pair of files, the metrics toke
   t.deepEqual(s.calls.at(-1)?.req, {
     cmd: 'https',
     op: 'install',
-    args: { certPem: 'CERT PEM', keyPem: 'KEY PEM', certPath: 'the uploaded certificate', keyPath: 'the uploaded key' },
+    args: { certPem: 'CERT PEM', keyPem: 'KEY PEM', certPath: 'the uploaded certificate', keyPath: 'the uploaded key', force: false },
   });
   const made = await s.send('POST', '/metrics-token/new', { body: `csrf=${encodeURIComponent(a.csrf)}`, cookie: a.cookie });
   t.deepEqual(s.calls.at(-1)?.req, { cmd: 'metrics-token', op: 'new' });

@@ -4,7 +4,7 @@ import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkPair, installIdentity, loadIdentity } from '../../src/cluster/https-identity.js';
+import { checkPair, installIdentity, loadIdentity, unnamedAddresses } from '../../src/cluster/https-identity.js';
 import { certificatePem, selfSigned } from '../../src/cluster/self-signed.js';
 
 function stateDir(t: { teardown(f: () => void): void }): string {
@@ -97,17 +97,26 @@ test('installing checks the pair and names the file at fault; an installed certi
   const names = { cert: '/root/fw.crt', key: '/root/fw.key' };
   const a = selfSigned({ commonName: 'gw.example', addresses: ['198.18.9.9'] });
   const b = selfSigned({ commonName: 'other', addresses: [] });
-  t.throws(() => installIdentity(dir, 'hello', a.keyPem, names), { message: /^\/root\/fw\.crt: no PEM certificate in it/ });
-  t.throws(() => installIdentity(dir, a.certPem, 'not a key', names), { message: /^\/root\/fw\.key: not a private key in PEM/ });
-  t.throws(() => installIdentity(dir, a.certPem, b.keyPem, names), { message: '/root/fw.key: this key does not belong to the certificate in /root/fw.crt' });
+  const here = { addresses: want.addresses, force: true };
+  t.throws(() => installIdentity(dir, 'hello', a.keyPem, names, here), { message: /^\/root\/fw\.crt: no PEM certificate in it/ });
+  t.throws(() => installIdentity(dir, a.certPem, 'not a key', names, here), { message: /^\/root\/fw\.key: not a private key in PEM/ });
+  t.throws(() => installIdentity(dir, a.certPem, b.keyPem, names, here), {
+    message: '/root/fw.key: this key does not belong to the certificate in /root/fw.crt',
+  });
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const old = certificatePem({ commonName: 'old', addresses: [], notBefore: new Date('2020-01-01T00:00:00Z'), validDays: 30 }, privateKey, publicKey);
-  t.throws(() => installIdentity(dir, old, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), names), {
+  t.throws(() => installIdentity(dir, old, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), names, here), {
     message: '/root/fw.crt: expired on 2020-01-31T00:00:00.000Z',
   });
-  const { info } = installIdentity(dir, a.certPem, a.keyPem, names);
+  // Issue 33 item 1: a certificate that does not name the management address is refused, naming the file and the address.
+  t.throws(() => installIdentity(dir, a.certPem, a.keyPem, names, { addresses: want.addresses }), {
+    message: /^\/root\/fw\.crt: it does not name the management address 198\.18\.2\.11 \(it names: DNS:gw\.example, IP Address:198\.18\.9\.9\): every client/,
+  });
+  t.throws(() => readFileSync(join(dir, 'https', 'origin'), 'utf8'), undefined, 'nothing was written');
+  t.deepEqual(unnamedAddresses(a.certPem, want.addresses), ['198.18.2.11']);
+  const { info } = installIdentity(dir, a.certPem, a.keyPem, names, here);
   t.is(info.origin, 'installed');
-  // It does not name 198.18.2.11: still served, as the administrator chose.
+  // It does not name 198.18.2.11: installed with --force, still served, as the administrator chose.
   const served = loadIdentity(dir, want);
   t.is(served.info.fingerprint, info.fingerprint);
   t.is(served.renewed, undefined);

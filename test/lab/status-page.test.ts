@@ -6,6 +6,8 @@ import { chromium } from 'playwright-core';
 import { CommandError, run, tool } from '../../src/lab/run.js';
 import { until } from '../helpers/lab.js';
 import { form, managedPair } from '../helpers/managed.js';
+import { tandem } from '../helpers/cli.js';
+import { selfSigned } from '../../src/cluster/self-signed.js';
 
 /** One request with curl from a lab namespace: status, headers and body (curl's own exit code if it failed). */
 async function curl(
@@ -242,5 +244,32 @@ test.serial(
     t.is(wrongAgain.status, 401);
     const after = await curl(client.netns, 'https://198.18.2.11/status.json', { caFile: certFile, extra: ['-u', 'admin:status page secret'] });
     t.is(after.status, 429, 'the address that guessed before the restart is locked out after one more wrong password, even with the right one');
+
+    // Issue 33 item 1: a certificate that does not name the management address is refused, naming the file and
+    // the address; with --force it is served, and tandem check, tandem https and the status page warn.
+    const foreign = selfSigned({ commonName: 'gw.example', addresses: ['198.18.9.9'] });
+    const [fc, fk] = [join(p.cluster.dir, 'foreign.crt'), join(p.cluster.dir, 'foreign.key')];
+    writeFileSync(fc, foreign.certPem);
+    writeFileSync(fk, foreign.keyPem, { mode: 0o600 });
+    const refusedCert = await p.cli('n1', 'https', 'install', fc, fk);
+    t.not(refusedCert.code, 0);
+    t.regex(
+      refusedCert.stderr,
+      new RegExp(
+        `${fc.replace(/[.]/g, '\\.')}: it does not name the management address 198\\.18\\.2\\.11 \\(it names: DNS:gw\\.example, IP Address:198\\.18\\.9\\.9\\)`,
+      ),
+    );
+    t.is(
+      (await curl(client.netns, 'https://198.18.2.11/dana-na/healthcheck/healthcheck.cgi', { caFile: certFile, extra: ['--interface', other] })).exit,
+      0,
+      'the node still serves the certificate it had',
+    );
+    const forced = await p.cli('n1', 'https', 'install', fc, fk, '--force');
+    t.is(forced.code, 0, forced.stderr);
+    t.regex(forced.stdout, /warning: it does not name 198\.18\.2\.11/);
+    const check = await tandem(['check', '--config', p.cluster.node('n1').config]);
+    t.regex(check.stdout + check.stderr, /warning: management: the HTTPS certificate .*cert\.pem does not name 198\.18\.2\.11/);
+    const pageNow = await curl(client.netns, 'https://198.18.2.11/', { extra: ['-k', '--interface', other, '-u', 'admin:status page secret'] });
+    t.regex(pageNow.body, /warning: the HTTPS certificate \(installed with --force\) does not name 198\.18\.2\.11/);
   },
 );

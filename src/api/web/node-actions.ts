@@ -76,6 +76,7 @@ ${form(
   [
     { name: 'cert', label: 'Certificate (PEM, chain after it)', type: 'file', required: true },
     { name: 'key', label: 'Its private key (PEM, unencrypted)', type: 'file', required: true },
+    { name: 'force', label: "Even if it does not name this node's addresses", type: 'checkbox', hint: 'for a name tandem cannot know' },
   ],
   'Install',
   { errors, multipart: true, id: 'install' },
@@ -89,7 +90,13 @@ ${button('/certificate/generate', c.session.csrf, 'Generate', {})}`,
 async function httpsChange(c: Ctx, op: 'generate' | 'install'): Promise<Answer> {
   const args =
     op === 'install'
-      ? { certPem: c.form['cert'] ?? '', keyPem: c.form['key'] ?? '', certPath: 'the uploaded certificate', keyPath: 'the uploaded key' }
+      ? {
+          certPem: c.form['cert'] ?? '',
+          keyPem: c.form['key'] ?? '',
+          certPath: 'the uploaded certificate',
+          keyPath: 'the uploaded key',
+          force: c.form['force'] === 'yes',
+        }
       : undefined;
   try {
     const r = (await c.backend.request({ cmd: 'https', op, ...(args ? { args } : {}) }, c.asker)) as Record<string, unknown>;
@@ -97,7 +104,7 @@ async function httpsChange(c: Ctx, op: 'generate' | 'install'): Promise<Answer> 
     return { redirect: '/certificate' };
   } catch (e) {
     const msg = (e as Error).message.replace(/^tandemd: /, '');
-    return certificate(c, /\bkey\b/.test(msg) && !/certificate/.test(msg) ? { key: msg } : /certificate|cert/.test(msg) ? { cert: msg } : { '': msg });
+    return certificate(c, msg.startsWith('the uploaded key') ? { key: msg } : msg.startsWith('the uploaded certificate') ? { cert: msg } : { '': msg });
   }
 }
 

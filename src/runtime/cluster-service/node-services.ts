@@ -11,7 +11,15 @@ import { hostname } from 'node:os';
 import type { AddressInfo, Server } from 'node:net';
 import { serveControl, type Asker, type Request } from '../../api/control-socket.js';
 import { replaceIdentity, serveHttp, type HttpViews, type ManagementServer } from '../../api/http-server.js';
-import { certificatePath, generateIdentity, installIdentity, loadIdentity, type LoadedIdentity, type Want } from '../../cluster/https-identity.js';
+import {
+  certificatePath,
+  generateIdentity,
+  installIdentity,
+  loadIdentity,
+  unnamedAddresses,
+  type LoadedIdentity,
+  type Want,
+} from '../../cluster/https-identity.js';
 import { MetricsToken, newMetricsToken, revokeMetricsToken } from '../../cluster/metrics-token.js';
 import { renderMetrics, renderPage, type StatusDoc } from '../../api/status-page.js';
 import { AdminPassword, setAdminPassword } from '../../cluster/admin-password.js';
@@ -144,10 +152,13 @@ export async function startServices(ctx: ServicesContext): Promise<Services> {
       req.op === 'generate'
         ? generateIdentity(stateDir, want)
         : req.op === 'install'
-          ? installIdentity(stateDir, String(args['certPem'] ?? ''), String(args['keyPem'] ?? ''), {
-              cert: String(args['certPath'] ?? 'the certificate'),
-              key: String(args['keyPath'] ?? 'the key'),
-            })
+          ? installIdentity(
+              stateDir,
+              String(args['certPem'] ?? ''),
+              String(args['keyPem'] ?? ''),
+              { cert: String(args['certPath'] ?? 'the certificate'), key: String(args['keyPath'] ?? 'the key') },
+              { addresses: want.addresses, force: args['force'] === true },
+            )
           : null;
     if (!replaced) throw new Error(`https: unknown operation "${String(req.op)}" (show, generate, install)`);
     identity = replaced;
@@ -157,8 +168,17 @@ export async function startServices(ctx: ServicesContext): Promise<Services> {
     return { ...info, port: m.port, addresses: served(), ...certificateFile() };
   }
   /** Where the served certificate is, and its PEM: what a client's --cacert or ca_file takes. */
-  function certificateFile(): { certFile: string; certPem: string } {
-    return { certFile: certificatePath(stateDir), certPem: identity!.certPem };
+  function certificateFile(): { certFile: string; certPem: string; unnamed: string[] } {
+    return { certFile: certificatePath(stateDir), certPem: identity!.certPem, unnamed: unnamedAddresses(identity!.certPem, want!.addresses) };
+  }
+  /** What the status page warns of: a served certificate that does not name a management address. */
+  function warnings(): string[] {
+    const unnamed = identity && want ? unnamedAddresses(identity.certPem, want.addresses) : [];
+    return unnamed.length
+      ? [
+          `the HTTPS certificate (installed with --force) does not name ${unnamed.join(', ')}: clients that check the name refuse this server there (tandem https)`,
+        ]
+      : [];
   }
   /** The addresses a listener is up on (a failed one is not served). */
   function served(): string[] {
@@ -175,7 +195,7 @@ export async function startServices(ctx: ServicesContext): Promise<Services> {
         health: () => ctx.statusDoc().health,
         statusJson: () => ctx.statusDoc(),
         metrics: () => renderMetrics(ctx.statusDoc()),
-        page: () => renderPage(ctx.statusDoc()),
+        page: () => renderPage({ ...ctx.statusDoc(), warnings: warnings() }),
         authorised: (_u, p) => admin.check(p),
         metricsToken: (t) => token.check(t),
         hasAdminPassword: () => admin.set,
