@@ -34,11 +34,13 @@ export function preflight(path: string): { loaded: Loaded; result: CheckResult }
       result.warnings.push({ field: 'interfaces', message: "no sync interface with this node's address: the node cannot create or join a cluster" });
     const mgmt = c.management && c.interfaces.find((i) => i.name === c.management!.interface);
     certificateWarning(c.stateDir, mgmt ? [mgmt.address, mgmt.address6].flatMap((a) => (a ? [a.address] : [])) : [], result);
+    protocolWarning(c.management, result);
     return { loaded, result };
   }
   const config = loaded.config;
   const result = checkConfig(config, board);
   certificateWarning(config.stateDir, managementAddresses(config), result);
+  protocolWarning(config.management, result);
   try {
     clusterSecret(config.cluster);
     const loose = config.cluster.passwordFile === null ? undefined : looseModes(config.cluster.passwordFile);
@@ -47,6 +49,18 @@ export function preflight(path: string): { loaded: Loaded; result: CheckResult }
     result.errors.push({ field: config.cluster.managed ? 'cluster store' : 'cluster.passwordFile', message: (e as Error).message });
   }
   return { loaded, result };
+}
+
+/**
+ * A file from before HTTPS names a port but no protocol: it now gets HTTPS on that port, and a health check that
+ * speaks plain HTTP to it fails. Said, with both ways out.
+ */
+function protocolWarning(m: { port: number; protocolImplied?: boolean; portGiven?: boolean } | null, result: CheckResult): void {
+  if (!m?.protocolImplied || !m.portGiven || m.port === 443) return;
+  result.warnings.push({
+    field: 'management.protocol',
+    message: `not set: the management server speaks HTTPS on port ${m.port} (tandem builds before the HTTPS server spoke plain HTTP there, and a load balancer's plain-HTTP health check to this port now fails); set "protocol": "https" to say so, or "http" to keep plain HTTP`,
+  });
 }
 
 /** The served certificate (installed with --force) does not name a management address: clients that check refuse it. */

@@ -61,7 +61,16 @@ export interface LocalConfig {
   stateDir: string;
   controlSocket: string;
   /** The status page, health check and metrics: served on this node's address of one interface only. */
-  management: { interface: string; port: number; gateway: string | null; gateway6: string | null; protocol: 'https' | 'http' } | null;
+  /** protocolImplied: the file does not name the protocol (HTTPS by default; builds before the HTTPS server spoke plain HTTP). */
+  management: {
+    interface: string;
+    port: number;
+    gateway: string | null;
+    gateway6: string | null;
+    protocol: 'https' | 'http';
+    protocolImplied?: boolean;
+    portGiven?: boolean;
+  } | null;
   /** Scheduling priority of tandemd: a busy box must not starve the heartbeats (keepalived's realtime option). */
   nice: number;
   /** A syslog server that receives every event (RFC 5424). */
@@ -239,10 +248,10 @@ function gateway6(f: Fields): string | null {
 }
 
 /** HTTPS unless the file says http: the admin password must not cross the management network in clear. */
-function managementProtocol(f: Fields): { protocol: 'https' | 'http'; port: number } {
+function managementProtocol(f: Fields): { protocol: 'https' | 'http'; port: number; protocolImplied: boolean; portGiven: boolean } {
   const protocol = f.has('protocol') ? f.string('protocol', { pattern: /^(https|http)$/, hint: '"https" (the default) or "http"' }) : 'https';
   const port = optionalInt(f, 'port', 1, 65535, protocol === 'https' ? DEFAULTS.managementHttpsPort : DEFAULTS.managementPort);
-  return { protocol: protocol as 'https' | 'http', port };
+  return { protocol: protocol as 'https' | 'http', port, protocolImplied: !f.has('protocol'), portGiven: f.has('port') };
 }
 
 function corosyncSettings(f: Fields | undefined): LocalConfig['corosync'] {

@@ -264,9 +264,41 @@ test('the management server is HTTPS on 443 unless the file says http (then 8080
   const local = (management: Record<string, unknown>) =>
     parseLocal({ board: 'sim', interfaces: [{ name: 'eth1', address: '198.18.2.11/24' }], management: { interface: 'eth1', ...management } }, 'node.json')
       .management;
-  t.deepEqual(local({}), { interface: 'eth1', protocol: 'https', port: 443, gateway: null, gateway6: null });
-  t.deepEqual(local({ protocol: 'http' }), { interface: 'eth1', protocol: 'http', port: 8080, gateway: null, gateway6: null });
+  t.deepEqual(local({}), { interface: 'eth1', protocol: 'https', port: 443, gateway: null, gateway6: null, protocolImplied: true, portGiven: false });
+  t.deepEqual(local({ protocol: 'http' }), {
+    interface: 'eth1',
+    protocol: 'http',
+    port: 8080,
+    gateway: null,
+    gateway6: null,
+    protocolImplied: false,
+    portGiven: false,
+  });
   t.is(local({ protocol: 'https', port: 8443 })?.port, 8443);
   const e = t.throws(() => local({ protocol: 'ftp' }));
   t.regex(e.message, /^node\.json: management\.protocol: .*"https" \(the default\) or "http"/);
+});
+
+test('`tandem check` says what a file from before HTTPS gets: a port and no protocol is HTTPS on that port (issue 33 item 7)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-check-'));
+  const file = (management: Record<string, unknown>) => {
+    const path = join(dir, `${Object.values(management).join('-')}.json`);
+    writeFileSync(
+      path,
+      JSON.stringify({
+        board: 'sim',
+        stateDir: dir,
+        interfaces: [{ name: 'eth1', address: '198.18.2.11/24' }],
+        management: { interface: 'eth1', ...management },
+      }),
+    );
+    return path;
+  };
+  const old = await exec(TANDEM, ['check', '--config', file({ port: 8080 })]);
+  t.regex(
+    old.stdout,
+    /warning: management\.protocol: not set: the management server speaks HTTPS on port 8080 \(tandem builds before the HTTPS server spoke plain HTTP there.*set "protocol": "https" to say so, or "http" to keep plain HTTP/,
+  );
+  for (const said of [{ port: 8080, protocol: 'http' }, { port: 8443, protocol: 'https' }, {}])
+    t.notRegex((await exec(TANDEM, ['check', '--config', file(said)])).stdout, /management\.protocol/, JSON.stringify(said));
 });

@@ -224,6 +224,7 @@ export async function startServices(ctx: ServicesContext): Promise<Services> {
             port: m.port,
             iface: m.interface,
             protocol: m.protocol,
+            ...(m.protocolImplied ? { protocolFrom: 'the default (the node file names none)' } : {}),
             ...(identity ? { fingerprint: identity.info.fingerprint } : {}),
           });
         } catch (e) {
