@@ -292,7 +292,10 @@ export function parseConfig(raw: unknown, file: string): NodeConfig {
   const passwordFile = cluster.string('passwordFile');
   const me = { name: node.string('name', NAME), id: node.int('id', 1, 0xffffffff), type: node.oneOf('type', NODE_TYPES) };
   const other = { name: peer.string('name', NAME), id: peer.int('id', 1, 0xffffffff), type: peer.oneOf('type', NODE_TYPES) };
-  const member = (m: typeof me): Member => ({ ...m, address: '', enabled: true, draining: false, joined: true });
+  // Each member's address is its sync address as the file gives it (Master_IP or Slave_IP of the sync interface).
+  const sync = local.interfaces.find((i) => i.sync);
+  const addressOf = (type: string) => (type === 'master' ? sync?.masterIp : sync?.slaveIp)?.address ?? '';
+  const member = (m: typeof me): Member => ({ ...m, address: addressOf(m.type), enabled: true, draining: false, joined: true });
   return {
     ...local,
     cluster: {

@@ -302,3 +302,16 @@ test('`tandem check` says what a file from before HTTPS gets: a port and no prot
   for (const said of [{ port: 8080, protocol: 'http' }, { port: 8443, protocol: 'https' }, {}])
     t.notRegex((await exec(TANDEM, ['check', '--config', file(said)])).stdout, /management\.protocol/, JSON.stringify(said));
 });
+
+test("a static pair's members carry the sync addresses the file gives (Master_IP, Slave_IP of the sync interface)", (t) => {
+  const c = parseConfig(raw(), 'n1.json');
+  const sync = raw().interfaces.find((i) => i['sync'] === true)!;
+  t.deepEqual(
+    c.members.map((m) => [m.type, m.address]),
+    [
+      ['master', String(sync['masterIp']).split('/')[0]],
+      ['slave', String(sync['slaveIp']).split('/')[0]],
+    ],
+  );
+  t.regex(c.members[0]!.address, /^198\.19\.255\.\d+$/);
+});

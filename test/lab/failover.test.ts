@@ -90,6 +90,10 @@ test.serial('the active node powered off: the other takes over and the client tr
   t.regex(status, /peer n1 \(#1, master\): DEAD/);
   t.regex(status, /last change: inactive -> active because peer_dead/);
   t.regex(status, /eth3\s+yes\s+\d+\s+\d+/, 'the per-interface matrix');
+  // Issue 33 item 6: a static pair's members with the sync addresses the node file gives.
+  const members = (await exec(tandem, ['cluster', 'status', '--socket', cluster.node(inactive).socket])).stdout;
+  t.regex(members, /n1[ *]+198\.19\.255\.11 /, members);
+  t.regex(members, /n2[ *]+198\.19\.255\.12 /, members);
   const json = JSON.parse((await exec(tandem, ['status', '--json', '--config', cluster.node(inactive).config])).stdout) as { role: string; matrix: unknown[] };
   t.is(json.role, 'active');
   t.is(json.matrix.length, 4);
