@@ -15,36 +15,59 @@ import { CONSOLE_USAGE, consoleCommand } from './console-command.js';
 import { EVENTS_USAGE, eventsCommand } from './events-command.js';
 import { HTTPS_USAGE, httpsCommand, metricsTokenCommand } from './https-command.js';
 import { NFT_NAMES_USAGE, nftNamesCommand } from './nft-names-command.js';
-import { parseArgs, UsageError } from './args.js';
+import { parseArgs, UsageError, type Parsed } from './args.js';
+import { VERSION } from '../runtime/version.js';
 import { tool } from '../lab/run.js';
 
-const USAGE = `usage: tandem COMMAND ...
+/**
+ * Every command once: the names it answers to, its usage text (printed in this order), and what runs it. The
+ * flags are parsed from one table (OPTIONS) for all: a flag means the same to every command that takes it.
+ */
+interface Command {
+  names: readonly string[];
+  usage: string;
+  run(p: Parsed, name: string, argv: readonly string[]): Promise<number> | number;
+}
 
-${STATUS_USAGE}
+const COMMANDS: readonly Command[] = [
+  {
+    names: ['status', 'note', 'failover', 'resync'],
+    usage: STATUS_USAGE,
+    run: (p, name) => statusCommand(name as 'status' | 'failover' | 'resync' | 'note', p),
+  },
+  { names: ['why'], usage: '', run: (p) => whyCommand(p) },
+  { names: ['update', 'upgrade'], usage: MAINTENANCE_USAGE, run: (p, name) => maintenanceCommand(name as 'update' | 'upgrade', p) },
+  { names: ['bypass'], usage: BYPASS_USAGE, run: (p) => bypassCommand(p) },
+  { names: ['cluster'], usage: CLUSTER_USAGE, run: (p) => clusterCommand(p) },
+  { names: ['restart'], usage: '', run: (p) => restartCommand(p) },
+  { names: ['admin-password'], usage: '', run: (p) => adminPasswordCommand(p) },
+  { names: ['console'], usage: CONSOLE_USAGE, run: (p) => consoleCommand(p) },
+  { names: ['https'], usage: HTTPS_USAGE, run: (p) => httpsCommand(p) },
+  { names: ['metrics-token'], usage: '', run: (p) => metricsTokenCommand(p) },
+  { names: ['events'], usage: EVENTS_USAGE, run: (p) => eventsCommand(p) },
+  { names: ['check'], usage: CHECK_USAGE, run: (p) => checkCommand(p) },
+  { names: ['nft-names'], usage: NFT_NAMES_USAGE, run: (p) => nftNamesCommand(p) },
+  {
+    names: ['capture'],
+    usage: CAPTURE_USAGE,
+    // libpcap cannot enter a namespace: run ourselves inside it instead.
+    run: (p, _name, argv) => (typeof p.options['netns'] === 'string' ? reexecIn(p.options['netns'], argv) : captureCommand(p)),
+  },
+  { names: ['lab'], usage: LAB_USAGE, run: (p) => labCommand(p) },
+  { names: ['diag'], usage: DIAG_USAGE, run: (p) => diagCommand(p) },
+  {
+    names: ['version'],
+    usage: 'tandem version',
+    run: () => {
+      process.stdout.write(`tandem ${VERSION.text}\n`);
+      return 0;
+    },
+  },
+];
 
-${MAINTENANCE_USAGE}
-
-${BYPASS_USAGE}
-
-${CLUSTER_USAGE}
-
-${CONSOLE_USAGE}
-
-${HTTPS_USAGE}
-
-${EVENTS_USAGE}
-
-${CHECK_USAGE}
-
-${NFT_NAMES_USAGE}
-
-${CAPTURE_USAGE}
-
-${LAB_USAGE}
-
-${DIAG_USAGE}
-
-tandem version`;
+const USAGE = `usage: tandem COMMAND ...\n\n${COMMANDS.map((c) => c.usage)
+  .filter((u) => u.length > 0)
+  .join('\n\n')}`;
 
 const OPTIONS = {
   board: 'string',
@@ -89,74 +112,13 @@ export async function main(argv: readonly string[]): Promise<void> {
   try {
     const [command, ...rest] = argv;
     const p = parseArgs(rest, OPTIONS);
-    switch (command) {
-      case 'capture': {
-        const ns = p.options['netns'];
-        // libpcap cannot enter a namespace: run ourselves inside it instead.
-        code = typeof ns === 'string' ? await reexecIn(ns, argv) : await captureCommand(p);
-        break;
-      }
-      case 'bypass':
-        code = await bypassCommand(p);
-        break;
-      case 'cluster':
-        code = await clusterCommand(p);
-        break;
-      case 'restart':
-        code = await restartCommand(p);
-        break;
-      case 'events':
-        code = eventsCommand(p);
-        break;
-      case 'console':
-        code = await consoleCommand(p);
-        break;
-      case 'admin-password':
-        code = await adminPasswordCommand(p);
-        break;
-      case 'https':
-        code = await httpsCommand(p);
-        break;
-      case 'metrics-token':
-        code = await metricsTokenCommand(p);
-        break;
-      case 'lab':
-        code = await labCommand(p);
-        break;
-      case 'check':
-        code = checkCommand(p);
-        break;
-      case 'nft-names':
-        code = nftNamesCommand(p);
-        break;
-      case 'why':
-        code = await whyCommand(p);
-        break;
-      case 'update':
-      case 'upgrade':
-        code = await maintenanceCommand(command, p);
-        break;
-      case 'status':
-      case 'note':
-      case 'failover':
-      case 'resync':
-        code = await statusCommand(command as 'status' | 'failover' | 'resync' | 'note', p);
-        break;
-      case 'diag':
-        code = await diagCommand(p);
-        break;
-      case 'version':
-        process.stdout.write(`tandem ${require('../../../package.json').version}\n`);
-        code = 0;
-        break;
-      case undefined:
-      case 'help':
-      case '--help':
-        process.stdout.write(USAGE + '\n');
-        code = 0;
-        break;
-      default:
-        throw new UsageError(`unknown command "${command}"`);
+    if (command === undefined || command === 'help' || command === '--help') {
+      process.stdout.write(USAGE + '\n');
+      code = 0;
+    } else {
+      const found = COMMANDS.find((c) => c.names.includes(command));
+      if (!found) throw new UsageError(`unknown command "${command}"`);
+      code = await found.run(p, command, argv);
     }
   } catch (e) {
     if (e instanceof UsageError) {
