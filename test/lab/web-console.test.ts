@@ -132,6 +132,22 @@ test.serial('two factory-state nodes made a cluster and run from the web console
   await a.waitForSelector('#flash');
   t.true(await until(async () => (await p.status('n1'))?.cluster?.members.find((m) => m.name === other.name)?.draining === false, 10_000), 'drain ended');
 
+  // A change posted without the page's CSRF token, with the session's own cookie and origin (what a forged
+  // request from a script that got hold of the cookie but not the page would do): refused, logged, not made.
+  // From inside the console's own page (its origin, its cookie), but without the form's token.
+  const forged = await a.evaluate(
+    async (node) =>
+      (await fetch('/cluster/disable', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `node=${node}&confirm=yes` }))
+        .status,
+    other.name,
+  );
+  t.is(forged, 403);
+  t.true(
+    await until(async () => p.cluster.node('n1').events.some((e) => e.event === 'web_request_refused' && e['reason'] === 'csrf_missing'), 5000),
+    'the daemon logged the refusal',
+  );
+  t.false((await p.status('n1'))?.cluster?.members.find((m) => m.name === other.name)?.enabled === false, 'and made no change');
+
   // A property.
   await a.goto(`${A}/cluster/properties`);
   const revision = Number(await a.textContent('#revision'));
