@@ -25,7 +25,7 @@ ADDON := build/Release/tandem.node
 HW_SIM := dist/sim/hw-sim.so
 TAP_LOG := .test-output.tap
 
-.PHONY: all deps bench-deps build test format format-check demo lab-down bench-heartbeat bench-hb-threads bench-flood bench-failover bench-sync bench-cluster bench-model bench-chaos clean image install
+.PHONY: all deps bench-deps build test format format-check demo lab-down bench-heartbeat bench-hb-threads bench-flood bench-failover bench-sync bench-cluster bench-model bench-chaos clean image overlay install
 
 all: build
 
@@ -86,9 +86,31 @@ test: build $(HW_SIM) .test-deps-ok format-check
 	ip netns list 2>/dev/null | grep -E '^tdm[0-9a-f]{5}-' && { echo "lab namespaces left behind"; status=1; }; \
 	echo "$$((pass - skip)) passed, $$fail failed, $$skip skipped"; exit $$status
 
-## The appliance overlay (docs/appliance-image.md): image/tandem-VERSION-ARCH.tar.gz, or installed into DESTDIR.
+## The bootable appliance image (docs/appliance-image.md): image/tandem-VERSION-x86_64.img, built by mkosi from
+## src/image/appliance/ (an unchanged input reuses the last image). The overlay tarball, for a builder's own OS:
+## make overlay (image/tandem-VERSION-ARCH.tar.gz), or make install DESTDIR=...
 BOARD ?= generic-x86
-image: build
+IMAGE_BOARD ?= qemu-x86
+# mkosi 25 from Debian 13 (Debian 12 has 14), unpacked into .tools/ (node-gyp owns build/): nothing of the host changes. Its
+# own tools (systemd-repart, mkfs, ukify ...) come from the tools tree it builds from Debian 13.
+MKOSI_DIR := .tools/mkosi
+MKOSI := /usr/bin/python3 -B $(abspath $(MKOSI_DIR))/mkosi.py
+TRIXIE := deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main
+$(MKOSI_DIR)/mkosi.py:
+	@rm -rf $(MKOSI_DIR) && mkdir -p $(MKOSI_DIR)/apt/lists/partial $(MKOSI_DIR)/apt/archives/partial
+	@echo "$(TRIXIE)" > $(MKOSI_DIR)/apt/sources.list
+	@apt=(-o Dir::Etc::sourcelist=$(abspath $(MKOSI_DIR))/apt/sources.list -o Dir::Etc::sourceparts=- \
+	  -o Dir::State::Lists=$(abspath $(MKOSI_DIR))/apt/lists -o Dir::Cache::Archives=$(abspath $(MKOSI_DIR))/apt/archives \
+	  -o Dir::Cache=$(abspath $(MKOSI_DIR))/apt -o APT::Sandbox::User=root); \
+	  apt-get "$${apt[@]}" update -qq && cd $(MKOSI_DIR) && apt-get "$${apt[@]}" download mkosi >/dev/null
+	@dpkg-deb -x $(MKOSI_DIR)/mkosi_*.deb $(MKOSI_DIR)/root
+	@printf 'import sys\nsys.path.insert(0, "%s/root/usr/lib/python3/dist-packages")\nfrom mkosi.__main__ import main\nmain()\n' "$(abspath $(MKOSI_DIR))" > $@
+	@/usr/bin/python3 -B $@ --version
+image: build $(MKOSI_DIR)/mkosi.py
+	@which bwrap >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends bubblewrap uidmap >/dev/null; }
+	node dist/src/image/build-appliance.js --out image --board $(IMAGE_BOARD) --mkosi "$(MKOSI)"
+
+overlay: build
 	node dist/src/image/build-image.js --out image --board $(BOARD)
 
 install: build

@@ -229,7 +229,7 @@ export type Input =
   | { type: 'bypass'; now: Ns; segment: string; mode: string }
   | { type: 'stop'; now: Ns };
 
-export type TimerName = 'initial-silence' | 'peer-dead' | 'hold-down' | 'sync-silence' | 'stall-check' | 'listen';
+export type TimerName = 'initial-silence' | 'peer-dead' | 'hold-down' | 'sync-silence' | 'stall-check' | 'listen' | 'announce-again';
 
 export type Effect =
   | { type: 'role'; role: Role; change: Change }

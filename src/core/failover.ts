@@ -55,6 +55,9 @@ import {
   type Transition,
 } from './failover-types.js';
 
+/** When the active node announces the shared addresses again after the peer stepped down (see onHeartbeat). */
+export const ANNOUNCE_AGAIN_MS = 1000;
+
 export function initialState(config: FailoverConfig, now: Ns): CoreState {
   const links: Record<string, boolean> = {};
   const targets: Record<string, boolean> = {};
@@ -154,6 +157,7 @@ export function step(s0: CoreState, input: Input): Transition {
       if (s.role === 'active' || s.role === 'fencing') s = changeRole(s, input.now, 'inactive', 'stopping', evidence(s, input.now), effects);
       break;
     case 'timer':
+      if (input.name === 'announce-again' && s.role === 'active') effects.push({ type: 'announce-shared' });
       break;
   }
   // Decisions are made at the present (when this input was read), not at a heartbeat's kernel stamp, which is old
@@ -197,7 +201,13 @@ function heard(s: CoreState, now: Ns, iface: string, from: HeartbeatInfo, effect
   const peer = { ...from, lastHeard, heardOn };
   // The peer stepped down while we serve: until it released them, it may have sent from the shared MAC after our
   // gratuitous ARPs and pulled the switches back to its port; announce again (seed 001's ARP refresh, made prompt).
-  if (samePeer && known.role === 'active' && from.role !== 'active' && s.role === 'active') effects.push({ type: 'announce-shared' });
+  // Once more a second later: a peer back from a power cut or a stall with its cables out still had the shared link
+  // when its links came up, and its kernel may send from the shared MAC (an MLD or IGMP report, delayed up to a
+  // second, an ARP answer) until its worker has released it, after this first announcement.
+  if (samePeer && known.role === 'active' && from.role !== 'active' && s.role === 'active') {
+    effects.push({ type: 'announce-shared' });
+    effects.push({ type: 'arm-timer', name: 'announce-again', at: now + ms(ANNOUNCE_AGAIN_MS) });
+  }
   effects.push({ type: 'arm-timer', name: 'peer-dead', at: lastHeard + ms(s.config.failoverTimeMs) });
   if (s.config.ifaces.find((i) => i.name === iface)?.isSync) {
     effects.push({ type: 'arm-timer', name: 'sync-silence', at: now + ms(s.config.failoverTimeMs) });

@@ -1,5 +1,5 @@
 /**
- * DOC: `make image` and `make install DESTDIR=...`: the overlay an appliance image is built from
+ * DOC: `make overlay` and `make install DESTDIR=...`: the tree tandem adds to an appliance image (make image boots one)
  *
  *   node dist/src/image/build-image.js --out DIR [--board NAME]      DIR/tandem-VERSION-ARCH.tar.gz
  *   node dist/src/image/build-image.js --destdir DIR [--board NAME]  the same tree, installed into DIR

@@ -117,6 +117,8 @@ mkdir -p "$state"
 chmod 0700 "$state"
 rm -f "$state/cluster.json" "$state/cluster.json.prev" "$state/cluster.json.damaged" \\
       "$state/system-state.json" "$state/admin.json" "$state/boot-id"
+# An image with a read-only root links ${l.etc} to its data partition: the directory there may not exist yet.
+if [ -L "$root${l.etc}" ]; then mkdir -p "$(readlink -f "$root${l.etc}")"; fi
 if [ ! -e "$root${l.etc}/node.json" ]; then
   install -D -m 0644 "$root${l.lib}/factory/node.json" "$root${l.etc}/node.json"
 fi

@@ -30,6 +30,8 @@ import { NetlinkError, NetlinkSocket } from './netlink-socket.js';
 
 export const GUARD_TABLE = 'tandem_guard';
 export const LEASE_TABLE = 'tandem_lease';
+/** Invalid packets to the shared addresses, dropped before the local stack could answer them with a reset. */
+export const LOCAL_GUARD_TABLE = 'tandem_guard_local';
 /** Netdev hook priorities: the lease marks first, the guard judges right after, both before anything of the integrator's. */
 const LEASE_PRIORITY = -32000;
 const GUARD_PRIORITY = -31999;
@@ -63,6 +65,20 @@ export function guardScript(clusterId: number, nics: readonly LeasedNic[]): stri
     }
   }
   lines.push('}');
+  // A node back from a freeze (or a stall with its cables out) may still hold the shared links for a few ms, and
+  // its kernel's copy of a connection the peer carried meanwhile is stale: a reply to a shared (SNAT) address that
+  // its conntrack finds invalid is not translated back and reaches the local stack, which answers it with a reset
+  // and kills a connection the peer is serving. Such packets are dropped instead, before anything else sees them.
+  lines.push(
+    `table inet ${LOCAL_GUARD_TABLE}`,
+    `delete table inet ${LOCAL_GUARD_TABLE}`,
+    `table inet ${LOCAL_GUARD_TABLE} {`,
+    '  chain input {',
+    '    type filter hook input priority -150; policy accept;',
+    '    iifname "tsh*" ct state invalid counter drop comment "a stale copy of a connection the peer carries: never answered with a reset"',
+    '  }',
+    '}',
+  );
   return lines.join('\n') + '\n';
 }
 

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { initialState, step } from '../../src/core/failover.js';
+import { ANNOUNCE_AGAIN_MS, initialState, step } from '../../src/core/failover.js';
 import { ms, type Change } from '../../src/core/failover-types.js';
 import { config, TwoNodes } from '../helpers/two-nodes.js';
 
@@ -354,18 +354,19 @@ test('a new connection count is advertised at once (the peer ranks on it while t
   t.false(b.effects.some((e) => e.type === 'advertise'));
 });
 
-test('the peer stepping down while this node serves: the shared addresses are announced again (its last frames may have pulled the switches back)', (t) => {
+test('the peer stepping down while this node serves: the shared addresses are announced again, and once more a second later (its last frames may have pulled the switches back)', (t) => {
   const sim = new TwoNodes();
   sim.run(3000);
   const before = sim.log.length;
   sim.feed(0, { type: 'failover', now: sim.now });
-  sim.run(3500);
+  sim.run(5000);
   t.deepEqual(sim.roles(), ['inactive', 'active']);
   const after = sim.log.slice(before);
   const announced = after.filter((l) => l.node === 1 && l.effect.type === 'announce-shared');
-  t.is(announced.length, 1, 'once, by the node that took over');
+  t.is(announced.length, 2, 'twice, by the node that took over');
   const steppedDown = after.find((l) => l.node === 0 && l.effect.type === 'role' && l.effect.role === 'inactive')!;
   t.true(announced[0]!.at >= steppedDown.at, 'after the peer stepped down');
+  t.is(announced[1]!.at - announced[0]!.at, ms(ANNOUNCE_AGAIN_MS), 'and again a second later, when the peer has surely released the shared links');
   t.false(
     after.some((l) => l.node === 0 && l.effect.type === 'announce-shared'),
     'never by the one stepping down',

@@ -23,9 +23,9 @@ function walk(dir: string): string[] {
   });
 }
 
-/** `make image`, extracted into an empty directory (once for the file). */
+/** `make overlay`, extracted into an empty directory (once for the file). */
 function extracted(t: { teardown(fn: () => void): void }): string {
-  const out = execFileSync('make', ['-s', '-C', ROOT, 'image'], { encoding: 'utf8' }).trim().split('\n').at(-1)!;
+  const out = execFileSync('make', ['-s', '-C', ROOT, 'overlay'], { encoding: 'utf8' }).trim().split('\n').at(-1)!;
   const tarball = join(ROOT, out);
   const dir = mkdtempSync(join(tmpdir(), 'tandem-extracted-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -33,7 +33,7 @@ function extracted(t: { teardown(fn: () => void): void }): string {
   return dir;
 }
 
-test.serial('make image: versioned, only production dependencies, no absolute build path, the units pass systemd-analyze verify', (t) => {
+test.serial('make overlay: versioned, only production dependencies, no absolute build path, the units pass systemd-analyze verify', (t) => {
   const dir = extracted(t);
   t.is(readFileSync(join(dir, 'usr/lib/tandem/VERSION'), 'utf8').trim(), pkg.version, 'the image carries its version');
   const modules = readdirSync(join(dir, 'usr/lib/tandem/node_modules')).sort();

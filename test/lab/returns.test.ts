@@ -7,7 +7,7 @@
 import test from 'ava';
 import { LabCluster, TcpProbe } from '../../src/lab/cluster.js';
 import { invalidDrops, statefulGateways } from '../../src/lab/firewall.js';
-import { run } from '../../src/lab/run.js';
+import { run, tool } from '../../src/lab/run.js';
 import { PacketLink } from '../../src/io/packet-link.js';
 import { peekSender } from '../../src/wire/heartbeat-frame.js';
 import { board, eventually, labFor, sleep, until } from '../helpers/lab.js';
@@ -41,6 +41,16 @@ test.serial(
     t.true(await eventually(() => p4.allFlowing(CONNS) && p6.allFlowing(CONNS) && closing.allFlowing(10), 10_000), 'every connection flows');
     const ns = (node: string) => lab.plan.nodes.find((n) => n.name === node)!.netns;
     const inSync = async (node: string) => (await cluster.sync(node).catch(() => undefined))?.status === 'in-sync';
+    /** Per node: replies to a shared address its conntrack found invalid, dropped rather than answered with a reset. */
+    const guardDrops = async () =>
+      (
+        await Promise.all(
+          lab.plan.nodes.map(async (n) => {
+            const text = (await run(['ip', 'netns', 'exec', n.netns, tool('nft'), 'list', 'table', 'inet', 'tandem_guard_local'])).stdout;
+            return `${n.name} ${/counter packets (\d+)/.exec(text)?.[1] ?? '?'}`;
+          }),
+        )
+      ).join(', ');
 
     const roles: string[] = [];
     /** The stateful firewalls' drops of packets conntrack found invalid, per return (returning node / winner), cumulative. */
@@ -74,10 +84,19 @@ test.serial(
       t.true(await until(() => inSync(active), 10_000), `return ${k}: ${active} took the winner's state`);
       // A connection that met the outage retransmits with TCP's back-off (seconds after several outages): it flows
       // again once its timer fires; whether it lost anything is judged at the end, byte for byte.
-      t.true(await eventually(() => p4.allFlowing(CONNS) && p6.allFlowing(CONNS), 15_000), `return ${k}: every connection flows again`);
+      const flowing = await eventually(() => p4.allFlowing(CONNS) && p6.allFlowing(CONNS), 15_000);
+      if (!flowing) {
+        const stuck = (p: TcpProbe, fam: number) =>
+          (p.report?.conns ?? [])
+            .filter((c) => !(c.connected && c.error === null && p.report!.at - c.lastEchoAt < 1500))
+            .map((c) => `IPv${fam} #${c.id}: last echo ${p.report!.at - c.lastEchoAt} ms ago, error ${c.error}`);
+        t.log(`not flowing: ${[...stuck(p4, 4), ...stuck(p6, 6)].join('; ')}; invalid replies dropped by the guard: ${await guardDrops()}`);
+      }
+      t.true(flowing, `return ${k}: every connection flows again`);
     }
     t.log(`the returning nodes stepped down with: ${[...new Set(roles)].join(', ')}`);
     t.log(`invalid drops after each return (returning/winner, cumulative): ${invalid.join(', ')}`);
+    t.log(`replies to a shared address a returning node's stale table found invalid, dropped by tandem_guard_local (no reset): ${await guardDrops()}`);
     for (const [family, probe] of [
       ['IPv4', p4],
       ['IPv6', p6],
