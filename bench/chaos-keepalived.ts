@@ -28,7 +28,7 @@ import { netnsPids, signal, sleep } from '../src/lab/netns.js';
 import { run, tool } from '../src/lab/run.js';
 import type { LabPlan } from '../src/lab/topology.js';
 import { NETLINK_ROUTE, parseAddress, RTMGRP_IPV4_IFADDR, RTMGRP_IPV6_IFADDR } from '../src/wire/rtnetlink.js';
-import { keepalivedArgv } from './keepalived-run.js';
+import { keepalivedArgv, keepalivedHead } from './keepalived-run.js';
 import { Conntrackd, flushKernel } from './sync-lab.js';
 
 const ADVERT_S = 0.1;
@@ -53,22 +53,7 @@ function conf(plan: LabPlan, index: number, notify: string): string {
     return [one(seg.name, 51 + k, `${seg.sharedIp}/24`), ...(plan.ipv6 ? [one(`${seg.name}6`, 61 + k, `${seg.sharedIp6}/64`)] : [])];
   });
   const names = data.flatMap((i) => (plan.ipv6 ? [i.segment, `${i.segment}6`] : [i.segment]));
-  return `global_defs {
-  router_id ${me.name}
-  vrrp_version 3
-  vrrp_garp_master_delay 0
-  script_user root
-  enable_script_security
-}
-vrrp_sync_group G {
-  group {
-    ${names.join('\n    ')}
-  }
-  notify_master "${notify} primary"
-  notify_backup "${notify} backup"
-  notify_fault "${notify} fault"
-}
-${instances.join('\n')}
+  return `${keepalivedHead(me.name, names, notify)}${instances.join('\n')}
 `;
 }
 

@@ -22,7 +22,7 @@ import type { Lab } from '../src/lab/lab.js';
 import { sleep } from '../src/lab/lab.js';
 import { run, tool } from '../src/lab/run.js';
 import { Conntrackd, waitFor } from './sync-lab.js';
-import { keepalivedArgv } from './keepalived-run.js';
+import { keepalivedArgv, keepalivedHead } from './keepalived-run.js';
 
 export interface Survival {
   survived: number;
@@ -86,22 +86,11 @@ function keepalivedConf(lab: Lab, index: number, notify: string): string {
   }
 }`;
   });
-  return `global_defs {
-  router_id ${me.name}
-  vrrp_version 3
-  vrrp_garp_master_delay 0
-  script_user root
-  enable_script_security
-}
-vrrp_sync_group G {
-  group {
-    ${data.map((i) => lab.plan.segments.find((s) => s.name === i.segment)!.name).join('\n    ')}
-  }
-  notify_master "${notify} primary"
-  notify_backup "${notify} backup"
-  notify_fault "${notify} fault"
-}
-${instances.join('\n')}
+  return `${keepalivedHead(
+    me.name,
+    data.map((i) => lab.plan.segments.find((s) => s.name === i.segment)!.name),
+    notify,
+  )}${instances.join('\n')}
 `;
 }
 

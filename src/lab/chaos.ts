@@ -143,6 +143,8 @@ export async function runChaos(lab: Lab, startPair: (lab: Lab) => Promise<ChaosP
       }
       return -1;
     };
+    // The first fault, like every later one, meets a standby that holds the connections.
+    if ((await recover()) < 0) throw new Error('the standby was not in sync within 20 s of the connections flowing');
     const end = Date.now() + opts.seconds * 1000;
     for (let k = 0; Date.now() < end; k++) {
       let roles: { active: string; inactive: string };
