@@ -11,7 +11,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { VERSION } from '../runtime/version.js';
@@ -20,18 +20,15 @@ import { stage } from './build-image.js';
 const ROOT = join(__dirname, '..', '..', '..');
 const DEFINITION = join(ROOT, 'src', 'image', 'appliance');
 
-/** Every file under `dir`, with its mode and content, in a stable order: the digest of an input tree. */
-function digestTree(dir: string, into: ReturnType<typeof createHash>): void {
-  const walk = (d: string): void => {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      const st = statSync(p, { throwIfNoEntry: false }) ?? { isDirectory: () => false, mode: 0 };
-      into.update(`${relative(dir, p)}\0${st.mode}\0`);
-      if (st.isDirectory()) walk(p);
-      else if (existsSync(p)) into.update(readFileSync(p));
-    }
-  };
-  walk(dir);
+/** Every entry under `dir` (its path, mode, and content or link target), in a stable order: the digest of an input tree. */
+function digestTree(dir: string, into: ReturnType<typeof createHash>, base = dir): void {
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    const st = lstatSync(p);
+    into.update(`${relative(base, p)}\0${st.mode}\0`);
+    if (st.isDirectory()) digestTree(p, into, base);
+    else into.update(st.isSymbolicLink() ? readlinkSync(p) : readFileSync(p));
+  }
 }
 
 export function applianceImage(outDir: string, boardName: string, mkosi: string[]): { file: string; reused: boolean } {
