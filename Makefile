@@ -25,7 +25,7 @@ ADDON := build/Release/tandem.node
 HW_SIM := dist/sim/hw-sim.so
 TAP_LOG := .test-output.tap
 
-.PHONY: all deps bench-deps build test format format-check demo lab-down bench-heartbeat bench-hb-threads bench-flood bench-failover bench-sync bench-cluster bench-model bench-chaos clean image overlay install
+.PHONY: all deps bench-deps build test format format-check demo lab-down bench-heartbeat bench-hb-threads bench-flood bench-failover bench-sync bench-cluster bench-model bench-chaos clean image bundle test-bundles overlay install
 
 all: build
 
@@ -109,6 +109,18 @@ $(MKOSI_DIR)/mkosi.py:
 image: build $(MKOSI_DIR)/mkosi.py
 	@which bwrap >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends bubblewrap uidmap >/dev/null; }
 	node dist/src/image/build-appliance.js --out image --board $(IMAGE_BOARD) --mkosi "$(MKOSI)"
+
+## A signed update bundle of the same build (docs/appliance-image.md): image/tandem-VERSION-BOARD.bundle. The update key
+## is made at the first build (image/signing-key/) unless SIGNING_KEY=DIR names a GnuPG home with the builder's key.
+bundle: image
+	node dist/src/image/bundle.js --out image --board $(IMAGE_BOARD) --mkosi "$(MKOSI)"
+
+## The VM tests' bundles (test/vm/firmware.test.ts): this build as firmware VERSION.1, and as VERSION.2 whose tandemd
+## cannot start; each reused while its inputs are unchanged.
+test-bundles: image
+	@v=$$(node -p "require('./dist/src/runtime/version.js').VERSION.text"); \
+	node dist/src/image/bundle.js --out image/test --board $(IMAGE_BOARD) --mkosi "$(MKOSI)" --version $$v.1 && \
+	node dist/src/image/bundle.js --out image/test --board $(IMAGE_BOARD) --mkosi "$(MKOSI)" --version $$v.2 --extra-tree test/vm/broken-tandemd
 
 overlay: build
 	node dist/src/image/build-image.js --out image --board $(BOARD)

@@ -26,6 +26,7 @@ export const COMMANDS = [
   'admin-password',
   'metrics-token',
   'https',
+  'firmware',
   'maintenance',
   'note',
   'diag-stall',
@@ -57,6 +58,8 @@ export type Request = { via?: 'cli' | 'console' } & (
   | { cmd: 'admin-password'; args: Record<string, unknown> }
   /** metrics-token: new (the default), show, revoke; https: show, generate, install {certPem, keyPem, certPath, keyPath}. */
   | { cmd: 'metrics-token' | 'https'; op?: string; args?: Record<string, unknown> }
+  /** firmware: status (the default), install {path, reboot}. */
+  | { cmd: 'firmware'; op?: string; args?: Record<string, unknown> }
   /** The administrator's text for the log. */
   | { cmd: 'note'; text: string }
   /** How long to block the main thread (a diagnostic of the heartbeat lease). */
@@ -101,6 +104,7 @@ export function parseRequest(raw: unknown): Request {
       break;
     case 'metrics-token':
     case 'https':
+    case 'firmware':
       field('op', 'string');
       field('args', 'object');
       break;

@@ -23,6 +23,17 @@ export interface StatusMember {
   softwareVersion: string | null;
 }
 
+/** The appliance's firmware (src/runtime/firmware/): absent where the node does not run on tandem's image. */
+export interface FirmwareSummary {
+  version: string;
+  slot: string;
+  /** A newer version installed, waiting for its trial boot. */
+  pending: string | null;
+  /** This boot is a trial of a new version: waiting, confirmed or failed (null: a normal boot). */
+  trial: 'waiting' | 'confirmed' | 'failed' | null;
+  lastFallback: { from: string; to: string; reason: string; at: string | null } | null;
+}
+
 export interface StatusDoc {
   node: { name: string; role: string; standalone: boolean; softwareVersion: string };
   /** quorate: a cluster on Corosync says whether this member's group has quorum (a pair has no such thing). */
@@ -49,6 +60,7 @@ export interface StatusDoc {
   warnings?: string[];
   /** connections: the synchronised connection table by address family (absent where it is not synchronised). */
   sync: null | { status: string; channel: string; lag: number; sequence: number; connections?: { ipv4: number; ipv6: number } };
+  firmware?: FirmwareSummary | null;
 }
 
 /** The leader as the headers show it: nobody holds the role while an election runs, or while there is no quorum to elect. */
@@ -93,6 +105,7 @@ export function renderPage(d: StatusDoc): string {
 ${(d.warnings ?? []).map((w) => `<p class="bad warning">warning: ${esc(w)}</p>`).join('\n')}
 <p id="cluster">${esc(title)}${d.cluster ? `, revision ${d.cluster.revision}, leader <b id="leader">${esc(d.cluster.leader ?? 'none')}</b>` : ''}; software ${esc(d.node.softwareVersion)};
 health check: <span id="health" class="${d.health.ok ? 'ok' : 'bad'}">${esc(d.health.text)}</span>; connections ${d.connections}${d.sync?.connections ? ` (synchronised: IPv4 ${d.sync.connections.ipv4}, IPv6 ${d.sync.connections.ipv6})` : ''}${d.sync ? `; sync ${esc(d.sync.status)} (channel ${esc(d.sync.channel)}, lag ${d.sync.lag})` : ''}</p>
+${d.firmware ? firmwareLine(d.firmware) : ''}
 <h2>Members</h2>
 <table id="members"><tr><th>member</th><th>address</th><th>role</th><th>state</th><th>status</th><th>meaning</th><th>unreachable because</th><th>version</th></tr>
 ${rows}
@@ -107,6 +120,21 @@ ${changes || '<tr><td colspan="3">none yet</td></tr>'}
 </table>
 </body></html>
 `;
+}
+
+/** The appliance's firmware: version, slot, a pending or trial version, and the last fallback with its reason. */
+export function firmwareText(f: FirmwareSummary): string {
+  const trial =
+    f.trial === 'waiting' ? ' (trial boot: not yet confirmed)' : f.trial === 'failed' ? ' (trial boot failed: the box goes back to the version before)' : '';
+  return (
+    `firmware ${f.version} in slot ${f.slot}${trial}` +
+    (f.pending ? `; ${f.pending} installed, tried at the next boot` : '') +
+    (f.lastFallback ? `; last fallback: ${f.lastFallback.from} failed its trial boot, back on ${f.lastFallback.to}: ${f.lastFallback.reason}` : '')
+  );
+}
+
+function firmwareLine(f: FirmwareSummary): string {
+  return `<p id="firmware" class="${f.lastFallback || f.trial === 'failed' ? 'bad' : ''}">${esc(firmwareText(f))}</p>`;
 }
 
 /** The Prometheus text exposition format (0.0.4). */

@@ -3,6 +3,7 @@
  *
  * 0 success, 1 the command failed (message on stderr), 2 usage error.
  */
+import { firmwareCommand, FIRMWARE_USAGE } from './firmware-command.js';
 import { CAPTURE_USAGE, captureCommand } from './capture-command.js';
 import { CHECK_USAGE, checkCommand } from './check-command.js';
 import { DIAG_USAGE, diagCommand, STATUS_USAGE, statusCommand } from './status-command.js';
@@ -43,6 +44,7 @@ const COMMANDS: readonly Command[] = [
   { names: ['admin-password'], usage: '', run: (p) => adminPasswordCommand(p) },
   { names: ['console'], usage: CONSOLE_USAGE, run: (p) => consoleCommand(p) },
   { names: ['https'], usage: HTTPS_USAGE, run: (p) => httpsCommand(p) },
+  { names: ['firmware'], usage: FIRMWARE_USAGE, run: (p) => firmwareCommand(p) },
   { names: ['metrics-token'], usage: '', run: (p) => metricsTokenCommand(p) },
   { names: ['events'], usage: EVENTS_USAGE, run: (p) => eventsCommand(p) },
   { names: ['check'], usage: CHECK_USAGE, run: (p) => checkCommand(p) },

@@ -79,7 +79,11 @@ export interface LocalConfig {
    * Maintenance with planned failovers (seed 002, `tandem update|upgrade`): the command that applies a
    * distributed file here (called as COMMAND FILE KIND), and how long it may take.
    */
-  maintenance: { updateCommand: string | null; upgradeCommand: string | null; timeoutMs: number };
+  /**
+   * confirmMs: how long the trial boot of a new firmware version has to come up healthy (tandemd up; in a cluster, the
+   * peer heard and the state in sync) before the box goes back to the version before (docs/appliance-image.md).
+   */
+  maintenance: { updateCommand: string | null; upgradeCommand: string | null; timeoutMs: number; confirmMs: number };
   /** Clusters on Corosync (three and more members): run our own, or attach to the image's. */
   corosync: { manage: boolean; privateRun: boolean; port: number; tokenMs: number };
 }
@@ -263,6 +267,9 @@ function corosyncSettings(f: Fields | undefined): LocalConfig['corosync'] {
   };
 }
 
+/** A trial boot's deadline: a booted box needs about a minute on real hardware to hear its peer and take the state. */
+const CONFIRM_MS = 600_000;
+
 function maintenanceSettings(f: Fields | undefined): LocalConfig['maintenance'] {
   const command = (key: string) =>
     f?.has(key) ? f.string(key, { pattern: /^\/\S+$/, hint: 'an absolute path to an executable (it is called as COMMAND FILE KIND)' }) : null;
@@ -270,6 +277,7 @@ function maintenanceSettings(f: Fields | undefined): LocalConfig['maintenance'] 
     updateCommand: command('updateCommand'),
     upgradeCommand: command('upgradeCommand'),
     timeoutMs: f ? optionalInt(f, 'timeoutMs', 1000, 3_600_000, 600_000) : 600_000,
+    confirmMs: f ? optionalInt(f, 'confirmMs', 10_000, 3_600_000, CONFIRM_MS) : CONFIRM_MS,
   };
 }
 

@@ -129,5 +129,5 @@ test('maintenance commands in the node file: an absolute path, named when wrong'
     message: /node\.json: maintenance\.updateCommand: expected an absolute path/,
   });
   t.throws(() => parseLocal({ ...BOARD_FILE, maintenance: { timeoutMs: 5 } }, 'node.json'), { message: /maintenance\.timeoutMs/ });
-  t.deepEqual(parseLocal(BOARD_FILE, 'node.json').maintenance, { updateCommand: null, upgradeCommand: null, timeoutMs: 600_000 });
+  t.deepEqual(parseLocal(BOARD_FILE, 'node.json').maintenance, { updateCommand: null, upgradeCommand: null, timeoutMs: 600_000, confirmMs: 600_000 });
 });

@@ -35,6 +35,7 @@ import { jsonWriter, loadSessions, loadThrottle, sessionsFile, throttleFile } fr
 import { LoginThrottle, type ThrottleTable } from '../../api/login-throttle.js';
 import type { SessionRecord } from '../../api/web/sessions.js';
 import { explainRecords } from '../explain/why.js';
+import { Firmware, healthOf, type FirmwarePaths } from '../firmware/firmware.js';
 
 export interface ServicesContext {
   local: LocalConfig;
@@ -47,6 +48,8 @@ export interface ServicesContext {
   statusDoc(): StatusDoc;
   /** The node's own commands (status, why, failover, stores ...). */
   commands(req: Request): Promise<unknown> | unknown;
+  /** Where the firmware's facts are read (a test's tree; the system's by default). */
+  firmwarePaths?: FirmwarePaths;
 }
 
 export interface Services {
@@ -96,6 +99,14 @@ export async function startServices(ctx: ServicesContext): Promise<Services> {
   const savedThrottle = loadThrottle(stateDir);
   if (savedThrottle.damaged) ctx.log.log('warn', 'web_sessions_unreadable', { error: savedThrottle.damaged });
   const throttle = new LoginThrottle(Date.now, jsonWriter<ThrottleTable>(throttleFile(stateDir), stateFailed), savedThrottle.table);
+  const firmware = new Firmware({
+    stateDir,
+    log: ctx.log,
+    confirmMs: ctx.local.maintenance.confirmMs,
+    health: () => healthOf(ctx.statusDoc()),
+    ...(ctx.firmwarePaths ? { paths: ctx.firmwarePaths } : {}),
+  });
+  firmware.start();
   const want: Want | null = m && ctx.managementHosts.length ? { commonName: ctx.nodeName ?? hostname(), addresses: ctx.managementHosts } : null;
   const http: ManagementServer[] = [];
   let identity: LoadedIdentity | undefined;
@@ -132,6 +143,14 @@ export async function startServices(ctx: ServicesContext): Promise<Services> {
       token.forget();
       ctx.log.log('info', 'metrics_token_created', { ...asker });
       return { token: t };
+    }
+    if (req.cmd === 'firmware') {
+      if (req.op === 'install') {
+        if (asker.via === 'web') ctx.log.log('info', 'web_change', { what: 'firmware install', source: asker.source, session: asker.session });
+        return firmware.install(String(req.args?.['path'] ?? ''), { reboot: req.args?.['reboot'] !== false, via: asker.via });
+      }
+      if (req.op === 'status' || req.op === undefined) return firmware.status();
+      throw new Error(`firmware: unknown operation "${String(req.op)}" (status, install)`);
     }
     if (req.cmd === 'https') {
       if (asker.via === 'web' && req.op !== 'show')
@@ -193,9 +212,9 @@ export async function startServices(ctx: ServicesContext): Promise<Services> {
       }
       const views: HttpViews = {
         health: () => ctx.statusDoc().health,
-        statusJson: () => ctx.statusDoc(),
+        statusJson: () => ({ ...ctx.statusDoc(), firmware: firmware.summary() }),
         metrics: () => renderMetrics(ctx.statusDoc()),
-        page: () => renderPage({ ...ctx.statusDoc(), warnings: warnings() }),
+        page: () => renderPage({ ...ctx.statusDoc(), warnings: warnings(), firmware: firmware.summary() }),
         authorised: (_u, p) => admin.check(p),
         metricsToken: (t) => token.check(t),
         hasAdminPassword: () => admin.set,
@@ -237,6 +256,7 @@ export async function startServices(ctx: ServicesContext): Promise<Services> {
   }
   return {
     stop() {
+      firmware.stop();
       control?.close();
       for (const server of http) {
         server.close();

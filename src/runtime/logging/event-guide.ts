@@ -275,6 +275,22 @@ export const GUIDE: Readonly<Record<string, { severity: Severity; action: string
   web_sessions_ended: { severity: 'notice', action: 'none: log in again with the new password' },
   web_sessions_unreadable: { severity: 'warning', action: 'none: log in again; the file is rewritten at the next login' },
   web_sessions_write_failed: { severity: 'warning', action: 'check the state directory (disk full, read-only): tandem status names it' },
+  firmware_install_refused: {
+    severity: 'warning',
+    action: 'use a bundle made for this board and signed with its update key (tandem firmware status names both)',
+  },
+  firmware_installed: { severity: 'notice', action: 'none: reboot to try it (tandem firmware install reboots unless told not to)' },
+  firmware_install_failed: { severity: 'error', action: 'read the output attached (space, a damaged slot); install again: the running version is untouched' },
+  firmware_rebooting: { severity: 'notice', action: 'none: the box is back in about a minute; in a cluster its peer serves meanwhile' },
+  firmware_confirmed: { severity: 'notice', action: 'none: the new version is the one the box boots from now on' },
+  firmware_confirm_failed: {
+    severity: 'error',
+    action: 'read the reason; the box returns to the version before by itself: fix the cause (the peer, the sync link) or report the bundle',
+  },
+  firmware_fallback: {
+    severity: 'error',
+    action: 'the new version did not come up healthy: read the reason (tandem firmware status), keep the version running, report the bundle',
+  },
   web_change: { severity: 'notice', action: 'none: informational (who changed what, and from where)' },
   admin_password_set: { severity: 'notice', action: 'none: informational' },
   metrics_token_created: {

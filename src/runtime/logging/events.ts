@@ -222,6 +222,31 @@ export const EVENTS = {
     summary:
       'the web console sessions or wrong-password counts could not be saved: a restart of the service will log the administrator out and forget lock-outs',
   },
+  firmware_install_refused: {
+    id: 840,
+    summary: 'an update bundle was refused before anything was written (the file and the reason attached: signature, board, version, damage, space)',
+  },
+  firmware_installed: {
+    id: 841,
+    summary: 'an update bundle was written to the root slot not running (version and slot attached): the next boot tries it once',
+  },
+  firmware_install_failed: {
+    id: 842,
+    summary: 'systemd-sysupdate could not write the bundle (its output attached): the running slot is untouched, the next install writes the other slot again',
+  },
+  firmware_rebooting: { id: 843, summary: 'the box reboots into the firmware version just installed' },
+  firmware_confirmed: {
+    id: 844,
+    summary: 'the trial boot of a new firmware version was confirmed healthy (tandemd up; in a cluster, the peer heard and the state in sync): it is kept',
+  },
+  firmware_confirm_failed: {
+    id: 845,
+    summary: 'the trial boot of a new firmware version was not confirmed within its deadline (the reason attached): the box reboots into the version before',
+  },
+  firmware_fallback: {
+    id: 846,
+    summary: 'the box came back on its previous firmware version: a new version failed its trial boot (both versions and the reason attached)',
+  },
   web_change: { id: 835, summary: 'a change made on the web console (certificate, metrics token, cluster): what, from which address and session' },
   priority_not_set: { id: 612, summary: 'tandemd could not raise its scheduling priority (config nice): under load its heartbeats may be late' },
   node_addresses_set: { id: 113, summary: 'at start, the addresses the node file names (set on the console) were put back on the interfaces' },

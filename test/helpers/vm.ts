@@ -1,0 +1,219 @@
+/**
+ * One appliance booted from tandem's image under QEMU (TCG: hardware KVM does not run guests on this machine), for
+ * the VM tests: UEFI (OVMF, its variables kept per VM so systemd-boot's choices survive a reboot), the image behind
+ * a copy-on-write overlay (the guest's writes survive its reboots and a kill of QEMU, the image stays as built), the
+ * first serial line logged to a file, the i6300esb watchdog, QMP for the power, and QEMU's guest agent (the image
+ * carries qemu-guest-agent) to run commands in the guest and read their output. Directories of the host can be
+ * shared read-only over 9p (a USB stick's part in these tests).
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { freemem } from 'node:os';
+import { join } from 'node:path';
+import { until } from './lab.js';
+
+export const QEMU = '/usr/bin/qemu-system-x86_64';
+const OVMF = { code: '/usr/share/OVMF/OVMF_CODE_4M.fd', vars: '/usr/share/OVMF/OVMF_VARS_4M.fd' };
+export const MEMORY_MB = 1536;
+
+/** Why the VM tests cannot run here (they are then counted as skipped with it), or null. */
+export function vmMissing(image: string, vms = 1): string | null {
+  if (!existsSync(image)) return `no image ${image}: make image builds it`;
+  if (!existsSync(QEMU)) return `no ${QEMU} (Debian package qemu-system-x86)`;
+  if (!existsSync(OVMF.code)) return `no ${OVMF.code} (Debian package ovmf)`;
+  const need = (MEMORY_MB + 256) * vms + 256;
+  if (freemem() < need * 2 ** 20) return `${Math.round(freemem() / 2 ** 20)} MiB free, ${vms} VM(s) need ${need}`;
+  return null;
+}
+
+const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, '');
+
+/** One request on a QEMU JSON socket (QMP or the guest agent): the answer to `execute`, or its error. */
+async function jsonCall(path: string, greet: object | null, request: object, timeoutMs: number): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const s = connect(path);
+    let buf = '';
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`${path}: no answer within ${timeoutMs} ms to ${JSON.stringify(request).slice(0, 120)}`));
+    }, timeoutMs);
+    const sent: object[] = greet ? [greet, request] : [request];
+    let phase = 0;
+    s.on('connect', () => {
+      if (!greet) s.write(JSON.stringify(request) + '\n');
+    });
+    s.on('data', (d) => {
+      buf += d.toString();
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl).trim();
+        buf = buf.slice(nl + 1);
+        if (!line) continue;
+        const msg = JSON.parse(line) as Record<string, unknown>;
+        if ('QMP' in msg) {
+          s.write(JSON.stringify(sent[0]) + '\n');
+          continue;
+        }
+        if ('event' in msg) continue;
+        if (greet && phase === 0) {
+          phase = 1;
+          s.write(JSON.stringify(sent[1]) + '\n');
+          continue;
+        }
+        clearTimeout(timer);
+        s.end();
+        if ('error' in msg) reject(new Error(`${path}: ${JSON.stringify(msg['error'])}`));
+        else resolve(msg['return']);
+        return;
+      }
+    });
+    s.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
+export interface VmOptions {
+  name: string;
+  image: string;
+  dir: string;
+  /** Host directories shared read-only over 9p: tag -> path. */
+  shares?: Record<string, string>;
+}
+
+export class Vm {
+  private proc: ChildProcess | null = null;
+  readonly serialLog: string;
+  private readonly qmp: string;
+  private readonly qga: string;
+  private readonly overlay: string;
+  private readonly vars: string;
+
+  constructor(private readonly o: VmOptions) {
+    this.serialLog = join(o.dir, `${o.name}-serial.log`);
+    this.qmp = join(o.dir, `${o.name}-qmp.sock`);
+    this.qga = join(o.dir, `${o.name}-qga.sock`);
+    this.overlay = join(o.dir, `${o.name}.qcow2`);
+    this.vars = join(o.dir, `${o.name}-vars.fd`);
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', o.image, '-F', 'raw', this.overlay]);
+    copyFileSync(OVMF.vars, this.vars);
+  }
+
+  /** Starts QEMU (again, after a kill: the disk and the firmware variables are kept). */
+  start(): void {
+    const shares = Object.entries(this.o.shares ?? {}).flatMap(([tag, path]) => [
+      '-virtfs',
+      `local,path=${path},mount_tag=${tag},security_model=none,readonly=on`,
+    ]);
+    this.proc = spawn(
+      QEMU,
+      [
+        ...['-accel', 'tcg', '-cpu', 'max', '-m', String(MEMORY_MB), '-smp', '2', '-machine', 'q35'],
+        ...['-drive', `if=pflash,format=raw,readonly=on,file=${OVMF.code}`, '-drive', `if=pflash,format=raw,file=${this.vars}`],
+        ...['-drive', `file=${this.overlay},format=qcow2,if=virtio`, '-display', 'none', '-device', 'i6300esb', '-nic', 'none'],
+        ...['-chardev', `file,id=ser0,path=${this.serialLog},append=on`, '-serial', 'chardev:ser0'],
+        ...['-qmp', `unix:${this.qmp},server=on,wait=off`],
+        ...[
+          '-chardev',
+          `socket,id=qga0,path=${this.qga},server=on,wait=off`,
+          '-device',
+          'virtio-serial',
+          '-device',
+          'virtserialport,chardev=qga0,name=org.qemu.guest_agent.0',
+        ],
+        ...shares,
+      ],
+      { stdio: ['ignore', 'ignore', openSync(join(this.o.dir, `${this.o.name}-qemu.log`), 'a')] },
+    );
+  }
+
+  /** What QEMU said on its standard error (why it would not start). */
+  qemuLog(): string {
+    const f = join(this.o.dir, `${this.o.name}-qemu.log`);
+    return existsSync(f) ? readFileSync(f, 'utf8') : '';
+  }
+
+  get running(): boolean {
+    return this.proc !== null && this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
+  /** Pulls the plug: QEMU killed, nothing flushed. */
+  kill(): void {
+    if (this.running) this.proc!.kill('SIGKILL');
+  }
+
+  async stopped(timeoutMs = 10_000): Promise<boolean> {
+    return until(async () => !this.running, timeoutMs, 200);
+  }
+
+  serial(): string {
+    return existsSync(this.serialLog) ? stripAnsi(readFileSync(this.serialLog, 'utf8')) : '';
+  }
+
+  /** The serial text after `from` characters matches `re` (polled once a second). */
+  async waitSerial(re: RegExp, timeoutMs: number, from = 0): Promise<boolean> {
+    return until(async () => re.test(this.serial().slice(from)), timeoutMs, 1000);
+  }
+
+  async qmpCall(command: string, args?: object): Promise<unknown> {
+    return jsonCall(this.qmp, { execute: 'qmp_capabilities' }, { execute: command, ...(args ? { arguments: args } : {}) }, 10_000);
+  }
+
+  /** The guest agent answers (it starts late in the boot, and again after each reboot). */
+  async agentUp(timeoutMs: number): Promise<boolean> {
+    return until(
+      async () => {
+        try {
+          await jsonCall(this.qga, null, { execute: 'guest-ping' }, 3000);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      timeoutMs,
+      2000,
+    );
+  }
+
+  /** Runs a command in the guest and waits for it: its exit code and output. */
+  async exec(argv: readonly string[], timeoutMs = 120_000): Promise<{ code: number; stdout: string; stderr: string }> {
+    const { pid } = (await jsonCall(
+      this.qga,
+      null,
+      { execute: 'guest-exec', arguments: { path: argv[0], arg: argv.slice(1), 'capture-output': true } },
+      10_000,
+    )) as {
+      pid: number;
+    };
+    const t0 = Date.now();
+    for (;;) {
+      const s = (await jsonCall(this.qga, null, { execute: 'guest-exec-status', arguments: { pid } }, 10_000)) as {
+        exited: boolean;
+        exitcode?: number;
+        signal?: number;
+        'out-data'?: string;
+        'err-data'?: string;
+      };
+      if (s.exited)
+        return {
+          code: s.exitcode ?? 128 + (s.signal ?? 0),
+          stdout: Buffer.from(s['out-data'] ?? '', 'base64').toString(),
+          stderr: Buffer.from(s['err-data'] ?? '', 'base64').toString(),
+        };
+      if (Date.now() - t0 > timeoutMs) throw new Error(`${argv.join(' ')}: still running after ${timeoutMs} ms in ${this.o.name}`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+
+  /** Starts a command in the guest without waiting for it (a reboot: the agent goes away with the answer). */
+  async spawn(argv: readonly string[]): Promise<void> {
+    await jsonCall(this.qga, null, { execute: 'guest-exec', arguments: { path: argv[0], arg: argv.slice(1) } }, 10_000);
+  }
+
+  /** A shell line in the guest (sh -c). */
+  async sh(line: string, timeoutMs?: number): Promise<{ code: number; stdout: string; stderr: string }> {
+    return this.exec(['/bin/sh', '-c', line], timeoutMs);
+  }
+}
