@@ -102,6 +102,7 @@ const OPTIONS = {
   'poweroff-command': 'string',
   list: 'boolean',
   pem: 'boolean',
+  'no-reboot': 'boolean',
 } as const;
 
 export async function main(argv: readonly string[]): Promise<void> {

@@ -19,15 +19,16 @@
  * On a machine that is not such an image (a builder's own OS, the lab) status says so and install refuses.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { FirmwareSummary, StatusDoc } from '../../api/status-page.js';
 import type { Logger } from '../logging/log.js';
 import { BundleRefused, checkBundle } from './bundle-check.js';
 import type { ThisBox } from './bundle-manifest.js';
 import { confirmVerdict, type HealthFacts } from './confirm-verdict.js';
+import { gptNames } from './gpt-labels.js';
 import { firmwareView, type BootRecord, type FirmwareFacts, type FirmwareView } from './firmware-view.js';
 
 const exec = promisify(execFile);
@@ -40,6 +41,8 @@ export interface FirmwarePaths {
   identity: string;
   esp: readonly string[];
   sysBlock: string;
+  /** Where the disks' device nodes are (their GPT is read for the slots' labels). */
+  dev: string;
   efivars: string;
   keyring: string;
   bootId: string;
@@ -51,6 +54,7 @@ export const SYSTEM_PATHS: FirmwarePaths = {
   identity: '/usr/lib/tandem/firmware.json',
   esp: ['/efi', '/boot'],
   sysBlock: '/sys/class/block',
+  dev: '/dev',
   efivars: '/sys/firmware/efi/efivars',
   keyring: '/etc/systemd/import-pubring.gpg',
   bootId: '/proc/sys/kernel/random/boot_id',
@@ -129,8 +133,9 @@ export class Firmware {
     return null;
   }
 
+  /** The root slots: the partitions sysfs lists, named as the GPT on the disk names them now (gpt-labels.ts). */
   private slots(): FirmwareFacts['slots'] {
-    const out: FirmwareFacts['slots'] = [];
+    const parts: { partition: number; label: string; disk: string }[] = [];
     for (const dev of readdirSync(this.p.sysBlock)) {
       let uevent: string;
       try {
@@ -138,11 +143,39 @@ export class Firmware {
       } catch {
         continue;
       }
-      const label = /^PARTNAME=(.*)$/m.exec(uevent)?.[1];
+      const label = /^PARTNAME=(.*)$/m.exec(uevent)?.[1] ?? '';
       const n = /^PARTN=(\d+)$/m.exec(uevent)?.[1];
-      if (label && n && (label.startsWith('tandem_') || label === '_empty')) out.push({ partition: Number(n), label });
+      if (!n) continue;
+      // /sys/class/block/vda3 is a link into .../vda/vda3: the disk is the directory above.
+      const disk = basename(dirname(realpathSync(join(this.p.sysBlock, dev))));
+      parts.push({ partition: Number(n), label, disk });
     }
-    return out;
+    const onDisk = new Map<string, Map<number, string> | null>();
+    const names = (disk: string) => {
+      if (!onDisk.has(disk)) onDisk.set(disk, this.gptOf(disk));
+      return onDisk.get(disk)!;
+    };
+    return parts
+      .map((x) => ({ partition: x.partition, label: names(x.disk)?.get(x.partition) ?? x.label }))
+      .filter((x) => x.label.startsWith('tandem_') || x.label === '_empty');
+  }
+
+  private gptOf(disk: string): Map<number, string> | null {
+    let fd: number | undefined;
+    try {
+      fd = openSync(join(this.p.dev, disk), 'r');
+      const sector = Number(readFileSync(join(this.p.sysBlock, disk, 'queue', 'logical_block_size'), 'utf8').trim()) || 512;
+      const read = (offset: number, length: number) => {
+        const b = Buffer.alloc(length);
+        readSync(fd!, b, 0, length, offset);
+        return b;
+      };
+      return gptNames(read, sector);
+    } catch {
+      return null;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
   }
 
   private readRecord(): BootRecord | null {
@@ -218,7 +251,14 @@ export class Firmware {
       const saved = this.savedFallback();
       if (JSON.stringify(saved) !== key) {
         this.d.log.log('error', 'firmware_fallback', { from: v.lastFallback.from, to: v.lastFallback.to, reason: v.lastFallback.reason });
-        void this.save('last-fallback.json', v.lastFallback).catch(() => undefined);
+        // At once: a service restarting right after must not log it again.
+        try {
+          mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+          writeFileSync(join(this.dir, '.last-fallback.json.tmp'), key + '\n');
+          renameSync(join(this.dir, '.last-fallback.json.tmp'), join(this.dir, 'last-fallback.json'));
+        } catch (e) {
+          this.d.log.log('warn', 'firmware_record_failed', { error: (e as Error).message });
+        }
       }
     }
     const bootId = this.bootId();
@@ -243,7 +283,7 @@ export class Firmware {
     const record: BootRecord = { version, bootId, outcome: v.state, reason: v.state === 'confirmed' ? v.why : v.reason, at: new Date().toISOString() };
     this.record = record;
     this.stop();
-    await this.save('trial-boot.json', record).catch((e: Error) => this.d.log.log('warn', 'flight_record_failed', { error: e.message }));
+    await this.save('trial-boot.json', record).catch((e: Error) => this.d.log.log('warn', 'firmware_record_failed', { error: e.message }));
     if (v.state === 'confirmed') this.d.log.log('info', 'firmware_confirmed', { version, why: v.why });
     else this.d.log.log('error', 'firmware_confirm_failed', { version, reason: v.reason, deadlineMs: this.d.confirmMs });
   }

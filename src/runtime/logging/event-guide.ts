@@ -291,6 +291,10 @@ export const GUIDE: Readonly<Record<string, { severity: Severity; action: string
     severity: 'error',
     action: 'the new version did not come up healthy: read the reason (tandem firmware status), keep the version running, report the bundle',
   },
+  firmware_record_failed: {
+    severity: 'warning',
+    action: 'check the data partition (space, errors in the kernel log): a trial boot without its record is judged again, a fallback logged again',
+  },
   web_change: { severity: 'notice', action: 'none: informational (who changed what, and from where)' },
   admin_password_set: { severity: 'notice', action: 'none: informational' },
   metrics_token_created: {

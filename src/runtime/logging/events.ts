@@ -247,6 +247,10 @@ export const EVENTS = {
     id: 846,
     summary: 'the box came back on its previous firmware version: a new version failed its trial boot (both versions and the reason attached)',
   },
+  firmware_record_failed: {
+    id: 847,
+    summary: "a firmware record (a trial boot's verdict, the last fallback) could not be written on the data partition (the error attached)",
+  },
   web_change: { id: 835, summary: 'a change made on the web console (certificate, metrics token, cluster): what, from which address and session' },
   priority_not_set: { id: 612, summary: 'tandemd could not raise its scheduling priority (config nice): under load its heartbeats may be late' },
   node_addresses_set: { id: 113, summary: 'at start, the addresses the node file names (set on the console) were put back on the interfaces' },
