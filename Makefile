@@ -25,7 +25,7 @@ ADDON := build/Release/tandem.node
 HW_SIM := dist/sim/hw-sim.so
 TAP_LOG := .test-output.tap
 
-.PHONY: all deps bench-deps build test format format-check demo lab-down bench-heartbeat bench-hb-threads bench-flood bench-failover bench-sync bench-cluster bench-model bench-chaos clean image bundle test-bundles overlay install
+.PHONY: all deps bench-deps build test format format-check demo lab-down bench-heartbeat bench-hb-threads bench-flood bench-failover bench-sync bench-cluster bench-model bench-chaos clean image bundle test-bundles test-vm overlay install
 
 all: build
 
@@ -121,6 +121,11 @@ test-bundles: image
 	@v=$$(node -p "require('./dist/src/runtime/version.js').VERSION.text"); \
 	node dist/src/image/bundle.js --out image/test --board $(IMAGE_BOARD) --mkosi "$(MKOSI)" --version $$v.1 && \
 	node dist/src/image/bundle.js --out image/test --board $(IMAGE_BOARD) --mkosi "$(MKOSI)" --version $$v.2 --extra-tree test/vm/broken-tandemd
+
+## The tests that boot the image under QEMU (test/vm/), after building what they boot. make test runs them too when
+## the image and the bundles were built, and counts them as skipped (with the reason) when not.
+test-vm: test-bundles $(HW_SIM)
+	@npx ava --tap dist/test/vm/*.test.js 2>&1 | tee .test-vm.tap; exit $${PIPESTATUS[0]}
 
 overlay: build
 	node dist/src/image/build-image.js --out image --board $(BOARD)

@@ -71,8 +71,10 @@ else
       if (r.code !== 0) throw new Error(`tandem firmware status: ${r.code} ${r.stderr}`);
       return JSON.parse(r.stdout) as Status;
     };
-    // tandemd needs its control socket up before it answers.
-    t.true(await until(async () => (await vm.exec(['/usr/bin/test', '-S', '/run/tandem/tandemd.sock'])).code === 0, 180_000, 3000), 'tandemd up');
+    // tandemd answers once its control socket is up (a minute or two after the boot under TCG).
+    const tandemdUp = () =>
+      until(async () => (await vm.exec(['/usr/bin/test', '-S', '/run/tandem/tandemd.sock']).catch(() => ({ code: 1 }))).code === 0, 300_000, 3000);
+    t.true(await tandemdUp(), 'tandemd up');
     const first = await status();
     t.like(first, { appliance: true, version: VERSION.text, slot: 'A', pending: null, trial: false, lastFallback: null });
     t.deepEqual(
@@ -130,7 +132,11 @@ else
     const mounted = await vm.sh('mount -t 9p -o trans=virtio,version=9p2000.L,ro test /run/test 2>/dev/null; true');
     t.is(mounted.code, 0);
     const writing = install(`/run/test/tandem-${BROKEN}-qemu-x86.bundle`).catch((e: Error) => ({ code: -1, stdout: '', stderr: e.message }));
-    t.true(await until(async () => (await vm.sh('pgrep -f systemd-sysupdate >/dev/null')).code === 0, 600_000, 1000), 'systemd-sysupdate writing');
+    // Anchored: the shell running pgrep has the pattern in its own command line.
+    t.true(
+      await until(async () => (await vm.sh("pgrep -f '^/usr/lib/systemd/systemd-sysupdate' >/dev/null")).code === 0, 600_000, 1000),
+      'systemd-sysupdate writing',
+    );
     await new Promise((r) => setTimeout(r, 3000));
     vm.kill();
     await vm.stopped();
@@ -140,6 +146,7 @@ else
     vm.start();
     t.true(await vm.agentUp(300_000));
     t.true(await vm.waitSerial(new RegExp(`root=PARTLABEL=tandem_${GOOD.replace(/\./g, '\\.')} `), 10_000, serialKill), `it booted ${GOOD} again`);
+    t.true(await tandemdUp(), 'tandemd up after the kill');
     await vm.sh('mkdir -p /run/test && mount -t 9p -o trans=virtio,version=9p2000.L,ro test /run/test');
     t.like(await status(), { version: GOOD, slot: 'B' });
 
@@ -153,6 +160,7 @@ else
     const serialTrial = vm.serial().length;
     t.true(await vm.waitSerial(new RegExp(`root=PARTLABEL=tandem_${GOOD.replace(/\./g, '\\.')} `), 600_000, serialTrial), `and came back to ${GOOD} by itself`);
     t.true(await vm.agentUp(300_000));
+    t.true(await tandemdUp(), 'tandemd up after the fallback');
     t.true(await until(async () => (await status().catch(() => null))?.lastFallback !== null, 300_000, 5000));
     const back = await status();
     t.like(back, { version: GOOD, slot: 'B' });
