@@ -16,8 +16,9 @@ DEB_TOOLS := ip:iproute2 tc:iproute2 nft:nftables tshark:tshark tcpdump:tcpdump 
 # libcpg-dev: the addon links Corosync's CPG (clusters of three and more members).
 DEB_LIBS  := /usr/include/pcap.h:libpcap-dev /usr/include/corosync/cpg.h:libcpg-dev
 # What only the tests run: the load balancer in front of Active/Active members, the browser of the status page test,
-# curl and openssl (the management server's HTTPS, checked by clients that are not Node).
-TEST_DEB_TOOLS := haproxy:haproxy chromium:chromium tmux:tmux rsyslogd:rsyslog curl:curl openssl:openssl
+# curl and openssl (the management server's HTTPS, checked by clients that are not Node), gpg and gpgv (update
+# bundles are signed and checked as the image's systemd-sysupdate checks them).
+TEST_DEB_TOOLS := haproxy:haproxy chromium:chromium tmux:tmux rsyslogd:rsyslog curl:curl openssl:openssl gpg:gpg gpgv:gpgv
 
 TS_SOURCES := $(shell find src test bench -name '*.ts' 2>/dev/null) tsconfig.json
 ADDON := build/Release/tandem.node
@@ -107,7 +108,7 @@ $(MKOSI_DIR)/mkosi.py:
 	@printf 'import sys\nsys.path.insert(0, "%s/root/usr/lib/python3/dist-packages")\nfrom mkosi.__main__ import main\nmain()\n' "$(abspath $(MKOSI_DIR))" > $@
 	@/usr/bin/python3 -B $@ --version
 image: build $(MKOSI_DIR)/mkosi.py
-	@which bwrap >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends bubblewrap uidmap >/dev/null; }
+	@which bwrap gpg >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends bubblewrap uidmap gpg >/dev/null; }
 	node dist/src/image/build-appliance.js --out image --board $(IMAGE_BOARD) --mkosi "$(MKOSI)"
 
 ## A signed update bundle of the same build (docs/appliance-image.md): image/tandem-VERSION-BOARD.bundle. The update key
