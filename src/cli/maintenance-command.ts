@@ -18,7 +18,8 @@ import { UsageError, type Parsed } from './args.js';
 import { socketPath, type NodeStatus } from './status-command.js';
 
 export const MAINTENANCE_USAGE = `tandem update FILE [--socket PATH | --config FILE]    (on the active node: the file to both members, applied with two planned failovers)
-tandem upgrade IMAGE [--socket PATH | --config FILE]  (the same for a software image: each member restarts on the new software)`;
+tandem upgrade IMAGE [--socket PATH | --config FILE]  (the same for a software image: each member restarts on the new software;
+    on tandem's image, a firmware bundle: each member reboots into it, and the upgrade ends with the roles swapped)`;
 
 interface Check {
   me: { node: string; role: string; command: string | null; pid: number };
@@ -69,9 +70,11 @@ export async function maintenanceCommand(kind: Kind, p: Parsed): Promise<number>
     say(`1/5 sent ${sent.bytes} bytes (SHA-256 ${sent.sha256.slice(0, 16)}...) to ${peer} in ${sent.ms.toFixed(0)} ms`);
 
     step = `apply on ${peer}`;
-    const applied = (await ask('apply-peer', { sha256: sent.sha256 }, 3_600_000)) as { ms: number; restarting: boolean };
-    say(`2/5 ${peer} applied it in ${applied.ms.toFixed(0)} ms${applied.restarting ? '; its service restarts' : ''}`);
-    if (applied.restarting) await peerBack(ask, c.peer.pid, peer);
+    const applied = (await ask('apply-peer', { sha256: sent.sha256 }, 3_600_000)) as Applied;
+    say(
+      `2/5 ${peer} applied it in ${applied.ms.toFixed(0)} ms${applied.rebooting ? `: ${applied.output}` : applied.restarting ? '; its service restarts' : ''}`,
+    );
+    if (applied.restarting) await peerBack(ask, c.peer.pid, peer, applied.backWithinMs ?? 120_000);
 
     step = `planned failover to ${peer}`;
     await waitFor(
@@ -83,7 +86,15 @@ export async function maintenanceCommand(kind: Kind, p: Parsed): Promise<number>
     say(`3/5 planned failover: ${peer} is active`);
 
     step = `apply on ${me}`;
-    const local = (await ask('apply-local', { sha256: sent.sha256 }, 3_600_000)) as { ms: number; restarting: boolean };
+    const local = (await ask('apply-local', { sha256: sent.sha256 }, 3_600_000)) as Applied;
+    if (local.rebooting) {
+      // This box reboots into the new firmware (this command with it): it comes back as the standby, confirmed in sync
+      // by its trial boot, or falls back to the version before. The peer keeps serving: one failover, not two.
+      say(`4/5 ${me}: ${local.output}; ${peer} serves meanwhile and stays active (a firmware upgrade ends with the roles swapped)`);
+      await ask('report', { outcome: 'done', totalMs: Date.now() - t0 });
+      say(`done: both members wrote the firmware; ${me} reboots now. Follow it with tandem firmware status on ${me} once it is back.`);
+      return 0;
+    }
     say(`4/5 ${me} applied it in ${local.ms.toFixed(0)} ms${local.restarting ? '; its service restarts' : ''}`);
     if (local.restarting) await waitFor(`${me}'s service to come back`, (s) => s.pid !== c.me.pid && s.role === 'inactive' && !!s.peer?.alive, 120_000);
 
@@ -109,13 +120,22 @@ export async function maintenanceCommand(kind: Kind, p: Parsed): Promise<number>
   }
 }
 
-/** After an upgrade the peer's service restarts: back when it answers with another process, inactive. */
-async function peerBack(ask: (op: string) => Promise<unknown>, pid: number, peer: string): Promise<void> {
-  const deadline = Date.now() + 120_000;
+interface Applied {
+  ms: number;
+  restarting: boolean;
+  /** tandem's image: the member writes the bundle to its other slot and reboots into it (output says which). */
+  rebooting?: boolean;
+  output?: string;
+  backWithinMs?: number;
+}
+
+/** After an upgrade the peer's service restarts (or the box reboots): back when it answers with another process, inactive. */
+async function peerBack(ask: (op: string) => Promise<unknown>, pid: number, peer: string, withinMs: number): Promise<void> {
+  const deadline = Date.now() + withinMs;
   while (Date.now() < deadline) {
     const c = (await ask('check').catch(() => null)) as Check | null;
     if (c && c.peer.pid !== pid && c.peer.role === 'inactive') return;
     await sleep(200);
   }
-  throw new Error(`${peer}'s service did not come back within 120 s after the upgrade`);
+  throw new Error(`${peer}'s service did not come back within ${Math.round(withinMs / 1000)} s after the upgrade`);
 }

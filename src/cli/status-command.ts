@@ -7,7 +7,7 @@
 import { askControl } from '../api/control-socket.js';
 import { DEFAULTS, loadLocal } from '../cluster/config-file.js';
 import type { Snapshot } from '../runtime/pair/failover-runtime.js';
-import { leaderText, type StatusDoc } from '../api/status-page.js';
+import { firmwareText, leaderText, type FirmwareSummary, type StatusDoc } from '../api/status-page.js';
 import { flag, str, UsageError, type Parsed } from './args.js';
 import { HEARTBEAT_VERSION } from '../wire/heartbeat-frame.js';
 import { formatGroupStatus, type GroupStatus } from './group-status-format.js';
@@ -63,11 +63,15 @@ export function formatCluster(c: NonNullable<StatusDoc['cluster']>, h: StatusDoc
   return [...lines, ''];
 }
 
-export function formatStatus(status: NodeStatus | StandaloneStatus): string {
+export function formatStatus(status: (NodeStatus | StandaloneStatus) & { firmware?: FirmwareSummary | null }): string {
+  // On tandem's own image: the firmware version, its slot, a trial or pending version, the last fallback.
+  const firmware = status.firmware ? `\n${firmwareText(status.firmware)}` : '';
   if ('standalone' in status) {
     return (
       `this node is standalone (status ${status.hex}: ${status.words.join(', ')}), software ${status.softwareVersion}; system state ${status.stores.config} keys, ${status.stores.sessions} sessions
-` + 'next: tandem cluster create --name NAME --node NODE, or tandem cluster join --member ADDRESS'
+` +
+      'next: tandem cluster create --name NAME --node NODE, or tandem cluster join --member ADDRESS' +
+      firmware
     );
   }
   const s = status;
@@ -102,7 +106,7 @@ export function formatStatus(status: NodeStatus | StandaloneStatus): string {
       `${r.iface.padEnd(6)} ${(r.sync ? 'yes' : '').padEnd(4)} ${String(r.sent.sent).padStart(6)} ${String(r.received.accepted).padStart(9)} ${String(r.received.superseded ?? 0).padStart(11)} ${String((r.received.kernelDrops ?? 0) + (r.received.ringDrops ?? 0)).padStart(8)}  ${rejected.padEnd(28)} ${ago(r.lastSeenAgoMs)}`,
     );
   }
-  return lines.join('\n');
+  return lines.join('\n') + firmware;
 }
 
 function formatPacer(h: Snapshot['heartbeats']): string {

@@ -5,7 +5,7 @@
  * member table, role, health check and sync line come first; the
  * per-interface matrix is summed up in one line per interface at most.
  */
-import { leaderText } from '../api/status-page.js';
+import { firmwareText, leaderText, type FirmwareSummary } from '../api/status-page.js';
 
 interface Member {
   name: string;
@@ -23,6 +23,14 @@ const MEMBERS_HEADER = 'member            address          role       status   m
 const memberLine = (m: Member) =>
   cut(`${(m.name + (m.self ? ' *' : '')).padEnd(17)} ${m.address.padEnd(16)} ${m.role.padEnd(10)} ${m.hex}  ${m.words.join(', ')}`);
 
+/** On tandem's own image: the firmware line (a fallback's reason may need the second line). */
+function firmwareLines(s: Record<string, unknown>): string[] {
+  const f = s['firmware'] as FirmwareSummary | null | undefined;
+  if (!f) return [];
+  const text = firmwareText(f);
+  return text.length <= 80 ? [text] : [text.slice(0, 80), cut(text.slice(80))];
+}
+
 export function statusScreen(s: Record<string, unknown>): string[] {
   if (s['standalone'] === true) {
     const stores = s['stores'] as { config: number; sessions: number };
@@ -30,6 +38,7 @@ export function statusScreen(s: Record<string, unknown>): string[] {
       '',
       `Factory state (standalone), status ${String(s['hex'])}: ${(s['words'] as string[]).join(', ')}`,
       `Software ${String(s['softwareVersion'])}`,
+      ...firmwareLines(s),
       `System state: ${stores.config} keys; sessions: ${stores.sessions}`,
       '',
       'Configure the network, then create a cluster or join one.',
@@ -45,6 +54,7 @@ export function statusScreen(s: Record<string, unknown>): string[] {
     cut(
       `${node.name}: ${String(s['role']).toUpperCase()}${s['disabled'] === true ? ' (disabled)' : ''}, connections ${String(s['connections'])}, software ${String(s['softwareVersion'] ?? '?')}`,
     ),
+    ...firmwareLines(s),
   ];
   if (cluster) {
     lines.push(cut(`Cluster ${cluster.name} (${cluster.mode}), leader ${leaderText(cluster)}`));

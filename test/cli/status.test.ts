@@ -1,5 +1,7 @@
 import test from 'ava';
 import { formatStatus } from '../../src/cli/status-command.js';
+import { statusScreen } from '../../src/console/status-screen.js';
+import { firmwareText } from '../../src/api/status-page.js';
 import type { Snapshot } from '../../src/runtime/pair/failover-runtime.js';
 
 const base: Snapshot = {
@@ -84,4 +86,29 @@ test('status shows the heartbeat lease left, what went wrong with it, and how la
   t.regex(formatStatus(base), /^heartbeat lease: 988 of 1000 ms left; main loop delay over the last minute: max 12\.3 ms, p99 4\.1 ms$/m);
   const bad = formatStatus({ ...base, heartbeats: { ...base.heartbeats, leaseLeftMs: 0, ticksMissed: 3, leaseExpiries: 1, loopDelayMaxMs: 1400 } });
   t.regex(bad, /^heartbeat lease: 0 of 1000 ms left \(3 ticks missed, lease ran out 1x\); main loop delay over the last minute: max 1400 ms/m);
+});
+
+test("on tandem's image, status and the console's status screen carry the firmware: version, slot, a fallback and its reason", (t) => {
+  const firmware = {
+    version: '0.2.0.1',
+    slot: 'B',
+    pending: null,
+    trial: null,
+    lastFallback: { from: '0.2.0.2', to: '0.2.0.1', reason: 'tandemd gave no verdict within 60 s of the boot', at: '2026-12-07T21:26:29Z' },
+  };
+  const line = 'firmware 0.2.0.1 in slot B; last fallback: 0.2.0.2 failed its trial boot, back on 0.2.0.1: tandemd gave no verdict within 60 s of the boot';
+  t.is(
+    formatStatus({ ...base, firmware })
+      .split('\n')
+      .at(-1),
+    line,
+  );
+  t.false(formatStatus(base).includes('firmware'), 'not on another OS');
+  const screen = statusScreen({ ...base, firmware } as unknown as Record<string, unknown>);
+  t.true(screen.every((l) => l.length <= 80));
+  t.is(screen.slice(2, 4).join(''), line, 'the line folded onto the 80-column screen, whole');
+  t.is(
+    firmwareText({ ...firmware, lastFallback: null, pending: '0.2.0.3', trial: 'waiting' }),
+    'firmware 0.2.0.1 in slot B (trial boot: not yet confirmed); 0.2.0.3 installed, tried at the next boot',
+  );
 });

@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseLocal } from '../../src/cluster/config-file.js';
 import type { Role } from '../../src/core/failover-types.js';
-import { Maintenance } from '../../src/runtime/cluster-service/maintenance.js';
+import { FIRMWARE_COMMAND, Maintenance, type FirmwareInstaller } from '../../src/runtime/cluster-service/maintenance.js';
 import type { SyncMessage } from '../../src/wire/sync-frame.js';
 
 const BOARD_FILE = { board: 'generic-x86', interfaces: [{ name: 'eth0', heartbeats: true, sync: true, address: '198.19.255.11/24' }] };
 
 /** Two members in one process: each one's askPeer is the other's serve (the cluster service's framing aside). */
-function pair(t: { teardown(f: () => void): void }, commands: { a?: string; b?: string }) {
+function pair(t: { teardown(f: () => void): void }, commands: { a?: string; b?: string }, firmware?: (node: string) => FirmwareInstaller) {
   const dir = mkdtempSync(join(tmpdir(), 'tdmmt-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const events: { node: string; event: string; fields: Record<string, unknown> }[] = [];
@@ -39,6 +39,7 @@ function pair(t: { teardown(f: () => void): void }, commands: { a?: string; b?: 
         return { name: other, answer: await nodes[other]!.serve({ ...m, ...(m.body ? { body: new Uint8Array(m.body) } : {}) }) };
       },
       restart: (why) => void restarts.push(`${name}: ${why}`),
+      ...(firmware ? { firmware: firmware(name) } : {}),
     });
   }
   return { dir, nodes, events, roles, restarts };
@@ -122,6 +123,37 @@ test('an upgrade restarts the service of the member that applied it, after answe
   t.deepEqual(p.restarts, []);
   await new Promise((r) => setTimeout(r, 400));
   t.deepEqual(p.restarts, ['b: upgrade applied']);
+});
+
+test("on tandem's image an upgrade without upgradeCommand is a firmware bundle: installed by the firmware controller, the box rebooting instead of the service restarting", async (t) => {
+  const installed: string[] = [];
+  const p = pair(t, {}, (node) => ({
+    appliance: () => true,
+    confirmMs: 60_000,
+    install: async (file, o) => {
+      installed.push(`${node} ${readFileSync(file, 'utf8')} reboot=${o.reboot} via=${o.via}`);
+      return { version: '0.2.1', slot: 'B', from: '0.2.0', reboot: o.reboot };
+    },
+  }));
+  const check = (await p.nodes['a']!.control('check', { kind: 'upgrade' })) as { me: { command: string }; peer: { command: string } };
+  t.is(check.me.command, FIRMWARE_COMMAND);
+  t.is(check.peer.command, FIRMWARE_COMMAND);
+  t.is(
+    ((await p.nodes['a']!.control('check', { kind: 'update' })) as { me: { command: string | null } }).me.command,
+    null,
+    'an update still needs its command',
+  );
+  const file = join(p.dir, 'x.bundle');
+  writeFileSync(file, 'bundle bytes');
+  const { sha256 } = (await p.nodes['a']!.control('send', { kind: 'upgrade', path: file })) as { sha256: string };
+  const answer = (await p.nodes['a']!.control('apply-peer', { kind: 'upgrade', sha256 })) as Record<string, unknown>;
+  t.like(answer, { restarting: true, rebooting: true, backWithinMs: 180_000, output: 'firmware 0.2.1 written to slot B (running 0.2.0); rebooting into it' });
+  t.deepEqual(installed, ['b bundle bytes reboot=true via=maintenance']);
+  await new Promise((r) => setTimeout(r, 400));
+  t.deepEqual(p.restarts, [], "no service restart: the reboot is the firmware controller's");
+  // Not tandem's image: the node file's command is needed, as before.
+  const q = pair(t, {}, () => ({ appliance: () => false, confirmMs: 60_000, install: async () => t.fail('never') as never }));
+  await t.throwsAsync(q.nodes['a']!.control('apply-local', { kind: 'upgrade', sha256 }), { message: /maintenance\.upgradeCommand is not set on a/ });
 });
 
 test('maintenance commands in the node file: an absolute path, named when wrong', (t) => {

@@ -23,7 +23,8 @@ import { clusterView, health, LeaderRole, type ClusterView } from './cluster-vie
 import type { FailoverRuntime } from '../pair/failover-runtime.js';
 import { adminNote, type Logger } from '../logging/log.js';
 import { stallMainThread } from '../diagnostics.js';
-import { startServices, type Services } from './node-services.js';
+import { firmwareFor, startServices, type Services } from './node-services.js';
+import type { Firmware } from '../firmware/firmware.js';
 import type { SyncClient } from '../pair/sync-client.js';
 import { VERSION } from '../version.js';
 import { readRecords, recorderDir } from '../explain/flight-recorder.js';
@@ -50,6 +51,8 @@ export class ClusterNode {
   private advertisedGeneration = -1;
   readonly control: ClusterControl;
   private readonly maintenance: Maintenance;
+  /** tandem's own image: the firmware slots, shared by the services (status, install) and the maintenance sequence. */
+  readonly firmware: Firmware;
   private forwarder: LogForwarder | undefined;
 
   private constructor(
@@ -79,6 +82,7 @@ export class ClusterNode {
         return sendForwarded(d.syslog, messages, from, log);
       },
     });
+    this.firmware = firmwareFor({ local: config, log, statusDoc: () => this.statusDoc() });
     this.maintenance = new Maintenance({
       local: config,
       node: config.node.name,
@@ -87,6 +91,11 @@ export class ClusterNode {
       failover: () => d.runtime.feed({ type: 'failover', now: monotonicNs() }),
       askPeer: (m, timeoutMs) => this.control.askPeer(m, timeoutMs),
       restart: d.restart,
+      firmware: {
+        appliance: () => this.firmware.status().appliance,
+        install: (file, o) => this.firmware.install(file, o),
+        confirmMs: config.maintenance.confirmMs,
+      },
     });
   }
 
@@ -112,6 +121,7 @@ export class ClusterNode {
       nodeName: config.node.name,
       statusDoc: () => n.statusDoc(),
       commands: (req) => n.command(req),
+      firmware: n.firmware,
     });
     await n.control.start().catch((e: Error) => log.log('error', 'cluster_service_failed', { error: e.message }));
     const tickMs = Math.max(20, Math.floor(config.timers.failoverTimeMs / 3));

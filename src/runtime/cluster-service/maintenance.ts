@@ -13,7 +13,10 @@
  *
  * Every step is logged on the node it runs on. An upgrade restarts the
  * node's service after its command succeeded (the new software starts as
- * inactive and receives the state). The files live in
+ * inactive and receives the state). On tandem's own image, an upgrade without
+ * upgradeCommand is a firmware bundle: the firmware controller checks it and
+ * writes the other slot, and the box reboots into it (its trial boot keeps it
+ * only once it is back in sync); the sequence then ends with the roles swapped. The files live in
  * `stateDir/maintenance/KIND-SHA256` (the newest per kind is kept).
  */
 import { createHash } from 'node:crypto';
@@ -26,6 +29,8 @@ import type { Logger } from '../logging/log.js';
 import { runCommand } from '../run-command.js';
 
 export const KINDS = ['update', 'upgrade'] as const;
+/** What `check` reports as the upgrade command on tandem's image. */
+export const FIRMWARE_COMMAND = 'tandem firmware install (systemd-sysupdate, then a reboot into the new slot)';
 export type Kind = (typeof KINDS)[number];
 const CHUNK = 4 * 1024 * 1024;
 
@@ -38,6 +43,15 @@ export interface MaintenanceDeps {
   failover(): void;
   askPeer(m: SyncMessage, timeoutMs?: number): Promise<{ name: string; answer: SyncMessage }>;
   restart(why: string): void;
+  /** tandem's own image: an upgrade without upgradeCommand is a firmware bundle (src/runtime/firmware/firmware.ts). */
+  firmware?: FirmwareInstaller;
+}
+
+export interface FirmwareInstaller {
+  appliance(): boolean;
+  install(file: string, o: { reboot: boolean; via: string }): Promise<{ version: string; slot: string; from: string; reboot: boolean }>;
+  /** How long a rebooted member may take to come back confirmed (maintenance.confirmMs). */
+  confirmMs: number;
 }
 
 function kindOf(v: unknown): Kind {
@@ -59,7 +73,13 @@ export class Maintenance {
   }
 
   private command(kind: Kind): string | null {
-    return kind === 'update' ? this.d.local.maintenance.updateCommand : this.d.local.maintenance.upgradeCommand;
+    if (kind === 'update') return this.d.local.maintenance.updateCommand;
+    return this.d.local.maintenance.upgradeCommand ?? (this.firmware() ? FIRMWARE_COMMAND : null);
+  }
+
+  /** The appliance's own updater, where the node file names no upgrade command. */
+  private firmware(): FirmwareInstaller | null {
+    return this.d.firmware?.appliance() ? this.d.firmware : null;
   }
 
   private fileFor(kind: Kind, sha: string): string {
@@ -228,7 +248,11 @@ export class Maintenance {
   }
 
   /** Runs the configured command on the stored file; an upgrade then restarts this node's service. */
-  private async apply(kind: Kind, sha256: string, id: string): Promise<{ ok: true; ms: number; output: string; restarting: boolean }> {
+  private async apply(
+    kind: Kind,
+    sha256: string,
+    id: string,
+  ): Promise<{ ok: true; ms: number; output: string; restarting: boolean; rebooting?: boolean; backWithinMs?: number }> {
     const command = this.command(kind);
     const file = this.fileFor(kind, sha256);
     if (!command) throw new Error(`${this.d.local.file}: maintenance.${kind}Command is not set on ${this.d.node}: nothing can apply the ${kind}`);
@@ -240,6 +264,15 @@ export class Maintenance {
     const t0 = performance.now();
     const role = this.d.role();
     try {
+      const fw = kind === 'upgrade' && !this.d.local.maintenance.upgradeCommand ? this.firmware() : null;
+      if (fw) {
+        // The bundle checked and written to the slot not running; the box reboots into it once, after this answer.
+        const r = await fw.install(file, { reboot: true, via: 'maintenance' });
+        const ms = performance.now() - t0;
+        const output = `firmware ${r.version} written to slot ${r.slot} (running ${r.from}); rebooting into it`;
+        this.d.log.log('info', 'maintenance_step', { id, kind, step: 'applied', node: this.d.node, role, command, ms, output });
+        return { ok: true, ms, output, restarting: true, rebooting: true, backWithinMs: fw.confirmMs + 120_000 };
+      }
       const output = await runCommand(command, [file, kind], {
         timeoutMs: this.d.local.maintenance.timeoutMs,
         env: { TANDEM_NODE: this.d.node, TANDEM_ROLE: role, TANDEM_KIND: kind },

@@ -50,6 +50,19 @@ export interface ServicesContext {
   commands(req: Request): Promise<unknown> | unknown;
   /** Where the firmware's facts are read (a test's tree; the system's by default). */
   firmwarePaths?: FirmwarePaths;
+  /** The firmware controller, where the node made it (a cluster member's maintenance installs bundles with it). */
+  firmware?: Firmware;
+}
+
+/** The node's firmware controller (src/runtime/firmware/firmware.ts): its health read from the status document. */
+export function firmwareFor(ctx: Pick<ServicesContext, 'local' | 'log' | 'statusDoc' | 'firmwarePaths'>): Firmware {
+  return new Firmware({
+    stateDir: ctx.local.stateDir,
+    log: ctx.log,
+    confirmMs: ctx.local.maintenance.confirmMs,
+    health: () => healthOf(ctx.statusDoc()),
+    ...(ctx.firmwarePaths ? { paths: ctx.firmwarePaths } : {}),
+  });
 }
 
 export interface Services {
@@ -99,13 +112,7 @@ export async function startServices(ctx: ServicesContext): Promise<Services> {
   const savedThrottle = loadThrottle(stateDir);
   if (savedThrottle.damaged) ctx.log.log('warn', 'web_sessions_unreadable', { error: savedThrottle.damaged });
   const throttle = new LoginThrottle(Date.now, jsonWriter<ThrottleTable>(throttleFile(stateDir), stateFailed), savedThrottle.table);
-  const firmware = new Firmware({
-    stateDir,
-    log: ctx.log,
-    confirmMs: ctx.local.maintenance.confirmMs,
-    health: () => healthOf(ctx.statusDoc()),
-    ...(ctx.firmwarePaths ? { paths: ctx.firmwarePaths } : {}),
-  });
+  const firmware = ctx.firmware ?? firmwareFor(ctx);
   firmware.start();
   const want: Want | null = m && ctx.managementHosts.length ? { commonName: ctx.nodeName ?? hostname(), addresses: ctx.managementHosts } : null;
   const http: ManagementServer[] = [];
@@ -143,6 +150,12 @@ export async function startServices(ctx: ServicesContext): Promise<Services> {
       token.forget();
       ctx.log.log('info', 'metrics_token_created', { ...asker });
       return { token: t };
+    }
+    if (req.cmd === 'status') {
+      // tandem status and the console's status screen: the node's own answer, with the firmware on tandem's image.
+      const r = await ctx.commands(req);
+      const f = firmware.summary();
+      return f && typeof r === 'object' && r !== null ? { ...r, firmware: f } : r;
     }
     if (req.cmd === 'firmware') {
       if (req.op === 'install') {
