@@ -5,9 +5,11 @@ import { ipBatch, run, tool } from './run.js';
 import { dualStackNamespace, quietNamespace } from './netns.js';
 import { allNetns, findSegment, type LabIface, type LabPlan } from './topology.js';
 
-export async function buildLab(plan: LabPlan): Promise<void> {
-  for (const ns of allNetns(plan)) await run(['ip', 'netns', 'add', ns]);
-  for (const ns of allNetns(plan)) {
+/** nodes false: the switch and the hosts only (the VM lab's nodes are booted appliances on taps, vm-lab.ts). */
+export async function buildLab(plan: LabPlan, nodes = true): Promise<void> {
+  const namespaces = nodes ? allNetns(plan) : allNetns(plan).filter((ns) => !plan.nodes.some((n) => n.netns === ns));
+  for (const ns of namespaces) await run(['ip', 'netns', 'add', ns]);
+  for (const ns of namespaces) {
     // The switch forwards frames and has no addresses: IPv6 stays off there in every lab.
     if (plan.ipv6 && ns !== plan.switchNs)
       await dualStackNamespace(
@@ -36,7 +38,7 @@ export async function buildLab(plan: LabPlan): Promise<void> {
   }
   await ipBatch(sw, plan.switchNs);
 
-  for (const node of plan.nodes) {
+  for (const node of nodes ? plan.nodes : []) {
     await ipBatch(
       node.ifaces.map((i) => `link add ${i.ifname} type veth peer name ${i.switchPort} netns ${plan.switchNs}`),
       node.netns,
@@ -62,7 +64,7 @@ export async function buildLab(plan: LabPlan): Promise<void> {
       host.netns,
     );
   }
-  const ports = [...plan.nodes.flatMap((n) => n.ifaces), ...plan.hosts.map((h) => h.iface)];
+  const ports = [...(nodes ? plan.nodes.flatMap((n) => n.ifaces) : []), ...plan.hosts.map((h) => h.iface)];
   await ipBatch(
     ports.flatMap((i) => [`link set ${i.switchPort} master ${findSegment(plan, i.segment).bridge}`, `link set ${i.switchPort} up`]),
     plan.switchNs,

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VERSION } from '../../src/runtime/version.js';
-import { Vm, vmMissing } from '../helpers/vm.js';
+import { Vm, vmMissing } from '../../src/lab/vm.js';
 
 const IMAGE = join(__dirname, '..', '..', '..', 'image', `tandem-${VERSION.text}-x86_64.img`);
 const missing = vmMissing(IMAGE);

@@ -17,7 +17,7 @@ import { packBundle } from '../../src/image/bundle.js';
 import { signingKey } from '../../src/image/signing-key.js';
 import { VERSION } from '../../src/runtime/version.js';
 import { until } from '../helpers/lab.js';
-import { Vm, vmMissing } from '../helpers/vm.js';
+import { Vm, vmMissing } from '../../src/lab/vm.js';
 
 const IMAGES = join(__dirname, '..', '..', '..', 'image');
 const IMAGE = join(IMAGES, `tandem-${VERSION.text}-x86_64.img`);

@@ -1,19 +1,30 @@
 /**
- * One appliance booted from tandem's image under QEMU (TCG: hardware KVM does not run guests on this machine), for
- * the VM tests: UEFI (OVMF, its variables kept per VM so systemd-boot's choices survive a reboot), the image behind
+ * DOC: one appliance booted from tandem's image under QEMU, for the VM tests and the VM lab (vm-lab.ts)
+ *
+ * TCG: hardware KVM does not run guests on this machine. UEFI (OVMF, its variables kept per VM so systemd-boot's choices survive a reboot), the image behind
  * a copy-on-write overlay (the guest's writes survive its reboots and a kill of QEMU, the image stays as built), the
  * first serial line logged to a file, the i6300esb watchdog, QMP for the power, and QEMU's guest agent (the image
  * carries qemu-guest-agent) to run commands in the guest and read their output. Directories of the host can be
- * shared read-only over 9p (a USB stick's part in these tests).
+ * shared read-only over 9p (a USB stick's part in these tests); virtio NICs are taps in a namespace QEMU runs in.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { freemem } from 'node:os';
 import { join } from 'node:path';
-import { until } from './lab.js';
 
 export const QEMU = '/usr/bin/qemu-system-x86_64';
+
+/** Polls an asynchronous check until it holds or `ms` pass (a throwing check counts as false). */
+async function until(check: () => Promise<boolean>, ms: number, step: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  const ask = () => check().catch(() => false);
+  while (Date.now() < deadline) {
+    if (await ask()) return true;
+    await new Promise((r) => setTimeout(r, step));
+  }
+  return ask();
+}
 const OVMF = { code: '/usr/share/OVMF/OVMF_CODE_4M.fd', vars: '/usr/share/OVMF/OVMF_VARS_4M.fd' };
 export const MEMORY_MB = 1536;
 
@@ -81,6 +92,12 @@ export interface VmOptions {
   dir: string;
   /** Host directories shared read-only over 9p: tag -> path. */
   shares?: Record<string, string>;
+  /** The network namespace QEMU runs in: its NICs' taps appear there (the lab's switch). */
+  netns?: string;
+  /** virtio NICs in PCI order (the guest names them eth0, eth1 ...): each a tap of this name and a MAC. */
+  nics?: { tap: string; mac: string }[];
+  /** Virtual CPUs (2 by default; the lab gives each of its two VMs one on a two-core host). */
+  cpus?: number;
 }
 
 export class Vm {
@@ -107,12 +124,21 @@ export class Vm {
       '-virtfs',
       `local,path=${path},mount_tag=${tag},security_model=none,readonly=on`,
     ]);
+    const nics = (this.o.nics ?? []).flatMap((n, i) => [
+      '-netdev',
+      `tap,id=nic${i},ifname=${n.tap},script=no,downscript=no`,
+      '-device',
+      `virtio-net-pci,netdev=nic${i},mac=${n.mac},addr=${(0x10 + i).toString(16)}`,
+    ]);
+    const [cmd, ...pre] = this.o.netns ? ['ip', 'netns', 'exec', this.o.netns, QEMU] : [QEMU];
     this.proc = spawn(
-      QEMU,
+      cmd!,
       [
-        ...['-accel', 'tcg', '-cpu', 'max', '-m', String(MEMORY_MB), '-smp', '2', '-machine', 'q35'],
+        ...pre,
+        ...['-accel', 'tcg', '-cpu', 'max', '-m', String(MEMORY_MB), '-smp', String(this.o.cpus ?? 2), '-machine', 'q35'],
         ...['-drive', `if=pflash,format=raw,readonly=on,file=${OVMF.code}`, '-drive', `if=pflash,format=raw,file=${this.vars}`],
-        ...['-drive', `file=${this.overlay},format=qcow2,if=virtio`, '-display', 'none', '-device', 'i6300esb', '-nic', 'none'],
+        ...['-drive', `file=${this.overlay},format=qcow2,if=virtio`, '-display', 'none', '-device', 'i6300esb'],
+        ...(nics.length ? nics : ['-nic', 'none']),
         ...['-chardev', `file,id=ser0,path=${this.serialLog},append=on`, '-serial', 'chardev:ser0'],
         ...['-qmp', `unix:${this.qmp},server=on,wait=off`],
         ...[
@@ -210,6 +236,13 @@ export class Vm {
   /** Starts a command in the guest without waiting for it (a reboot: the agent goes away with the answer). */
   async spawn(argv: readonly string[]): Promise<void> {
     await jsonCall(this.qga, null, { execute: 'guest-exec', arguments: { path: argv[0], arg: argv.slice(1) } }, 10_000);
+  }
+
+  /** Writes a file in the guest (small files: a node file, a password). */
+  async writeFile(path: string, content: string, mode = '0644'): Promise<void> {
+    const b64 = Buffer.from(content).toString('base64');
+    const r = await this.sh(`mkdir -p "$(dirname ${path})" && echo ${b64} | base64 -d > ${path}.tmp && chmod ${mode} ${path}.tmp && mv ${path}.tmp ${path}`);
+    if (r.code !== 0) throw new Error(`${this.o.name}: writing ${path}: ${r.stderr.trim()}`);
   }
 
   /** A shell line in the guest (sh -c). */

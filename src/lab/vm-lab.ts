@@ -1,0 +1,155 @@
+/**
+ * DOC: the VM lab: two appliances booted from tandem's image under QEMU on the lab's switch (issue 31, item 3)
+ *
+ * The lab's plan as for namespaces (topology.ts: board qemu-x86, two nodes, the client on the LAN and the server
+ * on the WAN), but the nodes are booted appliances: QEMU runs in the switch's namespace, so each virtio NIC's tap
+ * appears there and is a port of its segment's bridge (the guest names them eth0..eth3 in PCI order, as the board
+ * says). Each appliance gets the node file the namespace lab would write (a static pair, master and slave) with its
+ * own addresses, the cluster password, forwarding on, and its tandemd restarted; the timers are relaxed for TCG
+ * (Node runs about 25x slower than on the host) and given here. Faults act as the real ones: a power-off stops the
+ * machine and takes its cables down in the same instant.
+ */
+import { randomBytes } from 'node:crypto';
+import { resolveBoard } from '../board/board-file.js';
+import type { NodeConfig } from '../cluster/config-file.js';
+import { buildLab } from './lab-build.js';
+import { labNodeConfig } from './lab-config.js';
+import { removeNetns } from './netns.js';
+import { ipBatch, run } from './run.js';
+import { allNetns, findSegment, labName, planLab, type LabNode, type LabPlan } from './topology.js';
+import { Vm } from './vm.js';
+
+/** What a TCG guest keeps up with: a heartbeat every 500 ms, the peer dead after 5 s of silence. */
+export const VM_TIMERS: Partial<NodeConfig['timers']> = { heartbeatIntervalMs: 500, failoverTimeMs: 5000, initialSilenceMs: 10_000 };
+
+export interface VmLabOptions {
+  image: string;
+  /** Where the VMs' overlays, firmware variables, serial logs and sockets go. */
+  dir: string;
+  name?: string;
+  timers?: Partial<NodeConfig['timers']>;
+}
+
+export class VmLab {
+  private constructor(
+    readonly plan: LabPlan,
+    readonly vms: Map<string, Vm>,
+    readonly timers: Partial<NodeConfig['timers']>,
+  ) {}
+
+  /** Builds the switch and the hosts, boots both appliances and configures them; on a failure removes what it made. */
+  static async up(o: VmLabOptions, say: (line: string) => void = () => undefined): Promise<VmLab> {
+    const board = resolveBoard('qemu-x86');
+    const plan = planLab(board, 2, o.name ?? labName(), false);
+    const vms = new Map<string, Vm>();
+    const lab = new VmLab(plan, vms, { ...VM_TIMERS, ...o.timers });
+    try {
+      await buildLab(plan, false);
+      for (const node of plan.nodes) {
+        const vm = new Vm({ name: node.name, image: o.image, dir: o.dir, netns: plan.switchNs, cpus: 1, nics: nicsOf(node) });
+        vms.set(node.name, vm);
+        vm.start();
+      }
+      await lab.plugTaps();
+      say(`lab ${plan.name}: ${plan.nodes.map((n) => n.name).join(' and ')} booting (TCG), timers ${JSON.stringify(lab.timers)}`);
+      for (const node of plan.nodes) {
+        if (!(await vms.get(node.name)!.agentUp(600_000))) throw new Error(`${node.name} did not boot within 10 minutes: ${vms.get(node.name)!.qemuLog()}`);
+      }
+      const password = randomBytes(16).toString('hex');
+      for (const node of plan.nodes) await lab.configure(node, password);
+      say(`lab ${plan.name}: both appliances configured (static pair, ${plan.nodes.map((n) => `${n.name} ${n.ifaces[0]!.address}`).join(', ')})`);
+      return lab;
+    } catch (e) {
+      await lab.down();
+      throw e;
+    }
+  }
+
+  vm(node: string): Vm {
+    const vm = this.vms.get(node);
+    if (!vm) throw new Error(`no node ${node} in lab ${this.plan.name}`);
+    return vm;
+  }
+
+  private node(name: string): LabNode {
+    return this.plan.nodes.find((n) => n.name === name)!;
+  }
+
+  /** QEMU made the taps in the switch's namespace: each becomes a port of its segment's bridge. */
+  private async plugTaps(): Promise<void> {
+    const taps = this.plan.nodes.flatMap((n) => n.ifaces);
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const { stdout } = await run(['ip', '-n', this.plan.switchNs, '-o', 'link', 'show']);
+      if (taps.every((i) => stdout.includes(` ${i.switchPort}:`))) break;
+      if (Date.now() > deadline) throw new Error(`the VMs' taps did not appear in ${this.plan.switchNs}: ${stdout}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await ipBatch(
+      taps.flatMap((i) => [`link set ${i.switchPort} master ${findSegment(this.plan, i.segment).bridge}`, `link set ${i.switchPort} up`]),
+      this.plan.switchNs,
+    );
+  }
+
+  /** The node file the namespace lab would write, with the node's own addresses; tandemd restarted on it. */
+  private async configure(node: LabNode, password: string): Promise<void> {
+    const vm = this.vm(node.name);
+    const board = resolveBoard('qemu-x86');
+    const file = labNodeConfig(this.plan, board, node.index, {
+      passwordFile: '/etc/tandem/cluster-password',
+      stateDir: '/var/lib/tandem',
+      controlSocket: '/run/tandem/tandemd.sock',
+      timers: this.timers,
+      boardRef: 'qemu-x86',
+    }) as { interfaces: Record<string, unknown>[] };
+    file.interfaces = file.interfaces.map((i) => ({ ...i, address: node.ifaces.find((x) => x.ifname === i['name'])!.address }));
+    await vm.writeFile('/etc/tandem/cluster-password', password + '\n', '0600');
+    await vm.writeFile(
+      '/etc/tandem/node.json',
+      JSON.stringify({ ...file, stateDir: '/var/lib/tandem', controlSocket: '/run/tandem/tandemd.sock' }, null, 2) + '\n',
+    );
+    const r = await vm.sh('sysctl -qw net.ipv4.ip_forward=1 && touch /var/lib/tandem/.factory-state-set && systemctl restart tandemd', 300_000);
+    if (r.code !== 0) throw new Error(`${node.name}: configuring: ${r.stderr.trim()}`);
+  }
+
+  /** `tandem status --json` on a node (null while its tandemd does not answer). */
+  async status(node: string): Promise<Record<string, unknown> | null> {
+    const r = await this.vm(node)
+      .exec(['/usr/bin/tandem', 'status', '--json'], 120_000)
+      .catch(() => null);
+    if (!r || r.code !== 0) return null;
+    return JSON.parse(r.stdout) as Record<string, unknown>;
+  }
+
+  /** The plug pulled: the node's cables down at the switch and the machine stopped, in one step. */
+  async powerOff(node: string): Promise<void> {
+    const vm = this.vm(node);
+    await Promise.all([
+      ipBatch(
+        this.node(node).ifaces.map((i) => `link set ${i.switchPort} down`),
+        this.plan.switchNs,
+      ),
+      vm.qmpCall('stop'),
+    ]);
+  }
+
+  async powerOn(node: string): Promise<void> {
+    await this.vm(node).qmpCall('cont');
+    await ipBatch(
+      this.node(node).ifaces.map((i) => `link set ${i.switchPort} up`),
+      this.plan.switchNs,
+    );
+  }
+
+  /** Ends the VMs and removes the lab's namespaces; safe after a partial build. */
+  async down(): Promise<void> {
+    for (const vm of this.vms.values()) vm.kill();
+    for (const vm of this.vms.values()) await vm.stopped(10_000);
+    await removeNetns(allNetns(this.plan).filter((ns) => !this.plan.nodes.some((n) => n.netns === ns)));
+  }
+}
+
+/** The node's NICs in board order: taps named as the namespace lab names its switch ports, MACs unique per lab node. */
+function nicsOf(node: LabNode): { tap: string; mac: string }[] {
+  return node.ifaces.map((i, k) => ({ tap: i.switchPort, mac: `52:54:00:18:${node.index.toString(16).padStart(2, '0')}:${k.toString(16).padStart(2, '0')}` }));
+}
