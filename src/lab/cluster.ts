@@ -263,7 +263,11 @@ export class TcpProbe {
 
   /** Starts the echo server, waits until it listens (5 s at most), then the client's connections. */
   /** `family` 6: to the server's IPv6 address (a dual-stack lab; the server listens on both). */
-  static async start(lab: Lab, opts: { port?: number; connections?: number; intervalMs?: number; family?: 4 | 6 } = {}): Promise<TcpProbe> {
+  /** Between the lab's client and server: a namespace lab, or the VM lab (its hosts are namespaces too). */
+  static async start(
+    lab: Pick<Lab, 'plan' | 'spawn'>,
+    opts: { port?: number; connections?: number; intervalMs?: number; family?: 4 | 6 } = {},
+  ): Promise<TcpProbe> {
     const client = lab.plan.hosts.find((h) => h.name === 'client');
     const server = lab.plan.hosts.find((h) => h.name === 'server');
     if (!client || !server) throw new Error('the lab has no client or no server');

@@ -7,7 +7,7 @@
  */
 import type { Board } from '../board/board-file.js';
 import { nftDefines } from '../board/interface-names.js';
-import { findNode, findSegment } from './topology.js';
+import { findNode, findSegment, type LabPlan } from './topology.js';
 import type { Lab } from './lab.js';
 import { run, tool } from './run.js';
 
@@ -33,45 +33,50 @@ import { run, tool } from './run.js';
 export type FirewallMatch = { by: 'address' } | { by: 'interface-names'; board: Board } | { by: 'nic-name-only' };
 
 export async function statefulGateways(lab: Lab, match: FirewallMatch = { by: 'address' }): Promise<void> {
-  const client = lab.plan.hosts.find((h) => h.name === 'client');
-  const server = lab.plan.hosts.find((h) => h.name === 'server');
-  if (!client || !server) throw new Error('a stateful lab needs a client and a server segment');
-  const lan = findSegment(lab.plan, client.iface.segment);
-  const wan = findSegment(lab.plan, server.iface.segment);
   for (const node of lab.plan.nodes) {
-    const nic = (segment: string) => node.ifaces.find((i) => i.segment === segment)!.ifname;
-    const pairs =
-      match.by === 'address'
-        ? [[`ip saddr ${lan.subnet}`, `ip daddr ${wan.subnet}`], ...(lab.plan.ipv6 ? [[`ip6 saddr ${lan.subnet6}`, `ip6 daddr ${wan.subnet6}`]] : [])]
-        : match.by === 'interface-names'
-          ? [[`iifname $${nic(lan.name)}`, `oifname $${nic(wan.name)}`]]
-          : [[`iifname "${nic(lan.name)}"`, `oifname "${nic(wan.name)}"`]];
-    const rules = [
-      ...(match.by === 'interface-names' ? [nftDefines(match.board)] : []),
-      'table inet tandem_lab {',
-      '  chain forward {',
-      '    type filter hook forward priority filter; policy drop;',
-      '    ct state established,related accept',
-      '    ct state invalid counter name invalid drop',
-      ...pairs.flatMap(([from, to]) => [
-        `    ${from} ${to} tcp flags & (fin|syn|rst|ack) == syn ct state new accept`,
-        `    ${from} ${to} meta l4proto { udp, icmp, ipv6-icmp } ct state new accept`,
-      ]),
-      // Neighbour discovery to and from the node itself is input, not forward: nothing here stops it.
-      '    counter name policy_drops',
-      '  }',
-      '  counter invalid { }',
-      '  counter policy_drops { }',
-      '  chain postrouting {',
-      '    type nat hook postrouting priority srcnat; policy accept;',
-      `    ip saddr ${lan.subnet} ip daddr ${wan.subnet} snat ip to ${wan.sharedIp}`,
-      ...(lab.plan.ipv6 ? [`    ip6 saddr ${lan.subnet6} ip6 daddr ${wan.subnet6} snat ip6 to ${wan.sharedIp6}`] : []),
-      '  }',
-      '}',
-    ].join('\n');
-    await run(['ip', 'netns', 'exec', node.netns, tool('nft'), '-f', '-'], { input: rules + '\n' });
+    await run(['ip', 'netns', 'exec', node.netns, tool('nft'), '-f', '-'], { input: statefulRuleset(lab.plan, node.name, match) + '\n' });
     await run(['ip', 'netns', 'exec', node.netns, tool('sysctl'), '-qw', 'net.netfilter.nf_conntrack_tcp_loose=0']);
   }
+}
+
+/** The stateful ruleset of one node (what statefulGateways loads; the VM lab loads it in its appliances). */
+export function statefulRuleset(plan: LabPlan, nodeName: string, match: FirewallMatch = { by: 'address' }): string {
+  const client = plan.hosts.find((h) => h.name === 'client');
+  const server = plan.hosts.find((h) => h.name === 'server');
+  if (!client || !server) throw new Error('a stateful lab needs a client and a server segment');
+  const lan = findSegment(plan, client.iface.segment);
+  const wan = findSegment(plan, server.iface.segment);
+  const node = findNode(plan, nodeName);
+  const nic = (segment: string) => node.ifaces.find((i) => i.segment === segment)!.ifname;
+  const pairs =
+    match.by === 'address'
+      ? [[`ip saddr ${lan.subnet}`, `ip daddr ${wan.subnet}`], ...(plan.ipv6 ? [[`ip6 saddr ${lan.subnet6}`, `ip6 daddr ${wan.subnet6}`]] : [])]
+      : match.by === 'interface-names'
+        ? [[`iifname $${nic(lan.name)}`, `oifname $${nic(wan.name)}`]]
+        : [[`iifname "${nic(lan.name)}"`, `oifname "${nic(wan.name)}"`]];
+  return [
+    ...(match.by === 'interface-names' ? [nftDefines(match.board)] : []),
+    'table inet tandem_lab {',
+    '  chain forward {',
+    '    type filter hook forward priority filter; policy drop;',
+    '    ct state established,related accept',
+    '    ct state invalid counter name invalid drop',
+    ...pairs.flatMap(([from, to]) => [
+      `    ${from} ${to} tcp flags & (fin|syn|rst|ack) == syn ct state new accept`,
+      `    ${from} ${to} meta l4proto { udp, icmp, ipv6-icmp } ct state new accept`,
+    ]),
+    // Neighbour discovery to and from the node itself is input, not forward: nothing here stops it.
+    '    counter name policy_drops',
+    '  }',
+    '  counter invalid { }',
+    '  counter policy_drops { }',
+    '  chain postrouting {',
+    '    type nat hook postrouting priority srcnat; policy accept;',
+    `    ip saddr ${lan.subnet} ip daddr ${wan.subnet} snat ip to ${wan.sharedIp}`,
+    ...(plan.ipv6 ? [`    ip6 saddr ${lan.subnet6} ip6 daddr ${wan.subnet6} snat ip6 to ${wan.sharedIp6}`] : []),
+    '  }',
+    '}',
+  ].join('\n');
 }
 
 /** Packets a node's stateful ruleset dropped as invalid (mid-stream without state). */

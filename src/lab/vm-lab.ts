@@ -9,13 +9,15 @@
  * (Node runs about 25x slower than on the host) and given here. Faults act as the real ones: a power-off stops the
  * machine and takes its cables down in the same instant.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { resolveBoard } from '../board/board-file.js';
 import type { NodeConfig } from '../cluster/config-file.js';
 import { buildLab } from './lab-build.js';
 import { labNodeConfig } from './lab-config.js';
 import { removeNetns } from './netns.js';
-import { ipBatch, run } from './run.js';
+import { ipBatch, run, tool } from './run.js';
+import { statefulRuleset } from './firewall.js';
 import { allNetns, findSegment, labName, planLab, type LabNode, type LabPlan } from './topology.js';
 import { Vm } from './vm.js';
 
@@ -110,6 +112,23 @@ export class VmLab {
     );
     const r = await vm.sh('sysctl -qw net.ipv4.ip_forward=1 && touch /var/lib/tandem/.factory-state-set && systemctl restart tandemd', 300_000);
     if (r.code !== 0) throw new Error(`${node.name}: configuring: ${r.stderr.trim()}`);
+  }
+
+  /** Both appliances stateful firewalls for the client's traffic, as the namespace lab's (firewall.ts). */
+  async statefulGateways(): Promise<void> {
+    for (const node of this.plan.nodes) {
+      const vm = this.vm(node.name);
+      await vm.writeFile('/run/tandem-lab.nft', statefulRuleset(this.plan, node.name) + '\n');
+      const r = await vm.sh('nft -f /run/tandem-lab.nft && sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0', 120_000);
+      if (r.code !== 0) throw new Error(`${node.name}: the stateful ruleset: ${r.stderr.trim()}`);
+    }
+  }
+
+  /** A process in one of the lab's host namespaces (the client, the server); the probes run there. */
+  spawn(netns: string, argv: readonly string[], opts: { stdio?: 'pipe' | 'inherit' | 'ignore' } = {}): ChildProcess {
+    if (!this.plan.hosts.some((h) => h.netns === netns)) throw new Error(`${netns} is not a host namespace of lab ${this.plan.name}`);
+    const [cmd, ...args] = argv;
+    return spawn(tool('ip'), ['netns', 'exec', netns, tool(cmd!), ...args], { stdio: opts.stdio ?? 'pipe' });
   }
 
   /** `tandem status --json` on a node (null while its tandemd does not answer). */

@@ -40,36 +40,46 @@ export function vmMissing(image: string, vms = 1): string | null {
 
 const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, '');
 
-/** One request on a QEMU JSON socket (QMP or the guest agent): the answer to `execute`, or its error. */
-async function jsonCall(path: string, greet: object | null, request: object, timeoutMs: number): Promise<unknown> {
+/**
+ * One request on a QEMU JSON socket: the answer to `request`, or its error. QMP greets, and takes qmp_capabilities
+ * first. The guest agent's channel may still hold the answer to a request whose client gave up (it answers late
+ * while the guest boots): guest-sync-delimited with a fresh id first, and everything before its answer is dropped.
+ */
+async function jsonCall(path: string, kind: 'qmp' | 'qga', request: object, timeoutMs: number): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const s = connect(path);
     let buf = '';
+    const syncId = Math.floor(Math.random() * 2 ** 31);
     const timer = setTimeout(() => {
       s.destroy();
       reject(new Error(`${path}: no answer within ${timeoutMs} ms to ${JSON.stringify(request).slice(0, 120)}`));
     }, timeoutMs);
-    const sent: object[] = greet ? [greet, request] : [request];
-    let phase = 0;
+    let phase: 'hello' | 'request' = 'hello';
+    const send = (m: object) => s.write(JSON.stringify(m) + '\n');
     s.on('connect', () => {
-      if (!greet) s.write(JSON.stringify(request) + '\n');
+      if (kind === 'qga') send({ execute: 'guest-sync-delimited', arguments: { id: syncId } });
     });
     s.on('data', (d) => {
-      buf += d.toString();
+      // The agent's sync answer starts with a 0xFF byte (not UTF-8: it decodes as U+FFFD).
+      buf += d.toString().replace(/[\uFFFD\xFF]/g, '');
       let nl;
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl).trim();
         buf = buf.slice(nl + 1);
         if (!line) continue;
-        const msg = JSON.parse(line) as Record<string, unknown>;
-        if ('QMP' in msg) {
-          s.write(JSON.stringify(sent[0]) + '\n');
+        let msg: Record<string, unknown>;
+        try {
+          msg = JSON.parse(line) as Record<string, unknown>;
+        } catch {
           continue;
         }
         if ('event' in msg) continue;
-        if (greet && phase === 0) {
-          phase = 1;
-          s.write(JSON.stringify(sent[1]) + '\n');
+        if (phase === 'hello') {
+          if (kind === 'qmp' && 'QMP' in msg) send({ execute: 'qmp_capabilities' });
+          else if ((kind === 'qmp' && 'return' in msg) || (kind === 'qga' && msg['return'] === syncId)) {
+            phase = 'request';
+            send(request);
+          }
           continue;
         }
         clearTimeout(timer);
@@ -184,7 +194,7 @@ export class Vm {
   }
 
   async qmpCall(command: string, args?: object): Promise<unknown> {
-    return jsonCall(this.qmp, { execute: 'qmp_capabilities' }, { execute: command, ...(args ? { arguments: args } : {}) }, 10_000);
+    return jsonCall(this.qmp, 'qmp', { execute: command, ...(args ? { arguments: args } : {}) }, 10_000);
   }
 
   /** The guest agent answers (it starts late in the boot, and again after each reboot). */
@@ -192,7 +202,7 @@ export class Vm {
     return until(
       async () => {
         try {
-          await jsonCall(this.qga, null, { execute: 'guest-ping' }, 3000);
+          await jsonCall(this.qga, 'qga', { execute: 'guest-ping' }, 3000);
           return true;
         } catch {
           return false;
@@ -207,7 +217,7 @@ export class Vm {
   async exec(argv: readonly string[], timeoutMs = 120_000): Promise<{ code: number; stdout: string; stderr: string }> {
     const { pid } = (await jsonCall(
       this.qga,
-      null,
+      'qga',
       { execute: 'guest-exec', arguments: { path: argv[0], arg: argv.slice(1), 'capture-output': true } },
       10_000,
     )) as {
@@ -215,7 +225,7 @@ export class Vm {
     };
     const t0 = Date.now();
     for (;;) {
-      const s = (await jsonCall(this.qga, null, { execute: 'guest-exec-status', arguments: { pid } }, 10_000)) as {
+      const s = (await jsonCall(this.qga, 'qga', { execute: 'guest-exec-status', arguments: { pid } }, 10_000)) as {
         exited: boolean;
         exitcode?: number;
         signal?: number;
@@ -235,7 +245,7 @@ export class Vm {
 
   /** Starts a command in the guest without waiting for it (a reboot: the agent goes away with the answer). */
   async spawn(argv: readonly string[]): Promise<void> {
-    await jsonCall(this.qga, null, { execute: 'guest-exec', arguments: { path: argv[0], arg: argv.slice(1) } }, 10_000);
+    await jsonCall(this.qga, 'qga', { execute: 'guest-exec', arguments: { path: argv[0], arg: argv.slice(1) } }, 10_000);
   }
 
   /** Writes a file in the guest (small files: a node file, a password). */
