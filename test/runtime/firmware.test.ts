@@ -81,6 +81,17 @@ function logger() {
   return { events, log: { log: (level: string, event: string, fields: Record<string, unknown> = {}) => void events.push({ level, event, fields }) } };
 }
 
+/** The first boot of 0.2.1 after an update from 0.2.0: systemd-boot counts it (its try used: +0-1). */
+const TRIAL = {
+  running: '0.2.1',
+  slots: [
+    [2, 'tandem_0.2.0'],
+    [3, 'tandem_0.2.1'],
+  ] as [number, string][],
+  entries: ['tandem_0.2.0.efi', 'tandem_0.2.1+0-1.efi'],
+  trial: true,
+};
+
 const healthy: HealthFacts = { up: true, standalone: false, role: 'inactive', peerHeard: true, sync: 'in-sync', serving: null };
 
 test('not an appliance image: status says so, install refuses naming the file', async (t) => {
@@ -122,15 +133,7 @@ test("a fallback is logged once, with the reason the failed version's trial boot
 });
 
 test('a trial boot is confirmed once the node is healthy, recorded for this boot, and logged', async (t) => {
-  const b = box(t, {
-    running: '0.2.1',
-    slots: [
-      [2, 'tandem_0.2.0'],
-      [3, 'tandem_0.2.1'],
-    ],
-    entries: ['tandem_0.2.0.efi', 'tandem_0.2.1+0-1.efi'],
-    trial: true,
-  });
+  const b = box(t, TRIAL);
   const l = logger();
   let health: HealthFacts = { ...healthy, sync: 'syncing' };
   const fw = new Firmware({ stateDir: b.stateDir, log: l.log, confirmMs: 60_000, health: () => health, paths: b.p });
@@ -147,16 +150,7 @@ test('a trial boot is confirmed once the node is healthy, recorded for this boot
 });
 
 test('a trial boot past its deadline fails, naming what was missing', async (t) => {
-  const b = box(t, {
-    running: '0.2.1',
-    slots: [
-      [2, 'tandem_0.2.0'],
-      [3, 'tandem_0.2.1'],
-    ],
-    entries: ['tandem_0.2.0.efi', 'tandem_0.2.1+0-1.efi'],
-    trial: true,
-    uptimeS: 61,
-  });
+  const b = box(t, { ...TRIAL, uptimeS: 61 });
   const l = logger();
   const fw = new Firmware({ stateDir: b.stateDir, log: l.log, confirmMs: 60_000, health: () => ({ ...healthy, peerHeard: false }), paths: b.p });
   fw.start();
