@@ -26,7 +26,7 @@ ADDON := build/Release/tandem.node
 HW_SIM := dist/sim/hw-sim.so
 TAP_LOG := .test-output.tap
 
-.PHONY: all deps bench-deps build test format format-check demo lab-down bench-heartbeat bench-hb-threads bench-flood bench-failover bench-sync bench-cluster bench-model bench-chaos clean image bundle test-bundles test-vm overlay install
+.PHONY: all deps bench-deps build test format format-check demo demo-vm lab-down bench-heartbeat bench-hb-threads bench-flood bench-failover bench-sync bench-cluster bench-model bench-chaos clean image bundle test-bundles test-vm overlay install
 
 all: build
 
@@ -138,6 +138,11 @@ install: build
 ## The main job: a two-node lab with heartbeats on every interface, then teardown.
 demo: build
 	bin/tandem lab demo
+
+## The same failover between two appliances booted from the image under QEMU (docs/appliance-image.md, "The VM lab").
+demo-vm: image
+	@test -x /usr/bin/qemu-system-x86_64 -a -e /usr/share/OVMF/OVMF_CODE_4M.fd || { apt-get update -qq && apt-get install -y -qq --no-install-recommends qemu-system-x86 ovmf qemu-utils >/dev/null; }
+	bin/tandem lab demo --vm
 
 lab-down: build
 	bin/tandem lab down --all

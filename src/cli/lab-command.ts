@@ -14,17 +14,20 @@ import { formatStatus } from './status-command.js';
 import { DEFAULTS } from '../cluster/config-file.js';
 import { flag, int, str, UsageError, type Parsed } from './args.js';
 import { groupDemo } from './lab-group-demo.js';
+import { LAB_VM_USAGE, labConsole, labDemoVm, labUpVm } from './lab-vm-command.js';
 
 export const LAB_USAGE = `tandem lab up [--board NAME|FILE] [--nodes N] [--json]
 tandem lab status [NAME] [--json]
 tandem lab down [NAME | --all]
 tandem lab demo [--board NAME|FILE] [--seconds N]   (a failover: the active node powered off)
-tandem lab demo --members N [--board NAME|FILE]     (N = 3..8: a cluster on Corosync, a partition, its healing)`;
+tandem lab demo --members N [--board NAME|FILE]     (N = 3..8: a cluster on Corosync, a partition, its healing)
+${LAB_VM_USAGE}`;
 
 export async function labCommand(p: Parsed): Promise<number> {
   const [verb, name] = p.positionals;
   switch (verb) {
     case 'up': {
+      if (flag(p, 'vm')) return labUpVm(p);
       const lab = await Lab.up(resolveBoard(str(p, 'board') ?? 'sim'), { nodes: int(p, 'nodes', 2, 8, 2)! });
       if (flag(p, 'json')) process.stdout.write(JSON.stringify(lab.plan, null, 2) + '\n');
       else printPlan(lab);
@@ -37,7 +40,9 @@ export async function labCommand(p: Parsed): Promise<number> {
         const s = await Lab.load(n).status();
         if (flag(p, 'json')) process.stdout.write(JSON.stringify(s) + '\n');
         else {
-          process.stdout.write(`lab ${s.name} (board ${s.board})${s.missing.length ? ` DAMAGED: missing ${s.missing.join(', ')}` : ''}\n`);
+          process.stdout.write(
+            `lab ${s.name} (board ${s.board}${Lab.load(n).vm ? ', booted appliances' : ''})${s.missing.length ? ` DAMAGED: missing ${s.missing.join(', ')}` : ''}\n`,
+          );
           for (const node of s.nodes) {
             const links = Object.entries(node.links)
               .map(([i, st]) => `${i}:${st}`)
@@ -58,7 +63,10 @@ export async function labCommand(p: Parsed): Promise<number> {
       }
       return 0;
     }
+    case 'console':
+      return labConsole(p);
     case 'demo': {
+      if (flag(p, 'vm')) return labDemoVm(p);
       const members = int(p, 'members', 3, 8, 0)!;
       if (members > 0) return groupDemo(str(p, 'board') ?? 'sim', members);
       return demo(str(p, 'board') ?? 'sim', int(p, 'seconds', 1, 600, 3)!);

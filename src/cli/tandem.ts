@@ -103,6 +103,9 @@ const OPTIONS = {
   list: 'boolean',
   pem: 'boolean',
   'no-reboot': 'boolean',
+  vm: 'boolean',
+  factory: 'boolean',
+  image: 'string',
 } as const;
 
 export async function main(argv: readonly string[]): Promise<void> {

@@ -128,7 +128,7 @@ export function main(argv: readonly string[]): void {
       shutdown = (why: string, code: number) => {
         if (stopping) return;
         stopping = true;
-        systemd.stopping();
+        systemd.ending(why, code === RESTART_EXIT);
         void daemon.stop().finally(() => {
           log.log('info', 'stopped', { why });
           exit(code);

@@ -58,7 +58,7 @@ export function nodeAccess(o: { configFile: string; board: Board; loadLocal: () 
     board: o.board,
     local: o.loadLocal,
     status: () => ask({ cmd: 'status' }),
-    cluster: (op, args = {}) => ask({ cmd: 'cluster', op, args, via: 'console' }, 30_000),
+    cluster: (op, args = {}) => ask({ cmd: 'cluster', op, args, via: 'console' }, 60_000),
     https: (op, args) => ask({ cmd: 'https', op, ...(args ? { args } : {}) }),
     bypass: async (segment, mode) =>
       (await ask(segment ? { cmd: 'bypass', segment, ...(mode ? { mode } : {}), force: true } : { cmd: 'bypass' })) as Awaited<
@@ -107,13 +107,14 @@ export function nodeAccess(o: { configFile: string; board: Board; loadLocal: () 
       const before = await pidOf();
       const result = await change();
       onWait();
-      const deadline = Date.now() + 30_000;
+      // A small appliance's CPU (or a VM without hardware acceleration) takes far longer than a desktop to start Node.
+      const deadline = Date.now() + 120_000;
       while (Date.now() < deadline) {
         const now = await pidOf();
         if (now !== null && now !== before) return result;
         await new Promise((r) => setTimeout(r, 200));
       }
-      throw new Error('the tandem service did not come back within 30 s: see its log (journalctl -u tandemd)');
+      throw new Error('the tandem service did not come back within 120 s: see its log (journalctl -u tandemd)');
     },
     async power(what) {
       const [cmd, ...args] = (what === 'reboot' ? o.reboot : o.poweroff).split(' ');

@@ -51,7 +51,11 @@ ExecStart=${l.bin}/tandemd --config ${l.etc}/node.json
 ExecStopPost=${l.bin}/tandemd --release-shared --config ${l.etc}/node.json
 Restart=always
 RestartSec=1
+# A runtime that stops sending WATCHDOG=1 (hung, or every process stopped) is sent SIGABRT after 10 s and SIGKILL 5 s
+# later, then started again: well within the board's hardware watchdog (30 s on the boards here), which the worker
+# feeds and which resets the box when the restart is not fast enough or the kernel itself hangs.
 WatchdogSec=10
+TimeoutAbortSec=5
 # SIGTERM to the supervisor only: it hands over (make before break), then everything else is killed.
 KillMode=mixed
 TimeoutStopSec=20

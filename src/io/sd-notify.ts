@@ -28,8 +28,10 @@ export class SdNotify {
   /** READY=1 and, when systemd watches us, WATCHDOG=1 every half interval from this loop. */
   ready(status: string): void {
     if (!this.enabled) return;
-    this.send(`READY=1\nSTATUS=${status}`);
     const usec = Number(this.env['WATCHDOG_USEC'] ?? 0);
+    // A worker started again (a new membership) is ready within systemd's watchdog interval of the last ping its
+    // predecessor sent, not necessarily within the half of it our own first ping waits for: ping at once.
+    this.send(`READY=1\nSTATUS=${status}${usec > 0 ? '\nWATCHDOG=1' : ''}`);
     if (usec > 0 && !this.timer) {
       this.timer = setInterval(() => this.send('WATCHDOG=1'), Math.max(100, usec / 2000));
       this.timer.unref();
@@ -43,5 +45,18 @@ export class SdNotify {
   stopping(): void {
     if (this.timer) clearInterval(this.timer);
     if (this.enabled) this.send('STOPPING=1');
+  }
+
+  /**
+   * This process ends: the service with it (STOPPING=1), or only this worker, which the supervisor starts again at
+   * once (a new membership). The service goes on then, and systemd must not be told otherwise: after STOPPING=1 it
+   * waits for the whole service to end and kills it when it does not (seen on the booted appliance, issue 31).
+   */
+  ending(why: string, restart: boolean): void {
+    if (restart) {
+      // The last ping of this worker: its successor has the whole watchdog interval to start and ping (above).
+      if (this.timer) clearInterval(this.timer);
+      if (this.enabled) this.send(`STATUS=restarting: ${why}${Number(this.env['WATCHDOG_USEC'] ?? 0) > 0 ? '\nWATCHDOG=1' : ''}`);
+    } else this.stopping();
   }
 }

@@ -1,6 +1,8 @@
 /**
  * DOC: what `tandem lab status` shows: each node's namespace, links and processes
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { run } from './run.js';
 import { listNetns, netnsPids } from './netns.js';
 import type { LabPlan } from './topology.js';
@@ -13,8 +15,9 @@ export interface LabStatus {
 }
 
 /** The lab `name` as the kernel has it now: which namespaces exist, each interface's carrier, processes inside. */
-export async function labStatus(name: string, plan: LabPlan, netns: readonly string[]): Promise<LabStatus> {
+export async function labStatus(name: string, plan: LabPlan, netns: readonly string[], vmDir?: string): Promise<LabStatus> {
   const existing = new Set(await listNetns());
+  if (vmDir !== undefined) return { name, board: plan.board, nodes: await vmNodes(plan, vmDir, existing), missing: netns.filter((ns) => !existing.has(ns)) };
   const nodes = [];
   for (const node of plan.nodes) {
     const links: Record<string, string> = {};
@@ -30,4 +33,27 @@ export async function labStatus(name: string, plan: LabPlan, netns: readonly str
   }
   const missing = netns.filter((ns) => !existing.has(ns));
   return { name, board: plan.board, nodes, missing };
+}
+
+/**
+ * A VM lab's nodes are machines: present while QEMU runs (its pid file, vm.ts), their links the taps at the switch,
+ * one process each (QEMU).
+ */
+async function vmNodes(plan: LabPlan, dir: string, existing: Set<string>): Promise<LabStatus['nodes']> {
+  const ports = existing.has(plan.switchNs) ? (await run(['ip', '-n', plan.switchNs, '-o', 'link', 'show'])).stdout.split('\n') : [];
+  return plan.nodes.map((node) => {
+    let present = false;
+    try {
+      const pid = readFileSync(join(dir, `${node.name}.pid`), 'utf8').trim();
+      present = !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      // no pid file, or no such process: not running
+    }
+    const links: Record<string, string> = {};
+    for (const i of node.ifaces) {
+      const line = ports.find((l) => l.includes(` ${i.switchPort}:`)) ?? '';
+      links[i.ifname] = line.includes('LOWER_UP') ? 'up' : line ? 'no-carrier' : 'missing';
+    }
+    return { name: node.name, netns: `QEMU in ${plan.switchNs}`, present, links, processes: present ? 1 : 0 };
+  });
 }

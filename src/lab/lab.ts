@@ -31,12 +31,22 @@ interface LabState {
   created: string;
   /** Namespaces added after `up` (foreign hosts). */
   extraNetns: string[];
+  /** A VM lab's (vm-lab.ts): the directory of its machines' disks, sockets and logs. */
+  vm?: VmRecord;
+}
+
+export interface VmRecord {
+  dir: string;
+  /** The lab made the directory (`tandem lab up --vm`), so its teardown removes it; a test keeps its own. */
+  owned: boolean;
 }
 
 export class Lab {
   private constructor(
     readonly plan: LabPlan,
     private readonly extraNetns: string[] = [],
+    /** Set for a lab of booted appliances: their QEMU runs in the switch's namespace and ends with it. */
+    readonly vm?: VmRecord,
   ) {}
 
   get name(): string {
@@ -60,7 +70,14 @@ export class Lab {
 
   static load(name: string): Lab {
     const state = JSON.parse(readFileSync(stateFile(name), 'utf8')) as LabState;
-    return new Lab(state.plan, state.extraNetns);
+    return new Lab(state.plan, state.extraNetns, state.vm);
+  }
+
+  /** Records a VM lab (vm-lab.ts builds it) so that `tandem lab status|console|down` find it. */
+  static record(plan: LabPlan, vm: VmRecord): Lab {
+    const lab = new Lab(plan, [], vm);
+    lab.save();
+    return lab;
   }
 
   /** Names of the labs with a state file. */
@@ -77,7 +94,7 @@ export class Lab {
 
   private save(): void {
     mkdirSync(LAB_STATE_DIR, { recursive: true });
-    const state: LabState = { plan: this.plan, created: new Date().toISOString(), extraNetns: this.extraNetns };
+    const state: LabState = { plan: this.plan, created: new Date().toISOString(), extraNetns: this.extraNetns, ...(this.vm ? { vm: this.vm } : {}) };
     const tmp = `${stateFile(this.name)}.tmp`;
     writeFileSync(tmp, JSON.stringify(state, null, 2));
     renameSync(tmp, stateFile(this.name));
@@ -107,12 +124,15 @@ export class Lab {
   }
 
   netns(): string[] {
-    return [...allNetns(this.plan), ...this.extraNetns];
+    // A VM lab's nodes are machines, not namespaces.
+    const all = this.vm ? allNetns(this.plan).filter((ns) => !this.plan.nodes.some((n) => n.netns === ns)) : allNetns(this.plan);
+    return [...all, ...this.extraNetns];
   }
 
   /** Removes everything of this lab; safe to call twice and after a partial build. */
   async down(): Promise<void> {
     await removeNetns(this.netns());
+    if (this.vm?.owned) rmSync(this.vm.dir, { recursive: true, force: true });
     rmSync(stateFile(this.name), { force: true });
   }
 
@@ -319,7 +339,7 @@ export class Lab {
   // ---- status ----
 
   async status(): Promise<LabStatus> {
-    return labStatus(this.name, this.plan, this.netns());
+    return labStatus(this.name, this.plan, this.netns(), this.vm?.dir);
   }
 }
 

@@ -11,14 +11,16 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { resolveBoard } from '../board/board-file.js';
 import type { NodeConfig } from '../cluster/config-file.js';
 import { buildLab } from './lab-build.js';
 import { labNodeConfig } from './lab-config.js';
-import { removeNetns } from './netns.js';
+import { Lab } from './lab.js';
 import { ipBatch, run, tool } from './run.js';
 import { statefulRuleset } from './firewall.js';
-import { allNetns, findSegment, labName, planLab, type LabNode, type LabPlan } from './topology.js';
+import { findSegment, labName, planLab, type LabNode, type LabPlan } from './topology.js';
 import { Vm } from './vm.js';
 
 /** What a TCG guest keeps up with: a heartbeat every 500 ms, the peer dead after 5 s of silence. */
@@ -26,45 +28,76 @@ export const VM_TIMERS: Partial<NodeConfig['timers']> = { heartbeatIntervalMs: 5
 
 export interface VmLabOptions {
   image: string;
-  /** Where the VMs' overlays, firmware variables, serial logs and sockets go. */
-  dir: string;
+  /**
+   * Where the VMs' overlays, firmware variables, serial logs and sockets go (a test's own directory, kept after a
+   * failure); by default /var/tmp/tandem-vm/NAME, removed with the lab.
+   */
+  dir?: string;
   name?: string;
   timers?: Partial<NodeConfig['timers']>;
+  /** Leave both boxes in factory state, to be set up on their serial consoles; by default a configured static pair. */
+  factory?: boolean;
+  /** The machines outlive this process (`tandem lab up --vm`): `tandem lab down` ends them. */
+  detached?: boolean;
 }
+
+export const VM_LAB_DIR = '/var/tmp/tandem-vm';
 
 export class VmLab {
   private constructor(
-    readonly plan: LabPlan,
+    private readonly lab: Lab,
     readonly vms: Map<string, Vm>,
     readonly timers: Partial<NodeConfig['timers']>,
   ) {}
 
-  /** Builds the switch and the hosts, boots both appliances and configures them; on a failure removes what it made. */
+  get plan(): LabPlan {
+    return this.lab.plan;
+  }
+
+  /**
+   * Builds the switch and the hosts, boots both appliances and (unless `factory`) configures them; recorded like a
+   * namespace lab from the start, so a run that dies is still removed by `tandem lab down`. On a failure removes
+   * what it made.
+   */
   static async up(o: VmLabOptions, say: (line: string) => void = () => undefined): Promise<VmLab> {
     const board = resolveBoard('qemu-x86');
     const plan = planLab(board, 2, o.name ?? labName(), false);
+    const dir = o.dir ?? join(VM_LAB_DIR, plan.name);
+    mkdirSync(dir, { recursive: true });
     const vms = new Map<string, Vm>();
-    const lab = new VmLab(plan, vms, { ...VM_TIMERS, ...o.timers });
+    const lab = new VmLab(Lab.record(plan, { dir, owned: o.dir === undefined }), vms, { ...VM_TIMERS, ...o.timers });
     try {
       await buildLab(plan, false);
       for (const node of plan.nodes) {
-        const vm = new Vm({ name: node.name, image: o.image, dir: o.dir, netns: plan.switchNs, cpus: 1, nics: nicsOf(node) });
+        const vm = new Vm({ name: node.name, image: o.image, dir, netns: plan.switchNs, cpus: 1, nics: nicsOf(node) });
         vms.set(node.name, vm);
-        vm.start();
+        vm.start(o.detached);
       }
       await lab.plugTaps();
-      say(`lab ${plan.name}: ${plan.nodes.map((n) => n.name).join(' and ')} booting (TCG), timers ${JSON.stringify(lab.timers)}`);
+      say(
+        `lab ${plan.name}: ${plan.nodes.map((n) => n.name).join(' and ')} booting (TCG)${o.factory ? ' in factory state' : `, timers ${JSON.stringify(lab.timers)}`}`,
+      );
       for (const node of plan.nodes) {
         if (!(await vms.get(node.name)!.agentUp(600_000))) throw new Error(`${node.name} did not boot within 10 minutes: ${vms.get(node.name)!.qemuLog()}`);
       }
-      const password = randomBytes(16).toString('hex');
-      for (const node of plan.nodes) await lab.configure(node, password);
-      say(`lab ${plan.name}: both appliances configured (static pair, ${plan.nodes.map((n) => `${n.name} ${n.ifaces[0]!.address}`).join(', ')})`);
+      if (!o.factory) {
+        const password = randomBytes(16).toString('hex');
+        for (const node of plan.nodes) await lab.configure(node, password);
+        say(`lab ${plan.name}: both appliances configured (static pair, ${plan.nodes.map((n) => `${n.name} ${n.ifaces[0]!.address}`).join(', ')})`);
+      }
       return lab;
     } catch (e) {
       await lab.down();
       throw e;
     }
+  }
+
+  /** A VM lab another process brought up (`tandem lab up --vm`), found by its name. */
+  static attach(name: string): VmLab {
+    const lab = Lab.load(name);
+    if (!lab.vm) throw new Error(`lab ${name} is a lab of namespaces, not of booted appliances (tandem lab up --vm makes one)`);
+    const vms = new Map(lab.plan.nodes.map((n) => [n.name, new Vm({ name: n.name, image: '', dir: lab.vm!.dir, netns: lab.plan.switchNs, nics: nicsOf(n) })]));
+    return new VmLab(lab, vms, VM_TIMERS);
   }
 
   vm(node: string): Vm {
@@ -160,11 +193,11 @@ export class VmLab {
     );
   }
 
-  /** Ends the VMs and removes the lab's namespaces; safe after a partial build. */
+  /** Ends the VMs and removes the lab's namespaces (and its directory, when the lab made it); safe after a partial build. */
   async down(): Promise<void> {
     for (const vm of this.vms.values()) vm.kill();
     for (const vm of this.vms.values()) await vm.stopped(10_000);
-    await removeNetns(allNetns(this.plan).filter((ns) => !this.plan.nodes.some((n) => n.netns === ns)));
+    await this.lab.down();
   }
 }
 

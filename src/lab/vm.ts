@@ -3,13 +3,15 @@
  *
  * TCG: hardware KVM does not run guests on this machine. UEFI (OVMF, its variables kept per VM so systemd-boot's choices survive a reboot), the image behind
  * a copy-on-write overlay (the guest's writes survive its reboots and a kill of QEMU, the image stays as built), the
- * first serial line logged to a file, the i6300esb watchdog, QMP for the power, and QEMU's guest agent (the image
+ * first serial line on a socket (`tandem lab console` and the tests type there; QEMU logs every byte the guest
+ * writes to a file, whether or not a client is attached), the i6300esb watchdog, QMP for the power, a pid file (another process
+ * finds the machine again: `tandem lab console|down`), and QEMU's guest agent (the image
  * carries qemu-guest-agent) to run commands in the guest and read their output. Directories of the host can be
  * shared read-only over 9p (a USB stick's part in these tests); virtio NICs are taps in a namespace QEMU runs in.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, openSync, readFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { freemem } from 'node:os';
 import { join } from 'node:path';
 
@@ -113,6 +115,9 @@ export interface VmOptions {
 export class Vm {
   private proc: ChildProcess | null = null;
   readonly serialLog: string;
+  /** The first serial line's socket: one client at a time (a console, or a test typing). */
+  readonly serialSocket: string;
+  private readonly pidFile: string;
   private readonly qmp: string;
   private readonly qga: string;
   private readonly overlay: string;
@@ -120,16 +125,22 @@ export class Vm {
 
   constructor(private readonly o: VmOptions) {
     this.serialLog = join(o.dir, `${o.name}-serial.log`);
+    this.serialSocket = join(o.dir, `${o.name}-serial.sock`);
+    this.pidFile = join(o.dir, `${o.name}.pid`);
     this.qmp = join(o.dir, `${o.name}-qmp.sock`);
     this.qga = join(o.dir, `${o.name}-qga.sock`);
     this.overlay = join(o.dir, `${o.name}.qcow2`);
     this.vars = join(o.dir, `${o.name}-vars.fd`);
-    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', o.image, '-F', 'raw', this.overlay]);
-    copyFileSync(OVMF.vars, this.vars);
+    // A machine found again (another process's lab) keeps its disk and its firmware variables.
+    if (!existsSync(this.overlay)) execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', o.image, '-F', 'raw', this.overlay]);
+    if (!existsSync(this.vars)) copyFileSync(OVMF.vars, this.vars);
   }
 
-  /** Starts QEMU (again, after a kill: the disk and the firmware variables are kept). */
-  start(): void {
+  /**
+   * Starts QEMU (again, after a kill: the disk and the firmware variables are kept). `detached`: the machine
+   * outlives this process (`tandem lab up --vm`); the lab's teardown ends it by its pid file.
+   */
+  start(detached = false): void {
     const shares = Object.entries(this.o.shares ?? {}).flatMap(([tag, path]) => [
       '-virtfs',
       `local,path=${path},mount_tag=${tag},security_model=none,readonly=on`,
@@ -149,8 +160,8 @@ export class Vm {
         ...['-drive', `if=pflash,format=raw,readonly=on,file=${OVMF.code}`, '-drive', `if=pflash,format=raw,file=${this.vars}`],
         ...['-drive', `file=${this.overlay},format=qcow2,if=virtio`, '-display', 'none', '-device', 'i6300esb'],
         ...(nics.length ? nics : ['-nic', 'none']),
-        ...['-chardev', `file,id=ser0,path=${this.serialLog},append=on`, '-serial', 'chardev:ser0'],
-        ...['-qmp', `unix:${this.qmp},server=on,wait=off`],
+        ...['-chardev', `socket,id=ser0,path=${this.serialSocket},server=on,wait=off,logfile=${this.serialLog},logappend=on`, '-serial', 'chardev:ser0'],
+        ...['-qmp', `unix:${this.qmp},server=on,wait=off`, '-pidfile', this.pidFile],
         ...[
           '-chardev',
           `socket,id=qga0,path=${this.qga},server=on,wait=off`,
@@ -161,8 +172,9 @@ export class Vm {
         ],
         ...shares,
       ],
-      { stdio: ['ignore', 'ignore', openSync(join(this.o.dir, `${this.o.name}-qemu.log`), 'a')] },
+      { stdio: ['ignore', 'ignore', openSync(join(this.o.dir, `${this.o.name}-qemu.log`), 'a')], detached },
     );
+    if (detached) this.proc.unref();
   }
 
   /** What QEMU said on its standard error (why it would not start). */
@@ -171,13 +183,27 @@ export class Vm {
     return existsSync(f) ? readFileSync(f, 'utf8') : '';
   }
 
+  /** QEMU's pid: of the process this object started, or from its pid file (a machine another process started). */
+  private pid(): number | null {
+    if (this.proc) return this.proc.exitCode === null && this.proc.signalCode === null ? (this.proc.pid ?? null) : null;
+    try {
+      const pid = Number(readFileSync(this.pidFile, 'utf8').trim());
+      // A zombie (its parent gone without reaping it) runs no machine.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return /\) Z /.test(stat) || !readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(this.pidFile) ? null : pid;
+    } catch {
+      return null;
+    }
+  }
+
   get running(): boolean {
-    return this.proc !== null && this.proc.exitCode === null && this.proc.signalCode === null;
+    return this.pid() !== null;
   }
 
   /** Pulls the plug: QEMU killed, nothing flushed. */
   kill(): void {
-    if (this.running) this.proc!.kill('SIGKILL');
+    const pid = this.pid();
+    if (pid !== null) process.kill(pid, 'SIGKILL');
   }
 
   async stopped(timeoutMs = 10_000): Promise<boolean> {
@@ -191,6 +217,28 @@ export class Vm {
   /** The serial text after `from` characters matches `re` (polled once a second). */
   async waitSerial(re: RegExp, timeoutMs: number, from = 0): Promise<boolean> {
     return until(async () => re.test(this.serial().slice(from)), timeoutMs, 1000);
+  }
+
+  /**
+   * Types on the serial line as a person at a terminal would: one key at a time, `perKeyMs` apart (one client at a
+   * time: fails while a console is attached).
+   */
+  async typeSerial(text: string, perKeyMs = 15): Promise<void> {
+    const s: Socket = connect(this.serialSocket);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`${this.serialSocket}: not accepted within 10 s (is a console attached?)`)), 10_000);
+        s.once('error', (e) => (clearTimeout(timer), reject(e)));
+        s.once('connect', () => (clearTimeout(timer), resolve()));
+      });
+      for (const key of text) {
+        await new Promise<void>((resolve) => s.write(key, () => resolve()));
+        await new Promise((r) => setTimeout(r, perKeyMs));
+      }
+      await new Promise<void>((resolve) => s.end(() => resolve()));
+    } finally {
+      s.destroy();
+    }
   }
 
   async qmpCall(command: string, args?: object): Promise<unknown> {

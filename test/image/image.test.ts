@@ -82,6 +82,7 @@ test.serial('make overlay: versioned, only production dependencies, no absolute 
     'Type=notify',
     'Restart=always',
     'WatchdogSec=10',
+    'TimeoutAbortSec=5',
     'Before=network-pre.target',
     'ExecStopPost=/usr/bin/tandemd --release-shared --config /etc/tandem/node.json',
   ])

@@ -36,7 +36,7 @@ for (const abstract of [false, true]) {
     await new Promise((r) => setTimeout(r, 350));
     n.stopping();
     await new Promise((r) => setTimeout(r, 100));
-    t.is(l.lines[0], 'READY=1|STATUS=member fw-a of cluster labc');
+    t.is(l.lines[0], 'READY=1|STATUS=member fw-a of cluster labc|WATCHDOG=1', 'the first ping with READY: a restarted worker pings at once');
     const pings = l.lines.filter((x) => x === 'WATCHDOG=1').length;
     t.true(pings >= 2 && pings <= 5, `WATCHDOG=1 every half of the 200 ms systemd asked for (${pings} in 350 ms)`);
     t.is(l.lines.at(-1), 'STOPPING=1');
@@ -45,3 +45,25 @@ for (const abstract of [false, true]) {
     off.ready('x'); // outside systemd: nothing, no error
   });
 }
+
+test.serial('a worker that ends for a restart (a new membership) tells systemd its status, never STOPPING=1: the service goes on', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-notify-'));
+  const path = join(dir, 'notify');
+  const l = listener(path);
+  t.teardown(() => {
+    l.proc.kill();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await l.ready;
+  const n = new SdNotify({ NOTIFY_SOCKET: path, WATCHDOG_USEC: '10000000' });
+  n.ready('standalone (factory state)');
+  n.ending('restart of this member', true);
+  new SdNotify({ NOTIFY_SOCKET: path }).ending('SIGTERM', false);
+  await new Promise((r) => setTimeout(r, 200));
+  t.deepEqual(l.lines, [
+    'READY=1|STATUS=standalone (factory state)|WATCHDOG=1',
+    // a last ping: the next worker has systemd's whole watchdog interval to start
+    'STATUS=restarting: restart of this member|WATCHDOG=1',
+    'STOPPING=1',
+  ]);
+});

@@ -1,0 +1,109 @@
+/**
+ * Issue 31, items 4 and 5: a hung runtime on a booted appliance. Every process of the active box's tandemd is
+ * stopped with SIGSTOP (as a hang: nothing exits, nothing closes). The peer takes over when the heartbeats fall
+ * silent; systemd's watchdog (WatchdogSec=10, then SIGABRT and SIGKILL 5 s later) or the board's i6300esb (30 s,
+ * fed by the worker) acts, whichever comes first, and the test says which with the times; the relay lines
+ * (gpio-sim, read from outside tandemd with libgpiod's gpioinfo and the simulator's own value) are seen released to
+ * the hardware's bypass; the box comes back as the standby, in sync.
+ *
+ * Counted as skipped, with the reason, where the image was not built, QEMU or OVMF is missing, or the machine has
+ * too little free memory for two VMs.
+ */
+import test from 'ava';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { VmLab } from '../../src/lab/vm-lab.js';
+import { vmMissing } from '../../src/lab/vm.js';
+import { vmPairSettled } from '../../src/lab/vm-failover.js';
+import { VERSION } from '../../src/runtime/version.js';
+import { until } from '../helpers/lab.js';
+
+const IMAGE = join(__dirname, '..', '..', '..', 'image', `tandem-${VERSION.text}-x86_64.img`);
+const missing = vmMissing(IMAGE, 2);
+const name =
+  'every tandem process of the active appliance stopped: the peer takes over, a watchdog acts, the relays fall to bypass, the box comes back as standby';
+
+/** The bypass relay line as the hardware sees it: who holds it (gpioinfo) and its level (gpio-sim's own value). */
+const RELAY = `gpioinfo -c gpiochip0 0 | tr -s '\\t ' ' '; cat /sys/devices/platform/gpio-sim.*/gpiochip0/sim_gpio0/value`;
+
+interface S {
+  role: string;
+  peer?: { alive: boolean } | null;
+  sync?: { status?: string };
+}
+
+if (missing) test.skip(`${name} (skipped: ${missing})`, () => undefined);
+else
+  test.serial(name, async (t) => {
+    t.timeout(25 * 60_000);
+    const dir = mkdtempSync(join(tmpdir(), 'tandem-vm-hang-'));
+    const t0 = Date.now();
+    const at = () => `${Math.round((Date.now() - t0) / 1000)} s`;
+    const lab = await VmLab.up({ image: IMAGE, dir }, (line) => t.log(`${at()}: ${line}`));
+    t.teardown(async () => {
+      await lab.down();
+      if (t.passed) rmSync(dir, { recursive: true, force: true });
+      else t.log(`kept for a look: ${dir}`);
+    });
+    const pair = await vmPairSettled(lab, 600_000);
+    if (!('active' in pair)) return t.fail(`one active, one inactive, each hearing the other: ${JSON.stringify(pair.last)}`);
+    const { active, inactive } = pair;
+    const box = lab.vm(active);
+    const held = await box.sh(RELAY);
+    t.log(`${at()}: ${active} active; its bypass relay line: ${held.stdout.trim().replace(/\n/g, ', value ')}`);
+    t.regex(held.stdout, /consumer="tandem-bypass-wan-lan"/, 'tandemd holds the relay lines');
+    const bootId = (await box.sh('cat /proc/sys/kernel/random/boot_id')).stdout.trim();
+    const restartsBefore = (await box.sh('systemctl show tandemd -p NRestarts --value')).stdout.trim();
+
+    const stop = await box.sh('systemctl kill --signal=SIGSTOP tandemd && date +%s.%N');
+    t.is(stop.code, 0, stop.stderr);
+    const stoppedAt = Date.now();
+    const since = (ms: number | null) => (ms === null ? 'never' : `${((ms - stoppedAt) / 1000).toFixed(1)} s`);
+    t.log(`${at()}: every process of ${active}'s tandemd stopped (SIGSTOP)`);
+
+    // Watch both boxes: who is active, the relay line, whether the box was restarted or reset.
+    let tookOverAt: number | null = null;
+    let releasedAt: number | null = null;
+    let released = '';
+    let rebooted = false;
+    let backAt: number | null = null;
+    const deadline = Date.now() + 600_000;
+    while (Date.now() < deadline && backAt === null) {
+      if (tookOverAt === null && ((await lab.status(inactive)) as S | null)?.role === 'active') tookOverAt = Date.now();
+      const r = await box.sh(`cat /proc/sys/kernel/random/boot_id; ${RELAY}`, 20_000).catch(() => null);
+      if (r && r.code === 0) {
+        const [boot, info, value] = r.stdout.trim().split('\n');
+        if (boot !== bootId) rebooted = true;
+        if (releasedAt === null && !/consumer=/.test(info ?? '') && value === '1') {
+          releasedAt = Date.now();
+          released = `${info}, value ${value}`;
+        }
+        const s = (await lab.status(active)) as S | null;
+        if (releasedAt !== null && s?.role === 'inactive' && s.peer?.alive === true) backAt = Date.now();
+      }
+      await new Promise((res) => setTimeout(res, 1000));
+    }
+    t.not(tookOverAt, null, `${inactive} took over`);
+    t.not(releasedAt, null, "the relay line was seen released (held by nobody) at the hardware's bypass level");
+    t.not(backAt, null, `${active} came back as the standby`);
+    // Which watchdog acted: systemd's says so in the journal of this boot; the i6300esb's reset leaves a new boot.
+    const journal = rebooted
+      ? ''
+      : (await box.sh("journalctl -b -u tandemd --no-pager -o short-unix | grep -E 'Watchdog timeout|Killing process|Scheduled restart' | head -5")).stdout;
+    const restartsAfter = (await box.sh('systemctl show tandemd -p NRestarts --value')).stdout.trim();
+    const which = rebooted
+      ? `the i6300esb reset the box (a new boot: ${bootId.slice(0, 8)} gone)`
+      : `systemd's watchdog: ${journal
+          .trim()
+          .split('\n')
+          .map((l) => l.replace(/^\S+ \S+ /, ''))
+          .join(' | ')} (restarts ${restartsBefore} -> ${restartsAfter})`;
+    t.true(rebooted || Number(restartsAfter) > Number(restartsBefore), `a watchdog acted: ${which}`);
+    t.log(
+      `${at()}: ${inactive} active after ${since(tookOverAt)} (failover time ${lab.timers.failoverTimeMs} ms, status polled); relays released after ${since(releasedAt)} (${released}); ${active} back as standby after ${since(backAt)}; ${which}`,
+    );
+    t.true(await until(async () => ((await lab.status(active)) as S | null)?.sync?.status === 'in-sync', 180_000, 3000), `${active} in sync as the standby`);
+    const again = await box.sh(RELAY);
+    t.regex(again.stdout, /consumer="tandem-bypass-wan-lan"/, 'the restarted tandemd holds the relay lines again');
+  });
