@@ -26,7 +26,7 @@ ADDON := build/Release/tandem.node
 HW_SIM := dist/sim/hw-sim.so
 TAP_LOG := .test-output.tap
 
-.PHONY: all deps bench-deps build test format format-check demo demo-vm lab-down bench-heartbeat bench-hb-threads bench-flood bench-failover bench-sync bench-cluster bench-model bench-chaos clean image bundle test-bundles test-vm overlay install
+.PHONY: all deps bench-deps build test format format-check demo demo-vm lab-down bench-heartbeat bench-hb-threads bench-flood bench-failover bench-sync bench-cluster bench-model bench-chaos bench-vm clean image bundle test-bundles test-vm overlay install
 
 all: build
 
@@ -173,6 +173,10 @@ bench-failover: build bench-deps
 	node dist/bench/failover.js --false-failover-seconds $${FALSE_FAILOVER_SECONDS:-600}
 
 ## Full-table transfer, live updates and TCP survival: tandem vs conntrackd (FTFW) over the same sync link.
+## The booted appliance's figures (issue 31, item 6): sizes, power-on to heartbeats and in sync, an update of both.
+bench-vm: test-bundles
+	node dist/bench/vm.js --runs $${VM_RUNS:-3}
+
 bench-sync: build bench-deps
 	node dist/bench/sync.js
 

@@ -15,7 +15,8 @@ import { vmPairSettled, vmPowerOffFailover, wholeConnections } from '../lab/vm-f
 import { VERSION } from '../runtime/version.js';
 import { flag, str, UsageError, type Parsed } from './args.js';
 
-export const LAB_VM_USAGE = `tandem lab up --vm [--factory] [--image FILE]   (two appliances booted under QEMU; --factory: left in factory state)
+export const LAB_VM_USAGE = `tandem lab up --vm [--managed | --factory] [--image FILE]   (two appliances booted under QEMU: a static pair;
+    --managed: a cluster made with tandem cluster, as tandem upgrade needs; --factory: both left in factory state)
 tandem lab console N [NAME]                     (the serial console of VM lab node N; Ctrl-] leaves)
 tandem lab demo --vm [--image FILE]             (make demo-vm: a failover between two booted appliances)`;
 
@@ -33,7 +34,9 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 
 export async function labUpVm(p: Parsed): Promise<number> {
   const factory = flag(p, 'factory');
-  const lab = await VmLab.up({ image: imageOf(p), detached: true, factory }, say);
+  if (factory && flag(p, 'managed')) throw new UsageError('--factory or --managed, not both');
+  const setup = factory ? 'factory' : flag(p, 'managed') ? 'managed' : 'static';
+  const lab = await VmLab.up({ image: imageOf(p), detached: true, setup }, say);
   const { plan } = lab;
   say(`lab ${plan.name} is up: two booted appliances; remove it with: tandem lab down ${plan.name}`);
   for (const node of plan.nodes)

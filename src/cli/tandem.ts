@@ -105,6 +105,7 @@ const OPTIONS = {
   'no-reboot': 'boolean',
   vm: 'boolean',
   factory: 'boolean',
+  managed: 'boolean',
   image: 'string',
 } as const;
 

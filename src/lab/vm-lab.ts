@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { resolveBoard } from '../board/board-file.js';
 import type { NodeConfig } from '../cluster/config-file.js';
 import { buildLab } from './lab-build.js';
-import { labNodeConfig } from './lab-config.js';
+import { labManagedConfig, labNodeConfig } from './lab-config.js';
 import { Lab } from './lab.js';
 import { ipBatch, run, tool } from './run.js';
 import { statefulRuleset } from './firewall.js';
@@ -35,10 +35,16 @@ export interface VmLabOptions {
   dir?: string;
   name?: string;
   timers?: Partial<NodeConfig['timers']>;
-  /** Leave both boxes in factory state, to be set up on their serial consoles; by default a configured static pair. */
-  factory?: boolean;
+  /**
+   * What the boxes are: `static` (the default) a pair defined in each node file; `managed` a cluster made with
+   * `tandem cluster create`, `add-member` and `join` (what maintenance with planned failovers needs: `tandem
+   * upgrade`); `factory` both left in factory state, to be set up on their serial consoles.
+   */
+  setup?: 'static' | 'managed' | 'factory';
   /** The machines outlive this process (`tandem lab up --vm`): `tandem lab down` ends them. */
   detached?: boolean;
+  /** Host directories each box sees read-only over 9p (tag -> path): update bundles, as on a USB stick. */
+  shares?: Record<string, string>;
 }
 
 export const VM_LAB_DIR = '/var/tmp/tandem-vm';
@@ -63,27 +69,39 @@ export class VmLab {
     const board = resolveBoard('qemu-x86');
     const plan = planLab(board, 2, o.name ?? labName(), false);
     const dir = o.dir ?? join(VM_LAB_DIR, plan.name);
+    const setup = o.setup ?? 'static';
     mkdirSync(dir, { recursive: true });
     const vms = new Map<string, Vm>();
     const lab = new VmLab(Lab.record(plan, { dir, owned: o.dir === undefined }), vms, { ...VM_TIMERS, ...o.timers });
     try {
       await buildLab(plan, false);
       for (const node of plan.nodes) {
-        const vm = new Vm({ name: node.name, image: o.image, dir, netns: plan.switchNs, cpus: 1, nics: nicsOf(node) });
+        const vm = new Vm({
+          name: node.name,
+          image: o.image,
+          dir,
+          netns: plan.switchNs,
+          cpus: 1,
+          nics: nicsOf(node),
+          ...(o.shares ? { shares: o.shares } : {}),
+        });
         vms.set(node.name, vm);
         vm.start(o.detached);
       }
       await lab.plugTaps();
       say(
-        `lab ${plan.name}: ${plan.nodes.map((n) => n.name).join(' and ')} booting (TCG)${o.factory ? ' in factory state' : `, timers ${JSON.stringify(lab.timers)}`}`,
+        `lab ${plan.name}: ${plan.nodes.map((n) => n.name).join(' and ')} booting (TCG)${setup === 'factory' ? ' in factory state' : `, timers ${JSON.stringify(lab.timers)}`}`,
       );
       for (const node of plan.nodes) {
         if (!(await vms.get(node.name)!.agentUp(600_000))) throw new Error(`${node.name} did not boot within 10 minutes: ${vms.get(node.name)!.qemuLog()}`);
       }
-      if (!o.factory) {
+      if (setup !== 'factory') {
         const password = randomBytes(16).toString('hex');
-        for (const node of plan.nodes) await lab.configure(node, password);
-        say(`lab ${plan.name}: both appliances configured (static pair, ${plan.nodes.map((n) => `${n.name} ${n.ifaces[0]!.address}`).join(', ')})`);
+        for (const node of plan.nodes) await lab.configure(node, password, setup);
+        if (setup === 'managed') await lab.formCluster();
+        say(
+          `lab ${plan.name}: both appliances configured (${setup === 'managed' ? 'cluster vmlab, made with tandem cluster' : 'static pair'}, ${plan.nodes.map((n) => `${n.name} ${n.ifaces[0]!.address}`).join(', ')})`,
+        );
       }
       return lab;
     } catch (e) {
@@ -126,25 +144,53 @@ export class VmLab {
     );
   }
 
-  /** The node file the namespace lab would write, with the node's own addresses; tandemd restarted on it. */
-  private async configure(node: LabNode, password: string): Promise<void> {
+  /**
+   * The node file the namespace lab would write (a static pair's, or a managed node's: addresses and shared
+   * addresses, no cluster yet), with the node's own addresses; tandemd restarted on it.
+   */
+  private async configure(node: LabNode, password: string, setup: 'static' | 'managed'): Promise<void> {
     const vm = this.vm(node.name);
     const board = resolveBoard('qemu-x86');
-    const file = labNodeConfig(this.plan, board, node.index, {
-      passwordFile: '/etc/tandem/cluster-password',
-      stateDir: '/var/lib/tandem',
-      controlSocket: '/run/tandem/tandemd.sock',
-      timers: this.timers,
-      boardRef: 'qemu-x86',
-    }) as { interfaces: Record<string, unknown>[] };
-    file.interfaces = file.interfaces.map((i) => ({ ...i, address: node.ifaces.find((x) => x.ifname === i['name'])!.address }));
+    const where = { stateDir: '/var/lib/tandem', controlSocket: '/run/tandem/tandemd.sock', timers: this.timers, boardRef: 'qemu-x86' };
+    const file =
+      setup === 'managed'
+        ? labManagedConfig(this.plan, board, node.index, { ...where, shared: true })
+        : (labNodeConfig(this.plan, board, node.index, { ...where, passwordFile: '/etc/tandem/cluster-password' }) as {
+            interfaces: Record<string, unknown>[];
+          });
+    const ifaces = (file as { interfaces: Record<string, unknown>[] }).interfaces;
+    (file as { interfaces: Record<string, unknown>[] }).interfaces = ifaces.map((i) => ({
+      ...i,
+      address: node.ifaces.find((x) => x.ifname === i['name'])!.address,
+    }));
     await vm.writeFile('/etc/tandem/cluster-password', password + '\n', '0600');
-    await vm.writeFile(
-      '/etc/tandem/node.json',
-      JSON.stringify({ ...file, stateDir: '/var/lib/tandem', controlSocket: '/run/tandem/tandemd.sock' }, null, 2) + '\n',
-    );
+    await vm.writeFile('/etc/tandem/node.json', JSON.stringify(file, null, 2) + '\n');
     const r = await vm.sh('sysctl -qw net.ipv4.ip_forward=1 && touch /var/lib/tandem/.factory-state-set && systemctl restart tandemd', 300_000);
     if (r.code !== 0) throw new Error(`${node.name}: configuring: ${r.stderr.trim()}`);
+  }
+
+  /** The cluster as an administrator makes it from the CLI: created on n1, n2 named and joined. */
+  private async formCluster(): Promise<void> {
+    const [n1, n2] = this.plan.nodes;
+    const sync = (n: LabNode) => n.ifaces.find((i) => i.ifname === 'eth3')!.address.split('/')[0]!;
+    const tandem = async (node: LabNode, args: string) => {
+      const r = await this.vm(node.name).sh(`tandem ${args}`, 300_000);
+      if (r.code !== 0) throw new Error(`${node.name}: tandem ${args}: ${r.stderr.trim()}`);
+    };
+    const member = async (node: LabNode, members: number) => {
+      const deadline = Date.now() + 300_000;
+      while (Date.now() < deadline) {
+        const s = (await this.status(node.name)) as { cluster?: { members?: unknown[] } } | null;
+        if (s?.cluster?.members?.length === members) return;
+        await new Promise((r) => setTimeout(r, 3000));
+      }
+      throw new Error(`${node.name} is not a member of a cluster of ${members} within 5 minutes`);
+    };
+    await tandem(n1!, 'cluster create --name vmlab --node n1 --password-file /etc/tandem/cluster-password');
+    await member(n1!, 1);
+    await tandem(n1!, `cluster add-member n2 ${sync(n2!)}`);
+    await tandem(n2!, `cluster join --member ${sync(n1!)} --password-file /etc/tandem/cluster-password --yes`);
+    await member(n2!, 2);
   }
 
   /** Both appliances stateful firewalls for the client's traffic, as the namespace lab's (firewall.ts). */

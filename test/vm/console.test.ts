@@ -37,7 +37,7 @@ class Terminal {
   async answer(prompt: RegExp, keys: string, ms?: number): Promise<void> {
     await this.expect(prompt, ms);
     this.mark = this.vm.serial().length;
-    this.log(`${prompt.source.slice(0, 50)} <- ${/password/i.test(prompt.source) ? '(password)' : JSON.stringify(keys)}`);
+    this.log(`${prompt.source.slice(0, 50)} <- ${/not shown/.test(prompt.source) ? '(not shown)' : JSON.stringify(keys)}`);
     await this.vm.typeSerial(`${keys}\r`);
   }
 }
@@ -51,7 +51,7 @@ else
     const dir = mkdtempSync(join(tmpdir(), 'tandem-vm-console-'));
     const t0 = Date.now();
     const at = () => `${Math.round((Date.now() - t0) / 1000)} s`;
-    const lab = await VmLab.up({ image: IMAGE, dir, factory: true }, (line) => t.log(`${at()}: ${line}`));
+    const lab = await VmLab.up({ image: IMAGE, dir, setup: 'factory' }, (line) => t.log(`${at()}: ${line}`));
     t.teardown(async () => {
       await lab.down();
       if (t.passed) rmSync(dir, { recursive: true, force: true });
