@@ -98,7 +98,7 @@ export async function firmwareCommand(p: Parsed): Promise<number> {
   if (op !== 'install') throw new UsageError(`tandem firmware: unknown operation "${op}" (status, install, confirm)`);
   if (!bundle) throw new UsageError('tandem firmware install BUNDLE [--no-reboot]');
   const reboot = !flag(p, 'no-reboot');
-  process.stdout.write(`checking and writing ${bundle} (a few minutes) ...\n`);
+  process.stdout.write(`checking ${bundle}; if it is good, writing it to the slot not running (a few minutes) ...\n`);
   const r = (await askControl(socketPath(p), { cmd: 'firmware', op: 'install', args: { path: resolve(bundle), reboot } }, 25 * 60_000)) as {
     version: string;
     slot: string;

@@ -91,6 +91,10 @@ export function main(argv: readonly string[]): void {
   };
   // A new membership (create, join, leave ...): end with RESTART_EXIT, the supervisor starts us again at once.
   const restart = (why: string) => shutdown(why, RESTART_EXIT);
+  // The supervisor is gone (killed): hand over rather than run unsupervised; while starting, end at once. A worker
+  // that outlived its supervisor held the shared-address lease against every worker of the next service instance
+  // (seen on the booted appliance: systemd's watchdog killed the supervisor while a worker started, issue 31).
+  if (process.send) process.on('disconnect', () => shutdown('supervisor gone', 1));
   // The node's own addresses first (after a reboot only the file remembers what the console set).
   const started = ensureAddresses(loaded.config)
     .then(
@@ -135,8 +139,6 @@ export function main(argv: readonly string[]): void {
         });
       };
       for (const [sig, no] of Object.entries(SIGNALS)) process.on(sig, () => shutdown(sig, 128 + no));
-      // The supervisor is gone (killed): hand over rather than run unsupervised.
-      process.on('disconnect', () => shutdown('supervisor gone', 1));
     },
     (e: Error) => {
       log.log('error', 'startup_failed', { error: e.message });

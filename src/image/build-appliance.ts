@@ -36,6 +36,7 @@ import { VERSION } from '../runtime/version.js';
 import { stage } from './build-image.js';
 import { compatibleFor } from '../runtime/firmware/bundle-manifest.js';
 import { publicKeyring, signingKey, type SigningKey } from './signing-key.js';
+import { optionOf } from './build-args.js';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const DEFINITION = join(ROOT, 'src', 'image', 'appliance');
@@ -164,10 +165,7 @@ export function applianceImage(o: ApplianceOptions): ApplianceImage {
 }
 
 function main(argv: readonly string[]): void {
-  const opt = (name: string) => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
+  const opt = (name: string) => optionOf(argv, name);
   const mkosi = (opt('mkosi') ?? process.env['MKOSI'] ?? 'mkosi').split(' ');
   const t0 = Date.now();
   const r = applianceImage({

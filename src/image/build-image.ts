@@ -20,6 +20,7 @@ import { dirname, join, relative } from 'node:path';
 import { resolveBoard } from '../board/board-file.js';
 import { VERSION } from '../runtime/version.js';
 import { consoleUnit, factoryConfig, firstbootScript, firstbootUnit, LAYOUT, tandemdUnit, ttyName } from './units.js';
+import { optionOf } from './build-args.js';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
@@ -99,10 +100,7 @@ export function stage(dest: string, boardName: string): void {
 }
 
 function main(argv: readonly string[]): void {
-  const opt = (name: string) => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
+  const opt = (name: string) => optionOf(argv, name);
   const boardName = opt('board') ?? 'generic-x86';
   const destdir = opt('destdir');
   const out = opt('out');

@@ -23,6 +23,7 @@ import { basename, join, resolve } from 'node:path';
 import { applianceImage, type ApplianceImage } from './build-appliance.js';
 import { sign, type SigningKey } from './signing-key.js';
 import { compatibleFor, MANIFEST_FORMAT, type BundleManifest } from '../runtime/firmware/bundle-manifest.js';
+import { optionOf } from './build-args.js';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
@@ -106,10 +107,7 @@ export async function bundleOf(image: ApplianceImage, outDir: string): Promise<s
 }
 
 async function main(argv: readonly string[]): Promise<void> {
-  const opt = (name: string) => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
+  const opt = (name: string) => optionOf(argv, name);
   const out = opt('out') ?? join(ROOT, 'image');
   const t0 = Date.now();
   const image = applianceImage({

@@ -28,14 +28,25 @@ export class SdNotify {
   /** READY=1 and, when systemd watches us, WATCHDOG=1 every half interval from this loop. */
   ready(status: string): void {
     if (!this.enabled) return;
-    const usec = Number(this.env['WATCHDOG_USEC'] ?? 0);
-    // A worker started again (a new membership) is ready within systemd's watchdog interval of the last ping its
-    // predecessor sent, not necessarily within the half of it our own first ping waits for: ping at once.
-    this.send(`READY=1\nSTATUS=${status}${usec > 0 ? '\nWATCHDOG=1' : ''}`);
+    const usec = this.watchdogUsec();
+    // The interval systemd asked for, back from the longer one a worker's start is given (workerStarting), and a
+    // first ping at once.
+    this.send(`READY=1\nSTATUS=${status}${usec > 0 ? `\nWATCHDOG_USEC=${usec}\nWATCHDOG=1` : ''}`);
     if (usec > 0 && !this.timer) {
       this.timer = setInterval(() => this.send('WATCHDOG=1'), Math.max(100, usec / 2000));
       this.timer.unref();
     }
+  }
+
+  /**
+   * The supervisor starts a worker again (a new membership, or after a crash): no one pings while it starts, and a
+   * worker's start takes longer than systemd's watchdog interval on a slow box (a cluster member's took 32 s on the
+   * VM lab's TCG guests, 10 s is the interval). systemd's own remedy: a longer interval until the worker is ready
+   * (WATCHDOG_USEC=, systemd 236), which the worker's ready() sets back. A worker that hangs while it starts is
+   * still caught, later.
+   */
+  workerStarting(startMs: number): void {
+    if (this.enabled && this.watchdogUsec() > 0) this.send(`STATUS=starting the worker\nWATCHDOG_USEC=${startMs * 1000}\nWATCHDOG=1`);
   }
 
   status(text: string): void {
@@ -53,10 +64,12 @@ export class SdNotify {
    * waits for the whole service to end and kills it when it does not (seen on the booted appliance, issue 31).
    */
   ending(why: string, restart: boolean): void {
-    if (restart) {
-      // The last ping of this worker: its successor has the whole watchdog interval to start and ping (above).
-      if (this.timer) clearInterval(this.timer);
-      if (this.enabled) this.send(`STATUS=restarting: ${why}${Number(this.env['WATCHDOG_USEC'] ?? 0) > 0 ? '\nWATCHDOG=1' : ''}`);
-    } else this.stopping();
+    if (!restart) return this.stopping();
+    if (this.timer) clearInterval(this.timer);
+    this.status(`restarting: ${why}`);
+  }
+
+  private watchdogUsec(): number {
+    return Number(this.env['WATCHDOG_USEC'] ?? 0);
   }
 }

@@ -15,6 +15,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { loadNode, type NodeConfig } from '../cluster/config-file.js';
 import type { Board } from '../board/board-file.js';
+import { SdNotify } from '../io/sd-notify.js';
 import { SharedAddresses } from '../io/shared-address.js';
 import type { Logger } from './logging/log.js';
 import { sharedIfacesOf } from './shared-ifaces.js';
@@ -33,6 +34,9 @@ const WORKER_V8_FLAGS = ['--single-threaded'];
 
 export const RESTART_EXIT = 75;
 
+/** How long systemd's watchdog waits for a worker started again to be ready (SdNotify.workerStarting). */
+export const WORKER_START_MS = 90_000;
+
 /** Removes this node's shared links (their MACs and addresses), whoever left them. */
 export async function releaseSharedLinks(config: NodeConfig, board: Board): Promise<string[]> {
   const shared = new SharedAddresses(config.cluster.id, sharedIfacesOf(config, board), config.garp);
@@ -49,6 +53,7 @@ export function supervise(script: string, argv: readonly string[], configPath: s
   let stopping = false;
   let restarts = 0;
   let startedAt = 0;
+  const systemd = new SdNotify();
 
   const cleanup = async () => {
     const loaded = loadNode(configPath);
@@ -58,6 +63,7 @@ export function supervise(script: string, argv: readonly string[], configPath: s
   };
 
   const start = () => {
+    if (startedAt > 0) systemd.workerStarting(WORKER_START_MS);
     startedAt = Date.now();
     try {
       relabel?.();

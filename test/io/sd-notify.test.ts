@@ -36,7 +36,11 @@ for (const abstract of [false, true]) {
     await new Promise((r) => setTimeout(r, 350));
     n.stopping();
     await new Promise((r) => setTimeout(r, 100));
-    t.is(l.lines[0], 'READY=1|STATUS=member fw-a of cluster labc|WATCHDOG=1', 'the first ping with READY: a restarted worker pings at once');
+    t.is(
+      l.lines[0],
+      'READY=1|STATUS=member fw-a of cluster labc|WATCHDOG_USEC=200000|WATCHDOG=1',
+      'the interval systemd asked for, and a first ping with READY',
+    );
     const pings = l.lines.filter((x) => x === 'WATCHDOG=1').length;
     t.true(pings >= 2 && pings <= 5, `WATCHDOG=1 every half of the 200 ms systemd asked for (${pings} in 350 ms)`);
     t.is(l.lines.at(-1), 'STOPPING=1');
@@ -46,7 +50,7 @@ for (const abstract of [false, true]) {
   });
 }
 
-test.serial('a worker that ends for a restart (a new membership) tells systemd its status, never STOPPING=1: the service goes on', async (t) => {
+test.serial('a worker started again gets a longer watchdog interval until it is ready; one that ends for a restart never says STOPPING=1', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tandem-notify-'));
   const path = join(dir, 'notify');
   const l = listener(path);
@@ -55,15 +59,22 @@ test.serial('a worker that ends for a restart (a new membership) tells systemd i
     rmSync(dir, { recursive: true, force: true });
   });
   await l.ready;
-  const n = new SdNotify({ NOTIFY_SOCKET: path, WATCHDOG_USEC: '10000000' });
-  n.ready('standalone (factory state)');
-  n.ending('restart of this member', true);
-  new SdNotify({ NOTIFY_SOCKET: path }).ending('SIGTERM', false);
+  const env = { NOTIFY_SOCKET: path, WATCHDOG_USEC: '10000000' };
+  const worker = new SdNotify(env);
+  worker.ready('standalone (factory state)');
+  worker.ending('restart of this member', true);
+  const supervisor = new SdNotify(env);
+  supervisor.workerStarting(90_000);
+  const next = new SdNotify(env);
+  next.ready('member fw-a of cluster labc');
+  next.ending('SIGTERM', false);
+  new SdNotify({ NOTIFY_SOCKET: path }).workerStarting(90_000); // systemd watches nothing: nothing to extend
   await new Promise((r) => setTimeout(r, 200));
   t.deepEqual(l.lines, [
-    'READY=1|STATUS=standalone (factory state)|WATCHDOG=1',
-    // a last ping: the next worker has systemd's whole watchdog interval to start
-    'STATUS=restarting: restart of this member|WATCHDOG=1',
+    'READY=1|STATUS=standalone (factory state)|WATCHDOG_USEC=10000000|WATCHDOG=1',
+    'STATUS=restarting: restart of this member',
+    'STATUS=starting the worker|WATCHDOG_USEC=90000000|WATCHDOG=1',
+    'READY=1|STATUS=member fw-a of cluster labc|WATCHDOG_USEC=10000000|WATCHDOG=1',
     'STOPPING=1',
   ]);
 });

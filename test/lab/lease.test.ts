@@ -175,3 +175,35 @@ test.serial(
     t.is((await cluster.status(inactive)).role, 'active');
   },
 );
+
+test.serial('a worker whose supervisor is killed while the worker starts ends too: nothing outlives the service to hold the lease', async (t) => {
+  const { lab, cluster, active } = await pairFor(t);
+  const node = lab.plan.nodes.find((n) => n.name === active)!;
+  // The service started again; its new worker caught (stopped) as soon as it exists, before it is ready.
+  cluster.node(active).process.kill('SIGTERM');
+  t.true(await eventually(() => cluster.node(active).process.exitCode !== null || cluster.node(active).process.signalCode !== null, 10_000));
+  cluster.restart(active);
+  const supervisor = cluster.node(active).process.pid!;
+  let worker = 0;
+  const deadline = Date.now() + 5000;
+  while (!worker && Date.now() < deadline) {
+    worker = Number((await run(['cat', `/proc/${supervisor}/task/${supervisor}/children`]).catch(() => ({ stdout: '' }))).stdout.trim()) || 0;
+    if (worker) process.kill(worker, 'SIGSTOP');
+  }
+  t.true(worker > 0, 'the worker was caught starting');
+  process.kill(supervisor, 'SIGKILL');
+  process.kill(worker, 'SIGCONT');
+  const gone = async () =>
+    (await run(['ps', '-o', 'pid=', '-p', String(worker)]).then(
+      () => false,
+      () => true,
+    )) === true;
+  let ended = false;
+  for (const end = Date.now() + 10_000; !ended && Date.now() < end; await sleep(100)) ended = await gone();
+  t.true(ended, 'the worker ended with its supervisor');
+  t.true(
+    cluster.node(active).events.some((e) => e.event === 'stopped' && e['why'] === 'supervisor gone'),
+    'and said why',
+  );
+  t.is((await run(['ip', 'netns', 'exec', node.netns, tool('nft'), 'list', 'tables'])).stdout.includes('tandem_lease'), false, 'no lease held on the node');
+});
