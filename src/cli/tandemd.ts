@@ -127,7 +127,10 @@ export function main(argv: readonly string[]): void {
   const systemd = new SdNotify();
   void started.then(
     (daemon) => {
-      systemd.ready(loaded.kind === 'standalone' ? 'standalone (factory state)' : `member ${loaded.config.node.name} of cluster ${loaded.config.cluster.name}`);
+      systemd.ready(
+        loaded.kind === 'standalone' ? 'standalone (factory state)' : `member ${loaded.config.node.name} of cluster ${loaded.config.cluster.name}`,
+        loaded.config.timers.heartbeatLeaseMs,
+      );
       let stopping = false;
       shutdown = (why: string, code: number) => {
         if (stopping) return;

@@ -25,10 +25,16 @@ export class SdNotify {
     if (path) sdNotifyDatagram(path, text);
   }
 
-  /** READY=1 and, when systemd watches us, WATCHDOG=1 every half interval from this loop. */
-  ready(status: string): void {
+  /**
+   * READY=1 and, when systemd watches us, WATCHDOG=1 every half interval from this loop. `leaseMs`: the heartbeat
+   * lease, the main-loop stall the peer never notices (docs/failover.md). systemd must not kill a runtime for a stall
+   * its peer tolerates, so the interval is at least four leases (a ping every two: a stall of two leases passes):
+   * the unit's 10 s with the default lease of 1 s; 20 s with the VM lab's 5 s, whose TCG guests stall that long.
+   */
+  ready(status: string, leaseMs = 0): void {
     if (!this.enabled) return;
-    const usec = this.watchdogUsec();
+    const asked = this.watchdogUsec();
+    const usec = asked > 0 ? Math.max(asked, 4 * leaseMs * 1000) : 0;
     // The interval systemd asked for, back from the longer one a worker's start is given (workerStarting), and a
     // first ping at once.
     this.send(`READY=1\nSTATUS=${status}${usec > 0 ? `\nWATCHDOG_USEC=${usec}\nWATCHDOG=1` : ''}`);

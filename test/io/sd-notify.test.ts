@@ -66,7 +66,7 @@ test.serial('a worker started again gets a longer watchdog interval until it is 
   const supervisor = new SdNotify(env);
   supervisor.workerStarting(90_000);
   const next = new SdNotify(env);
-  next.ready('member fw-a of cluster labc');
+  next.ready('member fw-a of cluster labc', 5000); // a lease of 5 s: 20 s, above the unit's 10
   next.ending('SIGTERM', false);
   new SdNotify({ NOTIFY_SOCKET: path }).workerStarting(90_000); // systemd watches nothing: nothing to extend
   await new Promise((r) => setTimeout(r, 200));
@@ -74,7 +74,7 @@ test.serial('a worker started again gets a longer watchdog interval until it is 
     'READY=1|STATUS=standalone (factory state)|WATCHDOG_USEC=10000000|WATCHDOG=1',
     'STATUS=restarting: restart of this member',
     'STATUS=starting the worker|WATCHDOG_USEC=90000000|WATCHDOG=1',
-    'READY=1|STATUS=member fw-a of cluster labc|WATCHDOG_USEC=10000000|WATCHDOG=1',
+    'READY=1|STATUS=member fw-a of cluster labc|WATCHDOG_USEC=20000000|WATCHDOG=1',
     'STOPPING=1',
   ]);
 });
