@@ -165,7 +165,9 @@ export class VmLab {
     }));
     await vm.writeFile('/etc/tandem/cluster-password', password + '\n', '0600');
     await vm.writeFile('/etc/tandem/node.json', JSON.stringify(file, null, 2) + '\n');
-    const r = await vm.sh('sysctl -qw net.ipv4.ip_forward=1 && touch /var/lib/tandem/.factory-state-set && systemctl restart tandemd', 300_000);
+    // Forwarding as the box's own setting (tandem-gateway.service puts it back at every boot: an update reboots).
+    await vm.writeFile('/etc/tandem/gateway/sysctl.conf', 'net.ipv4.ip_forward = 1\n');
+    const r = await vm.sh('sysctl -q -p /etc/tandem/gateway/sysctl.conf && touch /var/lib/tandem/.factory-state-set && systemctl restart tandemd', 300_000);
     if (r.code !== 0) throw new Error(`${node.name}: configuring: ${r.stderr.trim()}`);
   }
 
@@ -197,8 +199,10 @@ export class VmLab {
   async statefulGateways(): Promise<void> {
     for (const node of this.plan.nodes) {
       const vm = this.vm(node.name);
-      await vm.writeFile('/run/tandem-lab.nft', statefulRuleset(this.plan, node.name) + '\n');
-      const r = await vm.sh('nft -f /run/tandem-lab.nft && sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0', 120_000);
+      // Kept on the data partition, as a gateway's own rules are (tandem-gateway.service loads them at boot).
+      await vm.writeFile('/etc/tandem/gateway/rules.nft', statefulRuleset(this.plan, node.name) + '\n');
+      await vm.writeFile('/etc/tandem/gateway/sysctl.conf', 'net.ipv4.ip_forward = 1\nnet.netfilter.nf_conntrack_tcp_loose = 0\n');
+      const r = await vm.sh('nft -f /etc/tandem/gateway/rules.nft && sysctl -q -p /etc/tandem/gateway/sysctl.conf', 120_000);
       if (r.code !== 0) throw new Error(`${node.name}: the stateful ruleset: ${r.stderr.trim()}`);
     }
   }

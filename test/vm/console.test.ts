@@ -8,15 +8,10 @@
  * too little free memory for two VMs.
  */
 import test from 'ava';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { VmLab } from '../../src/lab/vm-lab.js';
+import { IMAGE, vmLabFor } from '../helpers/vm.js';
 import { vmMissing, type Vm } from '../../src/lab/vm.js';
-import { VERSION } from '../../src/runtime/version.js';
 import { until } from '../helpers/lab.js';
 
-const IMAGE = join(__dirname, '..', '..', '..', 'image', `tandem-${VERSION.text}-x86_64.img`);
 const missing = vmMissing(IMAGE, 2);
 const name = 'two factory-state appliances set up on their serial lines, keystroke by keystroke: a cluster created on one, joined from the other';
 
@@ -48,24 +43,16 @@ if (missing) test.skip(`${name} (skipped: ${missing})`, () => undefined);
 else
   test.serial(name, async (t) => {
     t.timeout(25 * 60_000);
-    const dir = mkdtempSync(join(tmpdir(), 'tandem-vm-console-'));
-    const t0 = Date.now();
-    const at = () => `${Math.round((Date.now() - t0) / 1000)} s`;
-    const lab = await VmLab.up({ image: IMAGE, dir, setup: 'factory' }, (line) => t.log(`${at()}: ${line}`));
-    t.teardown(async () => {
-      await lab.down();
-      if (t.passed) rmSync(dir, { recursive: true, force: true });
-      else t.log(`kept for a look: ${dir}`);
-    });
+    const { lab, say } = await vmLabFor(t, 'console', { setup: 'factory' });
     const [n1, n2] = lab.plan.nodes;
     const addr = (node: typeof n1, ifname: string) => node!.ifaces.find((i) => i.ifname === ifname)!.address;
-    const term = (node: typeof n1) => new Terminal(lab.vm(node!.name), (line) => t.log(`${at()}: ${node!.name}: ${line}`));
+    const term = (node: typeof n1) => new Terminal(lab.vm(node!.name), (line) => say(`${node!.name}: ${line}`));
     const a = term(n1);
     const b = term(n2);
 
     // First boot lands in the menu on the serial line, in factory state, on both.
     for (const x of [a, b]) await x.expect(/This node is in factory state[\s\S]*1 {2}Configure the network[\s\S]*Choose \(1-7\) \[1\]:\s*$/, 600_000);
-    t.log(`${at()}: both boxes show the setup menu on ttyS0`);
+    say(`both boxes show the setup menu on ttyS0`);
 
     const network = async (x: Terminal, node: typeof n1) => {
       await x.answer(CHOOSE, '1');
@@ -83,7 +70,7 @@ else
     const ips = await lab.vm(n2!.name).sh('ip -br -4 addr');
     t.regex(ips.stdout, new RegExp(`eth1\\s+UP\\s+${addr(n2, 'eth1').replace(/\./g, '\\.')}`), 'the console set the management address');
     t.regex(ips.stdout, new RegExp(`eth3\\s+UP\\s+${addr(n2, 'eth3').replace(/\./g, '\\.')}`), 'the console set the cluster address');
-    t.log(`${at()}: both networks set`);
+    say(`both networks set`);
 
     // A new cluster on the first box, the second named as a member.
     const sync1 = addr(n1, 'eth3').split('/')[0]!;
@@ -105,7 +92,7 @@ else
       '',
       300_000,
     );
-    t.log(`${at()}: cluster vmlab created on ${n1!.name}, fw-b named`);
+    say(`cluster vmlab created on ${n1!.name}, fw-b named`);
 
     // The second box joins, with the password typed where nothing echoes.
     await b.answer(CHOOSE, '3');
@@ -117,7 +104,7 @@ else
     await b.answer(/Join and overwrite this node's state\? \(yes or no\) \[no\]:\s*$/, 'yes');
     await b.answer(/Joined cluster vmlab as fw-b; the service runs as a member\.[\s\S]*Press Enter to go back:\s*$/, '', 300_000);
     await b.expect(/Member fw-b of cluster vmlab/);
-    t.log(`${at()}: ${n2!.name} joined as fw-b`);
+    say(`${n2!.name} joined as fw-b`);
 
     interface S {
       role: string;
@@ -139,5 +126,5 @@ else
       5000,
     );
     t.true(settled, `both members reachable, one active and one inactive, the standby in sync: ${JSON.stringify(last)}`);
-    t.log(`${at()}: ${last.map((s, i) => `${lab.plan.nodes[i]!.name} ${s?.role}`).join(', ')}; the standby in sync`);
+    say(`${last.map((s, i) => `${lab.plan.nodes[i]!.name} ${s?.role}`).join(', ')}; the standby in sync`);
   });

@@ -9,17 +9,12 @@
  * too little free memory for two VMs.
  */
 import test from 'ava';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { VmLab } from '../../src/lab/vm-lab.js';
+import { IMAGE, settledPair, vmLabFor } from '../helpers/vm.js';
 import { vmMissing } from '../../src/lab/vm.js';
-import { VERSION } from '../../src/runtime/version.js';
-import { vmPairSettled, vmPowerOffFailover, wholeConnections } from '../../src/lab/vm-failover.js';
+import { vmPowerOffFailover, wholeConnections } from '../../src/lab/vm-failover.js';
 
 const CONNS = 20;
 
-const IMAGE = join(__dirname, '..', '..', '..', 'image', `tandem-${VERSION.text}-x86_64.img`);
 const missing = vmMissing(IMAGE, 2);
 const name = 'two booted appliances on the lab switch: one active, the client served through it; the active one powered off, the other takes over';
 
@@ -27,19 +22,9 @@ if (missing) test.skip(`${name} (skipped: ${missing})`, () => undefined);
 else
   test.serial(name, async (t) => {
     t.timeout(25 * 60_000);
-    const dir = mkdtempSync(join(tmpdir(), 'tandem-vm-lab-'));
-    const t0 = Date.now();
-    const at = () => `${Math.round((Date.now() - t0) / 1000)} s`;
-    const lab = await VmLab.up({ image: IMAGE, dir }, (line) => t.log(`${at()}: ${line}`));
-    t.teardown(async () => {
-      await lab.down();
-      if (t.passed) rmSync(dir, { recursive: true, force: true });
-      else t.log(`kept for a look: ${dir}`);
-    });
-    const pair = await vmPairSettled(lab, 600_000);
-    if (!('active' in pair)) return t.fail(`one active, one inactive, each hearing the other: ${JSON.stringify(pair.last)}`);
-    t.log(`${at()}: ${pair.active} active, ${pair.inactive} inactive`);
-    const r = await vmPowerOffFailover(lab, pair, { connections: CONNS, port: 7031, say: (line) => t.log(`${at()}: ${line}`) });
+    const { lab, say } = await vmLabFor(t, 'lab');
+    const pair = await settledPair(t, lab);
+    const r = await vmPowerOffFailover(lab, pair, { connections: CONNS, port: 7031, say: (line) => say(`${line}`) });
     t.is(r.held, CONNS, `${pair.inactive}'s kernel held every connection before the fault (the state sync)`);
     t.not(r.tookOverMs, null, `${pair.inactive} took over`);
     t.not(r.flowingMs, null, 'every connection flows again through the box that took over');
@@ -48,7 +33,7 @@ else
       CONNS,
       `every byte of every connection: ${JSON.stringify(r.report.conns.filter((c) => c.error !== null || c.echoed !== c.sent).slice(0, 3))}`,
     );
-    t.log(
-      `${at()}: ${pair.inactive} active ${((r.tookOverMs ?? 0) / 1000).toFixed(1)} s after the power-off (failover time ${lab.timers.failoverTimeMs} ms), every connection flowing after ${((r.flowingMs ?? 0) / 1000).toFixed(1)} s, longest echo gap ${Math.max(...r.report.conns.map((c) => c.maxGapMs))} ms`,
+    say(
+      `${pair.inactive} active ${((r.tookOverMs ?? 0) / 1000).toFixed(1)} s after the power-off (failover time ${lab.timers.failoverTimeMs} ms), every connection flowing after ${((r.flowingMs ?? 0) / 1000).toFixed(1)} s, longest echo gap ${Math.max(...r.report.conns.map((c) => c.maxGapMs))} ms`,
     );
   });
