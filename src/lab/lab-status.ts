@@ -1,9 +1,9 @@
 /**
  * DOC: what `tandem lab status` shows: each node's namespace, links and processes
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from './run.js';
+import { qemuPid } from './vm.js';
 import { listNetns, netnsPids } from './netns.js';
 import type { LabPlan } from './topology.js';
 
@@ -42,13 +42,7 @@ export async function labStatus(name: string, plan: LabPlan, netns: readonly str
 async function vmNodes(plan: LabPlan, dir: string, existing: Set<string>): Promise<LabStatus['nodes']> {
   const ports = existing.has(plan.switchNs) ? (await run(['ip', '-n', plan.switchNs, '-o', 'link', 'show'])).stdout.split('\n') : [];
   return plan.nodes.map((node) => {
-    let present = false;
-    try {
-      const pid = readFileSync(join(dir, `${node.name}.pid`), 'utf8').trim();
-      present = !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-    } catch {
-      // no pid file, or no such process: not running
-    }
+    const present = qemuPid(join(dir, `${node.name}.pid`)) !== null;
     const links: Record<string, string> = {};
     for (const i of node.ifaces) {
       const line = ports.find((l) => l.includes(` ${i.switchPort}:`)) ?? '';

@@ -112,6 +112,20 @@ export interface VmOptions {
   cpus?: number;
 }
 
+/**
+ * The QEMU whose pid file this is, while it runs (another process may have started it: `tandem lab up --vm`). A
+ * zombie (its parent gone without reaping it) runs no machine; a reused pid is another program.
+ */
+export function qemuPid(pidFile: string): number | null {
+  try {
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return /\) Z /.test(stat) || !readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(pidFile) ? null : pid;
+  } catch {
+    return null;
+  }
+}
+
 export class Vm {
   private proc: ChildProcess | null = null;
   readonly serialLog: string;
@@ -186,14 +200,7 @@ export class Vm {
   /** QEMU's pid: of the process this object started, or from its pid file (a machine another process started). */
   private pid(): number | null {
     if (this.proc) return this.proc.exitCode === null && this.proc.signalCode === null ? (this.proc.pid ?? null) : null;
-    try {
-      const pid = Number(readFileSync(this.pidFile, 'utf8').trim());
-      // A zombie (its parent gone without reaping it) runs no machine.
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      return /\) Z /.test(stat) || !readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(this.pidFile) ? null : pid;
-    } catch {
-      return null;
-    }
+    return qemuPid(this.pidFile);
   }
 
   get running(): boolean {
